@@ -1,8 +1,629 @@
 package peerdom
 
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
 // Parse turns a webhook's Markdown text into an event detail (CONTRACT.md §3).
-// It never fails: a header it does not understand gives an unrecognized detail.
-// TEMPORARY: the real parser lands in the next commits of issue 2.
+// It never fails: a header it does not understand gives an unrecognized detail with
+// only the text and empty fields and changes. ID and ReceivedAt are left for the caller.
+//
+// It is a single pass over the lines without regular expressions: the worker parses
+// every webhook, and values are substrings of the text wherever the text allows.
 func Parse(text string) Detail {
-	return Detail{Fields: map[string]string{}, Changes: []Change{}, ChangedFields: []string{}, Text: text}
+	d := Detail{Text: text, Fields: map[string]string{}, Changes: []Change{}, ChangedFields: []string{}}
+	p := parser{text: text, d: &d}
+	p.run()
+	return d
+}
+
+type parser struct {
+	text string
+	d    *Detail
+
+	headerSeen bool
+	labelName  string // a name given in the header's link label
+
+	// the field being read: its name and the span of its value in text
+	inField    bool
+	fieldName  string
+	valueStart int
+	valueEnd   int
+
+	// what the name is derived from (CONTRACT.md §2, `name`)
+	nameChange, nameField, firstName, lastName string
+}
+
+func (p *parser) run() {
+	text := p.text
+	for pos := 0; pos <= len(text); {
+		end := strings.IndexByte(text[pos:], '\n')
+		next := 0
+		if end < 0 {
+			end = len(text)
+			next = len(text) + 1
+		} else {
+			end += pos
+			next = end + 1
+		}
+		lineEnd := end
+		if lineEnd > pos && text[lineEnd-1] == '\r' {
+			lineEnd--
+		}
+		p.line(pos, lineEnd)
+		pos = next
+	}
+	p.flush()
+	if !p.d.Recognized() {
+		// An unrecognized message carries only its text (CONTRACT.md §3).
+		*p.d = Detail{Text: text, Fields: map[string]string{}, Changes: []Change{}, ChangedFields: []string{}}
+		return
+	}
+	p.d.Name = p.name()
+}
+
+// line handles text[start:end], one line without its line ending.
+func (p *parser) line(start, end int) {
+	line := p.text[start:end]
+	trimmed := strings.TrimLeftFunc(line, unicode.IsSpace)
+	if strings.TrimSpace(trimmed) == "" {
+		if p.headerSeen {
+			p.flush() // a blank line ends a value
+		}
+		return
+	}
+	if !p.headerSeen {
+		p.headerSeen = true
+		p.header(strings.TrimSpace(line))
+		return
+	}
+	if !p.d.Recognized() {
+		return // the body of an unrecognized message is not read
+	}
+	name, valueOff, ok := fieldLine(trimmed)
+	if !ok {
+		if p.inField {
+			p.valueEnd = end // a continuation line
+		}
+		return
+	}
+	p.flush()
+	valueStart := start + (len(line) - len(trimmed)) + valueOff
+	if strings.EqualFold(name, "Author") {
+		p.d.Author = parseAuthor(p.text[valueStart:end])
+		return
+	}
+	p.inField, p.fieldName, p.valueStart, p.valueEnd = true, unescape(name), valueStart, end
+}
+
+// flush files the field being read as a change or a field.
+func (p *parser) flush() {
+	if !p.inField {
+		return
+	}
+	p.inField = false
+	raw := p.text[p.valueStart:p.valueEnd]
+	if strings.Contains(raw, "\r") {
+		raw = strings.ReplaceAll(raw, "\r\n", "\n") // lines are joined with \n
+	}
+	raw = strings.TrimSpace(raw)
+	name := p.fieldName
+	if p.d.Action == ActionUpdated {
+		if c, ok := parseChange(name, raw); ok {
+			p.d.Changes = append(p.d.Changes, c)
+			p.d.ChangedFields = append(p.d.ChangedFields, name)
+			if !c.IsList {
+				p.noteName(name, c.New, true)
+			}
+			return
+		}
+	}
+	value := unescape(raw)
+	p.d.Fields[name] = value
+	p.noteName(name, value, false)
+}
+
+// noteName remembers the values the event's name can be derived from.
+func (p *parser) noteName(field, value string, changed bool) {
+	switch {
+	case strings.EqualFold(field, "Name"):
+		if changed {
+			p.nameChange = value
+		} else {
+			p.nameField = value
+		}
+	case strings.EqualFold(field, "First name"):
+		p.firstName = value
+	case strings.EqualFold(field, "Last name"):
+		p.lastName = value
+	}
+}
+
+// name is the event's name: for updates the new value of a Name change, else the name
+// in the header's link label; for creates and deletes the Name field. Peers without a
+// Name get their first and last names joined.
+func (p *parser) name() string {
+	candidates := [...]string{p.nameField, p.labelName}
+	if p.d.Action == ActionUpdated {
+		candidates = [...]string{p.nameChange, p.labelName}
+	}
+	for _, c := range candidates {
+		if c != "" {
+			return c
+		}
+	}
+	if p.firstName != "" && p.lastName != "" {
+		return p.firstName + " " + p.lastName
+	}
+	if p.firstName != "" {
+		return p.firstName
+	}
+	if p.lastName != "" {
+		return p.lastName
+	}
+	return p.nameField // an updated message that shows its Name without changing it
+}
+
+// fieldLine recognizes `**Name:** value` and `**Name**: value` (line has no leading
+// space). It returns the raw name and the offset in line where the value starts.
+func fieldLine(line string) (name string, valueOff int, ok bool) {
+	if !strings.HasPrefix(line, "**") {
+		return "", 0, false
+	}
+	closing := strings.Index(line[2:], "**")
+	if closing < 0 {
+		return "", 0, false
+	}
+	inner := line[2 : 2+closing]
+	after := 2 + closing + 2
+	switch {
+	case strings.HasSuffix(inner, ":"):
+		name, valueOff = inner[:len(inner)-1], after
+	case after < len(line) && line[after] == ':':
+		name, valueOff = inner, after+1
+	default:
+		return "", 0, false
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", 0, false
+	}
+	return name, valueOff, true
+}
+
+// parseChange reads an updated message's field value as a change, if it is one.
+func parseChange(field, raw string) (Change, bool) {
+	// A value that opens with a list marker is a list even if an item holds an arrow;
+	// otherwise the arrow decides, and markers elsewhere still make a list.
+	if startsWithMarker(raw) {
+		return listChange(field, raw), true
+	}
+	if i, n := findArrow(raw); i >= 0 {
+		return Change{
+			Field: field,
+			Old:   unescape(strings.TrimSpace(raw[:i])),
+			New:   unescape(strings.TrimSpace(raw[i+n:])),
+		}, true
+	}
+	if strings.Contains(raw, "[+]") || strings.Contains(raw, "[-]") {
+		return listChange(field, raw), true
+	}
+	return Change{}, false
+}
+
+// findArrow returns the index and byte length of the first → (U+2192), else of the
+// first ->, else -1.
+func findArrow(s string) (int, int) {
+	if i := strings.Index(s, "→"); i >= 0 {
+		return i, len("→")
+	}
+	if i := strings.Index(s, "->"); i >= 0 {
+		return i, 2
+	}
+	return -1, 0
+}
+
+func startsWithMarker(s string) bool {
+	s = dropBullet(s)
+	return strings.HasPrefix(s, "[+]") || strings.HasPrefix(s, "[-]")
+}
+
+// dropBullet removes a leading Markdown bullet ("- " or "* ") and surrounding space.
+func dropBullet(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && (s[0] == '-' || s[0] == '*') && (s[1] == ' ' || s[1] == '\t') {
+		s = strings.TrimSpace(s[2:])
+	}
+	return s
+}
+
+// listChange splits a value into [+] added and [-] removed items. Each marker starts an
+// item that runs to the next marker or the end of its line.
+func listChange(field, raw string) Change {
+	c := Change{Field: field, IsList: true, Added: []string{}, Removed: []string{}}
+	for raw != "" {
+		line := raw
+		if i := strings.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = ""
+		}
+		i := nextMarker(line)
+		for i >= 0 {
+			added := line[i+1] == '+'
+			line = line[i+3:]
+			j := nextMarker(line)
+			item := line
+			if j >= 0 {
+				item = line[:j]
+			}
+			if item = cleanItem(item); item != "" {
+				if added {
+					c.Added = append(c.Added, item)
+				} else {
+					c.Removed = append(c.Removed, item)
+				}
+			}
+			i = j
+		}
+	}
+	return c
+}
+
+func nextMarker(s string) int {
+	a, r := strings.Index(s, "[+]"), strings.Index(s, "[-]")
+	if a < 0 || (r >= 0 && r < a) {
+		return r
+	}
+	return a
+}
+
+// cleanItem trims an item, the bullet that may stand before the next marker, and a
+// separating , or ; after it.
+func cleanItem(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "-" || s == "*" {
+		return ""
+	}
+	if strings.HasSuffix(s, " -") || strings.HasSuffix(s, " *") {
+		s = strings.TrimSpace(s[:len(s)-2])
+	}
+	s = strings.TrimSpace(strings.TrimRight(s, ",;"))
+	return unescape(s)
+}
+
+// parseAuthor reads `Name (email)`, a bare email, or a bare name. The email is the last
+// parenthesized part that contains @; a Markdown link or autolink gives its address.
+func parseAuthor(raw string) *Author {
+	v := strings.TrimSpace(raw)
+	var a Author
+	if open, closing := lastParenWithAt(v); open >= 0 {
+		a.Email = plainEmail(v[open+1 : closing])
+		a.Name = unescape(strings.TrimSpace(v[:open]))
+	} else if strings.Contains(v, "@") {
+		// No parentheses: the last word holding @ is the address, what precedes the name.
+		i := strings.LastIndexFunc(v, unicode.IsSpace)
+		for i >= 0 && !strings.Contains(v[i+1:], "@") {
+			i = strings.LastIndexFunc(v[:i], unicode.IsSpace)
+		}
+		a.Email = plainEmail(v[i+1:])
+		if i >= 0 {
+			a.Name = unescape(strings.TrimSpace(v[:i]))
+		}
+	} else {
+		a.Name = unescape(v)
+	}
+	if a.Name == "" && a.Email == "" {
+		return nil
+	}
+	return &a
+}
+
+// lastParenWithAt finds the last top-level (...) group whose content contains @.
+func lastParenWithAt(s string) (open, closing int) {
+	open, closing = -1, -1
+	depth, start := 0, -1
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++ // an escaped character is not a parenthesis
+		case '(':
+			if depth == 0 {
+				start = i
+			}
+			depth++
+		case ')':
+			if depth == 0 {
+				continue
+			}
+			depth--
+			if depth == 0 && strings.Contains(s[start:i], "@") {
+				open, closing = start, i
+			}
+		}
+	}
+	return open, closing
+}
+
+// plainEmail reduces `[a@b.c](mailto:a@b.c)`, `<a@b.c>` and `mailto:a@b.c` to a@b.c.
+func plainEmail(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "[") {
+		if i := strings.Index(s, "]("); i > 0 && strings.HasSuffix(s, ")") {
+			label := s[1:i]
+			if strings.Contains(label, "@") {
+				s = label
+			} else {
+				s = s[i+2 : len(s)-1]
+			}
+		}
+	}
+	if len(s) >= 2 && s[0] == '<' && s[len(s)-1] == '>' {
+		s = s[1 : len(s)-1]
+	}
+	if len(s) > 7 && strings.EqualFold(s[:7], "mailto:") {
+		s = s[7:]
+	}
+	return unescape(strings.TrimSpace(s))
+}
+
+// unescape removes Markdown backslash escapes: a backslash before ASCII punctuation.
+func unescape(s string) string {
+	i := strings.IndexByte(s, '\\')
+	if i < 0 || i == len(s)-1 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && isASCIIPunct(s[i+1]) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isASCIIPunct(c byte) bool {
+	return c >= '!' && c <= '/' || c >= ':' && c <= '@' || c >= '[' && c <= '`' || c >= '{' && c <= '~'
+}
+
+// header reads the first non-blank line: the entity, the action, the link.
+func (p *parser) header(h string) {
+	before, after, label, url, hasLink := splitLink(h)
+	if hasLink {
+		p.d.URL = url
+		p.d.Organization = organization(url)
+		p.d.EntityID = lastUUID(url)
+	}
+	cleanLabel := unescape(strings.Trim(label, " \t*_~`"))
+
+	// Entity: a label that is exactly an entity word, else the first entity word outside
+	// the label, else the first one in it. The URL is never read for words.
+	entity, labelIsEntity := entityWord(cleanLabel)
+	if !labelIsEntity {
+		if entity = firstEntity(before); entity == "" {
+			if entity = firstEntity(after); entity == "" {
+				entity = firstEntity(label)
+			}
+		}
+	}
+	action := firstAction(before)
+	if action == "" {
+		if action = firstAction(after); action == "" {
+			action = firstAction(label)
+		}
+	}
+	if entity == "" || action == "" {
+		return
+	}
+	p.d.Entity, p.d.Action = entity, action
+	if hasLink && !labelIsEntity {
+		p.labelName = nameInLabel(cleanLabel)
+	}
+}
+
+// nameInLabel is the name a link label gives: `Role: Ops` gives "Ops"; a label with no
+// entity or action word is a name as a whole; anything else gives none.
+func nameInLabel(label string) string {
+	w, rest := nextWord(label)
+	if _, ok := entityWord(w); ok {
+		rest = strings.TrimLeft(rest, " \t")
+		if strings.HasPrefix(rest, ":") {
+			return strings.Trim(rest[1:], " \t*_~`")
+		}
+		return ""
+	}
+	if firstEntity(label) == "" && firstAction(label) == "" {
+		return label
+	}
+	return ""
+}
+
+// splitLink finds the first Markdown link [label](url) in h and returns the text before
+// and after it, the raw label and the link target.
+func splitLink(h string) (before, after, label, url string, ok bool) {
+	for i := 0; i < len(h); i++ {
+		if h[i] == '\\' {
+			i++
+			continue
+		}
+		if h[i] != '[' {
+			continue
+		}
+		closeLabel := matching(h, i, '[', ']')
+		if closeLabel < 0 || closeLabel+1 >= len(h) || h[closeLabel+1] != '(' {
+			continue
+		}
+		closeURL := matching(h, closeLabel+1, '(', ')')
+		if closeURL < 0 {
+			continue
+		}
+		return h[:i], h[closeURL+1:], h[i+1 : closeLabel], linkTarget(h[closeLabel+2 : closeURL]), true
+	}
+	return h, "", "", "", false
+}
+
+// matching returns the index of the bracket closing the one at open, or -1.
+func matching(s string, open int, o, c byte) int {
+	depth := 0
+	for i := open; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case o:
+			depth++
+		case c:
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// linkTarget takes the destination out of a link's parentheses: `<url>` or `url "title"`.
+func linkTarget(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "<") {
+		if i := strings.IndexByte(s, '>'); i > 0 {
+			return s[1:i]
+		}
+	}
+	if i := strings.IndexFunc(s, unicode.IsSpace); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// organization is the first path segment of a peerdom.org URL.
+func organization(url string) string {
+	i := strings.Index(url, "://")
+	if i < 0 {
+		return ""
+	}
+	rest := url[i+3:]
+	hostEnd := strings.IndexAny(rest, "/?#")
+	if hostEnd < 0 || rest[hostEnd] != '/' {
+		return ""
+	}
+	host := rest[:hostEnd]
+	if at := strings.LastIndexByte(host, '@'); at >= 0 {
+		host = host[at+1:]
+	}
+	if colon := strings.IndexByte(host, ':'); colon >= 0 {
+		host = host[:colon]
+	}
+	host = strings.TrimSuffix(host, ".")
+	if !strings.EqualFold(host, "peerdom.org") && !hasSuffixFold(host, ".peerdom.org") {
+		return ""
+	}
+	path := rest[hostEnd+1:]
+	if end := strings.IndexAny(path, "/?#"); end >= 0 {
+		path = path[:end]
+	}
+	return path
+}
+
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}
+
+// lastUUID is the last 8-4-4-4-12 hex group in s, lower-cased, or "".
+func lastUUID(s string) string {
+	const n = 36
+	for i := len(s) - n; i >= 0; i-- {
+		if isUUID(s[i:i+n]) && (i == 0 || !isHex(s[i-1])) && (i+n == len(s) || !isHex(s[i+n])) {
+			return strings.ToLower(s[i : i+n])
+		}
+	}
+	return ""
+}
+
+func isUUID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if s[i] != '-' {
+				return false
+			}
+		} else if !isHex(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// entityWord maps a word to its entity: Role; Group or Circle; Peer or Member.
+func entityWord(w string) (Entity, bool) {
+	switch {
+	case strings.EqualFold(w, "role"):
+		return EntityRole, true
+	case strings.EqualFold(w, "group"), strings.EqualFold(w, "circle"):
+		return EntityGroup, true
+	case strings.EqualFold(w, "peer"), strings.EqualFold(w, "member"):
+		return EntityPeer, true
+	}
+	return "", false
+}
+
+func actionWord(w string) (Action, bool) {
+	switch {
+	case strings.EqualFold(w, "created"), strings.EqualFold(w, "added"):
+		return ActionCreated, true
+	case strings.EqualFold(w, "updated"), strings.EqualFold(w, "changed"),
+		strings.EqualFold(w, "modified"), strings.EqualFold(w, "edited"):
+		return ActionUpdated, true
+	case strings.EqualFold(w, "deleted"), strings.EqualFold(w, "removed"):
+		return ActionDeleted, true
+	}
+	return "", false
+}
+
+func firstEntity(s string) Entity {
+	for w, rest := nextWord(s); w != ""; w, rest = nextWord(rest) {
+		if e, ok := entityWord(w); ok {
+			return e
+		}
+	}
+	return ""
+}
+
+func firstAction(s string) Action {
+	for w, rest := nextWord(s); w != ""; w, rest = nextWord(rest) {
+		if a, ok := actionWord(w); ok {
+			return a
+		}
+	}
+	return ""
+}
+
+// nextWord returns the first run of letters and digits in s and what follows it, so
+// that "Peerdom" is one word and "**Role**" holds the word "Role".
+func nextWord(s string) (word, rest string) {
+	start := -1
+	for i := 0; i < len(s); {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		isWord := r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') ||
+			r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r))
+		if isWord && start < 0 {
+			start = i
+		} else if !isWord && start >= 0 {
+			return s[start:i], s[i:]
+		}
+		i += size
+	}
+	if start >= 0 {
+		return s[start:], ""
+	}
+	return "", ""
 }
