@@ -181,8 +181,9 @@ func fieldLine(line string) (name string, valueOff int, ok bool) {
 	switch {
 	case strings.HasSuffix(inner, ":"):
 		name, valueOff = inner[:len(inner)-1], after
-	case after < len(line) && line[after] == ':':
-		name, valueOff = inner, after+1
+	case strings.HasPrefix(strings.TrimLeft(line[after:], " \t"), ":"):
+		colon := len(line) - len(strings.TrimLeft(line[after:], " \t"))
+		name, valueOff = inner, colon+1
 	default:
 		return "", 0, false
 	}
@@ -331,6 +332,14 @@ func lastParenWithAt(s string) (open, closing int) {
 			i++ // an escaped character is not a parenthesis
 		case '(':
 			if depth == 0 {
+				if i > 0 && s[i-1] == ']' {
+					// a Markdown link's destination belongs to the link, not a group
+					i = matching(s, i, '(', ')')
+					if i < 0 {
+						return open, closing
+					}
+					continue
+				}
 				start = i
 			}
 			depth++
