@@ -33,7 +33,7 @@ func TestDetailJSONKeys(t *testing.T) {
 	at := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	full := Detail{ID: "d1", ReceivedAt: at, Entity: EntityPeer, Action: ActionUpdated, Name: "Ada", URL: "u",
 		Organization: "o", EntityID: "e", Author: &Author{Email: "a@b.c"}, Fields: map[string]string{"Map": "M"},
-		Changes: []Change{{Field: "Skills", IsList: true, Added: []string{"Go"}}, {Field: "Name", Old: "", New: "Ada"}},
+		Changes:       []Change{{Field: "Skills", IsList: true, Added: []string{"Go"}}, {Field: "Name", Old: "", New: "Ada"}},
 		ChangedFields: []string{"Skills", "Name"}, Text: "t"}
 	b, err = json.Marshal(full)
 	if err != nil {
