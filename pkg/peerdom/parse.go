@@ -13,7 +13,7 @@ import (
 // It is a single pass over the lines without regular expressions: the worker parses
 // every webhook, and values are substrings of the text wherever the text allows.
 func Parse(text string) Detail {
-	d := Detail{Text: text, Fields: map[string]string{}, Changes: []Change{}, ChangedFields: []string{}}
+	d := Detail{Text: text, Changes: []Change{}, ChangedFields: []string{}}
 	p := parser{text: text, d: &d}
 	p.run()
 	return d
@@ -61,14 +61,17 @@ func (p *parser) run() {
 		*p.d = Detail{Text: text, Fields: map[string]string{}, Changes: []Change{}, ChangedFields: []string{}}
 		return
 	}
+	if p.d.Fields == nil {
+		p.d.Fields = map[string]string{}
+	}
 	p.d.Name = p.name()
 }
 
 // line handles text[start:end], one line without its line ending.
 func (p *parser) line(start, end int) {
 	line := p.text[start:end]
-	trimmed := strings.TrimLeftFunc(line, unicode.IsSpace)
-	if strings.TrimSpace(trimmed) == "" {
+	trimmed := trimLeftSpace(line)
+	if trimmed == "" {
 		if p.headerSeen {
 			p.flush() // a blank line ends a value
 		}
@@ -98,6 +101,20 @@ func (p *parser) line(start, end int) {
 	p.inField, p.fieldName, p.valueStart, p.valueEnd = true, unescape(name), valueStart, end
 }
 
+// trimLeftSpace is strings.TrimLeftFunc(s, unicode.IsSpace) with an ASCII fast path.
+func trimLeftSpace(s string) string {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r':
+		case c < utf8.RuneSelf:
+			return s[i:]
+		default:
+			return strings.TrimLeftFunc(s[i:], unicode.IsSpace)
+		}
+	}
+	return ""
+}
+
 // flush files the field being read as a change or a field.
 func (p *parser) flush() {
 	if !p.inField {
@@ -105,13 +122,17 @@ func (p *parser) flush() {
 	}
 	p.inField = false
 	raw := p.text[p.valueStart:p.valueEnd]
-	if strings.Contains(raw, "\r") {
+	if strings.IndexByte(raw, '\r') >= 0 {
 		raw = strings.ReplaceAll(raw, "\r\n", "\n") // lines are joined with \n
 	}
 	raw = strings.TrimSpace(raw)
 	name := p.fieldName
 	if p.d.Action == ActionUpdated {
 		if c, ok := parseChange(name, raw); ok {
+			if cap(p.d.Changes) == 0 {
+				p.d.Changes = make([]Change, 0, 4)
+				p.d.ChangedFields = make([]string, 0, 4)
+			}
 			p.d.Changes = append(p.d.Changes, c)
 			p.d.ChangedFields = append(p.d.ChangedFields, name)
 			if !c.IsList {
@@ -121,6 +142,9 @@ func (p *parser) flush() {
 		}
 	}
 	value := unescape(raw)
+	if p.d.Fields == nil {
+		p.d.Fields = make(map[string]string, 4)
+	}
 	p.d.Fields[name] = value
 	p.noteName(name, value, false)
 }
@@ -181,9 +205,10 @@ func fieldLine(line string) (name string, valueOff int, ok bool) {
 	switch {
 	case strings.HasSuffix(inner, ":"):
 		name, valueOff = inner[:len(inner)-1], after
-	case strings.HasPrefix(strings.TrimLeft(line[after:], " \t"), ":"):
-		colon := len(line) - len(strings.TrimLeft(line[after:], " \t"))
-		name, valueOff = inner, colon+1
+	case after < len(line) && line[after] == ':':
+		name, valueOff = inner, after+1
+	case after+1 < len(line) && (line[after] == ' ' || line[after] == '\t') && line[after+1] == ':':
+		name, valueOff = inner, after+2
 	default:
 		return "", 0, false
 	}
@@ -291,8 +316,10 @@ func cleanItem(s string) string {
 	if strings.HasSuffix(s, " -") || strings.HasSuffix(s, " *") {
 		s = strings.TrimSpace(s[:len(s)-2])
 	}
-	s = strings.TrimSpace(strings.TrimRight(s, ",;"))
-	return unescape(s)
+	for s != "" && (s[len(s)-1] == ',' || s[len(s)-1] == ';') {
+		s = s[:len(s)-1]
+	}
+	return unescape(strings.TrimSpace(s))
 }
 
 // parseAuthor reads `Name (email)`, a bare email, or a bare name. The email is the last
@@ -407,22 +434,20 @@ func (p *parser) header(h string) {
 		p.d.Organization = organization(url)
 		p.d.EntityID = lastUUID(url)
 	}
-	cleanLabel := unescape(strings.Trim(label, " \t*_~`"))
+	cleanLabel := unescape(trimDecoration(label))
 
 	// Entity: a label that is exactly an entity word, else the first entity word outside
 	// the label, else the first one in it. The URL is never read for words.
+	// Actions follow the same order: outside the label first, then in it.
 	entity, labelIsEntity := entityWord(cleanLabel)
-	if !labelIsEntity {
-		if entity = firstEntity(before); entity == "" {
-			if entity = firstEntity(after); entity == "" {
-				entity = firstEntity(label)
-			}
+	var action Action
+	for _, segment := range [...]string{before, after, label} {
+		e, a := firstWords(segment)
+		if entity == "" {
+			entity = e
 		}
-	}
-	action := firstAction(before)
-	if action == "" {
-		if action = firstAction(after); action == "" {
-			action = firstAction(label)
+		if action == "" {
+			action = a
 		}
 	}
 	if entity == "" || action == "" {
@@ -434,6 +459,18 @@ func (p *parser) header(h string) {
 	}
 }
 
+// trimDecoration trims spaces and Markdown emphasis (* _ ~ `) from both ends.
+func trimDecoration(s string) string {
+	isDecoration := func(c byte) bool { return c == ' ' || c == '\t' || c == '*' || c == '_' || c == '~' || c == '`' }
+	for s != "" && isDecoration(s[0]) {
+		s = s[1:]
+	}
+	for s != "" && isDecoration(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
 // nameInLabel is the name a link label gives: `Role: Ops` gives "Ops"; a label with no
 // entity or action word is a name as a whole; anything else gives none.
 func nameInLabel(label string) string {
@@ -441,11 +478,11 @@ func nameInLabel(label string) string {
 	if _, ok := entityWord(w); ok {
 		rest = strings.TrimLeft(rest, " \t")
 		if strings.HasPrefix(rest, ":") {
-			return strings.Trim(rest[1:], " \t*_~`")
+			return trimDecoration(rest[1:])
 		}
 		return ""
 	}
-	if firstEntity(label) == "" && firstAction(label) == "" {
+	if e, a := firstWords(label); e == "" && a == "" {
 		return label
 	}
 	return ""
@@ -455,11 +492,12 @@ func nameInLabel(label string) string {
 // and after it, the raw label and the link target.
 func splitLink(h string) (before, after, label, url string, ok bool) {
 	for i := 0; i < len(h); i++ {
-		if h[i] == '\\' {
-			i++
-			continue
+		j := strings.IndexByte(h[i:], '[')
+		if j < 0 {
+			break
 		}
-		if h[i] != '[' {
+		i += j
+		if escaped(h, i) {
 			continue
 		}
 		closeLabel := matching(h, i, '[', ']')
@@ -475,8 +513,26 @@ func splitLink(h string) (before, after, label, url string, ok bool) {
 	return h, "", "", "", false
 }
 
+// escaped reports whether s[i] is preceded by an odd number of backslashes.
+func escaped(s string, i int) bool {
+	n := 0
+	for i > 0 && s[i-1] == '\\' {
+		n++
+		i--
+	}
+	return n%2 == 1
+}
+
 // matching returns the index of the bracket closing the one at open, or -1.
 func matching(s string, open int, o, c byte) int {
+	// Fast path: the first closing bracket, when nothing that could nest or escape
+	// stands before it (the common case for a link's label and URL).
+	if j := strings.IndexByte(s[open+1:], c); j >= 0 {
+		inner := s[open+1 : open+1+j]
+		if strings.IndexByte(inner, o) < 0 && strings.IndexByte(inner, '\\') < 0 {
+			return open + 1 + j
+		}
+	}
 	depth := 0
 	for i := open; i < len(s); i++ {
 		switch s[i] {
@@ -502,8 +558,10 @@ func linkTarget(s string) string {
 			return s[1:i]
 		}
 	}
-	if i := strings.IndexFunc(s, unicode.IsSpace); i >= 0 {
-		return s[:i]
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' {
+			return s[:i]
+		}
 	}
 	return s
 }
@@ -515,7 +573,7 @@ func organization(url string) string {
 		return ""
 	}
 	rest := url[i+3:]
-	hostEnd := strings.IndexAny(rest, "/?#")
+	hostEnd := indexURLDelim(rest)
 	if hostEnd < 0 || rest[hostEnd] != '/' {
 		return ""
 	}
@@ -531,10 +589,20 @@ func organization(url string) string {
 		return ""
 	}
 	path := rest[hostEnd+1:]
-	if end := strings.IndexAny(path, "/?#"); end >= 0 {
+	if end := indexURLDelim(path); end >= 0 {
 		path = path[:end]
 	}
 	return path
+}
+
+// indexURLDelim is strings.IndexAny(s, "/?#") without building a set on every call.
+func indexURLDelim(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '/' || c == '?' || c == '#' {
+			return i
+		}
+	}
+	return -1
 }
 
 func hasSuffixFold(s, suffix string) bool {
@@ -571,46 +639,80 @@ func isHex(c byte) bool {
 
 // entityWord maps a word to its entity: Role; Group or Circle; Peer or Member.
 func entityWord(w string) (Entity, bool) {
-	switch {
-	case strings.EqualFold(w, "role"):
-		return EntityRole, true
-	case strings.EqualFold(w, "group"), strings.EqualFold(w, "circle"):
-		return EntityGroup, true
-	case strings.EqualFold(w, "peer"), strings.EqualFold(w, "member"):
-		return EntityPeer, true
-	}
-	return "", false
+	e, _ := classifyWord(w)
+	return e, e != ""
 }
 
-func actionWord(w string) (Action, bool) {
-	switch {
-	case strings.EqualFold(w, "created"), strings.EqualFold(w, "added"):
-		return ActionCreated, true
-	case strings.EqualFold(w, "updated"), strings.EqualFold(w, "changed"),
-		strings.EqualFold(w, "modified"), strings.EqualFold(w, "edited"):
-		return ActionUpdated, true
-	case strings.EqualFold(w, "deleted"), strings.EqualFold(w, "removed"):
-		return ActionDeleted, true
+// classifyWord tells whether w is an entity word or an action word, case-insensitively.
+// It looks at the length and first letter before comparing, since most words are neither.
+func classifyWord(w string) (Entity, Action) {
+	if len(w) < 4 || len(w) > 8 {
+		return "", ""
 	}
-	return "", false
-}
-
-func firstEntity(s string) Entity {
-	for w, rest := nextWord(s); w != ""; w, rest = nextWord(rest) {
-		if e, ok := entityWord(w); ok {
-			return e
+	switch w[0] | 0x20 {
+	case 'r':
+		switch {
+		case strings.EqualFold(w, "role"):
+			return EntityRole, ""
+		case strings.EqualFold(w, "removed"):
+			return "", ActionDeleted
+		}
+	case 'g':
+		if strings.EqualFold(w, "group") {
+			return EntityGroup, ""
+		}
+	case 'c':
+		switch {
+		case strings.EqualFold(w, "circle"):
+			return EntityGroup, ""
+		case strings.EqualFold(w, "created"):
+			return "", ActionCreated
+		case strings.EqualFold(w, "changed"):
+			return "", ActionUpdated
+		}
+	case 'p':
+		if strings.EqualFold(w, "peer") {
+			return EntityPeer, ""
+		}
+	case 'm':
+		switch {
+		case strings.EqualFold(w, "member"):
+			return EntityPeer, ""
+		case strings.EqualFold(w, "modified"):
+			return "", ActionUpdated
+		}
+	case 'a':
+		if strings.EqualFold(w, "added") {
+			return "", ActionCreated
+		}
+	case 'u':
+		if strings.EqualFold(w, "updated") {
+			return "", ActionUpdated
+		}
+	case 'e':
+		if strings.EqualFold(w, "edited") {
+			return "", ActionUpdated
+		}
+	case 'd':
+		if strings.EqualFold(w, "deleted") {
+			return "", ActionDeleted
 		}
 	}
-	return ""
+	return "", ""
 }
 
-func firstAction(s string) Action {
-	for w, rest := nextWord(s); w != ""; w, rest = nextWord(rest) {
-		if a, ok := actionWord(w); ok {
-			return a
+// firstWords returns the first entity word and the first action word in s.
+func firstWords(s string) (entity Entity, action Action) {
+	for w, rest := nextWord(s); w != "" && (entity == "" || action == ""); w, rest = nextWord(rest) {
+		e, a := classifyWord(w)
+		if entity == "" {
+			entity = e
+		}
+		if action == "" {
+			action = a
 		}
 	}
-	return ""
+	return entity, action
 }
 
 // nextWord returns the first run of letters and digits in s and what follows it, so
