@@ -13,15 +13,14 @@ import (
 // It is a single pass over the lines without regular expressions: the worker parses
 // every webhook, and values are substrings of the text wherever the text allows.
 func Parse(text string) Detail {
-	d := Detail{Text: text, Changes: []Change{}, ChangedFields: []string{}}
-	p := parser{text: text, d: &d}
+	p := parser{text: text, d: Detail{Text: text, Changes: []Change{}, ChangedFields: []string{}}}
 	p.run()
-	return d
+	return p.d
 }
 
 type parser struct {
 	text string
-	d    *Detail
+	d    Detail // held by value so that it stays on the stack
 
 	headerSeen bool
 	labelName  string // a name given in the header's link label
@@ -58,7 +57,7 @@ func (p *parser) run() {
 	p.flush()
 	if !p.d.Recognized() {
 		// An unrecognized message carries only its text (CONTRACT.md §3).
-		*p.d = Detail{Text: text, Fields: map[string]string{}, Changes: []Change{}, ChangedFields: []string{}}
+		p.d = Detail{Text: text, Fields: map[string]string{}, Changes: []Change{}, ChangedFields: []string{}}
 		return
 	}
 	if p.d.Fields == nil {
@@ -720,15 +719,24 @@ func firstWords(s string) (entity Entity, action Action) {
 func nextWord(s string) (word, rest string) {
 	start := -1
 	for i := 0; i < len(s); {
-		r, size := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(s[i:])
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if asciiWord[c] {
+				if start < 0 {
+					start = i
+				}
+			} else if start >= 0 {
+				return s[start:i], s[i:]
+			}
+			i++
+			continue
 		}
-		isWord := r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') ||
-			r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r))
-		if isWord && start < 0 {
-			start = i
-		} else if !isWord && start >= 0 {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if start < 0 {
+				start = i
+			}
+		} else if start >= 0 {
 			return s[start:i], s[i:]
 		}
 		i += size
@@ -738,3 +746,11 @@ func nextWord(s string) (word, rest string) {
 	}
 	return "", ""
 }
+
+// asciiWord marks the ASCII letters and digits.
+var asciiWord = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	return t
+}()
