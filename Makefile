@@ -6,7 +6,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 export PEERBRIDGE_PYTHON := $(abspath $(PYTHON))
 
-STATICCHECK_VERSION := 2025.1.1
+STATICCHECK_VERSION := v0.8.2
 
 .PHONY: all build test unit bench lint run venv clean
 
@@ -23,8 +23,8 @@ $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-test: venv
-	$(GO) vet ./...
+# test: lint, then every package's tests (the AWS wire tests start moto from .venv).
+test: venv lint
 	$(GO) test -count=1 ./...
 
 # bench: each package's benchmarks beside their baselines, then the ratios against the
