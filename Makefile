@@ -29,6 +29,7 @@ test: venv
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/peerdom/
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/eventpattern/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
