@@ -7,7 +7,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 
@@ -84,7 +83,8 @@ func (h *Handler) entry(m *message) (bus.Entry, error) {
 	}
 	m.delivery = d
 	event := peerdom.NewEvent(h.Source, d)
-	detail, err := json.Marshal(event.Detail)
+	// MarshalJSON directly: json.Marshal would re-scan its output to compact it.
+	detail, err := event.Detail.MarshalJSON()
 	if err != nil {
 		return bus.Entry{}, fmt.Errorf("encode event detail: %w", err)
 	}
@@ -114,8 +114,8 @@ func (h *Handler) log(ctx context.Context, m *message, entries []bus.Entry) {
 	if m.eventID != "" {
 		attrs = append(attrs, slog.String("eventId", m.eventID))
 	}
-	if n := m.record.Attributes["ApproximateReceiveCount"]; n != "" {
-		attrs = append(attrs, slog.String("receiveCount", n))
+	if n := m.record.Attributes["ApproximateReceiveCount"]; n != "" && n != "1" {
+		attrs = append(attrs, slog.String("receiveCount", n)) // a retry
 	}
 	if m.err != nil {
 		attrs = append(attrs, slog.String("error", m.err.Error()))
