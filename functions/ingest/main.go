@@ -33,9 +33,12 @@ func main() {
 		logger.Error("ingest: bad configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	if _, err := h.Tokens.Tokens(ctx); err != nil { // load during init; retried per request on failure
+	// Load the tokens during init; on failure each request retries (answering 503 meanwhile).
+	initCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	if _, err := h.Tokens.Tokens(initCtx); err != nil {
 		logger.Error("ingest: webhook tokens not loaded yet", "error", err.Error())
 	}
+	cancel()
 	lambda.Start(h.Handle)
 }
 

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/pkg/bus"
@@ -29,6 +30,9 @@ const (
 	OutcomePublished = "published"
 	OutcomeFailed    = "failed"
 )
+
+// answerMargin is kept free of an invocation's deadline for the answer.
+const answerMargin = 500 * time.Millisecond
 
 // message is one record's progress through the batch.
 type message struct {
@@ -59,7 +63,15 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		entries = append(entries, entry)
 	}
 
-	published := bus.Publish(ctx, h.Bus, entries)
+	publishCtx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		// Stop publishing before the invocation times out, so what was published is
+		// answered as such rather than the whole batch being retried.
+		var cancel context.CancelFunc
+		publishCtx, cancel = context.WithDeadline(ctx, deadline.Add(-answerMargin))
+		defer cancel()
+	}
+	published := bus.Publish(publishCtx, h.Bus, entries)
 
 	var resp events.SQSEventResponse
 	for i := range msgs {
@@ -104,10 +116,10 @@ func (h *Handler) log(ctx context.Context, m *message, entries []bus.Entry) {
 		return
 	}
 	attrs := make([]slog.Attr, 0, 8)
-	attrs = append(attrs,
-		slog.String("id", m.delivery.ID),
-		slog.String("messageId", m.record.MessageId),
-		slog.String("outcome", outcome))
+	if m.delivery.ID != "" { // empty for a message that is not an envelope
+		attrs = append(attrs, slog.String("id", m.delivery.ID))
+	}
+	attrs = append(attrs, slog.String("messageId", m.record.MessageId), slog.String("outcome", outcome))
 	if m.entry >= 0 {
 		attrs = append(attrs, slog.String("detailType", entries[m.entry].DetailType))
 	}

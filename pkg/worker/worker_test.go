@@ -285,3 +285,36 @@ func TestEmptyBatch(t *testing.T) {
 		t.Errorf("resp %v calls %d", resp, b.Calls())
 	}
 }
+
+// slowBus answers its first call at once and blocks later ones until their context ends.
+type slowBus struct{ calls int }
+
+func (s *slowBus) PutEvents(ctx context.Context, entries []bus.Entry) ([]bus.Result, error) {
+	s.calls++
+	if s.calls == 1 {
+		res := make([]bus.Result, len(entries))
+		for i := range res {
+			res[i].EventID = fmt.Sprint("e", i)
+		}
+		return res, nil
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestAnswersBeforeTheInvocationDeadline(t *testing.T) {
+	// Two calls' worth of entries (two ~200 KB texts); the second call hangs.
+	recs := []events.SQSMessage{
+		record("m0", envelope(t, "d0", strings.Repeat("a", 200_000))),
+		record("m1", envelope(t, "d1", strings.Repeat("b", 200_000))),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	resp, err := (&Handler{Bus: &slowBus{}}).Handle(ctx, events.SQSEvent{Records: recs})
+	if err != nil || ctx.Err() != nil {
+		t.Fatalf("err %v; answered after the deadline: %v", err, ctx.Err())
+	}
+	if got := failures(resp); !slices.Equal(got, []string{"m1"}) {
+		t.Errorf("failures = %v, want only the unpublished m1", got)
+	}
+}
