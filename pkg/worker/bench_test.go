@@ -21,7 +21,9 @@ import (
 
 // acceptingBus accepts every entry and keeps none: the benchmark measures the worker,
 // not a bus.
-type acceptingBus struct{ results [bus.MaxEntriesPerPut]bus.Result }
+type acceptingBus struct {
+	results [bus.MaxEntriesPerPut]bus.Result
+}
 
 func (a *acceptingBus) PutEvents(_ context.Context, entries []bus.Entry) ([]bus.Result, error) {
 	for i := range entries {
