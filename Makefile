@@ -28,13 +28,16 @@ test: venv lint
 	$(GO) test -count=1 ./...
 
 # bench: each package's benchmarks beside their baselines, then the ratios against the
-# targets (benchratio uses each benchmark's fastest of BENCH_COUNT runs).
+# targets. The runs alternate (BENCH_COUNT rounds of one run each) so that other load on
+# the machine falls on all of them alike; benchratio takes each benchmark's fastest run.
 BENCH_COUNT ?= 5
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./pkg/peerdom/ | \
-		$(GO) run ./internal/benchratio 'Parse/BaselineJSONDecode<=2' 'BaselineGoldmark/Parse>=10'
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./pkg/ingest/ ./pkg/worker/ | \
-		$(GO) run ./internal/benchratio 'IngestHandler/IngestBaseline<=2' 'WorkerBatch/WorkerBaselineCodec<=2' 'WorkerBatch/WorkerBaselineParse<=2'
+	set -o pipefail; for i in $$(seq $(BENCH_COUNT)); do \
+		$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pkg/peerdom/ || exit 1; \
+	done | $(GO) run ./internal/benchratio 'Parse/BaselineJSONDecode<=2' 'BaselineGoldmark/Parse>=10'
+	set -o pipefail; for i in $$(seq $(BENCH_COUNT)); do \
+		$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pkg/ingest/ ./pkg/worker/ || exit 1; \
+	done | $(GO) run ./internal/benchratio 'IngestHandler/IngestBaseline<=2' 'WorkerBatch/WorkerBaselineCodec<=2' 'WorkerBatch/WorkerBaselineParse<=2'
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
