@@ -34,6 +34,9 @@ type Function struct {
 	CodeURI   string
 	Env       map[string]string // Globals' variables overlaid by the function's own
 	Rules     []Rule            // its EventBridgeRule events
+	// MaxRetries is how often Lambda retries a failed asynchronous invocation (as from an
+	// EventBridge rule): EventInvokeConfig.MaximumRetryAttempts, else Lambda's default 2.
+	MaxRetries int
 }
 
 // Rule is an EventBridge rule: its name in the template and its event pattern (JSON).
@@ -130,7 +133,10 @@ func (t *Template) Functions() ([]Function, error) {
 			continue
 		}
 		props, _ := res["Properties"].(map[string]any)
-		fn := Function{LogicalID: id, Env: map[string]string{}}
+		fn := Function{LogicalID: id, Env: map[string]string{}, MaxRetries: 2}
+		if r, ok := dig(props, "EventInvokeConfig", "MaximumRetryAttempts").(int); ok {
+			fn.MaxRetries = r
+		}
 		for k, v := range globalEnv {
 			fn.Env[k] = v
 		}
