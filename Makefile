@@ -27,8 +27,12 @@ test: venv
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
+# bench: each package's benchmarks beside their baselines, then the ratios against the
+# targets (benchratio uses each benchmark's fastest of BENCH_COUNT runs).
+BENCH_COUNT ?= 5
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/peerdom/
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./pkg/peerdom/ | \
+		$(GO) run ./internal/benchratio 'Parse/BaselineJSONDecode<=2' 'BaselineGoldmark/Parse>=10'
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -2,6 +2,9 @@ module github.com/peerbridge/peerbridge
 
 go 1.26
 
-require github.com/aws/aws-sdk-go-v2 v1.48.0
+require (
+	github.com/aws/aws-sdk-go-v2 v1.48.0
+	github.com/yuin/goldmark v1.8.7
+)
 
 require github.com/aws/smithy-go v1.28.9 // indirect

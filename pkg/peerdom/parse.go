@@ -1,8 +1,756 @@
 package peerdom
 
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
 // Parse turns a webhook's Markdown text into an event detail (CONTRACT.md §3).
-// It never fails: a header it does not understand gives an unrecognized detail.
-// TEMPORARY: the real parser lands in the next commits of issue 2.
+// It never fails: a header it does not understand gives an unrecognized detail with
+// only the text and empty fields and changes. ID and ReceivedAt are left for the caller.
+//
+// It is a single pass over the lines without regular expressions: the worker parses
+// every webhook, and values are substrings of the text wherever the text allows.
 func Parse(text string) Detail {
-	return Detail{Fields: map[string]string{}, Changes: []Change{}, ChangedFields: []string{}, Text: text}
+	p := parser{text: text, d: Detail{Text: text, Changes: []Change{}, ChangedFields: []string{}}}
+	p.run()
+	return p.d
 }
+
+type parser struct {
+	text string
+	d    Detail // held by value so that it stays on the stack
+
+	headerSeen bool
+	labelName  string // a name given in the header's link label
+
+	// the field being read: its name and the span of its value in text
+	inField    bool
+	fieldName  string
+	valueStart int
+	valueEnd   int
+
+	// what the name is derived from (CONTRACT.md §2, `name`)
+	nameChange, nameField, firstName, lastName string
+}
+
+func (p *parser) run() {
+	text := p.text
+	for pos := 0; pos <= len(text); {
+		end := strings.IndexByte(text[pos:], '\n')
+		next := 0
+		if end < 0 {
+			end = len(text)
+			next = len(text) + 1
+		} else {
+			end += pos
+			next = end + 1
+		}
+		lineEnd := end
+		if lineEnd > pos && text[lineEnd-1] == '\r' {
+			lineEnd--
+		}
+		p.line(pos, lineEnd)
+		pos = next
+	}
+	p.flush()
+	if !p.d.Recognized() {
+		// An unrecognized message carries only its text (CONTRACT.md §3).
+		p.d = Detail{Text: text, Fields: map[string]string{}, Changes: []Change{}, ChangedFields: []string{}}
+		return
+	}
+	if p.d.Fields == nil {
+		p.d.Fields = map[string]string{}
+	}
+	p.d.Name = p.name()
+}
+
+// line handles text[start:end], one line without its line ending.
+func (p *parser) line(start, end int) {
+	line := p.text[start:end]
+	trimmed := trimLeftSpace(line)
+	if trimmed == "" {
+		if p.headerSeen {
+			p.flush() // a blank line ends a value
+		}
+		return
+	}
+	if !p.headerSeen {
+		p.headerSeen = true
+		p.header(strings.TrimSpace(line))
+		return
+	}
+	if !p.d.Recognized() {
+		return // the body of an unrecognized message is not read
+	}
+	name, valueOff, ok := fieldLine(trimmed)
+	if !ok {
+		if p.inField {
+			p.valueEnd = end // a continuation line
+		}
+		return
+	}
+	p.flush()
+	valueStart := start + (len(line) - len(trimmed)) + valueOff
+	if strings.EqualFold(name, "Author") {
+		p.d.Author = parseAuthor(p.text[valueStart:end])
+		return
+	}
+	p.inField, p.fieldName, p.valueStart, p.valueEnd = true, unescape(name), valueStart, end
+}
+
+// trimLeftSpace is strings.TrimLeftFunc(s, unicode.IsSpace) with an ASCII fast path.
+func trimLeftSpace(s string) string {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r':
+		case c < utf8.RuneSelf:
+			return s[i:]
+		default:
+			return strings.TrimLeftFunc(s[i:], unicode.IsSpace)
+		}
+	}
+	return ""
+}
+
+// flush files the field being read as a change or a field.
+func (p *parser) flush() {
+	if !p.inField {
+		return
+	}
+	p.inField = false
+	raw := p.text[p.valueStart:p.valueEnd]
+	if strings.IndexByte(raw, '\r') >= 0 {
+		raw = strings.ReplaceAll(raw, "\r\n", "\n") // lines are joined with \n
+	}
+	raw = strings.TrimSpace(raw)
+	name := p.fieldName
+	if p.d.Action == ActionUpdated {
+		if c, ok := parseChange(name, raw); ok {
+			if cap(p.d.Changes) == 0 {
+				p.d.Changes = make([]Change, 0, 4)
+				p.d.ChangedFields = make([]string, 0, 4)
+			}
+			p.d.Changes = append(p.d.Changes, c)
+			p.d.ChangedFields = append(p.d.ChangedFields, name)
+			if !c.IsList {
+				p.noteName(name, c.New, true)
+			}
+			return
+		}
+	}
+	value := unescape(raw)
+	if p.d.Fields == nil {
+		p.d.Fields = make(map[string]string, 4)
+	}
+	p.d.Fields[name] = value
+	p.noteName(name, value, false)
+}
+
+// noteName remembers the values the event's name can be derived from.
+func (p *parser) noteName(field, value string, changed bool) {
+	switch {
+	case strings.EqualFold(field, "Name"):
+		if changed {
+			p.nameChange = value
+		} else {
+			p.nameField = value
+		}
+	case strings.EqualFold(field, "First name"):
+		p.firstName = value
+	case strings.EqualFold(field, "Last name"):
+		p.lastName = value
+	}
+}
+
+// name is the event's name: for updates the new value of a Name change, else the name
+// in the header's link label; for creates and deletes the Name field. Peers without a
+// Name get their first and last names joined.
+func (p *parser) name() string {
+	candidates := [...]string{p.nameField, p.labelName}
+	if p.d.Action == ActionUpdated {
+		candidates = [...]string{p.nameChange, p.labelName}
+	}
+	for _, c := range candidates {
+		if c != "" {
+			return c
+		}
+	}
+	if p.firstName != "" && p.lastName != "" {
+		return p.firstName + " " + p.lastName
+	}
+	if p.firstName != "" {
+		return p.firstName
+	}
+	if p.lastName != "" {
+		return p.lastName
+	}
+	return p.nameField // an updated message that shows its Name without changing it
+}
+
+// fieldLine recognizes `**Name:** value` and `**Name**: value` (line has no leading
+// space). It returns the raw name and the offset in line where the value starts.
+func fieldLine(line string) (name string, valueOff int, ok bool) {
+	if !strings.HasPrefix(line, "**") {
+		return "", 0, false
+	}
+	closing := strings.Index(line[2:], "**")
+	if closing < 0 {
+		return "", 0, false
+	}
+	inner := line[2 : 2+closing]
+	after := 2 + closing + 2
+	switch {
+	case strings.HasSuffix(inner, ":"):
+		name, valueOff = inner[:len(inner)-1], after
+	case after < len(line) && line[after] == ':':
+		name, valueOff = inner, after+1
+	case after+1 < len(line) && (line[after] == ' ' || line[after] == '\t') && line[after+1] == ':':
+		name, valueOff = inner, after+2
+	default:
+		return "", 0, false
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", 0, false
+	}
+	return name, valueOff, true
+}
+
+// parseChange reads an updated message's field value as a change, if it is one.
+func parseChange(field, raw string) (Change, bool) {
+	// A value that opens with a list marker is a list even if an item holds an arrow;
+	// otherwise the arrow decides, and markers elsewhere still make a list.
+	if startsWithMarker(raw) {
+		return listChange(field, raw), true
+	}
+	if i, n := findArrow(raw); i >= 0 {
+		return Change{
+			Field: field,
+			Old:   unescape(strings.TrimSpace(raw[:i])),
+			New:   unescape(strings.TrimSpace(raw[i+n:])),
+		}, true
+	}
+	if strings.Contains(raw, "[+]") || strings.Contains(raw, "[-]") {
+		return listChange(field, raw), true
+	}
+	return Change{}, false
+}
+
+// findArrow returns the index and byte length of the first → (U+2192), else of the
+// first ->, else -1.
+func findArrow(s string) (int, int) {
+	if i := strings.Index(s, "→"); i >= 0 {
+		return i, len("→")
+	}
+	if i := strings.Index(s, "->"); i >= 0 {
+		return i, 2
+	}
+	return -1, 0
+}
+
+func startsWithMarker(s string) bool {
+	s = dropBullet(s)
+	return strings.HasPrefix(s, "[+]") || strings.HasPrefix(s, "[-]")
+}
+
+// dropBullet removes a leading Markdown bullet ("- " or "* ") and surrounding space.
+func dropBullet(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && (s[0] == '-' || s[0] == '*') && (s[1] == ' ' || s[1] == '\t') {
+		s = strings.TrimSpace(s[2:])
+	}
+	return s
+}
+
+// listChange splits a value into [+] added and [-] removed items. Each marker starts an
+// item that runs to the next marker or the end of its line.
+func listChange(field, raw string) Change {
+	c := Change{Field: field, IsList: true, Added: []string{}, Removed: []string{}}
+	for raw != "" {
+		line := raw
+		if i := strings.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = ""
+		}
+		i := nextMarker(line)
+		for i >= 0 {
+			added := line[i+1] == '+'
+			line = line[i+3:]
+			j := nextMarker(line)
+			item := line
+			if j >= 0 {
+				item = line[:j]
+			}
+			if item = cleanItem(item); item != "" {
+				if added {
+					c.Added = append(c.Added, item)
+				} else {
+					c.Removed = append(c.Removed, item)
+				}
+			}
+			i = j
+		}
+	}
+	return c
+}
+
+func nextMarker(s string) int {
+	a, r := strings.Index(s, "[+]"), strings.Index(s, "[-]")
+	if a < 0 || (r >= 0 && r < a) {
+		return r
+	}
+	return a
+}
+
+// cleanItem trims an item, the bullet that may stand before the next marker, and a
+// separating , or ; after it.
+func cleanItem(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "-" || s == "*" {
+		return ""
+	}
+	if strings.HasSuffix(s, " -") || strings.HasSuffix(s, " *") {
+		s = strings.TrimSpace(s[:len(s)-2])
+	}
+	for s != "" && (s[len(s)-1] == ',' || s[len(s)-1] == ';') {
+		s = s[:len(s)-1]
+	}
+	return unescape(strings.TrimSpace(s))
+}
+
+// parseAuthor reads `Name (email)`, a bare email, or a bare name. The email is the last
+// parenthesized part that contains @; a Markdown link or autolink gives its address.
+func parseAuthor(raw string) *Author {
+	v := strings.TrimSpace(raw)
+	var a Author
+	if open, closing := lastParenWithAt(v); open >= 0 {
+		a.Email = plainEmail(v[open+1 : closing])
+		a.Name = unescape(strings.TrimSpace(v[:open]))
+	} else if strings.Contains(v, "@") {
+		// No parentheses: the last word holding @ is the address, what precedes the name.
+		i := strings.LastIndexFunc(v, unicode.IsSpace)
+		for i >= 0 && !strings.Contains(v[i+1:], "@") {
+			i = strings.LastIndexFunc(v[:i], unicode.IsSpace)
+		}
+		a.Email = plainEmail(v[i+1:])
+		if i >= 0 {
+			a.Name = unescape(strings.TrimSpace(v[:i]))
+		}
+	} else {
+		a.Name = unescape(v)
+	}
+	if a.Name == "" && a.Email == "" {
+		return nil
+	}
+	return &a
+}
+
+// lastParenWithAt finds the last top-level (...) group whose content contains @.
+func lastParenWithAt(s string) (open, closing int) {
+	open, closing = -1, -1
+	depth, start := 0, -1
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++ // an escaped character is not a parenthesis
+		case '(':
+			if depth == 0 {
+				if i > 0 && s[i-1] == ']' {
+					// a Markdown link's destination belongs to the link, not a group
+					i = matching(s, i, '(', ')')
+					if i < 0 {
+						return open, closing
+					}
+					continue
+				}
+				start = i
+			}
+			depth++
+		case ')':
+			if depth == 0 {
+				continue
+			}
+			depth--
+			if depth == 0 && strings.Contains(s[start:i], "@") {
+				open, closing = start, i
+			}
+		}
+	}
+	return open, closing
+}
+
+// plainEmail reduces `[a@b.c](mailto:a@b.c)`, `<a@b.c>` and `mailto:a@b.c` to a@b.c.
+func plainEmail(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "[") {
+		if i := strings.Index(s, "]("); i > 0 && strings.HasSuffix(s, ")") {
+			label := s[1:i]
+			if strings.Contains(label, "@") {
+				s = label
+			} else {
+				s = s[i+2 : len(s)-1]
+			}
+		}
+	}
+	if len(s) >= 2 && s[0] == '<' && s[len(s)-1] == '>' {
+		s = s[1 : len(s)-1]
+	}
+	if len(s) > 7 && strings.EqualFold(s[:7], "mailto:") {
+		s = s[7:]
+	}
+	return unescape(strings.TrimSpace(s))
+}
+
+// unescape removes Markdown backslash escapes: a backslash before ASCII punctuation.
+func unescape(s string) string {
+	i := strings.IndexByte(s, '\\')
+	if i < 0 || i == len(s)-1 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && isASCIIPunct(s[i+1]) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isASCIIPunct(c byte) bool {
+	return c >= '!' && c <= '/' || c >= ':' && c <= '@' || c >= '[' && c <= '`' || c >= '{' && c <= '~'
+}
+
+// header reads the first non-blank line: the entity, the action, the link.
+func (p *parser) header(h string) {
+	before, after, label, url, hasLink := splitLink(h)
+	if hasLink {
+		p.d.URL = url
+		p.d.Organization = organization(url)
+		p.d.EntityID = lastUUID(url)
+	}
+	cleanLabel := unescape(trimDecoration(label))
+
+	// Entity: a label that is exactly an entity word, else the first entity word outside
+	// the label, else the first one in it. The URL is never read for words.
+	// Actions follow the same order: outside the label first, then in it.
+	entity, labelIsEntity := entityWord(cleanLabel)
+	var action Action
+	for _, segment := range [...]string{before, after, label} {
+		e, a := firstWords(segment)
+		if entity == "" {
+			entity = e
+		}
+		if action == "" {
+			action = a
+		}
+	}
+	if entity == "" || action == "" {
+		return
+	}
+	p.d.Entity, p.d.Action = entity, action
+	if hasLink && !labelIsEntity {
+		p.labelName = nameInLabel(cleanLabel)
+	}
+}
+
+// trimDecoration trims spaces and Markdown emphasis (* _ ~ `) from both ends.
+func trimDecoration(s string) string {
+	isDecoration := func(c byte) bool { return c == ' ' || c == '\t' || c == '*' || c == '_' || c == '~' || c == '`' }
+	for s != "" && isDecoration(s[0]) {
+		s = s[1:]
+	}
+	for s != "" && isDecoration(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// nameInLabel is the name a link label gives: `Role: Ops` gives "Ops"; a label with no
+// entity or action word is a name as a whole; anything else gives none.
+func nameInLabel(label string) string {
+	w, rest := nextWord(label)
+	if _, ok := entityWord(w); ok {
+		rest = strings.TrimLeft(rest, " \t")
+		if strings.HasPrefix(rest, ":") {
+			return trimDecoration(rest[1:])
+		}
+		return ""
+	}
+	if e, a := firstWords(label); e == "" && a == "" {
+		return label
+	}
+	return ""
+}
+
+// splitLink finds the first Markdown link [label](url) in h and returns the text before
+// and after it, the raw label and the link target.
+func splitLink(h string) (before, after, label, url string, ok bool) {
+	for i := 0; i < len(h); i++ {
+		j := strings.IndexByte(h[i:], '[')
+		if j < 0 {
+			break
+		}
+		i += j
+		if escaped(h, i) {
+			continue
+		}
+		closeLabel := matching(h, i, '[', ']')
+		if closeLabel < 0 || closeLabel+1 >= len(h) || h[closeLabel+1] != '(' {
+			continue
+		}
+		closeURL := matching(h, closeLabel+1, '(', ')')
+		if closeURL < 0 {
+			continue
+		}
+		return h[:i], h[closeURL+1:], h[i+1 : closeLabel], linkTarget(h[closeLabel+2 : closeURL]), true
+	}
+	return h, "", "", "", false
+}
+
+// escaped reports whether s[i] is preceded by an odd number of backslashes.
+func escaped(s string, i int) bool {
+	n := 0
+	for i > 0 && s[i-1] == '\\' {
+		n++
+		i--
+	}
+	return n%2 == 1
+}
+
+// matching returns the index of the bracket closing the one at open, or -1.
+func matching(s string, open int, o, c byte) int {
+	// Fast path: the first closing bracket, when nothing that could nest or escape
+	// stands before it (the common case for a link's label and URL).
+	if j := strings.IndexByte(s[open+1:], c); j >= 0 {
+		inner := s[open+1 : open+1+j]
+		if strings.IndexByte(inner, o) < 0 && strings.IndexByte(inner, '\\') < 0 {
+			return open + 1 + j
+		}
+	}
+	depth := 0
+	for i := open; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case o:
+			depth++
+		case c:
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// linkTarget takes the destination out of a link's parentheses: `<url>` or `url "title"`.
+func linkTarget(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "<") {
+		if i := strings.IndexByte(s, '>'); i > 0 {
+			return s[1:i]
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// organization is the first path segment of a peerdom.org URL.
+func organization(url string) string {
+	i := strings.Index(url, "://")
+	if i < 0 {
+		return ""
+	}
+	rest := url[i+3:]
+	hostEnd := indexURLDelim(rest)
+	if hostEnd < 0 || rest[hostEnd] != '/' {
+		return ""
+	}
+	host := rest[:hostEnd]
+	if at := strings.LastIndexByte(host, '@'); at >= 0 {
+		host = host[at+1:]
+	}
+	if colon := strings.IndexByte(host, ':'); colon >= 0 {
+		host = host[:colon]
+	}
+	host = strings.TrimSuffix(host, ".")
+	if !strings.EqualFold(host, "peerdom.org") && !hasSuffixFold(host, ".peerdom.org") {
+		return ""
+	}
+	path := rest[hostEnd+1:]
+	if end := indexURLDelim(path); end >= 0 {
+		path = path[:end]
+	}
+	return path
+}
+
+// indexURLDelim is strings.IndexAny(s, "/?#") without building a set on every call.
+func indexURLDelim(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '/' || c == '?' || c == '#' {
+			return i
+		}
+	}
+	return -1
+}
+
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+}
+
+// lastUUID is the last 8-4-4-4-12 hex group in s, lower-cased, or "".
+func lastUUID(s string) string {
+	const n = 36
+	for i := len(s) - n; i >= 0; i-- {
+		if isUUID(s[i:i+n]) && (i == 0 || !isHex(s[i-1])) && (i+n == len(s) || !isHex(s[i+n])) {
+			return strings.ToLower(s[i : i+n])
+		}
+	}
+	return ""
+}
+
+func isUUID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if s[i] != '-' {
+				return false
+			}
+		} else if !isHex(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// entityWord maps a word to its entity: Role; Group or Circle; Peer or Member.
+func entityWord(w string) (Entity, bool) {
+	e, _ := classifyWord(w)
+	return e, e != ""
+}
+
+// classifyWord tells whether w is an entity word or an action word, case-insensitively.
+// It looks at the length and first letter before comparing, since most words are neither.
+func classifyWord(w string) (Entity, Action) {
+	if len(w) < 4 || len(w) > 8 {
+		return "", ""
+	}
+	switch w[0] | 0x20 {
+	case 'r':
+		switch {
+		case strings.EqualFold(w, "role"):
+			return EntityRole, ""
+		case strings.EqualFold(w, "removed"):
+			return "", ActionDeleted
+		}
+	case 'g':
+		if strings.EqualFold(w, "group") {
+			return EntityGroup, ""
+		}
+	case 'c':
+		switch {
+		case strings.EqualFold(w, "circle"):
+			return EntityGroup, ""
+		case strings.EqualFold(w, "created"):
+			return "", ActionCreated
+		case strings.EqualFold(w, "changed"):
+			return "", ActionUpdated
+		}
+	case 'p':
+		if strings.EqualFold(w, "peer") {
+			return EntityPeer, ""
+		}
+	case 'm':
+		switch {
+		case strings.EqualFold(w, "member"):
+			return EntityPeer, ""
+		case strings.EqualFold(w, "modified"):
+			return "", ActionUpdated
+		}
+	case 'a':
+		if strings.EqualFold(w, "added") {
+			return "", ActionCreated
+		}
+	case 'u':
+		if strings.EqualFold(w, "updated") {
+			return "", ActionUpdated
+		}
+	case 'e':
+		if strings.EqualFold(w, "edited") {
+			return "", ActionUpdated
+		}
+	case 'd':
+		if strings.EqualFold(w, "deleted") {
+			return "", ActionDeleted
+		}
+	}
+	return "", ""
+}
+
+// firstWords returns the first entity word and the first action word in s.
+func firstWords(s string) (entity Entity, action Action) {
+	for w, rest := nextWord(s); w != "" && (entity == "" || action == ""); w, rest = nextWord(rest) {
+		e, a := classifyWord(w)
+		if entity == "" {
+			entity = e
+		}
+		if action == "" {
+			action = a
+		}
+	}
+	return entity, action
+}
+
+// nextWord returns the first run of letters and digits in s and what follows it, so
+// that "Peerdom" is one word and "**Role**" holds the word "Role".
+func nextWord(s string) (word, rest string) {
+	start := -1
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if asciiWord[c] {
+				if start < 0 {
+					start = i
+				}
+			} else if start >= 0 {
+				return s[start:i], s[i:]
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if start < 0 {
+				start = i
+			}
+		} else if start >= 0 {
+			return s[start:i], s[i:]
+		}
+		i += size
+	}
+	if start >= 0 {
+		return s[start:], ""
+	}
+	return "", ""
+}
+
+// asciiWord marks the ASCII letters and digits.
+var asciiWord = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	return t
+}()

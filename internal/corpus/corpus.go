@@ -1,0 +1,112 @@
+// Package corpus loads the shared webhook examples (../shared/corpus beside the
+// repository): each a webhook body and the event it must become.
+package corpus
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+)
+
+// Case is one example: the webhook body as sent and the expected detail-type and detail
+// (without id, receivedAt and text, which depend on the delivery and the input).
+type Case struct {
+	Name       string
+	Body       []byte // the "input" object as JSON
+	Text       string
+	DetailType string
+	Detail     map[string]any
+}
+
+// Dir is the corpus folder: $PEERBRIDGE_CORPUS, else ../shared/corpus beside the
+// repository root.
+func Dir() (string, error) {
+	if d := os.Getenv("PEERBRIDGE_CORPUS"); d != "" {
+		return d, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "..", "shared", "corpus"), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("corpus: go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Load reads every *.json case of the corpus, sorted by file name. It fails the test
+// when the corpus is missing or empty: the contract is not tested without it.
+func Load(tb testing.TB) []Case {
+	tb.Helper()
+	dir, err := Dir()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("corpus: no *.json cases in %s (set PEERBRIDGE_CORPUS to the corpus folder)", dir)
+	}
+	sort.Strings(files)
+	cases := make([]Case, 0, len(files))
+	for _, f := range files {
+		c, err := read(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+func read(file string) (Case, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return Case{}, err
+	}
+	var raw struct {
+		Input  json.RawMessage `json:"input"`
+		Expect struct {
+			DetailType string         `json:"detailType"`
+			Detail     map[string]any `json:"detail"`
+		} `json:"expect"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return Case{}, fmt.Errorf("corpus %s: %w", file, err)
+	}
+	var in struct {
+		Text string `json:"text"`
+	}
+	if err := json.Unmarshal(raw.Input, &in); err != nil {
+		return Case{}, fmt.Errorf("corpus %s: input: %w", file, err)
+	}
+	return Case{
+		Name:       filepath.Base(file),
+		Body:       raw.Input,
+		Text:       in.Text,
+		DetailType: raw.Expect.DetailType,
+		Detail:     raw.Expect.Detail,
+	}, nil
+}
+
+// Comparable turns a detail's JSON into the form the corpus expects: a generic map
+// without id, receivedAt and text. It also returns the text.
+func Comparable(detailJSON []byte) (map[string]any, string, error) {
+	var m map[string]any
+	if err := json.Unmarshal(detailJSON, &m); err != nil {
+		return nil, "", err
+	}
+	text, _ := m["text"].(string)
+	delete(m, "id")
+	delete(m, "receivedAt")
+	delete(m, "text")
+	return m, text, nil
+}
