@@ -16,12 +16,12 @@ import (
 // Snapshot is the detail of a "<Entity> Snapshot" event (e.g. "Role Snapshot"): the
 // entity as the API returns it, custom fields included, published after a change to it.
 type Snapshot struct {
-	ID           string          `json:"id"`             // this snapshot's id: the same for every retry of the same cause
-	CausedBy     string          `json:"causedBy"`       // detail.id of the event that caused it
-	CauseType    string          `json:"causeType"`      // its detail-type, e.g. "Role Updated"
-	TakenAt      time.Time       `json:"takenAt"`        // when the API was read
-	Entity       peerdom.Entity  `json:"entity"`         // role, group or peer
-	EntityID     string          `json:"entityId"`       // the entity's id
+	ID           string          `json:"id"`        // this snapshot's id: the same for every retry of the same cause
+	CausedBy     string          `json:"causedBy"`  // detail.id of the event that caused it
+	CauseType    string          `json:"causeType"` // its detail-type, e.g. "Role Updated"
+	TakenAt      time.Time       `json:"takenAt"`   // when the API was read
+	Entity       peerdom.Entity  `json:"entity"`    // role, group or peer
+	EntityID     string          `json:"entityId"`  // the entity's id
 	Organization string          `json:"organization,omitempty"`
 	Object       json.RawMessage `json:"object"` // the API's JSON, unknown fields included
 }
