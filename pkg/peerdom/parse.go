@@ -150,6 +150,9 @@ func (p *parser) flush() {
 
 // noteName remembers the values the event's name can be derived from.
 func (p *parser) noteName(field, value string, changed bool) {
+	if n := len(field); n != len("Name") && n != len("First name") && n != len("Last name") {
+		return
+	}
 	switch {
 	case strings.EqualFold(field, "Name"):
 		if changed {
@@ -350,6 +353,16 @@ func parseAuthor(raw string) *Author {
 
 // lastParenWithAt finds the last top-level (...) group whose content contains @.
 func lastParenWithAt(s string) (open, closing int) {
+	// Fast path: `Name (email)` with no other parentheses or escapes in the group.
+	if c := strings.LastIndexByte(s, ')'); c > 0 {
+		if o := strings.LastIndexByte(s[:c], '('); o >= 0 && (o == 0 || s[o-1] != ']') {
+			group := s[o+1 : c]
+			if strings.IndexByte(group, '@') >= 0 && strings.IndexByte(group, ')') < 0 &&
+				strings.IndexByte(s, '\\') < 0 && strings.IndexByte(s[:o], ')') < 0 && strings.IndexByte(s[:o], '(') < 0 {
+				return o, c
+			}
+		}
+	}
 	open, closing = -1, -1
 	depth, start := 0, -1
 	for i := 0; i < len(s); i++ {
@@ -557,10 +570,11 @@ func linkTarget(s string) string {
 			return s[1:i]
 		}
 	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' {
-			return s[:i]
-		}
+	if i := strings.IndexByte(s, ' '); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.IndexByte(s, '\t'); i >= 0 {
+		s = s[:i]
 	}
 	return s
 }
