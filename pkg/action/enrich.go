@@ -73,7 +73,9 @@ func (e *Enrich) Handle(ctx context.Context, ev Event) error {
 	if err != nil {
 		return err
 	}
-	Note(ctx, "entityId", id)
+	if d.EntityID == "" {
+		Note(ctx, "resolvedEntityId", id) // found by name
+	}
 	var obj json.RawMessage
 	opts := peerdomapi.Options{CustomFields: true}
 	switch d.Entity {

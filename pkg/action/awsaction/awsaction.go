@@ -110,20 +110,16 @@ func Start(name string, build Build) {
 	lambda.Start(r.Lambda)
 }
 
-// The shipped actions' Build functions, each reading its own settings.
+// The shipped actions' Build functions, each reading its own settings (action.NewBuiltin).
 
 // OnboardPeer reads ONBOARDING_ROLE_IDS.
 func OnboardPeer(_ context.Context, s Setup) (action.Handler, error) {
-	return action.NewOnboardPeer(s.API, action.ParseList(s.Getenv("ONBOARDING_ROLE_IDS")))
+	return action.NewBuiltin(action.NameOnboardPeer, s.API, s.Getenv, nil)
 }
 
 // RoleDefaults reads ROLE_DEFAULTS.
 func RoleDefaults(_ context.Context, s Setup) (action.Handler, error) {
-	defaults, err := action.ParseFieldDefaults(s.Getenv("ROLE_DEFAULTS"))
-	if err != nil {
-		return nil, err
-	}
-	return action.NewRoleDefaults(s.API, defaults)
+	return action.NewBuiltin(action.NameRoleDefaults, s.API, s.Getenv, nil)
 }
 
 // Enrich publishes to the EventBridge bus EVENT_BUS_NAME with source EVENT_SOURCE.
@@ -135,5 +131,5 @@ func Enrich(ctx context.Context, s Setup) (action.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("enrich: loading the AWS configuration: %w", err)
 	}
-	return action.NewEnrich(s.API, awsbus.New(eventbridge.NewFromConfig(awsCfg), s.Config.EventBusName), s.Config.EventSource)
+	return action.NewBuiltin(action.NameEnrich, s.API, s.Getenv, awsbus.New(eventbridge.NewFromConfig(awsCfg), s.Config.EventBusName))
 }
