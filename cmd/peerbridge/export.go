@@ -65,10 +65,6 @@ func exportMain(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintf(stderr, "peerbridge export: %v\n", err)
 		return 2
 	}
-	if err := os.MkdirAll(*outDir, 0o755); err != nil {
-		fmt.Fprintf(stderr, "peerbridge export: %v\n", err)
-		return 1
-	}
 
 	opts := peerdomapi.Options{PageSize: *pageSize}
 	withCF := peerdomapi.Options{PageSize: *pageSize, CustomFields: true}
@@ -97,6 +93,12 @@ func exportMain(ctx context.Context, args []string, getenv func(string) string, 
 			p.update(len(items))
 		}
 		path := filepath.Join(*outDir, res.name+"."+*format)
+		// Created only now, so that a refused key leaves nothing behind.
+		if err := os.MkdirAll(*outDir, 0o755); err != nil {
+			p.abort()
+			fmt.Fprintf(stderr, "peerbridge export: %v\n", err)
+			return 1
+		}
 		var werr error
 		if *format == "json" {
 			werr = writeFileAtomic(path, func(w io.Writer) error { return writeJSONArray(w, items) })
