@@ -117,7 +117,7 @@ func (t *Template) Functions() ([]Function, error) {
 	resources, _ := t.raw["Resources"].(map[string]any)
 	globalEnv := map[string]string{}
 	if g, err := t.resolve(dig(t.raw, "Globals", "Function", "Environment", "Variables")); err != nil {
-		return nil, fmt.Errorf("Globals: %w", err)
+		return nil, fmt.Errorf("template Globals: %w", err)
 	} else if gm, ok := g.(map[string]any); ok {
 		for k, v := range gm {
 			globalEnv[k] = scalarString(v)
