@@ -80,7 +80,7 @@ type Pipeline struct {
 	wg      sync.WaitGroup
 
 	seenQueueDead int // queue dead letters already told to the observer
-	retryIn func(attempt int) time.Duration
+	retryIn       func(attempt int) time.Duration
 }
 
 type job struct {
