@@ -39,6 +39,11 @@ bench:
 	set -o pipefail; for i in $$(seq $(BENCH_COUNT)); do \
 		$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pkg/ingest/ ./pkg/worker/ || exit 1; \
 	done | $(GO) run ./internal/benchratio 'IngestHandler/IngestBaseline<=2' 'WorkerBatch/WorkerBaselineCodec<=2' 'WorkerBatch/WorkerBaselineParse<=2'
+	set -o pipefail; for i in $$(seq $(BENCH_COUNT)); do \
+		$(GO) test -run '^$$' -bench 'Serve|BaselineBareHandler' -benchtime 5000x -count 1 ./cmd/peerbridge/ || exit 1; \
+	done | $(GO) run ./internal/benchratio 'ServeWebhooks/BaselineBareHandler<=2' \
+		'ServeWebhooks-BaselineBareHandler:p50-ms' 'ServeWebhooks-BaselineBareHandler:p99-ms' \
+		'ServeWebhooksWithActions-BaselineBareHandler:p50-ms'
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
