@@ -50,8 +50,10 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
+# run: the whole pipeline on this machine (no AWS, no Docker); ARGS passes serve's flags,
+# e.g. make run ARGS='--events-out events.jsonl'.
 run:
-	@echo "make run: the local pipeline (peerbridge serve) is not built yet; see issue 6" >&2; exit 1
+	$(GO) run ./cmd/peerbridge serve $(ARGS)
 
 clean:
 	rm -rf bin .aws-sam
