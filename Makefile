@@ -33,8 +33,12 @@ test: venv lint
 BENCH_COUNT ?= 5
 bench:
 	set -o pipefail; for i in $$(seq $(BENCH_COUNT)); do \
-		$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pkg/peerdom/ || exit 1; \
-	done | $(GO) run ./internal/benchratio 'Parse/BaselineJSONDecode<=2' 'BaselineGoldmark/Parse>=10'
+		$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pkg/peerdom/ ./pkg/eventpattern/ || exit 1; \
+	done | $(GO) run ./internal/benchratio 'Parse/BaselineJSONDecode<=2' 'BaselineGoldmark/Parse>=10' \
+		'MatchEvent/BaselineDecodeEvent<=0.05' 'Route/BaselineDecodeEvent<=1.5'
+	set -o pipefail; for i in $$(seq $(BENCH_COUNT)); do \
+		$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pkg/ingest/ ./pkg/worker/ || exit 1; \
+	done | $(GO) run ./internal/benchratio 'IngestHandler/IngestBaseline<=2' 'WorkerBatch/WorkerBaselineCodec<=2' 'WorkerBatch/WorkerBaselineParse<=2'
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

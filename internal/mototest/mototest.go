@@ -25,6 +25,7 @@ var (
 	endpoint string
 	startErr error
 	proc     *exec.Cmd
+	exited   chan error // receives the server's exit; only the goroutine in start waits
 )
 
 // Endpoint returns the URL of a running moto server, starting it on first use.
@@ -57,7 +58,7 @@ func staticCreds(context.Context) (aws.Credentials, error) {
 func Stop() {
 	if proc != nil && proc.Process != nil {
 		_ = proc.Process.Kill()
-		_ = proc.Wait()
+		<-exited
 	}
 }
 
@@ -107,13 +108,14 @@ func start() {
 	}
 	proc = cmd
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	exited := make(chan error, 1)
+	exited = make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-exited:
 			proc = nil
+			exited <- err
 			startErr = fmt.Errorf("moto.server exited at start: %v", err)
 			return
 		default:

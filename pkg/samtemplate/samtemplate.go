@@ -34,6 +34,9 @@ type Function struct {
 	CodeURI   string
 	Env       map[string]string // Globals' variables overlaid by the function's own
 	Rules     []Rule            // its EventBridgeRule events
+	// MaxRetries is how often Lambda retries a failed asynchronous invocation (as from an
+	// EventBridge rule): EventInvokeConfig.MaximumRetryAttempts, else Lambda's default 2.
+	MaxRetries int
 }
 
 // Rule is an EventBridge rule: its name in the template and its event pattern (JSON).
@@ -117,7 +120,7 @@ func (t *Template) Functions() ([]Function, error) {
 	resources, _ := t.raw["Resources"].(map[string]any)
 	globalEnv := map[string]string{}
 	if g, err := t.resolve(dig(t.raw, "Globals", "Function", "Environment", "Variables")); err != nil {
-		return nil, fmt.Errorf("Globals: %w", err)
+		return nil, fmt.Errorf("template Globals: %w", err)
 	} else if gm, ok := g.(map[string]any); ok {
 		for k, v := range gm {
 			globalEnv[k] = scalarString(v)
@@ -130,7 +133,10 @@ func (t *Template) Functions() ([]Function, error) {
 			continue
 		}
 		props, _ := res["Properties"].(map[string]any)
-		fn := Function{LogicalID: id, Env: map[string]string{}}
+		fn := Function{LogicalID: id, Env: map[string]string{}, MaxRetries: 2}
+		if r, ok := dig(props, "EventInvokeConfig", "MaximumRetryAttempts").(int); ok {
+			fn.MaxRetries = r
+		}
 		for k, v := range globalEnv {
 			fn.Env[k] = v
 		}

@@ -40,6 +40,8 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       CodeUri: functions/actions/onboard-peer
+      EventInvokeConfig:
+        MaximumRetryAttempts: 1
       Environment:
         Variables:
           ONBOARDING_ROLE_IDS: !Join [",", !Ref OnboardingRoleIds]
@@ -80,6 +82,9 @@ func TestFunctionsWithDefaults(t *testing.T) {
 		t.Fatalf("functions = %+v, want only OnboardPeerFunction (ChatOnlyFunction's condition is false)", fns)
 	}
 	fn := fns[0]
+	if fn.MaxRetries != 1 {
+		t.Errorf("MaxRetries = %d, want the template's 1", fn.MaxRetries)
+	}
 	if fn.CodeURI != "functions/actions/onboard-peer" {
 		t.Errorf("CodeURI = %q", fn.CodeURI)
 	}
@@ -118,6 +123,9 @@ func TestParamsOverrideDefaults(t *testing.T) {
 		t.Fatalf("want both functions once HasChat holds, got %d", len(fns))
 	}
 	on := fns[1]
+	if fns[0].MaxRetries != 2 {
+		t.Errorf("MaxRetries without EventInvokeConfig = %d, want Lambda's default 2", fns[0].MaxRetries)
+	}
 	if on.Env["OPTIONAL"] != "https://chat" || on.Env["EVENT_SOURCE"] != "acme" || on.Env["ONBOARDING_ROLE_IDS"] != "r1,r2" {
 		t.Errorf("env = %v", on.Env)
 	}

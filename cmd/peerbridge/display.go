@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
+)
+
+// display writes what the local pipeline does to the terminal, readably: each event on
+// the bus, where it was routed, each action's API calls and outcome. Lines come from
+// several goroutines, so each is written whole.
+type display struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (d *display) linef(format string, args ...any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fmt.Fprintf(d.w, format+"\n", args...)
+}
+
+// event shows one bus event: its type, what it is about, who did it, where it goes.
+func (d *display) event(ev events.CloudWatchEvent, routedTo []string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s  ● %-20s", time.Now().Format("15:04:05"), ev.DetailType)
+	if detail, err := peerdom.DecodeDetail(ev.Detail); err == nil {
+		if detail.Name != "" {
+			fmt.Fprintf(&b, " %q", detail.Name)
+		}
+		if len(detail.ChangedFields) > 0 {
+			fmt.Fprintf(&b, " changed %s", strings.Join(detail.ChangedFields, ", "))
+		}
+		if detail.Author != nil {
+			who := detail.Author.Name
+			if who == "" {
+				who = detail.Author.Email
+			}
+			fmt.Fprintf(&b, " by %s", who)
+		}
+		if detail.ID != "" {
+			fmt.Fprintf(&b, "  [delivery %s]", short(detail.ID))
+		}
+	}
+	if len(routedTo) > 0 {
+		fmt.Fprintf(&b, "\n          → %s", strings.Join(routedTo, ", "))
+	}
+	d.linef("%s", b.String())
+}
+
+func (d *display) actionDone(function string, ev events.CloudWatchEvent, attempt int, err error) {
+	retry := ""
+	if attempt > 1 {
+		retry = fmt.Sprintf(" (attempt %d)", attempt)
+	}
+	if err != nil {
+		d.linef("          ✗ %s on %s%s: %v", function, ev.DetailType, retry, err)
+		return
+	}
+	d.linef("          ✓ %s on %s%s", function, ev.DetailType, retry)
+}
+
+func short(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+// apiCallDisplay shows each Peerdom API call an action makes (method, path, status);
+// never a header, so never the key.
+type apiCallDisplay struct {
+	action  string
+	display *display
+	next    http.RoundTripper
+}
+
+func (a *apiCallDisplay) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := a.next.RoundTrip(r)
+	took := time.Since(start).Round(time.Millisecond)
+	if err != nil {
+		a.display.linef("            ↳ %s %s %s: %v", a.action, r.Method, r.URL.Path, err)
+		return resp, err
+	}
+	a.display.linef("            ↳ %s %s %s → %d (%s)", a.action, r.Method, r.URL.RequestURI(), resp.StatusCode, took)
+	return resp, nil
+}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/peerbridge/peerbridge/pkg/webhooksamples"
+)
+
+func init() {
+	commands["send"] = command{summary: "post sample webhooks to a local or deployed endpoint", run: runSend}
+}
+
+const (
+	defaultSendURL = "http://127.0.0.1:3000"
+	tokenEnv       = "PEERBRIDGE_WEBHOOK_TOKEN"
+	// maxAnswerBytes bounds how much of an answer is read: ingest answers a line of JSON.
+	maxAnswerBytes = 64 * 1024
+)
+
+// runSend implements `peerbridge send [--url URL] [--token T] [--kind KIND[,KIND…]|all]`:
+// the Test URL button of Peerdom, from the command line, for any kind of message.
+func runSend(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	rawURL := fs.String("url", defaultSendURL, "the endpoint: a base URL, to which /webhooks/<token> is added, or the whole webhook URL with its token")
+	token := fs.String("token", "", "the webhook `token` (default $"+tokenEnv+")")
+	kindList := fs.String("kind", webhooksamples.Test, "what to send: a `kind`, several separated by commas, or all")
+	timeout := fs.Duration("timeout", 10*time.Second, "how long each request may take")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: peerbridge send [--url URL] [--token T] [--kind KIND[,KIND...]|all] [--timeout D]\n\n"+
+			"Posts sample Peerdom webhooks, as the Test URL button does, and prints each answer's\n"+
+			"status and body (the delivery id). Kinds: %s, or all.\n\n", strings.Join(webhooksamples.Kinds(), ", "))
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "peerbridge send: unexpected argument %q (the kind goes in --kind)\n", fs.Arg(0))
+		return 2
+	}
+	kinds, err := sendKinds(*kindList)
+	if err != nil {
+		fmt.Fprintf(stderr, "peerbridge send: %v\n", err)
+		return 2
+	}
+	ep, err := webhookEndpoint(*rawURL, *token, os.Getenv(tokenEnv))
+	if err != nil {
+		fmt.Fprintf(stderr, "peerbridge send: %v\n", err)
+		return 2
+	}
+
+	client := &http.Client{
+		Timeout: *timeout,
+		// An answer is shown as it comes; following a redirect would also carry the
+		// token to wherever it points.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	for _, kind := range kinds {
+		body, _ := webhooksamples.Body(kind) // sendKinds let only known kinds through
+		status, answer, err := post(ctx, client, ep, body)
+		if err != nil {
+			fmt.Fprintf(stderr, "peerbridge send: %s: %v\n", kind, err)
+			return 1
+		}
+		if status/100 != 2 {
+			fmt.Fprintf(stderr, "peerbridge send: %s: %s: %s\n", kind, statusText(status), errorMessage(answer))
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: %s %s\n", kind, statusText(status), oneLine(answer))
+	}
+	return 0
+}
+
+// sendKinds reads --kind: one kind, several separated by commas, or all.
+func sendKinds(list string) ([]string, error) {
+	if strings.TrimSpace(list) == "all" {
+		return webhooksamples.Kinds(), nil
+	}
+	var kinds []string
+	for _, k := range strings.Split(list, ",") {
+		k = strings.TrimSpace(k)
+		if _, ok := webhooksamples.Get(k); !ok {
+			return nil, fmt.Errorf("unknown kind %q; kinds: %s, or all", k, strings.Join(webhooksamples.Kinds(), ", "))
+		}
+		kinds = append(kinds, k)
+	}
+	return kinds, nil
+}
+
+// endpoint is a webhook URL split around its token, so the token can be left out of
+// everything printed.
+type endpoint struct {
+	prefix string // scheme://host/…/webhooks/
+	token  string
+}
+
+func (e endpoint) String() string   { return e.prefix + url.PathEscape(e.token) }
+func (e endpoint) Redacted() string { return e.prefix + "<token>" }
+
+// webhookEndpoint builds the URL to post to. A URL whose path ends in /webhooks/<token>
+// is used as it is; any other gets /webhooks/<token> added, with the token from --token,
+// else from the environment.
+func webhookEndpoint(rawURL, flagToken, envToken string) (endpoint, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return endpoint{}, fmt.Errorf("--url %q is not an http:// or https:// URL", rawURL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return endpoint{}, errors.New("--url must not have a query or fragment: the endpoint is POST /webhooks/{token}")
+	}
+	path := strings.TrimSuffix(u.EscapedPath(), "/")
+	base := u.Scheme + "://" + u.Host
+	if i := strings.LastIndex(path, "/webhooks/"); i >= 0 && !strings.Contains(path[i+len("/webhooks/"):], "/") {
+		urlToken, err := url.PathUnescape(path[i+len("/webhooks/"):])
+		if err != nil {
+			return endpoint{}, fmt.Errorf("--url has a badly escaped token: %v", err)
+		}
+		if flagToken != "" && flagToken != urlToken {
+			return endpoint{}, errors.New("--url already ends in /webhooks/<token> and --token gives another; give the token once")
+		}
+		return endpoint{prefix: base + path[:i+len("/webhooks/")], token: urlToken}, nil
+	}
+	token := flagToken
+	if token == "" {
+		token = envToken
+	}
+	if token == "" {
+		return endpoint{}, fmt.Errorf("no webhook token: pass --token, set %s, or give the whole URL …/webhooks/<token> in --url", tokenEnv)
+	}
+	if strings.HasSuffix(path, "/webhooks") {
+		return endpoint{prefix: base + path + "/", token: token}, nil
+	}
+	return endpoint{prefix: base + path + "/webhooks/", token: token}, nil
+}
+
+// post sends one body and returns the answer's status and body. Its errors name the
+// endpoint without the token.
+func post(ctx context.Context, client *http.Client, ep endpoint, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.String(), bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, fmt.Errorf("POST %s: %v", ep.Redacted(), redact(err))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "peerbridge-send")
+	resp, err := client.Do(req)
+	if err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return 0, nil, fmt.Errorf("nothing answers at %s (connection refused). Is the local pipeline running? Start it with `make run`, or give a deployed endpoint with --url", ep.Redacted())
+		}
+		return 0, nil, fmt.Errorf("POST %s: %v", ep.Redacted(), redact(err))
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if err != nil {
+		return 0, nil, fmt.Errorf("reading the answer from %s: %v", ep.Redacted(), redact(err))
+	}
+	return resp.StatusCode, answer, nil
+}
+
+// redact drops the URL (which holds the token) that net/http puts in its errors.
+func redact(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func statusText(code int) string {
+	if t := http.StatusText(code); t != "" {
+		return fmt.Sprintf("%d %s", code, t)
+	}
+	return fmt.Sprint(code)
+}
+
+// errorMessage is the server's explanation: the "error" (ingest) or "message" (API
+// Gateway) of a JSON answer, else the answer's text.
+func errorMessage(answer []byte) string {
+	var m struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(answer, &m) == nil {
+		if m.Error != "" {
+			return m.Error
+		}
+		if m.Message != "" {
+			return m.Message
+		}
+	}
+	if s := oneLine(answer); s != "" {
+		return s
+	}
+	return "(no answer body)"
+}
+
+// oneLine shows an answer body on one line, shortened when long.
+func oneLine(b []byte) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > 500 {
+		s = s[:500] + "…"
+	}
+	return s
+}

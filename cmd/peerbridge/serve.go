@@ -1,0 +1,338 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/pkg/action"
+	"github.com/peerbridge/peerbridge/pkg/ingest"
+	"github.com/peerbridge/peerbridge/pkg/localpipeline"
+	"github.com/peerbridge/peerbridge/pkg/logging"
+	"github.com/peerbridge/peerbridge/pkg/membus"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
+	"github.com/peerbridge/peerbridge/pkg/samtemplate"
+)
+
+func init() {
+	commands["serve"] = command{summary: "run the whole pipeline locally: webhooks in, events, actions", run: runServe}
+}
+
+// serveOptions are serve's flags.
+type serveOptions struct {
+	addr        string
+	sandboxAddr string
+	token       string
+	template    string
+	params      map[string]string
+	eventsOut   string
+	peerdomURL  string // empty: the in-memory sandbox
+	apiKey      string // with peerdomURL
+	logLevel    string
+	drainFor    time.Duration
+}
+
+// paramFlag collects repeated --param NAME=VALUE.
+type paramFlag map[string]string
+
+func (p paramFlag) String() string { return "" }
+func (p paramFlag) Set(s string) error {
+	name, value, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want NAME=VALUE, got %q", s)
+	}
+	p[name] = value
+	return nil
+}
+
+func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	opts := serveOptions{params: map[string]string{}}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&opts.addr, "addr", "127.0.0.1:3000", "`address` of the webhook endpoint")
+	fs.StringVar(&opts.sandboxAddr, "sandbox-addr", "127.0.0.1:3001", "`address` of the sandbox Peerdom API")
+	fs.StringVar(&opts.token, "token", os.Getenv("PEERBRIDGE_WEBHOOK_TOKEN"), "webhook `token` (default $PEERBRIDGE_WEBHOOK_TOKEN, else a generated one)")
+	fs.StringVar(&opts.template, "template", "template.yaml", "the SAM `template` whose rules route events to the actions")
+	fs.Var(paramFlag(opts.params), "param", "template parameter `NAME=VALUE` (repeatable)")
+	fs.StringVar(&opts.eventsOut, "events-out", "", "append every bus event to `FILE` as a JSON line")
+	fs.StringVar(&opts.peerdomURL, "peerdom-url", "", "a real Peerdom API `URL` (key in $PEERDOM_API_KEY) instead of the sandbox")
+	fs.StringVar(&opts.logLevel, "log-level", "warn", "`level` of the handlers' JSON logs on stderr (debug|info|warn|error)")
+	fs.DurationVar(&opts.drainFor, "drain-timeout", 30*time.Second, "how long shutdown may take to finish accepted work")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: peerbridge serve [flags]\n\nRuns ingest, the queue, the worker, the bus and the actions on this machine, routing events\nby the rules of template.yaml, against an in-memory sandbox Peerdom (or a real one).")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "peerbridge serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if opts.peerdomURL != "" {
+		opts.apiKey = os.Getenv("PEERDOM_API_KEY")
+		if opts.apiKey == "" {
+			fmt.Fprintln(stderr, "peerbridge serve: --peerdom-url needs the organization's API key in PEERDOM_API_KEY")
+			return 2
+		}
+	}
+	stack, err := startStack(ctx, opts, stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "peerbridge serve: %v\n", err)
+		return 1
+	}
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "\nshutting down: finishing accepted work…")
+	shutCtx, cancel := context.WithTimeout(context.Background(), opts.drainFor)
+	defer cancel()
+	if err := stack.shutdown(shutCtx); err != nil {
+		fmt.Fprintf(stderr, "peerbridge serve: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// stack is a running local pipeline: the webhook server, the pipeline, the Peerdom side.
+type stack struct {
+	pipeline   *localpipeline.Pipeline
+	webhooks   http.Handler // the pipeline's endpoint, for the server and the sandbox
+	server     *http.Server
+	webhookURL string // http://addr/webhooks/<token>
+	sandbox    *peerdomtest.Peerdom
+	sandboxSrv *http.Server
+	sandboxURL string // its API base URL
+	display    *display
+	cancel     context.CancelFunc
+	eventsFile *os.File
+	done       chan error
+}
+
+// sandboxSeed are the sandbox's first contents: the entities the sample webhooks of
+// `peerbridge send` (pkg/webhooksamples) name, and a role for onboarding.
+func seedSandbox(p *peerdomtest.Peerdom) (onboardingRole string) {
+	p.AddPeer(peerdomapi.Peer{ID: "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d", FirstName: "Ada", LastName: "Lovelace"})
+	p.AddGroup(peerdomapi.Group{ID: "5d7e1c3b-2a4f-4b6e-9c8d-7e6f5a4b3c2d", Name: "Research"})
+	p.AddRole(peerdomapi.Role{ID: "9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66", Name: "Facilitator"})
+	return p.AddRole(peerdomapi.Role{Name: "Onboarding buddy"}).ID
+}
+
+func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer) (*stack, error) {
+	s := &stack{display: &display{w: stdout}, done: make(chan error, 2)}
+	generated := false
+	if opts.token == "" {
+		opts.token, generated = peerdom.NewDeliveryID(), true
+	}
+	tokens, err := ingest.NewTokens([]string{opts.token})
+	if err != nil {
+		return nil, err
+	}
+	webhookLn, err := net.Listen("tcp", opts.addr)
+	if err != nil {
+		return nil, fmt.Errorf("webhook endpoint: %w", err)
+	}
+	s.webhookURL = "http://" + webhookLn.Addr().String() + "/webhooks/" + opts.token
+
+	// The Peerdom side: a sandbox whose writes send webhooks back in, or a real API.
+	apiURL, apiKey := opts.peerdomURL, opts.apiKey
+	params := map[string]string{}
+	if opts.peerdomURL == "" {
+		sandboxLn, err := net.Listen("tcp", opts.sandboxAddr)
+		if err != nil {
+			webhookLn.Close()
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+		s.sandbox = peerdomtest.New(peerdomtest.Config{
+			Webhook: func(ctx context.Context, body []byte) {
+				// As Peerdom would: POST the webhook to the endpoint, here in-process, so
+				// shutdown can close the port and still finish the round trip.
+				req := httptest.NewRequestWithContext(ctx, http.MethodPost, s.webhookURL, strings.NewReader(string(body)))
+				req.RemoteAddr = "127.0.0.1:0"
+				req.Header.Set("User-Agent", "peerbridge-sandbox")
+				rec := httptest.NewRecorder()
+				s.webhooks.ServeHTTP(rec, req) // set before any action can write
+				if rec.Code != http.StatusOK {
+					s.display.linef("  ! sandbox webhook refused: %d %s", rec.Code, strings.TrimSpace(rec.Body.String()))
+				}
+			},
+		})
+		onboarding := seedSandbox(s.sandbox)
+		cfg := s.sandbox.Config()
+		apiURL = "http://" + sandboxLn.Addr().String() + peerdomtest.APIPrefix
+		apiKey = cfg.APIKey
+		s.sandboxURL = apiURL
+		// Sandbox defaults so that the shipped actions run; --param overrides them.
+		params["PeerdomApiKeySecretName"] = "local-sandbox"
+		params["OnboardingRoleIds"] = onboarding
+		params["RoleDefaults"] = `{"Purpose":"To be defined"}`
+		params["IgnoreAuthors"] = cfg.OwnerEmail
+		s.sandboxSrv = &http.Server{Handler: s.sandbox, ReadHeaderTimeout: 10 * time.Second}
+		go func() { s.done <- serveUntilClosed(s.sandboxSrv, sandboxLn) }()
+	}
+	if s.pipeline, err = s.buildPipeline(opts, params, tokens, apiURL, apiKey, stderr); err != nil {
+		webhookLn.Close()
+		if s.sandboxSrv != nil {
+			s.sandboxSrv.Close()
+		}
+		return nil, err
+	}
+	s.webhooks = s.pipeline.WebhookHandler()
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	s.pipeline.Start(runCtx, 4)
+	s.server = &http.Server{Handler: s.webhooks, ReadHeaderTimeout: 10 * time.Second}
+	go func() { s.done <- serveUntilClosed(s.server, webhookLn) }()
+
+	fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running\n")
+	fmt.Fprintf(stdout, "  webhook endpoint  POST %s\n", s.webhookURL)
+	if generated {
+		fmt.Fprintf(stdout, "                    (generated token; set PEERBRIDGE_WEBHOOK_TOKEN or --token to keep one)\n")
+	}
+	if s.sandbox != nil {
+		fmt.Fprintf(stdout, "  sandbox Peerdom   %s   (X-Api-Key: %s)\n", s.sandboxURL, apiKey)
+	} else {
+		fmt.Fprintf(stdout, "  Peerdom API       %s\n", apiURL)
+	}
+	for _, r := range s.pipeline.Routes {
+		fmt.Fprintf(stdout, "  rule              %s.%s → %s\n", r.Function, r.Rule, r.Pattern)
+	}
+	fmt.Fprintf(stdout, "  try               PEERBRIDGE_WEBHOOK_TOKEN=%s go run ./cmd/peerbridge send --kind all\n\n", opts.token)
+	return s, nil
+}
+
+// buildPipeline reads the template and makes a target for each action function in it.
+func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string, tokens *ingest.Tokens, apiURL, apiKey string, stderr io.Writer) (*localpipeline.Pipeline, error) {
+	tpl, err := samtemplate.Load(opts.template, nil) // first read: which parameters exist
+	if err != nil {
+		return nil, fmt.Errorf("reading the template: %w (run serve from the repository, or give --template)", err)
+	}
+	params := map[string]string{}
+	for k, v := range sandboxParams {
+		if _, declared := tpl.Params[k]; declared {
+			params[k] = v
+		}
+	}
+	for k, v := range opts.params {
+		params[k] = v
+	}
+	if tpl, err = samtemplate.Load(opts.template, params); err != nil {
+		return nil, err
+	}
+	logger := logging.New(stderr, opts.logLevel)
+	eventBus := membus.New() // enrich publishes its snapshots to it
+	target := func(fn samtemplate.Function) (localpipeline.Target, error) {
+		dir := strings.TrimSuffix(path.Clean(fn.CodeURI), "/")
+		if path.Dir(dir) != "functions/actions" {
+			return nil, nil // not an action (or one of the user's own: not run locally)
+		}
+		name := path.Base(dir)
+		api, err := peerdomapi.New(apiURL, apiKey, peerdomapi.WithHTTPClient(&http.Client{
+			Transport: &apiCallDisplay{action: name, display: s.display, next: http.DefaultTransport},
+		}))
+		if err != nil {
+			return nil, err
+		}
+		getenv := func(k string) string { return fn.Env[k] }
+		h, err := action.NewBuiltin(name, api, getenv, eventBus)
+		if err != nil {
+			return nil, err
+		}
+		runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: action.ParseList(fn.Env["IGNORE_AUTHORS"]), Logger: logger}
+		return runner.Lambda, nil
+	}
+	routes, skipped, err := localpipeline.RoutesFromTemplate(tpl, target)
+	if err != nil {
+		return nil, err
+	}
+	for _, fn := range skipped {
+		s.display.linef("  (function %s has rules but no local implementation: its events are shown, not delivered)", fn)
+	}
+	var source string
+	if src, ok := tpl.Params["EventSource"]; ok {
+		source = src
+	}
+	if opts.eventsOut != "" {
+		f, err := os.OpenFile(opts.eventsOut, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("--events-out: %w", err)
+		}
+		s.eventsFile = f
+	}
+	pipeline := localpipeline.New(localpipeline.Config{
+		Bus:    eventBus,
+		Tokens: tokens,
+		Source: source,
+		Routes: routes,
+		Logger: logger,
+		Observer: localpipeline.Observer{
+			Event: func(ev events.CloudWatchEvent, raw []byte, routedTo []string) {
+				if s.eventsFile != nil {
+					s.eventsFile.Write(append(raw, '\n'))
+				}
+				s.display.event(ev, routedTo)
+			},
+			ActionDone: s.display.actionDone,
+			DeadLetter: func(what string, err error) { s.display.linef("  ✗ dead-lettered: %s: %v", what, err) },
+			WorkerError: func(err error) {
+				s.display.linef("  ! worker: %v", err)
+			},
+		},
+	})
+	return pipeline, nil
+}
+
+// shutdown stops taking webhooks, finishes what was accepted (the queue, the bus, the
+// actions, and the sandbox's webhooks those cause), then stops everything.
+func (s *stack) shutdown(ctx context.Context) error {
+	var errs []error
+	if err := s.server.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("webhook server: %w", err))
+	}
+	for {
+		if err := s.pipeline.Drain(ctx); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		if s.sandbox == nil {
+			break
+		}
+		if err := s.sandbox.WaitWebhooks(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("sandbox webhooks: %w", err))
+			break
+		}
+		if s.pipeline.Idle() {
+			break // nothing new came in while the sandbox delivered
+		}
+	}
+	s.cancel()
+	s.pipeline.Close()
+	if s.sandbox != nil {
+		s.sandbox.Close()
+		s.sandboxSrv.Shutdown(ctx)
+	}
+	if s.eventsFile != nil {
+		errs = append(errs, s.eventsFile.Close())
+	}
+	events, dead, dlq := len(s.pipeline.Bus.Events()), len(s.pipeline.DeadActions()), len(s.pipeline.Queue.DeadLetters())
+	s.display.linef("stopped: %d events on the bus, %d queue messages and %d action events dead-lettered", events, dlq, dead)
+	return errors.Join(errs...)
+}
+
+func serveUntilClosed(srv *http.Server, ln net.Listener) error {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

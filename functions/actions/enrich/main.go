@@ -1,0 +1,6 @@
+// Command enrich is the Enrich action as a Lambda function (see pkg/action and README.md).
+package main
+
+import "github.com/peerbridge/peerbridge/pkg/action/awsaction"
+
+func main() { awsaction.Start("enrich", awsaction.Enrich) }

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/peerbridge/peerbridge/internal/mototest"
+	"github.com/peerbridge/peerbridge/pkg/logging"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	mototest.Stop()
+	os.Exit(code)
+}
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func post(token, text string) events.APIGatewayV2HTTPRequest {
+	return postWithID(token, text, "req-"+strings.ToUpper(text[len(text)-1:]))
+}
+
+func postWithID(token, text, id string) events.APIGatewayV2HTTPRequest {
+	b, _ := json.Marshal(map[string]string{"text": text})
+	req := events.APIGatewayV2HTTPRequest{RawPath: "/webhooks/" + token, PathParameters: map[string]string{"token": token}, Body: string(b)}
+	req.RequestContext.HTTP.Method = "POST"
+	req.RequestContext.RequestID = id
+	return req
+}
+
+func newQueue(t *testing.T, name string) (*sqs.Client, string) {
+	t.Helper()
+	c := sqs.NewFromConfig(mototest.Config(t))
+	out, err := c.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, aws.ToString(out.QueueUrl)
+}
+
+// TestWiredFromEnvironment builds the handler exactly as the Lambda does, from its
+// environment variables, and drives it against moto: tokens from a Secrets Manager
+// secret (loaded when first needed), the envelope onto an SQS queue.
+func TestWiredFromEnvironment(t *testing.T) {
+	mototest.SetEnv(t)
+	ctx := context.Background()
+	q, url := newQueue(t, "ingest-main")
+	var logs bytes.Buffer
+	h, err := newHandler(ctx, env(map[string]string{"QUEUE_URL": url, "WEBHOOK_TOKEN_SECRET_ID": "peerbridge/webhook-tokens"}), logging.New(&logs, "info"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The secret does not exist yet: the service is unavailable, not open.
+	resp, _ := h.Handle(ctx, post("tok-1", "Role created"))
+	if resp.StatusCode != 503 {
+		t.Fatalf("without the secret: %d %s", resp.StatusCode, resp.Body)
+	}
+	sm := secretsmanager.NewFromConfig(mototest.Config(t))
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("peerbridge/webhook-tokens"), SecretString: aws.String(`["tok-1","tok-2"]`)}); err != nil {
+		t.Fatal(err)
+	}
+	for i, tok := range []string{"tok-1", "tok-2"} {
+		id := []string{"req-one", "req-two"}[i]
+		resp, _ := h.Handle(ctx, postWithID(tok, "Role created by "+id, id))
+		if resp.StatusCode != 200 || resp.Body != `{"id":"`+id+`"}` {
+			t.Fatalf("token %s: %d %s", tok, resp.StatusCode, resp.Body)
+		}
+	}
+	if resp, _ := h.Handle(ctx, post("tok-3", "x")); resp.StatusCode != 401 {
+		t.Fatalf("unknown token: %d", resp.StatusCode)
+	}
+
+	out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Messages) != 2 {
+		t.Fatalf("%d messages on the queue, want 2", len(out.Messages))
+	}
+	for _, m := range out.Messages {
+		d, err := peerdom.DecodeDelivery([]byte(aws.ToString(m.Body)))
+		if err != nil || !strings.HasPrefix(d.ID, "req-") || d.Text != "Role created by "+d.ID {
+			t.Errorf("message %s: %+v, %v", aws.ToString(m.Body), d, err)
+		}
+	}
+	for _, tok := range []string{"tok-1", "tok-2", "tok-3"} {
+		if strings.Contains(logs.String(), tok) {
+			t.Errorf("a token appears in the logs:\n%s", logs.String())
+		}
+	}
+}
+
+func TestWiredWithPlainTokensAndQueueDown(t *testing.T) {
+	mototest.SetEnv(t)
+	ctx := context.Background()
+	missing := mototest.Endpoint(t) + "/123456789012/no-such-queue"
+	h, err := newHandler(ctx, env(map[string]string{"QUEUE_URL": missing, "WEBHOOK_TOKENS": "local-a, local-b"}), logging.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := h.Handle(ctx, post("local-b", "Role created"))
+	if resp.StatusCode != 503 || resp.Headers["Retry-After"] == "" || strings.Contains(resp.Body, `"id"`) {
+		t.Fatalf("queue down: %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
+	}
+}
+
+func TestConfigurationErrors(t *testing.T) {
+	mototest.SetEnv(t)
+	for name, vars := range map[string]map[string]string{
+		"no queue":     {"WEBHOOK_TOKENS": "a"},
+		"no tokens":    {"QUEUE_URL": "http://q"},
+		"blank tokens": {"QUEUE_URL": "http://q", "WEBHOOK_TOKENS": " , "},
+	} {
+		if _, err := newHandler(context.Background(), env(vars), logging.Discard()); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}

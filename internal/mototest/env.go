@@ -1,0 +1,24 @@
+package mototest
+
+import "testing"
+
+// SetEnv points the AWS SDK's environment configuration at the moto server for the rest
+// of the test, so code that calls config.LoadDefaultConfig (a Lambda's main) talks to
+// moto with static credentials and never reads a profile or instance metadata.
+func SetEnv(t *testing.T) {
+	t.Helper()
+	ep := Endpoint(t)
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL":            ep,
+		"AWS_REGION":                  Region,
+		"AWS_ACCESS_KEY_ID":           "testing",
+		"AWS_SECRET_ACCESS_KEY":       "testing",
+		"AWS_SESSION_TOKEN":           "",
+		"AWS_PROFILE":                 "",
+		"AWS_CONFIG_FILE":             "/nonexistent/mototest/config",
+		"AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/mototest/credentials",
+		"AWS_EC2_METADATA_DISABLED":   "true",
+	} {
+		t.Setenv(k, v)
+	}
+}

@@ -1,0 +1,216 @@
+package wiretest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/peerbridge/peerbridge/internal/corpus"
+	"github.com/peerbridge/peerbridge/internal/mototest"
+	"github.com/peerbridge/peerbridge/pkg/awsbus"
+	"github.com/peerbridge/peerbridge/pkg/awssqs"
+	"github.com/peerbridge/peerbridge/pkg/ingest"
+	"github.com/peerbridge/peerbridge/pkg/logging"
+	"github.com/peerbridge/peerbridge/pkg/secrets"
+	"github.com/peerbridge/peerbridge/pkg/worker"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	mototest.Stop()
+	os.Exit(code)
+}
+
+const (
+	source    = "peerdom.wiretest"
+	busName   = "peerbridge-wiretest"
+	secretID  = "peerbridge/wiretest/webhook-tokens"
+	tokenA    = "wire-token-a-5f1c9e"
+	tokenB    = "wire-token-b-07d2aa"
+	maxWait   = 15 * time.Second
+	logLevel  = "warn"
+	batchSize = 10
+)
+
+// awsSetup holds the moto resources of the test.
+type awsSetup struct {
+	sqs                   *sqs.Client
+	eb                    *eventbridge.Client
+	sm                    *secretsmanager.Client
+	webhookQueue, routedQ string
+}
+
+func setup(t *testing.T) awsSetup {
+	t.Helper()
+	ctx := context.Background()
+	cfg := mototest.Config(t)
+	s := awsSetup{sqs: sqs.NewFromConfig(cfg), eb: eventbridge.NewFromConfig(cfg), sm: secretsmanager.NewFromConfig(cfg)}
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(secretID),
+		SecretString: aws.String(fmt.Sprintf("[%q, %q]", tokenA, tokenB))}))
+	q, err := s.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("wiretest-webhooks")})
+	must(q, err)
+	s.webhookQueue = aws.ToString(q.QueueUrl)
+	r, err := s.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("wiretest-routed")})
+	must(r, err)
+	s.routedQ = aws.ToString(r.QueueUrl)
+	attrs, err := s.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: r.QueueUrl,
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	must(attrs, err)
+	must(s.eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(busName)}))
+	must(s.eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("all-peerdom"), EventBusName: aws.String(busName),
+		EventPattern: aws.String(fmt.Sprintf(`{"source":[%q]}`, source))}))
+	must(s.eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("all-peerdom"), EventBusName: aws.String(busName),
+		Targets: []ebtypes.Target{{Id: aws.String("routed"), Arn: aws.String(attrs.Attributes["QueueArn"])}}}))
+	return s
+}
+
+// receiveAll reads messages from a queue until n arrived or maxWait passed.
+func receiveAll(t *testing.T, c *sqs.Client, url string, n int) []sqstypes.Message {
+	t.Helper()
+	var out []sqstypes.Message
+	deadline := time.Now().Add(maxWait)
+	for len(out) < n && time.Now().Before(deadline) {
+		r, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
+			WaitTimeSeconds: 1, MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r.Messages...)
+	}
+	return out
+}
+
+// TestCorpusThroughThePipeline sends every corpus case to ingest, hands what ingest
+// queued to the worker as the SQS event source would (batches of up to 10), and reads
+// the events a bus rule routed to a queue: each must be the contract's event.
+func TestCorpusThroughThePipeline(t *testing.T) {
+	ctx := context.Background()
+	s := setup(t)
+	cases := corpus.Load(t)
+	log := logging.New(os.Stderr, logLevel)
+
+	// Wired as functions/ingest and functions/worker do it.
+	in := &ingest.Handler{
+		Tokens: &ingest.TokenLoader{Load: func(ctx context.Context) ([]string, error) {
+			v, err := secrets.Fetch(ctx, s.sm, secretID)
+			if err != nil {
+				return nil, err
+			}
+			return ingest.ParseSecretTokens(v)
+		}},
+		Queue:  awssqs.New(s.sqs, s.webhookQueue),
+		Now:    time.Now,
+		Logger: log,
+	}
+	work := &worker.Handler{Bus: awsbus.New(s.eb, busName), Source: source, Logger: log}
+
+	// 1. Ingest: every case, alternating the two configured tokens.
+	sentAt := map[string]time.Time{} // delivery id → when it was posted
+	byID := map[string]corpus.Case{}
+	for i, c := range cases {
+		req := events.APIGatewayV2HTTPRequest{Body: string(c.Body), PathParameters: map[string]string{"token": []string{tokenA, tokenB}[i%2]}}
+		req.RequestContext.HTTP.Method = "POST"
+		req.RequestContext.RequestID = fmt.Sprintf("wire-%02d", i)
+		req.RequestContext.HTTP.SourceIP = "198.51.100.7"
+		sentAt[req.RequestContext.RequestID] = time.Now()
+		resp, err := in.Handle(ctx, req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: ingest answered %d %s (%v)", c.Name, resp.StatusCode, resp.Body, err)
+		}
+		var got struct{ ID string }
+		if err := json.Unmarshal([]byte(resp.Body), &got); err != nil || got.ID != req.RequestContext.RequestID {
+			t.Fatalf("%s: ingest body %s", c.Name, resp.Body)
+		}
+		byID[got.ID] = c
+	}
+
+	// 2. Worker: what ingest queued, in SQS event batches, deleting what succeeded.
+	queued := receiveAll(t, s.sqs, s.webhookQueue, len(cases))
+	if len(queued) != len(cases) {
+		t.Fatalf("%d messages queued for %d webhooks", len(queued), len(cases))
+	}
+	for start := 0; start < len(queued); start += batchSize {
+		batch := queued[start:min(start+batchSize, len(queued))]
+		ev := events.SQSEvent{}
+		for _, m := range batch {
+			ev.Records = append(ev.Records, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
+				Body: aws.ToString(m.Body), Attributes: m.Attributes, EventSource: "aws:sqs"})
+		}
+		resp, err := work.Handle(ctx, ev)
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("worker: failures %+v, err %v", resp.BatchItemFailures, err)
+		}
+		for _, m := range batch {
+			if _, err := s.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(s.webhookQueue), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// 3. The routed events, checked against the contract.
+	routed := receiveAll(t, s.sqs, s.routedQ, len(cases))
+	if len(routed) != len(cases) {
+		t.Fatalf("%d events routed for %d webhooks", len(routed), len(cases))
+	}
+	seen := map[string]bool{}
+	for _, m := range routed {
+		var ev struct {
+			Source     string          `json:"source"`
+			DetailType string          `json:"detail-type"`
+			Detail     json.RawMessage `json:"detail"`
+		}
+		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &ev); err != nil {
+			t.Fatalf("routed message is not an event: %v", err)
+		}
+		var stamp struct {
+			ID         string    `json:"id"`
+			ReceivedAt time.Time `json:"receivedAt"`
+		}
+		if err := json.Unmarshal(ev.Detail, &stamp); err != nil {
+			t.Fatalf("detail stamp: %v", err)
+		}
+		c, ok := byID[stamp.ID]
+		if !ok || seen[stamp.ID] {
+			t.Errorf("event with unknown or repeated delivery id %q", stamp.ID)
+			continue
+		}
+		seen[stamp.ID] = true
+		t.Run(c.Name, func(t *testing.T) {
+			if ev.Source != source || ev.DetailType != c.DetailType {
+				t.Errorf("source %q detail-type %q, want %q %q", ev.Source, ev.DetailType, source, c.DetailType)
+			}
+			if d := stamp.ReceivedAt.Sub(sentAt[stamp.ID]); d < -time.Second || d > 5*time.Second {
+				t.Errorf("receivedAt %v is not when it was posted (%v)", stamp.ReceivedAt, sentAt[stamp.ID])
+			}
+			got, text, err := corpus.Comparable(ev.Detail)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if text != c.Text {
+				t.Errorf("text = %q, want the input %q", text, c.Text)
+			}
+			if !reflect.DeepEqual(got, c.Detail) {
+				gotJSON, _ := json.MarshalIndent(got, "", "  ")
+				wantJSON, _ := json.MarshalIndent(c.Detail, "", "  ")
+				t.Errorf("detail mismatch\ngot:  %s\nwant: %s", gotJSON, wantJSON)
+			}
+		})
+	}
+}

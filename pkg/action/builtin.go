@@ -1,0 +1,38 @@
+package action
+
+import (
+	"fmt"
+
+	"github.com/peerbridge/peerbridge/pkg/bus"
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
+)
+
+// The names of the shipped actions: their function folders under functions/actions.
+const (
+	NameOnboardPeer  = "onboard-peer"
+	NameRoleDefaults = "role-defaults"
+	NameEnrich       = "enrich"
+)
+
+// Builtins lists the shipped actions' names.
+func Builtins() []string { return []string{NameOnboardPeer, NameRoleDefaults, NameEnrich} }
+
+// NewBuiltin makes a shipped action from its settings (getenv: ONBOARDING_ROLE_IDS,
+// ROLE_DEFAULTS, EVENT_SOURCE), the way its Lambda function does; publish is the bus
+// enrich publishes to (unused by the others). The local pipeline uses it with in-memory
+// twins.
+func NewBuiltin(name string, api *peerdomapi.Client, getenv func(string) string, publish bus.Putter) (Handler, error) {
+	switch name {
+	case NameOnboardPeer:
+		return NewOnboardPeer(api, ParseList(getenv("ONBOARDING_ROLE_IDS")))
+	case NameRoleDefaults:
+		defaults, err := ParseFieldDefaults(getenv("ROLE_DEFAULTS"))
+		if err != nil {
+			return nil, err
+		}
+		return NewRoleDefaults(api, defaults)
+	case NameEnrich:
+		return NewEnrich(api, publish, getenv("EVENT_SOURCE"))
+	}
+	return nil, fmt.Errorf("action: no shipped action is named %q (known: %v)", name, Builtins())
+}

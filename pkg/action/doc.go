@@ -1,0 +1,12 @@
+// Package action runs automations on peerbridge events: it decodes the EventBridge event
+// into a typed Event, skips events authored by the automation's own identity, resolves
+// the entity an event is about through the Peerdom API, logs one JSON line per event,
+// and returns errors so that EventBridge retries and then dead-letters the event.
+//
+// Three actions ship with peerbridge: OnboardPeer, RoleDefaults and Enrich. Each checks
+// whether the desired state already holds before it writes, so an event delivered twice,
+// or the webhook that its own write makes Peerdom send, changes nothing further.
+//
+// The package knows nothing of AWS; pkg/action/awsaction runs a Handler as a Lambda
+// function.
+package action

@@ -1,0 +1,111 @@
+package action_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/peerbridge/peerbridge/pkg/action"
+	"github.com/peerbridge/peerbridge/pkg/bus"
+	"github.com/peerbridge/peerbridge/pkg/membus"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
+)
+
+func TestEnrichPublishesSnapshots(t *testing.T) {
+	s := newPeerdom(t, nil)
+	b := membus.New()
+	h, err := action.NewEnrich(fastClient(s), b, "peerdom-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	h.Now = func() time.Time { return taken }
+	r := &action.Runner{Name: "enrich", Handler: h}
+	ctx := context.Background()
+
+	role := s.AddRole(peerdomapi.Role{Name: "Scribe", Color: "#00ff00", CustomFields: []peerdomapi.CustomField{{Name: "Purpose", Values: []string{"Notes"}}}})
+	ada := s.AddPeer(peerdomapi.Peer{FirstName: "Ada", LastName: "Lovelace"})
+	s.AddHolder(peerdomapi.Holder{RoleID: role.ID, PeerID: ada.ID})
+	ev := ebEvent(t, "Role Updated", peerdom.Detail{ID: "delivery-7", Entity: "role", Action: "updated", EntityID: role.ID, Organization: "acme"})
+	if err := r.Lambda(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	// By name, for a peer.
+	if err := r.Lambda(ctx, ebEvent(t, "Peer Created", peerdom.Detail{ID: "delivery-8", Entity: "peer", Action: "created", Name: "Ada Lovelace"})); err != nil {
+		t.Fatal(err)
+	}
+	got := b.Events()
+	if len(got) != 2 {
+		t.Fatalf("published %d events, want 2", len(got))
+	}
+	e := got[0].Entry
+	if e.Source != "peerdom-test" || e.DetailType != "Role Snapshot" || !e.Time.Equal(taken) {
+		t.Fatalf("entry = %+v", e)
+	}
+	var snap action.Snapshot
+	if err := json.Unmarshal([]byte(e.Detail), &snap); err != nil {
+		t.Fatal(err)
+	}
+	if snap.CausedBy != "delivery-7" || snap.CauseType != "Role Updated" || snap.Entity != "role" || snap.EntityID != role.ID ||
+		snap.Organization != "acme" || !snap.TakenAt.Equal(taken) || len(snap.ID) != 36 {
+		t.Fatalf("snapshot = %+v", snap)
+	}
+	var obj peerdomapi.Role
+	if err := json.Unmarshal(snap.Object, &obj); err != nil {
+		t.Fatal(err)
+	}
+	if obj.Color != "#00ff00" || len(obj.CustomFields) != 1 || !obj.HeldBy(ada.ID) {
+		t.Fatalf("object = %s", snap.Object)
+	}
+	if got[1].Entry.DetailType != "Peer Snapshot" {
+		t.Fatalf("second = %+v", got[1].Entry)
+	}
+
+	// A retry of the same event publishes a snapshot with the same id: consumers dedupe.
+	if err := r.Lambda(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	var again action.Snapshot
+	_ = json.Unmarshal([]byte(b.Events()[2].Entry.Detail), &again)
+	if again.ID != snap.ID {
+		t.Fatalf("retry id %s != %s", again.ID, snap.ID)
+	}
+
+	// Deletes, snapshots and unrecognized messages are not enriched.
+	for _, skip := range []struct {
+		dt string
+		d  peerdom.Detail
+	}{
+		{"Role Deleted", peerdom.Detail{Entity: "role", Action: "deleted", EntityID: role.ID}},
+		{"Role Snapshot", peerdom.Detail{Entity: "role", EntityID: role.ID}},
+		{"Unrecognized Message", peerdom.Detail{Text: "hello"}},
+	} {
+		if err := r.Lambda(ctx, ebEvent(t, skip.dt, skip.d)); err != nil {
+			t.Fatalf("%s: %v", skip.dt, err)
+		}
+	}
+	if n := len(b.Events()); n != 3 {
+		t.Fatalf("published %d events, want 3", n)
+	}
+	for _, req := range s.Requests() {
+		if req.Method == "GET" && req.Path == "/roles/"+role.ID && req.Query != "with=customfields" {
+			t.Errorf("fetched without custom fields: %+v", req)
+		}
+	}
+}
+
+func TestEnrichFailsWhenTheBusRefuses(t *testing.T) {
+	s := newPeerdom(t, nil)
+	b := membus.New()
+	b.FailEntry = func(bus.Entry) (string, string) { return "ThrottlingException", "slow down" }
+	h, _ := action.NewEnrich(fastClient(s), b, "")
+	role := s.AddRole(peerdomapi.Role{Name: "Scribe"})
+	err := h.Handle(context.Background(), action.Event{DetailType: "Role Created", Detail: peerdom.Detail{Entity: "role", Action: "created", EntityID: role.ID}})
+	var ee *bus.EntryError
+	if !errors.As(err, &ee) || ee.Code != "ThrottlingException" {
+		t.Fatalf("err = %v", err)
+	}
+}

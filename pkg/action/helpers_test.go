@@ -1,0 +1,102 @@
+package action_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
+)
+
+const (
+	botEmail  = "bot@acme.example"
+	janeKey   = "jane-key"
+	janeEmail = "jane@acme.example"
+)
+
+// newPeerdom starts a double whose key belongs to the bot, plus a key for Jane, a person.
+func newPeerdom(t *testing.T, webhook func(context.Context, []byte)) *peerdomtest.Server {
+	t.Helper()
+	s := peerdomtest.NewServer(peerdomtest.Config{Organization: "acme", APIKey: "bot-key", OwnerName: "Peerbridge Bot", OwnerEmail: botEmail, Webhook: webhook})
+	t.Cleanup(s.Close)
+	s.AddKey(janeKey, peerdomtest.User{Name: "Jane Doe", Email: janeEmail})
+	return s
+}
+
+// fastClient is the bot's client with retries that record instead of sleeping.
+func fastClient(s *peerdomtest.Server) *peerdomapi.Client {
+	return s.Client(peerdomapi.WithSleep(func(ctx context.Context, d time.Duration) error { return ctx.Err() }))
+}
+
+// ebEvent is an event as EventBridge hands it to a Lambda target.
+func ebEvent(t *testing.T, detailType string, d peerdom.Detail) events.EventBridgeEvent {
+	t.Helper()
+	if d.ID == "" {
+		d.ID = peerdom.NewDeliveryID()
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events.EventBridgeEvent{Version: "0", ID: peerdom.NewDeliveryID(), Source: "peerdom", DetailType: detailType, Time: time.Now(), Detail: b}
+}
+
+func author(name, email string) *peerdom.Author { return &peerdom.Author{Name: name, Email: email} }
+
+// logBuffer collects JSON log lines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewJSONHandler(l, nil)) }
+
+func (l *logBuffer) lines(t *testing.T) []map[string]any {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(l.buf.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func writesBy(s *peerdomtest.Server, email string) []string {
+	var out []string
+	for _, w := range s.WritesBy(email) {
+		out = append(out, w.Method+" "+w.Path)
+	}
+	return out
+}
+
+func holdersOf(s *peerdomtest.Server, roleID, peerID string) int {
+	n := 0
+	for _, h := range s.Holders() {
+		if h.RoleID == roleID && h.PeerID == peerID {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,105 @@
+package action_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/peerbridge/peerbridge/pkg/action"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
+)
+
+func TestOnboardPeer(t *testing.T) {
+	s := newPeerdom(t, nil)
+	welcome := s.AddRole(peerdomapi.Role{Name: "Newcomer"})
+	buddy := s.AddRole(peerdomapi.Role{Name: "Buddy circle member"})
+	ada := s.AddPeer(peerdomapi.Peer{FirstName: "Ada", LastName: "Lovelace"})
+	h, err := action.NewOnboardPeer(fastClient(s), []string{welcome.ID, buddy.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs logBuffer
+	r := &action.Runner{Name: "onboard-peer", Handler: h, Logger: logs.logger()}
+	ev := ebEvent(t, "Peer Created", peerdom.Detail{Entity: "peer", Action: "created", EntityID: ada.ID, Name: "Ada Lovelace", Author: author("Jane Doe", janeEmail)})
+
+	if err := r.Lambda(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if holdersOf(s, welcome.ID, ada.ID) != 1 || holdersOf(s, buddy.ID, ada.ID) != 1 {
+		t.Fatalf("holders after first delivery: %+v", s.Holders())
+	}
+	// The same event again (EventBridge delivers at least once): nothing more is written.
+	if err := r.Lambda(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if got := writesBy(s, botEmail); !slices.Equal(got, []string{"POST /roles/" + welcome.ID + "/peers", "POST /roles/" + buddy.ID + "/peers"}) {
+		t.Fatalf("writes = %v", got)
+	}
+	lines := logs.lines(t)
+	if lines[1]["outcome"] != "done" || len(lines[1]["assigned"].([]any)) != 0 || len(lines[1]["alreadyHeld"].([]any)) != 2 {
+		t.Fatalf("second delivery log: %v", lines[1])
+	}
+
+	// Other events are not for this action.
+	if err := r.Lambda(context.Background(), ebEvent(t, "Peer Updated", peerdom.Detail{Entity: "peer", Action: "updated", EntityID: ada.ID})); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.WritesBy(botEmail)) != 2 {
+		t.Fatal("acted on Peer Updated")
+	}
+}
+
+func TestOnboardPeerByNameAndPartlyHeld(t *testing.T) {
+	s := newPeerdom(t, nil)
+	welcome := s.AddRole(peerdomapi.Role{Name: "Newcomer"})
+	buddy := s.AddRole(peerdomapi.Role{Name: "Buddy"})
+	bob := s.AddPeer(peerdomapi.Peer{FirstName: "Bob", LastName: "Byte"})
+	s.AddHolder(peerdomapi.Holder{RoleID: welcome.ID, PeerID: bob.ID})
+	h, _ := action.NewOnboardPeer(fastClient(s), []string{welcome.ID, buddy.ID})
+	r := &action.Runner{Name: "onboard-peer", Handler: h}
+	// No entityId (a link without a UUID): found by name.
+	if err := r.Lambda(context.Background(), ebEvent(t, "Peer Created", peerdom.Detail{Entity: "peer", Action: "created", Name: "Bob Byte"})); err != nil {
+		t.Fatal(err)
+	}
+	if holdersOf(s, welcome.ID, bob.ID) != 1 || holdersOf(s, buddy.ID, bob.ID) != 1 || len(s.WritesBy(botEmail)) != 1 {
+		t.Fatalf("holders = %+v, writes = %v", s.Holders(), s.WritesBy(botEmail))
+	}
+}
+
+func TestOnboardPeerAfterAmbiguousFailureDoesNotDuplicate(t *testing.T) {
+	// The assignment is applied but answered 502: the client does not repeat the POST and
+	// the event fails; EventBridge's retry then finds the role held and writes nothing.
+	s := newPeerdom(t, nil)
+	welcome := s.AddRole(peerdomapi.Role{Name: "Newcomer"})
+	ada := s.AddPeer(peerdomapi.Peer{FirstName: "Ada"})
+	h, _ := action.NewOnboardPeer(fastClient(s), []string{welcome.ID})
+	r := &action.Runner{Name: "onboard-peer", Handler: h}
+	ev := ebEvent(t, "Peer Created", peerdom.Detail{Entity: "peer", Action: "created", EntityID: ada.ID})
+	s.InjectFault(peerdomtest.Fault{Method: "POST", Status: 502, Apply: true})
+	var apiErr *peerdomapi.Error
+	if err := r.Lambda(context.Background(), ev); !errors.As(err, &apiErr) || apiErr.StatusCode != 502 {
+		t.Fatalf("first try: %v", err)
+	}
+	if err := r.Lambda(context.Background(), ev); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if n := holdersOf(s, welcome.ID, ada.ID); n != 1 {
+		t.Fatalf("holders = %d, want 1", n)
+	}
+}
+
+func TestOnboardPeerFailsClearly(t *testing.T) {
+	s := newPeerdom(t, nil)
+	ada := s.AddPeer(peerdomapi.Peer{FirstName: "Ada"})
+	if _, err := action.NewOnboardPeer(fastClient(s), nil); err == nil {
+		t.Fatal("no roles accepted")
+	}
+	h, _ := action.NewOnboardPeer(fastClient(s), []string{"no-such-role"})
+	err := h.Handle(context.Background(), action.Event{DetailType: "Peer Created", Detail: peerdom.Detail{Entity: "peer", Action: "created", EntityID: ada.ID}})
+	if !errors.Is(err, peerdomapi.ErrNotFound) {
+		t.Fatalf("err = %v", err)
+	}
+}

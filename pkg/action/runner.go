@@ -1,0 +1,155 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Handler is one automation. It returns nil when the event needs nothing (more) done,
+// Ignore(...) when it is not for this action, and any other error to have the event
+// retried: EventBridge redelivers it, then sends it to the dead-letter queue.
+type Handler interface {
+	Handle(ctx context.Context, ev Event) error
+}
+
+// HandlerFunc lets a plain function be a Handler.
+type HandlerFunc func(ctx context.Context, ev Event) error
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, ev Event) error { return f(ctx, ev) }
+
+// ignored is an event an action deliberately does not act on.
+type ignored struct{ reason string }
+
+func (e *ignored) Error() string { return "ignored: " + e.reason }
+
+// Ignore is what a Handler returns for an event that is not for it (another detail-type,
+// a deleted entity...). It is logged with the reason and is not an error to retry.
+func Ignore(reason string) error { return &ignored{reason: reason} }
+
+// IsIgnored reports whether err is (or wraps) Ignore's.
+func IsIgnored(err error) bool {
+	var ig *ignored
+	return errors.As(err, &ig)
+}
+
+// notesKey carries the per-event attributes a Handler adds to its log line.
+type notesKey struct{}
+
+type notes struct {
+	mu    sync.Mutex
+	attrs []slog.Attr
+}
+
+// Note adds an attribute to the event's log line (e.g. what was written), so that the one
+// line per event says what the action did.
+func Note(ctx context.Context, key string, value any) {
+	if n, ok := ctx.Value(notesKey{}).(*notes); ok {
+		n.mu.Lock()
+		n.attrs = append(n.attrs, slog.Any(key, value))
+		n.mu.Unlock()
+	}
+}
+
+// Runner runs a Handler on events: decoding, the ignore-authors guard, one log line per
+// event, errors returned for retry.
+type Runner struct {
+	Name    string  // the action's name, in every log line
+	Handler Handler // the automation
+	// IgnoreAuthors are author emails (compared case-insensitively) whose events are
+	// skipped: the API user the action writes as, so its own changes do not trigger it.
+	IgnoreAuthors []string
+	Logger        *slog.Logger // nil: slog.Default()
+}
+
+// Lambda is the Lambda handler for an EventBridge target: lambda.Start(r.Lambda).
+func (r *Runner) Lambda(ctx context.Context, e events.EventBridgeEvent) error {
+	ev, err := FromEventBridge(e)
+	if err != nil {
+		r.logger().LogAttrs(ctx, slog.LevelError, "event",
+			slog.String("action", r.Name), slog.String("eventId", e.ID), slog.String("detailType", e.DetailType),
+			slog.String("outcome", "failed"), slog.String("error", err.Error()))
+		return err
+	}
+	return r.Run(ctx, ev)
+}
+
+// Run handles one decoded event and logs the outcome: done, ignored or failed.
+func (r *Runner) Run(ctx context.Context, ev Event) error {
+	start := time.Now()
+	n := &notes{}
+	ctx = context.WithValue(ctx, notesKey{}, n)
+
+	var err error
+	if who, skip := r.authoredByIgnored(ev); skip {
+		err = Ignore("authored by " + who + ", one of IGNORE_AUTHORS")
+	} else {
+		err = r.safeHandle(ctx, ev)
+	}
+
+	attrs := []slog.Attr{
+		slog.String("action", r.Name),
+		slog.String("deliveryId", ev.Detail.ID),
+		slog.String("eventId", ev.ID),
+		slog.String("detailType", ev.DetailType),
+	}
+	if ev.Detail.EntityID != "" {
+		attrs = append(attrs, slog.String("entityId", ev.Detail.EntityID))
+	}
+	level := slog.LevelInfo
+	switch {
+	case err == nil:
+		attrs = append(attrs, slog.String("outcome", "done"))
+	case IsIgnored(err):
+		var ig *ignored
+		errors.As(err, &ig)
+		attrs = append(attrs, slog.String("outcome", "ignored"), slog.String("reason", ig.reason))
+		err = nil
+	default:
+		level = slog.LevelError
+		attrs = append(attrs, slog.String("outcome", "failed"), slog.String("error", err.Error()))
+	}
+	n.mu.Lock()
+	attrs = append(attrs, n.attrs...)
+	n.mu.Unlock()
+	attrs = append(attrs, slog.Int64("durationMs", time.Since(start).Milliseconds()))
+	r.logger().LogAttrs(ctx, level, "event", attrs...)
+	return err
+}
+
+// safeHandle turns a handler's panic into an error, so one bad event is retried and
+// dead-lettered like any other failure instead of killing the runtime mid-batch.
+func (r *Runner) safeHandle(ctx context.Context, ev Event) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("action %s panicked: %v", r.Name, p)
+		}
+	}()
+	return r.Handler.Handle(ctx, ev)
+}
+
+func (r *Runner) authoredByIgnored(ev Event) (string, bool) {
+	if ev.Detail.Author == nil || ev.Detail.Author.Email == "" {
+		return "", false // system changes (cascades) have no author and are acted on
+	}
+	for _, a := range r.IgnoreAuthors {
+		if strings.EqualFold(strings.TrimSpace(a), ev.Detail.Author.Email) {
+			return ev.Detail.Author.Email, true
+		}
+	}
+	return "", false
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
+}

@@ -1,0 +1,165 @@
+package awsbus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/peerbridge/peerbridge/internal/mototest"
+	"github.com/peerbridge/peerbridge/pkg/bus"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	mototest.Stop()
+	os.Exit(code)
+}
+
+// routedBus makes a bus on moto with a rule sending source `source` to a new queue,
+// and returns the queue's URL.
+func routedBus(t *testing.T, name, source string) (*eventbridge.Client, *sqs.Client, string) {
+	t.Helper()
+	ctx := context.Background()
+	cfg := mototest.Config(t)
+	eb, q := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)}); err != nil {
+		t.Fatal(err)
+	}
+	qo, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-routed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: qo.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pattern := fmt.Sprintf(`{"source":[%q]}`, source)
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("all"), EventBusName: aws.String(name), EventPattern: aws.String(pattern)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("all"), EventBusName: aws.String(name),
+		Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: aws.String(attrs.Attributes["QueueArn"])}}}); err != nil {
+		t.Fatal(err)
+	}
+	return eb, q, aws.ToString(qo.QueueUrl)
+}
+
+type routedEvent struct {
+	ID         string          `json:"id"`
+	Source     string          `json:"source"`
+	DetailType string          `json:"detail-type"`
+	Detail     json.RawMessage `json:"detail"`
+}
+
+func receive(t *testing.T, q *sqs.Client, url string, want int) []routedEvent {
+	t.Helper()
+	var got []routedEvent
+	deadline := time.Now().Add(10 * time.Second)
+	for len(got) < want && time.Now().Before(deadline) {
+		out, err := q.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			var ev routedEvent
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &ev); err != nil {
+				t.Fatalf("routed message is not an event: %v", err)
+			}
+			got = append(got, ev)
+		}
+	}
+	return got
+}
+
+func TestPutEventsOverTheWire(t *testing.T) {
+	eb, q, url := routedBus(t, "wire-bus", "peerdom-wire")
+	b := New(eb, "wire-bus")
+	entries := []bus.Entry{
+		{Source: "peerdom-wire", DetailType: "Role Created", Detail: `{"id":"d-1","name":"Ops"}`, Time: time.Now()},
+		{Source: "peerdom-wire", DetailType: "", Detail: `{"id":"d-2"}`}, // moto, like EventBridge, rejects this entry alone
+		{Source: "peerdom-wire", DetailType: "Peer Deleted", Detail: `{"id":"d-3"}`, Resources: []string{"urn:peer:1"}},
+	}
+	results, err := b.PutEvents(context.Background(), entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 3 {
+		t.Fatalf("%d results", len(results))
+	}
+	if results[0].Err() != nil || results[0].EventID == "" || results[2].Err() != nil || results[2].EventID == "" {
+		t.Errorf("accepted entries: %+v", results)
+	}
+	var ee *bus.EntryError
+	if !errors.As(results[1].Err(), &ee) || ee.Code != "InvalidArgument" {
+		t.Errorf("entry without detail-type: %+v", results[1])
+	}
+
+	got := receive(t, q, url, 2)
+	if len(got) != 2 {
+		t.Fatalf("routed %d events, want 2", len(got))
+	}
+	byID := map[string]routedEvent{}
+	for _, ev := range got {
+		byID[ev.ID] = ev
+	}
+	first, ok := byID[results[0].EventID]
+	if !ok || first.DetailType != "Role Created" || first.Source != "peerdom-wire" {
+		t.Errorf("first event not routed as sent: %+v", got)
+	}
+	var detail map[string]string
+	if err := json.Unmarshal(first.Detail, &detail); err != nil || detail["name"] != "Ops" {
+		t.Errorf("detail = %s", first.Detail)
+	}
+}
+
+func TestPutEventsCallErrorNamesBus(t *testing.T) {
+	cfg := mototest.Config(t)
+	b := New(eventbridge.NewFromConfig(cfg), "wire-bus")
+	// More than 10 entries: EventBridge (and moto) refuse the whole call.
+	entries := make([]bus.Entry, 11)
+	for i := range entries {
+		entries[i] = bus.Entry{Source: "s", DetailType: "t", Detail: `{}`}
+	}
+	_, err := b.PutEvents(context.Background(), entries)
+	if err == nil {
+		t.Fatal("an 11-entry call succeeded")
+	}
+}
+
+type fakeClient struct {
+	out *eventbridge.PutEventsOutput
+	in  *eventbridge.PutEventsInput
+}
+
+func (f *fakeClient) PutEvents(_ context.Context, in *eventbridge.PutEventsInput, _ ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
+	f.in = in
+	return f.out, nil
+}
+
+func TestPutEventsMismatchedAnswer(t *testing.T) {
+	f := &fakeClient{out: &eventbridge.PutEventsOutput{Entries: []ebtypes.PutEventsResultEntry{{EventId: aws.String("e")}}}}
+	_, err := New(f, "b").PutEvents(context.Background(), []bus.Entry{{Source: "s"}, {Source: "s"}})
+	if err == nil {
+		t.Fatal("a short answer was accepted")
+	}
+}
+
+func TestPutEventsEntryWithoutIDIsAFailure(t *testing.T) {
+	f := &fakeClient{out: &eventbridge.PutEventsOutput{Entries: []ebtypes.PutEventsResultEntry{{}}}}
+	res, err := New(f, "").PutEvents(context.Background(), []bus.Entry{{Source: "s", DetailType: "t", Detail: "{}"}})
+	if err != nil || res[0].Err() == nil {
+		t.Fatalf("res = %+v, err = %v", res, err)
+	}
+	if f.in.Entries[0].EventBusName != nil || f.in.Entries[0].Time != nil {
+		t.Errorf("default bus and zero time must be left unset: %+v", f.in.Entries[0])
+	}
+}

@@ -1,0 +1,470 @@
+package eventpattern
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Error says why a pattern is invalid and where.
+type Error struct {
+	// Path is where in the pattern the problem is, e.g. `detail.state[0]`; empty when
+	// the pattern as a whole is wrong.
+	Path string
+	// Reason says what is wrong.
+	Reason string
+}
+
+func (e *Error) Error() string {
+	if e.Path == "" {
+		return "eventpattern: invalid pattern: " + e.Reason
+	}
+	return "eventpattern: invalid pattern at " + e.Path + ": " + e.Reason
+}
+
+// Pattern is a compiled event pattern. It is immutable and safe for concurrent use.
+type Pattern struct {
+	root *object
+	text string
+}
+
+// String returns the pattern's JSON text as given to Compile.
+func (p *Pattern) String() string { return p.text }
+
+// Compile checks an event pattern (JSON) and prepares it for matching.
+func Compile(pattern []byte) (*Pattern, error) {
+	v, err := decodeJSON(pattern)
+	if err != nil {
+		return nil, &Error{Reason: "not valid JSON: " + err.Error()}
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, &Error{Reason: "a pattern must be a JSON object, got " + kindOf(v)}
+	}
+	root, err := compileObject(m, "", false)
+	if err != nil {
+		return nil, err
+	}
+	return &Pattern{root: root, text: string(pattern)}, nil
+}
+
+// MustCompile is Compile for patterns fixed in code; it panics on an invalid pattern.
+func MustCompile(pattern string) *Pattern {
+	p, err := Compile([]byte(pattern))
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// decodeJSON reads exactly one JSON value, keeping numbers as json.Number.
+func decodeJSON(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("empty input")
+		}
+		return nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("unexpected data after the JSON value")
+	}
+	return v, nil
+}
+
+// object is a compiled pattern object: every field must match, and each $or group must
+// have one matching alternative.
+type object struct {
+	fields []field
+	or     []*object // alternatives of this object's "$or"; nil when it has none
+}
+
+// field is one named field of a pattern object: either a nested object or a leaf.
+type field struct {
+	name string
+	sub  *object
+	leaf []matcher
+}
+
+// operatorNames are the match operators; Event Ruler refuses them as field names inside
+// $or, where a misplaced operator would otherwise be read silently as a field.
+var operatorNames = map[string]bool{
+	"prefix": true, "suffix": true, "equals-ignore-case": true, "wildcard": true,
+	"anything-but": true, "numeric": true, "exists": true, "cidr": true,
+}
+
+func compileObject(m map[string]any, path string, inOr bool) (*object, error) {
+	if len(m) == 0 {
+		return nil, &Error{Path: path, Reason: "empty objects are not allowed"}
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names) // deterministic errors and field order
+	o := &object{}
+	for _, name := range names {
+		v := m[name]
+		p := join(path, name)
+		if name == "$or" {
+			alts, err := compileOr(v, p)
+			if err != nil {
+				return nil, err
+			}
+			o.or = alts
+			continue
+		}
+		if inOr && operatorNames[name] {
+			return nil, &Error{Path: p, Reason: fmt.Sprintf("%q is an operator, not allowed as a field name inside $or (put it inside a field's array)", name)}
+		}
+		switch t := v.(type) {
+		case map[string]any:
+			sub, err := compileObject(t, p, inOr)
+			if err != nil {
+				return nil, err
+			}
+			o.fields = append(o.fields, field{name: name, sub: sub})
+		case []any:
+			leaf, err := compileLeaf(t, p)
+			if err != nil {
+				return nil, err
+			}
+			o.fields = append(o.fields, field{name: name, leaf: leaf})
+		default:
+			return nil, &Error{Path: p, Reason: fmt.Sprintf("must be an object or an array of match values, got %s (write [%s])", kindOf(v), compactJSON(v))}
+		}
+	}
+	return o, nil
+}
+
+func compileOr(v any, path string) ([]*object, error) {
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, &Error{Path: path, Reason: "$or must be an array of pattern objects, got " + kindOf(v)}
+	}
+	if len(arr) < 2 {
+		return nil, &Error{Path: path, Reason: fmt.Sprintf("$or needs at least 2 alternatives, got %d", len(arr))}
+	}
+	alts := make([]*object, 0, len(arr))
+	for i, a := range arr {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		m, ok := a.(map[string]any)
+		if !ok {
+			return nil, &Error{Path: p, Reason: "each $or alternative must be an object, got " + kindOf(a)}
+		}
+		o, err := compileObject(m, p, true)
+		if err != nil {
+			return nil, err
+		}
+		alts = append(alts, o)
+	}
+	return alts, nil
+}
+
+func compileLeaf(arr []any, path string) ([]matcher, error) {
+	if len(arr) == 0 {
+		return nil, &Error{Path: path, Reason: "empty arrays are not allowed (an empty list would match nothing)"}
+	}
+	out := make([]matcher, 0, len(arr))
+	for i, v := range arr {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		var m matcher
+		switch t := v.(type) {
+		case string:
+			m = matcher{kind: exactString, s: t}
+		case json.Number:
+			m = matcher{kind: exactNumber, s: t.String()}
+		case bool:
+			m = matcher{kind: exactBool, b: t}
+		case nil:
+			m = matcher{kind: exactNull}
+		case map[string]any:
+			var err error
+			if m, err = compileOperator(t, p); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, &Error{Path: p, Reason: "a match value must be a string, number, true, false, null or an operator object, got " + kindOf(v)}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func compileOperator(m map[string]any, path string) (matcher, error) {
+	if len(m) != 1 {
+		return matcher{}, &Error{Path: path, Reason: fmt.Sprintf("an operator object must have exactly one key, got %d", len(m))}
+	}
+	var op string
+	var arg any
+	for k, v := range m {
+		op, arg = k, v
+	}
+	p := join(path, op)
+	bad := func(format string, a ...any) (matcher, error) {
+		return matcher{}, &Error{Path: p, Reason: fmt.Sprintf(format, a...)}
+	}
+	switch op {
+	case "prefix", "suffix":
+		plain, fold := exactPrefix, foldPrefix
+		if op == "suffix" {
+			plain, fold = exactSuffix, foldSuffix
+		}
+		switch t := arg.(type) {
+		case string:
+			return matcher{kind: plain, s: t}, nil
+		case map[string]any:
+			s, ok := t["equals-ignore-case"].(string)
+			if len(t) != 1 || !ok {
+				return bad(`%s takes a string or {"equals-ignore-case": "<string>"}`, op)
+			}
+			return matcher{kind: fold, s: s}, nil
+		}
+		return bad("%s takes a string, got %s", op, kindOf(arg))
+	case "equals-ignore-case":
+		s, ok := arg.(string)
+		if !ok {
+			return bad("equals-ignore-case takes a string, got %s", kindOf(arg))
+		}
+		return matcher{kind: equalsFold, s: s}, nil
+	case "wildcard":
+		s, ok := arg.(string)
+		if !ok {
+			return bad("wildcard takes a string, got %s", kindOf(arg))
+		}
+		w, err := compileWildcard(s)
+		if err != nil {
+			return bad("%v", err)
+		}
+		return matcher{kind: wildcardMatch, wild: w}, nil
+	case "exists":
+		b, ok := arg.(bool)
+		if !ok {
+			return bad("exists takes true or false, got %s", kindOf(arg))
+		}
+		return matcher{kind: exists, b: b}, nil
+	case "numeric":
+		r, err := compileNumeric(arg)
+		if err != nil {
+			return bad("%v", err)
+		}
+		return matcher{kind: numericRange, num: r}, nil
+	case "cidr":
+		s, ok := arg.(string)
+		if !ok {
+			return bad("cidr takes a string such as \"10.0.0.0/24\", got %s", kindOf(arg))
+		}
+		pfx, err := netip.ParsePrefix(s)
+		if err != nil {
+			return bad("cidr %q is not an IP prefix such as \"10.0.0.0/24\"", s)
+		}
+		return matcher{kind: cidr, prefix: pfx.Masked()}, nil
+	case "anything-but":
+		ab, err := compileAnythingBut(arg)
+		if err != nil {
+			return bad("%v", err)
+		}
+		return matcher{kind: anythingBut, but: ab}, nil
+	}
+	return matcher{}, &Error{Path: path, Reason: fmt.Sprintf("unknown operator %q (want prefix, suffix, equals-ignore-case, wildcard, anything-but, numeric, exists or cidr)", op)}
+}
+
+func compileAnythingBut(arg any) (*exclusion, error) {
+	switch t := arg.(type) {
+	case string:
+		return &exclusion{strs: []string{t}}, nil
+	case json.Number:
+		f, err := finite(t)
+		if err != nil {
+			return nil, err
+		}
+		return &exclusion{nums: []float64{f}}, nil
+	case []any:
+		if len(t) == 0 {
+			return nil, errors.New("anything-but list must not be empty")
+		}
+		ex := &exclusion{}
+		for _, e := range t {
+			switch v := e.(type) {
+			case string:
+				ex.strs = append(ex.strs, v)
+			case json.Number:
+				f, err := finite(v)
+				if err != nil {
+					return nil, err
+				}
+				ex.nums = append(ex.nums, f)
+			default:
+				return nil, fmt.Errorf("anything-but list values must be strings or numbers, got %s", kindOf(e))
+			}
+		}
+		if len(ex.strs) > 0 && len(ex.nums) > 0 {
+			return nil, errors.New("anything-but list must hold only strings or only numbers, not both")
+		}
+		return ex, nil
+	case map[string]any:
+		if len(t) != 1 {
+			return nil, fmt.Errorf("anything-but object must have exactly one key, got %d", len(t))
+		}
+		for k, v := range t {
+			switch k {
+			case "prefix", "suffix":
+				s, ok := v.(string)
+				if !ok || s == "" {
+					return nil, fmt.Errorf("anything-but %s takes a non-empty string", k)
+				}
+				if k == "prefix" {
+					return &exclusion{prefix: s, hasPrefix: true}, nil
+				}
+				return &exclusion{suffix: s, hasSuffix: true}, nil
+			case "equals-ignore-case":
+				strs, err := stringOrStrings(v, "anything-but equals-ignore-case")
+				if err != nil {
+					return nil, err
+				}
+				return &exclusion{folds: strs}, nil
+			case "wildcard":
+				strs, err := stringOrStrings(v, "anything-but wildcard")
+				if err != nil {
+					return nil, err
+				}
+				ex := &exclusion{}
+				for _, s := range strs {
+					w, err := compileWildcard(s)
+					if err != nil {
+						return nil, err
+					}
+					ex.wilds = append(ex.wilds, w)
+				}
+				return ex, nil
+			}
+			return nil, fmt.Errorf("anything-but does not take %q (want a value, a list, or prefix, suffix, equals-ignore-case, wildcard)", k)
+		}
+	}
+	return nil, fmt.Errorf("anything-but takes a string, a number, a list of either, or an object, got %s", kindOf(arg))
+}
+
+func stringOrStrings(v any, what string) ([]string, error) {
+	switch t := v.(type) {
+	case string:
+		return []string{t}, nil
+	case []any:
+		if len(t) == 0 {
+			return nil, fmt.Errorf("%s list must not be empty", what)
+		}
+		out := make([]string, 0, len(t))
+		for _, e := range t {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("%s list values must be strings, got %s", what, kindOf(e))
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%s takes a string or a list of strings, got %s", what, kindOf(v))
+}
+
+// compileNumeric reads [op, n] or [">"|">=", low, "<"|"<=", high].
+func compileNumeric(arg any) (numRange, error) {
+	arr, ok := arg.([]any)
+	if !ok {
+		return numRange{}, fmt.Errorf("numeric takes an array such as [\">\", 0, \"<=\", 5], got %s", kindOf(arg))
+	}
+	if len(arr) != 2 && len(arr) != 4 {
+		return numRange{}, fmt.Errorf("numeric takes one or two (operator, number) pairs, got %d elements", len(arr))
+	}
+	r := numRange{lo: math.Inf(-1), hi: math.Inf(1), loIncl: true, hiIncl: true}
+	for i := 0; i < len(arr); i += 2 {
+		op, ok := arr[i].(string)
+		if !ok {
+			return numRange{}, fmt.Errorf("numeric element %d must be an operator (=, <, <=, >, >=), got %s", i, kindOf(arr[i]))
+		}
+		n, ok := arr[i+1].(json.Number)
+		if !ok {
+			return numRange{}, fmt.Errorf("numeric operand of %q must be a number, got %s", op, kindOf(arr[i+1]))
+		}
+		f, err := finite(n)
+		if err != nil {
+			return numRange{}, err
+		}
+		second := i == 2
+		switch op {
+		case "=":
+			if len(arr) != 2 {
+				return numRange{}, errors.New(`numeric "=" cannot be combined with another operator`)
+			}
+			r.lo, r.hi = f, f
+		case ">", ">=":
+			if second {
+				return numRange{}, fmt.Errorf("numeric range must give the lower bound (> or >=) first, then the upper bound (< or <=); got %q second", op)
+			}
+			r.lo, r.loIncl = f, op == ">="
+		case "<", "<=":
+			if len(arr) == 4 && !second {
+				return numRange{}, fmt.Errorf("numeric range must give the lower bound (> or >=) first, then the upper bound (< or <=); got %q first", op)
+			}
+			r.hi, r.hiIncl = f, op == "<="
+		default:
+			return numRange{}, fmt.Errorf("unknown numeric operator %q (want =, <, <=, >, >=)", op)
+		}
+	}
+	if r.lo > r.hi || (r.lo == r.hi && !(r.loIncl && r.hiIncl)) {
+		return numRange{}, errors.New("numeric range is empty: the lower bound must be below the upper bound")
+	}
+	return r, nil
+}
+
+func finite(n json.Number) (float64, error) {
+	f, err := strconv.ParseFloat(n.String(), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, fmt.Errorf("number %s is out of range", n)
+	}
+	return f, nil
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func kindOf(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func compactJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "..."
+	}
+	s := string(b)
+	if len(s) > 40 {
+		s = s[:37] + "..."
+	}
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,320 @@
+package eventpattern
+
+import (
+	"encoding/json"
+	"errors"
+	"net/netip"
+	"strconv"
+)
+
+// DecodeEvent decodes an event's JSON object for MatchEvent. Numbers stay json.Number,
+// so exact number matches compare them as written, as EventBridge does.
+func DecodeEvent(event []byte) (map[string]any, error) {
+	v, err := decodeJSON(event)
+	if err != nil {
+		return nil, errors.New("eventpattern: event is not valid JSON: " + err.Error())
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("eventpattern: event must be a JSON object, got " + kindOf(v))
+	}
+	return m, nil
+}
+
+// Match reports whether an event (a JSON object) matches the pattern. To test one event
+// against many patterns, decode it once with DecodeEvent and use MatchEvent.
+func (p *Pattern) Match(event []byte) (bool, error) {
+	m, err := DecodeEvent(event)
+	if err != nil {
+		return false, err
+	}
+	return p.MatchEvent(m), nil
+}
+
+// MatchEvent reports whether a decoded event matches the pattern. The event is read,
+// never changed, so one decoded event may be matched by many goroutines at once. Values
+// are those of encoding/json (map[string]any, []any, string, bool, nil, and json.Number
+// or float64); a float64 has lost its written form, so exact number matches compare it by
+// value.
+func (p *Pattern) MatchEvent(event map[string]any) bool {
+	return p.root.match(event)
+}
+
+// match checks an object pattern against an event object; ev is nil when the event has no
+// object there, which only patterns made of exists:false can match.
+func (o *object) match(ev map[string]any) bool {
+	for i := range o.fields {
+		f := &o.fields[i]
+		v, present := ev[f.name]
+		if f.sub != nil {
+			if !f.sub.matchValue(v) {
+				return false
+			}
+			continue
+		}
+		if !matchLeaf(f.leaf, v, present) {
+			return false
+		}
+	}
+	if o.or != nil {
+		for _, alt := range o.or {
+			if alt.match(ev) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// matchValue applies an object pattern to an event value. An array must have one object
+// element that matches on its own: fields never combine across elements.
+func (o *object) matchValue(v any) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		return o.match(t)
+	case []any:
+		found, ok := o.matchElements(t)
+		if found {
+			return ok
+		}
+	}
+	return o.match(nil)
+}
+
+func (o *object) matchElements(arr []any) (found, ok bool) {
+	for _, e := range arr {
+		switch t := e.(type) {
+		case map[string]any:
+			found = true
+			if o.match(t) {
+				return true, true
+			}
+		case []any:
+			f, k := o.matchElements(t)
+			if k {
+				return true, true
+			}
+			found = found || f
+		}
+	}
+	return found, false
+}
+
+func matchLeaf(ms []matcher, v any, present bool) bool {
+	for i := range ms {
+		m := &ms[i]
+		if m.kind == exists {
+			if (present && hasLeaf(v)) == m.b {
+				return true
+			}
+			continue
+		}
+		if present && m.matchAny(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasLeaf reports whether v holds a leaf value: objects are not leaves, arrays are
+// flattened, and an empty array holds none.
+func hasLeaf(v any) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		return false
+	case []any:
+		for _, e := range t {
+			if hasLeaf(e) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+type kind uint8
+
+const (
+	exactString kind = iota
+	exactNumber
+	exactBool
+	exactNull
+	exactPrefix
+	foldPrefix
+	exactSuffix
+	foldSuffix
+	equalsFold
+	wildcardMatch
+	numericRange
+	exists
+	cidr
+	anythingBut
+)
+
+// matcher is one compiled match value of a pattern leaf.
+type matcher struct {
+	kind   kind
+	s      string // string operand; an exact number's text as written
+	b      bool
+	num    numRange
+	wild   *wildcard
+	prefix netip.Prefix
+	but    *exclusion
+}
+
+// matchAny reports whether v, or any leaf inside it when it is an array, matches.
+func (m *matcher) matchAny(v any) bool {
+	switch t := v.(type) {
+	case []any:
+		for _, e := range t {
+			if m.matchAny(e) {
+				return true
+			}
+		}
+		return false
+	case map[string]any:
+		return false
+	}
+	return m.matchScalar(v)
+}
+
+func (m *matcher) matchScalar(v any) bool {
+	switch m.kind {
+	case exactString:
+		s, ok := v.(string)
+		return ok && s == m.s
+	case exactNumber:
+		if n, ok := v.(json.Number); ok {
+			return string(n) == m.s
+		}
+		f, ok := number(v)
+		if !ok {
+			return false
+		}
+		want, err := strconv.ParseFloat(m.s, 64)
+		return err == nil && f == want
+	case exactBool:
+		b, ok := v.(bool)
+		return ok && b == m.b
+	case exactNull:
+		return v == nil
+	case exactPrefix:
+		s, ok := v.(string)
+		return ok && len(s) >= len(m.s) && s[:len(m.s)] == m.s
+	case exactSuffix:
+		s, ok := v.(string)
+		return ok && len(s) >= len(m.s) && s[len(s)-len(m.s):] == m.s
+	case foldPrefix:
+		s, ok := v.(string)
+		return ok && hasPrefixFold(s, m.s)
+	case foldSuffix:
+		s, ok := v.(string)
+		return ok && hasSuffixFold(s, m.s)
+	case equalsFold:
+		s, ok := v.(string)
+		return ok && equalFold(s, m.s)
+	case wildcardMatch:
+		s, ok := v.(string)
+		return ok && m.wild.match(s)
+	case numericRange:
+		f, ok := number(v)
+		return ok && m.num.contains(f)
+	case cidr:
+		s, ok := v.(string)
+		if !ok {
+			return false
+		}
+		addr, err := netip.ParseAddr(s)
+		return err == nil && m.prefix.Contains(addr.Unmap())
+	case anythingBut:
+		return !m.but.excludes(v)
+	}
+	return false
+}
+
+// number reads a JSON number however the event was decoded.
+func number(v any) (float64, bool) {
+	switch t := v.(type) {
+	case json.Number:
+		f, err := strconv.ParseFloat(string(t), 64)
+		return f, err == nil
+	case float64:
+		return t, true
+	case float32:
+		return float64(t), true
+	case int:
+		return float64(t), true
+	case int64:
+		return float64(t), true
+	}
+	return 0, false
+}
+
+// numRange is a numeric interval; "=" is the interval [n, n].
+type numRange struct {
+	lo, hi         float64
+	loIncl, hiIncl bool
+}
+
+func (r numRange) contains(f float64) bool {
+	if f < r.lo || (f == r.lo && !r.loIncl) {
+		return false
+	}
+	return f < r.hi || (f == r.hi && r.hiIncl)
+}
+
+// exclusion is what an anything-but refuses. Values of another type are never excluded:
+// anything-but "x" matches 5, and anything-but 5 matches "5".
+type exclusion struct {
+	strs      []string
+	nums      []float64
+	folds     []string
+	prefix    string
+	hasPrefix bool
+	suffix    string
+	hasSuffix bool
+	wilds     []*wildcard
+}
+
+func (e *exclusion) excludes(v any) bool {
+	if len(e.nums) > 0 {
+		f, ok := number(v)
+		if !ok {
+			return false
+		}
+		for _, n := range e.nums {
+			if f == n {
+				return true
+			}
+		}
+		return false
+	}
+	s, ok := v.(string)
+	if !ok {
+		return false
+	}
+	switch {
+	case e.hasPrefix:
+		return len(s) >= len(e.prefix) && s[:len(e.prefix)] == e.prefix
+	case e.hasSuffix:
+		return len(s) >= len(e.suffix) && s[len(s)-len(e.suffix):] == e.suffix
+	}
+	for _, x := range e.strs {
+		if s == x {
+			return true
+		}
+	}
+	for _, x := range e.folds {
+		if equalFold(s, x) {
+			return true
+		}
+	}
+	for _, w := range e.wilds {
+		if w.match(s) {
+			return true
+		}
+	}
+	return false
+}

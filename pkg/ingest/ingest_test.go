@@ -1,0 +1,398 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/pkg/logging"
+	"github.com/peerbridge/peerbridge/pkg/memqueue"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
+)
+
+const (
+	goodToken    = "tok-current-0123456789"
+	rotatedToken = "tok-previous-9876543210"
+	sampleText   = "**[Role](https://app.peerdom.org/acme/roles/1)** was created\n\n**Name:** Ops <lead> & \"co\""
+)
+
+var fixedNow = time.Date(2026, 3, 4, 5, 6, 7, 890_000_000, time.UTC)
+
+type fixture struct {
+	h    *Handler
+	q    *memqueue.Queue
+	logs *bytes.Buffer
+}
+
+func newFixture(t *testing.T, level string) fixture {
+	t.Helper()
+	tokens, err := NewTokens([]string{goodToken, rotatedToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := memqueue.New()
+	var logs bytes.Buffer
+	h := &Handler{Tokens: tokens, Queue: q, Now: func() time.Time { return fixedNow }, Logger: logging.New(&logs, level)}
+	return fixture{h: h, q: q, logs: &logs}
+}
+
+func request(token, body string) events.APIGatewayV2HTTPRequest {
+	req := events.APIGatewayV2HTTPRequest{
+		RawPath:        "/webhooks/" + token,
+		PathParameters: map[string]string{"token": token},
+		Headers:        map[string]string{"content-type": "application/json", "user-agent": "Peerdom-Webhooks/1.0"},
+		Body:           body,
+	}
+	req.RequestContext.RequestID = "Jk3sZhVuIAMEbXw="
+	req.RequestContext.HTTP.Method = http.MethodPost
+	req.RequestContext.HTTP.SourceIP = "203.0.113.9"
+	req.RequestContext.HTTP.UserAgent = "Peerdom-Webhooks/1.0"
+	return req
+}
+
+func body(text string) string {
+	b, _ := json.Marshal(map[string]string{"text": text})
+	return string(b)
+}
+
+// decoded checks the response's invariants (JSON body, content type) and returns the body.
+func decoded(t *testing.T, resp events.APIGatewayV2HTTPResponse) map[string]string {
+	t.Helper()
+	if resp.Headers["Content-Type"] != "application/json" {
+		t.Errorf("content type %q", resp.Headers["Content-Type"])
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(resp.Body), &m); err != nil {
+		t.Fatalf("status %d body is not a JSON object of strings: %q", resp.StatusCode, resp.Body)
+	}
+	return m
+}
+
+func (f fixture) do(t *testing.T, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, map[string]string) {
+	t.Helper()
+	resp, err := f.h.Handle(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Handle returned an error: %v", err)
+	}
+	return resp, decoded(t, resp)
+}
+
+func (f fixture) queued(t *testing.T) []peerdom.Delivery {
+	t.Helper()
+	var out []peerdom.Delivery
+	for _, m := range f.q.Receive(100) {
+		d, err := peerdom.DecodeDelivery([]byte(m.Body))
+		if err != nil {
+			t.Fatalf("queued message is not a valid envelope: %v\n%s", err, m.Body)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func TestAcceptedWebhookIsQueuedAsEnvelope(t *testing.T) {
+	f := newFixture(t, "info")
+	resp, m := f.do(t, request(goodToken, body(sampleText)))
+	if resp.StatusCode != 200 || m["id"] != "Jk3sZhVuIAMEbXw=" || len(m) != 1 {
+		t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
+	}
+	ds := f.queued(t)
+	if len(ds) != 1 {
+		t.Fatalf("%d messages queued, want 1", len(ds))
+	}
+	want := peerdom.Delivery{Version: peerdom.DeliveryVersion, ID: "Jk3sZhVuIAMEbXw=", ReceivedAt: fixedNow, Text: sampleText,
+		Sender: peerdom.Sender{Address: "203.0.113.9", UserAgent: "Peerdom-Webhooks/1.0"}}
+	if ds[0] != want {
+		t.Errorf("envelope\n got %+v\nwant %+v", ds[0], want)
+	}
+}
+
+func TestRotatedTokenAndRawPathAccepted(t *testing.T) {
+	f := newFixture(t, "info")
+	req := request(rotatedToken, body(sampleText))
+	req.PathParameters = nil // a caller that only sets the path
+	if resp, _ := f.do(t, req); resp.StatusCode != 200 {
+		t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+func TestGeneratedIDWithoutRequestID(t *testing.T) {
+	f := newFixture(t, "info")
+	req := request(goodToken, body(sampleText))
+	req.RequestContext.RequestID = ""
+	req.RequestContext.HTTP.UserAgent = ""
+	_, m := f.do(t, req)
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(m["id"]) {
+		t.Fatalf("generated id %q is not a UUID", m["id"])
+	}
+	ds := f.queued(t)
+	if ds[0].ID != m["id"] {
+		t.Errorf("envelope id %q, answered %q", ds[0].ID, m["id"])
+	}
+	if ds[0].Sender.UserAgent != "Peerdom-Webhooks/1.0" {
+		t.Errorf("user agent from the header: %q", ds[0].Sender.UserAgent)
+	}
+}
+
+func TestBase64Body(t *testing.T) {
+	f := newFixture(t, "info")
+	req := request(goodToken, base64.StdEncoding.EncodeToString([]byte(body(sampleText))))
+	req.IsBase64Encoded = true
+	if resp, _ := f.do(t, req); resp.StatusCode != 200 {
+		t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
+	}
+	if ds := f.queued(t); ds[0].Text != sampleText {
+		t.Errorf("text %q", ds[0].Text)
+	}
+
+	req.Body = "not*base64!"
+	resp, m := f.do(t, req)
+	if resp.StatusCode != 400 || !strings.Contains(m["error"], "base64") {
+		t.Errorf("invalid base64: %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+func TestUnauthorized(t *testing.T) {
+	f := newFixture(t, "info")
+	noToken := request("", body(sampleText))
+	noToken.PathParameters, noToken.RawPath = nil, "/webhooks"
+	for name, req := range map[string]events.APIGatewayV2HTTPRequest{
+		"wrong":   request("tok-current-0123456788", body(sampleText)),
+		"empty":   request("", body(sampleText)),
+		"missing": noToken,
+		"nested path": func() events.APIGatewayV2HTTPRequest {
+			r := request("", "")
+			r.PathParameters = nil
+			r.RawPath = "/webhooks/" + goodToken + "/x"
+			return r
+		}(),
+		"invalid body": request("nope", "{"), // the token is checked first: no body feedback to strangers
+	} {
+		resp, m := f.do(t, req)
+		if resp.StatusCode != 401 || m["error"] == "" {
+			t.Errorf("%s: got %d %s", name, resp.StatusCode, resp.Body)
+		}
+	}
+	if f.q.Len() != 0 {
+		t.Error("an unauthorized request was queued")
+	}
+}
+
+func TestMethodNotAllowed(t *testing.T) {
+	f := newFixture(t, "info")
+	for _, method := range []string{"GET", "PUT", "DELETE", ""} {
+		req := request(goodToken, body(sampleText))
+		req.RequestContext.HTTP.Method = method
+		resp, m := f.do(t, req)
+		if resp.StatusCode != 405 || resp.Headers["Allow"] != "POST" || !strings.Contains(m["error"], "POST") {
+			t.Errorf("%q: got %d %v %s", method, resp.StatusCode, resp.Headers, resp.Body)
+		}
+	}
+	if f.q.Len() != 0 {
+		t.Error("queued")
+	}
+}
+
+func TestBadBodies(t *testing.T) {
+	f := newFixture(t, "info")
+	cases := map[string]string{
+		"":                      "empty",
+		"   ":                   "empty",
+		"{":                     "not valid JSON",
+		"[1]":                   "JSON object",
+		`"text"`:                "JSON object",
+		`{"other":"x"}`:         `no "text"`,
+		`{"text":3}`:            "must be a string",
+		`{"text":null}`:         "must be a string",
+		`{"text":"  "}`:         "empty",
+		`{"text":"a"} trailing`: "not valid JSON",
+	}
+	for in, want := range cases {
+		resp, m := f.do(t, request(goodToken, in))
+		if resp.StatusCode != 400 || !strings.Contains(m["error"], want) {
+			t.Errorf("body %q: got %d %s, want 400 mentioning %q", in, resp.StatusCode, resp.Body, want)
+		}
+	}
+	if f.q.Len() != 0 {
+		t.Error("a bad body was queued")
+	}
+}
+
+func TestTooLarge(t *testing.T) {
+	f := newFixture(t, "info")
+	overhead := len(body(""))
+	atLimit := body(strings.Repeat("a", peerdom.MaxBodyBytes-overhead))
+	if len(atLimit) != peerdom.MaxBodyBytes {
+		t.Fatalf("test body is %d bytes", len(atLimit))
+	}
+	if resp, _ := f.do(t, request(goodToken, atLimit)); resp.StatusCode != 200 {
+		t.Fatalf("a body of exactly 100 KiB: %d %s", resp.StatusCode, resp.Body)
+	}
+
+	over := atLimit[:len(atLimit)-2] + `a"}`
+	resp, m := f.do(t, request(goodToken, over))
+	if resp.StatusCode != 413 || !strings.Contains(m["error"], "256 KB") || !strings.Contains(m["error"], "102401") {
+		t.Errorf("100 KiB + 1: %d %s", resp.StatusCode, resp.Body)
+	}
+
+	// base64: the decoded size counts, not the encoded one.
+	req := request(goodToken, base64.StdEncoding.EncodeToString([]byte(atLimit)))
+	req.IsBase64Encoded = true
+	if resp, _ := f.do(t, req); resp.StatusCode != 200 {
+		t.Errorf("base64 of a 100 KiB body: %d %s", resp.StatusCode, resp.Body)
+	}
+	req.Body = base64.StdEncoding.EncodeToString([]byte(over))
+	if resp, _ := f.do(t, req); resp.StatusCode != 413 {
+		t.Errorf("base64 of an oversized body: %d %s", resp.StatusCode, resp.Body)
+	}
+	if n := len(f.queued(t)); n != 2 {
+		t.Errorf("%d queued, want the 2 at the limit", n)
+	}
+}
+
+func TestTooLargeOnceEscaped(t *testing.T) {
+	// Each invalid UTF-8 byte becomes U+FFFD (3 bytes) in the text: a body within the
+	// limit whose envelope would not fit the queue. It is refused like an oversized body.
+	in := `{"text":"` + strings.Repeat("\xff", 100_000) + `"}`
+	f := newFixture(t, "info")
+	resp, m := f.do(t, request(goodToken, in))
+	if resp.StatusCode != 413 || !strings.Contains(m["error"], "262144") {
+		t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
+	}
+	if f.q.Len() != 0 {
+		t.Error("queued")
+	}
+}
+
+func TestQueueDownAnswers503AndClaimsNothing(t *testing.T) {
+	f := newFixture(t, "info")
+	f.q.FailSend = func(string) error { return errors.New("dial tcp: connection refused") }
+	resp, m := f.do(t, request(goodToken, body(sampleText)))
+	if resp.StatusCode != 503 || resp.Headers["Retry-After"] != "10" {
+		t.Fatalf("got %d %v", resp.StatusCode, resp.Headers)
+	}
+	if _, claimed := m["id"]; claimed || strings.Contains(m["error"], "connection refused") || m["error"] == "" {
+		t.Errorf("body %s: must say retry, not claim an id, not leak the cause", resp.Body)
+	}
+	if f.q.Len() != 0 {
+		t.Error("something was queued")
+	}
+	if !strings.Contains(f.logs.String(), "connection refused") || !strings.Contains(f.logs.String(), `"level":"ERROR"`) {
+		t.Errorf("the cause should be logged as an error: %s", f.logs.String())
+	}
+}
+
+// hangingQueue blocks until its context ends, like an unreachable endpoint.
+type hangingQueue struct{}
+
+func (hangingQueue) Send(ctx context.Context, _ string) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestHangingQueueAnswersBeforeDeadline(t *testing.T) {
+	f := newFixture(t, "info")
+	f.h.Queue = hangingQueue{}
+	ctx, cancel := context.WithTimeout(context.Background(), 800*time.Millisecond)
+	defer cancel()
+	resp, err := f.h.Handle(ctx, request(goodToken, body(sampleText)))
+	if err != nil || resp.StatusCode != 503 {
+		t.Fatalf("got %d, %v", resp.StatusCode, err)
+	}
+	if ctx.Err() != nil {
+		t.Error("answered only after the invocation deadline")
+	}
+}
+
+type failingTokens struct{}
+
+func (failingTokens) Tokens(context.Context) (*Tokens, error) {
+	return nil, errors.New("secrets manager: throttled")
+}
+
+func TestTokensUnavailableIs503(t *testing.T) {
+	f := newFixture(t, "info")
+	f.h.Tokens = failingTokens{}
+	resp, _ := f.do(t, request(goodToken, body(sampleText)))
+	if resp.StatusCode != 503 || resp.Headers["Retry-After"] == "" || f.q.Len() != 0 {
+		t.Fatalf("got %d %v", resp.StatusCode, resp.Headers)
+	}
+}
+
+func TestNoncharactersSurviveTheQueue(t *testing.T) {
+	f := newFixture(t, "info")
+	text := "Role created \uFFFF \uFFFE end"
+	if resp, _ := f.do(t, request(goodToken, body(text))); resp.StatusCode != 200 {
+		t.Fatal(resp.Body)
+	}
+	msgs := f.q.Receive(1)
+	if strings.ContainsRune(msgs[0].Body, '\uFFFF') || strings.ContainsRune(msgs[0].Body, '\uFFFE') {
+		t.Error("raw U+FFFE/U+FFFF in the message; SQS refuses them")
+	}
+	d, err := peerdom.DecodeDelivery([]byte(msgs[0].Body))
+	if err != nil || d.Text != text {
+		t.Errorf("round trip: %q, %v", d.Text, err)
+	}
+}
+
+func TestEncodeDeliveryDoesNotEscapeHTML(t *testing.T) {
+	s, err := EncodeDelivery(peerdom.NewDelivery("x", fixedNow, "<a> & <b>", peerdom.Sender{}))
+	if err != nil || !strings.Contains(s, `"<a> & <b>"`) || strings.HasSuffix(s, "\n") {
+		t.Errorf("got %q, %v", s, err)
+	}
+}
+
+func logLines(t *testing.T, buf *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", l)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestOneLogLinePerRequestWithoutSecrets(t *testing.T) {
+	f := newFixture(t, "info")
+	f.do(t, request(goodToken, body(sampleText)))
+	f.do(t, request("wrong-token-abc", body(sampleText)))
+	f.do(t, request(goodToken, "{"))
+	lines := logLines(t, f.logs)
+	if len(lines) != 3 {
+		t.Fatalf("%d log lines for 3 requests:\n%s", len(lines), f.logs)
+	}
+	wantOutcome := []string{OutcomeQueued, OutcomeUnauthorized, OutcomeBadRequest}
+	for i, l := range lines {
+		if l["id"] != "Jk3sZhVuIAMEbXw=" || l["outcome"] != wantOutcome[i] {
+			t.Errorf("line %d: %v", i, l)
+		}
+	}
+	for _, secret := range []string{goodToken, "wrong-token-abc", "Ops <lead>", "acme/roles"} {
+		if strings.Contains(f.logs.String(), secret) {
+			t.Errorf("log contains %q at info level:\n%s", secret, f.logs)
+		}
+	}
+}
+
+func TestDebugLogsTheText(t *testing.T) {
+	f := newFixture(t, "debug")
+	f.do(t, request(goodToken, body(sampleText)))
+	lines := logLines(t, f.logs)
+	if len(lines) != 1 || lines[0]["text"] != sampleText {
+		t.Fatalf("debug line: %v", lines)
+	}
+	if strings.Contains(f.logs.String(), goodToken) {
+		t.Error("token logged at debug level")
+	}
+}

@@ -1,0 +1,129 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Tokens is the set of webhook tokens ingest accepts. Several may be valid at once, so a
+// token can be rotated without downtime: add the new one, switch Peerdom, drop the old.
+// It keeps only SHA-256 digests, and Match compares against all of them in constant time.
+type Tokens struct {
+	digests [][sha256.Size]byte
+}
+
+// NewTokens builds the set. Surrounding spaces are trimmed; an empty list or an empty
+// token is an error (it would accept nothing, or anything).
+func NewTokens(list []string) (*Tokens, error) {
+	if len(list) == 0 {
+		return nil, errors.New("no webhook token configured")
+	}
+	t := &Tokens{digests: make([][sha256.Size]byte, len(list))}
+	for i, tok := range list {
+		tok = strings.TrimSpace(tok)
+		if tok == "" {
+			return nil, fmt.Errorf("webhook token %d of %d is empty", i+1, len(list))
+		}
+		t.digests[i] = sha256.Sum256([]byte(tok))
+	}
+	return t, nil
+}
+
+// Match reports whether token is one of the set. Its time does not depend on where, or
+// whether, the token matches, nor on the lengths involved (digests are compared).
+func (t *Tokens) Match(token string) bool {
+	if t == nil || token == "" {
+		return false
+	}
+	d := sha256.Sum256([]byte(token))
+	found := 0
+	for i := range t.digests {
+		found |= subtle.ConstantTimeCompare(d[:], t.digests[i][:])
+	}
+	return found == 1
+}
+
+// Tokens makes a fixed set its own TokenSource.
+func (t *Tokens) Tokens(context.Context) (*Tokens, error) { return t, nil }
+
+// ParseSecretTokens reads the value of the token secret: a JSON list of strings, or one
+// plain token. Errors never quote the value.
+func ParseSecretTokens(value string) ([]string, error) {
+	v := strings.TrimSpace(value)
+	if v == "" {
+		return nil, errors.New("token secret is empty")
+	}
+	if !strings.HasPrefix(v, "[") {
+		return []string{v}, nil
+	}
+	var list []string
+	if err := json.Unmarshal([]byte(v), &list); err != nil {
+		return nil, errors.New("token secret starts with '[' but is not a JSON list of strings")
+	}
+	return list, nil
+}
+
+// SplitTokenList reads a comma-separated token list (WEBHOOK_TOKENS), skipping empty items.
+func SplitTokenList(s string) []string {
+	var out []string
+	for _, tok := range strings.Split(s, ",") {
+		if tok = strings.TrimSpace(tok); tok != "" {
+			out = append(out, tok)
+		}
+	}
+	return out
+}
+
+// TokenLoader is a TokenSource that loads the tokens on first use (e.g. from Secrets
+// Manager) and keeps them for the life of the process. A failed first load is retried
+// at the next request. With MaxAge set it reloads tokens older than that, so a rotated
+// secret reaches warm containers; a failed reload keeps the tokens it had (and waits
+// MaxAge before trying again), so an outage of the secret store locks nobody out.
+type TokenLoader struct {
+	Load   func(ctx context.Context) ([]string, error)
+	MaxAge time.Duration    // 0: never reload once loaded
+	Now    func() time.Time // nil: time.Now
+	Logger *slog.Logger     // reload failures are logged here; nil: not logged
+
+	mu       sync.Mutex
+	tokens   *Tokens
+	loadedAt time.Time
+}
+
+// Tokens returns the current set, loading it when needed.
+func (l *TokenLoader) Tokens(ctx context.Context) (*Tokens, error) {
+	now := time.Now
+	if l.Now != nil {
+		now = l.Now
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.tokens != nil && (l.MaxAge <= 0 || now().Sub(l.loadedAt) < l.MaxAge) {
+		return l.tokens, nil
+	}
+	list, err := l.Load(ctx)
+	var t *Tokens
+	if err == nil {
+		t, err = NewTokens(list)
+	}
+	if err != nil {
+		if l.tokens == nil {
+			return nil, fmt.Errorf("load webhook tokens: %w", err)
+		}
+		if l.Logger != nil {
+			l.Logger.LogAttrs(ctx, slog.LevelError, "webhook token reload failed; keeping the loaded tokens", slog.String("error", err.Error()))
+		}
+		l.loadedAt = now()
+		return l.tokens, nil
+	}
+	l.tokens, l.loadedAt = t, now()
+	return t, nil
+}

@@ -1,0 +1,434 @@
+// Package localpipeline runs the deployed pipeline on one machine: the same ingest and
+// worker handlers as the Lambdas, an in-memory queue (pkg/memqueue) and bus
+// (pkg/membus), and rules that deliver the bus's events to local targets (the actions)
+// by the event patterns of template.yaml. `peerbridge serve` wires it to HTTP.
+//
+// Delivery follows AWS's: a queued message is retried until it has been received
+// memqueue.DefaultMaxReceives times, then dead-lettered; an event a rule matches is
+// handed to its target asynchronously, retried MaxRetries times on error, then
+// dead-lettered. Nothing accepted vanishes: it ends on the bus or in a dead-letter list.
+package localpipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/pkg/eventpattern"
+	"github.com/peerbridge/peerbridge/pkg/ingest"
+	"github.com/peerbridge/peerbridge/pkg/membus"
+	"github.com/peerbridge/peerbridge/pkg/memqueue"
+	"github.com/peerbridge/peerbridge/pkg/samtemplate"
+	"github.com/peerbridge/peerbridge/pkg/worker"
+)
+
+// Target handles the events a rule delivers, like a Lambda function behind an
+// EventBridge rule; an error asks for a retry.
+type Target func(ctx context.Context, ev events.EventBridgeEvent) error
+
+// Route is one rule: events matching Pattern go to Target.
+type Route struct {
+	Function   string // the template's logical id of the target function
+	Rule       string // the rule's name in the template
+	Pattern    *eventpattern.Pattern
+	Target     Target
+	MaxRetries int
+}
+
+// DeadAction is an event whose target failed on every attempt.
+type DeadAction struct {
+	Function string
+	Event    events.EventBridgeEvent
+	Err      error
+}
+
+// Observer is told what happens, for a terminal display or a file; any field may be nil.
+// The calls come from the pipeline's goroutines, one at a time.
+type Observer struct {
+	Event       func(ev events.CloudWatchEvent, raw []byte, routedTo []string)
+	ActionDone  func(function string, ev events.CloudWatchEvent, attempt int, err error)
+	DeadLetter  func(what string, err error)
+	WorkerError func(err error)
+}
+
+// Pipeline is the queue, the bus, the handlers and the rules. Build it with New.
+type Pipeline struct {
+	Queue  *memqueue.Queue
+	Bus    *membus.Bus
+	Ingest *ingest.Handler
+	Worker *worker.Handler
+	Routes []Route
+
+	observer Observer
+	obsMu    sync.Mutex
+	logger   *slog.Logger
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	jobs    []job // matched events waiting for their target
+	running int   // jobs being handled
+	dead    []DeadAction
+	closed  bool
+	wg      sync.WaitGroup
+
+	seenQueueDead int // queue dead letters already told to the observer
+	retryIn       func(attempt int) time.Duration
+}
+
+type job struct {
+	route   *Route
+	event   events.CloudWatchEvent
+	attempt int
+}
+
+// Config is what New needs.
+type Config struct {
+	Tokens   ingest.TokenSource
+	Source   string // the events' source; empty: peerdom.DefaultSource
+	Routes   []Route
+	Observer Observer
+	Logger   *slog.Logger // the handlers' JSON logs; nil: none
+	// Queue and Bus may be given (e.g. with fault hooks set); nil: new empty ones.
+	Queue *memqueue.Queue
+	Bus   *membus.Bus
+	// RetryDelay is the pause before a target's retry; nil: 100ms doubling to 2s.
+	RetryDelay func(attempt int) time.Duration
+}
+
+// New builds a pipeline. Call Start to run its worker and targets.
+func New(cfg Config) *Pipeline {
+	p := &Pipeline{
+		Queue:    cfg.Queue,
+		Bus:      cfg.Bus,
+		Routes:   cfg.Routes,
+		observer: cfg.Observer,
+		logger:   cfg.Logger,
+		retryIn:  cfg.RetryDelay,
+	}
+	if p.Queue == nil {
+		p.Queue = memqueue.New()
+	}
+	if p.Queue.Name == "" {
+		p.Queue.Name = "peerbridge-webhooks"
+	}
+	if p.Bus == nil {
+		p.Bus = membus.New()
+	}
+	if p.retryIn == nil {
+		p.retryIn = func(attempt int) time.Duration {
+			return min(100*time.Millisecond<<(attempt-1), 2*time.Second)
+		}
+	}
+	p.cond = sync.NewCond(&p.mu)
+	p.Ingest = &ingest.Handler{Tokens: cfg.Tokens, Queue: p.Queue, Logger: cfg.Logger}
+	p.Worker = &worker.Handler{Bus: p.Bus, Source: cfg.Source, Logger: cfg.Logger}
+	p.Bus.Subscribe(p.route)
+	return p
+}
+
+// RoutesFromTemplate compiles the rules of the template's functions. target gives the
+// local implementation of a function; a function it has none for is returned in
+// skipped, so the caller can say so.
+func RoutesFromTemplate(t *samtemplate.Template, target func(samtemplate.Function) (Target, error)) (routes []Route, skipped []string, err error) {
+	fns, err := t.Functions()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, fn := range fns {
+		if len(fn.Rules) == 0 {
+			continue
+		}
+		tgt, err := target(fn)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", fn.LogicalID, err)
+		}
+		if tgt == nil {
+			skipped = append(skipped, fn.LogicalID)
+			continue
+		}
+		for _, r := range fn.Rules {
+			pat, err := eventpattern.Compile(r.Pattern)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s rule %s: %w", fn.LogicalID, r.Name, err)
+			}
+			routes = append(routes, Route{Function: fn.LogicalID, Rule: r.Name, Pattern: pat, Target: tgt, MaxRetries: fn.MaxRetries})
+		}
+	}
+	return routes, skipped, nil
+}
+
+// Start runs the worker (polling the queue as Lambda's event source mapping does) and
+// `targets` goroutines delivering matched events, until Close.
+func (p *Pipeline) Start(ctx context.Context, targets int) {
+	p.wg.Add(1)
+	go p.pollLoop(ctx)
+	for range max(targets, 1) {
+		p.wg.Add(1)
+		go p.targetLoop(ctx)
+	}
+}
+
+func (p *Pipeline) pollLoop(ctx context.Context) {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.Queue.Ready():
+		case <-time.After(200 * time.Millisecond): // a safety net: Ready is edge-triggered
+		}
+		if p.isClosed() {
+			return
+		}
+		for {
+			n, err := p.Queue.Poll(ctx, memqueue.MaxBatch, p.Worker.Handle)
+			if err != nil {
+				p.observe(func(o Observer) {
+					if o.WorkerError != nil {
+						o.WorkerError(err)
+					}
+				})
+			}
+			if n == 0 || ctx.Err() != nil {
+				break
+			}
+		}
+		p.noteDeadLetters()
+	}
+}
+
+// noteDeadLetters tells the observer of messages newly moved to the queue's DLQ.
+func (p *Pipeline) noteDeadLetters() {
+	dead := p.Queue.DeadLetters()
+	p.mu.Lock()
+	seen := p.seenQueueDead
+	p.seenQueueDead = len(dead)
+	p.mu.Unlock()
+	for _, m := range dead[seen:] {
+		p.observe(func(o Observer) {
+			if o.DeadLetter != nil {
+				o.DeadLetter("queue message "+m.ID, fmt.Errorf("received %d times without being published", m.ReceiveCount))
+			}
+		})
+	}
+}
+
+// route is the bus's subscriber: it matches each accepted event against the rules and
+// queues a job per match. It never blocks on a target, since it runs inside PutEvents.
+func (p *Pipeline) route(e membus.Event) {
+	cw := e.CloudWatchEvent()
+	raw, err := json.Marshal(cw)
+	var routedTo []string
+	if err == nil {
+		decoded, derr := eventpattern.DecodeEvent(raw)
+		if derr == nil {
+			p.mu.Lock()
+			for i := range p.Routes {
+				r := &p.Routes[i]
+				if r.Pattern.MatchEvent(decoded) {
+					p.jobs = append(p.jobs, job{route: r, event: cw, attempt: 1})
+					routedTo = append(routedTo, r.Function)
+				}
+			}
+			p.cond.Broadcast()
+			p.mu.Unlock()
+		}
+	}
+	p.observe(func(o Observer) {
+		if o.Event != nil {
+			o.Event(cw, raw, routedTo)
+		}
+	})
+}
+
+func (p *Pipeline) targetLoop(ctx context.Context) {
+	defer p.wg.Done()
+	for {
+		p.mu.Lock()
+		for len(p.jobs) == 0 && !p.closed && ctx.Err() == nil {
+			p.cond.Wait()
+		}
+		if len(p.jobs) == 0 {
+			p.mu.Unlock()
+			return
+		}
+		j := p.jobs[0]
+		p.jobs = p.jobs[1:]
+		p.running++
+		p.mu.Unlock()
+
+		err := p.deliver(ctx, j)
+		if err != nil && j.attempt <= j.route.MaxRetries && ctx.Err() == nil {
+			// Retry later, as Lambda does for a failed asynchronous invocation; the job
+			// counts as running until it is queued again, so Drain waits for it.
+			j.attempt++
+			time.AfterFunc(p.retryIn(j.attempt-1), func() {
+				p.mu.Lock()
+				p.running--
+				p.jobs = append(p.jobs, j)
+				p.cond.Broadcast()
+				p.mu.Unlock()
+			})
+			continue
+		}
+		if err != nil {
+			p.mu.Lock()
+			p.dead = append(p.dead, DeadAction{Function: j.route.Function, Event: j.event, Err: err})
+			p.mu.Unlock()
+			p.observe(func(o Observer) {
+				if o.DeadLetter != nil {
+					o.DeadLetter(fmt.Sprintf("%s event %s for %s", j.event.DetailType, j.event.ID, j.route.Function), err)
+				}
+			})
+		}
+		p.mu.Lock()
+		p.running--
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	}
+}
+
+// deliver runs one target on one event, as a Lambda invocation would: with a deadline,
+// and a panic is an error rather than the end of the process.
+func (p *Pipeline) deliver(ctx context.Context, j job) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+		p.observe(func(o Observer) {
+			if o.ActionDone != nil {
+				o.ActionDone(j.route.Function, j.event, j.attempt, err)
+			}
+		})
+	}()
+	return j.route.Target(ctx, j.event)
+}
+
+func (p *Pipeline) observe(fn func(Observer)) {
+	p.obsMu.Lock()
+	defer p.obsMu.Unlock()
+	fn(p.observer)
+}
+
+func (p *Pipeline) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
+// Idle reports whether nothing is queued, in flight, waiting for a target or running.
+func (p *Pipeline) Idle() bool {
+	p.mu.Lock()
+	busy := len(p.jobs) > 0 || p.running > 0
+	p.mu.Unlock()
+	return !busy && p.Queue.Len() == 0 && p.Queue.InFlight() == 0
+}
+
+// Drain waits until the pipeline is idle (everything accepted is on the bus or
+// dead-lettered, and every matched event delivered or dead-lettered) or ctx ends.
+func (p *Pipeline) Drain(ctx context.Context) error {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	idleTicks := 0
+	for {
+		if p.Idle() {
+			idleTicks++
+			if idleTicks >= 3 { // idle across ticks: no hand-over was in progress
+				return nil
+			}
+		} else {
+			idleTicks = 0
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("drain: %w (queued %d, in flight %d)", ctx.Err(), p.Queue.Len(), p.Queue.InFlight())
+		case <-tick.C:
+		}
+	}
+}
+
+// Close stops the worker and the targets once their current work is done. Call Drain
+// first to finish what was accepted.
+func (p *Pipeline) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// DeadActions returns the events whose targets failed every attempt.
+func (p *Pipeline) DeadActions() []DeadAction {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]DeadAction(nil), p.dead...)
+}
+
+// WebhookHandler is the HTTP endpoint, POST /webhooks/{token}: each request goes
+// through the ingest handler as API Gateway (HTTP API) would hand it over.
+func (p *Pipeline) WebhookHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/webhooks/{token}", p.serveWebhook)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, `{"error":"not found: POST webhooks to /webhooks/<token>"}`)
+	})
+	return mux
+}
+
+// maxReadBytes bounds what is read of a request body: enough for ingest to tell an
+// oversized body (413) from a good one, no more.
+const maxReadBytes = ingest.MaxEnvelopeBytes + 1
+
+func (p *Pipeline) serveWebhook(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxReadBytes))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, `{"error":"could not read the request body"}`)
+		return
+	}
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	headers := make(map[string]string, len(r.Header))
+	for k, v := range r.Header {
+		headers[strings.ToLower(k)] = strings.Join(v, ",")
+	}
+	req := events.APIGatewayV2HTTPRequest{
+		RouteKey:       "POST /webhooks/{token}",
+		RawPath:        r.URL.EscapedPath(),
+		Headers:        headers,
+		PathParameters: map[string]string{"token": r.PathValue("token")},
+		Body:           string(body),
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+				Method: r.Method, Path: r.URL.Path, SourceIP: host, UserAgent: r.UserAgent(),
+			},
+		},
+	}
+	// API Gateway gives an integration 30 seconds.
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	resp, err := p.Ingest.Handle(ctx, req)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, `{"error":"internal error"}`)
+		return
+	}
+	for k, v := range resp.Headers {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(resp.StatusCode)
+	io.WriteString(w, resp.Body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	io.WriteString(w, body)
+}

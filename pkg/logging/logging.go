@@ -1,0 +1,43 @@
+// Package logging builds the JSON slog logger every peerbridge Lambda and command uses:
+// one JSON object per line, at the level named by LOG_LEVEL.
+package logging
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+)
+
+// DefaultLevel is used when the level is empty or not one of debug, info, warn, error.
+const DefaultLevel = slog.LevelInfo
+
+// ParseLevel reads a level name (debug, info, warn or warning, error; any case, spaces
+// trimmed). ok is false for an empty or unknown name, and the level is then DefaultLevel.
+func ParseLevel(name string) (level slog.Level, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "debug":
+		return slog.LevelDebug, true
+	case "info":
+		return slog.LevelInfo, true
+	case "warn", "warning":
+		return slog.LevelWarn, true
+	case "error":
+		return slog.LevelError, true
+	}
+	return DefaultLevel, false
+}
+
+// New returns a logger writing JSON lines to w at the named level (see ParseLevel).
+// An unknown, non-empty level is not fatal: the logger uses DefaultLevel and says so in
+// its first line, so a typo in LOG_LEVEL shows up in the logs instead of silencing them.
+func New(w io.Writer, level string) *slog.Logger {
+	lvl, ok := ParseLevel(level)
+	logger := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl}))
+	if !ok && strings.TrimSpace(level) != "" {
+		logger.Warn("unknown log level; using info", "logLevel", level, "known", "debug, info, warn, error")
+	}
+	return logger
+}
+
+// Discard is a logger that writes nothing, for handlers built without one.
+func Discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

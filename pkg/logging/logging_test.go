@@ -1,0 +1,99 @@
+package logging
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func TestParseLevel(t *testing.T) {
+	cases := []struct {
+		in   string
+		want slog.Level
+		ok   bool
+	}{
+		{"debug", slog.LevelDebug, true},
+		{" INFO ", slog.LevelInfo, true},
+		{"Warn", slog.LevelWarn, true},
+		{"warning", slog.LevelWarn, true},
+		{"error", slog.LevelError, true},
+		{"", slog.LevelInfo, false},
+		{"verbose", slog.LevelInfo, false},
+	}
+	for _, c := range cases {
+		got, ok := ParseLevel(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("ParseLevel(%q) = %v, %v; want %v, %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func lines(t *testing.T, buf *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q: %v", l, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestNewWritesJSONAtLevel(t *testing.T) {
+	var buf bytes.Buffer
+	log := New(&buf, "warn")
+	log.Info("hidden")
+	log.Warn("shown", "id", "d-1")
+	got := lines(t, &buf)
+	if len(got) != 1 {
+		t.Fatalf("got %d lines, want 1: %s", len(got), buf.String())
+	}
+	if got[0]["msg"] != "shown" || got[0]["id"] != "d-1" || got[0]["level"] != "WARN" {
+		t.Errorf("unexpected line %v", got[0])
+	}
+}
+
+func TestNewDebugShowsDebug(t *testing.T) {
+	var buf bytes.Buffer
+	New(&buf, "debug").Debug("detail")
+	if got := lines(t, &buf); len(got) != 1 || got[0]["level"] != "DEBUG" {
+		t.Fatalf("debug line missing: %q", buf.String())
+	}
+}
+
+func TestNewUnknownLevelWarnsAndUsesInfo(t *testing.T) {
+	var buf bytes.Buffer
+	log := New(&buf, "loud")
+	log.Debug("hidden")
+	log.Info("shown")
+	got := lines(t, &buf)
+	if len(got) != 2 {
+		t.Fatalf("got %d lines, want the warning and one info line: %s", len(got), buf.String())
+	}
+	if got[0]["level"] != "WARN" || got[0]["logLevel"] != "loud" || got[0]["msg"] != "unknown log level; using info" {
+		t.Errorf("first line should warn about the level: %v", got[0])
+	}
+	if got[1]["msg"] != "shown" {
+		t.Errorf("second line = %v", got[1])
+	}
+}
+
+func TestNewEmptyLevelIsQuietInfo(t *testing.T) {
+	var buf bytes.Buffer
+	log := New(&buf, "")
+	log.Debug("hidden")
+	if buf.Len() != 0 {
+		t.Fatalf("empty level should log nothing at debug and no warning: %q", buf.String())
+	}
+	log.Info("shown")
+	if len(lines(t, &buf)) != 1 {
+		t.Fatalf("info should be shown: %q", buf.String())
+	}
+}

@@ -1,0 +1,221 @@
+package peerdomapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultBaseURL is Peerdom's API.
+const DefaultBaseURL = "https://api.peerdom.org/v1"
+
+// maxResponseBytes bounds what the client reads of one answer; a list page is far smaller.
+const maxResponseBytes = 32 << 20
+
+// Client calls the Peerdom API with one organization's key. It is safe for concurrent
+// use. Time limits come from the caller's context; the client adds none of its own.
+type Client struct {
+	base      *url.URL
+	key       string
+	http      *http.Client
+	retry     RetryPolicy
+	sleep     func(ctx context.Context, d time.Duration) error
+	rnd       func(n int64) int64
+	now       func() time.Time
+	userAgent string
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient sets the HTTP client (default: http.DefaultClient's transport, no timeout).
+func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+
+// WithRetryPolicy sets the retry bounds; zero fields take DefaultRetryPolicy's values.
+func WithRetryPolicy(p RetryPolicy) Option { return func(c *Client) { c.retry = p.withDefaults() } }
+
+// WithSleep replaces the wait between attempts, so tests can record delays instead of
+// sleeping. The function must return early with ctx's error when ctx ends.
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(c *Client) { c.sleep = sleep }
+}
+
+// WithUserAgent sets the User-Agent header (default "peerbridge").
+func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
+
+// New makes a client for the API at baseURL (DefaultBaseURL when empty) with the key.
+func New(baseURL, key string, opts ...Option) (*Client, error) {
+	if baseURL == "" {
+		baseURL = DefaultBaseURL
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("peerdom api: base URL %q is not an http(s) URL", baseURL)
+	}
+	if strings.TrimSpace(key) == "" {
+		return nil, errors.New("peerdom api: no API key given")
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawQuery, u.Fragment = "", ""
+	c := &Client{
+		base: u, key: key, http: http.DefaultClient, retry: DefaultRetryPolicy,
+		sleep: sleepContext, rnd: randInt64N, now: time.Now, userAgent: "peerbridge",
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// BaseURL is the API base the client calls.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// Options are the query options of a read.
+type Options struct {
+	// CustomFields adds with=customfields: the answer includes custom fields.
+	CustomFields bool
+	// PageSize is the limit of each list request (default DefaultPageSize).
+	PageSize int
+	// Offset is where a list starts (default 0).
+	Offset int
+}
+
+// DefaultPageSize is the limit a list asks for when Options.PageSize is zero.
+const DefaultPageSize = 100
+
+func (o Options) query() url.Values {
+	q := url.Values{}
+	if o.CustomFields {
+		q.Set("with", "customfields")
+	}
+	return q
+}
+
+// Peers is /peers.
+func (c *Client) Peers() Resource[Peer] { return Resource[Peer]{c: c, path: "/peers"} }
+
+// Roles is /roles.
+func (c *Client) Roles() Resource[Role] { return Resource[Role]{c: c, path: "/roles"} }
+
+// Groups is /groups (Peerdom also serves them as /circles).
+func (c *Client) Groups() Resource[Group] { return Resource[Group]{c: c, path: "/groups"} }
+
+// Holders is /holders: role assignments.
+func (c *Client) Holders() Resource[Holder] { return Resource[Holder]{c: c, path: "/holders"} }
+
+// Maps is /maps. Peerdom documents only GET on it.
+func (c *Client) Maps() Resource[Map] { return Resource[Map]{c: c, path: "/maps"} }
+
+// AssignPeer assigns a peer to a role (POST /roles/{id}/peers). It is a POST: a 5xx
+// answer is not retried, because the assignment may already exist; callers check the
+// role's holders before assigning again.
+func (c *Client) AssignPeer(ctx context.Context, roleID string, a Assignment) (Holder, error) {
+	var h Holder
+	err := c.do(ctx, http.MethodPost, "/roles/"+url.PathEscape(roleID)+"/peers", nil, a, &h)
+	return h, err
+}
+
+// do sends one call, with retries, and decodes a 2xx JSON answer into out (when not nil).
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("peerdom api: %s %s: encoding the request: %w", method, path, err)
+		}
+	}
+	u := *c.base
+	u.Path += path
+	u.RawQuery = query.Encode()
+
+	for attempt := 1; ; attempt++ {
+		status, header, respBody, err := c.send(ctx, method, &u, body)
+		if err == nil && status >= 200 && status < 300 {
+			return decode(method, u.Path, respBody, out, c.key)
+		}
+		if err == nil && status == http.StatusNotFound && method == http.MethodDelete && attempt > 1 {
+			// An earlier DELETE attempt failed without an answer we could trust, and now
+			// the entity is gone: that earlier attempt did it.
+			return nil
+		}
+		apiErr := &Error{Method: method, Path: u.Path, StatusCode: status, Attempts: attempt, Err: err}
+		if err == nil {
+			apiErr.Body = excerpt(respBody, c.key)
+		}
+		decision := decideRetry(method, status, err)
+		if !decision.retry {
+			apiErr.Stopped = decision.reason
+			return apiErr
+		}
+		if attempt >= c.retry.MaxAttempts {
+			apiErr.Stopped = fmt.Sprintf("gave up after %d attempts", attempt)
+			return apiErr
+		}
+		wait := c.retry.backoff(attempt, c.rnd)
+		if ra, ok := parseRetryAfter(header.Get("Retry-After"), c.now()); ok {
+			apiErr.RetryAfter = ra
+			if ra > c.retry.MaxRetryAfter {
+				apiErr.Stopped = fmt.Sprintf("server asked to wait %s, more than the %s this client waits", ra, c.retry.MaxRetryAfter)
+				return apiErr
+			}
+			wait = ra
+		}
+		if deadline, ok := ctx.Deadline(); ok && c.now().Add(wait).After(deadline) {
+			apiErr.Stopped = fmt.Sprintf("the next attempt (in %s) would pass the context deadline", wait.Round(time.Millisecond))
+			return apiErr
+		}
+		if err := c.sleep(ctx, wait); err != nil {
+			apiErr.Stopped = "context ended while waiting to retry"
+			return apiErr
+		}
+	}
+}
+
+// send makes one HTTP request and reads the whole answer.
+func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byte) (int, http.Header, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	req.Header.Set("X-Api-Key", c.key)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is already in our own error
+		}
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	return resp.StatusCode, resp.Header, b, nil
+}
+
+func decode(method, path string, body []byte, out any, key string) error {
+	if out == nil || len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("peerdom api: %s %s: the answer is not the expected JSON (%v): %q", method, path, err, excerpt(body, key))
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+// Package webhooksamples holds sample Peerdom webhook texts, one for each kind of
+// message: every entity (role, group, peer) with every action (created, updated,
+// deleted), and the message Peerdom's Test URL button sends. They are written the way
+// CONTRACT.md §1 describes Peerdom's messages (like the shared corpus), for
+// `peerbridge send`, tests and the local pipeline. It imports only the standard library.
+package webhooksamples
+
+import "encoding/json"
+
+// Test is the kind of the Test URL button's message, which peerbridge does not
+// recognize: it becomes an "Unrecognized Message" event.
+const Test = "test"
+
+// Links into the sample organization "acme"; each entity link ends in the entity's id.
+const (
+	mapURL   = "https://app.peerdom.org/acme/map/3f2b6a1e-9c4d-4e8a-b1f0-2a7c5d9e8b11"
+	roleURL  = mapURL + "/role/9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66"
+	groupURL = mapURL + "/circle/5d7e1c3b-2a4f-4b6e-9c8d-7e6f5a4b3c2d"
+	peerURL  = mapURL + "/peer/a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+	author   = "**Author:** Jane Doe (jane@example.com)"
+)
+
+var kinds = []string{
+	"role-created", "role-updated", "role-deleted",
+	"group-created", "group-updated", "group-deleted",
+	"peer-created", "peer-updated", "peer-deleted",
+	Test,
+}
+
+var texts = map[string]string{
+	"role-created": "**[Role](" + roleURL + ")** was created\n\n" + author + "\n\n" +
+		"**Name:** Facilitator\n**Map:** Main map\n**Purpose:** Meetings that end on time, with decisions",
+	"role-updated": "**[Role](" + roleURL + ")** was updated\n\n" + author + "\n\n" +
+		"**Name:** Facilitator → Lead Facilitator\n**Skills:** [+] Moderation [-] Note taking",
+	"role-deleted": "**[Role](" + roleURL + ")** was deleted\n\n" + author + "\n\n" +
+		"**Name:** Lead Facilitator\n**Map:** Main map",
+
+	"group-created": "**[Group](" + groupURL + ")** was created\n\n" + author + "\n\n" +
+		"**Name:** Research\n**Map:** Main map\n**Purpose:** Explore",
+	"group-updated": "**[Group](" + groupURL + ")** was updated\n\n" + author + "\n\n" +
+		"**Purpose:** Explore → Explore new markets",
+	// Deleted by the system (a cascade): no author line.
+	"group-deleted": "**[Group](" + groupURL + ")** was deleted\n\n" +
+		"**Name:** Research\n**Map:** Main map",
+
+	"peer-created": "**[Peer](" + peerURL + ")** was created\n\n**Author:** ops@acme.example\n\n" +
+		"**First name:** Ada\n**Last name:** Lovelace\n**Map:** Main map",
+	"peer-updated": "**[Peer](" + peerURL + ")** was updated\n\n" + author + "\n\n" +
+		"**Nickname:** Ada → Countess\n**Location:** London → Zurich\n**Languages:** [+] French, [+] Italian",
+	"peer-deleted": "**[Peer](" + peerURL + ")** was deleted\n\n" + author + "\n\n" +
+		"**Name:** Ada Lovelace\n**Map:** Main map",
+
+	Test: "Hello from Peerdom! If you can read this, your webhook endpoint works.",
+}
+
+// Kinds lists the sample kinds: "role-created" … "peer-deleted" (entity, then action),
+// then Test. The slice is a copy.
+func Kinds() []string { return append([]string(nil), kinds...) }
+
+// Get returns the Markdown text of a kind's sample.
+func Get(kind string) (text string, ok bool) {
+	text, ok = texts[kind]
+	return text, ok
+}
+
+// Body returns the webhook body Peerdom would POST for a kind: {"text": "<sample>"}.
+func Body(kind string) ([]byte, bool) {
+	text, ok := texts[kind]
+	if !ok {
+		return nil, false
+	}
+	b, err := json.Marshal(struct {
+		Text string `json:"text"`
+	}{text})
+	if err != nil { // a string always marshals
+		panic(err)
+	}
+	return b, true
+}

@@ -1,0 +1,321 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/pkg/bus"
+	"github.com/peerbridge/peerbridge/pkg/ingest"
+	"github.com/peerbridge/peerbridge/pkg/logging"
+	"github.com/peerbridge/peerbridge/pkg/membus"
+	"github.com/peerbridge/peerbridge/pkg/memqueue"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
+)
+
+var received = time.Date(2026, 5, 6, 7, 8, 9, 123_000_000, time.UTC)
+
+const (
+	roleText   = "**[Role](https://app.peerdom.org/acme/roles/1)** was created\n\n**Author:** Jane Doe (jane@example.com)\n\n**Name:** Ops"
+	sampleText = "Hello from Peerdom! If you can read this, your webhook endpoint works."
+)
+
+// envelope is a queued delivery as ingest writes it.
+func envelope(t testing.TB, id, text string) string {
+	t.Helper()
+	s, err := ingest.EncodeDelivery(peerdom.NewDelivery(id, received, text, peerdom.Sender{Address: "203.0.113.9"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func record(msgID, body string) events.SQSMessage {
+	return events.SQSMessage{MessageId: msgID, Body: body, EventSource: "aws:sqs", Attributes: map[string]string{"ApproximateReceiveCount": "1"}}
+}
+
+func failures(resp events.SQSEventResponse) []string {
+	var ids []string
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	return ids
+}
+
+func handle(t *testing.T, h *Handler, recs ...events.SQSMessage) events.SQSEventResponse {
+	t.Helper()
+	resp, err := h.Handle(context.Background(), events.SQSEvent{Records: recs})
+	if err != nil {
+		t.Fatalf("Handle returned an error: %v", err)
+	}
+	return resp
+}
+
+func detailOf(t *testing.T, ev membus.Event) peerdom.Detail {
+	t.Helper()
+	d, err := peerdom.DecodeDetail([]byte(ev.Entry.Detail))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestPublishesOneEventPerDelivery(t *testing.T) {
+	b := membus.New()
+	h := &Handler{Bus: b, Source: "peerdom.test"}
+	resp := handle(t, h, record("m1", envelope(t, "d1", roleText)), record("m2", envelope(t, "d2", sampleText)))
+	if len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures: %v", failures(resp))
+	}
+	evs := b.Events()
+	if len(evs) != 2 || b.Calls() != 1 {
+		t.Fatalf("%d events in %d calls, want 2 in 1", len(evs), b.Calls())
+	}
+	for i, want := range []struct{ id, text string }{{"d1", roleText}, {"d2", sampleText}} {
+		ev := evs[i]
+		d := detailOf(t, ev)
+		expect := peerdom.NewEvent("peerdom.test", peerdom.NewDelivery(want.id, received, want.text, peerdom.Sender{}))
+		if ev.Entry.Source != "peerdom.test" || ev.Entry.DetailType != expect.DetailType || !ev.Time.Equal(received) {
+			t.Errorf("event %d: %+v", i, ev)
+		}
+		if d.ID != want.id || !d.ReceivedAt.Equal(received) || d.Text != want.text {
+			t.Errorf("event %d detail: id %q receivedAt %v text %q", i, d.ID, d.ReceivedAt, d.Text)
+		}
+		wantJSON, _ := json.Marshal(expect.Detail)
+		if ev.Entry.Detail != string(wantJSON) {
+			t.Errorf("event %d detail\n got %s\nwant %s", i, ev.Entry.Detail, wantJSON)
+		}
+	}
+}
+
+func TestUnrecognizedIsPublishedNotFailed(t *testing.T) {
+	b := membus.New()
+	resp := handle(t, &Handler{Bus: b}, record("m1", envelope(t, "d1", sampleText)))
+	if len(resp.BatchItemFailures) != 0 || len(b.Events()) != 1 {
+		t.Fatalf("failures %v, events %d", failures(resp), len(b.Events()))
+	}
+	ev := b.Events()[0]
+	if ev.Entry.DetailType != peerdom.DetailTypeUnrecognized || ev.Entry.Source != peerdom.DefaultSource {
+		t.Errorf("got %q from %q", ev.Entry.DetailType, ev.Entry.Source)
+	}
+}
+
+func TestMalformedEnvelopesFailNotDropped(t *testing.T) {
+	b := membus.New()
+	good := envelope(t, "d-ok", roleText)
+	resp := handle(t, &Handler{Bus: b},
+		record("not-json", "{"),
+		record("plain-text", "hello"),
+		record("wrong-version", strings.Replace(good, `"version":1`, `"version":99`, 1)),
+		record("no-text", strings.Replace(good, `"text":`, `"txet":`, 1)),
+		record("ok", good),
+	)
+	if got := failures(resp); !slices.Equal(got, []string{"not-json", "plain-text", "wrong-version", "no-text"}) {
+		t.Errorf("failures = %v", got)
+	}
+	if len(b.Events()) != 1 {
+		t.Errorf("%d events, want the valid one", len(b.Events()))
+	}
+}
+
+func TestPartialPutFailureReportsExactlyThoseMessages(t *testing.T) {
+	b := membus.New()
+	b.FailEntry = func(e bus.Entry) (string, string) {
+		if strings.Contains(e.Detail, `"id":"d3"`) || strings.Contains(e.Detail, `"id":"d5"`) {
+			return "InternalFailure", "injected"
+		}
+		return "", ""
+	}
+	var recs []events.SQSMessage
+	for i := range 6 {
+		recs = append(recs, record(fmt.Sprintf("m%d", i), envelope(t, fmt.Sprintf("d%d", i), roleText)))
+	}
+	resp := handle(t, &Handler{Bus: b}, recs...)
+	if got := failures(resp); !slices.Equal(got, []string{"m3", "m5"}) {
+		t.Errorf("failures = %v, want [m3 m5]", got)
+	}
+	if len(b.Events()) != 4 {
+		t.Errorf("%d events", len(b.Events()))
+	}
+}
+
+func TestBatchOfTenMixedOutcomes(t *testing.T) {
+	b := membus.New()
+	b.FailEntry = func(e bus.Entry) (string, string) {
+		if strings.Contains(e.Detail, `"id":"d-rejected`) {
+			return "ThrottlingException", "rate exceeded"
+		}
+		return "", ""
+	}
+	// A call containing d-chunk-down fails as a whole.
+	down := errors.New("connection reset")
+	b.FailCall = func(entries []bus.Entry) error {
+		for _, e := range entries {
+			if strings.Contains(e.Detail, `"id":"d-chunk-down"`) {
+				return down
+			}
+		}
+		return nil
+	}
+	big := func(n int) string { return strings.Repeat("x", n) } // each ~90 KB: at most two per call
+	recs := []events.SQSMessage{
+		record("m0", envelope(t, "d-ok-0", roleText)),
+		record("m1", "not an envelope"),
+		record("m2", envelope(t, "d-rejected-2", roleText)),
+		record("m3", envelope(t, "d-ok-3", sampleText)),
+		record("m4", envelope(t, "d-huge", big(300_000))), // alone above 256 KB: fails alone
+		record("m5", envelope(t, "d-ok-5", big(90_000))),
+		record("m6", envelope(t, "d-ok-6", big(90_000))),
+		record("m7", envelope(t, "d-chunk-down", big(90_000))), // its call also carries m8 and m9
+		record("m8", envelope(t, "d-lost-8", roleText)),
+		record("m9", envelope(t, "d-lost-9", sampleText)),
+	}
+	var logs bytes.Buffer
+	resp := handle(t, &Handler{Bus: b, Logger: logging.New(&logs, "info")}, recs...)
+	want := []string{"m1", "m2", "m4", "m7", "m8", "m9"}
+	if got := failures(resp); !slices.Equal(got, want) {
+		t.Errorf("failures = %v, want %v", got, want)
+	}
+	var ids []string
+	for _, ev := range b.Events() {
+		ids = append(ids, detailOf(t, ev).ID)
+	}
+	if !slices.Equal(ids, []string{"d-ok-0", "d-ok-3", "d-ok-5", "d-ok-6"}) {
+		t.Errorf("published %v", ids)
+	}
+	// m0..m6 fit one call (m5 and m6 are two of the ~90 KB texts); m7 opens the second.
+	if b.Calls() != 2 {
+		t.Errorf("%d calls, want 2", b.Calls())
+	}
+
+	// One line per message, naming its outcome; failures say why.
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 10 {
+		t.Fatalf("%d log lines for 10 messages", len(lines))
+	}
+	for i, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		failed := slices.Contains(want, fmt.Sprintf("m%d", i))
+		if m["messageId"] != fmt.Sprintf("m%d", i) || (m["outcome"] == OutcomeFailed) != failed {
+			t.Errorf("line %d: %s", i, l)
+		}
+		if failed && m["error"] == nil {
+			t.Errorf("line %d gives no error: %s", i, l)
+		}
+	}
+	for _, s := range []string{"ThrottlingException", "connection reset", "256 KB", "invalid delivery envelope"} {
+		if !strings.Contains(logs.String(), s) {
+			t.Errorf("logs do not mention %q", s)
+		}
+	}
+	if strings.Contains(logs.String(), "jane@example.com") {
+		t.Error("text logged at info level")
+	}
+}
+
+func TestDebugLogsText(t *testing.T) {
+	var logs bytes.Buffer
+	handle(t, &Handler{Bus: membus.New(), Logger: logging.New(&logs, "debug")}, record("m1", envelope(t, "d1", roleText)))
+	var m map[string]any
+	if err := json.Unmarshal(logs.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["text"] != roleText || m["id"] != "d1" || m["outcome"] != OutcomePublished || m["eventId"] == nil {
+		t.Errorf("line: %v", m)
+	}
+}
+
+// TestRetriesKeepTheDeliveryID runs the worker under the in-memory queue as Lambda would:
+// a failed message comes back, its retry carries the same delivery id, and a message that
+// never works ends in the dead-letter list instead of disappearing.
+func TestRetriesKeepTheDeliveryID(t *testing.T) {
+	q := memqueue.New()
+	b := membus.New()
+	attempts := 0
+	b.FailEntry = func(e bus.Entry) (string, string) {
+		if strings.Contains(e.Detail, `"id":"d-flaky"`) {
+			attempts++
+			if attempts == 1 {
+				return "InternalFailure", "once"
+			}
+		}
+		return "", ""
+	}
+	h := &Handler{Bus: b}
+	ctx := context.Background()
+	for _, body := range []string{envelope(t, "d-flaky", roleText), "garbage", envelope(t, "d-fine", sampleText)} {
+		if err := q.Send(ctx, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 10 {
+		if _, err := q.Poll(ctx, 10, h.Handle); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []string
+	for _, ev := range b.Events() {
+		ids = append(ids, detailOf(t, ev).ID)
+	}
+	if !slices.Equal(ids, []string{"d-fine", "d-flaky"}) {
+		t.Errorf("published %v", ids)
+	}
+	dead := q.DeadLetters()
+	if len(dead) != 1 || dead[0].Body != "garbage" || dead[0].ReceiveCount != memqueue.DefaultMaxReceives {
+		t.Errorf("dead letters: %+v", dead)
+	}
+	if q.Len() != 0 || q.InFlight() != 0 {
+		t.Errorf("queue not drained: %d visible, %d in flight", q.Len(), q.InFlight())
+	}
+}
+
+func TestEmptyBatch(t *testing.T) {
+	b := membus.New()
+	if resp := handle(t, &Handler{Bus: b}); len(resp.BatchItemFailures) != 0 || b.Calls() != 0 {
+		t.Errorf("resp %v calls %d", resp, b.Calls())
+	}
+}
+
+// slowBus answers its first call at once and blocks later ones until their context ends.
+type slowBus struct{ calls int }
+
+func (s *slowBus) PutEvents(ctx context.Context, entries []bus.Entry) ([]bus.Result, error) {
+	s.calls++
+	if s.calls == 1 {
+		res := make([]bus.Result, len(entries))
+		for i := range res {
+			res[i].EventID = fmt.Sprint("e", i)
+		}
+		return res, nil
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestAnswersBeforeTheInvocationDeadline(t *testing.T) {
+	// Two calls' worth of entries (two ~140 KB texts); the second call hangs. The
+	// deadline leaves the worker answerMargin (0.5 s) to answer after giving up.
+	recs := []events.SQSMessage{
+		record("m0", envelope(t, "d0", strings.Repeat("a", 140_000))),
+		record("m1", envelope(t, "d1", strings.Repeat("b", 140_000))),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	resp, err := (&Handler{Bus: &slowBus{}}).Handle(ctx, events.SQSEvent{Records: recs})
+	if err != nil || ctx.Err() != nil {
+		t.Fatalf("err %v; answered after the deadline: %v", err, ctx.Err())
+	}
+	if got := failures(resp); !slices.Equal(got, []string{"m1"}) {
+		t.Errorf("failures = %v, want only the unpublished m1", got)
+	}
+}
