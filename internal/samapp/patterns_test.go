@@ -77,15 +77,15 @@ func TestRulesRouteTheSamples(t *testing.T) {
 		}
 	}
 	want := map[string][]string{
-		"role-created":  {"EnrichFunction", "RoleDefaultsFunction"},
-		"role-updated":  {"EnrichFunction"},
-		"role-deleted":  nil,
-		"group-created": {"EnrichFunction"},
-		"group-updated": {"EnrichFunction"},
-		"group-deleted": nil,
-		"peer-created":  {"EnrichFunction", "OnboardPeerFunction"},
-		"peer-updated":  {"EnrichFunction"},
-		"peer-deleted":  nil,
+		"role-created":      {"EnrichFunction", "RoleDefaultsFunction"},
+		"role-updated":      {"EnrichFunction"},
+		"role-deleted":      nil,
+		"group-created":     {"EnrichFunction"},
+		"group-updated":     {"EnrichFunction"},
+		"group-deleted":     nil,
+		"peer-created":      {"EnrichFunction", "OnboardPeerFunction"},
+		"peer-updated":      {"EnrichFunction"},
+		"peer-deleted":      nil,
 		webhooksamples.Test: nil,
 	}
 	for _, kind := range webhooksamples.Kinds() {
