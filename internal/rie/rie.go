@@ -145,6 +145,7 @@ func start(emulator, boot string, fn Function) (*Emulator, error) {
 	cmd := exec.Command(emulator,
 		"--runtime-interface-emulator-address", addr,
 		"--runtime-api-address", net.JoinHostPort("127.0.0.1", strconv.Itoa(runtimePort)),
+		"--log-level", "info", // the function's LOG_LEVEL is not the emulator's
 		boot)
 	cmd.Dir = filepath.Dir(boot)
 	cmd.Env = environment(fn)
