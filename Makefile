@@ -39,14 +39,21 @@ bench:
 	set -o pipefail; for i in $$(seq $(BENCH_COUNT)); do \
 		$(GO) test -run '^$$' -bench . -benchmem -count 1 ./pkg/ingest/ ./pkg/worker/ || exit 1; \
 	done | $(GO) run ./internal/benchratio 'IngestHandler/IngestBaseline<=2' 'WorkerBatch/WorkerBaselineCodec<=2' 'WorkerBatch/WorkerBaselineParse<=2'
+	set -o pipefail; for i in $$(seq $(BENCH_COUNT)); do \
+		$(GO) test -run '^$$' -bench 'Serve|BaselineBareHandler' -benchtime 5000x -count 1 ./cmd/peerbridge/ || exit 1; \
+	done | $(GO) run ./internal/benchratio 'ServeWebhooks/BaselineBareHandler<=2' \
+		'ServeWebhooks-BaselineBareHandler:p50-ms' 'ServeWebhooks-BaselineBareHandler:p99-ms' \
+		'ServeWebhooksWithActions-BaselineBareHandler:p50-ms'
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
+# run: the whole pipeline on this machine (no AWS, no Docker); ARGS passes serve's flags,
+# e.g. make run ARGS='--events-out events.jsonl'.
 run:
-	@echo "make run: the local pipeline (peerbridge serve) is not built yet; see issue 6" >&2; exit 1
+	$(GO) run ./cmd/peerbridge serve $(ARGS)
 
 clean:
 	rm -rf bin .aws-sam

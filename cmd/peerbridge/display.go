@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
 // display writes what the local pipeline does to the terminal, readably: each event on
@@ -27,26 +27,27 @@ func (d *display) linef(format string, args ...any) {
 }
 
 // event shows one bus event: its type, what it is about, who did it, where it goes.
-func (d *display) event(ev events.CloudWatchEvent, routedTo []string) {
+// detail is the decoded detail the router already made (nil when there is none).
+func (d *display) event(ev events.CloudWatchEvent, detail map[string]any, routedTo []string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  ● %-20s", time.Now().Format("15:04:05"), ev.DetailType)
-	if detail, err := peerdom.DecodeDetail(ev.Detail); err == nil {
-		if detail.Name != "" {
-			fmt.Fprintf(&b, " %q", detail.Name)
+	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
+	if name := str(detail, "name"); name != "" {
+		fmt.Fprintf(&b, " %q", name)
+	}
+	if changed, _ := detail["changedFields"].([]any); len(changed) > 0 {
+		names := make([]string, len(changed))
+		for i, c := range changed {
+			names[i], _ = c.(string)
 		}
-		if len(detail.ChangedFields) > 0 {
-			fmt.Fprintf(&b, " changed %s", strings.Join(detail.ChangedFields, ", "))
-		}
-		if detail.Author != nil {
-			who := detail.Author.Name
-			if who == "" {
-				who = detail.Author.Email
-			}
-			fmt.Fprintf(&b, " by %s", who)
-		}
-		if detail.ID != "" {
-			fmt.Fprintf(&b, "  [delivery %s]", short(detail.ID))
-		}
+		fmt.Fprintf(&b, " changed %s", strings.Join(names, ", "))
+	}
+	author, _ := detail["author"].(map[string]any)
+	if who := cmp.Or(str(author, "name"), str(author, "email")); who != "" {
+		fmt.Fprintf(&b, " by %s", who)
+	}
+	if id := str(detail, "id"); id != "" {
+		fmt.Fprintf(&b, "  [delivery %s]", short(id))
 	}
 	if len(routedTo) > 0 {
 		fmt.Fprintf(&b, "\n          → %s", strings.Join(routedTo, ", "))

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/ingest"
 	"github.com/peerbridge/peerbridge/pkg/localpipeline"
@@ -42,6 +41,7 @@ type serveOptions struct {
 	apiKey      string // with peerdomURL
 	logLevel    string
 	drainFor    time.Duration
+	noActions   bool // route and show events, call no action
 }
 
 // paramFlag collects repeated --param NAME=VALUE.
@@ -69,6 +69,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.StringVar(&opts.eventsOut, "events-out", "", "append every bus event to `FILE` as a JSON line")
 	fs.StringVar(&opts.peerdomURL, "peerdom-url", "", "a real Peerdom API `URL` (key in $PEERDOM_API_KEY) instead of the sandbox")
 	fs.StringVar(&opts.logLevel, "log-level", "warn", "`level` of the handlers' JSON logs on stderr (debug|info|warn|error)")
+	fs.BoolVar(&opts.noActions, "no-actions", false, "run no action: events are routed and shown, not delivered")
 	fs.DurationVar(&opts.drainFor, "drain-timeout", 30*time.Second, "how long shutdown may take to finish accepted work")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: peerbridge serve [flags]\n\nRuns ingest, the queue, the worker, the bus and the actions on this machine, routing events\nby the rules of template.yaml, against an in-memory sandbox Peerdom (or a real one).")
@@ -234,7 +235,7 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	eventBus := membus.New() // enrich publishes its snapshots to it
 	target := func(fn samtemplate.Function) (localpipeline.Target, error) {
 		dir := strings.TrimSuffix(path.Clean(fn.CodeURI), "/")
-		if path.Dir(dir) != "functions/actions" {
+		if opts.noActions || path.Dir(dir) != "functions/actions" {
 			return nil, nil // not an action (or one of the user's own: not run locally)
 		}
 		name := path.Base(dir)
@@ -263,12 +264,14 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	if src, ok := tpl.Params["EventSource"]; ok {
 		source = src
 	}
+	var eventsOut func([]byte)
 	if opts.eventsOut != "" {
 		f, err := os.OpenFile(opts.eventsOut, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("--events-out: %w", err)
 		}
 		s.eventsFile = f
+		eventsOut = func(raw []byte) { f.Write(append(raw, '\n')) }
 	}
 	pipeline := localpipeline.New(localpipeline.Config{
 		Bus:    eventBus,
@@ -277,12 +280,8 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 		Routes: routes,
 		Logger: logger,
 		Observer: localpipeline.Observer{
-			Event: func(ev events.CloudWatchEvent, raw []byte, routedTo []string) {
-				if s.eventsFile != nil {
-					s.eventsFile.Write(append(raw, '\n'))
-				}
-				s.display.event(ev, routedTo)
-			},
+			Event:      s.display.event,
+			EventJSON:  eventsOut,
 			ActionDone: s.display.actionDone,
 			DeadLetter: func(what string, err error) { s.display.linef("  ✗ dead-lettered: %s: %v", what, err) },
 			WorkerError: func(err error) {

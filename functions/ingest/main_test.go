@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
@@ -17,11 +16,7 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	mototest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 func env(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }

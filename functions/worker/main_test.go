@@ -3,27 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/peerbridge/peerbridge/internal/mototest"
 	"github.com/peerbridge/peerbridge/pkg/ingest"
 	"github.com/peerbridge/peerbridge/pkg/logging"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	mototest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 func env(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
@@ -34,26 +25,7 @@ func env(vars map[string]string) func(string) string {
 func TestWiredFromEnvironment(t *testing.T) {
 	mototest.SetEnv(t)
 	ctx := context.Background()
-	cfg := mototest.Config(t)
-	eb, q := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String("worker-main")}); err != nil {
-		t.Fatal(err)
-	}
-	qo, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("worker-main-routed")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	attrs, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: qo.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("mine"), EventBusName: aws.String("worker-main"), EventPattern: aws.String(`{"source":["acme.peerdom"]}`)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("mine"), EventBusName: aws.String("worker-main"),
-		Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: aws.String(attrs.Attributes["QueueArn"])}}}); err != nil {
-		t.Fatal(err)
-	}
+	routed := mototest.RouteToQueue(t, "worker-main", `{"source":["acme.peerdom"]}`)
 
 	h, err := newHandler(ctx, env(map[string]string{"EVENT_BUS_NAME": "worker-main", "EVENT_SOURCE": "acme.peerdom"}), logging.Discard())
 	if err != nil {
@@ -64,16 +36,16 @@ func TestWiredFromEnvironment(t *testing.T) {
 	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m2" {
 		t.Fatalf("resp %+v, err %v", resp, err)
 	}
-	out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: qo.QueueUrl, WaitTimeSeconds: 2})
-	if err != nil || len(out.Messages) != 1 {
-		t.Fatalf("routed: %+v, %v", out, err)
+	msgs := mototest.Receive(t, routed, 1, 5*time.Second)
+	if len(msgs) != 1 {
+		t.Fatalf("routed: %d messages, want 1", len(msgs))
 	}
 	var ev struct {
 		Source string         `json:"source"`
 		Detail peerdom.Detail `json:"detail"`
 	}
-	if err := json.Unmarshal([]byte(aws.ToString(out.Messages[0].Body)), &ev); err != nil || ev.Source != "acme.peerdom" || ev.Detail.ID != "d-main" {
-		t.Fatalf("routed event: %s (%v)", aws.ToString(out.Messages[0].Body), err)
+	if err := json.Unmarshal([]byte(aws.ToString(msgs[0].Body)), &ev); err != nil || ev.Source != "acme.peerdom" || ev.Detail.ID != "d-main" {
+		t.Fatalf("routed event: %s (%v)", aws.ToString(msgs[0].Body), err)
 	}
 }
 

@@ -11,6 +11,9 @@ BenchmarkParse-2   	   52284	     23263 ns/op	 6416 B/op	      45 allocs/op
 BenchmarkParse-2   	   52284	     20000 ns/op	 6416 B/op	      45 allocs/op
 BenchmarkBaselineJSONDecode-2   	   30643	     39890 ns/op
 BenchmarkBaselineGoldmark-2     	   10000	    165231 ns/op
+BenchmarkServe-2   	    8000	    118174 ns/op	         0.7680 p50-ms	         3.522 p99-ms
+BenchmarkServe-2   	    8000	    128174 ns/op	         0.9 p50-ms	         5.522 p99-ms
+BenchmarkBare-2    	    8000	     57146 ns/op	         0.3850 p50-ms	         2.373 p99-ms
 PASS
 `
 
@@ -36,5 +39,18 @@ func TestMissedTargetFails(t *testing.T) {
 	}
 	if err := run(strings.NewReader(sample), &out, []string{"Parse<2"}); err == nil {
 		t.Error("malformed target accepted")
+	}
+}
+
+func TestMetricDifference(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(strings.NewReader(sample), &out, []string{"Serve-Bare:p50-ms", "Serve-Bare:p99-ms"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "+0.383 p50-ms") || !strings.Contains(out.String(), "+1.149 p99-ms") {
+		t.Errorf("differences not from the fastest runs:\n%s", out.String())
+	}
+	if err := run(strings.NewReader(sample), &out, []string{"Serve-Bare:nope"}); err == nil {
+		t.Error("unknown metric accepted")
 	}
 }

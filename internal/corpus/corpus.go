@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"testing"
 )
@@ -109,4 +110,22 @@ func Comparable(detailJSON []byte) (map[string]any, string, error) {
 	delete(m, "receivedAt")
 	delete(m, "text")
 	return m, text, nil
+}
+
+// Check reports on tb how an event's detail JSON differs from the case's expectation:
+// the whole detail but id and receivedAt must be as expected, and text the input.
+func (c Case) Check(tb testing.TB, detailJSON []byte) {
+	tb.Helper()
+	got, text, err := Comparable(detailJSON)
+	if err != nil {
+		tb.Fatalf("%s: detail is not a JSON object: %v", c.Name, err)
+	}
+	if text != c.Text {
+		tb.Errorf("%s: text = %q, want the input %q", c.Name, text, c.Text)
+	}
+	if !reflect.DeepEqual(got, c.Detail) {
+		gotJSON, _ := json.MarshalIndent(got, "", "  ")
+		wantJSON, _ := json.MarshalIndent(c.Detail, "", "  ")
+		tb.Errorf("%s: detail mismatch\ngot:  %s\nwant: %s", c.Name, gotJSON, wantJSON)
+	}
 }

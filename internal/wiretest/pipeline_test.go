@@ -5,17 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"reflect"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/peerbridge/peerbridge/internal/corpus"
 	"github.com/peerbridge/peerbridge/internal/mototest"
 	"github.com/peerbridge/peerbridge/pkg/awsbus"
@@ -26,11 +23,7 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/worker"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	mototest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 const (
 	source    = "peerdom.wiretest"
@@ -67,34 +60,8 @@ func setup(t *testing.T) awsSetup {
 	q, err := s.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("wiretest-webhooks")})
 	must(q, err)
 	s.webhookQueue = aws.ToString(q.QueueUrl)
-	r, err := s.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("wiretest-routed")})
-	must(r, err)
-	s.routedQ = aws.ToString(r.QueueUrl)
-	attrs, err := s.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: r.QueueUrl,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	must(attrs, err)
-	must(s.eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(busName)}))
-	must(s.eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("all-peerdom"), EventBusName: aws.String(busName),
-		EventPattern: aws.String(fmt.Sprintf(`{"source":[%q]}`, source))}))
-	must(s.eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("all-peerdom"), EventBusName: aws.String(busName),
-		Targets: []ebtypes.Target{{Id: aws.String("routed"), Arn: aws.String(attrs.Attributes["QueueArn"])}}}))
+	s.routedQ = mototest.RouteToQueue(t, busName, fmt.Sprintf(`{"source":[%q]}`, source))
 	return s
-}
-
-// receiveAll reads messages from a queue until n arrived or maxWait passed.
-func receiveAll(t *testing.T, c *sqs.Client, url string, n int) []sqstypes.Message {
-	t.Helper()
-	var out []sqstypes.Message
-	deadline := time.Now().Add(maxWait)
-	for len(out) < n && time.Now().Before(deadline) {
-		r, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
-			WaitTimeSeconds: 1, MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r.Messages...)
-	}
-	return out
 }
 
 // TestCorpusThroughThePipeline sends every corpus case to ingest, hands what ingest
@@ -142,7 +109,7 @@ func TestCorpusThroughThePipeline(t *testing.T) {
 	}
 
 	// 2. Worker: what ingest queued, in SQS event batches, deleting what succeeded.
-	queued := receiveAll(t, s.sqs, s.webhookQueue, len(cases))
+	queued := mototest.Receive(t, s.webhookQueue, len(cases), maxWait)
 	if len(queued) != len(cases) {
 		t.Fatalf("%d messages queued for %d webhooks", len(queued), len(cases))
 	}
@@ -165,7 +132,7 @@ func TestCorpusThroughThePipeline(t *testing.T) {
 	}
 
 	// 3. The routed events, checked against the contract.
-	routed := receiveAll(t, s.sqs, s.routedQ, len(cases))
+	routed := mototest.Receive(t, s.routedQ, len(cases), maxWait)
 	if len(routed) != len(cases) {
 		t.Fatalf("%d events routed for %d webhooks", len(routed), len(cases))
 	}
@@ -199,18 +166,7 @@ func TestCorpusThroughThePipeline(t *testing.T) {
 			if d := stamp.ReceivedAt.Sub(sentAt[stamp.ID]); d < -time.Second || d > 5*time.Second {
 				t.Errorf("receivedAt %v is not when it was posted (%v)", stamp.ReceivedAt, sentAt[stamp.ID])
 			}
-			got, text, err := corpus.Comparable(ev.Detail)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if text != c.Text {
-				t.Errorf("text = %q, want the input %q", text, c.Text)
-			}
-			if !reflect.DeepEqual(got, c.Detail) {
-				gotJSON, _ := json.MarshalIndent(got, "", "  ")
-				wantJSON, _ := json.MarshalIndent(c.Detail, "", "  ")
-				t.Errorf("detail mismatch\ngot:  %s\nwant: %s", gotJSON, wantJSON)
-			}
+			c.Check(t, ev.Detail)
 		})
 	}
 }

@@ -5,52 +5,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/peerbridge/peerbridge/internal/mototest"
 	"github.com/peerbridge/peerbridge/pkg/bus"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	mototest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 // routedBus makes a bus on moto with a rule sending source `source` to a new queue,
 // and returns the queue's URL.
-func routedBus(t *testing.T, name, source string) (*eventbridge.Client, *sqs.Client, string) {
+func routedBus(t *testing.T, name, source string) (*eventbridge.Client, string) {
 	t.Helper()
-	ctx := context.Background()
-	cfg := mototest.Config(t)
-	eb, q := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)}); err != nil {
-		t.Fatal(err)
-	}
-	qo, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-routed")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	attrs, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: qo.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pattern := fmt.Sprintf(`{"source":[%q]}`, source)
-	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("all"), EventBusName: aws.String(name), EventPattern: aws.String(pattern)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("all"), EventBusName: aws.String(name),
-		Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: aws.String(attrs.Attributes["QueueArn"])}}}); err != nil {
-		t.Fatal(err)
-	}
-	return eb, q, aws.ToString(qo.QueueUrl)
+	url := mototest.RouteToQueue(t, name, fmt.Sprintf(`{"source":[%q]}`, source))
+	return eventbridge.NewFromConfig(mototest.Config(t)), url
 }
 
 type routedEvent struct {
@@ -60,28 +32,21 @@ type routedEvent struct {
 	Detail     json.RawMessage `json:"detail"`
 }
 
-func receive(t *testing.T, q *sqs.Client, url string, want int) []routedEvent {
+func receive(t *testing.T, url string, want int) []routedEvent {
 	t.Helper()
 	var got []routedEvent
-	deadline := time.Now().Add(10 * time.Second)
-	for len(got) < want && time.Now().Before(deadline) {
-		out, err := q.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
-		if err != nil {
-			t.Fatal(err)
+	for _, m := range mototest.Receive(t, url, want, 10*time.Second) {
+		var ev routedEvent
+		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &ev); err != nil {
+			t.Fatalf("routed message is not an event: %v", err)
 		}
-		for _, m := range out.Messages {
-			var ev routedEvent
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &ev); err != nil {
-				t.Fatalf("routed message is not an event: %v", err)
-			}
-			got = append(got, ev)
-		}
+		got = append(got, ev)
 	}
 	return got
 }
 
 func TestPutEventsOverTheWire(t *testing.T) {
-	eb, q, url := routedBus(t, "wire-bus", "peerdom-wire")
+	eb, url := routedBus(t, "wire-bus", "peerdom-wire")
 	b := New(eb, "wire-bus")
 	entries := []bus.Entry{
 		{Source: "peerdom-wire", DetailType: "Role Created", Detail: `{"id":"d-1","name":"Ops"}`, Time: time.Now()},
@@ -103,7 +68,7 @@ func TestPutEventsOverTheWire(t *testing.T) {
 		t.Errorf("entry without detail-type: %+v", results[1])
 	}
 
-	got := receive(t, q, url, 2)
+	got := receive(t, url, 2)
 	if len(got) != 2 {
 		t.Fatalf("routed %d events, want 2", len(got))
 	}

@@ -2,7 +2,6 @@ package awssqs
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 
@@ -11,11 +10,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/mototest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	mototest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 func TestSendOverTheWire(t *testing.T) {
 	ctx := context.Background()

@@ -53,7 +53,11 @@ type DeadAction struct {
 // Observer is told what happens, for a terminal display or a file; any field may be nil.
 // The calls come from the pipeline's goroutines, one at a time.
 type Observer struct {
-	Event       func(ev events.CloudWatchEvent, raw []byte, routedTo []string)
+	// Event gets each event on the bus, its detail decoded (nil if it is not JSON), and
+	// the functions it was routed to.
+	Event func(ev events.CloudWatchEvent, detail map[string]any, routedTo []string)
+	// EventJSON gets each event as EventBridge delivers it to a target, as JSON.
+	EventJSON   func(raw []byte)
 	ActionDone  func(function string, ev events.CloudWatchEvent, attempt int, err error)
 	DeadLetter  func(what string, err error)
 	WorkerError func(err error)
@@ -225,28 +229,55 @@ func (p *Pipeline) noteDeadLetters() {
 // queues a job per match. It never blocks on a target, since it runs inside PutEvents.
 func (p *Pipeline) route(e membus.Event) {
 	cw := e.CloudWatchEvent()
-	raw, err := json.Marshal(cw)
 	var routedTo []string
-	if err == nil {
-		decoded, derr := eventpattern.DecodeEvent(raw)
-		if derr == nil {
-			p.mu.Lock()
-			for i := range p.Routes {
-				r := &p.Routes[i]
-				if r.Pattern.MatchEvent(decoded) {
-					p.jobs = append(p.jobs, job{route: r, event: cw, attempt: 1})
-					routedTo = append(routedTo, r.Function)
-				}
+	var detail map[string]any
+	if decoded, err := decodedEvent(cw); err == nil {
+		detail, _ = decoded["detail"].(map[string]any)
+		p.mu.Lock()
+		for i := range p.Routes {
+			r := &p.Routes[i]
+			if r.Pattern.MatchEvent(decoded) {
+				p.jobs = append(p.jobs, job{route: r, event: cw, attempt: 1})
+				routedTo = append(routedTo, r.Function)
 			}
-			p.cond.Broadcast()
-			p.mu.Unlock()
 		}
+		p.cond.Broadcast()
+		p.mu.Unlock()
 	}
 	p.observe(func(o Observer) {
+		if o.EventJSON != nil {
+			if raw, err := json.Marshal(cw); err == nil {
+				o.EventJSON(raw)
+			}
+		}
 		if o.Event != nil {
-			o.Event(cw, raw, routedTo)
+			o.Event(cw, detail, routedTo)
 		}
 	})
+}
+
+// decodedEvent is the event as eventpattern.DecodeEvent would read its JSON: only the
+// detail needs decoding, the envelope's fields are at hand.
+func decodedEvent(cw events.CloudWatchEvent) (map[string]any, error) {
+	detail, err := eventpattern.DecodeEvent(cw.Detail)
+	if err != nil {
+		return nil, err
+	}
+	resources := make([]any, len(cw.Resources))
+	for i, r := range cw.Resources {
+		resources[i] = r
+	}
+	return map[string]any{
+		"version":     cw.Version,
+		"id":          cw.ID,
+		"detail-type": cw.DetailType,
+		"source":      cw.Source,
+		"account":     cw.AccountID,
+		"time":        cw.Time.UTC().Format(time.RFC3339),
+		"region":      cw.Region,
+		"resources":   resources,
+		"detail":      detail,
+	}, nil
 }
 
 func (p *Pipeline) targetLoop(ctx context.Context) {

@@ -115,7 +115,7 @@ func TestWebhookToRoutedTarget(t *testing.T) {
 			route(t, "PeerFn", `{"source":["peerdom"],"detail-type":["Peer Created"]}`, peers.target, 2),
 			route(t, "RoleFn", `{"detail":{"entity":["role"]}}`, roles.target, 2),
 		},
-		Observer: Observer{Event: func(ev events.CloudWatchEvent, raw []byte, routedTo []string) {
+		Observer: Observer{Event: func(ev events.CloudWatchEvent, _ map[string]any, routedTo []string) {
 			mu.Lock()
 			defer mu.Unlock()
 			observed = append(observed, ev.DetailType+"->"+strings.Join(routedTo, ","))

@@ -2,7 +2,6 @@ package peerdom_test
 
 import (
 	"encoding/json"
-	"reflect"
 	"testing"
 
 	"github.com/peerbridge/peerbridge/internal/corpus"
@@ -26,18 +25,7 @@ func TestCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, text, err := corpus.Comparable(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if text != c.Text {
-				t.Errorf("text = %q, want the input %q", text, c.Text)
-			}
-			if !reflect.DeepEqual(got, c.Detail) {
-				gotJSON, _ := json.MarshalIndent(got, "", "  ")
-				wantJSON, _ := json.MarshalIndent(c.Detail, "", "  ")
-				t.Errorf("detail mismatch\ngot:  %s\nwant: %s", gotJSON, wantJSON)
-			}
+			c.Check(t, b)
 		})
 	}
 }

@@ -155,7 +155,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			return apiErr
 		}
 		if attempt >= c.retry.MaxAttempts {
-			apiErr.Stopped = fmt.Sprintf("gave up after %d attempts", attempt)
+			apiErr.Stopped = "gave up: the retry limit is reached"
 			return apiErr
 		}
 		wait := c.retry.backoff(attempt, c.rnd)

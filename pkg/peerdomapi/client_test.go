@@ -304,7 +304,7 @@ func TestRetry5xxExhaustion(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 500 || apiErr.Attempts != 3 {
 		t.Fatalf("err = %#v", err)
 	}
-	if !strings.Contains(err.Error(), "gave up after 3 attempts") {
+	if !strings.Contains(err.Error(), "(after 3 attempts) (gave up: the retry limit is reached)") {
 		t.Fatalf("message: %v", err)
 	}
 	if n := countRequests(s, "GET", "/roles"); n != 3 {

@@ -3,7 +3,6 @@ package secrets
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
@@ -12,11 +11,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/mototest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	mototest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 // client is a real Secrets Manager client talking to moto.
 func client(t *testing.T) *secretsmanager.Client {

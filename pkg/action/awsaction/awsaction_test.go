@@ -4,18 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/peerbridge/peerbridge/internal/mototest"
 	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/action/awsaction"
@@ -24,11 +19,7 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	mototest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 func deps(t *testing.T, env map[string]string, log *bytes.Buffer) awsaction.Deps {
 	cfg := mototest.Config(t)
@@ -121,28 +112,8 @@ func TestColdStartErrorsAreClear(t *testing.T) {
 
 func TestEnrichPublishesToEventBridge(t *testing.T) {
 	ctx := context.Background()
-	cfg := mototest.Config(t)
-	eb, q := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	const busName = "enrich-wire-bus"
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(busName)}); err != nil {
-		t.Fatal(err)
-	}
-	qo, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("enrich-snapshots")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	attrs, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: qo.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pattern := `{"source":["peerdom-enrich"],"detail-type":["Role Snapshot"]}`
-	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("snapshots"), EventBusName: aws.String(busName), EventPattern: aws.String(pattern)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("snapshots"), EventBusName: aws.String(busName),
-		Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: aws.String(attrs.Attributes["QueueArn"])}}}); err != nil {
-		t.Fatal(err)
-	}
+	routedURL := mototest.RouteToQueue(t, busName, `{"source":["peerdom-enrich"],"detail-type":["Role Snapshot"]}`)
 
 	s := peerdomtest.NewServer(peerdomtest.Config{})
 	defer s.Close()
@@ -164,16 +135,9 @@ func TestEnrichPublishesToEventBridge(t *testing.T) {
 		DetailType string          `json:"detail-type"`
 		Detail     action.Snapshot `json:"detail"`
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for routed.DetailType == "" && time.Now().Before(deadline) {
-		out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: qo.QueueUrl, WaitTimeSeconds: 1})
-		if err != nil {
+	for _, m := range mototest.Receive(t, routedURL, 1, 10*time.Second) {
+		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &routed); err != nil {
 			t.Fatal(err)
-		}
-		for _, m := range out.Messages {
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &routed); err != nil {
-				t.Fatal(err)
-			}
 		}
 	}
 	if routed.Source != "peerdom-enrich" || routed.DetailType != "Role Snapshot" || routed.Detail.CausedBy != "delivery-42" || routed.Detail.EntityID != role.ID {

@@ -1,0 +1,71 @@
+package mototest
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// Main runs a package's tests and then stops the moto server: TestMain(m) { mototest.Main(m) }.
+func Main(m *testing.M) {
+	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
+// RouteToQueue makes an event bus on moto with one rule that sends the events matching
+// pattern to a new SQS queue, as a user's rule would, and returns the queue's URL. Tests
+// read what EventBridge routed with Receive, so they check the events that really match.
+func RouteToQueue(tb testing.TB, busName, pattern string) string {
+	tb.Helper()
+	ctx := context.Background()
+	cfg := Config(tb)
+	eb, q := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(busName)}); err != nil {
+		tb.Fatalf("create bus %s: %v", busName, err)
+	}
+	qo, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(busName + "-routed")})
+	if err != nil {
+		tb.Fatalf("create queue: %v", err)
+	}
+	attrs, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: qo.QueueUrl,
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		tb.Fatalf("queue arn: %v", err)
+	}
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("routed"), EventBusName: aws.String(busName),
+		EventPattern: aws.String(pattern)}); err != nil {
+		tb.Fatalf("put rule %s: %v", pattern, err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("routed"), EventBusName: aws.String(busName),
+		Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: aws.String(attrs.Attributes["QueueArn"])}}}); err != nil {
+		tb.Fatalf("put targets: %v", err)
+	}
+	return aws.ToString(qo.QueueUrl)
+}
+
+// Receive reads messages from a moto queue until want arrived or maxWait passed, and
+// returns them (with their system attributes); the caller checks the count.
+func Receive(tb testing.TB, queueURL string, want int, maxWait time.Duration) []sqstypes.Message {
+	tb.Helper()
+	q := sqs.NewFromConfig(Config(tb))
+	var out []sqstypes.Message
+	deadline := time.Now().Add(maxWait)
+	for len(out) < want && time.Now().Before(deadline) {
+		r, err := q.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL),
+			MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
+		if err != nil {
+			tb.Fatalf("receive: %v", err)
+		}
+		out = append(out, r.Messages...)
+	}
+	return out
+}
