@@ -104,6 +104,7 @@ sam-build: venv
 	LAMBDA_GOARCH=$(HOST_GOARCH) $(SAM) build --build-in-source --build-dir $(SAM_HOST_BUILD)
 
 sam-test: sam-lint sam-build
+	$(GO) vet -tags saminvoke ./internal/samapp/
 	PEERBRIDGE_SAM_BUILD=$(abspath .aws-sam/build) PEERBRIDGE_SAM_HOST_BUILD=$(abspath $(SAM_HOST_BUILD)) \
 		$(GO) test -count=1 -tags saminvoke ./internal/samapp/
 
