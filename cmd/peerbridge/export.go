@@ -42,7 +42,7 @@ func exportMain(ctx context.Context, args []string, getenv func(string) string, 
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "peerbridge export: unexpected argument %q\n", fs.Arg(0))

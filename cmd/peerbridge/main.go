@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -57,4 +59,13 @@ func usage(w io.Writer) {
 
 func sortedCommandNames() []string {
 	return slices.Sorted(maps.Keys(commands))
+}
+
+// flagExit is the exit status for a flag parsing error: 0 for -h (help was asked for
+// and shown), 2 for bad flags (the flag package has printed what is wrong).
+func flagExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
 }

@@ -29,7 +29,7 @@ func runParse(_ context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if fs.NArg() > 1 {
 		fmt.Fprintln(stderr, "peerbridge parse: at most one FILE")

@@ -45,10 +45,7 @@ func runSend(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagExit(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "peerbridge send: unexpected argument %q (the kind goes in --kind)\n", fs.Arg(0))

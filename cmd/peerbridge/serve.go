@@ -63,7 +63,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.SetOutput(stderr)
 	fs.StringVar(&opts.addr, "addr", "127.0.0.1:3000", "`address` of the webhook endpoint")
 	fs.StringVar(&opts.sandboxAddr, "sandbox-addr", "127.0.0.1:3001", "`address` of the sandbox Peerdom API")
-	fs.StringVar(&opts.token, "token", os.Getenv("PEERBRIDGE_WEBHOOK_TOKEN"), "webhook `token` (default $PEERBRIDGE_WEBHOOK_TOKEN, else a generated one)")
+	fs.StringVar(&opts.token, "token", "", "webhook `token` (default $PEERBRIDGE_WEBHOOK_TOKEN, else a generated one)")
 	fs.StringVar(&opts.template, "template", "template.yaml", "the SAM `template` whose rules route events to the actions")
 	fs.Var(paramFlag(opts.params), "param", "template parameter `NAME=VALUE` (repeatable)")
 	fs.StringVar(&opts.eventsOut, "events-out", "", "append every bus event to `FILE` as a JSON line")
@@ -76,11 +76,14 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "peerbridge serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	if opts.token == "" {
+		opts.token = os.Getenv("PEERBRIDGE_WEBHOOK_TOKEN") // not the flag's default: -h would show it
 	}
 	if opts.peerdomURL != "" {
 		opts.apiKey = os.Getenv("PEERDOM_API_KEY")
