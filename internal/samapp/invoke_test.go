@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -31,11 +29,7 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/webhooksamples"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	mototest.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 // The secrets the deployed stack reads; env.json replaces them with plain values.
 const (
@@ -117,7 +111,6 @@ func newWorld(t *testing.T) *world {
 	ctx := context.Background()
 	cfg := mototest.Config(t)
 	w := &world{sqs: sqs.NewFromConfig(cfg)}
-	eb := eventbridge.NewFromConfig(cfg)
 	sm := secretsmanager.NewFromConfig(cfg)
 	check := func(_ any, err error) {
 		t.Helper()
@@ -128,17 +121,8 @@ func newWorld(t *testing.T) *world {
 	q, err := w.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(sampleQueue)})
 	check(q, err)
 	w.queueURL = aws.ToString(q.QueueUrl)
-	c, err := w.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("samapp-captured")})
-	check(c, err)
-	w.captured = aws.ToString(c.QueueUrl)
-	attrs, err := w.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: c.QueueUrl,
-		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	check(attrs, err)
-	check(eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(sampleBus)}))
-	check(eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("capture"), EventBusName: aws.String(sampleBus),
-		EventPattern: aws.String(`{"source": ["` + sampleSource + `"]}`)}))
-	check(eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("capture"), EventBusName: aws.String(sampleBus),
-		Targets: []ebtypes.Target{{Id: aws.String("captured"), Arn: aws.String(attrs.Attributes["QueueArn"])}}}))
+	// Every event on the bus is copied to a queue, as a user's rule would take it.
+	w.captured = mototest.RouteToQueue(t, sampleBus, `{"source": ["`+sampleSource+`"]}`)
 	check(sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(tokenSecret),
 		SecretString: aws.String(fmt.Sprintf("[%q, %q]", rotatedToken, sampleToken))}))
 	check(sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(apiKeySecret),
