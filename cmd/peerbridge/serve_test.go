@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
+	"github.com/peerbridge/peerbridge/pkg/webhooksamples"
+)
+
+// syncBuffer is a bytes.Buffer safe for the display's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startTestStack(t *testing.T, params map[string]string) (*stack, *syncBuffer, string) {
+	t.Helper()
+	eventsOut := filepath.Join(t.TempDir(), "events.jsonl")
+	out := &syncBuffer{}
+	opts := serveOptions{
+		addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", token: "test-token",
+		template: filepath.Join("..", "..", "template.yaml"), params: params,
+		eventsOut: eventsOut, logLevel: "error", drainFor: 20 * time.Second,
+	}
+	s, err := startStack(context.Background(), opts, out, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, out, eventsOut
+}
+
+func sendKind(t *testing.T, s *stack, kind string) {
+	t.Helper()
+	body, _ := webhooksamples.Body(kind)
+	resp, err := http.Post(s.webhookURL, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: status %d", kind, resp.StatusCode)
+	}
+}
+
+// TestServeRoundTrip is the quick start: sample webhooks in, events routed by the
+// template's rules, the actions write to the sandbox, the sandbox's webhooks come back
+// and the loop stops; shutdown finishes it all.
+func TestServeRoundTrip(t *testing.T) {
+	s, out, eventsOut := startTestStack(t, nil)
+	sendKind(t, s, "peer-created")
+	sendKind(t, s, "role-created")
+	sendKind(t, s, "peer-created") // again: at-least-once delivery must not assign twice
+	sendKind(t, s, "test")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	writes := s.sandbox.Writes()
+	var assign, fill int
+	for _, w := range writes {
+		switch {
+		case w.Method == "POST" && strings.HasSuffix(w.Path, "/peers"):
+			assign++
+		case w.Method == "PUT" && strings.HasPrefix(w.Path, "/roles/"):
+			fill++
+		}
+	}
+	if assign != 1 || fill != 1 || len(writes) != 2 {
+		t.Errorf("sandbox writes %+v: want one assignment and one role fill", writes)
+	}
+	// The sandbox's port is closed now; read its state through the same handler.
+	inspect := httptest.NewServer(s.sandbox)
+	defer inspect.Close()
+	api, err := peerdomapi.New(inspect.URL+peerdomtest.APIPrefix, s.sandbox.Config().APIKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role, err := api.Roles().Get(context.Background(), "9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66", peerdomapi.Options{CustomFields: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := customField(role.CustomFields, "Purpose"); got != "To be defined" {
+		t.Errorf("role Purpose = %q, want the default filled in", got)
+	}
+
+	// The events file holds every bus event, as EventBridge delivers them.
+	f, err := os.Open(eventsOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	types := map[string]int{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var ev struct {
+			Source     string          `json:"source"`
+			DetailType string          `json:"detail-type"`
+			Detail     json.RawMessage `json:"detail"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("events-out line is not an event: %v", err)
+		}
+		types[ev.DetailType]++
+	}
+	if n := len(s.pipeline.Bus.Events()); n == 0 || sum(types) != n {
+		t.Errorf("events-out has %d events, the bus %d", sum(types), n)
+	}
+	// 4 webhooks + the sandbox's 2 (assignment, fill) + enrich's snapshots of those
+	// not authored by the sandbox's own key (IGNORE_AUTHORS): 2 peer + 1 role.
+	if types["Peer Created"] != 2 || types["Role Created"] != 1 || types["Unrecognized Message"] != 1 ||
+		types["Role Updated"] != 2 || types["Peer Snapshot"] != 2 || types["Role Snapshot"] != 1 {
+		t.Errorf("event types %v", types)
+	}
+	if dead := s.pipeline.DeadActions(); len(dead) != 0 {
+		t.Errorf("dead-lettered actions: %+v", dead)
+	}
+	display := out.String()
+	for _, want := range []string{"webhook endpoint  POST http://127.0.0.1:", "Peer Created", "→ EnrichFunction, OnboardPeerFunction",
+		"onboard-peer POST /v1/roles/", "✓ OnboardPeerFunction on Peer Created", "stopped: "} {
+		if !strings.Contains(display, want) {
+			t.Errorf("display lacks %q:\n%s", want, display)
+		}
+	}
+	if strings.Contains(display, "peerdomtest-key") && !strings.Contains(display, "X-Api-Key: peerdomtest-key") {
+		t.Errorf("the sandbox key appears outside its announcement")
+	}
+}
+
+// TestServeAPIFaultsRetried: the sandbox API fails, the actions' retries and the
+// pipeline's redelivery still get each write done once.
+func TestServeAPIFaultsRetried(t *testing.T) {
+	s, _, _ := startTestStack(t, nil)
+	s.sandbox.InjectFault(peerdomtest.Fault{Method: "POST", Status: 500, Times: 1})
+	s.sandbox.InjectFault(peerdomtest.Fault{Method: "GET", Status: 429, RetryAfter: "0", Times: 2})
+	sendKind(t, s, "peer-created")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	assigned := 0
+	for _, w := range s.sandbox.Writes() {
+		if w.Method == "POST" && strings.HasSuffix(w.Path, "/peers") {
+			assigned++
+		}
+	}
+	if assigned != 1 || len(s.pipeline.DeadActions()) != 0 {
+		t.Errorf("assignments %d, dead %v", assigned, s.pipeline.DeadActions())
+	}
+}
+
+func customField(fields []peerdomapi.CustomField, name string) string {
+	for _, f := range fields {
+		if f.Name == name {
+			return strings.Join(f.Values, ",")
+		}
+	}
+	return ""
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// TestServeCommandDrainsOnSignal runs `peerbridge serve` as a user does, sends webhooks,
+// then cancels its context as SIGINT does: everything acknowledged is handled before it
+// exits 0, and --events-out has them all.
+func TestServeCommandDrainsOnSignal(t *testing.T) {
+	eventsOut := filepath.Join(t.TempDir(), "events.jsonl")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	errOut := &syncBuffer{}
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0", "--token", "sig-token",
+			"--template", filepath.Join("..", "..", "template.yaml"), "--events-out", eventsOut}, strings.NewReader(""), pw, errOut)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	var endpoint string
+	for endpoint == "" && lines.Scan() {
+		if _, url, ok := strings.Cut(lines.Text(), "webhook endpoint  POST "); ok {
+			endpoint = url
+		}
+	}
+	var rest syncBuffer
+	go io.Copy(&rest, pr)
+	if endpoint == "" {
+		t.Fatalf("serve printed no endpoint; stderr: %s", errOut.String())
+	}
+	kinds := webhooksamples.Kinds()
+	for _, kind := range kinds {
+		body, _ := webhooksamples.Body(kind)
+		resp, err := http.Post(endpoint, "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", kind, resp.StatusCode)
+		}
+	}
+	cancel() // what SIGINT does to main's context
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Fatalf("exit %d; stderr: %s", c, errOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	b, err := os.ReadFile(eventsOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	received := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var ev struct {
+			DetailType string `json:"detail-type"`
+			Detail     struct {
+				Text string `json:"text"`
+			} `json:"detail"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		received[ev.Detail.Text] = true
+	}
+	for _, kind := range kinds {
+		if text, _ := webhooksamples.Get(kind); !received[text] {
+			t.Errorf("the %s webhook, acknowledged before the signal, is not in --events-out", kind)
+		}
+	}
+	if !strings.Contains(rest.String(), "stopped: ") {
+		t.Errorf("no closing summary in: %s", rest.String())
+	}
+}
