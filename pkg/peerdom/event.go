@@ -37,16 +37,31 @@ const DetailTypeUnrecognized = "Unrecognized Message"
 // DetailType is the EventBridge detail-type for an entity and action, e.g. "Role Created".
 // It is DetailTypeUnrecognized when either is unknown.
 func DetailType(e Entity, a Action) string {
-	en, ok1 := entityTitles[e]
-	an, ok2 := actionTitles[a]
-	if !ok1 || !ok2 {
-		return DetailTypeUnrecognized
+	if t, ok := detailTypes[entityAction{e, a}]; ok {
+		return t
 	}
-	return en + " " + an
+	return DetailTypeUnrecognized
 }
 
 var entityTitles = map[Entity]string{EntityRole: "Role", EntityGroup: "Group", EntityPeer: "Peer"}
 var actionTitles = map[Action]string{ActionCreated: "Created", ActionUpdated: "Updated", ActionDeleted: "Deleted"}
+
+type entityAction struct {
+	entity Entity
+	action Action
+}
+
+// detailTypes holds every recognized detail-type, built once so that naming one does
+// not allocate.
+var detailTypes = func() map[entityAction]string {
+	m := map[entityAction]string{}
+	for e, en := range entityTitles {
+		for a, an := range actionTitles {
+			m[entityAction{e, a}] = en + " " + an
+		}
+	}
+	return m
+}()
 
 // DetailTypes lists every detail-type the parser can produce, unrecognized last.
 func DetailTypes() []string {
