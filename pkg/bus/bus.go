@@ -66,6 +66,7 @@ func (e *EntryError) Error() string { return "bus rejected the entry: " + e.Code
 // Putter puts entries on a bus in one call, like EventBridge's PutEvents: the caller keeps
 // within MaxEntriesPerPut and MaxPutBytes; the answer has one Result per entry, in order.
 // An error means the call as a whole failed and no entry is known to be on the bus.
+// PutEvents only reads the entries (Publish may pass a part of its caller's slice).
 type Putter interface {
 	PutEvents(ctx context.Context, entries []Entry) ([]Result, error)
 }
@@ -86,8 +87,8 @@ type Published struct {
 // calls are still made.
 func Publish(ctx context.Context, p Putter, entries []Entry) []Published {
 	out := make([]Published, len(entries))
-	var chunk []int // indexes of the entries of the next call
-	size := 0       // their total Size
+	chunk := make([]int, 0, MaxEntriesPerPut) // indexes of the entries of the next call
+	size := 0                                 // their total Size
 	flush := func() {
 		if len(chunk) > 0 {
 			put(ctx, p, entries, chunk, out)
@@ -112,9 +113,14 @@ func Publish(ctx context.Context, p Putter, entries []Entry) []Published {
 
 // put makes one call for the entries at the given indexes and records the outcome.
 func put(ctx context.Context, p Putter, entries []Entry, idx []int, out []Published) {
-	batch := make([]Entry, len(idx))
-	for j, i := range idx {
-		batch[j] = entries[i]
+	var batch []Entry
+	if first, last := idx[0], idx[len(idx)-1]; last-first == len(idx)-1 {
+		batch = entries[first : last+1 : last+1] // consecutive entries, the usual case: no copy
+	} else {
+		batch = make([]Entry, len(idx))
+		for j, i := range idx {
+			batch[j] = entries[i]
+		}
 	}
 	results, err := p.PutEvents(ctx, batch)
 	if err == nil && len(results) != len(batch) {

@@ -37,16 +37,31 @@ const DetailTypeUnrecognized = "Unrecognized Message"
 // DetailType is the EventBridge detail-type for an entity and action, e.g. "Role Created".
 // It is DetailTypeUnrecognized when either is unknown.
 func DetailType(e Entity, a Action) string {
-	en, ok1 := entityTitles[e]
-	an, ok2 := actionTitles[a]
-	if !ok1 || !ok2 {
-		return DetailTypeUnrecognized
+	if t, ok := detailTypes[entityAction{e, a}]; ok {
+		return t
 	}
-	return en + " " + an
+	return DetailTypeUnrecognized
 }
 
 var entityTitles = map[Entity]string{EntityRole: "Role", EntityGroup: "Group", EntityPeer: "Peer"}
 var actionTitles = map[Action]string{ActionCreated: "Created", ActionUpdated: "Updated", ActionDeleted: "Deleted"}
+
+type entityAction struct {
+	entity Entity
+	action Action
+}
+
+// detailTypes holds every recognized detail-type, built once so that naming one does
+// not allocate.
+var detailTypes = func() map[entityAction]string {
+	m := map[entityAction]string{}
+	for e, en := range entityTitles {
+		for a, an := range actionTitles {
+			m[entityAction{e, a}] = en + " " + an
+		}
+	}
+	return m
+}()
 
 // DetailTypes lists every detail-type the parser can produce, unrecognized last.
 func DetailTypes() []string {
@@ -76,25 +91,10 @@ type Change struct {
 	Removed []string
 }
 
-type scalarChangeJSON struct {
-	Field string `json:"field"`
-	Old   string `json:"old"`
-	New   string `json:"new"`
-}
-
-type listChangeJSON struct {
-	Field   string   `json:"field"`
-	Added   []string `json:"added"`
-	Removed []string `json:"removed"`
-}
-
 // MarshalJSON writes {"field","old","new"} for a scalar change and
 // {"field","added","removed"} (arrays never null) for a list change.
 func (c Change) MarshalJSON() ([]byte, error) {
-	if c.IsList {
-		return json.Marshal(listChangeJSON{Field: c.Field, Added: nonNil(c.Added), Removed: nonNil(c.Removed)})
-	}
-	return json.Marshal(scalarChangeJSON{Field: c.Field, Old: c.Old, New: c.New})
+	return c.appendJSON(make([]byte, 0, c.jsonSizeHint()+c.jsonSizeHint()/8)), nil
 }
 
 // UnmarshalJSON reads either shape; an entry with "added" or "removed" is a list change.
@@ -123,13 +123,6 @@ func (c *Change) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
 // Detail is the `detail` of a peerbridge event (CONTRACT.md §2). Optional keys are
 // omitted from the JSON when empty; fields, changes and changedFields are always present.
 type Detail struct {
@@ -154,19 +147,14 @@ func (d *Detail) Recognized() bool { return d.Entity != "" && d.Action != "" }
 // DetailType is the EventBridge detail-type of this detail.
 func (d *Detail) DetailType() string { return DetailType(d.Entity, d.Action) }
 
-// MarshalJSON keeps the always-present keys non-null even for a zero Detail.
+// MarshalJSON keeps the always-present keys non-null even for a zero Detail. It is
+// AppendJSON, the same bytes encoding/json would write for the struct, only faster.
 func (d Detail) MarshalJSON() ([]byte, error) {
-	type plain Detail
-	if d.Fields == nil {
-		d.Fields = map[string]string{}
+	b, err := d.AppendJSON(make([]byte, 0, d.jsonSizeHint()))
+	if err != nil {
+		return nil, err
 	}
-	if d.Changes == nil {
-		d.Changes = []Change{}
-	}
-	if d.ChangedFields == nil {
-		d.ChangedFields = []string{}
-	}
-	return json.Marshal(plain(d))
+	return b, nil
 }
 
 // Event is one peerbridge event as it goes on the bus: EventBridge's envelope fields

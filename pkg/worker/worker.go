@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -51,16 +52,20 @@ type message struct {
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	msgs := make([]message, len(ev.Records))
 	entries := make([]bus.Entry, 0, len(ev.Records))
+	scratch := detailBuffers.Get().(*[]byte) // the detail JSON of one message at a time
 	for i := range ev.Records {
 		m := &msgs[i]
 		m.record, m.entry = &ev.Records[i], -1
-		entry, err := h.entry(m)
+		entry, err := h.entry(m, scratch)
 		if err != nil {
 			m.err = err
 			continue
 		}
 		m.entry = len(entries)
 		entries = append(entries, entry)
+	}
+	if cap(*scratch) <= maxPooledBuffer {
+		detailBuffers.Put(scratch)
 	}
 
 	publishCtx := ctx
@@ -87,19 +92,26 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	return resp, nil
 }
 
-// entry decodes the message's envelope and builds its bus entry.
-func (h *Handler) entry(m *message) (bus.Entry, error) {
-	d, err := peerdom.DecodeDelivery([]byte(m.record.Body))
+// detailBuffers holds the buffers details are encoded in, each *[]byte; one is used
+// per batch. One that grew for a very large detail is left to the garbage collector.
+var detailBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledBuffer = 64 << 10
+
+// entry decodes the message's envelope and builds its bus entry. The detail's JSON is
+// built in scratch, which is reused, so the entry's Detail string is its one allocation.
+func (h *Handler) entry(m *message, scratch *[]byte) (bus.Entry, error) {
+	d, err := peerdom.DecodeDeliveryString(m.record.Body)
 	if err != nil {
 		return bus.Entry{}, err
 	}
 	m.delivery = d
 	event := peerdom.NewEvent(h.Source, d)
-	// MarshalJSON directly: json.Marshal would re-scan its output to compact it.
-	detail, err := event.Detail.MarshalJSON()
+	detail, err := event.Detail.AppendJSON((*scratch)[:0])
 	if err != nil {
 		return bus.Entry{}, fmt.Errorf("encode event detail: %w", err)
 	}
+	*scratch = detail
 	return bus.Entry{Source: event.Source, DetailType: event.DetailType, Detail: string(detail), Time: event.Time}, nil
 }
 
