@@ -124,7 +124,9 @@ func (c *Change) UnmarshalJSON(b []byte) error {
 }
 
 // Detail is the `detail` of a peerbridge event (CONTRACT.md §2). Optional keys are
-// omitted from the JSON when empty; fields, changes and changedFields are always present.
+// omitted from the JSON when empty; fields, changes and changedFields are always present
+// (empty, never null). Parse leaves Fields nil when a message has none: read it freely,
+// but make a map before writing to it.
 type Detail struct {
 	ID            string            `json:"id,omitempty"`
 	ReceivedAt    time.Time         `json:"receivedAt,omitzero"`

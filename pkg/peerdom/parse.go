@@ -57,11 +57,8 @@ func (p *parser) run() {
 	p.flush()
 	if !p.d.Recognized() {
 		// An unrecognized message carries only its text (CONTRACT.md §3).
-		p.d = Detail{Text: text, Fields: map[string]string{}, Changes: []Change{}, ChangedFields: []string{}}
+		p.d = Detail{Text: text, Changes: []Change{}, ChangedFields: []string{}}
 		return
-	}
-	if p.d.Fields == nil {
-		p.d.Fields = map[string]string{}
 	}
 	p.d.Name = p.name()
 }
@@ -93,7 +90,7 @@ func (p *parser) line(start, end int) {
 	}
 	p.flush()
 	valueStart := start + (len(line) - len(trimmed)) + valueOff
-	if strings.EqualFold(name, "Author") {
+	if equalFoldASCII(name, "author") {
 		p.d.Author = parseAuthor(p.text[valueStart:end])
 		return
 	}
@@ -129,8 +126,11 @@ func (p *parser) flush() {
 	if p.d.Action == ActionUpdated {
 		if c, ok := parseChange(name, raw); ok {
 			if cap(p.d.Changes) == 0 {
-				p.d.Changes = make([]Change, 0, 4)
-				p.d.ChangedFields = make([]string, 0, 4)
+				// Room for this change and one per field line still to come, so the
+				// slices are allocated once.
+				n := 1 + strings.Count(p.text[p.valueEnd:], "\n**")
+				p.d.Changes = make([]Change, 0, n)
+				p.d.ChangedFields = make([]string, 0, n)
 			}
 			p.d.Changes = append(p.d.Changes, c)
 			p.d.ChangedFields = append(p.d.ChangedFields, name)
@@ -154,15 +154,15 @@ func (p *parser) noteName(field, value string, changed bool) {
 		return
 	}
 	switch {
-	case strings.EqualFold(field, "Name"):
+	case equalFoldASCII(field, "name"):
 		if changed {
 			p.nameChange = value
 		} else {
 			p.nameField = value
 		}
-	case strings.EqualFold(field, "First name"):
+	case equalFoldASCII(field, "first name"):
 		p.firstName = value
-	case strings.EqualFold(field, "Last name"):
+	case equalFoldASCII(field, "last name"):
 		p.lastName = value
 	}
 }
@@ -353,15 +353,8 @@ func parseAuthor(raw string) *Author {
 
 // lastParenWithAt finds the last top-level (...) group whose content contains @.
 func lastParenWithAt(s string) (open, closing int) {
-	// Fast path: `Name (email)` with no other parentheses or escapes in the group.
-	if c := strings.LastIndexByte(s, ')'); c > 0 {
-		if o := strings.LastIndexByte(s[:c], '('); o >= 0 && (o == 0 || s[o-1] != ']') {
-			group := s[o+1 : c]
-			if strings.IndexByte(group, '@') >= 0 && strings.IndexByte(group, ')') < 0 &&
-				strings.IndexByte(s, '\\') < 0 && strings.IndexByte(s[:o], ')') < 0 && strings.IndexByte(s[:o], '(') < 0 {
-				return o, c
-			}
-		}
+	if o, c, ok := simpleAuthorGroup(s); ok {
+		return o, c
 	}
 	open, closing = -1, -1
 	depth, start := 0, -1
@@ -395,6 +388,31 @@ func lastParenWithAt(s string) (open, closing int) {
 	return open, closing
 }
 
+// simpleAuthorGroup is lastParenWithAt's fast path, one pass over s: the common
+// `Name (email)` — s ends with the only parenthesized group, it holds an @, and nothing in
+// s is escaped or a link. ok is false when the general scan must decide.
+func simpleAuthorGroup(s string) (open, closing int, ok bool) {
+	closing = len(s) - 1
+	if closing < 1 || s[closing] != ')' {
+		return 0, 0, false
+	}
+	open, at := -1, false
+	for i := 0; i < closing; i++ {
+		switch s[i] {
+		case '(':
+			if open >= 0 || (i > 0 && s[i-1] == ']') {
+				return 0, 0, false
+			}
+			open = i
+		case ')', '\\':
+			return 0, 0, false
+		case '@':
+			at = at || open >= 0
+		}
+	}
+	return open, closing, open >= 0 && at
+}
+
 // plainEmail reduces `[a@b.c](mailto:a@b.c)`, `<a@b.c>` and `mailto:a@b.c` to a@b.c.
 func plainEmail(s string) string {
 	s = strings.TrimSpace(s)
@@ -411,7 +429,7 @@ func plainEmail(s string) string {
 	if len(s) >= 2 && s[0] == '<' && s[len(s)-1] == '>' {
 		s = s[1 : len(s)-1]
 	}
-	if len(s) > 7 && strings.EqualFold(s[:7], "mailto:") {
+	if len(s) > 7 && equalFoldASCII(s[:7], "mailto:") {
 		s = s[7:]
 	}
 	return unescape(strings.TrimSpace(s))
@@ -598,7 +616,7 @@ func organization(url string) string {
 		host = host[:colon]
 	}
 	host = strings.TrimSuffix(host, ".")
-	if !strings.EqualFold(host, "peerdom.org") && !hasSuffixFold(host, ".peerdom.org") {
+	if !equalFoldASCII(host, "peerdom.org") && !hasSuffixFold(host, ".peerdom.org") {
 		return ""
 	}
 	path := rest[hostEnd+1:]
@@ -619,16 +637,38 @@ func indexURLDelim(s string) int {
 }
 
 func hasSuffixFold(s, suffix string) bool {
-	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
+	return len(s) >= len(suffix) && equalFoldASCII(s[len(s)-len(suffix):], suffix)
 }
 
-// lastUUID is the last 8-4-4-4-12 hex group in s, lower-cased, or "".
+// equalFoldASCII reports whether s equals lower, a lower-case ASCII word, ignoring ASCII
+// case: the keywords and field names the parser looks for are all ASCII, and this is
+// several times cheaper than strings.EqualFold on the hot path.
+func equalFoldASCII(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// lastUUID is the last 8-4-4-4-12 hex group in s, lower-cased, or "". It tries only the
+// places where a dash could be a UUID's last one, so a URL without one costs a scan.
 func lastUUID(s string) string {
 	const n = 36
-	for i := len(s) - n; i >= 0; i-- {
-		if isUUID(s[i:i+n]) && (i == 0 || !isHex(s[i-1])) && (i+n == len(s) || !isHex(s[i+n])) {
-			return strings.ToLower(s[i : i+n])
+	for p := strings.LastIndexByte(s, '-'); p >= 23; p = strings.LastIndexByte(s[:p], '-') {
+		i := p - 23 // where a UUID whose last dash is at p starts
+		if i+n > len(s) || !isUUID(s[i:i+n]) || (i > 0 && isHex(s[i-1])) || (i+n < len(s) && isHex(s[i+n])) {
+			continue
 		}
+		return strings.ToLower(s[i : i+n])
 	}
 	return ""
 }
@@ -665,49 +705,49 @@ func classifyWord(w string) (Entity, Action) {
 	switch w[0] | 0x20 {
 	case 'r':
 		switch {
-		case strings.EqualFold(w, "role"):
+		case equalFoldASCII(w, "role"):
 			return EntityRole, ""
-		case strings.EqualFold(w, "removed"):
+		case equalFoldASCII(w, "removed"):
 			return "", ActionDeleted
 		}
 	case 'g':
-		if strings.EqualFold(w, "group") {
+		if equalFoldASCII(w, "group") {
 			return EntityGroup, ""
 		}
 	case 'c':
 		switch {
-		case strings.EqualFold(w, "circle"):
+		case equalFoldASCII(w, "circle"):
 			return EntityGroup, ""
-		case strings.EqualFold(w, "created"):
+		case equalFoldASCII(w, "created"):
 			return "", ActionCreated
-		case strings.EqualFold(w, "changed"):
+		case equalFoldASCII(w, "changed"):
 			return "", ActionUpdated
 		}
 	case 'p':
-		if strings.EqualFold(w, "peer") {
+		if equalFoldASCII(w, "peer") {
 			return EntityPeer, ""
 		}
 	case 'm':
 		switch {
-		case strings.EqualFold(w, "member"):
+		case equalFoldASCII(w, "member"):
 			return EntityPeer, ""
-		case strings.EqualFold(w, "modified"):
+		case equalFoldASCII(w, "modified"):
 			return "", ActionUpdated
 		}
 	case 'a':
-		if strings.EqualFold(w, "added") {
+		if equalFoldASCII(w, "added") {
 			return "", ActionCreated
 		}
 	case 'u':
-		if strings.EqualFold(w, "updated") {
+		if equalFoldASCII(w, "updated") {
 			return "", ActionUpdated
 		}
 	case 'e':
-		if strings.EqualFold(w, "edited") {
+		if equalFoldASCII(w, "edited") {
 			return "", ActionUpdated
 		}
 	case 'd':
-		if strings.EqualFold(w, "deleted") {
+		if equalFoldASCII(w, "deleted") {
 			return "", ActionDeleted
 		}
 	}

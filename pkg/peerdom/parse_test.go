@@ -2,6 +2,9 @@ package peerdom
 
 import (
 	"encoding/json"
+	"math/rand/v2"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -183,5 +186,32 @@ func TestParseRules(t *testing.T) {
 				t.Errorf("Parse(%q)\ngot:  %s\nwant: %s", tt.text, gotJSON, wantJSON)
 			}
 		})
+	}
+}
+
+// TestLastUUIDMatchesReference compares lastUUID with a plain regular-expression
+// reading of its rule on generated URLs full of near-UUIDs.
+func TestLastUUIDMatchesReference(t *testing.T) {
+	uuid := regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
+	reference := func(s string) string {
+		for i := len(s) - 36; i >= 0; i-- {
+			if uuid.MatchString(s[i:i+36]) && len(uuid.FindString(s[i:i+36])) == 36 &&
+				(i == 0 || !isHex(s[i-1])) && (i+36 == len(s) || !isHex(s[i+36])) {
+				return strings.ToLower(s[i : i+36])
+			}
+		}
+		return ""
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	parts := []string{"-", "/", "a", "F", "0", "9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66", "9C1E7D2A-4B3F", "-4a6e-8d2c-", "1f0e9b8a7c66", "x", "?id="}
+	for range 5000 {
+		var b strings.Builder
+		for range rng.IntN(12) {
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		s := b.String()
+		if got, want := lastUUID(s), reference(s); got != want {
+			t.Fatalf("lastUUID(%q) = %q, want %q", s, got, want)
+		}
 	}
 }
