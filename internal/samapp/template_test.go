@@ -16,7 +16,6 @@ import (
 	"github.com/peerbridge/peerbridge/internal/envscan"
 	"github.com/peerbridge/peerbridge/internal/mototest"
 	"github.com/peerbridge/peerbridge/pkg/samtemplate"
-	"go.yaml.in/yaml/v3"
 )
 
 // functionFolders are the fixed logical ids and code folders (COMMON.md).
@@ -50,66 +49,11 @@ func loadRaw(t *testing.T) rawTemplate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
-	v, err := plain(doc.Content[0])
+	raw, err := samtemplate.Raw(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v.(map[string]any)
-}
-
-func plain(n *yaml.Node) (any, error) {
-	var v any
-	switch n.Kind {
-	case yaml.MappingNode:
-		m := map[string]any{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			val, err := plain(n.Content[i+1])
-			if err != nil {
-				return nil, err
-			}
-			m[n.Content[i].Value] = val
-		}
-		v = m
-	case yaml.SequenceNode:
-		l := []any{}
-		for _, c := range n.Content {
-			val, err := plain(c)
-			if err != nil {
-				return nil, err
-			}
-			l = append(l, val)
-		}
-		v = l
-	case yaml.ScalarNode:
-		if n.Tag == "" || strings.HasPrefix(n.Tag, "!!") {
-			if err := n.Decode(&v); err != nil {
-				return nil, err
-			}
-			return v, nil
-		}
-		v = n.Value
-	case yaml.AliasNode:
-		return plain(n.Alias)
-	}
-	switch tag := n.Tag; {
-	case tag == "!Ref":
-		return map[string]any{"Ref": v}, nil
-	case tag == "!Condition":
-		return map[string]any{"Condition": v}, nil
-	case tag == "!GetAtt":
-		if s, ok := v.(string); ok {
-			r, a, _ := strings.Cut(s, ".")
-			v = []any{r, a}
-		}
-		return map[string]any{"Fn::GetAtt": v}, nil
-	case strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!"):
-		return map[string]any{"Fn::" + tag[1:]: v}, nil
-	}
-	return v, nil
+	return raw
 }
 
 func dig(v any, path ...string) any {

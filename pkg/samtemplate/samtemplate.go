@@ -69,8 +69,10 @@ func Load(path string, params map[string]string) (*Template, error) {
 	return t, nil
 }
 
-// Parse resolves a template given as YAML (or JSON) bytes.
-func Parse(src []byte, params map[string]string) (*Template, error) {
+// Raw reads a template as written: plain values, with short-form intrinsics in their
+// long form ({"Ref": X}, {"Fn::GetAtt": [R, A]}) and nothing resolved. For checks of the
+// template itself; Parse resolves it.
+func Raw(src []byte) (map[string]any, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil, fmt.Errorf("template is not valid YAML: %w", err)
@@ -85,6 +87,15 @@ func Parse(src []byte, params map[string]string) (*Template, error) {
 	raw, ok := v.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("template is not a mapping")
+	}
+	return raw, nil
+}
+
+// Parse resolves a template given as YAML (or JSON) bytes.
+func Parse(src []byte, params map[string]string) (*Template, error) {
+	raw, err := Raw(src)
+	if err != nil {
+		return nil, err
 	}
 	t := &Template{Params: map[string]string{}, lists: map[string]bool{}, raw: raw, conditions: map[string]bool{}}
 	declared, _ := raw["Parameters"].(map[string]any)
