@@ -5,6 +5,7 @@ package corpus
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/peerbridge/peerbridge/internal/repo"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -28,20 +29,11 @@ func Dir() (string, error) {
 	if d := os.Getenv("PEERBRIDGE_CORPUS"); d != "" {
 		return d, nil
 	}
-	dir, err := os.Getwd()
+	root, err := repo.Root()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("corpus: %w", err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "corpus"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("corpus: go.mod not found above the working directory")
-		}
-		dir = parent
-	}
+	return filepath.Join(root, "..", "shared", "corpus"), nil
 }
 
 // Load reads every *.json case of the corpus, sorted by file name. It fails the test

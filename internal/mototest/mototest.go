@@ -5,6 +5,7 @@ package mototest
 import (
 	"context"
 	"fmt"
+	"github.com/peerbridge/peerbridge/internal/repo"
 	"net"
 	"net/http"
 	"os"
@@ -68,30 +69,13 @@ func Python() string {
 	if p := os.Getenv("PEERBRIDGE_PYTHON"); p != "" {
 		return p
 	}
-	if root, err := repoRoot(); err == nil {
+	if root, err := repo.Root(); err == nil {
 		p := filepath.Join(root, ".venv", "bin", "python")
 		if _, err := os.Stat(p); err == nil {
 			return p
 		}
 	}
 	return "python3"
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("go.mod not found")
-		}
-		dir = parent
-	}
 }
 
 func start() {

@@ -9,8 +9,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/peerbridge/peerbridge/internal/repo"
 	"io"
 	"net"
 	"net/http"
@@ -46,7 +46,7 @@ func Binary() (string, error) {
 		}
 		return p, nil
 	}
-	root, err := repoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return "", err
 	}
@@ -63,23 +63,6 @@ func Binary() (string, error) {
 		return "", fmt.Errorf("go install %s@%s: %v\n%s", Module, Version, err, out)
 	}
 	return bin, nil
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("rie: go.mod not found above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // Function is what the emulator runs.
