@@ -97,7 +97,13 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		fmt.Fprintf(stderr, "peerbridge serve: %v\n", err)
 		return 1
 	}
-	<-ctx.Done()
+	status := 0
+	select {
+	case <-ctx.Done():
+	case err := <-stack.done: // a server stopped by itself: finish what was accepted, then exit
+		fmt.Fprintf(stderr, "peerbridge serve: %v\n", err)
+		status = 1
+	}
 	fmt.Fprintln(stdout, "\nshutting down: finishing accepted work…")
 	shutCtx, cancel := context.WithTimeout(context.Background(), opts.drainFor)
 	defer cancel()
@@ -105,7 +111,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		fmt.Fprintf(stderr, "peerbridge serve: %v\n", err)
 		return 1
 	}
-	return 0
+	return status
 }
 
 // stack is a running local pipeline: the webhook server, the pipeline, the Peerdom side.
@@ -120,7 +126,7 @@ type stack struct {
 	display    *display
 	cancel     context.CancelFunc
 	eventsFile *os.File
-	done       chan error
+	done       chan error // a server's Serve ended on its own (nil errors are not sent)
 }
 
 // sandboxSeed are the sandbox's first contents: the entities the sample webhooks of
@@ -182,7 +188,7 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		params["RoleDefaults"] = `{"Purpose":"To be defined"}`
 		params["IgnoreAuthors"] = cfg.OwnerEmail
 		s.sandboxSrv = &http.Server{Handler: s.sandbox, ReadHeaderTimeout: 10 * time.Second}
-		go func() { s.done <- serveUntilClosed(s.sandboxSrv, sandboxLn) }()
+		go serveUntilClosed(s.sandboxSrv, sandboxLn, s.done)
 	}
 	if s.pipeline, err = s.buildPipeline(opts, params, tokens, apiURL, apiKey, stderr); err != nil {
 		webhookLn.Close()
@@ -197,7 +203,7 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	s.cancel = cancel
 	s.pipeline.Start(runCtx, 4)
 	s.server = &http.Server{Handler: s.webhooks, ReadHeaderTimeout: 10 * time.Second}
-	go func() { s.done <- serveUntilClosed(s.server, webhookLn) }()
+	go serveUntilClosed(s.server, webhookLn, s.done)
 
 	fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running\n")
 	fmt.Fprintf(stdout, "  webhook endpoint  POST %s\n", s.webhookURL)
@@ -332,9 +338,9 @@ func (s *stack) shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func serveUntilClosed(srv *http.Server, ln net.Listener) error {
+// serveUntilClosed serves until Shutdown; it reports any other end on done.
+func serveUntilClosed(srv *http.Server, ln net.Listener, done chan<- error) {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+		done <- fmt.Errorf("server on %s stopped: %w", ln.Addr(), err)
 	}
-	return nil
 }
