@@ -245,6 +245,20 @@ func (e *Emulator) FunctionLogs() []map[string]any {
 	return out
 }
 
+// WaitFunctionLogs waits until at least n function log lines have arrived, or until
+// timeout, and returns them. A function's output reaches the log through a pipe, so a
+// line can arrive after the invocation's answer does.
+func (e *Emulator) WaitFunctionLogs(n int, timeout time.Duration) []map[string]any {
+	deadline := time.Now().Add(timeout)
+	for {
+		logs := e.FunctionLogs()
+		if len(logs) >= n || time.Now().After(deadline) {
+			return logs
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // Stop ends the emulator and the function it runs.
 func (e *Emulator) Stop() {
 	select {

@@ -102,7 +102,7 @@ func TestInvokeRunsTheBootstrapWithOnlyTheGivenEnvironment(t *testing.T) {
 			t.Errorf("cwd = %q, want the bootstrap's directory %q", got.Cwd, filepath.Dir(boot))
 		}
 	}
-	if n := len(e.FunctionLogs()); n != 2 {
+	if n := len(e.WaitFunctionLogs(2, 5*time.Second)); n != 2 {
 		t.Errorf("function logged %d JSON lines, want 2:\n%s", n, e.Logs())
 	}
 	if !strings.Contains(e.Logs(), "Init Duration") {
