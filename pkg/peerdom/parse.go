@@ -31,6 +31,10 @@ type parser struct {
 	valueStart int
 	valueEnd   int
 
+	author     Author
+	hasAuthor  bool
+	authorSlot *Author // where the author goes, when allocated with the changes
+
 	// what the name is derived from (CONTRACT.md §2, `name`)
 	nameChange, nameField, firstName, lastName string
 }
@@ -61,6 +65,50 @@ func (p *parser) run() {
 		return
 	}
 	p.d.Name = p.name()
+	if p.hasAuthor {
+		if p.authorSlot == nil {
+			p.authorSlot = new(Author)
+		}
+		*p.authorSlot = p.author
+		p.d.Author = p.authorSlot
+	}
+}
+
+// The change slices and the author of an updated message share one allocation, in the
+// smallest of these shapes that fits; allocations are most of what parsing costs.
+type (
+	changes1 struct {
+		author Author
+		c      [1]Change
+		f      [1]string
+	}
+	changes2 struct {
+		author Author
+		c      [2]Change
+		f      [2]string
+	}
+	changes4 struct {
+		author Author
+		c      [4]Change
+		f      [4]string
+	}
+)
+
+// allocChanges makes room for n changes (and the author, should there be one).
+func (p *parser) allocChanges(n int) {
+	switch {
+	case n <= 1:
+		t := new(changes1)
+		p.d.Changes, p.d.ChangedFields, p.authorSlot = t.c[:0], t.f[:0], &t.author
+	case n <= 2:
+		t := new(changes2)
+		p.d.Changes, p.d.ChangedFields, p.authorSlot = t.c[:0], t.f[:0], &t.author
+	case n <= 4:
+		t := new(changes4)
+		p.d.Changes, p.d.ChangedFields, p.authorSlot = t.c[:0], t.f[:0], &t.author
+	default:
+		p.d.Changes, p.d.ChangedFields = make([]Change, 0, n), make([]string, 0, n)
+	}
 }
 
 // line handles text[start:end], one line without its line ending.
@@ -91,7 +139,7 @@ func (p *parser) line(start, end int) {
 	p.flush()
 	valueStart := start + (len(line) - len(trimmed)) + valueOff
 	if equalFoldASCII(name, "author") {
-		p.d.Author = parseAuthor(p.text[valueStart:end])
+		p.author, p.hasAuthor = parseAuthor(p.text[valueStart:end])
 		return
 	}
 	p.inField, p.fieldName, p.valueStart, p.valueEnd = true, unescape(name), valueStart, end
@@ -126,11 +174,8 @@ func (p *parser) flush() {
 	if p.d.Action == ActionUpdated {
 		if c, ok := parseChange(name, raw); ok {
 			if cap(p.d.Changes) == 0 {
-				// Room for this change and one per field line still to come, so the
-				// slices are allocated once.
-				n := 1 + strings.Count(p.text[p.valueEnd:], "\n**")
-				p.d.Changes = make([]Change, 0, n)
-				p.d.ChangedFields = make([]string, 0, n)
+				// Room for this change and one per field line still to come.
+				p.allocChanges(1 + strings.Count(p.text[p.valueEnd:], "\n**"))
 			}
 			p.d.Changes = append(p.d.Changes, c)
 			p.d.ChangedFields = append(p.d.ChangedFields, name)
@@ -326,7 +371,7 @@ func cleanItem(s string) string {
 
 // parseAuthor reads `Name (email)`, a bare email, or a bare name. The email is the last
 // parenthesized part that contains @; a Markdown link or autolink gives its address.
-func parseAuthor(raw string) *Author {
+func parseAuthor(raw string) (Author, bool) {
 	v := strings.TrimSpace(raw)
 	var a Author
 	if open, closing := lastParenWithAt(v); open >= 0 {
@@ -345,10 +390,7 @@ func parseAuthor(raw string) *Author {
 	} else {
 		a.Name = unescape(v)
 	}
-	if a.Name == "" && a.Email == "" {
-		return nil
-	}
-	return &a
+	return a, a.Name != "" || a.Email != ""
 }
 
 // lastParenWithAt finds the last top-level (...) group whose content contains @.
