@@ -23,6 +23,7 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
 	"github.com/peerbridge/peerbridge/pkg/samtemplate"
+	"github.com/peerbridge/peerbridge/pkg/webhooksamples"
 )
 
 func init() {
@@ -129,12 +130,12 @@ type stack struct {
 	done       chan error // a server's Serve ended on its own (nil errors are not sent)
 }
 
-// sandboxSeed are the sandbox's first contents: the entities the sample webhooks of
+// seedSandbox fills the sandbox with its first contents: the entities the sample webhooks of
 // `peerbridge send` (pkg/webhooksamples) name, and a role for onboarding.
 func seedSandbox(p *peerdomtest.Peerdom) (onboardingRole string) {
-	p.AddPeer(peerdomapi.Peer{ID: "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d", FirstName: "Ada", LastName: "Lovelace"})
-	p.AddGroup(peerdomapi.Group{ID: "5d7e1c3b-2a4f-4b6e-9c8d-7e6f5a4b3c2d", Name: "Research"})
-	p.AddRole(peerdomapi.Role{ID: "9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66", Name: "Facilitator"})
+	p.AddPeer(peerdomapi.Peer{ID: webhooksamples.PeerID, FirstName: "Ada", LastName: "Lovelace"})
+	p.AddGroup(peerdomapi.Group{ID: webhooksamples.GroupID, Name: "Research"})
+	p.AddRole(peerdomapi.Role{ID: webhooksamples.RoleID, Name: "Facilitator"})
 	return p.AddRole(peerdomapi.Role{Name: "Onboarding buddy"}).ID
 }
 

@@ -102,7 +102,7 @@ func TestServeRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	role, err := api.Roles().Get(context.Background(), "9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66", peerdomapi.Options{CustomFields: true})
+	role, err := api.Roles().Get(context.Background(), webhooksamples.RoleID, peerdomapi.Options{CustomFields: true})
 	if err != nil {
 		t.Fatal(err)
 	}

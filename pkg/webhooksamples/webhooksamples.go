@@ -11,12 +11,20 @@ import "encoding/json"
 // recognize: it becomes an "Unrecognized Message" event.
 const Test = "test"
 
+// The ids of the entities the samples are about (a sandbox Peerdom seeds them, so that
+// actions on the samples find their entity).
+const (
+	RoleID  = "9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66" // the role "Facilitator"
+	GroupID = "5d7e1c3b-2a4f-4b6e-9c8d-7e6f5a4b3c2d" // the group "Research"
+	PeerID  = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d" // the peer Ada Lovelace
+)
+
 // Links into the sample organization "acme"; each entity link ends in the entity's id.
 const (
 	mapURL   = "https://app.peerdom.org/acme/map/3f2b6a1e-9c4d-4e8a-b1f0-2a7c5d9e8b11"
-	roleURL  = mapURL + "/role/9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66"
-	groupURL = mapURL + "/circle/5d7e1c3b-2a4f-4b6e-9c8d-7e6f5a4b3c2d"
-	peerURL  = mapURL + "/peer/a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+	roleURL  = mapURL + "/role/" + RoleID
+	groupURL = mapURL + "/circle/" + GroupID
+	peerURL  = mapURL + "/peer/" + PeerID
 	author   = "**Author:** Jane Doe (jane@example.com)"
 )
 
