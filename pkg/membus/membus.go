@@ -12,9 +12,9 @@ package membus
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"github.com/peerbridge/peerbridge/internal/uuid"
 	"slices"
 	"strings"
 	"sync"
@@ -150,7 +150,7 @@ func (b *Bus) PutEvents(ctx context.Context, entries []bus.Entry) ([]bus.Result,
 				continue
 			}
 		}
-		ev := Event{ID: newID(), Time: e.Time, Entry: e}
+		ev := Event{ID: uuid.New(), Time: e.Time, Entry: e}
 		if ev.Time.IsZero() {
 			ev.Time = now()
 		}
@@ -187,13 +187,4 @@ func check(e bus.Entry) (code, message string) {
 		return "MalformedDetail", "Detail is malformed."
 	}
 	return "", ""
-}
-
-// newID returns a random UUID string, the shape of EventBridge event ids.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

@@ -18,9 +18,9 @@ package memqueue
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/peerbridge/peerbridge/internal/uuid"
 	"strconv"
 	"sync"
 	"time"
@@ -84,7 +84,7 @@ func (q *Queue) Send(ctx context.Context, body string) error {
 		return fmt.Errorf("%w (%d bytes)", ErrTooLarge, len(body))
 	}
 	q.mu.Lock()
-	q.visible = append(q.visible, &Message{ID: newID(), Body: body, SentAt: time.Now().UTC()})
+	q.visible = append(q.visible, &Message{ID: uuid.New(), Body: body, SentAt: time.Now().UTC()})
 	q.signal()
 	q.mu.Unlock()
 	return nil
@@ -265,13 +265,4 @@ func (q *Queue) record(m Message) events.SQSMessage {
 		EventSourceARN: "arn:aws:sqs:local:000000000000:" + name,
 		AWSRegion:      "local",
 	}
-}
-
-// newID returns a random UUID string, the shape of SQS message ids.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/peerbridge/peerbridge/internal/uuid"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -299,7 +300,7 @@ func (p *Peerdom) createPeer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "firstName or lastName is required")
 		return
 	}
-	v.ID = newID()
+	v.ID = uuid.New()
 	if v.Slug == "" {
 		v.Slug = slugify(v.FullName())
 	}
@@ -418,7 +419,7 @@ func (p *Peerdom) createRole(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
-	v.ID, v.CreatedAt, v.Holders = newID(), nowString(), nil
+	v.ID, v.CreatedAt, v.Holders = uuid.New(), nowString(), nil
 	if v.Slug == "" {
 		v.Slug = slugify(v.Name)
 	}
@@ -532,7 +533,7 @@ func (p *Peerdom) createGroup(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
-	v.ID, v.CreatedAt = newID(), nowString()
+	v.ID, v.CreatedAt = uuid.New(), nowString()
 	if v.Slug == "" {
 		v.Slug = slugify(v.Name)
 	}
@@ -633,7 +634,7 @@ func (p *Peerdom) addHolder(w http.ResponseWriter, r *http.Request, h peerdomapi
 		writeError(w, http.StatusBadRequest, "percentage must be between 0 and 100")
 		return
 	}
-	h.ID = newID()
+	h.ID = uuid.New()
 	p.holders.put(h.ID, h)
 	p.recordWrite(r)
 	p.send(message("Role", p.roleLink(role), "updated", author(r), []string{"**Peers:** [+] " + esc(p.peerName(h.PeerID))}))

@@ -1,9 +1,8 @@
 package peerdomtest
 
 import (
-	"crypto/rand"
 	"encoding/json"
-	"fmt"
+	"github.com/peerbridge/peerbridge/internal/uuid"
 	"strings"
 	"unicode"
 
@@ -53,15 +52,6 @@ func (t *table[T]) all() []T {
 	return out
 }
 
-// newID returns a random UUID (version 4), the form Peerdom's ids take.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
-
 func slugify(s string) string {
 	var b strings.Builder
 	dash := false
@@ -98,7 +88,7 @@ func (p *Peerdom) AddPeer(v peerdomapi.Peer) peerdomapi.Peer {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if v.ID == "" {
-		v.ID = newID()
+		v.ID = uuid.New()
 	}
 	if v.Slug == "" {
 		v.Slug = slugify(v.FullName())
@@ -113,7 +103,7 @@ func (p *Peerdom) AddRole(v peerdomapi.Role) peerdomapi.Role {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if v.ID == "" {
-		v.ID = newID()
+		v.ID = uuid.New()
 	}
 	if v.MapID == "" {
 		v.MapID = p.liveMap
@@ -134,7 +124,7 @@ func (p *Peerdom) AddGroup(v peerdomapi.Group) peerdomapi.Group {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if v.ID == "" {
-		v.ID = newID()
+		v.ID = uuid.New()
 	}
 	if v.MapID == "" {
 		v.MapID = p.liveMap
@@ -154,7 +144,7 @@ func (p *Peerdom) AddHolder(v peerdomapi.Holder) peerdomapi.Holder {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if v.ID == "" {
-		v.ID = newID()
+		v.ID = uuid.New()
 	}
 	p.holders.put(v.ID, clone(v))
 	return clone(v)
@@ -165,7 +155,7 @@ func (p *Peerdom) AddMap(v peerdomapi.Map) peerdomapi.Map {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if v.ID == "" {
-		v.ID = newID()
+		v.ID = uuid.New()
 	}
 	p.maps.put(v.ID, v)
 	return v
