@@ -14,6 +14,9 @@ import (
 // every webhook, and values are substrings of the text wherever the text allows.
 func Parse(text string) Detail {
 	p := parser{text: text, d: Detail{Text: text, Changes: []Change{}, ChangedFields: []string{}}}
+	p.hasBackslash = strings.IndexByte(text, '\\') >= 0
+	p.hasCR = strings.IndexByte(text, '\r') >= 0
+	p.hasTab = strings.IndexByte(text, '\t') >= 0
 	p.run()
 	return p.d
 }
@@ -21,6 +24,10 @@ func Parse(text string) Detail {
 type parser struct {
 	text string
 	d    Detail // held by value so that it stays on the stack
+
+	// Whether text has these at all: most texts don't, and then the small parts cut from
+	// them need no look for a backslash to unescape, a \r to drop, or a tab ending a URL.
+	hasBackslash, hasCR, hasTab bool
 
 	headerSeen bool
 	labelName  string // a name given in the header's link label
@@ -94,6 +101,19 @@ type (
 	}
 )
 
+// countFieldLines counts the lines of s that start with "**" (strings.Count of "\n**",
+// which is slower for a needle longer than a byte).
+func countFieldLines(s string) int {
+	n := 0
+	for i := strings.IndexByte(s, '\n'); i >= 0; i = strings.IndexByte(s, '\n') {
+		s = s[i+1:]
+		if strings.HasPrefix(s, "**") {
+			n++
+		}
+	}
+	return n
+}
+
 // allocChanges makes room for n changes (and the author, should there be one).
 func (p *parser) allocChanges(n int) {
 	switch {
@@ -123,7 +143,7 @@ func (p *parser) line(start, end int) {
 	}
 	if !p.headerSeen {
 		p.headerSeen = true
-		p.header(strings.TrimSpace(line))
+		p.header(trimSpace(line))
 		return
 	}
 	if !p.d.Recognized() {
@@ -138,12 +158,33 @@ func (p *parser) line(start, end int) {
 	}
 	p.flush()
 	valueStart := start + (len(line) - len(trimmed)) + valueOff
+	for valueStart < end && p.text[valueStart] == ' ' {
+		valueStart++ // the value is trimmed anyway; this spares trimSpace its slow path
+	}
 	if equalFoldASCII(name, "author") {
-		p.author, p.hasAuthor = parseAuthor(p.text[valueStart:end])
+		p.author, p.hasAuthor = p.parseAuthor(p.text[valueStart:end])
 		return
 	}
-	p.inField, p.fieldName, p.valueStart, p.valueEnd = true, unescape(name), valueStart, end
+	p.inField, p.fieldName, p.valueStart, p.valueEnd = true, p.unescape(name), valueStart, end
 }
+
+// trimSpace is strings.TrimSpace with a quick answer for the usual string, one with
+// no space at either end.
+func trimSpace(s string) string {
+	if s != "" && !mayBeSpace[s[0]] && !mayBeSpace[s[len(s)-1]] {
+		return s
+	}
+	return strings.TrimSpace(s)
+}
+
+// mayBeSpace marks the bytes that are, or may start or end, a Unicode space: ASCII
+// space and control characters and every non-ASCII byte.
+var mayBeSpace = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c <= ' ' || c >= utf8.RuneSelf
+	}
+	return t
+}()
 
 // trimLeftSpace is strings.TrimLeftFunc(s, unicode.IsSpace) with an ASCII fast path.
 func trimLeftSpace(s string) string {
@@ -166,16 +207,16 @@ func (p *parser) flush() {
 	}
 	p.inField = false
 	raw := p.text[p.valueStart:p.valueEnd]
-	if strings.IndexByte(raw, '\r') >= 0 {
+	if p.hasCR && strings.IndexByte(raw, '\r') >= 0 {
 		raw = strings.ReplaceAll(raw, "\r\n", "\n") // lines are joined with \n
 	}
-	raw = strings.TrimSpace(raw)
+	raw = trimSpace(raw)
 	name := p.fieldName
 	if p.d.Action == ActionUpdated {
-		if c, ok := parseChange(name, raw); ok {
+		if c, ok := p.parseChange(name, raw); ok {
 			if cap(p.d.Changes) == 0 {
 				// Room for this change and one per field line still to come.
-				p.allocChanges(1 + strings.Count(p.text[p.valueEnd:], "\n**"))
+				p.allocChanges(1 + countFieldLines(p.text[p.valueEnd:]))
 			}
 			p.d.Changes = append(p.d.Changes, c)
 			p.d.ChangedFields = append(p.d.ChangedFields, name)
@@ -185,7 +226,7 @@ func (p *parser) flush() {
 			return
 		}
 	}
-	value := unescape(raw)
+	value := p.unescape(raw)
 	if p.d.Fields == nil {
 		p.d.Fields = make(map[string]string, 4)
 	}
@@ -243,7 +284,7 @@ func fieldLine(line string) (name string, valueOff int, ok bool) {
 	if !strings.HasPrefix(line, "**") {
 		return "", 0, false
 	}
-	closing := strings.Index(line[2:], "**")
+	closing := indexDoubleStar(line[2:])
 	if closing < 0 {
 		return "", 0, false
 	}
@@ -259,29 +300,44 @@ func fieldLine(line string) (name string, valueOff int, ok bool) {
 	default:
 		return "", 0, false
 	}
-	name = strings.TrimSpace(name)
+	name = trimSpace(name)
 	if name == "" {
 		return "", 0, false
 	}
 	return name, valueOff, true
 }
 
+// indexDoubleStar is strings.Index(s, "**"), cheaper for the short names it looks in.
+func indexDoubleStar(s string) int {
+	for i := 0; ; {
+		j := strings.IndexByte(s[i:], '*')
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if i+1 < len(s) && s[i+1] == '*' {
+			return i
+		}
+		i++
+	}
+}
+
 // parseChange reads an updated message's field value as a change, if it is one.
-func parseChange(field, raw string) (Change, bool) {
+func (p *parser) parseChange(field, raw string) (Change, bool) {
 	// A value that opens with a list marker is a list even if an item holds an arrow;
 	// otherwise the arrow decides, and markers elsewhere still make a list.
 	if startsWithMarker(raw) {
-		return listChange(field, raw), true
+		return p.listChange(field, raw), true
 	}
 	if i, n := findArrow(raw); i >= 0 {
 		return Change{
 			Field: field,
-			Old:   unescape(strings.TrimSpace(raw[:i])),
-			New:   unescape(strings.TrimSpace(raw[i+n:])),
+			Old:   p.unescape(trimSpace(raw[:i])),
+			New:   p.unescape(trimSpace(raw[i+n:])),
 		}, true
 	}
 	if strings.Contains(raw, "[+]") || strings.Contains(raw, "[-]") {
-		return listChange(field, raw), true
+		return p.listChange(field, raw), true
 	}
 	return Change{}, false
 }
@@ -305,16 +361,16 @@ func startsWithMarker(s string) bool {
 
 // dropBullet removes a leading Markdown bullet ("- " or "* ") and surrounding space.
 func dropBullet(s string) string {
-	s = strings.TrimSpace(s)
+	s = trimSpace(s)
 	if len(s) >= 2 && (s[0] == '-' || s[0] == '*') && (s[1] == ' ' || s[1] == '\t') {
-		s = strings.TrimSpace(s[2:])
+		s = trimSpace(s[2:])
 	}
 	return s
 }
 
 // listChange splits a value into [+] added and [-] removed items. Each marker starts an
 // item that runs to the next marker or the end of its line.
-func listChange(field, raw string) Change {
+func (p *parser) listChange(field, raw string) Change {
 	c := Change{Field: field, IsList: true, Added: []string{}, Removed: []string{}}
 	for raw != "" {
 		line := raw
@@ -332,7 +388,7 @@ func listChange(field, raw string) Change {
 			if j >= 0 {
 				item = line[:j]
 			}
-			if item = cleanItem(item); item != "" {
+			if item = p.cleanItem(item); item != "" {
 				if added {
 					c.Added = append(c.Added, item)
 				} else {
@@ -355,47 +411,60 @@ func nextMarker(s string) int {
 
 // cleanItem trims an item, the bullet that may stand before the next marker, and a
 // separating , or ; after it.
-func cleanItem(s string) string {
-	s = strings.TrimSpace(s)
+func (p *parser) cleanItem(s string) string {
+	s = trimSpace(s)
 	if s == "-" || s == "*" {
 		return ""
 	}
 	if strings.HasSuffix(s, " -") || strings.HasSuffix(s, " *") {
-		s = strings.TrimSpace(s[:len(s)-2])
+		s = trimSpace(s[:len(s)-2])
 	}
 	for s != "" && (s[len(s)-1] == ',' || s[len(s)-1] == ';') {
 		s = s[:len(s)-1]
 	}
-	return unescape(strings.TrimSpace(s))
+	return p.unescape(trimSpace(s))
 }
 
 // parseAuthor reads `Name (email)`, a bare email, or a bare name. The email is the last
 // parenthesized part that contains @; a Markdown link or autolink gives its address.
-func parseAuthor(raw string) (Author, bool) {
-	v := strings.TrimSpace(raw)
+func (p *parser) parseAuthor(raw string) (Author, bool) {
+	v := trimSpace(raw)
 	var a Author
-	if open, closing := lastParenWithAt(v); open >= 0 {
-		a.Email = plainEmail(v[open+1 : closing])
-		a.Name = unescape(strings.TrimSpace(v[:open]))
+	if open, closing := p.lastParenWithAt(v); open >= 0 {
+		a.Email = p.plainEmail(v[open+1 : closing])
+		a.Name = p.unescape(trimSpace(v[:open]))
 	} else if strings.Contains(v, "@") {
 		// No parentheses: the last word holding @ is the address, what precedes the name.
-		i := strings.LastIndexFunc(v, unicode.IsSpace)
+		i := lastSpace(v)
 		for i >= 0 && !strings.Contains(v[i+1:], "@") {
-			i = strings.LastIndexFunc(v[:i], unicode.IsSpace)
+			i = lastSpace(v[:i])
 		}
-		a.Email = plainEmail(v[i+1:])
+		a.Email = p.plainEmail(v[i+1:])
 		if i >= 0 {
-			a.Name = unescape(strings.TrimSpace(v[:i]))
+			a.Name = p.unescape(trimSpace(v[:i]))
 		}
 	} else {
-		a.Name = unescape(v)
+		a.Name = p.unescape(v)
 	}
 	return a, a.Name != "" || a.Email != ""
 }
 
+// lastSpace is strings.LastIndexFunc(s, unicode.IsSpace) with an ASCII fast path.
+func lastSpace(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		switch c := s[i]; {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r':
+			return i
+		case c >= utf8.RuneSelf:
+			return strings.LastIndexFunc(s[:i+1], unicode.IsSpace)
+		}
+	}
+	return -1
+}
+
 // lastParenWithAt finds the last top-level (...) group whose content contains @.
-func lastParenWithAt(s string) (open, closing int) {
-	if o, c, ok := simpleAuthorGroup(s); ok {
+func (p *parser) lastParenWithAt(s string) (open, closing int) {
+	if o, c, ok := p.simpleAuthorGroup(s); ok {
 		return o, c
 	}
 	open, closing = -1, -1
@@ -408,7 +477,7 @@ func lastParenWithAt(s string) (open, closing int) {
 			if depth == 0 {
 				if i > 0 && s[i-1] == ']' {
 					// a Markdown link's destination belongs to the link, not a group
-					i = matching(s, i, '(', ')')
+					i = p.matching(s, i, '(', ')')
 					if i < 0 {
 						return open, closing
 					}
@@ -430,34 +499,30 @@ func lastParenWithAt(s string) (open, closing int) {
 	return open, closing
 }
 
-// simpleAuthorGroup is lastParenWithAt's fast path, one pass over s: the common
-// `Name (email)` — s ends with the only parenthesized group, it holds an @, and nothing in
-// s is escaped or a link. ok is false when the general scan must decide.
-func simpleAuthorGroup(s string) (open, closing int, ok bool) {
+// simpleAuthorGroup is lastParenWithAt's fast path, a few vectorized byte searches
+// instead of a walk: the common `Name (email)` — s ends with the only parenthesized
+// group, it holds an @, and nothing in s is escaped or a link. ok is false when the
+// general scan must decide.
+func (p *parser) simpleAuthorGroup(s string) (open, closing int, ok bool) {
 	closing = len(s) - 1
 	if closing < 1 || s[closing] != ')' {
 		return 0, 0, false
 	}
-	open, at := -1, false
-	for i := 0; i < closing; i++ {
-		switch s[i] {
-		case '(':
-			if open >= 0 || (i > 0 && s[i-1] == ']') {
-				return 0, 0, false
-			}
-			open = i
-		case ')', '\\':
-			return 0, 0, false
-		case '@':
-			at = at || open >= 0
-		}
+	open = strings.IndexByte(s, '(')
+	if open < 0 || (open > 0 && s[open-1] == ']') {
+		return 0, 0, false
 	}
-	return open, closing, open >= 0 && at
+	group := s[open+1 : closing]
+	if strings.IndexByte(group, '(') >= 0 || strings.IndexByte(s[:closing], ')') >= 0 ||
+		(p.hasBackslash && strings.IndexByte(s, '\\') >= 0) || strings.IndexByte(group, '@') < 0 {
+		return 0, 0, false
+	}
+	return open, closing, true
 }
 
 // plainEmail reduces `[a@b.c](mailto:a@b.c)`, `<a@b.c>` and `mailto:a@b.c` to a@b.c.
-func plainEmail(s string) string {
-	s = strings.TrimSpace(s)
+func (p *parser) plainEmail(s string) string {
+	s = trimSpace(s)
 	if strings.HasPrefix(s, "[") {
 		if i := strings.Index(s, "]("); i > 0 && strings.HasSuffix(s, ")") {
 			label := s[1:i]
@@ -474,7 +539,16 @@ func plainEmail(s string) string {
 	if len(s) > 7 && equalFoldASCII(s[:7], "mailto:") {
 		s = s[7:]
 	}
-	return unescape(strings.TrimSpace(s))
+	return p.unescape(trimSpace(s))
+}
+
+// unescape is the package's unescape for a part of p.text, skipped when the text has
+// no backslash at all.
+func (p *parser) unescape(s string) string {
+	if !p.hasBackslash {
+		return s
+	}
+	return unescape(s)
 }
 
 // unescape removes Markdown backslash escapes: a backslash before ASCII punctuation.
@@ -500,13 +574,13 @@ func isASCIIPunct(c byte) bool {
 
 // header reads the first non-blank line: the entity, the action, the link.
 func (p *parser) header(h string) {
-	before, after, label, url, hasLink := splitLink(h)
+	before, after, label, url, hasLink := p.splitLink(h)
 	if hasLink {
 		p.d.URL = url
 		p.d.Organization = organization(url)
 		p.d.EntityID = lastUUID(url)
 	}
-	cleanLabel := unescape(trimDecoration(label))
+	cleanLabel := p.unescape(trimDecoration(label))
 
 	// Entity: a label that is exactly an entity word, else the first entity word outside
 	// the label, else the first one in it. The URL is never read for words.
@@ -514,6 +588,9 @@ func (p *parser) header(h string) {
 	entity, labelIsEntity := entityWord(cleanLabel)
 	var action Action
 	for _, segment := range [...]string{before, after, label} {
+		if entity != "" && action != "" {
+			break
+		}
 		e, a := firstWords(segment)
 		if entity == "" {
 			entity = e
@@ -562,7 +639,7 @@ func nameInLabel(label string) string {
 
 // splitLink finds the first Markdown link [label](url) in h and returns the text before
 // and after it, the raw label and the link target.
-func splitLink(h string) (before, after, label, url string, ok bool) {
+func (p *parser) splitLink(h string) (before, after, label, url string, ok bool) {
 	for i := 0; i < len(h); i++ {
 		j := strings.IndexByte(h[i:], '[')
 		if j < 0 {
@@ -572,15 +649,15 @@ func splitLink(h string) (before, after, label, url string, ok bool) {
 		if escaped(h, i) {
 			continue
 		}
-		closeLabel := matching(h, i, '[', ']')
+		closeLabel := p.matching(h, i, '[', ']')
 		if closeLabel < 0 || closeLabel+1 >= len(h) || h[closeLabel+1] != '(' {
 			continue
 		}
-		closeURL := matching(h, closeLabel+1, '(', ')')
+		closeURL := p.matching(h, closeLabel+1, '(', ')')
 		if closeURL < 0 {
 			continue
 		}
-		return h[:i], h[closeURL+1:], h[i+1 : closeLabel], linkTarget(h[closeLabel+2 : closeURL]), true
+		return h[:i], h[closeURL+1:], h[i+1 : closeLabel], p.linkTarget(h[closeLabel+2 : closeURL]), true
 	}
 	return h, "", "", "", false
 }
@@ -596,12 +673,12 @@ func escaped(s string, i int) bool {
 }
 
 // matching returns the index of the bracket closing the one at open, or -1.
-func matching(s string, open int, o, c byte) int {
+func (p *parser) matching(s string, open int, o, c byte) int {
 	// Fast path: the first closing bracket, when nothing that could nest or escape
 	// stands before it (the common case for a link's label and URL).
 	if j := strings.IndexByte(s[open+1:], c); j >= 0 {
 		inner := s[open+1 : open+1+j]
-		if strings.IndexByte(inner, o) < 0 && strings.IndexByte(inner, '\\') < 0 {
+		if strings.IndexByte(inner, o) < 0 && (!p.hasBackslash || strings.IndexByte(inner, '\\') < 0) {
 			return open + 1 + j
 		}
 	}
@@ -623,8 +700,8 @@ func matching(s string, open int, o, c byte) int {
 }
 
 // linkTarget takes the destination out of a link's parentheses: `<url>` or `url "title"`.
-func linkTarget(s string) string {
-	s = strings.TrimSpace(s)
+func (p *parser) linkTarget(s string) string {
+	s = trimSpace(s)
 	if strings.HasPrefix(s, "<") {
 		if i := strings.IndexByte(s, '>'); i > 0 {
 			return s[1:i]
@@ -633,40 +710,61 @@ func linkTarget(s string) string {
 	if i := strings.IndexByte(s, ' '); i >= 0 {
 		s = s[:i]
 	}
-	if i := strings.IndexByte(s, '\t'); i >= 0 {
-		s = s[:i]
+	if p.hasTab {
+		if i := strings.IndexByte(s, '\t'); i >= 0 {
+			s = s[:i]
+		}
 	}
 	return s
 }
 
 // organization is the first path segment of a peerdom.org URL.
 func organization(url string) string {
-	i := strings.Index(url, "://")
+	i := strings.IndexByte(url, ':')
 	if i < 0 {
 		return ""
 	}
+	if !strings.HasPrefix(url[i:], "://") {
+		if i = strings.Index(url, "://"); i < 0 {
+			return ""
+		}
+	}
 	rest := url[i+3:]
-	hostEnd := indexURLDelim(rest)
-	if hostEnd < 0 || rest[hostEnd] != '/' {
+	slash := strings.IndexByte(rest, '/')
+	if slash < 0 {
 		return ""
 	}
-	host := rest[:hostEnd]
-	if at := strings.LastIndexByte(host, '@'); at >= 0 {
-		host = host[at+1:]
+	// The host is what follows the last @ up to a port's colon; a ? or # before the
+	// slash ends the URL's authority without a path.
+	authority := rest[:slash]
+	start, end := 0, len(authority)
+	for j := 0; j < len(authority); j++ {
+		if !authorityMark[authority[j]] {
+			continue
+		}
+		switch authority[j] {
+		case '?', '#':
+			return ""
+		case '@':
+			start, end = j+1, len(authority)
+		case ':':
+			end = min(end, j)
+		}
 	}
-	if colon := strings.IndexByte(host, ':'); colon >= 0 {
-		host = host[:colon]
-	}
-	host = strings.TrimSuffix(host, ".")
-	if !equalFoldASCII(host, "peerdom.org") && !hasSuffixFold(host, ".peerdom.org") {
+	host := strings.TrimSuffix(authority[start:end], ".")
+	if !strings.HasSuffix(host, ".peerdom.org") && host != "peerdom.org" &&
+		!equalFoldASCII(host, "peerdom.org") && !hasSuffixFold(host, ".peerdom.org") {
 		return ""
 	}
-	path := rest[hostEnd+1:]
+	path := rest[slash+1:]
 	if end := indexURLDelim(path); end >= 0 {
 		path = path[:end]
 	}
 	return path
 }
+
+// authorityMark marks the bytes organization must look at in a URL's authority.
+var authorityMark = [256]bool{'?': true, '#': true, '@': true, ':': true}
 
 // indexURLDelim is strings.IndexAny(s, "/?#") without building a set on every call.
 func indexURLDelim(s string) int {
@@ -705,32 +803,58 @@ func equalFoldASCII(s, lower string) bool {
 // places where a dash could be a UUID's last one, so a URL without one costs a scan.
 func lastUUID(s string) string {
 	const n = 36
-	for p := strings.LastIndexByte(s, '-'); p >= 23; p = strings.LastIndexByte(s[:p], '-') {
+	if strings.IndexByte(s, '-') < 0 {
+		return "" // the vectorized forward scan is much cheaper than the backward one
+	}
+	for p := strings.LastIndexByte(s, '-'); p >= 23; p = 23 + strings.LastIndexByte(s[23:p], '-') {
 		i := p - 23 // where a UUID whose last dash is at p starts
-		if i+n > len(s) || !isUUID(s[i:i+n]) || (i > 0 && isHex(s[i-1])) || (i+n < len(s) && isHex(s[i+n])) {
+		if i+n > len(s) || (i > 0 && isHex(s[i-1])) || (i+n < len(s) && isHex(s[i+n])) {
 			continue
 		}
-		return strings.ToLower(s[i : i+n])
+		if ok, upper := isUUID(s[i : i+n]); ok {
+			if upper {
+				return strings.ToLower(s[i : i+n])
+			}
+			return s[i : i+n]
+		}
 	}
 	return ""
 }
 
-func isUUID(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if s[i] != '-' {
-				return false
-			}
-		} else if !isHex(s[i]) {
-			return false
+// isUUID reports whether s (36 bytes) is a UUID, and whether it has upper-case letters.
+func isUUID(s string) (ok, upper bool) {
+	if s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return false, false
+	}
+	var class byte // the classes of all hex places, or-ed: no branch per byte
+	for _, group := range [...]string{s[:8], s[9:13], s[14:18], s[19:23], s[24:]} {
+		for i := 0; i < len(group); i++ {
+			class |= hexClass[group[i]]
 		}
 	}
-	return true
+	return class&notHex == 0, class&upperHex != 0
 }
 
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
+// hexClass marks the bytes that are not hex digits, and the upper-case ones that are.
+const (
+	notHex   = 1
+	upperHex = 2
+)
+
+var hexClass = func() (t [256]byte) {
+	for c := range t {
+		switch {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
+		case c >= 'A' && c <= 'F':
+			t[c] = upperHex
+		default:
+			t[c] = notHex
+		}
+	}
+	return t
+}()
+
+func isHex(c byte) bool { return hexClass[c]&notHex == 0 }
 
 // entityWord maps a word to its entity: Role; Group or Circle; Peer or Member.
 func entityWord(w string) (Entity, bool) {
@@ -738,66 +862,127 @@ func entityWord(w string) (Entity, bool) {
 	return e, e != ""
 }
 
+// The lengths of the shortest and the longest entity or action word.
+const minKeyword, maxKeyword = len("role"), len("modified")
+
 // classifyWord tells whether w is an entity word or an action word, case-insensitively.
-// It looks at the length and first letter before comparing, since most words are neither.
 func classifyWord(w string) (Entity, Action) {
-	if len(w) < 4 || len(w) > 8 {
+	if len(w) < minKeyword || len(w) > maxKeyword {
 		return "", ""
 	}
-	switch w[0] | 0x20 {
-	case 'r':
-		switch {
-		case equalFoldASCII(w, "role"):
-			return EntityRole, ""
-		case equalFoldASCII(w, "removed"):
-			return "", ActionDeleted
-		}
-	case 'g':
-		if equalFoldASCII(w, "group") {
-			return EntityGroup, ""
-		}
-	case 'c':
-		switch {
-		case equalFoldASCII(w, "circle"):
-			return EntityGroup, ""
-		case equalFoldASCII(w, "created"):
-			return "", ActionCreated
-		case equalFoldASCII(w, "changed"):
-			return "", ActionUpdated
-		}
-	case 'p':
-		if equalFoldASCII(w, "peer") {
-			return EntityPeer, ""
-		}
-	case 'm':
-		switch {
-		case equalFoldASCII(w, "member"):
-			return EntityPeer, ""
-		case equalFoldASCII(w, "modified"):
-			return "", ActionUpdated
-		}
-	case 'a':
-		if equalFoldASCII(w, "added") {
-			return "", ActionCreated
-		}
-	case 'u':
-		if equalFoldASCII(w, "updated") {
-			return "", ActionUpdated
-		}
-	case 'e':
-		if equalFoldASCII(w, "edited") {
-			return "", ActionUpdated
-		}
-	case 'd':
-		if equalFoldASCII(w, "deleted") {
-			return "", ActionDeleted
-		}
+	return lookupKeyword(packWord(w))
+}
+
+// packWord packs a word of up to 8 bytes into a number, a byte each with the ASCII case
+// bit set: two words pack alike exactly when they are equal ignoring ASCII case (no other
+// byte turns into a letter), so a keyword is found by comparing numbers.
+func packWord(w string) uint64 {
+	var k uint64
+	for i := 0; i < len(w); i++ {
+		k = k<<8 | uint64(w[i]|0x20)
+	}
+	return k
+}
+
+// lookupKeyword classifies a packed word: one probe of a perfect hash table.
+func lookupKeyword(k uint64) (Entity, Action) {
+	if slot := &keywordSlots[(k*keywordHash)>>60]; slot.packed == k {
+		return slot.entity, slot.action
 	}
 	return "", ""
 }
 
-// firstWords returns the first entity word and the first action word in s.
+// keyword is an entity or action word of the header (CONTRACT.md §3), packed.
+type keyword struct {
+	packed uint64
+	entity Entity
+	action Action
+}
+
+// keywordHash spreads the packed keywords over 16 slots without a collision (found by
+// trying multipliers; building keywordSlots checks it).
+const keywordHash = 0x92287ff20b3ec92d
+
+var keywordSlots = func() (slots [16]keyword) {
+	for _, kw := range [...]keyword{
+		{packWord("role"), EntityRole, ""},
+		{packWord("group"), EntityGroup, ""},
+		{packWord("circle"), EntityGroup, ""},
+		{packWord("peer"), EntityPeer, ""},
+		{packWord("member"), EntityPeer, ""},
+		{packWord("created"), "", ActionCreated},
+		{packWord("added"), "", ActionCreated},
+		{packWord("updated"), "", ActionUpdated},
+		{packWord("edited"), "", ActionUpdated},
+		{packWord("changed"), "", ActionUpdated},
+		{packWord("modified"), "", ActionUpdated},
+		{packWord("deleted"), "", ActionDeleted},
+		{packWord("removed"), "", ActionDeleted},
+	} {
+		slot := &slots[(kw.packed*keywordHash)>>60]
+		if slot.packed != 0 {
+			panic("peerdom: keywordHash puts two keywords in one slot")
+		}
+		*slot = kw
+	}
+	return slots
+}()
+
+// firstWords returns the first entity word and the first action word in s. It walks
+// the bytes itself, classifying only words of a keyword's length, and leaves text with
+// non-ASCII letters (which may join words) to nextWord.
 func firstWords(s string) (entity Entity, action Action) {
+	for i := 0; i < len(s); {
+		for i < len(s) && wordClass[s[i]] == notWordByte {
+			i++
+		}
+		start := i
+		var packed uint64 // packWord of the word, built on the way
+		for i < len(s) && wordClass[s[i]] == wordByte {
+			packed = packed<<8 | uint64(s[i]|0x20)
+			i++
+		}
+		if i < len(s) && wordClass[s[i]] == nonASCIIByte {
+			return firstWordsUnicode(s)
+		}
+		if n := i - start; n >= minKeyword && n <= maxKeyword {
+			e, a := lookupKeyword(packed)
+			if entity == "" {
+				entity = e
+			}
+			if action == "" {
+				action = a
+			}
+			if entity != "" && action != "" {
+				break
+			}
+		}
+	}
+	return entity, action
+}
+
+// wordClass sorts bytes for firstWords: ASCII letters and digits, other ASCII, and the
+// bytes of non-ASCII characters.
+const (
+	notWordByte = iota
+	wordByte
+	nonASCIIByte
+)
+
+var wordClass = func() (t [256]byte) {
+	for c := range t {
+		switch {
+		case c >= utf8.RuneSelf:
+			t[c] = nonASCIIByte
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9':
+			t[c] = wordByte
+		}
+	}
+	return t
+}()
+
+// firstWordsUnicode is firstWords for text whose words may hold any letter.
+func firstWordsUnicode(s string) (entity Entity, action Action) {
 	for w, rest := nextWord(s); w != "" && (entity == "" || action == ""); w, rest = nextWord(rest) {
 		e, a := classifyWord(w)
 		if entity == "" {
