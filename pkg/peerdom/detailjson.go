@@ -3,8 +3,6 @@ package peerdom
 import (
 	"encoding/json"
 	"reflect"
-	"slices"
-	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -82,9 +80,7 @@ func (d *Detail) jsonSizeHint() int {
 	if d.Author != nil {
 		n += len(d.Author.Name) + len(d.Author.Email)
 	}
-	for k, v := range d.Fields {
-		n += 8 + len(k) + len(v)
-	}
+	n += d.Fields.jsonSizeHint()
 	for i := range d.Changes {
 		n += d.Changes[i].jsonSizeHint()
 	}
@@ -111,27 +107,6 @@ func appendStringField(dst []byte, key, value string) []byte {
 	}
 	dst = append(dst, key...)
 	return appendJSONString(dst, value)
-}
-
-// appendSortedFields appends the map's members, keys in byte order as encoding/json
-// sorts them.
-func appendSortedFields(dst []byte, fields map[string]string) []byte {
-	type field struct{ name, value string }
-	var stack [16]field
-	sorted := stack[:0]
-	for k, v := range fields {
-		sorted = append(sorted, field{k, v})
-	}
-	slices.SortFunc(sorted, func(a, b field) int { return strings.Compare(a.name, b.name) })
-	for i, f := range sorted {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendJSONString(dst, f.name)
-		dst = append(dst, ':')
-		dst = appendJSONString(dst, f.value)
-	}
-	return dst
 }
 
 // appendStringArray appends a JSON array of the strings; nil is [] (never null).

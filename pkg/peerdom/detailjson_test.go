@@ -64,11 +64,8 @@ func referenceNonNil(s []string) []string {
 // referenceMarshal is what Detail.MarshalJSON returned before AppendJSON.
 func referenceMarshal(d Detail) ([]byte, error) {
 	r := referenceDetail{ID: d.ID, ReceivedAt: d.ReceivedAt, Entity: d.Entity, Action: d.Action, Name: d.Name,
-		URL: d.URL, Organization: d.Organization, EntityID: d.EntityID, Author: d.Author, Fields: d.Fields,
+		URL: d.URL, Organization: d.Organization, EntityID: d.EntityID, Author: d.Author, Fields: d.Fields.Map(),
 		Changes: []referenceChange{}, ChangedFields: d.ChangedFields, Text: d.Text}
-	if r.Fields == nil {
-		r.Fields = map[string]string{}
-	}
 	for _, c := range d.Changes {
 		r.Changes = append(r.Changes, referenceChange(c))
 	}
@@ -87,7 +84,8 @@ func TestReferenceDetailInStep(t *testing.T) {
 	}
 	for i := range dt.NumField() {
 		df, rf := dt.Field(i), rt.Field(i)
-		sameType := df.Type == rf.Type || (df.Name == "Changes" && df.Type == reflect.TypeFor[[]Change]())
+		sameType := df.Type == rf.Type || (df.Name == "Changes" && df.Type == reflect.TypeFor[[]Change]()) ||
+			(df.Name == "Fields" && df.Type == reflect.TypeFor[Fields]()) // the reference keeps them in a map
 		if df.Name != rf.Name || df.Tag != rf.Tag || !sameType {
 			t.Errorf("Detail field %d is %s %s %q, the reference's %s %s %q", i, df.Name, df.Type, df.Tag, rf.Name, rf.Type, rf.Tag)
 		}
@@ -153,7 +151,7 @@ func TestDetailJSONMatchesEncodingJSON(t *testing.T) {
 	tricky := "<a href=\"x\">&amp;</a> \\ \u2028\u2029 \x00\x01\x08\x0c\x1f\x7f \t\r\n é → 🎉 \xff\xfe bad \xe2\x82 \xed\xa0\x80"
 	details = append(details,
 		Detail{},
-		Detail{Fields: map[string]string{}, Changes: []Change{}, ChangedFields: []string{}},
+		Detail{Fields: Fields{}, Changes: []Change{}, ChangedFields: []string{}},
 		Detail{ID: "a", Text: tricky},
 		Detail{ReceivedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
 		Detail{ReceivedAt: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)}, // not zero: one nanosecond in
@@ -166,9 +164,10 @@ func TestDetailJSONMatchesEncodingJSON(t *testing.T) {
 		Detail{Author: &Author{Name: tricky}},
 		Detail{Author: &Author{Email: tricky}},
 		Detail{Author: &Author{Name: "n", Email: "e"}, Entity: EntityPeer},
-		Detail{Fields: map[string]string{"b": "1", "a": "2", "B": "3", "é": "4", "": "5", "a\x00": tricky, "\xff": "6", "<": "&",
-			"k01": "", "k02": "", "k03": "", "k04": "", "k05": "", "k06": "", "k07": "", "k08": "", "k09": "", "k10": "",
-			"k11": "", "k12": "", "k13": "", "k14": "", "k15": "", "k16": "", "k17": ""}},
+		Detail{Fields: fieldsOf("b", "1", "a", "2", "B", "3", "é", "4", "", "5", "a\x00", tricky, "\xff", "6", "<", "&")},
+		Detail{Fields: fieldsOf("k17", "", "k16", "", "k15", "", "k14", "", "k13", "", "k12", "", "k11", "", "k10", "", "k09", "",
+			"k08", "", "k07", "", "k06", "", "k05", "", "k04", "", "k03", "", "k02", "", "k01", "", "b", "1", "a", "2")},
+		Detail{Fields: fieldsOf("a", "1", "b", "2", "c", "3")}, // already sorted
 		Detail{Changes: []Change{{Field: tricky, Old: tricky, New: ""}, {Field: "L", IsList: true},
 			{Field: "L2", IsList: true, Added: []string{}, Removed: []string{tricky, ""}}, {Field: "S", Old: "x", Added: []string{"ignored"}}},
 			ChangedFields: []string{tricky, "L", "L2", "S"}},
@@ -197,7 +196,7 @@ func FuzzDetailJSON(f *testing.F) {
 			d.Author = &Author{Name: a, Email: b}
 		}
 		if flags&4 != 0 {
-			d.Fields = map[string]string{a: b, b: a, text: "", strings.ToUpper(a): text}
+			d.Fields = fieldsOf(a, b, b, a, text, "", strings.ToUpper(a), text)
 		}
 		if flags&8 != 0 {
 			var removed []string

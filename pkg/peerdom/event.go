@@ -125,22 +125,22 @@ func (c *Change) UnmarshalJSON(b []byte) error {
 
 // Detail is the `detail` of a peerbridge event (CONTRACT.md §2). Optional keys are
 // omitted from the JSON when empty; fields, changes and changedFields are always present
-// (empty, never null). Parse leaves Fields nil when a message has none: read it freely,
-// but make a map before writing to it.
+// (empty, never null). Fields is nil when a message has none; read one with
+// d.Fields.Get(name).
 type Detail struct {
-	ID            string            `json:"id,omitempty"`
-	ReceivedAt    time.Time         `json:"receivedAt,omitzero"`
-	Entity        Entity            `json:"entity,omitempty"`
-	Action        Action            `json:"action,omitempty"`
-	Name          string            `json:"name,omitempty"`
-	URL           string            `json:"url,omitempty"`
-	Organization  string            `json:"organization,omitempty"`
-	EntityID      string            `json:"entityId,omitempty"`
-	Author        *Author           `json:"author,omitempty"`
-	Fields        map[string]string `json:"fields"`
-	Changes       []Change          `json:"changes"`
-	ChangedFields []string          `json:"changedFields"`
-	Text          string            `json:"text"`
+	ID            string    `json:"id,omitempty"`
+	ReceivedAt    time.Time `json:"receivedAt,omitzero"`
+	Entity        Entity    `json:"entity,omitempty"`
+	Action        Action    `json:"action,omitempty"`
+	Name          string    `json:"name,omitempty"`
+	URL           string    `json:"url,omitempty"`
+	Organization  string    `json:"organization,omitempty"`
+	EntityID      string    `json:"entityId,omitempty"`
+	Author        *Author   `json:"author,omitempty"`
+	Fields        Fields    `json:"fields"`
+	Changes       []Change  `json:"changes"`
+	ChangedFields []string  `json:"changedFields"`
+	Text          string    `json:"text"`
 }
 
 // Recognized reports whether the header named an entity and an action.
@@ -186,9 +186,6 @@ func DecodeDetail(b []byte) (Detail, error) {
 	var d Detail
 	if err := json.Unmarshal(b, &d); err != nil {
 		return Detail{}, fmt.Errorf("peerdom: event detail is not valid: %w", err)
-	}
-	if d.Fields == nil {
-		d.Fields = map[string]string{}
 	}
 	if d.Entity != "" {
 		if _, ok := entityTitles[d.Entity]; !ok {

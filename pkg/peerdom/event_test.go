@@ -32,7 +32,7 @@ func TestDetailJSONKeys(t *testing.T) {
 	}
 	at := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	full := Detail{ID: "d1", ReceivedAt: at, Entity: EntityPeer, Action: ActionUpdated, Name: "Ada", URL: "u",
-		Organization: "o", EntityID: "e", Author: &Author{Email: "a@b.c"}, Fields: map[string]string{"Map": "M"},
+		Organization: "o", EntityID: "e", Author: &Author{Email: "a@b.c"}, Fields: Fields{{"Map", "M"}},
 		Changes:       []Change{{Field: "Skills", IsList: true, Added: []string{"Go"}}, {Field: "Name", Old: "", New: "Ada"}},
 		ChangedFields: []string{"Skills", "Name"}, Text: "t"}
 	b, err = json.Marshal(full)

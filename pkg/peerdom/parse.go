@@ -32,6 +32,8 @@ type parser struct {
 	headerSeen bool
 	labelName  string // a name given in the header's link label
 
+	fieldIndex map[string]int // where each field is in d.Fields, once there are many
+
 	// the field being read: its name and the span of its value in text
 	inField    bool
 	fieldName  string
@@ -112,6 +114,44 @@ func countFieldLines(s string) int {
 		}
 	}
 	return n
+}
+
+// A message's fields and its author share one allocation, in the smallest of these
+// shapes that fits.
+type (
+	fields2 struct {
+		author Author
+		f      [2]Field
+	}
+	fields4 struct {
+		author Author
+		f      [4]Field
+	}
+	fields8 struct {
+		author Author
+		f      [8]Field
+	}
+)
+
+// allocFields makes room for n fields (and the author, unless the changes have it).
+func (p *parser) allocFields(n int) {
+	var author *Author
+	switch {
+	case n <= 2:
+		t := new(fields2)
+		p.d.Fields, author = t.f[:0], &t.author
+	case n <= 4:
+		t := new(fields4)
+		p.d.Fields, author = t.f[:0], &t.author
+	case n <= 8:
+		t := new(fields8)
+		p.d.Fields, author = t.f[:0], &t.author
+	default:
+		p.d.Fields = make(Fields, 0, n)
+	}
+	if p.authorSlot == nil {
+		p.authorSlot = author
+	}
 }
 
 // allocChanges makes room for n changes (and the author, should there be one).
@@ -227,11 +267,39 @@ func (p *parser) flush() {
 		}
 	}
 	value := p.unescape(raw)
-	if p.d.Fields == nil {
-		p.d.Fields = make(map[string]string, 4)
-	}
-	p.d.Fields[name] = value
+	p.addField(name, value)
 	p.noteName(name, value, false)
+}
+
+// addField files a field, or gives a field already filed its new value.
+func (p *parser) addField(name, value string) {
+	if p.d.Fields == nil {
+		// Room for this field and one per field line still to come.
+		p.allocFields(1 + countFieldLines(p.text[p.valueEnd:]))
+	}
+	fields := p.d.Fields
+	if p.fieldIndex == nil && len(fields) < 16 {
+		for i := range fields {
+			if fields[i].Name == name {
+				fields[i].Value = value
+				return
+			}
+		}
+	} else {
+		// Many fields: an index keeps a repeated name from costing a walk over them all.
+		if p.fieldIndex == nil {
+			p.fieldIndex = make(map[string]int, 2*len(fields))
+			for i := range fields {
+				p.fieldIndex[fields[i].Name] = i
+			}
+		}
+		if i, ok := p.fieldIndex[name]; ok {
+			fields[i].Value = value
+			return
+		}
+		p.fieldIndex[name] = len(fields)
+	}
+	p.d.Fields = append(fields, Field{Name: name, Value: value})
 }
 
 // noteName remembers the values the event's name can be derived from.

@@ -4,17 +4,23 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// f builds a fields map from name, value pairs.
-func f(kv ...string) map[string]string {
-	m := map[string]string{}
+// fieldsOf builds fields from name, value pairs as Parse files them: a name given again keeps
+// its place and takes the new value.
+func fieldsOf(kv ...string) Fields {
+	fields := Fields{}
 	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i]] = kv[i+1]
+		if j := slices.IndexFunc(fields, func(f Field) bool { return f.Name == kv[i] }); j >= 0 {
+			fields[j].Value = kv[i+1]
+			continue
+		}
+		fields = append(fields, Field{kv[i], kv[i+1]})
 	}
-	return m
+	return fields
 }
 
 func scalar(field, old, new string) Change { return Change{Field: field, Old: old, New: new} }
@@ -38,13 +44,13 @@ func parseRuleTests() []parseRuleTest {
 	return []parseRuleTest{
 		// Header: entity and action words, case-insensitive, decoration ignored.
 		{"plain header without link", "Role was created\n\n**Name:** Ops",
-			Detail{Entity: EntityRole, Action: ActionCreated, Name: "Ops", Fields: f("Name", "Ops")}},
+			Detail{Entity: EntityRole, Action: ActionCreated, Name: "Ops", Fields: fieldsOf("Name", "Ops")}},
 		{"circle is group, modified is updated", "**[Circle](https://app.peerdom.org/acme/circles/x)** was modified",
 			Detail{Entity: EntityGroup, Action: ActionUpdated, URL: "https://app.peerdom.org/acme/circles/x", Organization: "acme"}},
 		{"member added, emoji and underscores", "🎉 _Member_ __added__\n**Name:** Ada",
-			Detail{Entity: EntityPeer, Action: ActionCreated, Name: "Ada", Fields: f("Name", "Ada")}},
+			Detail{Entity: EntityPeer, Action: ActionCreated, Name: "Ada", Fields: fieldsOf("Name", "Ada")}},
 		{"upper case words", "ROLE WAS DELETED\n**Name:** Ops",
-			Detail{Entity: EntityRole, Action: ActionDeleted, Name: "Ops", Fields: f("Name", "Ops")}},
+			Detail{Entity: EntityRole, Action: ActionDeleted, Name: "Ops", Fields: fieldsOf("Name", "Ops")}},
 		{"edited", "Group edited", Detail{Entity: EntityGroup, Action: ActionUpdated}},
 		{"changed", "Peer changed", Detail{Entity: EntityPeer, Action: ActionUpdated}},
 		{"removed", "Peer removed", Detail{Entity: EntityPeer, Action: ActionDeleted}},
@@ -71,21 +77,21 @@ func parseRuleTests() []parseRuleTest {
 
 		// Field lines.
 		{"colon outside the bold", "Role created\n**Name**: Ops\n**Map** :  Main map ",
-			Detail{Entity: EntityRole, Action: ActionCreated, Name: "Ops", Fields: f("Name", "Ops", "Map", "Main map")}},
+			Detail{Entity: EntityRole, Action: ActionCreated, Name: "Ops", Fields: fieldsOf("Name", "Ops", "Map", "Main map")}},
 		{"names and values trimmed", "Role created\n  ** Name :**   Ops  \n**Purpose:**",
-			Detail{Entity: EntityRole, Action: ActionCreated, Name: "Ops", Fields: f("Name", "Ops", "Purpose", "")}},
+			Detail{Entity: EntityRole, Action: ActionCreated, Name: "Ops", Fields: fieldsOf("Name", "Ops", "Purpose", "")}},
 		{"continuation lines joined with newline", "Role created\n**Purpose:** Keep\nthe lights\n  on  \n**Map:** Main",
-			Detail{Entity: EntityRole, Action: ActionCreated, Fields: f("Purpose", "Keep\nthe lights\n  on", "Map", "Main")}},
+			Detail{Entity: EntityRole, Action: ActionCreated, Fields: fieldsOf("Purpose", "Keep\nthe lights\n  on", "Map", "Main")}},
 		{"continuation with CRLF", "Role created\r\n**Purpose:** Keep\r\nthe lights on\r\n",
-			Detail{Entity: EntityRole, Action: ActionCreated, Fields: f("Purpose", "Keep\nthe lights on")}},
+			Detail{Entity: EntityRole, Action: ActionCreated, Fields: fieldsOf("Purpose", "Keep\nthe lights on")}},
 		{"blank line ends a value", "Role created\n**Purpose:** Keep\n\nfooter text",
-			Detail{Entity: EntityRole, Action: ActionCreated, Fields: f("Purpose", "Keep")}},
+			Detail{Entity: EntityRole, Action: ActionCreated, Fields: fieldsOf("Purpose", "Keep")}},
 		{"bold text that is not a field continues", "Role created\n**Purpose:** Keep\n**really** on",
-			Detail{Entity: EntityRole, Action: ActionCreated, Fields: f("Purpose", "Keep\n**really** on")}},
+			Detail{Entity: EntityRole, Action: ActionCreated, Fields: fieldsOf("Purpose", "Keep\n**really** on")}},
 		{"text before any field is not a field", "Role created\nsome words\n**Name:** Ops",
-			Detail{Entity: EntityRole, Action: ActionCreated, Name: "Ops", Fields: f("Name", "Ops")}},
+			Detail{Entity: EntityRole, Action: ActionCreated, Name: "Ops", Fields: fieldsOf("Name", "Ops")}},
 		{"author line ends a value and is not continued", "Role created\n**Name:** Ops\n**Author:** Jane Doe (jane@x.io)\nmore",
-			Detail{Entity: EntityRole, Action: ActionCreated, Name: "Ops", Fields: f("Name", "Ops"), Author: &Author{Name: "Jane Doe", Email: "jane@x.io"}}},
+			Detail{Entity: EntityRole, Action: ActionCreated, Name: "Ops", Fields: fieldsOf("Name", "Ops"), Author: &Author{Name: "Jane Doe", Email: "jane@x.io"}}},
 
 		// Author.
 		{"author bare email", "Role created\n**Author:** ops@acme.io",
@@ -128,17 +134,17 @@ func parseRuleTests() []parseRuleTest {
 		{"list item holding an arrow stays a list", "Role updated\n**Steps:** [+] plan → do",
 			Detail{Entity: EntityRole, Action: ActionUpdated, Changes: []Change{list("Steps", []string{"plan → do"}, []string{})}, ChangedFields: []string{"Steps"}}},
 		{"non-change field of an update goes to fields", "Role updated\n**Map:** Main map\n**Name:** A → B",
-			Detail{Entity: EntityRole, Action: ActionUpdated, Name: "B", Fields: f("Map", "Main map"), Changes: []Change{scalar("Name", "A", "B")}, ChangedFields: []string{"Name"}}},
+			Detail{Entity: EntityRole, Action: ActionUpdated, Name: "B", Fields: fieldsOf("Map", "Main map"), Changes: []Change{scalar("Name", "A", "B")}, ChangedFields: []string{"Name"}}},
 		{"changes keep message order", "Role updated\n**B:** 1 → 2\n**A:** [+] x\n**C:** 3 -> 4",
 			Detail{Entity: EntityRole, Action: ActionUpdated, Changes: []Change{scalar("B", "1", "2"), list("A", []string{"x"}, []string{}), scalar("C", "3", "4")}, ChangedFields: []string{"B", "A", "C"}}},
 		{"created keeps arrows and markers as fields", "Role created\n**Purpose:** a → b\n**Skills:** [+] Go",
-			Detail{Entity: EntityRole, Action: ActionCreated, Fields: f("Purpose", "a → b", "Skills", "[+] Go")}},
+			Detail{Entity: EntityRole, Action: ActionCreated, Fields: fieldsOf("Purpose", "a → b", "Skills", "[+] Go")}},
 		{"deleted keeps arrows as fields", "Role deleted\n**Purpose:** a -> b",
-			Detail{Entity: EntityRole, Action: ActionDeleted, Fields: f("Purpose", "a -> b")}},
+			Detail{Entity: EntityRole, Action: ActionDeleted, Fields: fieldsOf("Purpose", "a -> b")}},
 
 		// Escapes are removed from names, values, author and label; other Markdown kept.
 		{"escapes removed, markdown kept", `Role created` + "\n" + `**Na\*me:** \[Ops\] *lead* \_x\_` + "\n" + `**Link:** [doc](https://x.io)`,
-			Detail{Entity: EntityRole, Action: ActionCreated, Fields: f("Na*me", "[Ops] *lead* _x_", "Link", "[doc](https://x.io)")}},
+			Detail{Entity: EntityRole, Action: ActionCreated, Fields: fieldsOf("Na*me", "[Ops] *lead* _x_", "Link", "[doc](https://x.io)")}},
 		{"escapes removed in change sides and list items", `Role updated` + "\n" + `**Name:** A\_1 → B\_2` + "\n" + `**Tags:** [+] \#ops`,
 			Detail{Entity: EntityRole, Action: ActionUpdated, Name: "B_2", Changes: []Change{scalar("Name", "A_1", "B_2"), list("Tags", []string{"#ops"}, []string{})}, ChangedFields: []string{"Name", "Tags"}}},
 		{"escaped label name", `[Role: Ops \& Co](https://app.peerdom.org/acme/r) was updated`,
@@ -165,11 +171,11 @@ func parseRuleTests() []parseRuleTest {
 		{"updated name change beats the label", "[Role: Ops](" + org + ") was updated\n**Name:** Ops → Operations",
 			Detail{Entity: EntityRole, Action: ActionUpdated, Name: "Operations", URL: org, Organization: "acme", Changes: []Change{scalar("Name", "Ops", "Operations")}, ChangedFields: []string{"Name"}}},
 		{"created name field beats the label", "[Role: Old](" + org + ") was created\n**Name:** Ops",
-			Detail{Entity: EntityRole, Action: ActionCreated, Name: "Ops", URL: org, Organization: "acme", Fields: f("Name", "Ops")}},
+			Detail{Entity: EntityRole, Action: ActionCreated, Name: "Ops", URL: org, Organization: "acme", Fields: fieldsOf("Name", "Ops")}},
 		{"peer first and last name", "Peer created\n**First name:** Ada\n**Last name:** Lovelace",
-			Detail{Entity: EntityPeer, Action: ActionCreated, Name: "Ada Lovelace", Fields: f("First name", "Ada", "Last name", "Lovelace")}},
+			Detail{Entity: EntityPeer, Action: ActionCreated, Name: "Ada Lovelace", Fields: fieldsOf("First name", "Ada", "Last name", "Lovelace")}},
 		{"peer first name only", "Peer deleted\n**First name:** Ada",
-			Detail{Entity: EntityPeer, Action: ActionDeleted, Name: "Ada", Fields: f("First name", "Ada")}},
+			Detail{Entity: EntityPeer, Action: ActionDeleted, Name: "Ada", Fields: fieldsOf("First name", "Ada")}},
 	}
 }
 
