@@ -198,7 +198,7 @@ func (p *parser) line(start, end int) {
 	}
 	p.flush()
 	valueStart := start + (len(line) - len(trimmed)) + valueOff
-	for valueStart < end && p.text[valueStart] == ' ' {
+	for valueStart < end && line[valueStart-start] == ' ' {
 		valueStart++ // the value is trimmed anyway; this spares trimSpace its slow path
 	}
 	if equalFoldASCII(name, "author") {
@@ -228,6 +228,9 @@ var mayBeSpace = func() (t [256]bool) {
 
 // trimLeftSpace is strings.TrimLeftFunc(s, unicode.IsSpace) with an ASCII fast path.
 func trimLeftSpace(s string) string {
+	if s != "" && !mayBeSpace[s[0]] {
+		return s
+	}
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r':
@@ -439,7 +442,15 @@ func dropBullet(s string) string {
 // listChange splits a value into [+] added and [-] removed items. Each marker starts an
 // item that runs to the next marker or the end of its line.
 func (p *parser) listChange(field, raw string) Change {
-	c := Change{Field: field, IsList: true, Added: []string{}, Removed: []string{}}
+	// Items are gathered on the stack (for the usual few), then the added and the removed
+	// share one allocation.
+	type item struct {
+		added bool
+		text  string
+	}
+	var stack [8]item
+	items := stack[:0]
+	nAdded := 0
 	for raw != "" {
 		line := raw
 		if i := strings.IndexByte(raw, '\n'); i >= 0 {
@@ -452,21 +463,29 @@ func (p *parser) listChange(field, raw string) Change {
 			added := line[i+1] == '+'
 			line = line[i+3:]
 			j := nextMarker(line)
-			item := line
+			text := line
 			if j >= 0 {
-				item = line[:j]
+				text = line[:j]
 			}
-			if item = p.cleanItem(item); item != "" {
+			if text = p.cleanItem(text); text != "" {
+				items = append(items, item{added, text})
 				if added {
-					c.Added = append(c.Added, item)
-				} else {
-					c.Removed = append(c.Removed, item)
+					nAdded++
 				}
 			}
 			i = j
 		}
 	}
-	return c
+	all := make([]string, len(items))
+	a, r := 0, nAdded
+	for _, it := range items {
+		if it.added {
+			all[a], a = it.text, a+1
+		} else {
+			all[r], r = it.text, r+1
+		}
+	}
+	return Change{Field: field, IsList: true, Added: all[:nAdded:nAdded], Removed: all[nAdded:]}
 }
 
 func nextMarker(s string) int {
@@ -806,10 +825,7 @@ func organization(url string) string {
 	// slash ends the URL's authority without a path.
 	authority := rest[:slash]
 	start, end := 0, len(authority)
-	for j := 0; j < len(authority); j++ {
-		if !authorityMark[authority[j]] {
-			continue
-		}
+	for j := nextAuthorityMark(authority, 0); j < len(authority); j = nextAuthorityMark(authority, j+1) {
 		switch authority[j] {
 		case '?', '#':
 			return ""
@@ -833,6 +849,14 @@ func organization(url string) string {
 
 // authorityMark marks the bytes organization must look at in a URL's authority.
 var authorityMark = [256]bool{'?': true, '#': true, '@': true, ':': true}
+
+// nextAuthorityMark is the index of the first marked byte of s at or after i, or len(s).
+func nextAuthorityMark(s string, i int) int {
+	for i < len(s) && !authorityMark[s[i]] {
+		i++
+	}
+	return i
+}
 
 // indexURLDelim is strings.IndexAny(s, "/?#") without building a set on every call.
 func indexURLDelim(s string) int {
