@@ -16,7 +16,6 @@ func Parse(text string) Detail {
 	p := parser{text: text, d: Detail{Text: text, Changes: []Change{}, ChangedFields: []string{}}}
 	p.hasBackslash = strings.IndexByte(text, '\\') >= 0
 	p.hasCR = strings.IndexByte(text, '\r') >= 0
-	p.hasTab = strings.IndexByte(text, '\t') >= 0
 	p.run()
 	return p.d
 }
@@ -26,8 +25,8 @@ type parser struct {
 	d    Detail // held by value so that it stays on the stack
 
 	// Whether text has these at all: most texts don't, and then the small parts cut from
-	// them need no look for a backslash to unescape, a \r to drop, or a tab ending a URL.
-	hasBackslash, hasCR, hasTab bool
+	// them need no look for a backslash to unescape or a \r to drop.
+	hasBackslash, hasCR bool
 
 	headerSeen bool
 	labelName  string // a name given in the header's link label
@@ -102,6 +101,15 @@ type (
 		f      [4]string
 	}
 )
+
+// fieldLinesAfter bounds the number of field lines in s: its line count when that is
+// small (one vectorized count), else the exact count of countFieldLines.
+func fieldLinesAfter(s string) int {
+	if n := strings.Count(s, "\n"); n <= 8 {
+		return n
+	}
+	return countFieldLines(s)
+}
 
 // countFieldLines counts the lines of s that start with "**" (strings.Count of "\n**",
 // which is slower for a needle longer than a byte).
@@ -259,7 +267,7 @@ func (p *parser) flush() {
 		if c, ok := p.parseChange(name, raw); ok {
 			if cap(p.d.Changes) == 0 {
 				// Room for this change and one per field line still to come.
-				p.allocChanges(1 + countFieldLines(p.text[p.valueEnd:]))
+				p.allocChanges(1 + fieldLinesAfter(p.text[p.valueEnd:]))
 			}
 			p.d.Changes = append(p.d.Changes, c)
 			p.d.ChangedFields = append(p.d.ChangedFields, name)
@@ -278,7 +286,7 @@ func (p *parser) flush() {
 func (p *parser) addField(name, value string) {
 	if p.d.Fields == nil {
 		// Room for this field and one per field line still to come.
-		p.allocFields(1 + countFieldLines(p.text[p.valueEnd:]))
+		p.allocFields(1 + fieldLinesAfter(p.text[p.valueEnd:]))
 	}
 	fields := p.d.Fields
 	if p.fieldIndex == nil && len(fields) < 16 {
@@ -407,7 +415,7 @@ func (p *parser) parseChange(field, raw string) (Change, bool) {
 			New:   p.unescape(trimSpace(raw[i+n:])),
 		}, true
 	}
-	if strings.Contains(raw, "[+]") || strings.Contains(raw, "[-]") {
+	if nextMarker(raw) >= 0 {
 		return p.listChange(field, raw), true
 	}
 	return Change{}, false
@@ -416,13 +424,26 @@ func (p *parser) parseChange(field, raw string) (Change, bool) {
 // findArrow returns the index and byte length of the first → (U+2192), else of the
 // first ->, else -1.
 func findArrow(s string) (int, int) {
-	if i := strings.Index(s, "→"); i >= 0 {
-		return i, len("→")
+	// Byte searches and a check of what follows: cheaper than strings.Index here.
+	const arrow = "→"
+	for i := 0; ; i++ {
+		j := strings.IndexByte(s[i:], arrow[0])
+		if j < 0 {
+			break
+		}
+		if i += j; strings.HasPrefix(s[i:], arrow) {
+			return i, len(arrow)
+		}
 	}
-	if i := strings.Index(s, "->"); i >= 0 {
-		return i, 2
+	for i := 0; ; i++ {
+		j := strings.IndexByte(s[i:], '>')
+		if j < 0 {
+			return -1, 0
+		}
+		if i += j; i > 0 && s[i-1] == '-' {
+			return i - 1, 2
+		}
 	}
-	return -1, 0
 }
 
 func startsWithMarker(s string) bool {
@@ -488,12 +509,18 @@ func (p *parser) listChange(field, raw string) Change {
 	return Change{Field: field, IsList: true, Added: all[:nAdded:nAdded], Removed: all[nAdded:]}
 }
 
+// nextMarker is the index of the first [+] or [-] in s, or -1.
 func nextMarker(s string) int {
-	a, r := strings.Index(s, "[+]"), strings.Index(s, "[-]")
-	if a < 0 || (r >= 0 && r < a) {
-		return r
+	for i := 0; ; i++ {
+		j := strings.IndexByte(s[i:], '[')
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if i+2 < len(s) && (s[i+1] == '+' || s[i+1] == '-') && s[i+2] == ']' {
+			return i
+		}
 	}
-	return a
 }
 
 // cleanItem trims an item, the bullet that may stand before the next marker, and a
@@ -797,10 +824,8 @@ func (p *parser) linkTarget(s string) string {
 	if i := strings.IndexByte(s, ' '); i >= 0 {
 		s = s[:i]
 	}
-	if p.hasTab {
-		if i := strings.IndexByte(s, '\t'); i >= 0 {
-			s = s[:i]
-		}
+	if i := strings.IndexByte(s, '\t'); i >= 0 {
+		s = s[:i]
 	}
 	return s
 }
