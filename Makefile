@@ -28,10 +28,10 @@ test: venv lint
 	$(GO) test -count=1 ./...
 
 # bench: each package's benchmarks beside their baselines, then the ratios against the
-# targets. The runs alternate (BENCH_COUNT rounds of one run each) so that other load on
-# the machine falls on all of them alike; benchratio takes each benchmark's fastest run.
-# Every group runs; the target fails at the end if any group missed a target.
-BENCH_COUNT ?= 5
+# targets. BENCH_COUNT rounds each run every benchmark once; benchratio compares the runs
+# of a round with each other and judges the median over the rounds (the machine's speed
+# drifts between rounds). Every group runs; the target fails at the end if any missed.
+BENCH_COUNT ?= 7
 
 # bench-group: packages $(1), benchmarks matching $(2) with extra flags $(3), targets $(4).
 define bench-group
