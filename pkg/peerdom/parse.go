@@ -60,7 +60,7 @@ func (p *parser) run() {
 			next = end + 1
 		}
 		lineEnd := end
-		if lineEnd > pos && text[lineEnd-1] == '\r' {
+		if p.hasCR && lineEnd > pos && text[lineEnd-1] == '\r' {
 			lineEnd--
 		}
 		p.line(pos, lineEnd)
@@ -206,7 +206,7 @@ func (p *parser) line(start, end int) {
 	}
 	p.flush()
 	valueStart := start + (len(line) - len(trimmed)) + valueOff
-	for valueStart < end && line[valueStart-start] == ' ' {
+	if valueStart < end && line[valueStart-start] == ' ' {
 		valueStart++ // the value is trimmed anyway; this spares trimSpace its slow path
 	}
 	if equalFoldASCII(name, "author") {
