@@ -363,7 +363,7 @@ func fieldLine(line string) (name string, valueOff int, ok bool) {
 	if !strings.HasPrefix(line, "**") {
 		return "", 0, false
 	}
-	closing := indexDoubleStar(line[2:])
+	closing := indexShort(line[2:], "**")
 	if closing < 0 {
 		return "", 0, false
 	}
@@ -386,18 +386,18 @@ func fieldLine(line string) (name string, valueOff int, ok bool) {
 	return name, valueOff, true
 }
 
-// indexDoubleStar is strings.Index(s, "**"), cheaper for the short names it looks in.
-func indexDoubleStar(s string) int {
-	for i := 0; ; {
-		j := strings.IndexByte(s[i:], '*')
+// indexShort is strings.Index for the parser's few-byte needles: a byte search for the
+// needle's first byte and a check of the rest, cheaper than strings.Index on the short
+// names and values it looks in.
+func indexShort(s, needle string) int {
+	for i := 0; ; i++ {
+		j := strings.IndexByte(s[i:], needle[0])
 		if j < 0 {
 			return -1
 		}
-		i += j
-		if i+1 < len(s) && s[i+1] == '*' {
+		if i += j; strings.HasPrefix(s[i:], needle) {
 			return i
 		}
-		i++
 	}
 }
 
@@ -424,26 +424,13 @@ func (p *parser) parseChange(field, raw string) (Change, bool) {
 // findArrow returns the index and byte length of the first → (U+2192), else of the
 // first ->, else -1.
 func findArrow(s string) (int, int) {
-	// Byte searches and a check of what follows: cheaper than strings.Index here.
-	const arrow = "→"
-	for i := 0; ; i++ {
-		j := strings.IndexByte(s[i:], arrow[0])
-		if j < 0 {
-			break
-		}
-		if i += j; strings.HasPrefix(s[i:], arrow) {
-			return i, len(arrow)
-		}
+	if i := indexShort(s, "→"); i >= 0 {
+		return i, len("→")
 	}
-	for i := 0; ; i++ {
-		j := strings.IndexByte(s[i:], '>')
-		if j < 0 {
-			return -1, 0
-		}
-		if i += j; i > 0 && s[i-1] == '-' {
-			return i - 1, 2
-		}
+	if i := indexShort(s, "->"); i >= 0 {
+		return i, 2
 	}
+	return -1, 0
 }
 
 func startsWithMarker(s string) bool {
