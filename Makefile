@@ -43,7 +43,7 @@ endef
 bench:
 	@rm -f .bench-missed
 	$(call bench-group,./pkg/peerdom/ ./pkg/eventpattern/,.,,'Parse/BaselineJSONDecode<=2' 'BaselineGoldmark/Parse>=10' 'MatchEvent/BaselineDecodeEvent<=0.05' 'Route/BaselineDecodeEvent<=1.5')
-	$(call bench-group,./pkg/ingest/ ./pkg/worker/,.,,'IngestHandler/IngestBaseline<=2' 'WorkerBatch/WorkerBaselineCodec<=2' 'WorkerBatch/WorkerBaselineParse<=2')
+	$(call bench-group,./internal/ingest/ ./internal/worker/,.,,'IngestHandler/IngestBaseline<=2' 'WorkerBatch/WorkerBaselineCodec<=2' 'WorkerBatch/WorkerBaselineParse<=2')
 	$(call bench-group,./cmd/peerbridge/,Serve|BaselineBareHandler,-benchtime 5000x,'ServeWebhooks/BaselineBareHandler<=2' 'ServeWebhooks-BaselineBareHandler:p50-ms' 'ServeWebhooks-BaselineBareHandler:p99-ms' 'ServeWebhooksWithActions-BaselineBareHandler:p50-ms')
 	@if [ -s .bench-missed ]; then echo "bench: targets missed in $$(tr '\n' ' ' < .bench-missed)"; rm -f .bench-missed; exit 1; fi
 

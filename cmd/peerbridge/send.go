@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/peerbridge/peerbridge/pkg/webhooksamples"
+	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 )
 
 func init() {

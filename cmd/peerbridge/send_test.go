@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
-	"github.com/peerbridge/peerbridge/pkg/webhooksamples"
 )
 
 const secretToken = "tok-s3cr3t"

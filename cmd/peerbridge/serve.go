@@ -14,16 +14,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/peerbridge/peerbridge/internal/bus/membus"
+	"github.com/peerbridge/peerbridge/internal/ingest"
+	"github.com/peerbridge/peerbridge/internal/localpipeline"
+	"github.com/peerbridge/peerbridge/internal/logging"
+	"github.com/peerbridge/peerbridge/internal/samtemplate"
+	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 	"github.com/peerbridge/peerbridge/pkg/action"
-	"github.com/peerbridge/peerbridge/pkg/ingest"
-	"github.com/peerbridge/peerbridge/pkg/localpipeline"
-	"github.com/peerbridge/peerbridge/pkg/logging"
-	"github.com/peerbridge/peerbridge/pkg/membus"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
-	"github.com/peerbridge/peerbridge/pkg/samtemplate"
-	"github.com/peerbridge/peerbridge/pkg/webhooksamples"
 )
 
 func init() {
@@ -131,7 +131,7 @@ type stack struct {
 }
 
 // seedSandbox fills the sandbox with its first contents: the entities the sample webhooks of
-// `peerbridge send` (pkg/webhooksamples) name, and a role for onboarding.
+// `peerbridge send` (internal/webhooksamples) name, and a role for onboarding.
 func seedSandbox(p *peerdomtest.Peerdom) (onboardingRole string) {
 	p.AddPeer(peerdomapi.Peer{ID: webhooksamples.PeerID, FirstName: "Ada", LastName: "Lovelace"})
 	p.AddGroup(peerdomapi.Group{ID: webhooksamples.GroupID, Name: "Research"})

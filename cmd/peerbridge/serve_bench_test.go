@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/peerbridge/peerbridge/pkg/webhooksamples"
+	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 )
 
 // The two benchmarks below send b.N webhooks over loopback from loadClients concurrent

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
-	"github.com/peerbridge/peerbridge/pkg/webhooksamples"
 )
 
 // syncBuffer is a bytes.Buffer safe for the display's goroutines.

@@ -1,5 +1,5 @@
 // Command ingest is the webhook Lambda (IngestFunction): API Gateway HTTP API
-// POST /webhooks/{token} → pkg/ingest → SQS. Configuration: QUEUE_URL; the accepted
+// POST /webhooks/{token} → internal/ingest → SQS. Configuration: QUEUE_URL; the accepted
 // tokens from the secret WEBHOOK_TOKEN_SECRET_ID (a JSON list or one token), else from
 // WEBHOOK_TOKENS (comma-separated, for local use); LOG_LEVEL.
 package main
@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/peerbridge/peerbridge/pkg/awssqs"
-	"github.com/peerbridge/peerbridge/pkg/ingest"
-	"github.com/peerbridge/peerbridge/pkg/logging"
-	"github.com/peerbridge/peerbridge/pkg/secrets"
+	"github.com/peerbridge/peerbridge/internal/ingest"
+	"github.com/peerbridge/peerbridge/internal/logging"
+	"github.com/peerbridge/peerbridge/internal/queue/sqsqueue"
+	"github.com/peerbridge/peerbridge/internal/secrets"
 )
 
 // tokenMaxAge: how long a container trusts the tokens it read, so a rotated secret
@@ -68,5 +68,5 @@ func newHandler(ctx context.Context, getenv func(string) string, logger *slog.Lo
 	} else {
 		return nil, errors.New("set WEBHOOK_TOKEN_SECRET_ID (a secret holding the tokens) or WEBHOOK_TOKENS")
 	}
-	return &ingest.Handler{Tokens: tokens, Queue: awssqs.New(sqs.NewFromConfig(cfg), queueURL), Now: time.Now, Logger: logger}, nil
+	return &ingest.Handler{Tokens: tokens, Queue: sqsqueue.New(sqs.NewFromConfig(cfg), queueURL), Now: time.Now, Logger: logger}, nil
 }

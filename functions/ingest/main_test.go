@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/mototest"
-	"github.com/peerbridge/peerbridge/pkg/logging"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 

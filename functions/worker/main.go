@@ -1,4 +1,4 @@
-// Command worker is the queue consumer Lambda (WorkerFunction): SQS batch → pkg/worker →
+// Command worker is the queue consumer Lambda (WorkerFunction): SQS batch → internal/worker →
 // EventBridge, with a partial batch response. Configuration: EVENT_BUS_NAME;
 // EVENT_SOURCE (default "peerdom"); LOG_LEVEL.
 package main
@@ -12,10 +12,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/peerbridge/peerbridge/pkg/awsbus"
-	"github.com/peerbridge/peerbridge/pkg/logging"
+	"github.com/peerbridge/peerbridge/internal/bus/eventbridgebus"
+	"github.com/peerbridge/peerbridge/internal/logging"
+	"github.com/peerbridge/peerbridge/internal/worker"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
-	"github.com/peerbridge/peerbridge/pkg/worker"
 )
 
 func main() {
@@ -41,5 +41,5 @@ func newHandler(ctx context.Context, getenv func(string) string, logger *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	return &worker.Handler{Bus: awsbus.New(eventbridge.NewFromConfig(cfg), busName), Source: source, Logger: logger}, nil
+	return &worker.Handler{Bus: eventbridgebus.New(eventbridge.NewFromConfig(cfg), busName), Source: source, Logger: logger}, nil
 }

@@ -17,15 +17,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/peerbridge/peerbridge/pkg/ingest"
+	"github.com/peerbridge/peerbridge/internal/ingest"
+	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
-	"github.com/peerbridge/peerbridge/pkg/webhooksamples"
 )
 
 var update = flag.Bool("update", false, "rewrite events/ (but events/schemas/) from the webhook samples")
 
 // The sample world of events/: the values env.json gives the functions, and the ids the
-// webhook samples' links carry (pkg/webhooksamples).
+// webhook samples' links carry (internal/webhooksamples).
 const (
 	sampleRegion    = "us-east-1"
 	sampleAccount   = "123456789012" // moto's default account, so env.json's URLs work against it

@@ -19,14 +19,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/mototest"
 	"github.com/peerbridge/peerbridge/internal/rie"
-	"github.com/peerbridge/peerbridge/pkg/ingest"
+	"github.com/peerbridge/peerbridge/internal/samtemplate"
+	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
-	"github.com/peerbridge/peerbridge/pkg/samtemplate"
-	"github.com/peerbridge/peerbridge/pkg/webhooksamples"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }

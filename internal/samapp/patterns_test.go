@@ -14,10 +14,10 @@ import (
 	"testing"
 
 	"github.com/peerbridge/peerbridge/internal/mototest"
+	"github.com/peerbridge/peerbridge/internal/samtemplate"
+	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 	"github.com/peerbridge/peerbridge/pkg/eventpattern"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
-	"github.com/peerbridge/peerbridge/pkg/samtemplate"
-	"github.com/peerbridge/peerbridge/pkg/webhooksamples"
 )
 
 // sampleEvent is the bus event the worker publishes for a webhook sample.

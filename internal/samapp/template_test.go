@@ -15,7 +15,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/internal/envscan"
 	"github.com/peerbridge/peerbridge/internal/mototest"
-	"github.com/peerbridge/peerbridge/pkg/samtemplate"
+	"github.com/peerbridge/peerbridge/internal/samtemplate"
 )
 
 // functionFolders are the fixed logical ids and code folders (COMMON.md).

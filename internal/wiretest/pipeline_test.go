@@ -13,14 +13,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/peerbridge/peerbridge/internal/bus/eventbridgebus"
 	"github.com/peerbridge/peerbridge/internal/corpus"
+	"github.com/peerbridge/peerbridge/internal/ingest"
+	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/mototest"
-	"github.com/peerbridge/peerbridge/pkg/awsbus"
-	"github.com/peerbridge/peerbridge/pkg/awssqs"
-	"github.com/peerbridge/peerbridge/pkg/ingest"
-	"github.com/peerbridge/peerbridge/pkg/logging"
-	"github.com/peerbridge/peerbridge/pkg/secrets"
-	"github.com/peerbridge/peerbridge/pkg/worker"
+	"github.com/peerbridge/peerbridge/internal/queue/sqsqueue"
+	"github.com/peerbridge/peerbridge/internal/secrets"
+	"github.com/peerbridge/peerbridge/internal/worker"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -82,11 +82,11 @@ func TestCorpusThroughThePipeline(t *testing.T) {
 			}
 			return ingest.ParseSecretTokens(v)
 		}},
-		Queue:  awssqs.New(s.sqs, s.webhookQueue),
+		Queue:  sqsqueue.New(s.sqs, s.webhookQueue),
 		Now:    time.Now,
 		Logger: log,
 	}
-	work := &worker.Handler{Bus: awsbus.New(s.eb, busName), Source: source, Logger: log}
+	work := &worker.Handler{Bus: eventbridgebus.New(s.eb, busName), Source: source, Logger: log}
 
 	// 1. Ingest: every case, alternating the two configured tokens.
 	sentAt := map[string]time.Time{} // delivery id → when it was posted

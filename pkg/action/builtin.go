@@ -3,7 +3,7 @@ package action
 import (
 	"fmt"
 
-	"github.com/peerbridge/peerbridge/pkg/bus"
+	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 )
 

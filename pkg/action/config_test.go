@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/peerbridge/peerbridge/internal/bus/membus"
 	"github.com/peerbridge/peerbridge/pkg/action"
-	"github.com/peerbridge/peerbridge/pkg/membus"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/peerbridge/peerbridge/pkg/bus"
+	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 )

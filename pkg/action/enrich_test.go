@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerbridge/peerbridge/internal/bus"
+	"github.com/peerbridge/peerbridge/internal/bus/membus"
 	"github.com/peerbridge/peerbridge/pkg/action"
-	"github.com/peerbridge/peerbridge/pkg/bus"
-	"github.com/peerbridge/peerbridge/pkg/membus"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 )

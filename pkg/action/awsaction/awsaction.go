@@ -1,8 +1,8 @@
 // Package awsaction runs an action.Handler as an AWS Lambda function behind an
 // EventBridge rule: it reads the configuration from the environment, reads the Peerdom
 // API key from Secrets Manager once per container, builds the API client and the
-// handler, and starts the Lambda runtime. The AWS calls themselves are pkg/secrets' and
-// pkg/awsbus'.
+// handler, and starts the Lambda runtime. The AWS calls themselves are internal/secrets' and
+// internal/bus/eventbridgebus'.
 package awsaction
 
 import (
@@ -20,11 +20,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/peerbridge/peerbridge/internal/bus/eventbridgebus"
+	"github.com/peerbridge/peerbridge/internal/logging"
+	"github.com/peerbridge/peerbridge/internal/secrets"
 	"github.com/peerbridge/peerbridge/pkg/action"
-	"github.com/peerbridge/peerbridge/pkg/awsbus"
-	"github.com/peerbridge/peerbridge/pkg/logging"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
-	"github.com/peerbridge/peerbridge/pkg/secrets"
 )
 
 // Setup is what a Build function gets to make its handler.
@@ -131,5 +131,5 @@ func Enrich(ctx context.Context, s Setup) (action.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("enrich: loading the AWS configuration: %w", err)
 	}
-	return action.NewBuiltin(action.NameEnrich, s.API, s.Getenv, awsbus.New(eventbridge.NewFromConfig(awsCfg), s.Config.EventBusName))
+	return action.NewBuiltin(action.NameEnrich, s.API, s.Getenv, eventbridgebus.New(eventbridge.NewFromConfig(awsCfg), s.Config.EventBusName))
 }

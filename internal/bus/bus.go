@@ -1,7 +1,7 @@
 // Package bus describes what peerbridge puts on an event bus, independent of AWS: the
 // Entry, the per-entry Result of a put, the limits EventBridge's PutEvents sets, and
 // Publish, which splits any number of entries into calls within those limits and tells
-// which entries failed. pkg/awsbus implements Putter with EventBridge, pkg/membus in
+// which entries failed. internal/bus/eventbridgebus implements Putter with EventBridge, internal/bus/membus in
 // memory. Standard library only.
 package bus
 

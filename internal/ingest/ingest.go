@@ -1,7 +1,7 @@
 // Package ingest is the webhook endpoint's logic: check the method and the token, check
 // and decode the body, wrap the text in a delivery envelope (peerdom.Delivery) and put it
 // on a queue. It answers quickly and only says 200 once the envelope is queued; parsing
-// is the worker's job. The queue is an interface (Queue): pkg/awssqs in AWS, pkg/memqueue
+// is the worker's job. The queue is an interface (Queue): internal/queue/sqsqueue in AWS, internal/queue/memqueue
 // locally and in tests.
 package ingest
 

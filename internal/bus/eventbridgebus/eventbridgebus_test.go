@@ -1,4 +1,4 @@
-package awsbus
+package eventbridgebus
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/mototest"
-	"github.com/peerbridge/peerbridge/pkg/bus"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }

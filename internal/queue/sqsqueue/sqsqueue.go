@@ -1,6 +1,6 @@
 // Package awssqs sends messages to an Amazon SQS queue with aws-sdk-go-v2. It only makes
-// the SDK call; what goes in a message is the caller's business (pkg/ingest).
-package awssqs
+// the SDK call; what goes in a message is the caller's business (internal/ingest).
+package sqsqueue
 
 import (
 	"context"

@@ -1,6 +1,6 @@
 // Package localpipeline runs the deployed pipeline on one machine: the same ingest and
-// worker handlers as the Lambdas, an in-memory queue (pkg/memqueue) and bus
-// (pkg/membus), and rules that deliver the bus's events to local targets (the actions)
+// worker handlers as the Lambdas, an in-memory queue (internal/queue/memqueue) and bus
+// (internal/bus/membus), and rules that deliver the bus's events to local targets (the actions)
 // by the event patterns of template.yaml. `peerbridge serve` wires it to HTTP.
 //
 // Delivery follows AWS's: a queued message is retried until it has been received
@@ -22,12 +22,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/internal/bus/membus"
+	"github.com/peerbridge/peerbridge/internal/ingest"
+	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
+	"github.com/peerbridge/peerbridge/internal/samtemplate"
+	"github.com/peerbridge/peerbridge/internal/worker"
 	"github.com/peerbridge/peerbridge/pkg/eventpattern"
-	"github.com/peerbridge/peerbridge/pkg/ingest"
-	"github.com/peerbridge/peerbridge/pkg/membus"
-	"github.com/peerbridge/peerbridge/pkg/memqueue"
-	"github.com/peerbridge/peerbridge/pkg/samtemplate"
-	"github.com/peerbridge/peerbridge/pkg/worker"
 )
 
 // Target handles the events a rule delivers, like a Lambda function behind an

@@ -1,7 +1,7 @@
 // Package awsbus puts bus entries on an Amazon EventBridge bus: bus.Putter implemented
 // with aws-sdk-go-v2's PutEvents. It only translates; the limits and the splitting into
-// calls are pkg/bus's (bus.Publish).
-package awsbus
+// calls are internal/bus's (bus.Publish).
+package eventbridgebus
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/peerbridge/peerbridge/pkg/bus"
+	"github.com/peerbridge/peerbridge/internal/bus"
 )
 
 // Client is the part of *eventbridge.Client that Bus uses.

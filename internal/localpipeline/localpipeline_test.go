@@ -15,14 +15,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/peerbridge/peerbridge/pkg/bus"
+	"github.com/peerbridge/peerbridge/internal/bus"
+	"github.com/peerbridge/peerbridge/internal/bus/membus"
+	"github.com/peerbridge/peerbridge/internal/ingest"
+	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
+	"github.com/peerbridge/peerbridge/internal/samtemplate"
+	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 	"github.com/peerbridge/peerbridge/pkg/eventpattern"
-	"github.com/peerbridge/peerbridge/pkg/ingest"
-	"github.com/peerbridge/peerbridge/pkg/membus"
-	"github.com/peerbridge/peerbridge/pkg/memqueue"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
-	"github.com/peerbridge/peerbridge/pkg/samtemplate"
-	"github.com/peerbridge/peerbridge/pkg/webhooksamples"
 )
 
 const token = "s3cret-token-for-tests"

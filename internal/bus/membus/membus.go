@@ -1,4 +1,4 @@
-// Package membus is an in-memory event bus: the twin of EventBridge (pkg/awsbus) for
+// Package membus is an in-memory event bus: the twin of EventBridge (internal/bus/eventbridgebus) for
 // tests and for the local pipeline (`peerbridge serve`). It implements bus.Putter with
 // EventBridge's rules for a PutEvents call, keeps every accepted entry, and hands each
 // one to its subscribers (which route them, e.g. by event pattern, to local consumers).
@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/peerbridge/peerbridge/pkg/bus"
+	"github.com/peerbridge/peerbridge/internal/bus"
 )
 
 // Account and Region stamp the events CloudWatchEvent builds; they name no real account.

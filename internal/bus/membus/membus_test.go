@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/peerbridge/peerbridge/pkg/bus"
+	"github.com/peerbridge/peerbridge/internal/bus"
 )
 
 func TestPutEventsAcceptsAndRecords(t *testing.T) {

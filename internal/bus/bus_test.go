@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/peerbridge/peerbridge/pkg/bus"
-	"github.com/peerbridge/peerbridge/pkg/membus"
+	"github.com/peerbridge/peerbridge/internal/bus"
+	"github.com/peerbridge/peerbridge/internal/bus/membus"
 )
 
 func entry(i, detailBytes int) bus.Entry {

@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/peerbridge/peerbridge/pkg/bus"
-	"github.com/peerbridge/peerbridge/pkg/ingest"
-	"github.com/peerbridge/peerbridge/pkg/logging"
-	"github.com/peerbridge/peerbridge/pkg/membus"
-	"github.com/peerbridge/peerbridge/pkg/memqueue"
+	"github.com/peerbridge/peerbridge/internal/bus"
+	"github.com/peerbridge/peerbridge/internal/bus/membus"
+	"github.com/peerbridge/peerbridge/internal/ingest"
+	"github.com/peerbridge/peerbridge/internal/logging"
+	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 

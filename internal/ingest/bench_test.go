@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/internal/corpus"
-	"github.com/peerbridge/peerbridge/pkg/logging"
+	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 

@@ -13,12 +13,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/peerbridge/peerbridge/pkg/bus"
+	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
-// Handler handles batches of queued deliveries. Bus is where events go (pkg/awsbus in
-// AWS, pkg/membus locally); Source is their EventBridge source (empty:
+// Handler handles batches of queued deliveries. Bus is where events go (internal/bus/eventbridgebus in
+// AWS, internal/bus/membus locally); Source is their EventBridge source (empty:
 // peerdom.DefaultSource); Logger may be nil (no logs).
 type Handler struct {
 	Bus    bus.Putter

@@ -4,8 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
-	"github.com/peerbridge/peerbridge/pkg/webhooksamples"
 )
 
 // What each sample must parse to (CONTRACT.md §2–3).

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/peerbridge/peerbridge/pkg/logging"
-	"github.com/peerbridge/peerbridge/pkg/memqueue"
+	"github.com/peerbridge/peerbridge/internal/logging"
+	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 

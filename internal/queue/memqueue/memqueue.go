@@ -1,4 +1,4 @@
-// Package memqueue is an in-memory message queue: the twin of SQS (pkg/awssqs) for tests
+// Package memqueue is an in-memory message queue: the twin of SQS (internal/queue/sqsqueue) for tests
 // and for the local pipeline (`peerbridge serve`).
 //
 // Producers call Send (it has the signature of ingest's Queue). Consumers either drive
