@@ -77,49 +77,38 @@ func New(baseURL, key string, opts ...Option) (*Client, error) {
 // BaseURL is the API base the client calls.
 func (c *Client) BaseURL() string { return c.base.String() }
 
-// Options are the query options of a read.
-type Options struct {
-	// CustomFields adds with=customfields: the answer includes custom fields.
-	CustomFields bool
-	// PageSize is the limit of each list request (default DefaultPageSize).
-	PageSize int
-	// Offset is where a list starts (default 0).
-	Offset int
-}
-
-// DefaultPageSize is the limit a list asks for when Options.PageSize is zero.
-const DefaultPageSize = 100
-
-func (o Options) query() url.Values {
-	q := url.Values{}
-	if o.CustomFields {
-		q.Set("with", "customfields")
-	}
-	return q
-}
-
 // Peers is /peers.
-func (c *Client) Peers() Resource[Peer] { return Resource[Peer]{c: c, path: "/peers"} }
+func (c *Client) Peers() Resource[Peer, PeerInput] { return resource[Peer, PeerInput](c, "/peers") }
 
 // Roles is /roles.
-func (c *Client) Roles() Resource[Role] { return Resource[Role]{c: c, path: "/roles"} }
+func (c *Client) Roles() Resource[Role, RoleInput] { return resource[Role, RoleInput](c, "/roles") }
 
-// Groups is /groups (Peerdom also serves them as /circles).
-func (c *Client) Groups() Resource[Group] { return Resource[Group]{c: c, path: "/groups"} }
+// Groups is /circles: Peerdom's own client reads and writes circles there. (Pipedream
+// lists them at GET /groups, but /groups/{id} is unverified, so one path serves all.)
+func (c *Client) Groups() Resource[Group, GroupInput] { return resource[Group, GroupInput](c, "/circles") }
 
-// Holders is /holders: role assignments.
-func (c *Client) Holders() Resource[Holder] { return Resource[Holder]{c: c, path: "/holders"} }
+// Maps is /maps; only the list is known (GET /maps/{id} is unverified).
+func (c *Client) Maps() Collection[Map] { return Collection[Map]{c: c, path: "/maps"} }
 
-// Maps is /maps. Peerdom documents only GET on it.
-func (c *Client) Maps() Resource[Map] { return Resource[Map]{c: c, path: "/maps"} }
+func resource[T, In any](c *Client, path string) Resource[T, In] {
+	return Resource[T, In]{Collection[T]{c: c, path: path}}
+}
 
-// AssignPeer assigns a peer to a role (POST /roles/{id}/peers). It is a POST: a 5xx
-// answer is not retried, because the assignment may already exist; callers check the
-// role's holders before assigning again.
-func (c *Client) AssignPeer(ctx context.Context, roleID string, a Assignment) (Holder, error) {
-	var h Holder
-	err := c.do(ctx, http.MethodPost, "/roles/"+url.PathEscape(roleID)+"/peers", nil, a, &h)
-	return h, err
+// AssignPeer assigns a peer to a role (POST /roles/{id}/peers). Any 2xx answer is
+// success, whatever its body: the answer's shape is undocumented, so nothing is read from
+// it; the role's holders say who holds it. It is a POST: a 5xx answer is not retried,
+// because the assignment may already exist; callers check the holders before assigning
+// again.
+func (c *Client) AssignPeer(ctx context.Context, roleID string, a Assignment) error {
+	if err := a.check(); err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPost, "/roles/"+url.PathEscape(roleID)+"/peers", nil, a, nil)
+}
+
+// UnassignPeer removes a peer from a role (DELETE /roles/{id}/peers/{peerId}).
+func (c *Client) UnassignPeer(ctx context.Context, roleID, peerID string) error {
+	return c.do(ctx, http.MethodDelete, "/roles/"+url.PathEscape(roleID)+"/peers/"+url.PathEscape(peerID), nil, nil, nil)
 }
 
 // do sends one call, with retries, and decodes a 2xx JSON answer into out (when not nil).
@@ -148,6 +137,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		apiErr := &Error{Method: method, Path: u.Path, StatusCode: status, Attempts: attempt, Err: err}
 		if err == nil {
 			apiErr.Body = excerpt(respBody, c.key)
+			apiErr.Message = errorMessage(respBody, c.key)
 		}
 		decision := decideRetry(method, status, err)
 		if !decision.retry {

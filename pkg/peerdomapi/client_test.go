@@ -57,12 +57,13 @@ func TestCRUDRoundTrip(t *testing.T) {
 	c := s.Client()
 	ctx := context.Background()
 
-	created, err := c.Peers().Create(ctx, peerdomapi.Peer{FirstName: "Ada", LastName: "Lovelace",
-		CustomFields: []peerdomapi.CustomField{{Name: "Skills", Values: []string{"Maths"}}}})
+	pct := 80
+	created, err := c.Peers().Create(ctx, peerdomapi.PeerInput{FirstName: "Ada", LastName: "Lovelace", Percentage: &pct,
+		CustomFields: peerdomapi.CustomFieldValues{"Skills": {"Maths"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if created.ID == "" || created.FullName() != "Ada Lovelace" {
+	if created.ID == "" || created.FullName() != "Ada Lovelace" || created.Contribution == nil || *created.Contribution != 80 {
 		t.Fatalf("created = %+v", created)
 	}
 
@@ -81,7 +82,7 @@ func TestCRUDRoundTrip(t *testing.T) {
 		t.Errorf("custom fields came without with=customfields: %+v", plain.CustomFields)
 	}
 
-	updated, err := c.Peers().Update(ctx, created.ID, peerdomapi.Peer{NickName: "Countess"})
+	updated, err := c.Peers().Update(ctx, created.ID, peerdomapi.PeerInput{NickName: "Countess"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,24 +115,29 @@ func TestAssignPeerAndRoleHolders(t *testing.T) {
 	peer := s.AddPeer(peerdomapi.Peer{FirstName: "Ada", LastName: "Lovelace"})
 	role := s.AddRole(peerdomapi.Role{Name: "Scribe"})
 	c := s.Client()
-	pct := 50.0
-	h, err := c.AssignPeer(ctx, role.ID, peerdomapi.Assignment{PeerID: peer.ID, Percentage: &pct, Focus: "notes"})
-	if err != nil {
+	pct := 50
+	if err := c.AssignPeer(ctx, role.ID, peerdomapi.Assignment{PeerID: peer.ID, Percentage: &pct, Focus: "notes", ElectedUntil: "2027-06-30"}); err != nil {
 		t.Fatal(err)
-	}
-	if h.ID == "" || h.RoleID != role.ID || h.PeerID != peer.ID || *h.Percentage != 50 || h.Focus != "notes" {
-		t.Fatalf("holder = %+v", h)
 	}
 	got, err := c.Roles().Get(ctx, role.ID, peerdomapi.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !got.HeldBy(peer.ID) {
+	if !got.HeldBy(peer.ID) || *got.Holders[0].Contribution != 50 {
 		t.Fatalf("role holders = %+v", got.Holders)
 	}
-	holders, err := c.Holders().All(ctx, peerdomapi.Options{})
-	if err != nil || len(holders) != 1 || holders[0].ID != h.ID {
-		t.Fatalf("holders = %+v, %v", holders, err)
+	h := s.Holders()
+	if len(h) != 1 || h[0].Focus != "notes" || h[0].ElectedUntil != "2027-06-30" {
+		t.Fatalf("stored holders = %+v", h)
+	}
+	if err := c.UnassignPeer(ctx, role.ID, peer.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.Roles().Get(ctx, role.ID, peerdomapi.Options{}); got.HeldBy(peer.ID) {
+		t.Fatalf("still held after unassign: %+v", got.Holders)
+	}
+	if err := c.UnassignPeer(ctx, role.ID, peer.ID); !errors.Is(err, peerdomapi.ErrNotFound) {
+		t.Fatalf("unassigning again: %v, want ErrNotFound", err)
 	}
 }
 
@@ -280,7 +286,7 @@ func TestRetry429OnPostCreatesOnce(t *testing.T) {
 	s.InjectFault(peerdomtest.Fault{Method: "POST", Status: 429, Times: 2})
 	sl := &recordingSleeper{}
 	c := s.Client(peerdomapi.WithSleep(sl.sleep))
-	if _, err := c.Peers().Create(context.Background(), peerdomapi.Peer{FirstName: "Ada"}); err != nil {
+	if _, err := c.Peers().Create(context.Background(), peerdomapi.PeerInput{FirstName: "Ada"}); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.Writes()) != 1 || countRequests(s, "POST", "/peers") != 3 {
@@ -321,7 +327,7 @@ func TestPutRetriedAfter503(t *testing.T) {
 	s.InjectFault(peerdomtest.Fault{Method: "PUT", Status: 503, Apply: true})
 	sl := &recordingSleeper{}
 	c := s.Client(peerdomapi.WithSleep(sl.sleep))
-	got, err := c.Roles().Update(context.Background(), role.ID, peerdomapi.Role{Color: "#ff0000"})
+	got, err := c.Roles().Update(context.Background(), role.ID, peerdomapi.RoleInput{Color: "#ff0000"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +344,7 @@ func TestPostAnswered5xxIsNotRepeated(t *testing.T) {
 	s.InjectFault(peerdomtest.Fault{Method: "POST", Status: 502, Apply: true})
 	sl := &recordingSleeper{}
 	c := s.Client(peerdomapi.WithSleep(sl.sleep))
-	_, err := c.AssignPeer(context.Background(), role.ID, peerdomapi.Assignment{PeerID: peer.ID})
+	err := c.AssignPeer(context.Background(), role.ID, peerdomapi.Assignment{PeerID: peer.ID})
 	var apiErr *peerdomapi.Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 502 || apiErr.Attempts != 1 {
 		t.Fatalf("err = %#v", err)
@@ -415,7 +421,7 @@ func TestConnectionRefusedIsRetried(t *testing.T) {
 	srv.Close() // nothing listens there now
 	sl := &recordingSleeper{}
 	c, _ := peerdomapi.New(url, "k", peerdomapi.WithSleep(sl.sleep), peerdomapi.WithRetryPolicy(peerdomapi.RetryPolicy{MaxAttempts: 3}))
-	_, err := c.Peers().Create(context.Background(), peerdomapi.Peer{FirstName: "Ada"})
+	_, err := c.Peers().Create(context.Background(), peerdomapi.PeerInput{FirstName: "Ada"})
 	var apiErr *peerdomapi.Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 0 || apiErr.Attempts != 3 || apiErr.Err == nil {
 		t.Fatalf("err = %#v", err)

@@ -1,6 +1,7 @@
 package peerdomapi
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -30,6 +31,7 @@ type Error struct {
 	Path       string // the URL path, without the query
 	StatusCode int
 	Body       string        // a short excerpt of the answer, on one line
+	Message    string        // the answer's "message", when it is a JSON object with one
 	RetryAfter time.Duration // the server's Retry-After, when it sent one
 	Attempts   int           // requests made, retries included
 	Stopped    string        // why the client did not retry (further), when it could have mattered
@@ -43,7 +45,10 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, "no answer: %v", e.Err)
 	} else {
 		fmt.Fprintf(&b, "%d %s", e.StatusCode, http.StatusText(e.StatusCode))
-		if e.Body != "" {
+		switch {
+		case e.Message != "":
+			fmt.Fprintf(&b, ": %s", e.Message)
+		case e.Body != "":
 			fmt.Fprintf(&b, ": %q", e.Body)
 		}
 	}
@@ -87,4 +92,17 @@ func excerpt(body []byte, key string) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+// errorMessage is the "message" of an error answer ({"message": "..."}, what Pipedream
+// reads from Peerdom's errors), shortened and redacted like an excerpt; "" when there is
+// none.
+func errorMessage(body []byte, key string) string {
+	var v struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &v) != nil || strings.TrimSpace(v.Message) == "" {
+		return ""
+	}
+	return excerpt([]byte(v.Message), key)
 }

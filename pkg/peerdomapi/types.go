@@ -1,16 +1,75 @@
 package peerdomapi
 
-import "strings"
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
 
-// CustomField is one custom field of a peer, role or group. Single-valued fields carry
-// one value; list fields carry several. The API returns them only when asked
-// (Options.CustomFields, which sends with=customfields).
+// Read shapes: what the API answers. Each keeps the keys it has no field for in Extra
+// (a later API version's additions, an undocumented attribute), and writes them back
+// when encoded, so a decoded object loses nothing.
+
+// CustomField is one custom field of a peer, role or group as the API returns it
+// (only when asked: Options.CustomFields sends with=customfields). Single-valued fields
+// carry one value; list fields carry several.
 type CustomField struct {
+	ID     string   `json:"id,omitempty"` // API 0.6.0
 	Name   string   `json:"name"`
 	Values []string `json:"values"`
+	// Definition is the field's definition as sent (0.6.0: id, name, type, translation,
+	// multiEntry), kept as JSON: its inner types are not documented.
+	Definition json.RawMessage `json:"definition,omitempty"`
 }
 
-// Peer is a person of the organization.
+// UnmarshalJSON decodes a custom field tolerantly: a value that is not a string (a
+// number, a boolean, an object) is kept as its JSON text instead of failing the whole
+// entity, a null value is dropped, and a lone value not in an array counts as one.
+func (f *CustomField) UnmarshalJSON(data []byte) error {
+	var raw struct {
+		ID         json.RawMessage `json:"id"`
+		Name       string          `json:"name"`
+		Values     json.RawMessage `json:"values"`
+		Definition json.RawMessage `json:"definition"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	*f = CustomField{Name: raw.Name, ID: jsonText(raw.ID), Definition: raw.Definition}
+	if isNull(raw.Definition) {
+		f.Definition = nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw.Values, &items); err != nil {
+		items = []json.RawMessage{raw.Values} // not an array: one value
+	}
+	for _, it := range items {
+		if !isNull(it) {
+			f.Values = append(f.Values, jsonText(it))
+		}
+	}
+	return nil
+}
+
+// jsonText is a JSON string's content, or any other JSON value's compact text.
+func jsonText(v json.RawMessage) string {
+	if isNull(v) {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	return strings.TrimSpace(string(v))
+}
+
+func isNull(v json.RawMessage) bool {
+	s := strings.TrimSpace(string(v))
+	return s == "" || s == "null"
+}
+
+// Peer is a person of the organization, as the API returns it.
 type Peer struct {
 	ID               string        `json:"id,omitempty"`
 	FirstName        string        `json:"firstName,omitempty"`
@@ -22,37 +81,81 @@ type Peer struct {
 	Contribution     *float64      `json:"contribution,omitempty"`
 	ContributionUnit string        `json:"contributionUnit,omitempty"`
 	CustomFields     []CustomField `json:"customFields,omitempty"`
+	JoinedAt         string        `json:"joinedAt,omitempty"` // API 0.6.0
+	LeftAt           string        `json:"leftAt,omitempty"`   // API 0.6.0: set on a former peer
+	Roles            []PeerRole    `json:"roles,omitempty"`    // API 0.6.0, with=roles
+	Extra            map[string]json.RawMessage `json:"-"`
 }
+
+// PeerRole is a role a peer fills, as listed inside the peer (API 0.6.0).
+type PeerRole struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+type peerFields Peer
+
+func (p *Peer) UnmarshalJSON(data []byte) error {
+	extra, err := decodeKeepingExtra(data, (*peerFields)(p))
+	p.Extra = extra
+	return err
+}
+
+func (p Peer) MarshalJSON() ([]byte, error) { return encodeWithExtra(peerFields(p), p.Extra) }
 
 // FullName is the first and last name joined by a space, as Peerdom's webhooks name a peer.
 func (p Peer) FullName() string {
 	return strings.TrimSpace(strings.TrimSpace(p.FirstName) + " " + strings.TrimSpace(p.LastName))
 }
 
-// RoleHolder is a peer filling a role, as listed inside a role.
+// Former reports whether the peer has left the organization (LeftAt is set and not in
+// the future). Lists leave former peers out unless Options.IncludeFormer is set.
+func (p Peer) Former(now time.Time) bool {
+	if p.LeftAt == "" {
+		return false
+	}
+	t, err := time.Parse(time.RFC3339, p.LeftAt)
+	return err != nil || !t.After(now) // an unreadable date still says the peer left
+}
+
+// RoleHolder is a peer filling a role, as listed inside the role ("holders"). It is the
+// only place the API shows assignments: the /holders endpoints were removed.
 type RoleHolder struct {
 	PeerID           string   `json:"peerId"`
 	Contribution     *float64 `json:"contribution,omitempty"`
 	ContributionUnit string   `json:"contributionUnit,omitempty"`
 }
 
-// Role is a role on a map. Creating one needs Name and MapID (and usually ParentID, the
-// group it belongs to). Pointer booleans let an update leave them unchanged.
+// Role is a role as the API returns it. The documented sample has no mapId: a role's map
+// is not part of its answer.
 type Role struct {
 	ID           string        `json:"id,omitempty"`
 	Name         string        `json:"name,omitempty"`
 	Color        string        `json:"color,omitempty"`
 	CreatedAt    string        `json:"createdAt,omitempty"`
 	ParentID     string        `json:"parentId,omitempty"`
-	MapID        string        `json:"mapId,omitempty"`
 	Slug         string        `json:"slug,omitempty"`
 	External     *bool         `json:"external,omitempty"`
 	Electable    *bool         `json:"electable,omitempty"`
+	Mirrored     *bool         `json:"mirrored,omitempty"`
 	Shape        string        `json:"shape,omitempty"`
 	CustomFields []CustomField `json:"customFields,omitempty"`
 	Holders      []RoleHolder  `json:"holders,omitempty"`
 	GroupEmail   string        `json:"groupEmail,omitempty"`
+	// Extra holds the other keys: salaryLevel, goals (types undocumented), and built-in
+	// fields (Purpose, …) if the API returns them as attributes (see Role.Field).
+	Extra map[string]json.RawMessage `json:"-"`
 }
+
+type roleFields Role
+
+func (r *Role) UnmarshalJSON(data []byte) error {
+	extra, err := decodeKeepingExtra(data, (*roleFields)(r))
+	r.Extra = extra
+	return err
+}
+
+func (r Role) MarshalJSON() ([]byte, error) { return encodeWithExtra(roleFields(r), r.Extra) }
 
 // HeldBy reports whether the peer is among the role's holders.
 func (r Role) HeldBy(peerID string) bool {
@@ -64,43 +167,133 @@ func (r Role) HeldBy(peerID string) bool {
 	return false
 }
 
-// Group is a group (a circle): a role without holders. ParentID is empty on the root circle.
-type Group struct {
-	ID           string        `json:"id,omitempty"`
-	Name         string        `json:"name,omitempty"`
-	Color        string        `json:"color,omitempty"`
-	CreatedAt    string        `json:"createdAt,omitempty"`
-	ParentID     string        `json:"parentId,omitempty"`
-	MapID        string        `json:"mapId,omitempty"`
-	Slug         string        `json:"slug,omitempty"`
-	External     *bool         `json:"external,omitempty"`
-	Electable    *bool         `json:"electable,omitempty"`
-	Shape        string        `json:"shape,omitempty"`
-	CustomFields []CustomField `json:"customFields,omitempty"`
-	GroupEmail   string        `json:"groupEmail,omitempty"`
+// Field returns the values of a custom or built-in field, wherever the API returns it:
+// see fieldOf.
+func (r Role) Field(name string) (values []string, where FieldPlace) {
+	return fieldOf(r.CustomFields, r.Extra, name)
 }
 
-// Holder is one role assignment: a peer filling a role.
-type Holder struct {
-	ID         string   `json:"id,omitempty"`
-	RoleID     string   `json:"roleId,omitempty"`
-	PeerID     string   `json:"peerId,omitempty"`
-	Percentage *float64 `json:"percentage,omitempty"`
-	Focus      string   `json:"focus,omitempty"`
+// Group is a circle as the API returns it (Peerdom's webhooks call it a circle, the
+// event contract a group). ParentID is empty on the root circle.
+type Group struct {
+	ID           string                     `json:"id,omitempty"`
+	Name         string                     `json:"name,omitempty"`
+	Color        string                     `json:"color,omitempty"`
+	CreatedAt    string                     `json:"createdAt,omitempty"`
+	ParentID     string                     `json:"parentId,omitempty"`
+	Slug         string                     `json:"slug,omitempty"`
+	External     *bool                      `json:"external,omitempty"`
+	Electable    *bool                      `json:"electable,omitempty"`
+	Shape        string                     `json:"shape,omitempty"`
+	CustomFields []CustomField              `json:"customFields,omitempty"`
+	GroupEmail   string                     `json:"groupEmail,omitempty"`
+	Extra        map[string]json.RawMessage `json:"-"`
+}
+
+type groupFields Group
+
+func (g *Group) UnmarshalJSON(data []byte) error {
+	extra, err := decodeKeepingExtra(data, (*groupFields)(g))
+	g.Extra = extra
+	return err
+}
+
+func (g Group) MarshalJSON() ([]byte, error) { return encodeWithExtra(groupFields(g), g.Extra) }
+
+// Field is Role.Field for a circle.
+func (g Group) Field(name string) (values []string, where FieldPlace) {
+	return fieldOf(g.CustomFields, g.Extra, name)
 }
 
 // Map is one map of the organization; Draft is false on the live map.
 type Map struct {
-	ID    string `json:"id,omitempty"`
-	Name  string `json:"name,omitempty"`
-	Draft bool   `json:"draft"`
+	ID    string                     `json:"id,omitempty"`
+	Name  string                     `json:"name,omitempty"`
+	Draft bool                       `json:"draft"`
+	Extra map[string]json.RawMessage `json:"-"`
 }
 
-// Assignment is the body of "assign a peer to a role" (POST /roles/{id}/peers).
-type Assignment struct {
-	PeerID     string   `json:"peerId"`
-	Percentage *float64 `json:"percentage,omitempty"`
-	Focus      string   `json:"focus,omitempty"`
+type mapFields Map
+
+func (m *Map) UnmarshalJSON(data []byte) error {
+	extra, err := decodeKeepingExtra(data, (*mapFields)(m))
+	m.Extra = extra
+	return err
+}
+
+func (m Map) MarshalJSON() ([]byte, error) { return encodeWithExtra(mapFields(m), m.Extra) }
+
+// Built-in fields. Roles have Purpose, Accountabilities and Notes (Peerdom's help pages);
+// whether the API returns them inside customFields or as attributes of their own is
+// unverified, so reads look in both places and writes go where the read found them.
+
+// BuiltinFields are the names of the built-in fields.
+var BuiltinFields = []string{"Purpose", "Accountabilities", "Notes"}
+
+// BuiltinKey is the attribute a built-in field would have outside customFields
+// ("Purpose" → "purpose"), and false for a name that is not a built-in field.
+func BuiltinKey(name string) (string, bool) {
+	for _, b := range BuiltinFields {
+		if strings.EqualFold(strings.TrimSpace(name), b) {
+			return strings.ToLower(b[:1]) + b[1:], true
+		}
+	}
+	return "", false
+}
+
+// FieldPlace says where a field was found.
+type FieldPlace int
+
+const (
+	// FieldAbsent: in neither place.
+	FieldAbsent FieldPlace = iota
+	// InCustomFields: an entry of customFields.
+	InCustomFields
+	// AsAttribute: a built-in field returned as an attribute of its own ("purpose").
+	AsAttribute
+)
+
+// fieldOf finds a field among the custom fields, else (for a built-in field) among the
+// attributes. A custom field with a value wins over an empty attribute and the other
+// way round, so that neither placement hides a value.
+func fieldOf(fields []CustomField, extra map[string]json.RawMessage, name string) ([]string, FieldPlace) {
+	cf, inCF := FieldValues(fields, name)
+	if !isEmpty(cf) {
+		return cf, InCustomFields
+	}
+	if key, ok := BuiltinKey(name); ok {
+		if raw, ok := extra[key]; ok {
+			return attributeValues(raw), AsAttribute
+		}
+	}
+	if inCF {
+		return cf, InCustomFields
+	}
+	return nil, FieldAbsent
+}
+
+// attributeValues reads a built-in attribute: a string, an array of values, or null.
+func attributeValues(raw json.RawMessage) []string {
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		items = []json.RawMessage{raw}
+	}
+	var out []string
+	for _, it := range items {
+		if s := jsonText(it); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func isEmpty(values []string) bool {
+	for _, v := range values {
+		if strings.TrimSpace(v) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // FieldValues returns the values of the named custom field (names compare
@@ -117,10 +310,112 @@ func FieldValues(fields []CustomField, name string) ([]string, bool) {
 // FieldEmpty reports whether the named custom field is absent or has no non-blank value.
 func FieldEmpty(fields []CustomField, name string) bool {
 	values, _ := FieldValues(fields, name)
-	for _, v := range values {
-		if strings.TrimSpace(v) != "" {
-			return false
+	return isEmpty(values)
+}
+
+// Write shapes: what a create or update sends. They differ from the read shapes where
+// the API does: custom fields are an object keyed by field name, not the answer's array;
+// a peer's share is "percentage", not "contribution". Empty fields are left out, so an
+// update (PUT with a partial body) changes only what is set.
+
+// CustomFieldValues are custom fields to write, by field name. A field with one value
+// is sent as a string (the documented shape); one with several as an array of strings
+// (how list fields are written is cut off in the docs: unverified); one with none as ""
+// (clearing it).
+type CustomFieldValues map[string][]string
+
+func (v CustomFieldValues) MarshalJSON() ([]byte, error) {
+	out := make(map[string]any, len(v))
+	for name, values := range v {
+		switch len(values) {
+		case 0:
+			out[name] = ""
+		case 1:
+			out[name] = values[0]
+		default:
+			out[name] = values
 		}
 	}
-	return true
+	return json.Marshal(out)
+}
+
+// PeerInput creates or updates a peer. A create needs FirstName.
+type PeerInput struct {
+	FirstName    string            `json:"firstName,omitempty"`
+	LastName     string            `json:"lastName,omitempty"`
+	NickName     string            `json:"nickName,omitempty"`
+	Birthdate    string            `json:"birthdate,omitempty"`
+	Percentage   *int              `json:"percentage,omitempty"`
+	CustomFields CustomFieldValues `json:"customFields,omitempty"`
+}
+
+// RoleInput creates or updates a role. A create needs Name and MapID, and usually
+// ParentID (the circle).
+type RoleInput struct {
+	Name         string            `json:"name,omitempty"`
+	MapID        string            `json:"mapId,omitempty"`
+	ParentID     string            `json:"parentId,omitempty"`
+	Electable    *bool             `json:"electable,omitempty"`
+	External     *bool             `json:"external,omitempty"`
+	Color        string            `json:"color,omitempty"`
+	Shape        string            `json:"shape,omitempty"` // "circle" or "hexagon"
+	GroupEmail   string            `json:"groupEmail,omitempty"`
+	CustomFields CustomFieldValues `json:"customFields,omitempty"`
+	// Attributes are further keys sent as they are: built-in fields where the API keeps
+	// them as attributes (see SetBuiltin), goals.
+	Attributes map[string]json.RawMessage `json:"-"`
+}
+
+type roleInputFields RoleInput
+
+func (in RoleInput) MarshalJSON() ([]byte, error) {
+	return encodeWithExtra(roleInputFields(in), in.Attributes)
+}
+
+// SetBuiltin sets a built-in field as an attribute of its own ("purpose"): a string for
+// one value, an array for several. It fails for a name that is not a built-in field.
+func (in *RoleInput) SetBuiltin(name string, values []string) error {
+	key, ok := BuiltinKey(name)
+	if !ok {
+		return fmt.Errorf("peerdom api: %q is not a built-in field (%s)", name, strings.Join(BuiltinFields, ", "))
+	}
+	var v any = values
+	if len(values) == 1 {
+		v = values[0]
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if in.Attributes == nil {
+		in.Attributes = map[string]json.RawMessage{}
+	}
+	in.Attributes[key] = b
+	return nil
+}
+
+// GroupInput creates or updates a circle; its fields are a role's.
+type GroupInput = RoleInput
+
+// Assignment is the body of "assign a peer to a role" (POST /roles/{id}/peers).
+type Assignment struct {
+	PeerID       string `json:"peerId"`
+	Percentage   *int   `json:"percentage,omitempty"`   // 0–100
+	Focus        string `json:"focus,omitempty"`        //
+	ElectedUntil string `json:"electedUntil,omitempty"` // YYYY-MM-DD
+}
+
+func (a Assignment) check() error {
+	if strings.TrimSpace(a.PeerID) == "" {
+		return fmt.Errorf("peerdom api: an assignment needs a peerId")
+	}
+	if a.Percentage != nil && (*a.Percentage < 0 || *a.Percentage > 100) {
+		return fmt.Errorf("peerdom api: assignment percentage %d is outside 0–100", *a.Percentage)
+	}
+	if a.ElectedUntil != "" {
+		if _, err := time.Parse(time.DateOnly, a.ElectedUntil); err != nil {
+			return fmt.Errorf("peerdom api: assignment electedUntil %q is not a date (YYYY-MM-DD)", a.ElectedUntil)
+		}
+	}
+	return nil
 }

@@ -16,22 +16,22 @@ func TestWebhooksParseAsTheirEvents(t *testing.T) {
 	defer s.Close()
 	c := s.Client()
 	ctx := context.Background()
-	group, err := c.Groups().Create(ctx, peerdomapi.Group{Name: "R&D [core]", MapID: s.LiveMap().ID})
+	group, err := c.Groups().Create(ctx, peerdomapi.GroupInput{Name: "R&D [core]", MapID: s.LiveMap().ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	role, err := c.Roles().Create(ctx, peerdomapi.Role{Name: "Scribe_1", MapID: s.LiveMap().ID, ParentID: group.ID})
+	role, err := c.Roles().Create(ctx, peerdomapi.RoleInput{Name: "Scribe_1", MapID: s.LiveMap().ID, ParentID: group.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Roles().Update(ctx, role.ID, peerdomapi.Role{CustomFields: []peerdomapi.CustomField{{Name: "Purpose", Values: []string{"Notes"}}, {Name: "Skills", Values: []string{"Go", "SQL"}}}}); err != nil {
+	if _, err := c.Roles().Update(ctx, role.ID, peerdomapi.RoleInput{CustomFields: peerdomapi.CustomFieldValues{"Purpose": {"Notes"}, "Skills": {"Go", "SQL"}}}); err != nil {
 		t.Fatal(err)
 	}
-	peer, err := c.Peers().Create(ctx, peerdomapi.Peer{FirstName: "Ada", LastName: "Lovelace"})
+	peer, err := c.Peers().Create(ctx, peerdomapi.PeerInput{FirstName: "Ada", LastName: "Lovelace"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Peers().Update(ctx, peer.ID, peerdomapi.Peer{LastName: "King"}); err != nil {
+	if _, err := c.Peers().Update(ctx, peer.ID, peerdomapi.PeerInput{LastName: "King"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Peers().Delete(ctx, peer.ID); err != nil {

@@ -1,12 +1,23 @@
 // Package peerdomtest is an in-memory Peerdom, served over HTTP like net/http/httptest:
-// the REST endpoints of PEERDOM_API.md with a key check, seeding and inspection for tests,
-// fault injection (429 with Retry-After, 5xx, delays), and — like the real Peerdom — a
-// webhook in the documented Markdown format for every write, POSTed to a URL or handed to
-// a Go callback.
+// the REST endpoints PEERDOM_API.md documents or Peerdom's own clients confirm, as
+// strict as the real API is known to be, with seeding and inspection for tests, fault
+// injection (429 with Retry-After, 5xx, delays, lost webhooks), and — like the real
+// Peerdom — a webhook in the documented Markdown format for every write, POSTed to a
+// URL or handed to a Go callback.
 //
-// Where the real API's behaviour is not documented, the double chooses and says so:
-// PUT changes only the keys present in the body (custom fields merge by name); an update
-// that changes nothing sends no webhook; assigning a peer twice makes two holders.
+// Strict: it serves only /peers, /roles (with /roles/{id}/peers to assign and unassign),
+// /circles, GET /groups and GET /maps; anything else, /holders included, is a 404. It
+// answers 400 with {"message": "..."} for what the API refuses: a peer without
+// firstName, custom fields sent as an array instead of an object keyed by field name, a
+// limit outside 1–100. Roles come without mapId; peer lists hold active peers unless
+// includeFormer=true.
+//
+// Where the API's behaviour is unverified, Config chooses (Alternatives lists each
+// choice, for tests that must hold under all of them): built-in fields inside or
+// outside customFields, PUT merging or replacing custom fields, parentId required on
+// updates, a root circle, the body that answers an assignment. Choices the double makes
+// on its own: a key it does not know in a request body is ignored; an update that
+// changes nothing sends no webhook; assigning a peer twice makes two holders.
 package peerdomtest
 
 import (
@@ -34,8 +45,76 @@ type Config struct {
 	// WebhookURL, when set, gets each webhook body POSTed to it (after Webhook, if both).
 	WebhookURL string
 
-	// MaxPageSize caps a list's limit, as real APIs do (100).
+	// MaxPageSize caps a list's limit below the API's 100, as a server may (default 100).
 	MaxPageSize int
+
+	// The unverified alternatives; the zero value of each is the first choice.
+
+	// Builtins is where roles and circles keep Purpose, Accountabilities and Notes.
+	Builtins BuiltinPlacement
+	// PutCustomFields is what a PUT's customFields do to the fields it does not name.
+	PutCustomFields PutCustomFields
+	// RequireParentID refuses a PUT on a role or circle that has a parent unless the
+	// body names it (Pipedream always sends parentId: it may be required).
+	RequireParentID bool
+	// RootCircle, when set, is the name of a root circle (no parentId) made at start.
+	RootCircle string
+	// AssignAnswer is the answer to a successful assignment (default 201, empty body):
+	// its body is undocumented, so clients must not depend on it.
+	AssignAnswer AssignAnswer
+}
+
+// BuiltinPlacement is where the built-in fields (Purpose, Accountabilities, Notes) are.
+type BuiltinPlacement int
+
+const (
+	// BuiltinsInCustomFields: entries of customFields, written through customFields.
+	BuiltinsInCustomFields BuiltinPlacement = iota
+	// BuiltinsAsAttributes: attributes of their own ("purpose": "…"), always present on a
+	// role or circle ("" when empty), written as attributes; customFields entries with
+	// their names are ordinary custom fields.
+	BuiltinsAsAttributes
+)
+
+// PutCustomFields is what an update's customFields object does.
+type PutCustomFields int
+
+const (
+	// MergeCustomFields: the fields named are set, the others kept.
+	MergeCustomFields PutCustomFields = iota
+	// ReplaceCustomFields: the fields named are all there is; the others are emptied.
+	ReplaceCustomFields
+)
+
+// AssignAnswer is the status and body answering POST /roles/{id}/peers.
+type AssignAnswer struct {
+	Status int    // default 201
+	Body   string // sent as it is; "" sends no body
+}
+
+// Alternative is one unverified behaviour of the API, as Config settings.
+type Alternative struct {
+	Name  string
+	Apply func(*Config)
+}
+
+// Alternatives are the double's settings for each unverified behaviour, the defaults
+// first: a test of an API client runs under each of them.
+func Alternatives() []Alternative {
+	return []Alternative{
+		{"defaults", func(*Config) {}},
+		{"built-in fields as attributes", func(c *Config) { c.Builtins = BuiltinsAsAttributes }},
+		{"PUT replaces custom fields", func(c *Config) { c.PutCustomFields = ReplaceCustomFields }},
+		{"built-ins as attributes, PUT replaces", func(c *Config) {
+			c.Builtins, c.PutCustomFields = BuiltinsAsAttributes, ReplaceCustomFields
+		}},
+		{"parentId required, root circle", func(c *Config) { c.RequireParentID, c.RootCircle = true, "Root" }},
+		{"assignment answered {}", func(c *Config) { c.AssignAnswer = AssignAnswer{Status: 200, Body: "{}"} }},
+		{"assignment answered with text", func(c *Config) { c.AssignAnswer = AssignAnswer{Status: 200, Body: "OK"} }},
+		{"assignment answered with the role", func(c *Config) {
+			c.AssignAnswer = AssignAnswer{Status: 201, Body: `{"id":"not-a-holder","name":"x","holders":"?"}`}
+		}},
+	}
 }
 
 func (c Config) withDefaults() Config {
@@ -51,8 +130,11 @@ func (c Config) withDefaults() Config {
 	def(&c.MapName, "Main map")
 	def(&c.AppURL, "https://app.peerdom.org")
 	c.AppURL = strings.TrimSuffix(c.AppURL, "/")
-	if c.MaxPageSize <= 0 {
-		c.MaxPageSize = 100
+	if c.MaxPageSize <= 0 || c.MaxPageSize > peerdomapi.MaxPageSize {
+		c.MaxPageSize = peerdomapi.MaxPageSize
+	}
+	if c.AssignAnswer.Status == 0 {
+		c.AssignAnswer.Status = http.StatusCreated
 	}
 	return c
 }
@@ -63,20 +145,24 @@ const APIPrefix = "/v1"
 // Peerdom is the in-memory Peerdom. It is an http.Handler serving the API under
 // APIPrefix; NewServer runs it on a local port. Its methods are safe for concurrent use.
 type Peerdom struct {
-	cfg     Config
-	mux     *http.ServeMux
-	mu      sync.Mutex
-	users   map[string]User // by API key
-	peers   table[peerdomapi.Peer]
-	roles   table[peerdomapi.Role]
-	groups  table[peerdomapi.Group]
-	holders table[peerdomapi.Holder]
-	maps    table[peerdomapi.Map]
-	liveMap string
+	cfg   Config
+	mux   *http.ServeMux
+	mu    sync.Mutex
+	users map[string]User // by API key
 
-	faults   []*Fault
-	requests []Request
-	writes   []Write
+	peers   *collection[peerdomapi.Peer]
+	roles   *collection[peerdomapi.Role]
+	circles *collection[peerdomapi.Group]
+	maps    *collection[peerdomapi.Map]
+	holders []Holder
+	liveMap string
+	root    string // the root circle's id, when Config.RootCircle is set
+
+	faults       []*Fault
+	requests     []Request
+	writes       []Write
+	dropWebhooks int
+	dropped      []string
 
 	out *outbox
 }
@@ -87,11 +173,19 @@ type User struct {
 	Email string
 }
 
-// New makes a double with an empty organization but for its live map.
+// New makes a double with an empty organization but for its live map (and the root
+// circle, when configured).
 func New(cfg Config) *Peerdom {
 	cfg = cfg.withDefaults()
 	p := &Peerdom{cfg: cfg, users: map[string]User{cfg.APIKey: {Name: cfg.OwnerName, Email: cfg.OwnerEmail}}}
+	p.peers = newCollection[peerdomapi.Peer](p, p.peerKind())
+	p.roles = newCollection[peerdomapi.Role](p, p.roleKind())
+	p.circles = newCollection[peerdomapi.Group](p, p.circleKind())
+	p.maps = newCollection[peerdomapi.Map](p, p.mapKind())
 	p.liveMap = p.AddMap(peerdomapi.Map{Name: cfg.MapName}).ID
+	if cfg.RootCircle != "" {
+		p.root = p.AddGroup(peerdomapi.Group{Name: cfg.RootCircle}).ID
+	}
 	p.routes()
 	p.out = newOutbox(cfg.Webhook, cfg.WebhookURL)
 	return p
@@ -116,6 +210,21 @@ func (p *Peerdom) Webhooks() []string { return p.out.sent() }
 
 // WebhookErrors returns the failures of POSTs to WebhookURL.
 func (p *Peerdom) WebhookErrors() []error { return p.out.errors() }
+
+// DropWebhooks makes the double lose the next n webhooks its writes cause, as a webhook
+// Peerdom never delivers: the write is done, no one hears of it.
+func (p *Peerdom) DropWebhooks(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dropWebhooks += n
+}
+
+// DroppedWebhooks returns the texts of the webhooks lost by DropWebhooks, in order.
+func (p *Peerdom) DroppedWebhooks() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.dropped...)
+}
 
 // Close stops webhook delivery (an undelivered webhook is dropped) and waits for a
 // delivery in progress to end; the context it was given is cancelled.

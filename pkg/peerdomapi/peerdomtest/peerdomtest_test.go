@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -33,30 +35,29 @@ func TestWebhooksForEveryWrite(t *testing.T) {
 	mapID := s.LiveMap().ID
 	circle := s.AddGroup(peerdomapi.Group{Name: "Ops"})
 
-	role, err := c.Roles().Create(ctx, peerdomapi.Role{Name: "Facilitator", MapID: mapID, ParentID: circle.ID})
+	role, err := c.Roles().Create(ctx, peerdomapi.RoleInput{Name: "Facilitator", MapID: mapID, ParentID: circle.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Roles().Update(ctx, role.ID, peerdomapi.Role{Name: "Lead *Facilitator*",
-		CustomFields: []peerdomapi.CustomField{{Name: "Purpose", Values: []string{"Keep the lights on"}}, {Name: "Skills", Values: []string{"Go", "SQL"}}}}); err != nil {
+	if _, err := c.Roles().Update(ctx, role.ID, peerdomapi.RoleInput{Name: "Lead *Facilitator*",
+		CustomFields: peerdomapi.CustomFieldValues{"Purpose": {"Keep the lights on"}, "Skills": {"Go", "SQL"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Roles().Update(ctx, role.ID, peerdomapi.Role{CustomFields: []peerdomapi.CustomField{{Name: "Skills", Values: []string{"Go", "Rust"}}}}); err != nil {
+	if _, err := c.Roles().Update(ctx, role.ID, peerdomapi.RoleInput{CustomFields: peerdomapi.CustomFieldValues{"Skills": {"Go", "Rust"}}}); err != nil {
 		t.Fatal(err)
 	}
 	// An update that changes nothing sends nothing.
-	if _, err := c.Roles().Update(ctx, role.ID, peerdomapi.Role{Color: ""}); err != nil {
+	if _, err := c.Roles().Update(ctx, role.ID, peerdomapi.RoleInput{Color: ""}); err != nil {
 		t.Fatal(err)
 	}
-	peer, err := c.Peers().Create(ctx, peerdomapi.Peer{FirstName: "Ada", LastName: "Lovelace"})
+	peer, err := c.Peers().Create(ctx, peerdomapi.PeerInput{FirstName: "Ada", LastName: "Lovelace"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := c.AssignPeer(ctx, role.ID, peerdomapi.Assignment{PeerID: peer.ID})
-	if err != nil {
+	if err := c.AssignPeer(ctx, role.ID, peerdomapi.Assignment{PeerID: peer.ID}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Holders().Delete(ctx, h.ID); err != nil {
+	if err := c.UnassignPeer(ctx, role.ID, peer.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Roles().Delete(ctx, role.ID); err != nil {
@@ -94,13 +95,13 @@ func TestWebhookAuthorIsTheKeyOwner(t *testing.T) {
 	s.AddKey("human-key", peerdomtest.User{Name: "Grace Hopper", Email: "grace@acme.example"})
 	s.AddKey("noname-key", peerdomtest.User{Email: "ops@acme.example"})
 	ctx := context.Background()
-	if _, err := s.ClientWithKey("human-key").Groups().Create(ctx, peerdomapi.Group{Name: "Research", MapID: s.LiveMap().ID}); err != nil {
+	if _, err := s.ClientWithKey("human-key").Groups().Create(ctx, peerdomapi.GroupInput{Name: "Research", MapID: s.LiveMap().ID}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ClientWithKey("noname-key").Peers().Create(ctx, peerdomapi.Peer{FirstName: "Bob"}); err != nil {
+	if _, err := s.ClientWithKey("noname-key").Peers().Create(ctx, peerdomapi.PeerInput{FirstName: "Bob"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Client().Peers().Create(ctx, peerdomapi.Peer{FirstName: "Cy"}); err != nil {
+	if _, err := s.Client().Peers().Create(ctx, peerdomapi.PeerInput{FirstName: "Cy"}); err != nil {
 		t.Fatal(err)
 	}
 	got := waitWebhooks(t, s)
@@ -116,7 +117,7 @@ func TestWebhookAuthorIsTheKeyOwner(t *testing.T) {
 	if !strings.HasPrefix(got[0], "**[Circle](https://app.peerdom.org/acme/map/") {
 		t.Errorf("group header: %q", got[0])
 	}
-	if w := s.WritesBy("grace@acme.example"); len(w) != 1 || w[0].Method != "POST" || w[0].Path != "/groups" {
+	if w := s.WritesBy("grace@acme.example"); len(w) != 1 || w[0].Method != "POST" || w[0].Path != "/circles" {
 		t.Errorf("writes by grace = %+v", w)
 	}
 }
@@ -143,7 +144,7 @@ func TestWebhookPostedToURL(t *testing.T) {
 		cbBodies = append(cbBodies, string(body)) // deliveries are one at a time: no lock needed
 	}})
 	defer s.Close()
-	if _, err := s.Client().Peers().Create(context.Background(), peerdomapi.Peer{FirstName: "Ada"}); err != nil {
+	if _, err := s.Client().Peers().Create(context.Background(), peerdomapi.PeerInput{FirstName: "Ada"}); err != nil {
 		t.Fatal(err)
 	}
 	got := waitWebhooks(t, s)
@@ -167,7 +168,7 @@ func TestWebhookURLFailureIsRecorded(t *testing.T) {
 	defer recv.Close()
 	s := peerdomtest.NewServer(peerdomtest.Config{WebhookURL: recv.URL})
 	defer s.Close()
-	if _, err := s.Client().Peers().Create(context.Background(), peerdomapi.Peer{FirstName: "Ada"}); err != nil {
+	if _, err := s.Client().Peers().Create(context.Background(), peerdomapi.PeerInput{FirstName: "Ada"}); err != nil {
 		t.Fatal(err)
 	}
 	waitWebhooks(t, s)
@@ -198,43 +199,256 @@ func TestKeyCheck(t *testing.T) {
 	}
 }
 
-func TestValidation(t *testing.T) {
+// rawCall makes one request with the double's key and returns the status and body.
+func rawCall(t *testing.T, s *peerdomtest.Server, method, path, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+	req.Header.Set("X-Api-Key", s.Config().APIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// The double refuses what the API is documented to refuse, with a {"message"}, and
+// serves nothing it is not known to serve.
+func TestStrictness(t *testing.T) {
 	s := peerdomtest.NewServer(peerdomtest.Config{})
 	defer s.Close()
-	do := func(method, path, body string) int {
-		req, _ := http.NewRequest(method, s.URL+path, strings.NewReader(body))
-		req.Header.Set("X-Api-Key", s.Config().APIKey)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
 	role := s.AddRole(peerdomapi.Role{Name: "Scribe"})
+	peer := s.AddPeer(peerdomapi.Peer{FirstName: "Ada"})
+	mapID := s.LiveMap().ID
 	cases := []struct {
 		method, path, body string
 		want               int
+		message            string
 	}{
-		{"GET", "/peers?limit=0", "", 400},
-		{"GET", "/peers?offset=-1", "", 400},
-		{"POST", "/roles", `{"name":"x"}`, 400},                       // no mapId
-		{"POST", "/roles", `{"mapId":"` + s.LiveMap().ID + `"}`, 400}, // no name
-		{"POST", "/peers", `[]`, 400},
-		{"POST", "/peers", `{}`, 400},
-		{"POST", "/roles/" + role.ID + "/peers", `{"peerId":"nope"}`, 400},
-		{"POST", "/roles/nope/peers", `{"peerId":"x"}`, 404},
-		{"PUT", "/roles/nope", `{}`, 404},
-		{"DELETE", "/maps/x", ``, 405},
-		{"GET", "/circles", ``, 200},
+		{"GET", "/peers?limit=0", "", 400, "limit must be an integer from 1 to 100"},
+		{"GET", "/peers?limit=101", "", 400, "limit must be an integer from 1 to 100"},
+		{"GET", "/roles?limit=x", "", 400, "limit must be an integer from 1 to 100"},
+		{"GET", "/peers?offset=-1", "", 400, "offset must be a non-negative integer"},
+		{"GET", "/peers?includeFormer=maybe", "", 400, "includeFormer must be true or false"},
+		{"POST", "/peers", `{"lastName":"Lovelace"}`, 400, "firstName is required"},
+		{"POST", "/peers", `{"firstName":"Ada","percentage":150}`, 400, "percentage must be an integer from 0 to 100"},
+		{"POST", "/peers", `{"firstName":"Ada","customFields":[{"name":"Office","values":["Zurich"]}]}`, 400, "customFields must be an object keyed by field name"},
+		{"PUT", "/roles/" + role.ID, `{"customFields":[{"name":"Purpose","values":["x"]}]}`, 400, "customFields must be an object keyed by field name"},
+		{"PUT", "/roles/" + role.ID, `{"customFields":{"Purpose":{"text":"x"}}}`, 400, `customFields["Purpose"]: a value must be a string or an array of strings`},
+		{"POST", "/peers", `[]`, 400, "the body must be a JSON object"},
+		{"POST", "/roles", `{"name":"x"}`, 400, "mapId is required"},
+		{"POST", "/roles", `{"mapId":"` + mapID + `"}`, 400, "name is required"},
+		{"POST", "/roles/" + role.ID + "/peers", `{}`, 400, "peerId is required"},
+		{"POST", "/roles/" + role.ID + "/peers", `{"peerId":"nope"}`, 400, "peer nope not found"},
+		{"POST", "/roles/" + role.ID + "/peers", `{"peerId":"` + peer.ID + `","percentage":101}`, 400, "percentage must be an integer from 0 to 100"},
+		{"POST", "/roles/" + role.ID + "/peers", `{"peerId":"` + peer.ID + `","electedUntil":"next year"}`, 400, "electedUntil must be a date (YYYY-MM-DD)"},
+		{"POST", "/roles/nope/peers", `{"peerId":"x"}`, 404, "role not found"},
+		{"DELETE", "/roles/" + role.ID + "/peers/" + peer.ID, ``, 404, "does not hold this role"},
+		{"PUT", "/roles/nope", `{}`, 404, "role not found"},
+		{"GET", "/holders", ``, 404, "no such endpoint: GET /holders"},
+		{"POST", "/holders", `{"roleId":"` + role.ID + `","peerId":"` + peer.ID + `"}`, 404, "no such endpoint"},
+		{"GET", "/maps/" + mapID, ``, 404, "no such endpoint"},
+		{"GET", "/groups/x", ``, 404, "no such endpoint"},
+		{"DELETE", "/maps", ``, 404, "no such endpoint"},
 	}
 	for _, c := range cases {
-		if got := do(c.method, c.path, c.body); got != c.want {
-			t.Errorf("%s %s %s: %d, want %d", c.method, c.path, c.body, got, c.want)
+		status, body := rawCall(t, s, c.method, c.path, c.body)
+		var e struct{ Message string }
+		_ = json.Unmarshal([]byte(body), &e)
+		if status != c.want || !strings.Contains(e.Message, c.message) {
+			t.Errorf("%s %s %s: %d %s, want %d with message %q", c.method, c.path, c.body, status, body, c.want, c.message)
 		}
 	}
 	if len(s.Writes()) != 0 {
 		t.Errorf("refused requests counted as writes: %v", s.Writes())
+	}
+	for _, path := range []string{"/circles", "/groups", "/maps", "/peers", "/roles"} {
+		if status, body := rawCall(t, s, "GET", path+"?limit=100", ""); status != 200 || !strings.HasPrefix(body, "[") {
+			t.Errorf("GET %s: %d %s", path, status, body)
+		}
+	}
+	// A role is answered without mapId, as in the documented sample; holders are inside.
+	_, body := rawCall(t, s, "GET", "/roles/"+role.ID, "")
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(body), &obj); err != nil {
+		t.Fatal(err)
+	}
+	if _, has := obj["mapId"]; has {
+		t.Errorf("role has mapId: %s", body)
+	}
+	if _, has := obj["holders"]; !has {
+		t.Errorf("role lacks holders: %s", body)
+	}
+	if _, has := obj["customFields"]; has {
+		t.Errorf("custom fields without with=customfields: %s", body)
+	}
+}
+
+func TestCustomFieldsWrittenAsAnObjectReadAsAnArray(t *testing.T) {
+	s := peerdomtest.NewServer(peerdomtest.Config{})
+	defer s.Close()
+	status, body := rawCall(t, s, "POST", "/peers", `{"firstName":"Ada","percentage":80,"customFields":{"Office":"Zurich","Languages":["en","fr"]}}`)
+	if status != 201 {
+		t.Fatalf("%d %s", status, body)
+	}
+	var created struct{ ID string }
+	_ = json.Unmarshal([]byte(body), &created)
+	_, body = rawCall(t, s, "GET", "/peers/"+created.ID+"?with=customfields", "")
+	var got map[string]any
+	_ = json.Unmarshal([]byte(body), &got)
+	want := []any{map[string]any{"name": "Office", "values": []any{"Zurich"}}, map[string]any{"name": "Languages", "values": []any{"en", "fr"}}}
+	if !reflect.DeepEqual(got["customFields"], want) || got["contribution"] != 80.0 || got["contributionUnit"] != "percent" {
+		t.Fatalf("peer = %s", body)
+	}
+	if _, has := got["percentage"]; has {
+		t.Fatalf("percentage is a write field, the answer has contribution: %s", body)
+	}
+}
+
+func TestPeerListsActiveUnlessIncludeFormer(t *testing.T) {
+	s := peerdomtest.NewServer(peerdomtest.Config{})
+	defer s.Close()
+	s.AddPeer(peerdomapi.Peer{FirstName: "Ada"})
+	gone := s.AddPeer(peerdomapi.Peer{FirstName: "Bob", LeftAt: "2024-01-31T00:00:00Z"})
+	s.AddPeer(peerdomapi.Peer{FirstName: "Cy", LeftAt: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}) // leaving, not gone
+	ctx := context.Background()
+	active, err := s.Client().Peers().All(ctx, peerdomapi.Options{})
+	if err != nil || len(active) != 2 {
+		t.Fatalf("active = %+v, %v", active, err)
+	}
+	all, err := s.Client().Peers().All(ctx, peerdomapi.Options{IncludeFormer: true})
+	if err != nil || len(all) != 3 || all[1].ID != gone.ID || !all[1].Former(time.Now()) {
+		t.Fatalf("with former = %+v, %v", all, err)
+	}
+	// A former peer is still there by id.
+	if p, err := s.Client().Peers().Get(ctx, gone.ID, peerdomapi.Options{}); err != nil || p.LeftAt == "" {
+		t.Fatalf("get former = %+v, %v", p, err)
+	}
+}
+
+func TestAssignmentAnswerIsConfigurable(t *testing.T) {
+	for _, ans := range []peerdomtest.AssignAnswer{{}, {Status: 200, Body: "{}"}, {Status: 200, Body: "OK"}, {Status: 204}} {
+		s := peerdomtest.NewServer(peerdomtest.Config{AssignAnswer: ans})
+		role := s.AddRole(peerdomapi.Role{Name: "Scribe"})
+		peer := s.AddPeer(peerdomapi.Peer{FirstName: "Ada"})
+		status, body := rawCall(t, s, "POST", "/roles/"+role.ID+"/peers", `{"peerId":"`+peer.ID+`","percentage":20,"focus":"minutes","electedUntil":"2027-01-31"}`)
+		wantStatus := ans.Status
+		if wantStatus == 0 {
+			wantStatus = 201 // the default
+		}
+		if status != wantStatus || body != ans.Body {
+			t.Errorf("answer %+v: got %d %q", ans, status, body)
+		}
+		if err := s.Client().AssignPeer(context.Background(), role.ID, peerdomapi.Assignment{PeerID: peer.ID}); err != nil {
+			t.Errorf("answer %+v: client: %v", ans, err)
+		}
+		got, _ := s.Role(role.ID)
+		if len(got.Holders) != 2 || got.Holders[0].PeerID != peer.ID || *got.Holders[0].Contribution != 20 {
+			t.Errorf("holders = %+v", got.Holders)
+		}
+		s.Close()
+	}
+}
+
+func TestBuiltinFieldPlacement(t *testing.T) {
+	for _, tc := range []struct {
+		placement peerdomtest.BuiltinPlacement
+		write     string // the body that sets Purpose
+		want      string // the key in the answer that holds it
+	}{
+		{peerdomtest.BuiltinsInCustomFields, `{"customFields":{"Purpose":"Notes"}}`, "customFields"},
+		{peerdomtest.BuiltinsAsAttributes, `{"purpose":"Notes"}`, "purpose"},
+	} {
+		s := peerdomtest.NewServer(peerdomtest.Config{Builtins: tc.placement})
+		seeded := s.AddRole(peerdomapi.Role{Name: "Scribe", CustomFields: []peerdomapi.CustomField{{Name: "Accountabilities", Values: []string{"Minutes"}}}})
+		if v, where := seeded.Field("Accountabilities"); len(v) != 1 || (where == peerdomapi.AsAttribute) != (tc.placement == peerdomtest.BuiltinsAsAttributes) {
+			t.Errorf("placement %d: seeded Accountabilities %v at %v", tc.placement, v, where)
+		}
+		if status, body := rawCall(t, s, "PUT", "/roles/"+seeded.ID, tc.write); status != 200 {
+			t.Fatalf("%d %s", status, body)
+		}
+		_, body := rawCall(t, s, "GET", "/roles/"+seeded.ID+"?with=customfields", "")
+		if !strings.Contains(body, `"`+tc.want+`":`) || !strings.Contains(body, "Notes") {
+			t.Errorf("placement %d: %s", tc.placement, body)
+		}
+		// The attribute is on every role under that placement, empty or not.
+		_, body = rawCall(t, s, "GET", "/roles", "")
+		if strings.Contains(body, `"purpose":`) != (tc.placement == peerdomtest.BuiltinsAsAttributes) {
+			t.Errorf("placement %d: list %s", tc.placement, body)
+		}
+		hooks := waitWebhooks(t, s)
+		if len(hooks) != 1 || !strings.HasSuffix(hooks[0], "**Purpose:** → Notes") {
+			t.Errorf("placement %d: webhooks %q", tc.placement, hooks)
+		}
+		s.Close()
+	}
+}
+
+func TestPutMergesOrReplacesCustomFields(t *testing.T) {
+	for _, tc := range []struct {
+		mode peerdomtest.PutCustomFields
+		want map[string][]string
+	}{
+		{peerdomtest.MergeCustomFields, map[string][]string{"Purpose": {"Run"}, "Skills": {"Go"}}},
+		{peerdomtest.ReplaceCustomFields, map[string][]string{"Purpose": nil, "Skills": {"Go"}}},
+	} {
+		s := peerdomtest.NewServer(peerdomtest.Config{PutCustomFields: tc.mode})
+		role := s.AddRole(peerdomapi.Role{Name: "Ops", CustomFields: []peerdomapi.CustomField{{Name: "Purpose", Values: []string{"Run"}}}})
+		if _, err := s.Client().Roles().Update(context.Background(), role.ID, peerdomapi.RoleInput{CustomFields: peerdomapi.CustomFieldValues{"Skills": {"Go"}}}); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.Role(role.ID)
+		for name, want := range tc.want {
+			if v, _ := got.Field(name); !slices.Equal(v, want) {
+				t.Errorf("mode %d: %s = %q, want %q", tc.mode, name, v, want)
+			}
+		}
+		s.Close()
+	}
+}
+
+func TestRequireParentIDAndRootCircle(t *testing.T) {
+	s := peerdomtest.NewServer(peerdomtest.Config{RequireParentID: true, RootCircle: "Acme"})
+	defer s.Close()
+	root, ok := s.RootCircle()
+	if !ok || root.ParentID != "" || root.Name != "Acme" {
+		t.Fatalf("root = %+v, %v", root, ok)
+	}
+	_, body := rawCall(t, s, "GET", "/circles/"+root.ID, "")
+	if strings.Contains(body, "parentId") {
+		t.Fatalf("the root circle has a parentId: %s", body)
+	}
+	role := s.AddRole(peerdomapi.Role{Name: "Scribe", ParentID: root.ID})
+	if status, body := rawCall(t, s, "PUT", "/roles/"+role.ID, `{"color":"#ff0000"}`); status != 400 || !strings.Contains(body, "parentId is required") {
+		t.Fatalf("PUT without parentId: %d %s", status, body)
+	}
+	if status, body := rawCall(t, s, "PUT", "/roles/"+role.ID, `{"color":"#ff0000","parentId":"`+root.ID+`"}`); status != 200 {
+		t.Fatalf("PUT with parentId: %d %s", status, body)
+	}
+	// The root circle has no parent to name.
+	if status, body := rawCall(t, s, "PUT", "/circles/"+root.ID, `{"color":"#00ff00"}`); status != 200 {
+		t.Fatalf("PUT root: %d %s", status, body)
+	}
+}
+
+func TestDropWebhooks(t *testing.T) {
+	s := peerdomtest.NewServer(peerdomtest.Config{})
+	defer s.Close()
+	s.DropWebhooks(2)
+	c := s.Client()
+	for _, name := range []string{"Ada", "Bob", "Cy"} {
+		if _, err := c.Peers().Create(context.Background(), peerdomapi.PeerInput{FirstName: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := waitWebhooks(t, s)
+	dropped := s.DroppedWebhooks()
+	if len(sent) != 1 || !strings.Contains(sent[0], "**Name:** Cy") || len(dropped) != 2 || !strings.Contains(dropped[0], "**Name:** Ada") {
+		t.Fatalf("sent %q, dropped %q", sent, dropped)
+	}
+	if len(s.Writes()) != 3 {
+		t.Fatalf("writes = %d: a lost webhook is still a write", len(s.Writes()))
 	}
 }
 

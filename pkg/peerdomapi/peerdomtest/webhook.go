@@ -43,54 +43,6 @@ func customFields(cf []peerdomapi.CustomField) []field {
 	return out
 }
 
-// The fields each entity's webhooks show. Called with p.mu held.
-
-func (p *Peerdom) describePeer(v peerdomapi.Peer) []field {
-	return append([]field{one("Name", v.FullName()), one("Nickname", v.NickName), one("Birthdate", v.Birthdate)},
-		customFields(v.CustomFields)...)
-}
-
-func (p *Peerdom) describeRole(v peerdomapi.Role) []field {
-	return append([]field{one("Name", v.Name), one("Map", p.mapName(v.MapID)), one("Circle", p.groupName(v.ParentID)),
-		one("Color", v.Color), one("Shape", v.Shape), one("Group email", v.GroupEmail)},
-		customFields(v.CustomFields)...)
-}
-
-func (p *Peerdom) describeGroup(v peerdomapi.Group) []field {
-	return append([]field{one("Name", v.Name), one("Map", p.mapName(v.MapID)), one("Parent circle", p.groupName(v.ParentID)),
-		one("Color", v.Color), one("Shape", v.Shape), one("Group email", v.GroupEmail)},
-		customFields(v.CustomFields)...)
-}
-
-func (p *Peerdom) mapName(id string) string {
-	m, _ := p.maps.get(id)
-	return m.Name
-}
-
-func (p *Peerdom) groupName(id string) string {
-	g, _ := p.groups.get(id)
-	return g.Name
-}
-
-func (p *Peerdom) peerName(id string) string {
-	v, _ := p.peers.get(id)
-	return v.FullName()
-}
-
-// Links into the app, as Peerdom's webhook headers carry them; the entity id is the last
-// UUID, which is what the parser reports as entityId.
-func (p *Peerdom) peerLink(id string) string {
-	return fmt.Sprintf("%s/%s/peers/%s", p.cfg.AppURL, p.cfg.Organization, id)
-}
-
-func (p *Peerdom) roleLink(r peerdomapi.Role) string {
-	return fmt.Sprintf("%s/%s/map/%s/role/%s", p.cfg.AppURL, p.cfg.Organization, r.MapID, r.ID)
-}
-
-func (p *Peerdom) groupLink(g peerdomapi.Group) string {
-	return fmt.Sprintf("%s/%s/map/%s/circle/%s", p.cfg.AppURL, p.cfg.Organization, g.MapID, g.ID)
-}
-
 // markdownEscaper backslash-escapes the characters that would otherwise read as
 // Markdown (or as the [+]/[-] markers of a list change) inside a name or value.
 var markdownEscaper = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `_`, `\_`, `[`, `\[`, `]`, `\]`, "`", "\\`")
@@ -179,8 +131,16 @@ func diffLines(before, after []field) []string {
 	return out
 }
 
-// send queues a webhook body for delivery.
-func (p *Peerdom) send(text string) { p.out.push(text) }
+// send queues a webhook body for delivery, unless DropWebhooks says to lose it. Called
+// with p.mu held.
+func (p *Peerdom) send(text string) {
+	if p.dropWebhooks > 0 {
+		p.dropWebhooks--
+		p.dropped = append(p.dropped, text)
+		return
+	}
+	p.out.push(text)
+}
 
 // outbox delivers webhooks in order, one at a time, on its own goroutine — like Peerdom,
 // after the write and apart from the API request that made it.

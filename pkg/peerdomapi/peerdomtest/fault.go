@@ -1,0 +1,148 @@
+package peerdomtest
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+)
+
+// Fault makes the double misbehave for the next matching requests.
+type Fault struct {
+	Method     string        // "" matches any method
+	Path       string        // a prefix of the path below APIPrefix, e.g. "/roles"; "" matches any
+	Status     int           // the status to answer instead (0: answer normally, after Delay)
+	RetryAfter string        // the Retry-After header to send with Status, e.g. "1"
+	Body       string        // the body to send with Status (default: a JSON error)
+	Delay      time.Duration // wait this long before answering (cut short if the client gives up)
+	Apply      bool          // carry the request out first, then answer Status: a write that happened but looks failed
+	Times      int           // how many requests it affects (0 means 1)
+}
+
+// InjectFault adds a fault; faults apply in the order added, each to the number of
+// matching requests given by Times.
+func (p *Peerdom) InjectFault(f Fault) {
+	if f.Times <= 0 {
+		f.Times = 1
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = append(p.faults, &f)
+}
+
+func (p *Peerdom) takeFault(method, path string) *Fault {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, f := range p.faults {
+		if (f.Method == "" || f.Method == method) && strings.HasPrefix(path, f.Path) {
+			f.Times--
+			if f.Times == 0 {
+				p.faults = append(p.faults[:i], p.faults[i+1:]...)
+			}
+			c := *f
+			return &c
+		}
+	}
+	return nil
+}
+
+type userKey struct{}
+
+// statusRecorder remembers the status written, for the request log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// ServeHTTP checks the key, applies faults, serves the API and logs the request.
+func (p *Peerdom) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w}
+	path := strings.TrimPrefix(r.URL.Path, APIPrefix)
+	p.mu.Lock()
+	user, ok := p.users[r.Header.Get("X-Api-Key")]
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.requests = append(p.requests, Request{Method: r.Method, Path: path, Query: r.URL.RawQuery, Status: rec.status, Author: user.Email})
+		p.mu.Unlock()
+	}()
+	if !ok {
+		writeError(rec, http.StatusUnauthorized, "invalid or missing API key (X-Api-Key header)")
+		return
+	}
+	r = r.WithContext(context.WithValue(r.Context(), userKey{}, user))
+	f := p.takeFault(r.Method, path)
+	if f != nil && f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	if f == nil || f.Status == 0 {
+		p.mux.ServeHTTP(rec, r)
+		return
+	}
+	if f.Apply {
+		p.mux.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	if f.RetryAfter != "" {
+		rec.Header().Set("Retry-After", f.RetryAfter)
+	}
+	if f.Body != "" {
+		rec.WriteHeader(f.Status)
+		_, _ = io.WriteString(rec, f.Body)
+		return
+	}
+	writeError(rec, f.Status, "injected fault: "+http.StatusText(f.Status))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers with an error in the shape Peerdom's errors are read in
+// (Pipedream reads "message").
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"message": msg})
+}
+
+
+func author(r *http.Request) User {
+	u, _ := r.Context().Value(userKey{}).(User)
+	return u
+}
+
+// readObject reads a request body that must be one JSON object, by key.
+func readObject(r *http.Request) (map[string]json.RawMessage, string) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return nil, "reading the body: " + err.Error()
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil || obj == nil {
+		return nil, "the body must be a JSON object"
+	}
+	return obj, ""
+}
