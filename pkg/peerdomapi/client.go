@@ -85,7 +85,9 @@ func (c *Client) Roles() Resource[Role, RoleInput] { return resource[Role, RoleI
 
 // Groups is /circles: Peerdom's own client reads and writes circles there. (Pipedream
 // lists them at GET /groups, but /groups/{id} is unverified, so one path serves all.)
-func (c *Client) Groups() Resource[Group, GroupInput] { return resource[Group, GroupInput](c, "/circles") }
+func (c *Client) Groups() Resource[Group, GroupInput] {
+	return resource[Group, GroupInput](c, "/circles")
+}
 
 // Maps is /maps; only the list is known (GET /maps/{id} is unverified).
 func (c *Client) Maps() Collection[Map] { return Collection[Map]{c: c, path: "/maps"} }

@@ -71,19 +71,19 @@ func isNull(v json.RawMessage) bool {
 
 // Peer is a person of the organization, as the API returns it.
 type Peer struct {
-	ID               string        `json:"id,omitempty"`
-	FirstName        string        `json:"firstName,omitempty"`
-	LastName         string        `json:"lastName,omitempty"`
-	NickName         string        `json:"nickName,omitempty"`
-	Slug             string        `json:"slug,omitempty"`
-	AvatarURL        string        `json:"avatarUrl,omitempty"`
-	Birthdate        string        `json:"birthdate,omitempty"`
-	Contribution     *float64      `json:"contribution,omitempty"`
-	ContributionUnit string        `json:"contributionUnit,omitempty"`
-	CustomFields     []CustomField `json:"customFields,omitempty"`
-	JoinedAt         string        `json:"joinedAt,omitempty"` // API 0.6.0
-	LeftAt           string        `json:"leftAt,omitempty"`   // API 0.6.0: set on a former peer
-	Roles            []PeerRole    `json:"roles,omitempty"`    // API 0.6.0, with=roles
+	ID               string                     `json:"id,omitempty"`
+	FirstName        string                     `json:"firstName,omitempty"`
+	LastName         string                     `json:"lastName,omitempty"`
+	NickName         string                     `json:"nickName,omitempty"`
+	Slug             string                     `json:"slug,omitempty"`
+	AvatarURL        string                     `json:"avatarUrl,omitempty"`
+	Birthdate        string                     `json:"birthdate,omitempty"`
+	Contribution     *float64                   `json:"contribution,omitempty"`
+	ContributionUnit string                     `json:"contributionUnit,omitempty"`
+	CustomFields     []CustomField              `json:"customFields,omitempty"`
+	JoinedAt         string                     `json:"joinedAt,omitempty"` // API 0.6.0
+	LeftAt           string                     `json:"leftAt,omitempty"`   // API 0.6.0: set on a former peer
+	Roles            []PeerRole                 `json:"roles,omitempty"`    // API 0.6.0, with=roles
 	Extra            map[string]json.RawMessage `json:"-"`
 }
 

@@ -128,7 +128,6 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"message": msg})
 }
 
-
 func author(r *http.Request) User {
 	u, _ := r.Context().Value(userKey{}).(User)
 	return u

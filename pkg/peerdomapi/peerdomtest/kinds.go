@@ -65,7 +65,9 @@ func (p *Peerdom) peerKind() kind {
 			return append([]field{one("Name", peerName(rec)), one("Nickname", rec.str("nickName")), one("Birthdate", rec.str("birthdate"))},
 				customFields(rec.fields)...)
 		},
-		link: func(rec *record) string { return fmt.Sprintf("%s/%s/peers/%s", p.cfg.AppURL, p.cfg.Organization, rec.id()) },
+		link: func(rec *record) string {
+			return fmt.Sprintf("%s/%s/peers/%s", p.cfg.AppURL, p.cfg.Organization, rec.id())
+		},
 	}
 }
 
