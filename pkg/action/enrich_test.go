@@ -1,9 +1,14 @@
 package action_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,10 +17,17 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
 )
 
 func TestEnrichPublishesSnapshots(t *testing.T) {
-	s := newPeerdom(t, nil)
+	for _, alt := range peerdomtest.Alternatives() {
+		t.Run(alt.Name, func(t *testing.T) { testEnrichPublishesSnapshots(t, alt) })
+	}
+}
+
+func testEnrichPublishesSnapshots(t *testing.T, alt peerdomtest.Alternative) {
+	s := newPeerdomUnder(t, alt, nil)
 	b := membus.New()
 	h, err := action.NewEnrich(fastClient(s), b, "peerdom-test")
 	if err != nil {
@@ -28,7 +40,7 @@ func TestEnrichPublishesSnapshots(t *testing.T) {
 
 	role := s.AddRole(peerdomapi.Role{Name: "Scribe", Color: "#00ff00", CustomFields: []peerdomapi.CustomField{{Name: "Purpose", Values: []string{"Notes"}}}})
 	ada := s.AddPeer(peerdomapi.Peer{FirstName: "Ada", LastName: "Lovelace"})
-	s.AddHolder(peerdomapi.Holder{RoleID: role.ID, PeerID: ada.ID})
+	s.AddHolder(peerdomtest.Holder{RoleID: role.ID, PeerID: ada.ID})
 	ev := ebEvent(t, "Role Updated", peerdom.Detail{ID: "delivery-7", Entity: "role", Action: "updated", EntityID: role.ID, Organization: "acme"})
 	if err := r.Lambda(ctx, ev); err != nil {
 		t.Fatal(err)
@@ -57,7 +69,7 @@ func TestEnrichPublishesSnapshots(t *testing.T) {
 	if err := json.Unmarshal(snap.Object, &obj); err != nil {
 		t.Fatal(err)
 	}
-	if obj.Color != "#00ff00" || len(obj.CustomFields) != 1 || !obj.HeldBy(ada.ID) {
+	if purpose, _ := obj.Field("Purpose"); obj.Color != "#00ff00" || !slices.Equal(purpose, []string{"Notes"}) || !obj.HeldBy(ada.ID) {
 		t.Fatalf("object = %s", snap.Object)
 	}
 	if got[1].Entry.DetailType != "Peer Snapshot" {
@@ -107,5 +119,48 @@ func TestEnrichFailsWhenTheBusRefuses(t *testing.T) {
 	var ee *bus.EntryError
 	if !errors.As(err, &ee) || ee.Code != "ThrottlingException" {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A snapshot carries the API's object as it was sent: every documented shape, unknown
+// keys and non-string values included, goes through unchanged.
+func TestEnrichSnapshotIsLossless(t *testing.T) {
+	for _, c := range []struct{ file, path, detailType, entity string }{
+		{"peer-0.3.json", "/peers/", "Peer Updated", "peer"},
+		{"peer-0.6.0.json", "/peers/", "Peer Updated", "peer"},
+		{"role.json", "/roles/", "Role Updated", "role"},
+	} {
+		obj, err := os.ReadFile("../peerdomapi/testdata/" + c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var id struct{ ID string }
+		_ = json.Unmarshal(obj, &id)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != c.path+id.ID || r.URL.Query().Get("with") != "customfields" {
+				http.NotFound(w, r)
+				return
+			}
+			_, _ = w.Write(obj)
+		}))
+		api, _ := peerdomapi.New(srv.URL, "k")
+		b := membus.New()
+		h, _ := action.NewEnrich(api, b, "")
+		err = h.Handle(context.Background(), action.Event{DetailType: c.detailType,
+			Detail: peerdom.Detail{ID: "d1", Entity: peerdom.Entity(c.entity), Action: "updated", EntityID: id.ID}})
+		srv.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", c.file, err)
+		}
+		var snap action.Snapshot
+		if err := json.Unmarshal([]byte(b.Events()[0].Entry.Detail), &snap); err != nil {
+			t.Fatal(err)
+		}
+		var want, got bytes.Buffer
+		_ = json.Compact(&want, obj)
+		_ = json.Compact(&got, snap.Object)
+		if got.String() != want.String() {
+			t.Errorf("%s: snapshot object\n%s\nwant\n%s", c.file, got.String(), want.String())
+		}
 	}
 }

@@ -25,7 +25,15 @@ const (
 // newPeerdom starts a double whose key belongs to the bot, plus a key for Jane, a person.
 func newPeerdom(t *testing.T, webhook func(context.Context, []byte)) *peerdomtest.Server {
 	t.Helper()
-	s := peerdomtest.NewServer(peerdomtest.Config{Organization: "acme", APIKey: "bot-key", OwnerName: "Peerbridge Bot", OwnerEmail: botEmail, Webhook: webhook})
+	return newPeerdomUnder(t, peerdomtest.Alternatives()[0], webhook)
+}
+
+// newPeerdomUnder is newPeerdom with one of the API's unverified behaviours.
+func newPeerdomUnder(t *testing.T, alt peerdomtest.Alternative, webhook func(context.Context, []byte)) *peerdomtest.Server {
+	t.Helper()
+	cfg := peerdomtest.Config{Organization: "acme", APIKey: "bot-key", OwnerName: "Peerbridge Bot", OwnerEmail: botEmail, Webhook: webhook}
+	alt.Apply(&cfg)
+	s := peerdomtest.NewServer(cfg)
 	t.Cleanup(s.Close)
 	s.AddKey(janeKey, peerdomtest.User{Name: "Jane Doe", Email: janeEmail})
 	return s
@@ -99,4 +107,41 @@ func holdersOf(s *peerdomtest.Server, roleID, peerID string) int {
 		}
 	}
 	return n
+}
+
+// roleInput is a role as a person creates it, built-in fields written where this
+// double keeps them.
+func roleInput(s *peerdomtest.Server, name string, fields map[string][]string) peerdomapi.RoleInput {
+	in := peerdomapi.RoleInput{Name: name, MapID: s.LiveMap().ID}
+	if root, ok := s.RootCircle(); ok {
+		in.ParentID = root.ID
+	}
+	for n, v := range fields {
+		if _, builtin := peerdomapi.BuiltinKey(n); builtin && s.Config().Builtins == peerdomtest.BuiltinsAsAttributes {
+			_ = in.SetBuiltin(n, v)
+			continue
+		}
+		if in.CustomFields == nil {
+			in.CustomFields = peerdomapi.CustomFieldValues{}
+		}
+		in.CustomFields[n] = v
+	}
+	return in
+}
+
+// field is a role's field as stored where the double keeps it: a built-in field kept as
+// an attribute must be there, not in a custom field of the same name.
+func field(t *testing.T, s *peerdomtest.Server, roleID, name string) []string {
+	t.Helper()
+	r, _ := s.Role(roleID)
+	v, where := r.Field(name)
+	if _, builtin := peerdomapi.BuiltinKey(name); builtin && s.Config().Builtins == peerdomtest.BuiltinsAsAttributes {
+		if where != peerdomapi.AsAttribute {
+			t.Errorf("role %s: %s found at %v, want the attribute", r.Name, name, where)
+		}
+		if _, inCF := peerdomapi.FieldValues(r.CustomFields, name); inCF {
+			t.Errorf("role %s: %s written as a custom field, but the API keeps it as an attribute", r.Name, name)
+		}
+	}
+	return v
 }

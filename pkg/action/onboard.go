@@ -47,7 +47,9 @@ func (o *OnboardPeer) Handle(ctx context.Context, ev Event) error {
 			continue
 		}
 		// A failure here leaves the roles done so far assigned; the retry finds them held.
-		if _, err := o.API.AssignPeer(ctx, roleID, peerdomapi.Assignment{PeerID: peer.ID}); err != nil {
+		// Nothing is read from the answer (its body is undocumented): the role's holders,
+		// read before, are what says whether the peer holds it.
+		if err := o.API.AssignPeer(ctx, roleID, peerdomapi.Assignment{PeerID: peer.ID}); err != nil {
 			return fmt.Errorf("onboard-peer: assigning peer %s to role %s: %w", peer.ID, roleID, err)
 		}
 		assigned = append(assigned, roleID)

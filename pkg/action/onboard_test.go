@@ -13,7 +13,13 @@ import (
 )
 
 func TestOnboardPeer(t *testing.T) {
-	s := newPeerdom(t, nil)
+	for _, alt := range peerdomtest.Alternatives() {
+		t.Run(alt.Name, func(t *testing.T) { testOnboardPeer(t, alt) })
+	}
+}
+
+func testOnboardPeer(t *testing.T, alt peerdomtest.Alternative) {
+	s := newPeerdomUnder(t, alt, nil)
 	welcome := s.AddRole(peerdomapi.Role{Name: "Newcomer"})
 	buddy := s.AddRole(peerdomapi.Role{Name: "Buddy circle member"})
 	ada := s.AddPeer(peerdomapi.Peer{FirstName: "Ada", LastName: "Lovelace"})
@@ -57,7 +63,7 @@ func TestOnboardPeerByNameAndPartlyHeld(t *testing.T) {
 	welcome := s.AddRole(peerdomapi.Role{Name: "Newcomer"})
 	buddy := s.AddRole(peerdomapi.Role{Name: "Buddy"})
 	bob := s.AddPeer(peerdomapi.Peer{FirstName: "Bob", LastName: "Byte"})
-	s.AddHolder(peerdomapi.Holder{RoleID: welcome.ID, PeerID: bob.ID})
+	s.AddHolder(peerdomtest.Holder{RoleID: welcome.ID, PeerID: bob.ID})
 	h, _ := action.NewOnboardPeer(fastClient(s), []string{welcome.ID, buddy.ID})
 	r := &action.Runner{Name: "onboard-peer", Handler: h}
 	// No entityId (a link without a UUID): found by name.

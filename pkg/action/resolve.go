@@ -28,17 +28,17 @@ func (e *AmbiguousError) Error() string {
 
 // ResolvePeer fetches the peer an event is about (custom fields included).
 func ResolvePeer(ctx context.Context, api *peerdomapi.Client, d peerdom.Detail) (peerdomapi.Peer, error) {
-	return resolve(ctx, api.Peers(), d, peerdom.EntityPeer, func(p peerdomapi.Peer) (string, string) { return p.ID, p.FullName() })
+	return resolve(ctx, api.Peers().Collection, d, peerdom.EntityPeer, func(p peerdomapi.Peer) (string, string) { return p.ID, p.FullName() })
 }
 
 // ResolveRole fetches the role an event is about (custom fields and holders included).
 func ResolveRole(ctx context.Context, api *peerdomapi.Client, d peerdom.Detail) (peerdomapi.Role, error) {
-	return resolve(ctx, api.Roles(), d, peerdom.EntityRole, func(r peerdomapi.Role) (string, string) { return r.ID, r.Name })
+	return resolve(ctx, api.Roles().Collection, d, peerdom.EntityRole, func(r peerdomapi.Role) (string, string) { return r.ID, r.Name })
 }
 
-// ResolveGroup fetches the group an event is about (custom fields included).
+// ResolveGroup fetches the group (circle) an event is about (custom fields included).
 func ResolveGroup(ctx context.Context, api *peerdomapi.Client, d peerdom.Detail) (peerdomapi.Group, error) {
-	return resolve(ctx, api.Groups(), d, peerdom.EntityGroup, func(g peerdomapi.Group) (string, string) { return g.ID, g.Name })
+	return resolve(ctx, api.Groups().Collection, d, peerdom.EntityGroup, func(g peerdomapi.Group) (string, string) { return g.ID, g.Name })
 }
 
 // ResolveID finds the id of the entity an event is about, without fetching it when the
@@ -63,7 +63,7 @@ func ResolveID(ctx context.Context, api *peerdomapi.Client, d peerdom.Detail) (s
 
 // resolve takes the entity by id when the event has one, else looks it up by name (exact
 // after trimming and folding case), refusing an ambiguous name.
-func resolve[T any](ctx context.Context, res peerdomapi.Resource[T], d peerdom.Detail, want peerdom.Entity, key func(T) (id, name string)) (T, error) {
+func resolve[T any](ctx context.Context, res peerdomapi.Collection[T], d peerdom.Detail, want peerdom.Entity, key func(T) (id, name string)) (T, error) {
 	var zero T
 	if d.Entity != want {
 		return zero, fmt.Errorf("action: the event is about a %q, not a %s", d.Entity, want)

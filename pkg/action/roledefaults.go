@@ -13,6 +13,18 @@ import (
 // RoleDefaults fills the configured custom fields of a new role that are still empty
 // (ROLE_DEFAULTS). A field that has a value is never overwritten, so a role that already
 // has them all is not written to.
+//
+// It makes no assumption on what PEERDOM_API.md leaves open:
+//   - built-in fields (Purpose, Accountabilities, Notes) inside customFields or as
+//     attributes of their own: a field is read from wherever the API returns it and
+//     written back there;
+//   - a PUT's customFields merging with the stored ones or replacing them: the update
+//     sends every custom field that has a value besides the ones it fills, so both end
+//     the same;
+//   - parentId required on updates: the role's parentId is sent with it.
+//
+// After writing it reads the role again and fails when a filled field still reads
+// empty, rather than writing again on every event that follows.
 type RoleDefaults struct {
 	API      *peerdomapi.Client
 	Defaults []FieldDefault
@@ -36,42 +48,97 @@ func (rd *RoleDefaults) Handle(ctx context.Context, ev Event) error {
 		return err
 	}
 	Note(ctx, "roleId", role.ID)
-	fields, filled := FillEmpty(role.CustomFields, rd.Defaults)
-	Note(ctx, "filled", filled)
-	if len(filled) == 0 {
+	if _, missing := FillEmpty(role, rd.Defaults); len(missing) == 0 {
+		Note(ctx, "filled", []string{})
 		return nil // the desired state already holds: no write, so no webhook, so no loop
 	}
-	// Every custom field is sent, filled or not, so that the result is the same whether
-	// Peerdom merges the list by name or replaces it.
-	if _, err := rd.API.Roles().Update(ctx, role.ID, peerdomapi.Role{CustomFields: fields}); err != nil {
-		return fmt.Errorf("role-defaults: filling %s on role %s: %w", strings.Join(filled, ", "), role.ID, err)
-	}
-	return nil
+	filled, err := rd.Fill(ctx, role.ID)
+	Note(ctx, "filled", filled)
+	return err
 }
 
-// FillEmpty returns the fields with each empty default filled in, and the names filled.
-// Existing fields keep their position and spelling; missing ones are appended.
-func FillEmpty(fields []peerdomapi.CustomField, defaults []FieldDefault) ([]peerdomapi.CustomField, []string) {
-	out := make([]peerdomapi.CustomField, len(fields))
-	copy(out, fields)
+// Fill reads the role right before writing and fills the defaults that are still empty
+// then, so that a change made since the event (by a person, or a concurrent run) is not
+// overwritten. It returns the names it filled.
+func (rd *RoleDefaults) Fill(ctx context.Context, roleID string) ([]string, error) {
+	opts := peerdomapi.Options{CustomFields: true}
+	role, err := rd.API.Roles().Get(ctx, roleID, opts)
+	if err != nil {
+		return nil, fmt.Errorf("role-defaults: reading role %s: %w", roleID, err)
+	}
+	in, filled := FillEmpty(role, rd.Defaults)
+	if len(filled) == 0 {
+		return filled, nil
+	}
+	if _, err := rd.API.Roles().Update(ctx, roleID, in); err != nil {
+		return nil, fmt.Errorf("role-defaults: filling %s on role %s: %w", strings.Join(filled, ", "), roleID, err)
+	}
+	after, err := rd.API.Roles().Get(ctx, roleID, opts)
+	if err != nil {
+		return filled, fmt.Errorf("role-defaults: reading role %s after filling %s: %w", roleID, strings.Join(filled, ", "), err)
+	}
+	for _, name := range filled {
+		if values, _ := after.Field(name); isBlank(values) {
+			return filled, fmt.Errorf("role-defaults: filled %s on role %s, but the API still shows it empty: the field is written where the API does not read it", name, roleID)
+		}
+	}
+	return filled, nil
+}
+
+// FillEmpty returns the update that fills each default still empty on the role, and the
+// names it fills (none: nothing to write). The update carries every custom field that
+// has a value, unchanged, so that it is right whether the API merges the custom fields
+// it is sent or replaces them with those; a built-in field the API returns as an
+// attribute is written as that attribute. Values that were not strings go back as their
+// text.
+func FillEmpty(role peerdomapi.Role, defaults []FieldDefault) (peerdomapi.RoleInput, []string) {
+	in := peerdomapi.RoleInput{ParentID: role.ParentID} // Pipedream always sends it: it may be required
+	fields := peerdomapi.CustomFieldValues{}
+	for _, f := range role.CustomFields {
+		if !isBlank(f.Values) {
+			fields[f.Name] = f.Values
+		}
+	}
 	filled := []string{}
 	for _, d := range defaults {
-		if !peerdomapi.FieldEmpty(out, d.Name) {
+		values, where := role.Field(d.Name)
+		if !isBlank(values) {
 			continue
 		}
-		values := append([]string(nil), d.Values...)
-		found := false
-		for i := range out {
-			if strings.EqualFold(strings.TrimSpace(out[i].Name), d.Name) {
-				out[i].Values = values
-				found = true
-				break
+		if where == peerdomapi.AsAttribute {
+			if err := in.SetBuiltin(d.Name, d.Values); err != nil {
+				continue // cannot happen: only built-in fields are attributes
 			}
-		}
-		if !found {
-			out = append(out, peerdomapi.CustomField{Name: d.Name, Values: values})
+		} else {
+			fields[spelling(role.CustomFields, d.Name)] = d.Values
 		}
 		filled = append(filled, d.Name)
 	}
-	return out, filled
+	if len(filled) == 0 {
+		return peerdomapi.RoleInput{}, filled
+	}
+	if len(fields) > 0 {
+		in.CustomFields = fields
+	}
+	return in, filled
+}
+
+// spelling is the name a custom field has on the role (names compare ignoring case),
+// else the configured one.
+func spelling(fields []peerdomapi.CustomField, name string) string {
+	for _, f := range fields {
+		if strings.EqualFold(strings.TrimSpace(f.Name), strings.TrimSpace(name)) {
+			return f.Name
+		}
+	}
+	return name
+}
+
+func isBlank(values []string) bool {
+	for _, v := range values {
+		if strings.TrimSpace(v) != "" {
+			return false
+		}
+	}
+	return true
 }

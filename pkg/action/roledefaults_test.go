@@ -2,17 +2,30 @@ package action_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
 )
 
 func TestRoleDefaults(t *testing.T) {
-	s := newPeerdom(t, nil)
-	defaults, err := action.ParseFieldDefaults(`{"Purpose": "To be defined", "Skills": ["Listening", "Writing"], "Review": "yearly"}`)
+	for _, alt := range peerdomtest.Alternatives() {
+		t.Run(alt.Name, func(t *testing.T) { testRoleDefaults(t, alt) })
+	}
+}
+
+func testRoleDefaults(t *testing.T, alt peerdomtest.Alternative) {
+	s := newPeerdomUnder(t, alt, nil)
+	defaults, err := action.ParseFieldDefaults(`{"Purpose": "To be defined", "Notes": "None yet", "Skills": ["Listening", "Writing"], "Review": "yearly"}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,23 +35,23 @@ func TestRoleDefaults(t *testing.T) {
 	}
 	r := &action.Runner{Name: "role-defaults", Handler: h}
 	ctx := context.Background()
+	parent := ""
+	if root, ok := s.RootCircle(); ok {
+		parent = root.ID
+	}
 
-	// Purpose set, Skills present but blank, Review absent.
-	scribe := s.AddRole(peerdomapi.Role{Name: "Scribe", CustomFields: []peerdomapi.CustomField{
+	// Purpose set, Notes and Review absent, Skills present but blank, Other kept.
+	scribe := s.AddRole(peerdomapi.Role{Name: "Scribe", ParentID: parent, CustomFields: []peerdomapi.CustomField{
 		{Name: "purpose", Values: []string{"Take notes"}}, {Name: "Skills", Values: []string{" "}}, {Name: "Other", Values: []string{"x"}}}})
 	ev := ebEvent(t, "Role Created", peerdom.Detail{Entity: "role", Action: "created", EntityID: scribe.ID, Name: "Scribe"})
 	if err := r.Lambda(ctx, ev); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := s.Role(scribe.ID)
-	want := []peerdomapi.CustomField{
-		{Name: "purpose", Values: []string{"Take notes"}},
-		{Name: "Skills", Values: []string{"Listening", "Writing"}},
-		{Name: "Other", Values: []string{"x"}},
-		{Name: "Review", Values: []string{"yearly"}},
-	}
-	if !slices.EqualFunc(got.CustomFields, want, func(a, b peerdomapi.CustomField) bool { return a.Name == b.Name && slices.Equal(a.Values, b.Values) }) {
-		t.Fatalf("fields = %+v", got.CustomFields)
+	for name, want := range map[string][]string{"Purpose": {"Take notes"}, "Notes": {"None yet"}, "Skills": {"Listening", "Writing"},
+		"Review": {"yearly"}, "Other": {"x"}} {
+		if got := field(t, s, scribe.ID, name); !slices.Equal(got, want) {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
 	}
 	if err := r.Lambda(ctx, ev); err != nil { // again: already filled
 		t.Fatal(err)
@@ -49,7 +62,7 @@ func TestRoleDefaults(t *testing.T) {
 
 	// A role that has every field is left alone.
 	full := s.AddRole(peerdomapi.Role{Name: "Full", CustomFields: []peerdomapi.CustomField{
-		{Name: "Purpose", Values: []string{"p"}}, {Name: "Skills", Values: []string{"s"}}, {Name: "Review", Values: []string{"r"}}}})
+		{Name: "Purpose", Values: []string{"p"}}, {Name: "Notes", Values: []string{"n"}}, {Name: "Skills", Values: []string{"s"}}, {Name: "Review", Values: []string{"r"}}}})
 	if err := r.Lambda(ctx, ebEvent(t, "Role Created", peerdom.Detail{Entity: "role", Action: "created", EntityID: full.ID})); err != nil {
 		t.Fatal(err)
 	}
@@ -63,5 +76,53 @@ func TestRoleDefaults(t *testing.T) {
 	}
 	if _, err := action.NewRoleDefaults(fastClient(s), nil); err == nil {
 		t.Fatal("no defaults accepted")
+	}
+}
+
+// Fill reads the role again right before writing: a field a person filled since the
+// event is not overwritten, and only what is still empty is written.
+func TestRoleDefaultsFillRereads(t *testing.T) {
+	s := newPeerdom(t, nil)
+	defaults, _ := action.ParseFieldDefaults(`{"Purpose": "To be defined", "Review": "yearly"}`)
+	h, _ := action.NewRoleDefaults(fastClient(s), defaults)
+	role := s.AddRole(peerdomapi.Role{Name: "Scribe"})
+	if _, err := s.ClientWithKey(janeKey).Roles().Update(context.Background(), role.ID,
+		peerdomapi.RoleInput{CustomFields: peerdomapi.CustomFieldValues{"Purpose": {"Jane's purpose"}}}); err != nil {
+		t.Fatal(err)
+	}
+	filled, err := h.Fill(context.Background(), role.ID)
+	if err != nil || !slices.Equal(filled, []string{"Review"}) {
+		t.Fatalf("filled %v, %v", filled, err)
+	}
+	if v := field(t, s, role.ID, "Purpose"); !slices.Equal(v, []string{"Jane's purpose"}) {
+		t.Fatalf("Purpose = %q", v)
+	}
+}
+
+// An API that answers the write but does not show the value makes the action fail
+// once, not write again and again.
+func TestRoleDefaultsFailsWhenTheWriteDoesNotShow(t *testing.T) {
+	var mu sync.Mutex
+	var puts []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			puts = append(puts, string(b))
+			mu.Unlock()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": "r1", "name": "Scribe", "customFields": []any{}})
+	}))
+	defer srv.Close()
+	api, _ := peerdomapi.New(srv.URL, "k")
+	defaults, _ := action.ParseFieldDefaults(`{"Purpose": "To be defined"}`)
+	h, _ := action.NewRoleDefaults(api, defaults)
+	err := h.Handle(context.Background(), action.Event{DetailType: "Role Created", Detail: peerdom.Detail{Entity: "role", Action: "created", EntityID: "r1"}})
+	if err == nil || !strings.Contains(err.Error(), "the API still shows it empty") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(puts) != 1 || puts[0] != `{"customFields":{"Purpose":"To be defined"}}` {
+		t.Fatalf("puts = %q", puts)
 	}
 }
