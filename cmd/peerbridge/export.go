@@ -22,10 +22,11 @@ import (
 )
 
 func init() {
-	commands["export"] = command{summary: "export every peer, role, group, holder and map to files", run: runExport}
+	commands["export"] = command{summary: "export every map, circle, role, role holder and peer to files", run: runExport}
 }
 
-// runExport implements `peerbridge export [--format json|csv] [--out DIR] [--api-url URL]`.
+// runExport implements `peerbridge export [--format json|csv] [--out DIR] [--api-url URL]
+// [--page-size N] [--include-former]`.
 func runExport(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	return exportMain(ctx, args, os.Getenv, stdout, stderr, isTerminal(stderr))
 }
@@ -36,9 +37,10 @@ func exportMain(ctx context.Context, args []string, getenv func(string) string, 
 	format := fs.String("format", "json", "file `format`: json (the API's objects, as returned) or csv (one column per field and custom field)")
 	outDir := fs.String("out", "peerdom-export", "the `directory` to write into (created if missing)")
 	apiURL := fs.String("api-url", "", "the Peerdom API base `URL` (default $PEERDOM_API_URL, else "+peerdomapi.DefaultBaseURL+")")
-	pageSize := fs.Int("page-size", peerdomapi.DefaultPageSize, "items per list request")
+	pageSize := fs.Int("page-size", peerdomapi.DefaultPageSize, "items per list request, 1 to 100 (the API's limit)")
+	includeFormer := fs.Bool("include-former", false, "export former peers too (marked in the former column of peers.csv; leftAt in peers.json)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: peerbridge export [--format json|csv] [--out DIR] [--api-url URL]\n\nReads every map, group, role, peer and holder through the Peerdom API, custom\nfields included, into DIR/<resource>.<format>. The API key comes from $PEERDOM_API_KEY.")
+		fmt.Fprintln(stderr, "usage: peerbridge export [--format json|csv] [--out DIR] [--api-url URL] [--page-size N] [--include-former]\n\nReads every map, circle (groups), role and peer through the Peerdom API, custom fields\nincluded, into DIR/<resource>.<format>, and the role assignments from the roles' holders\ninto DIR/role_holders.<format>. The API key comes from $PEERDOM_API_KEY.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -50,6 +52,10 @@ func exportMain(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	if *format != "json" && *format != "csv" {
 		fmt.Fprintf(stderr, "peerbridge export: --format must be json or csv, not %q\n", *format)
+		return 2
+	}
+	if *pageSize == 0 || peerdomapi.CheckPageSize(*pageSize) != nil {
+		fmt.Fprintf(stderr, "peerbridge export: --page-size must be from 1 to %d (the API's limit), not %d\n", peerdomapi.MaxPageSize, *pageSize)
 		return 2
 	}
 	key := strings.TrimSpace(getenv("PEERDOM_API_KEY"))
@@ -68,6 +74,10 @@ func exportMain(ctx context.Context, args []string, getenv func(string) string, 
 
 	opts := peerdomapi.Options{PageSize: *pageSize}
 	withCF := peerdomapi.Options{PageSize: *pageSize, CustomFields: true}
+	peerOpts := peerdomapi.Options{PageSize: *pageSize, CustomFields: true, IncludeFormer: *includeFormer}
+	// The API has no list of assignments (the /holders endpoints were removed): each
+	// role carries its holders, so role_holders is made from the roles just read.
+	var roles []json.RawMessage
 	resources := []struct {
 		name  string
 		items func() iter.Seq2[json.RawMessage, error]
@@ -76,8 +86,8 @@ func exportMain(ctx context.Context, args []string, getenv func(string) string, 
 		{"maps", func() iter.Seq2[json.RawMessage, error] { return api.Maps().ListRaw(ctx, opts) }, mapsTable},
 		{"groups", func() iter.Seq2[json.RawMessage, error] { return api.Groups().ListRaw(ctx, withCF) }, groupsTable},
 		{"roles", func() iter.Seq2[json.RawMessage, error] { return api.Roles().ListRaw(ctx, withCF) }, rolesTable},
-		{"peers", func() iter.Seq2[json.RawMessage, error] { return api.Peers().ListRaw(ctx, withCF) }, peersTable},
-		{"holders", func() iter.Seq2[json.RawMessage, error] { return api.Holders().ListRaw(ctx, opts) }, holdersTable},
+		{"role_holders", func() iter.Seq2[json.RawMessage, error] { return roleHolders(roles) }, roleHoldersTable},
+		{"peers", func() iter.Seq2[json.RawMessage, error] { return api.Peers().ListRaw(ctx, peerOpts) }, peersTable},
 	}
 	start := time.Now()
 	total := 0
@@ -91,6 +101,9 @@ func exportMain(ctx context.Context, args []string, getenv func(string) string, 
 			}
 			items = append(items, raw)
 			p.update(len(items))
+		}
+		if res.name == "roles" {
+			roles = items
 		}
 		path := filepath.Join(*outDir, res.name+"."+*format)
 		// Created only now, so that a refused key leaves nothing behind.
@@ -303,9 +316,9 @@ func groupsTable(items []json.RawMessage) ([][]string, error) {
 		cfs = append(cfs, g.CustomFields)
 	}
 	names := customFieldNames(cfs...)
-	rows := [][]string{append([]string{"id", "name", "mapId", "parentId", "color", "shape", "slug", "external", "electable", "groupEmail", "createdAt"}, cfHeader(names)...)}
+	rows := [][]string{append([]string{"id", "name", "parentId", "color", "shape", "slug", "external", "electable", "groupEmail", "createdAt"}, cfHeader(names)...)}
 	for _, g := range gs {
-		rows = append(rows, append([]string{g.ID, g.Name, g.MapID, g.ParentID, g.Color, g.Shape, g.Slug, boolp(g.External), boolp(g.Electable), g.GroupEmail, g.CreatedAt},
+		rows = append(rows, append([]string{g.ID, g.Name, g.ParentID, g.Color, g.Shape, g.Slug, boolp(g.External), boolp(g.Electable), g.GroupEmail, g.CreatedAt},
 			customFieldCells(g.CustomFields, names)...))
 	}
 	return rows, nil
@@ -321,13 +334,13 @@ func rolesTable(items []json.RawMessage) ([][]string, error) {
 		cfs = append(cfs, r.CustomFields)
 	}
 	names := customFieldNames(cfs...)
-	rows := [][]string{append([]string{"id", "name", "mapId", "parentId", "color", "shape", "slug", "external", "electable", "groupEmail", "createdAt", "holderPeerIds"}, cfHeader(names)...)}
+	rows := [][]string{append([]string{"id", "name", "parentId", "color", "shape", "slug", "external", "electable", "groupEmail", "createdAt", "holderPeerIds"}, cfHeader(names)...)}
 	for _, r := range rs {
 		var holders []string
 		for _, h := range r.Holders {
 			holders = append(holders, h.PeerID)
 		}
-		rows = append(rows, append([]string{r.ID, r.Name, r.MapID, r.ParentID, r.Color, r.Shape, r.Slug, boolp(r.External), boolp(r.Electable), r.GroupEmail, r.CreatedAt, strings.Join(holders, "; ")},
+		rows = append(rows, append([]string{r.ID, r.Name, r.ParentID, r.Color, r.Shape, r.Slug, boolp(r.External), boolp(r.Electable), r.GroupEmail, r.CreatedAt, strings.Join(holders, "; ")},
 			customFieldCells(r.CustomFields, names)...))
 	}
 	return rows, nil
@@ -343,22 +356,53 @@ func peersTable(items []json.RawMessage) ([][]string, error) {
 		cfs = append(cfs, p.CustomFields)
 	}
 	names := customFieldNames(cfs...)
-	rows := [][]string{append([]string{"id", "firstName", "lastName", "nickName", "slug", "birthdate", "contribution", "contributionUnit", "avatarUrl"}, cfHeader(names)...)}
+	rows := [][]string{append([]string{"id", "firstName", "lastName", "nickName", "slug", "birthdate", "contribution", "contributionUnit", "avatarUrl", "joinedAt", "leftAt", "former"}, cfHeader(names)...)}
+	now := time.Now()
 	for _, p := range ps {
-		rows = append(rows, append([]string{p.ID, p.FirstName, p.LastName, p.NickName, p.Slug, p.Birthdate, num(p.Contribution), p.ContributionUnit, p.AvatarURL},
+		rows = append(rows, append([]string{p.ID, p.FirstName, p.LastName, p.NickName, p.Slug, p.Birthdate, num(p.Contribution), p.ContributionUnit, p.AvatarURL,
+			p.JoinedAt, p.LeftAt, strconv.FormatBool(p.Former(now))},
 			customFieldCells(p.CustomFields, names)...))
 	}
 	return rows, nil
 }
 
-func holdersTable(items []json.RawMessage) ([][]string, error) {
-	hs, err := decodeAll[peerdomapi.Holder](items)
+// roleHolders yields one object per holder of each role: the holder as the API sent it,
+// with the role's id added as roleId.
+func roleHolders(roles []json.RawMessage) iter.Seq2[json.RawMessage, error] {
+	return func(yield func(json.RawMessage, error) bool) {
+		for i, raw := range roles {
+			var role struct {
+				ID      string                       `json:"id"`
+				Holders []map[string]json.RawMessage `json:"holders"`
+			}
+			if err := json.Unmarshal(raw, &role); err != nil {
+				yield(nil, fmt.Errorf("role %d: the holders are not the expected JSON: %v", i, err))
+				return
+			}
+			for _, h := range role.Holders {
+				id, _ := json.Marshal(role.ID)
+				h["roleId"] = id
+				b, err := json.Marshal(h)
+				if !yield(b, err) || err != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
+func roleHoldersTable(items []json.RawMessage) ([][]string, error) {
+	type holder struct {
+		peerdomapi.RoleHolder
+		RoleID string `json:"roleId"`
+	}
+	hs, err := decodeAll[holder](items)
 	if err != nil {
 		return nil, err
 	}
-	rows := [][]string{{"id", "roleId", "peerId", "percentage", "focus"}}
+	rows := [][]string{{"roleId", "peerId", "contribution", "contributionUnit"}}
 	for _, h := range hs {
-		rows = append(rows, []string{h.ID, h.RoleID, h.PeerID, num(h.Percentage), h.Focus})
+		rows = append(rows, []string{h.RoleID, h.PeerID, num(h.Contribution), h.ContributionUnit})
 	}
 	return rows, nil
 }

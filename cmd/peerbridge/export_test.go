@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,8 +30,9 @@ func seededPeerdom(t *testing.T) *peerdomtest.Server {
 	ada := s.AddPeer(peerdomapi.Peer{FirstName: "Ada", LastName: "Lovelace, Countess", CustomFields: []peerdomapi.CustomField{{Name: "Team", Values: []string{"R&D"}}}})
 	scribe := s.AddRole(peerdomapi.Role{Name: "Scribe", ParentID: root.ID, CustomFields: []peerdomapi.CustomField{{Name: "Purpose", Values: []string{"Notes, \"minutes\""}}}})
 	s.AddRole(peerdomapi.Role{Name: "Lead"})
-	pct := 40.0
-	s.AddHolder(peerdomapi.Holder{RoleID: scribe.ID, PeerID: ada.ID, Percentage: &pct, Focus: "minutes"})
+	pct := 40
+	s.AddHolder(peerdomtest.Holder{RoleID: scribe.ID, PeerID: ada.ID, Percentage: &pct, Focus: "minutes"})
+	s.AddPeer(peerdomapi.Peer{FirstName: "Gone", LastName: "Before", LeftAt: "2024-05-31T00:00:00Z"})
 	return s
 }
 
@@ -47,7 +51,7 @@ func TestExportJSON(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	wantLines := []string{"maps     1 → " + filepath.Join(dir, "maps.json"), "groups   1 →", "roles    2 →", "peers    8 →", "holders  1 →"}
+	wantLines := []string{"maps     1 → " + filepath.Join(dir, "maps.json"), "groups   1 →", "roles    2 →", "role_holders 1 → " + filepath.Join(dir, "role_holders.json"), "peers    8 →"}
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	if len(lines) != len(wantLines) {
 		t.Fatalf("progress:\n%s", stderr)
@@ -60,7 +64,7 @@ func TestExportJSON(t *testing.T) {
 	if strings.Contains(stderr, "\r") {
 		t.Errorf("in-place updates written to a non-terminal: %q", stderr)
 	}
-	if !strings.Contains(stdout, "exported 13 items in 5 files") {
+	if !strings.Contains(stdout, "exported 13 items in 5 files") { // the former peer left out
 		t.Errorf("stdout = %q", stdout)
 	}
 
@@ -74,12 +78,98 @@ func TestExportJSON(t *testing.T) {
 	if len(roles) != 2 || len(roles[0].Holders) != 1 || len(roles[0].CustomFields) != 1 {
 		t.Fatalf("roles.json: %+v", roles)
 	}
-	// Every list was read with custom fields where they exist, page by page.
+	var holders []map[string]any
+	readJSON(t, filepath.Join(dir, "role_holders.json"), &holders)
+	if len(holders) != 1 || holders[0]["roleId"] != roles[0].ID || holders[0]["peerId"] != peers[7].ID || holders[0]["contribution"] != 40.0 {
+		t.Fatalf("role_holders.json: %+v", holders)
+	}
+	// Every list was read with custom fields where they exist, page by page, and the
+	// assignments came from the roles: no /holders request (the API has none).
+	paths := map[string]bool{}
 	for _, r := range s.Requests() {
-		wantCF := r.Path == "/peers" || r.Path == "/roles" || r.Path == "/groups"
-		if strings.Contains(r.Query, "with=customfields") != wantCF || !strings.Contains(r.Query, "limit=3") {
-			t.Errorf("request %s?%s", r.Path, r.Query)
+		paths[r.Path] = true
+		wantCF := r.Path == "/peers" || r.Path == "/roles" || r.Path == "/circles"
+		if strings.Contains(r.Query, "with=customfields") != wantCF || !strings.Contains(r.Query, "limit=3") || r.Status != 200 {
+			t.Errorf("request %s?%s: %d", r.Path, r.Query, r.Status)
 		}
+	}
+	if want := map[string]bool{"/maps": true, "/circles": true, "/roles": true, "/peers": true}; !maps.Equal(paths, want) {
+		t.Errorf("paths requested = %v, want %v", paths, want)
+	}
+}
+
+func TestExportIncludeFormer(t *testing.T) {
+	s := seededPeerdom(t)
+	dir := t.TempDir()
+	code, stdout, stderr := runExportWith(t, map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "export-key"}, false,
+		"--out", dir, "--format", "csv", "--include-former")
+	if code != 0 || !strings.Contains(stdout, "exported 14 items") {
+		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+	}
+	peers := readCSV(t, filepath.Join(dir, "peers.csv"))
+	if len(peers) != 10 || !slices.Equal(peers[0][9:12], []string{"joinedAt", "leftAt", "former"}) {
+		t.Fatalf("peers: %v", peers)
+	}
+	formers := 0
+	for _, row := range peers[1:] {
+		if row[11] == "true" {
+			formers++
+			if row[1] != "Gone" || row[10] != "2024-05-31T00:00:00Z" {
+				t.Errorf("former row %v", row)
+			}
+		}
+	}
+	if formers != 1 {
+		t.Fatalf("%d peers marked former, want 1", formers)
+	}
+	for _, r := range s.Requests() {
+		if r.Path == "/peers" && !strings.Contains(r.Query, "includeFormer=true") {
+			t.Errorf("peers listed without includeFormer: %s", r.Query)
+		}
+	}
+}
+
+// export hands on the API's objects as they were sent: every documented shape, unknown
+// keys and nulls included.
+func TestExportIsLossless(t *testing.T) {
+	read := func(name string) string {
+		b, err := os.ReadFile("../../pkg/peerdomapi/testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c bytes.Buffer
+		_ = json.Compact(&c, b)
+		return c.String()
+	}
+	role, peer03, peer06 := read("role.json"), read("peer-0.3.json"), read("peer-0.6.0.json")
+	lists := map[string]string{"/maps": `[{"id":"m1","name":"Main","draft":false}]`, "/circles": `[]`,
+		"/roles": "[" + role + "]", "/peers": "[" + peer03 + "," + peer06 + "]"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		list, ok := lists[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if r.URL.Query().Get("offset") != "0" {
+			list = "[]"
+		}
+		_, _ = w.Write([]byte(list))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	if code, _, stderr := runExportWith(t, map[string]string{"PEERDOM_API_URL": srv.URL, "PEERDOM_API_KEY": "k"}, false, "--out", dir); code != 0 {
+		t.Fatal(stderr)
+	}
+	var peers, roles []json.RawMessage
+	readJSON(t, filepath.Join(dir, "peers.json"), &peers)
+	readJSON(t, filepath.Join(dir, "roles.json"), &roles)
+	if len(peers) != 2 || string(peers[0]) != peer03 || string(peers[1]) != peer06 || len(roles) != 1 || string(roles[0]) != role {
+		t.Fatalf("peers %s\nroles %s", peers, roles)
+	}
+	var holders []map[string]any
+	readJSON(t, filepath.Join(dir, "role_holders.json"), &holders)
+	if len(holders) != 1 || holders[0]["roleId"] != "0b8d3e27-7f2a-4c55-8f1e-6a9d2c4b7e10" || holders[0]["contributionUnit"] != "percent" {
+		t.Fatalf("holders %v", holders)
 	}
 }
 
@@ -109,11 +199,11 @@ func TestExportCSV(t *testing.T) {
 		t.Fatalf("peer rows: %v / %v", peers[1], peers[8])
 	}
 	roles := readCSV(t, filepath.Join(dir, "roles.csv"))
-	if roles[0][11] != "holderPeerIds" || roles[1][1] != "Scribe" || roles[1][11] == "" || roles[1][12] != `Notes, "minutes"` {
+	if roles[0][10] != "holderPeerIds" || roles[1][1] != "Scribe" || roles[1][10] == "" || roles[1][11] != `Notes, "minutes"` {
 		t.Fatalf("roles: %v", roles)
 	}
-	holders := readCSV(t, filepath.Join(dir, "holders.csv"))
-	if len(holders) != 2 || holders[1][3] != "40" || holders[1][4] != "minutes" {
+	holders := readCSV(t, filepath.Join(dir, "role_holders.csv"))
+	if len(holders) != 2 || holders[1][0] != roles[1][0] || holders[1][1] != roles[1][10] || holders[1][2] != "40" || holders[1][3] != "percent" {
 		t.Fatalf("holders: %v", holders)
 	}
 }
@@ -157,6 +247,9 @@ func TestExportUsageErrors(t *testing.T) {
 		{map[string]string{"PEERDOM_API_KEY": "k"}, []string{"--format", "xml"}, "--format must be json or csv"},
 		{map[string]string{"PEERDOM_API_KEY": "k"}, []string{"extra"}, "unexpected argument"},
 		{map[string]string{"PEERDOM_API_KEY": "k", "PEERDOM_API_URL": "nope"}, nil, "not an http(s) URL"},
+		{map[string]string{"PEERDOM_API_KEY": "k"}, []string{"--page-size", "0"}, "--page-size must be from 1 to 100 (the API's limit), not 0"},
+		{map[string]string{"PEERDOM_API_KEY": "k"}, []string{"--page-size", "101"}, "--page-size must be from 1 to 100 (the API's limit), not 101"},
+		{map[string]string{"PEERDOM_API_KEY": "k"}, []string{"--page-size", "-5"}, "--page-size must be from 1 to 100"},
 	} {
 		code, _, stderr := runExportWith(t, c.env, false, c.args...)
 		if code != 2 || !strings.Contains(stderr, c.want) {
