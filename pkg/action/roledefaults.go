@@ -89,16 +89,10 @@ func (rd *RoleDefaults) Fill(ctx context.Context, roleID string) ([]string, erro
 // names it fills (none: nothing to write). The update carries every custom field that
 // has a value, unchanged, so that it is right whether the API merges the custom fields
 // it is sent or replaces them with those; a built-in field the API returns as an
-// attribute is written as that attribute. Values that were not strings go back as their
-// text.
+// attribute is written as that attribute.
 func FillEmpty(role peerdomapi.Role, defaults []FieldDefault) (peerdomapi.RoleInput, []string) {
 	in := peerdomapi.RoleInput{ParentID: role.ParentID} // Pipedream always sends it: it may be required
-	fields := peerdomapi.CustomFieldValues{}
-	for _, f := range role.CustomFields {
-		if !isBlank(f.Values) {
-			fields[f.Name] = f.Values
-		}
-	}
+	fields := peerdomapi.KeptValues(role.CustomFields)
 	filled := []string{}
 	for _, d := range defaults {
 		values, where := role.Field(d.Name)

@@ -339,6 +339,20 @@ func (v CustomFieldValues) MarshalJSON() ([]byte, error) {
 	return json.Marshal(out)
 }
 
+// KeptValues are the custom fields that have a value, as a write. Send them along with
+// a change: whether the API merges a PUT's custom fields with the stored ones or
+// replaces them (unverified), the fields then keep their values. A value that was not a
+// string goes back as its text.
+func KeptValues(fields []CustomField) CustomFieldValues {
+	out := CustomFieldValues{}
+	for _, f := range fields {
+		if !isEmpty(f.Values) {
+			out[f.Name] = f.Values
+		}
+	}
+	return out
+}
+
 // PeerInput creates or updates a peer. A create needs FirstName.
 type PeerInput struct {
 	FirstName    string            `json:"firstName,omitempty"`
