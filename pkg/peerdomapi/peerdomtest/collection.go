@@ -3,6 +3,7 @@ package peerdomtest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -75,6 +76,7 @@ type kind struct {
 	writable []string // the body keys a create or update applies; others are ignored
 	hidden   []string // stored attributes the API does not return
 	builtins bool     // has the built-in fields Purpose, Accountabilities, Notes
+	batch    bool     // a create may send an array of items, created all or nothing
 
 	// created checks and completes a new record; a message refuses it with 400.
 	created func(rec *record) string
@@ -223,27 +225,60 @@ func (c *collection[T]) getOne(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *collection[T]) create(w http.ResponseWriter, r *http.Request) {
-	body, msg := readObject(r)
+	bodies, many, msg := readCreate(r, c.kind.batch)
 	if msg != "" {
 		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
-	rec := &record{attrs: map[string]json.RawMessage{}}
 	c.p.mu.Lock()
 	defer c.p.mu.Unlock()
-	if msg := c.apply(rec, body, MergeCustomFields); msg != "" {
-		writeError(w, http.StatusBadRequest, msg)
+	// All or nothing: every item is checked before any is stored.
+	recs := make([]*record, len(bodies))
+	for i, body := range bodies {
+		rec := &record{attrs: map[string]json.RawMessage{}}
+		msg := c.apply(rec, body, MergeCustomFields)
+		if msg == "" {
+			rec.set("id", uuid.New())
+			msg = c.kind.created(rec)
+		}
+		if msg != "" {
+			if many {
+				msg = fmt.Sprintf("item %d: %s; nothing was created", i, msg)
+			}
+			writeError(w, http.StatusBadRequest, msg)
+			return
+		}
+		recs[i] = rec
+	}
+	out := make([]map[string]json.RawMessage, len(recs))
+	for i, rec := range recs {
+		c.put(rec)
+		c.p.recordWrite(r)
+		c.p.send(message(c.kind.title, c.kind.link(rec), "created", author(r), fieldLines(c.kind.describe(rec))))
+		out[i] = c.view(rec, r)
+	}
+	if many {
+		writeJSON(w, http.StatusCreated, out)
 		return
 	}
-	rec.set("id", uuid.New())
-	if msg := c.kind.created(rec); msg != "" {
-		writeError(w, http.StatusBadRequest, msg)
-		return
+	writeJSON(w, http.StatusCreated, out[0])
+}
+
+// readCreate reads a create's body: one object, or where the kind allows it (peers, API
+// 0.6.0) a non-empty array of objects.
+func readCreate(r *http.Request, batch bool) (bodies []map[string]json.RawMessage, many bool, msg string) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return nil, false, "reading the body: " + err.Error()
 	}
-	c.put(rec)
-	c.p.recordWrite(r)
-	c.p.send(message(c.kind.title, c.kind.link(rec), "created", author(r), fieldLines(c.kind.describe(rec))))
-	writeJSON(w, http.StatusCreated, c.view(rec, r))
+	if batch && strings.HasPrefix(strings.TrimSpace(string(b)), "[") {
+		if err := json.Unmarshal(b, &bodies); err != nil || len(bodies) == 0 || slices.ContainsFunc(bodies, func(m map[string]json.RawMessage) bool { return m == nil }) {
+			return nil, true, "the body must be a JSON object or a non-empty array of objects"
+		}
+		return bodies, true, ""
+	}
+	obj, msg := parseObject(b)
+	return []map[string]json.RawMessage{obj}, false, msg
 }
 
 func (c *collection[T]) update(w http.ResponseWriter, r *http.Request) {

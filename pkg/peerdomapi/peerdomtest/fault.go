@@ -139,6 +139,10 @@ func readObject(r *http.Request) (map[string]json.RawMessage, string) {
 	if err != nil {
 		return nil, "reading the body: " + err.Error()
 	}
+	return parseObject(b)
+}
+
+func parseObject(b []byte) (map[string]json.RawMessage, string) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(b, &obj); err != nil || obj == nil {
 		return nil, "the body must be a JSON object"

@@ -17,7 +17,7 @@ import (
 
 func (p *Peerdom) peerKind() kind {
 	return kind{
-		noun: "peer", title: "Peer", path: "/peers",
+		noun: "peer", title: "Peer", path: "/peers", batch: true,
 		writable: []string{"firstName", "lastName", "nickName", "birthdate", "percentage"},
 		created: func(rec *record) string {
 			if strings.TrimSpace(rec.str("firstName")) == "" {

@@ -10,7 +10,8 @@
 // answers 400 with {"message": "..."} for what the API refuses: a peer without
 // firstName, custom fields sent as an array instead of an object keyed by field name, a
 // limit outside 1–100. Roles come without mapId; peer lists hold active peers unless
-// includeFormer=true.
+// includeFormer=true; POST /peers takes one object or (API 0.6.0) an array, created all
+// or nothing.
 //
 // Where the API's behaviour is unverified, Config chooses (Alternatives lists each
 // choice, for tests that must hold under all of them): built-in fields inside or

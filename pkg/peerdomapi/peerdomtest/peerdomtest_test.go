@@ -236,7 +236,9 @@ func TestStrictness(t *testing.T) {
 		{"POST", "/peers", `{"firstName":"Ada","customFields":[{"name":"Office","values":["Zurich"]}]}`, 400, "customFields must be an object keyed by field name"},
 		{"PUT", "/roles/" + role.ID, `{"customFields":[{"name":"Purpose","values":["x"]}]}`, 400, "customFields must be an object keyed by field name"},
 		{"PUT", "/roles/" + role.ID, `{"customFields":{"Purpose":{"text":"x"}}}`, 400, `customFields["Purpose"]: a value must be a string or an array of strings`},
-		{"POST", "/peers", `[]`, 400, "the body must be a JSON object"},
+		{"POST", "/peers", `[]`, 400, "the body must be a JSON object or a non-empty array of objects"},
+		{"POST", "/peers", `[{"firstName":"Ada"},{"lastName":"Nobody"}]`, 400, "item 1: firstName is required; nothing was created"},
+		{"POST", "/roles", `[{"name":"x"}]`, 400, "the body must be a JSON object"},
 		{"POST", "/roles", `{"name":"x"}`, 400, "mapId is required"},
 		{"POST", "/roles", `{"mapId":"` + mapID + `"}`, 400, "name is required"},
 		{"POST", "/roles/" + role.ID + "/peers", `{}`, 400, "peerId is required"},
@@ -303,6 +305,19 @@ func TestCustomFieldsWrittenAsAnObjectReadAsAnArray(t *testing.T) {
 	}
 	if _, has := got["percentage"]; has {
 		t.Fatalf("percentage is a write field, the answer has contribution: %s", body)
+	}
+}
+
+func TestPeersCreatedAsAnArray(t *testing.T) {
+	s := peerdomtest.NewServer(peerdomtest.Config{})
+	defer s.Close()
+	status, body := rawCall(t, s, "POST", "/peers", `[{"firstName":"Ada"},{"firstName":"Bob","percentage":50}]`)
+	var created []peerdomapi.Peer
+	if err := json.Unmarshal([]byte(body), &created); status != 201 || err != nil || len(created) != 2 || created[1].FirstName != "Bob" {
+		t.Fatalf("%d %s", status, body)
+	}
+	if len(s.Writes()) != 2 || len(waitWebhooks(t, s)) != 2 {
+		t.Fatalf("writes %v", s.Writes())
 	}
 }
 
