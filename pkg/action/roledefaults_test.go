@@ -26,8 +26,8 @@ func TestRoleDefaults(t *testing.T) {
 	// Purpose set, Skills present but blank, Review absent.
 	scribe := s.AddRole(peerdomapi.Role{Name: "Scribe", CustomFields: []peerdomapi.CustomField{
 		{Name: "purpose", Values: []string{"Take notes"}}, {Name: "Skills", Values: []string{" "}}, {Name: "Other", Values: []string{"x"}}}})
-	ev := ebEvent(t, "Role Created", peerdom.Detail{Entity: "role", Action: "created", EntityID: scribe.ID, Name: "Scribe"})
-	if err := r.Lambda(ctx, ev); err != nil {
+	ev := busEvent(t, "Role Created", peerdom.Detail{Entity: "role", Action: "created", EntityID: scribe.ID, Name: "Scribe"})
+	if err := r.Run(ctx, ev); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.Role(scribe.ID)
@@ -40,7 +40,7 @@ func TestRoleDefaults(t *testing.T) {
 	if !slices.EqualFunc(got.CustomFields, want, func(a, b peerdomapi.CustomField) bool { return a.Name == b.Name && slices.Equal(a.Values, b.Values) }) {
 		t.Fatalf("fields = %+v", got.CustomFields)
 	}
-	if err := r.Lambda(ctx, ev); err != nil { // again: already filled
+	if err := r.Run(ctx, ev); err != nil { // again: already filled
 		t.Fatal(err)
 	}
 	if w := writesBy(s, botEmail); !slices.Equal(w, []string{"PUT /roles/" + scribe.ID}) {
@@ -50,12 +50,12 @@ func TestRoleDefaults(t *testing.T) {
 	// A role that has every field is left alone.
 	full := s.AddRole(peerdomapi.Role{Name: "Full", CustomFields: []peerdomapi.CustomField{
 		{Name: "Purpose", Values: []string{"p"}}, {Name: "Skills", Values: []string{"s"}}, {Name: "Review", Values: []string{"r"}}}})
-	if err := r.Lambda(ctx, ebEvent(t, "Role Created", peerdom.Detail{Entity: "role", Action: "created", EntityID: full.ID})); err != nil {
+	if err := r.Run(ctx, busEvent(t, "Role Created", peerdom.Detail{Entity: "role", Action: "created", EntityID: full.ID})); err != nil {
 		t.Fatal(err)
 	}
 	// Only Role Created is acted on.
 	bare := s.AddRole(peerdomapi.Role{Name: "Bare"})
-	if err := r.Lambda(ctx, ebEvent(t, "Role Updated", peerdom.Detail{Entity: "role", Action: "updated", EntityID: bare.ID})); err != nil {
+	if err := r.Run(ctx, busEvent(t, "Role Updated", peerdom.Detail{Entity: "role", Action: "updated", EntityID: bare.ID})); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(s.WritesBy(botEmail)); n != 1 {
