@@ -22,10 +22,6 @@ import (
 	"github.com/peerbridge/peerbridge/internal/secrets"
 )
 
-// tokenMaxAge: how long a container trusts the tokens it read, so a rotated secret
-// reaches warm containers without a redeploy.
-const tokenMaxAge = 5 * time.Minute
-
 func main() {
 	logger := logging.New(os.Stdout, os.Getenv("LOG_LEVEL"))
 	h, err := newHandler(os.Getenv, logger)
@@ -54,7 +50,8 @@ func newHandler(getenv func(string) string, logger *slog.Logger) (*ingest.Handle
 	var tokens ingest.TokenSource
 	if id := getenv("WEBHOOK_TOKEN_SECRET_ID"); id != "" {
 		client := secretsmanager.NewFromConfig(cfg)
-		tokens = &ingest.TokenLoader{MaxAge: tokenMaxAge, Logger: logger, Load: func(ctx context.Context) ([]string, error) {
+		// Reloaded every 5 minutes, so a rotated secret reaches warm containers.
+		tokens = &ingest.TokenLoader{MaxAge: 5 * time.Minute, Logger: logger, Load: func(ctx context.Context) ([]string, error) {
 			value, err := secrets.Fetch(ctx, client, id)
 			if err != nil {
 				return nil, err
