@@ -21,6 +21,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 	"github.com/peerbridge/peerbridge/pkg/action"
+	"github.com/peerbridge/peerbridge/pkg/action/awsaction"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
@@ -261,7 +262,7 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 			return nil, err
 		}
 		runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: action.ParseList(fn.Env["IGNORE_AUTHORS"]), Logger: logger}
-		return runner.Lambda, nil
+		return awsaction.EventBridgeHandler(runner), nil
 	}
 	routes, skipped, err := localpipeline.RoutesFromTemplate(tpl, target)
 	if err != nil {

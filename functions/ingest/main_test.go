@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -18,8 +19,15 @@ import (
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
+// env is the function's variables over the process environment (AWS_*, which
+// mototest.SetEnv points at moto).
 func env(vars map[string]string) func(string) string {
-	return func(k string) string { return vars[k] }
+	return func(k string) string {
+		if v, ok := vars[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}
 }
 
 func post(token, text string) events.APIGatewayV2HTTPRequest {
@@ -52,13 +60,13 @@ func TestWiredFromEnvironment(t *testing.T) {
 	ctx := context.Background()
 	q, url := newQueue(t, "ingest-main")
 	var logs bytes.Buffer
-	h, err := newHandler(ctx, env(map[string]string{"QUEUE_URL": url, "WEBHOOK_TOKEN_SECRET_ID": "peerbridge/webhook-tokens"}), logging.New(&logs, "info"))
+	h, err := newHandler(env(map[string]string{"QUEUE_URL": url, "WEBHOOK_TOKEN_SECRET_ID": "peerbridge/webhook-tokens"}), logging.New(&logs, "info"))
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// The secret does not exist yet: the service is unavailable, not open.
-	resp, _ := h.Handle(ctx, post("tok-1", "Role created"))
+	resp, _ := h.HandleAPIGateway(ctx, post("tok-1", "Role created"))
 	if resp.StatusCode != 503 {
 		t.Fatalf("without the secret: %d %s", resp.StatusCode, resp.Body)
 	}
@@ -68,12 +76,12 @@ func TestWiredFromEnvironment(t *testing.T) {
 	}
 	for i, tok := range []string{"tok-1", "tok-2"} {
 		id := []string{"req-one", "req-two"}[i]
-		resp, _ := h.Handle(ctx, postWithID(tok, "Role created by "+id, id))
+		resp, _ := h.HandleAPIGateway(ctx, postWithID(tok, "Role created by "+id, id))
 		if resp.StatusCode != 200 || resp.Body != `{"id":"`+id+`"}` {
 			t.Fatalf("token %s: %d %s", tok, resp.StatusCode, resp.Body)
 		}
 	}
-	if resp, _ := h.Handle(ctx, post("tok-3", "x")); resp.StatusCode != 401 {
+	if resp, _ := h.HandleAPIGateway(ctx, post("tok-3", "x")); resp.StatusCode != 401 {
 		t.Fatalf("unknown token: %d", resp.StatusCode)
 	}
 
@@ -101,11 +109,11 @@ func TestWiredWithPlainTokensAndQueueDown(t *testing.T) {
 	mototest.SetEnv(t)
 	ctx := context.Background()
 	missing := mototest.Endpoint(t) + "/123456789012/no-such-queue"
-	h, err := newHandler(ctx, env(map[string]string{"QUEUE_URL": missing, "WEBHOOK_TOKENS": "local-a, local-b"}), logging.Discard())
+	h, err := newHandler(env(map[string]string{"QUEUE_URL": missing, "WEBHOOK_TOKENS": "local-a, local-b"}), logging.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, _ := h.Handle(ctx, post("local-b", "Role created"))
+	resp, _ := h.HandleAPIGateway(ctx, post("local-b", "Role created"))
 	if resp.StatusCode != 503 || resp.Headers["Retry-After"] == "" || strings.Contains(resp.Body, `"id"`) {
 		t.Fatalf("queue down: %d %v %s", resp.StatusCode, resp.Headers, resp.Body)
 	}
@@ -118,7 +126,7 @@ func TestConfigurationErrors(t *testing.T) {
 		"no tokens":    {"QUEUE_URL": "http://q"},
 		"blank tokens": {"QUEUE_URL": "http://q", "WEBHOOK_TOKENS": " , "},
 	} {
-		if _, err := newHandler(context.Background(), env(vars), logging.Discard()); err == nil {
+		if _, err := newHandler(env(vars), logging.Discard()); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"testing"
 	"time"
 
@@ -16,8 +17,15 @@ import (
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
+// env is the function's variables over the process environment (AWS_*, which
+// mototest.SetEnv points at moto).
 func env(vars map[string]string) func(string) string {
-	return func(k string) string { return vars[k] }
+	return func(k string) string {
+		if v, ok := vars[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}
 }
 
 // TestWiredFromEnvironment builds the handler as the Lambda does and checks that its
@@ -27,12 +35,12 @@ func TestWiredFromEnvironment(t *testing.T) {
 	ctx := context.Background()
 	routed := mototest.RouteToQueue(t, "worker-main", `{"source":["acme.peerdom"]}`)
 
-	h, err := newHandler(ctx, env(map[string]string{"EVENT_BUS_NAME": "worker-main", "EVENT_SOURCE": "acme.peerdom"}), logging.Discard())
+	h, err := newHandler(env(map[string]string{"EVENT_BUS_NAME": "worker-main", "EVENT_SOURCE": "acme.peerdom"}), logging.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := ingest.EncodeDelivery(peerdom.NewDelivery("d-main", time.Now(), "Hello from Peerdom!", peerdom.Sender{}))
-	resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: body}, {MessageId: "m2", Body: "{}"}}})
+	resp, err := handleSQS(h)(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: body}, {MessageId: "m2", Body: "{}"}}})
 	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m2" {
 		t.Fatalf("resp %+v, err %v", resp, err)
 	}
@@ -51,11 +59,11 @@ func TestWiredFromEnvironment(t *testing.T) {
 
 func TestDefaultSourceAndMissingBus(t *testing.T) {
 	mototest.SetEnv(t)
-	h, err := newHandler(context.Background(), env(map[string]string{"EVENT_BUS_NAME": "b"}), logging.Discard())
+	h, err := newHandler(env(map[string]string{"EVENT_BUS_NAME": "b"}), logging.Discard())
 	if err != nil || h.Source != peerdom.DefaultSource {
 		t.Fatalf("source %q, err %v", h.Source, err)
 	}
-	if _, err := newHandler(context.Background(), env(nil), logging.Discard()); err == nil {
+	if _, err := newHandler(env(nil), logging.Discard()); err == nil {
 		t.Error("no error without EVENT_BUS_NAME")
 	}
 }

@@ -1,24 +1,25 @@
-// Package ingest is the webhook endpoint's logic: check the method and the token, check
-// and decode the body, wrap the text in a delivery envelope (peerdom.Delivery) and put it
-// on a queue. It answers quickly and only says 200 once the envelope is queued; parsing
-// is the worker's job. The queue is an interface (Queue): internal/queue/sqsqueue in AWS, internal/queue/memqueue
-// locally and in tests.
+// Package ingest is the webhook endpoint's logic, on its own Request and Response types:
+// check the method and the token, check and decode the body, build the event the worker
+// will put on the bus to check it fits (internal/busentry), wrap the text in a delivery
+// envelope (peerdom.Delivery) and put it on a queue. It answers quickly and only says
+// 200 once the envelope is queued; publishing is the worker's job. The queue is an
+// interface (Queue): internal/queue/sqsqueue in AWS, internal/queue/memqueue locally and
+// in tests. apigateway.go converts API Gateway's HTTP API events for the Lambda.
 package ingest
 
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/internal/bus"
+	"github.com/peerbridge/peerbridge/internal/busentry"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
@@ -45,18 +46,35 @@ const RetryAfterSeconds = 10
 // queueMargin is kept free of a request's deadline for answering when the queue hangs.
 const queueMargin = 300 * time.Millisecond
 
-// Handler answers webhook requests from API Gateway (HTTP API, payload format 2.0),
-// route POST /webhooks/{token}. Its fields are its dependencies; Now and Logger may be
-// nil (time.Now, no logs).
-//
-// It reads these request fields, which is all a caller that builds requests itself (such
-// as a local HTTP server) needs to fill: RequestContext.HTTP.Method; PathParameters
-// ["token"], else RawPath "/webhooks/<token>"; Body and IsBase64Encoded;
-// RequestContext.RequestID (the delivery id; empty: a generated one);
-// RequestContext.HTTP.SourceIP and UserAgent (else Headers["user-agent"]).
+// Request is one webhook request, as a front end (API Gateway, a local HTTP server)
+// hands it over.
+type Request struct {
+	Method string
+	Token  string // the {token} of POST /webhooks/{token}; empty when the path had none
+	Body   []byte
+	// BodyErr is set by a front end that could not read the body (e.g. invalid base64);
+	// the request is then answered 400 with it, after the method and token checks.
+	BodyErr    error
+	SourceIP   string
+	UserAgent  string
+	DeliveryID string // the caller's id for this request; empty: a generated one
+}
+
+// Response is the answer: an HTTP status, headers, and a JSON body ({"id": …} for 200,
+// else {"error": …}).
+type Response struct {
+	Status  int
+	Headers map[string]string
+	Body    string
+}
+
+// Handler answers webhook requests. Its fields are its dependencies; Source is the
+// events' source, as the worker is configured (empty: peerdom.DefaultSource); Now and
+// Logger may be nil (time.Now, no logs).
 type Handler struct {
 	Tokens TokenSource
 	Queue  Queue
+	Source string
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -81,42 +99,42 @@ type answer struct {
 	text    string // the webhook text, logged at debug level only
 }
 
-// Handle answers one request. It never returns an error: every outcome, including an
-// unreachable queue, is an HTTP answer with a JSON body.
-func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+// Handle answers one request and logs one line for it. Every outcome, an unreachable
+// queue included, is an HTTP answer with a JSON body.
+func (h *Handler) Handle(ctx context.Context, req Request) Response {
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now
 	}
 	start := now()
-	id := req.RequestContext.RequestID
+	id := req.DeliveryID
 	if id == "" {
 		id = peerdom.NewDeliveryID()
 	}
 	a := h.handle(ctx, req, id, start)
 	h.log(ctx, id, a, now().Sub(start))
-	return respond(id, a), nil
+	return respond(id, a)
 }
 
-func (h *Handler) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest, id string, receivedAt time.Time) answer {
-	if req.RequestContext.HTTP.Method != http.MethodPost {
+func (h *Handler) handle(ctx context.Context, req Request, id string, receivedAt time.Time) answer {
+	if req.Method != http.MethodPost {
 		return answer{status: http.StatusMethodNotAllowed, outcome: OutcomeMethodNotAllowed,
-			message: fmt.Sprintf("method %s is not allowed; send the webhook with POST", methodName(req.RequestContext.HTTP.Method))}
+			message: fmt.Sprintf("method %s is not allowed; send the webhook with POST", methodName(req.Method))}
 	}
 	tokens, err := h.Tokens.Tokens(ctx)
 	if err != nil {
 		return answer{status: http.StatusServiceUnavailable, outcome: OutcomeUnavailable, cause: err,
 			message: "webhook tokens cannot be loaded right now; retry later"}
 	}
-	if !tokens.Match(token(req)) {
+	if !tokens.Match(req.Token) {
 		return answer{status: http.StatusUnauthorized, outcome: OutcomeUnauthorized,
 			message: "missing or wrong webhook token in the URL (/webhooks/{token})"}
 	}
 
-	body, err := decodeBody(req)
-	if err != nil {
-		return answer{status: http.StatusBadRequest, outcome: OutcomeBadRequest, message: err.Error()}
+	if req.BodyErr != nil {
+		return answer{status: http.StatusBadRequest, outcome: OutcomeBadRequest, message: req.BodyErr.Error()}
 	}
+	body := req.Body
 	if len(body) > peerdom.MaxBodyBytes {
 		return answer{status: http.StatusRequestEntityTooLarge, outcome: OutcomeTooLarge, bytes: len(body), message: tooLarge(len(body))}
 	}
@@ -125,11 +143,7 @@ func (h *Handler) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return answer{status: http.StatusBadRequest, outcome: OutcomeBadRequest, bytes: len(body), message: err.Error()}
 	}
 
-	ua := req.RequestContext.HTTP.UserAgent
-	if ua == "" {
-		ua = req.Headers["user-agent"]
-	}
-	d := peerdom.NewDelivery(id, receivedAt, hook.Text, peerdom.Sender{Address: req.RequestContext.HTTP.SourceIP, UserAgent: ua})
+	d := peerdom.NewDelivery(id, receivedAt, hook.Text, peerdom.Sender{Address: req.SourceIP, UserAgent: req.UserAgent})
 	envelope, err := EncodeDelivery(d)
 	if err != nil {
 		return answer{status: http.StatusBadRequest, outcome: OutcomeBadRequest, bytes: len(body), message: "invalid webhook body: " + err.Error()}
@@ -137,6 +151,16 @@ func (h *Handler) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if len(envelope) > MaxEnvelopeBytes {
 		return answer{status: http.StatusRequestEntityTooLarge, outcome: OutcomeTooLarge, bytes: len(body), text: hook.Text,
 			message: fmt.Sprintf("webhook text takes %d bytes once re-encoded for the queue (control characters and invalid UTF-8 grow when escaped); the limit is %d bytes", len(envelope), MaxEnvelopeBytes)}
+	}
+	// The event is built here exactly as the worker will build it, so a webhook whose
+	// event cannot go on the bus is refused now rather than dead-lettered later.
+	entry, err := busentry.FromDelivery(h.Source, d)
+	if err != nil {
+		return answer{status: http.StatusBadRequest, outcome: OutcomeBadRequest, bytes: len(body), message: "invalid webhook body: " + err.Error()}
+	}
+	if n := entry.Size(); n > bus.MaxPutBytes {
+		return answer{status: http.StatusRequestEntityTooLarge, outcome: OutcomeTooLarge, bytes: len(body), text: hook.Text,
+			message: fmt.Sprintf("the event this webhook becomes would take %d bytes on the event bus (the text appears in it more than once, and <, > and & take 6 bytes each once JSON-escaped); EventBridge's limit for one event is %d bytes (256 KB): send a shorter text", n, bus.MaxPutBytes)}
 	}
 
 	sendCtx := ctx
@@ -146,33 +170,14 @@ func (h *Handler) handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		defer cancel()
 	}
 	if err := h.Queue.Send(sendCtx, envelope); err != nil {
-		return answer{status: http.StatusServiceUnavailable, outcome: OutcomeUnavailable, cause: err, bytes: len(body), text: hook.Text,
-			message: "the webhook could not be queued right now; nothing was accepted, retry later"}
+		message := "the queue refused the webhook; nothing was accepted: send it again later"
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || sendCtx.Err() != nil {
+			// The send may have reached the queue before the answer was lost.
+			message = "the queue did not answer in time; the webhook MAY have been queued: sending it again may deliver it twice (its event then comes with a new id)"
+		}
+		return answer{status: http.StatusServiceUnavailable, outcome: OutcomeUnavailable, cause: err, bytes: len(body), text: hook.Text, message: message}
 	}
 	return answer{status: http.StatusOK, outcome: OutcomeQueued, bytes: len(body), text: hook.Text}
-}
-
-// token is the {token} path segment.
-func token(req events.APIGatewayV2HTTPRequest) string {
-	if t, ok := req.PathParameters["token"]; ok {
-		return t
-	}
-	t, _ := strings.CutPrefix(req.RawPath, "/webhooks/")
-	if t == req.RawPath || strings.Contains(t, "/") {
-		return ""
-	}
-	return t
-}
-
-func decodeBody(req events.APIGatewayV2HTTPRequest) ([]byte, error) {
-	if !req.IsBase64Encoded {
-		return []byte(req.Body), nil
-	}
-	b, err := base64.StdEncoding.DecodeString(req.Body)
-	if err != nil {
-		return nil, errors.New("invalid webhook body: it is marked base64-encoded but is not valid base64")
-	}
-	return b, nil
 }
 
 func tooLarge(n int) string {
@@ -207,8 +212,8 @@ func EncodeDelivery(d peerdom.Delivery) (string, error) {
 
 var jsonHeaders = map[string]string{"Content-Type": "application/json"}
 
-func respond(id string, a answer) events.APIGatewayV2HTTPResponse {
-	resp := events.APIGatewayV2HTTPResponse{StatusCode: a.status, Headers: jsonHeaders}
+func respond(id string, a answer) Response {
+	resp := Response{Status: a.status, Headers: jsonHeaders}
 	if a.status == http.StatusOK {
 		b, _ := json.Marshal(struct {
 			ID string `json:"id"`

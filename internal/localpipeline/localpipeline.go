@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
 	"github.com/peerbridge/peerbridge/internal/worker"
 	"github.com/peerbridge/peerbridge/pkg/eventpattern"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
 // Target handles the events a rule delivers, like a Lambda function behind an
@@ -132,7 +132,7 @@ func New(cfg Config) *Pipeline {
 		}
 	}
 	p.cond = sync.NewCond(&p.mu)
-	p.Ingest = &ingest.Handler{Tokens: cfg.Tokens, Queue: p.Queue, Logger: cfg.Logger}
+	p.Ingest = &ingest.Handler{Tokens: cfg.Tokens, Queue: p.Queue, Source: cfg.Source, Logger: cfg.Logger}
 	p.Worker = &worker.Handler{Bus: p.Bus, Source: cfg.Source, Logger: cfg.Logger}
 	p.Bus.Subscribe(p.route)
 	return p
@@ -406,7 +406,7 @@ func (p *Pipeline) DeadActions() []DeadAction {
 }
 
 // WebhookHandler is the HTTP endpoint, POST /webhooks/{token}: each request goes
-// through the ingest handler as API Gateway (HTTP API) would hand it over.
+// through the ingest handler, as the Lambda's requests do.
 func (p *Pipeline) WebhookHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/webhooks/{token}", p.serveWebhook)
@@ -418,43 +418,23 @@ func (p *Pipeline) WebhookHandler() http.Handler {
 
 // maxReadBytes bounds what is read of a request body: enough for ingest to tell an
 // oversized body (413) from a good one, no more.
-const maxReadBytes = ingest.MaxEnvelopeBytes + 1
+const maxReadBytes = peerdom.MaxBodyBytes + 1
 
 func (p *Pipeline) serveWebhook(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxReadBytes))
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, `{"error":"could not read the request body"}`)
-		return
-	}
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	headers := make(map[string]string, len(r.Header))
-	for k, v := range r.Header {
-		headers[strings.ToLower(k)] = strings.Join(v, ",")
-	}
-	req := events.APIGatewayV2HTTPRequest{
-		RouteKey:       "POST /webhooks/{token}",
-		RawPath:        r.URL.EscapedPath(),
-		Headers:        headers,
-		PathParameters: map[string]string{"token": r.PathValue("token")},
-		Body:           string(body),
-		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
-				Method: r.Method, Path: r.URL.Path, SourceIP: host, UserAgent: r.UserAgent(),
-			},
-		},
+	req := ingest.Request{Method: r.Method, Token: r.PathValue("token"), SourceIP: host, UserAgent: r.UserAgent()}
+	req.Body, req.BodyErr = io.ReadAll(io.LimitReader(r.Body, maxReadBytes))
+	if req.BodyErr != nil {
+		req.BodyErr = fmt.Errorf("could not read the request body: %w", req.BodyErr)
 	}
 	// API Gateway gives an integration 30 seconds.
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	resp, err := p.Ingest.Handle(ctx, req)
-	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, `{"error":"internal error"}`)
-		return
-	}
+	resp := p.Ingest.Handle(ctx, req)
 	for k, v := range resp.Headers {
 		w.Header().Set(k, v)
 	}
-	w.WriteHeader(resp.StatusCode)
+	w.WriteHeader(resp.Status)
 	io.WriteString(w, resp.Body)
 }
 

@@ -158,6 +158,9 @@ func TestEndpointAnswers(t *testing.T) {
 	if status, _ := post(t, srv.URL+"/webhooks/"+token, `{"text":"`+strings.Repeat("a", 101*1024)+`"}`); status != 413 {
 		t.Errorf("big body: %d", status)
 	}
+	if status, msg := post(t, srv.URL+"/webhooks/"+token, `{"text":"`+strings.Repeat("<", 45*1024)+`"}`); status != 413 || !strings.Contains(msg, "262144") {
+		t.Errorf("event too large for the bus: %d %s", status, msg)
+	}
 	if status, _ := post(t, srv.URL+"/elsewhere", `{}`); status != 404 {
 		t.Errorf("other path: %d", status)
 	}

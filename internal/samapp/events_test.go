@@ -83,6 +83,9 @@ func ingestCases() []ingestCase {
 		ingestCase{file: "bad-text-empty", status: 400, body: `{"text": "  "}`},
 		ingestCase{file: "bad-base64", status: 400, body: "not base64 %%%", base64: true},
 		ingestCase{file: "too-large", status: 413, body: string(huge)},
+		// A 45 KB body whose event would not fit the bus: each '<' takes 6 bytes in the
+		// event's JSON (\u003c).
+		ingestCase{file: "too-large-event", status: 413, body: `{"text": "` + strings.Repeat("<", 45*1024) + `"}`},
 	)
 }
 
@@ -315,7 +318,7 @@ func envFile() map[string]map[string]string {
 	}
 	return map[string]map[string]string{
 		"Parameters":           {"LOG_LEVEL": "debug"},
-		"IngestFunction":       {"QUEUE_URL": sampleQueueURL, "WEBHOOK_TOKEN_SECRET_ID": "", "WEBHOOK_TOKENS": sampleToken},
+		"IngestFunction":       {"QUEUE_URL": sampleQueueURL, "EVENT_SOURCE": sampleSource, "WEBHOOK_TOKEN_SECRET_ID": "", "WEBHOOK_TOKENS": sampleToken},
 		"WorkerFunction":       {"EVENT_BUS_NAME": sampleBus, "EVENT_SOURCE": sampleSource},
 		"OnboardPeerFunction":  peerdomAPI(map[string]string{"ONBOARDING_ROLE_IDS": sampleOnboardingID}),
 		"RoleDefaultsFunction": peerdomAPI(map[string]string{"ROLE_DEFAULTS": sampleRoleDefaults}),

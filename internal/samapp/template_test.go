@@ -36,8 +36,10 @@ var allOn = map[string]string{
 	"AlarmTopicArn":           "arn:aws:sns:us-east-1:123456789012:alarms",
 }
 
-// lambdaProvided are variables Lambda sets itself: code may read them unset by the template.
-var lambdaProvided = regexp.MustCompile(`^(AWS_REGION|AWS_DEFAULT_REGION|AWS_LAMBDA_\w+|AWS_EXECUTION_ENV|_HANDLER|_X_AMZN_TRACE_ID|LAMBDA_TASK_ROOT|LAMBDA_RUNTIME_DIR|TZ)$`)
+// lambdaProvided are variables Lambda sets itself (the function role's credentials
+// included), and the SDK's endpoint overrides (AWS_ENDPOINT_URL[_<SERVICE>], for a local
+// stand-in such as moto, read by internal/awsconfig): code may read them unset by the template.
+var lambdaProvided = regexp.MustCompile(`^(AWS_REGION|AWS_DEFAULT_REGION|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|AWS_ENDPOINT_URL(_\w+)?|AWS_LAMBDA_\w+|AWS_EXECUTION_ENV|_HANDLER|_X_AMZN_TRACE_ID|LAMBDA_TASK_ROOT|LAMBDA_RUNTIME_DIR|TZ)$`)
 
 // rawTemplate is template.yaml as plain values, short-form intrinsics in their long form
 // ({"Ref": X}, {"Fn::GetAtt": [R, A]}), unresolved: for checks of the template as written.

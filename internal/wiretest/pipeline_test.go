@@ -83,6 +83,7 @@ func TestCorpusThroughThePipeline(t *testing.T) {
 			return ingest.ParseSecretTokens(v)
 		}},
 		Queue:  sqsqueue.New(s.sqs, s.webhookQueue),
+		Source: source,
 		Now:    time.Now,
 		Logger: log,
 	}
@@ -97,7 +98,7 @@ func TestCorpusThroughThePipeline(t *testing.T) {
 		req.RequestContext.RequestID = fmt.Sprintf("wire-%02d", i)
 		req.RequestContext.HTTP.SourceIP = "198.51.100.7"
 		sentAt[req.RequestContext.RequestID] = time.Now()
-		resp, err := in.Handle(ctx, req)
+		resp, err := in.HandleAPIGateway(ctx, req)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("%s: ingest answered %d %s (%v)", c.Name, resp.StatusCode, resp.Body, err)
 		}

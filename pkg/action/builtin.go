@@ -17,10 +17,10 @@ const (
 // Builtins lists the shipped actions' names.
 func Builtins() []string { return []string{NameOnboardPeer, NameRoleDefaults, NameEnrich} }
 
-// NewBuiltin makes a shipped action from its settings (getenv: ONBOARDING_ROLE_IDS,
-// ROLE_DEFAULTS, EVENT_SOURCE), the way its Lambda function does; publish is the bus
-// enrich publishes to (unused by the others). The local pipeline uses it with in-memory
-// twins.
+// NewBuiltin makes a shipped action by name from its settings (getenv:
+// ONBOARDING_ROLE_IDS, ROLE_DEFAULTS, EVENT_SOURCE), reading them as its Lambda function
+// does (functions/actions/<name>); publish is the bus enrich publishes to (unused by the
+// others). The local pipeline uses it to run every shipped action with in-memory twins.
 func NewBuiltin(name string, api *peerdomapi.Client, getenv func(string) string, publish bus.Putter) (Handler, error) {
 	switch name {
 	case NameOnboardPeer:

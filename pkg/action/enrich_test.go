@@ -41,12 +41,12 @@ func testEnrichPublishesSnapshots(t *testing.T, alt peerdomtest.Alternative) {
 	role := s.AddRole(peerdomapi.Role{Name: "Scribe", Color: "#00ff00", CustomFields: []peerdomapi.CustomField{{Name: "Purpose", Values: []string{"Notes"}}}})
 	ada := s.AddPeer(peerdomapi.Peer{FirstName: "Ada", LastName: "Lovelace"})
 	s.AddHolder(peerdomtest.Holder{RoleID: role.ID, PeerID: ada.ID})
-	ev := ebEvent(t, "Role Updated", peerdom.Detail{ID: "delivery-7", Entity: "role", Action: "updated", EntityID: role.ID, Organization: "acme"})
-	if err := r.Lambda(ctx, ev); err != nil {
+	ev := busEvent(t, "Role Updated", peerdom.Detail{ID: "delivery-7", Entity: "role", Action: "updated", EntityID: role.ID, Organization: "acme"})
+	if err := r.Run(ctx, ev); err != nil {
 		t.Fatal(err)
 	}
 	// By name, for a peer.
-	if err := r.Lambda(ctx, ebEvent(t, "Peer Created", peerdom.Detail{ID: "delivery-8", Entity: "peer", Action: "created", Name: "Ada Lovelace"})); err != nil {
+	if err := r.Run(ctx, busEvent(t, "Peer Created", peerdom.Detail{ID: "delivery-8", Entity: "peer", Action: "created", Name: "Ada Lovelace"})); err != nil {
 		t.Fatal(err)
 	}
 	got := b.Events()
@@ -77,7 +77,7 @@ func testEnrichPublishesSnapshots(t *testing.T, alt peerdomtest.Alternative) {
 	}
 
 	// A retry of the same event publishes a snapshot with the same id: consumers dedupe.
-	if err := r.Lambda(ctx, ev); err != nil {
+	if err := r.Run(ctx, ev); err != nil {
 		t.Fatal(err)
 	}
 	var again action.Snapshot
@@ -95,7 +95,7 @@ func testEnrichPublishesSnapshots(t *testing.T, alt peerdomtest.Alternative) {
 		{"Role Snapshot", peerdom.Detail{Entity: "role", EntityID: role.ID}},
 		{"Unrecognized Message", peerdom.Detail{Text: "hello"}},
 	} {
-		if err := r.Lambda(ctx, ebEvent(t, skip.dt, skip.d)); err != nil {
+		if err := r.Run(ctx, busEvent(t, skip.dt, skip.d)); err != nil {
 			t.Fatalf("%s: %v", skip.dt, err)
 		}
 	}

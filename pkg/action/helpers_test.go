@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
@@ -44,17 +44,14 @@ func fastClient(s *peerdomtest.Server) *peerdomapi.Client {
 	return s.Client(peerdomapi.WithSleep(func(ctx context.Context, d time.Duration) error { return ctx.Err() }))
 }
 
-// ebEvent is an event as EventBridge hands it to a Lambda target.
-func ebEvent(t *testing.T, detailType string, d peerdom.Detail) events.EventBridgeEvent {
+// busEvent is an event as it comes off the bus: a fresh event id, and a delivery id
+// when d has none.
+func busEvent(t *testing.T, detailType string, d peerdom.Detail) action.Event {
 	t.Helper()
 	if d.ID == "" {
 		d.ID = peerdom.NewDeliveryID()
 	}
-	b, err := json.Marshal(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return events.EventBridgeEvent{Version: "0", ID: peerdom.NewDeliveryID(), Source: "peerdom", DetailType: detailType, Time: time.Now(), Detail: b}
+	return action.Event{ID: peerdom.NewDeliveryID(), Source: "peerdom", DetailType: detailType, Time: time.Now(), Detail: d}
 }
 
 func author(name, email string) *peerdom.Author { return &peerdom.Author{Name: name, Email: email} }

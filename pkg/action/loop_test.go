@@ -2,6 +2,7 @@ package action_test
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"sync"
@@ -47,13 +48,18 @@ func testWritesConverge(t *testing.T, alt peerdomtest.Alternative, ignoreAuthors
 		}
 		pe := peerdom.NewEvent("peerdom", peerdom.NewDelivery("", time.Now(), wh.Text, peerdom.Sender{}))
 		for copy := 0; copy < 2; copy++ {
-			eb, err := action.FromPeerdom(peerdom.NewDeliveryID(), pe).EventBridge()
+			ev := action.FromPeerdom(peerdom.NewDeliveryID(), pe)
+			// Through the detail's JSON, as the bus carries it.
+			b, err := json.Marshal(ev.Detail)
+			if err == nil {
+				ev.Detail, err = peerdom.DecodeDetail(b)
+			}
 			if err != nil {
 				t.Error(err)
 				return
 			}
 			for _, r := range runners {
-				if err := r.Lambda(ctx, eb); err != nil {
+				if err := r.Run(ctx, ev); err != nil {
 					mu.Lock()
 					failures = append(failures, r.Name+": "+err.Error())
 					mu.Unlock()

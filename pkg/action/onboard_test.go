@@ -29,16 +29,16 @@ func testOnboardPeer(t *testing.T, alt peerdomtest.Alternative) {
 	}
 	var logs logBuffer
 	r := &action.Runner{Name: "onboard-peer", Handler: h, Logger: logs.logger()}
-	ev := ebEvent(t, "Peer Created", peerdom.Detail{Entity: "peer", Action: "created", EntityID: ada.ID, Name: "Ada Lovelace", Author: author("Jane Doe", janeEmail)})
+	ev := busEvent(t, "Peer Created", peerdom.Detail{Entity: "peer", Action: "created", EntityID: ada.ID, Name: "Ada Lovelace", Author: author("Jane Doe", janeEmail)})
 
-	if err := r.Lambda(context.Background(), ev); err != nil {
+	if err := r.Run(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
 	if holdersOf(s, welcome.ID, ada.ID) != 1 || holdersOf(s, buddy.ID, ada.ID) != 1 {
 		t.Fatalf("holders after first delivery: %+v", s.Holders())
 	}
 	// The same event again (EventBridge delivers at least once): nothing more is written.
-	if err := r.Lambda(context.Background(), ev); err != nil {
+	if err := r.Run(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
 	if got := writesBy(s, botEmail); !slices.Equal(got, []string{"POST /roles/" + welcome.ID + "/peers", "POST /roles/" + buddy.ID + "/peers"}) {
@@ -50,7 +50,7 @@ func testOnboardPeer(t *testing.T, alt peerdomtest.Alternative) {
 	}
 
 	// Other events are not for this action.
-	if err := r.Lambda(context.Background(), ebEvent(t, "Peer Updated", peerdom.Detail{Entity: "peer", Action: "updated", EntityID: ada.ID})); err != nil {
+	if err := r.Run(context.Background(), busEvent(t, "Peer Updated", peerdom.Detail{Entity: "peer", Action: "updated", EntityID: ada.ID})); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.WritesBy(botEmail)) != 2 {
@@ -67,7 +67,7 @@ func TestOnboardPeerByNameAndPartlyHeld(t *testing.T) {
 	h, _ := action.NewOnboardPeer(fastClient(s), []string{welcome.ID, buddy.ID})
 	r := &action.Runner{Name: "onboard-peer", Handler: h}
 	// No entityId (a link without a UUID): found by name.
-	if err := r.Lambda(context.Background(), ebEvent(t, "Peer Created", peerdom.Detail{Entity: "peer", Action: "created", Name: "Bob Byte"})); err != nil {
+	if err := r.Run(context.Background(), busEvent(t, "Peer Created", peerdom.Detail{Entity: "peer", Action: "created", Name: "Bob Byte"})); err != nil {
 		t.Fatal(err)
 	}
 	if holdersOf(s, welcome.ID, bob.ID) != 1 || holdersOf(s, buddy.ID, bob.ID) != 1 || len(s.WritesBy(botEmail)) != 1 {
@@ -83,13 +83,13 @@ func TestOnboardPeerAfterAmbiguousFailureDoesNotDuplicate(t *testing.T) {
 	ada := s.AddPeer(peerdomapi.Peer{FirstName: "Ada"})
 	h, _ := action.NewOnboardPeer(fastClient(s), []string{welcome.ID})
 	r := &action.Runner{Name: "onboard-peer", Handler: h}
-	ev := ebEvent(t, "Peer Created", peerdom.Detail{Entity: "peer", Action: "created", EntityID: ada.ID})
+	ev := busEvent(t, "Peer Created", peerdom.Detail{Entity: "peer", Action: "created", EntityID: ada.ID})
 	s.InjectFault(peerdomtest.Fault{Method: "POST", Status: 502, Apply: true})
 	var apiErr *peerdomapi.Error
-	if err := r.Lambda(context.Background(), ev); !errors.As(err, &apiErr) || apiErr.StatusCode != 502 {
+	if err := r.Run(context.Background(), ev); !errors.As(err, &apiErr) || apiErr.StatusCode != 502 {
 		t.Fatalf("first try: %v", err)
 	}
-	if err := r.Lambda(context.Background(), ev); err != nil {
+	if err := r.Run(context.Background(), ev); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
 	if n := holdersOf(s, welcome.ID, ada.ID); n != 1 {

@@ -43,8 +43,8 @@ func testRoleDefaults(t *testing.T, alt peerdomtest.Alternative) {
 	// Purpose set, Notes and Review absent, Skills present but blank, Other kept.
 	scribe := s.AddRole(peerdomapi.Role{Name: "Scribe", ParentID: parent, CustomFields: []peerdomapi.CustomField{
 		{Name: "purpose", Values: []string{"Take notes"}}, {Name: "Skills", Values: []string{" "}}, {Name: "Other", Values: []string{"x"}}}})
-	ev := ebEvent(t, "Role Created", peerdom.Detail{Entity: "role", Action: "created", EntityID: scribe.ID, Name: "Scribe"})
-	if err := r.Lambda(ctx, ev); err != nil {
+	ev := busEvent(t, "Role Created", peerdom.Detail{Entity: "role", Action: "created", EntityID: scribe.ID, Name: "Scribe"})
+	if err := r.Run(ctx, ev); err != nil {
 		t.Fatal(err)
 	}
 	for name, want := range map[string][]string{"Purpose": {"Take notes"}, "Notes": {"None yet"}, "Skills": {"Listening", "Writing"},
@@ -53,7 +53,7 @@ func testRoleDefaults(t *testing.T, alt peerdomtest.Alternative) {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
-	if err := r.Lambda(ctx, ev); err != nil { // again: already filled
+	if err := r.Run(ctx, ev); err != nil { // again: already filled
 		t.Fatal(err)
 	}
 	if w := writesBy(s, botEmail); !slices.Equal(w, []string{"PUT /roles/" + scribe.ID}) {
@@ -63,12 +63,12 @@ func testRoleDefaults(t *testing.T, alt peerdomtest.Alternative) {
 	// A role that has every field is left alone.
 	full := s.AddRole(peerdomapi.Role{Name: "Full", CustomFields: []peerdomapi.CustomField{
 		{Name: "Purpose", Values: []string{"p"}}, {Name: "Notes", Values: []string{"n"}}, {Name: "Skills", Values: []string{"s"}}, {Name: "Review", Values: []string{"r"}}}})
-	if err := r.Lambda(ctx, ebEvent(t, "Role Created", peerdom.Detail{Entity: "role", Action: "created", EntityID: full.ID})); err != nil {
+	if err := r.Run(ctx, busEvent(t, "Role Created", peerdom.Detail{Entity: "role", Action: "created", EntityID: full.ID})); err != nil {
 		t.Fatal(err)
 	}
 	// Only Role Created is acted on.
 	bare := s.AddRole(peerdomapi.Role{Name: "Bare"})
-	if err := r.Lambda(ctx, ebEvent(t, "Role Updated", peerdom.Detail{Entity: "role", Action: "updated", EntityID: bare.ID})); err != nil {
+	if err := r.Run(ctx, busEvent(t, "Role Updated", peerdom.Detail{Entity: "role", Action: "updated", EntityID: bare.ID})); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(s.WritesBy(botEmail)); n != 1 {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
 )
 
 // Handler is one automation. It returns nil when the event needs nothing (more) done,
@@ -58,8 +56,8 @@ func Note(ctx context.Context, key string, value any) {
 	}
 }
 
-// Runner runs a Handler on events: decoding, the ignore-authors guard, one log line per
-// event, errors returned for retry.
+// Runner runs a Handler on events: the ignore-authors guard, one log line per event,
+// errors returned for retry. pkg/action/awsaction feeds it EventBridge's events in a Lambda.
 type Runner struct {
 	Name    string  // the action's name, in every log line
 	Handler Handler // the automation
@@ -69,19 +67,7 @@ type Runner struct {
 	Logger        *slog.Logger // nil: slog.Default()
 }
 
-// Lambda is the Lambda handler for an EventBridge target: lambda.Start(r.Lambda).
-func (r *Runner) Lambda(ctx context.Context, e events.EventBridgeEvent) error {
-	ev, err := FromEventBridge(e)
-	if err != nil {
-		r.logger().LogAttrs(ctx, slog.LevelError, "event",
-			slog.String("action", r.Name), slog.String("eventId", e.ID), slog.String("detailType", e.DetailType),
-			slog.String("outcome", "failed"), slog.String("error", err.Error()))
-		return err
-	}
-	return r.Run(ctx, ev)
-}
-
-// Run handles one decoded event and logs the outcome: done, ignored or failed.
+// Run handles one event and logs the outcome: done, ignored or failed.
 func (r *Runner) Run(ctx context.Context, ev Event) error {
 	start := time.Now()
 	n := &notes{}

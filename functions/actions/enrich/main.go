@@ -1,6 +1,58 @@
-// Command enrich is the Enrich action as a Lambda function (see pkg/action and README.md).
+// Command enrich is the Enrich action (pkg/action) as a Lambda function behind an
+// EventBridge rule on Role, Group and Peer Created/Updated: it publishes "<Entity>
+// Snapshot" events. Configuration: action.LoadConfig's variables, EVENT_BUS_NAME and
+// EVENT_SOURCE among them; AWS as internal/awsconfig reads it.
 package main
 
-import "github.com/peerbridge/peerbridge/pkg/action/awsaction"
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
 
-func main() { awsaction.Start("enrich", awsaction.Enrich) }
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/peerbridge/peerbridge/internal/awsconfig"
+	"github.com/peerbridge/peerbridge/internal/bus/eventbridgebus"
+	"github.com/peerbridge/peerbridge/internal/logging"
+	"github.com/peerbridge/peerbridge/pkg/action"
+	"github.com/peerbridge/peerbridge/pkg/action/awsaction"
+)
+
+const name = action.NameEnrich
+
+func main() {
+	logger := logging.New(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("action", name))
+	runner, err := newRunner(context.Background(), os.Getenv, logger)
+	if err != nil {
+		logger.Error(name+" cannot start: fix its configuration", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	lambda.Start(awsaction.EventBridgeHandler(runner))
+}
+
+func newRunner(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*action.Runner, error) {
+	cfg, err := action.LoadConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.EventBusName == "" {
+		return nil, errors.New("EVENT_BUS_NAME is not set: set it to the event bus the snapshots go to")
+	}
+	awsCfg, err := awsconfig.FromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	api, err := awsaction.PeerdomClient(ctx, name, cfg, secretsmanager.NewFromConfig(awsCfg))
+	if err != nil {
+		return nil, err
+	}
+	snapshots := eventbridgebus.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBusName)
+	h, err := action.NewEnrich(api, snapshots, cfg.EventSource)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("ready", slog.Any("config", cfg))
+	return &action.Runner{Name: name, Handler: h, IgnoreAuthors: cfg.IgnoreAuthors, Logger: logger}, nil
+}

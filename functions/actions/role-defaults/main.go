@@ -1,6 +1,55 @@
-// Command role-defaults is the RoleDefaults action as a Lambda function (see pkg/action and README.md).
+// Command role-defaults is the RoleDefaults action (pkg/action) as a Lambda function behind
+// an EventBridge rule on Role Created. Configuration: action.LoadConfig's variables;
+// ROLE_DEFAULTS, JSON: custom field name → the value it gets while empty; AWS as
+// internal/awsconfig reads it.
 package main
 
-import "github.com/peerbridge/peerbridge/pkg/action/awsaction"
+import (
+	"context"
+	"log/slog"
+	"os"
 
-func main() { awsaction.Start("role-defaults", awsaction.RoleDefaults) }
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/peerbridge/peerbridge/internal/awsconfig"
+	"github.com/peerbridge/peerbridge/internal/logging"
+	"github.com/peerbridge/peerbridge/pkg/action"
+	"github.com/peerbridge/peerbridge/pkg/action/awsaction"
+)
+
+const name = action.NameRoleDefaults
+
+func main() {
+	logger := logging.New(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("action", name))
+	runner, err := newRunner(context.Background(), os.Getenv, logger)
+	if err != nil {
+		logger.Error(name+" cannot start: fix its configuration", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	lambda.Start(awsaction.EventBridgeHandler(runner))
+}
+
+func newRunner(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*action.Runner, error) {
+	cfg, err := action.LoadConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := awsconfig.FromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	api, err := awsaction.PeerdomClient(ctx, name, cfg, secretsmanager.NewFromConfig(awsCfg))
+	if err != nil {
+		return nil, err
+	}
+	defaults, err := action.ParseFieldDefaults(getenv("ROLE_DEFAULTS"))
+	if err != nil {
+		return nil, err
+	}
+	h, err := action.NewRoleDefaults(api, defaults)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("ready", slog.Any("config", cfg))
+	return &action.Runner{Name: name, Handler: h, IgnoreAuthors: cfg.IgnoreAuthors, Logger: logger}, nil
+}

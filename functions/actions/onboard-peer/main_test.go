@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/peerbridge/peerbridge/internal/logging"
+	"github.com/peerbridge/peerbridge/internal/mototest"
+	"github.com/peerbridge/peerbridge/pkg/action"
+	"github.com/peerbridge/peerbridge/pkg/action/awsaction"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
+)
+
+func TestMain(m *testing.M) { mototest.Main(m) }
+
+// env is the function's variables over the process environment (AWS_*, which
+// mototest.SetEnv points at moto).
+func env(vars map[string]string) func(string) string {
+	return func(k string) string {
+		if v, ok := vars[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}
+}
+
+// TestWiredFromEnvironment builds the function as Lambda does, the key in Secrets
+// Manager (moto), and runs a Peer Created event as EventBridge delivers it.
+func TestWiredFromEnvironment(t *testing.T) {
+	mototest.SetEnv(t)
+	ctx := context.Background()
+	s := peerdomtest.NewServer(peerdomtest.Config{APIKey: "sk-from-the-secret"})
+	defer s.Close()
+	role := s.AddRole(peerdomapi.Role{Name: "Newcomer"})
+	ada := s.AddPeer(peerdomapi.Peer{FirstName: "Ada"})
+	sm := secretsmanager.NewFromConfig(mototest.Config(t))
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("onboard/peerdom-key"), SecretString: aws.String(`{"apiKey":"sk-from-the-secret"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	r, err := newRunner(ctx, env(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY_SECRET_ID": "onboard/peerdom-key",
+		"ONBOARDING_ROLE_IDS": role.ID, "IGNORE_AUTHORS": "bot@acme.example"}), logging.New(&logs, "info"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The key was read once, at the cold start: removing the secret changes nothing now.
+	if _, err := sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String("onboard/peerdom-key"), ForceDeleteWithoutRecovery: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := awsaction.ToEventBridge(action.Event{ID: "ev-1", Source: "peerdom", DetailType: "Peer Created", Time: time.Now(),
+		Detail: peerdom.Detail{ID: "d-1", Entity: "peer", Action: "created", EntityID: ada.ID}})
+	if err := awsaction.EventBridgeHandler(r)(ctx, ev); err != nil {
+		t.Fatalf("%v\n%s", err, logs.String())
+	}
+	if got, _ := s.Role(role.ID); !got.HeldBy(ada.ID) {
+		t.Fatalf("not assigned: %+v", got.Holders)
+	}
+	if len(r.IgnoreAuthors) != 1 || strings.Contains(logs.String(), "sk-from-the-secret") ||
+		!strings.Contains(logs.String(), `"msg":"ready"`) || !strings.Contains(logs.String(), `"outcome":"done"`) {
+		t.Fatalf("ignore authors %v; log:\n%s", r.IgnoreAuthors, logs.String())
+	}
+}
+
+func TestConfigurationErrorsNameTheSetting(t *testing.T) {
+	mototest.SetEnv(t)
+	for name, c := range map[string]struct {
+		vars map[string]string
+		want string
+	}{
+		"no key":         {map[string]string{"ONBOARDING_ROLE_IDS": "r"}, "PEERDOM_API_KEY_SECRET_ID"},
+		"missing secret": {map[string]string{"PEERDOM_API_KEY_SECRET_ID": "no/such/secret", "ONBOARDING_ROLE_IDS": "r"}, `"no/such/secret"`},
+		"no roles":       {map[string]string{"PEERDOM_API_KEY": "k"}, "ONBOARDING_ROLE_IDS"},
+		"bad url":        {map[string]string{"PEERDOM_API_KEY": "k", "ONBOARDING_ROLE_IDS": "r", "PEERDOM_API_URL": "api.peerdom.org"}, "not an http(s) URL"},
+	} {
+		if _, err := newRunner(context.Background(), env(c.vars), logging.Discard()); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want it to mention %s", name, err, c.want)
+		}
+	}
+}

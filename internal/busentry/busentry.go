@@ -1,0 +1,24 @@
+// Package busentry builds the bus entry a queued delivery becomes: the one definition
+// that ingest (to refuse, before answering 200, a webhook whose event would not fit the
+// bus) and the worker (to publish it) share, so both measure the same bytes.
+package busentry
+
+import (
+	"fmt"
+
+	"github.com/peerbridge/peerbridge/internal/bus"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
+)
+
+// FromDelivery parses the delivery's text into the contract's event (peerdom.NewEvent;
+// an empty source means peerdom.DefaultSource) and returns it as a bus entry. Its Detail
+// is the detail's JSON as json.Marshal writes it (Detail.AppendJSON, held byte for byte
+// to it), so Entry.Size is what EventBridge will count.
+func FromDelivery(source string, d peerdom.Delivery) (bus.Entry, error) {
+	event := peerdom.NewEvent(source, d)
+	detail, err := event.Detail.AppendJSON(make([]byte, 0, 2*len(d.Text)+512))
+	if err != nil {
+		return bus.Entry{}, fmt.Errorf("encode event detail: %w", err)
+	}
+	return bus.Entry{Source: event.Source, DetailType: event.DetailType, Detail: string(detail), Time: event.Time}, nil
+}

@@ -1,0 +1,34 @@
+package busentry_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peerbridge/peerbridge/internal/busentry"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
+)
+
+func TestEntryIsTheContractEvent(t *testing.T) {
+	received := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	text := "**[Role](https://app.peerdom.org/acme/roles/1)** was created\n\n**Name:** Ops <lead> & \"co\""
+	d := peerdom.NewDelivery("d-1", received, text, peerdom.Sender{})
+	e, err := busentry.FromDelivery("", d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.Marshal(peerdom.NewEvent("", d).Detail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Source != peerdom.DefaultSource || e.DetailType != "Role Created" || !e.Time.Equal(received) || e.Detail != string(want) {
+		t.Errorf("entry %+v\nwant detail %s", e, want)
+	}
+	if !strings.Contains(e.Detail, `\u003clead\u003e`) {
+		t.Errorf("detail is not escaped as json.Marshal escapes it: %s", e.Detail)
+	}
+	if other, _ := busentry.FromDelivery("custom.source", d); other.Source != "custom.source" || other.Size() != e.Size()+len("custom.source")-len(peerdom.DefaultSource) {
+		t.Errorf("source: %+v", other)
+	}
+}
