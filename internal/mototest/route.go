@@ -69,3 +69,13 @@ func Receive(tb testing.TB, queueURL string, want int, maxWait time.Duration) []
 	}
 	return out
 }
+
+// QueueARN is the ARN of the queue at url, as a redrive policy or a rule target names it.
+func QueueARN(ctx context.Context, c *sqs.Client, url string) (string, error) {
+	attrs, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		return "", err
+	}
+	return attrs.Attributes["QueueArn"], nil
+}
