@@ -25,7 +25,7 @@ func main() {
 		logger.Error("worker: bad configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(h.HandleSQS)
 }
 
 func newHandler(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*worker.Handler, error) {

@@ -120,7 +120,7 @@ func TestCorpusThroughThePipeline(t *testing.T) {
 			ev.Records = append(ev.Records, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
 				Body: aws.ToString(m.Body), Attributes: m.Attributes, EventSource: "aws:sqs"})
 		}
-		resp, err := work.Handle(ctx, ev)
+		resp, err := work.HandleSQS(ctx, ev)
 		if err != nil || len(resp.BatchItemFailures) != 0 {
 			t.Fatalf("worker: failures %+v, err %v", resp.BatchItemFailures, err)
 		}

@@ -58,7 +58,7 @@ func BenchmarkWorkerBatch(b *testing.B) {
 	h := &Handler{Bus: &acceptingBus{}, Source: "peerdom", Logger: logging.New(io.Discard, "info")}
 	ctx := context.Background()
 	run := func() {
-		if resp, _ := h.Handle(ctx, ev); len(resp.BatchItemFailures) != 0 {
+		if resp, _ := h.HandleSQS(ctx, ev); len(resp.BatchItemFailures) != 0 {
 			b.Fatalf("failures: %v", resp.BatchItemFailures)
 		}
 	}
