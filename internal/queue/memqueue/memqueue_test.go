@@ -17,7 +17,7 @@ func TestConformance(t *testing.T) {
 	queuetest.Run(t, queuetest.Features{
 		FIFO:                true,
 		DeadLetterOnRelease: true,
-		Visibility:          50 * time.Millisecond,
+		Visibility:          250 * time.Millisecond,
 		MaxMessageBytes:     MaxMessageBytes,
 	}, func(t *testing.T, maxReceives int) queuetest.Instance {
 		q := &Queue{MaxReceives: maxReceives}
