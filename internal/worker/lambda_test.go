@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
 	"github.com/peerbridge/peerbridge/internal/logging"
+	"github.com/peerbridge/peerbridge/internal/repo"
 )
 
 // TestHandleSQSAdaptsLambdaEvents: the records reach Handle with their id, body and
@@ -44,5 +48,40 @@ func TestHandleSQSAllPublishedIsAnEmptyResponse(t *testing.T) {
 	}})
 	if err != nil || resp.BatchItemFailures != nil {
 		t.Fatalf("resp %+v, err %v", resp, err)
+	}
+}
+
+// TestHandleSQSAsTheLambdaRuntimeCallsIt invokes HandleSQS through aws-lambda-go's
+// handler, as lambda.Start in functions/worker does, with the repository's sample SQS
+// event: the runtime accepts its signature, and the JSON answer is the partial batch
+// response naming only the bad envelope.
+func TestHandleSQSAsTheLambdaRuntimeCallsIt(t *testing.T) {
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := os.ReadFile(filepath.Join(root, "events", "worker", "batch-with-bad-envelope.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.SQSEvent
+	if err := json.Unmarshal(payload, &ev); err != nil || len(ev.Records) != 2 {
+		t.Fatalf("sample event: %v (%d records)", err, len(ev.Records))
+	}
+	b := membus.New()
+	out, err := lambda.NewHandler((&Handler{Bus: b}).HandleSQS).Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp struct {
+		BatchItemFailures []struct {
+			ItemIdentifier string `json:"itemIdentifier"`
+		} `json:"batchItemFailures"`
+	}
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatalf("answer %s: %v", out, err)
+	}
+	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != ev.Records[1].MessageId || len(b.Events()) != 1 {
+		t.Errorf("answer %s with %d events; want the second record failed and the first published", out, len(b.Events()))
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/peerbridge/peerbridge/internal/bus"
@@ -68,38 +69,34 @@ type message struct {
 // published as such; an event too large for the bus is not reported (OutcomeTooLarge).
 //
 // When ctx has a deadline (a Lambda invocation's), the events are built within half of
-// the time left, each message getting an equal share of what remains when its turn
-// comes: a message whose parse outlasts its share fails alone (ErrParseTimeout), and
-// the batch is still published and answered in time.
+// the time left (buildWithin), each message getting an equal share of what remains when
+// its turn comes: a message whose parse outlasts its share fails alone
+// (ErrParseTimeout), and the batch is still published and answered in time.
 func (h *Handler) Handle(ctx context.Context, batch []queue.Message) ([]string, error) {
 	msgs := make([]message, len(batch))
-	entries := make([]bus.Entry, 0, len(batch))
-	buildBy, hasDeadline := time.Time{}, false
-	if deadline, ok := ctx.Deadline(); ok {
-		hasDeadline = true
-		buildBy = time.Now().Add(time.Until(deadline.Add(-answerMargin)) / 2)
-	}
+	decoded := make([]*message, 0, len(batch)) // the envelopes that decode, to build entries for
 	for i := range batch {
 		m := &msgs[i]
 		m.msg, m.entry = &batch[i], -1
-		d, err := peerdom.DecodeDeliveryString(m.msg.Body)
-		if err != nil {
-			m.err = err
-			continue
+		if m.delivery, m.err = peerdom.DecodeDeliveryString(m.msg.Body); m.err == nil {
+			decoded = append(decoded, m)
 		}
-		m.delivery = d
-		var entry bus.Entry
-		if hasDeadline {
-			entry, err = h.entryWithin(ctx, d, time.Until(buildBy)/time.Duration(len(batch)-i))
-		} else {
-			entry, err = h.entry(d)
+	}
+	built := make([]bus.Entry, len(decoded))
+	if deadline, ok := ctx.Deadline(); ok {
+		buildBy := time.Now().Add(time.Until(deadline.Add(-answerMargin)) / 2)
+		h.buildWithin(ctx, decoded, built, buildBy)
+	} else {
+		for i, m := range decoded {
+			built[i], m.err = h.entry(m.delivery)
 		}
-		if err != nil {
-			m.err = err
-			continue
+	}
+	entries := built[:0] // the entries that were built, in order, in place
+	for i, m := range decoded {
+		if m.err == nil {
+			m.entry = len(entries)
+			entries = append(entries, built[i])
 		}
-		m.entry = len(entries)
-		entries = append(entries, entry)
 	}
 
 	publishCtx := ctx
@@ -140,28 +137,53 @@ func (h *Handler) entry(d peerdom.Delivery) (e bus.Entry, err error) {
 	return build(h.Source, d)
 }
 
-// entryWithin builds the entry on another goroutine and gives up after share. A parse
-// cannot be interrupted: a given-up one runs to its end and its result is dropped.
-func (h *Handler) entryWithin(ctx context.Context, d peerdom.Delivery, share time.Duration) (bus.Entry, error) {
-	type built struct {
+// buildWithin builds the entries of msgs into built (same index) on another goroutine,
+// waiting for each no longer than its share of the time left until buildBy: an equal
+// part for each message still to build, so time a fast one leaves goes to the next. A
+// parse cannot be interrupted: on a timeout the goroutine is told to stop after the
+// current message (its result is dropped) and a new one takes the rest.
+func (h *Handler) buildWithin(ctx context.Context, msgs []*message, built []bus.Entry, buildBy time.Time) {
+	type result struct {
 		entry bus.Entry
 		err   error
 	}
-	done := make(chan built, 1) // buffered: a given-up goroutine does not block
-	go func() {
-		e, err := h.entry(d)
-		done <- built{e, err}
-	}()
-	timer := time.NewTimer(max(share, 0))
-	defer timer.Stop()
-	select {
-	case b := <-done:
-		return b.entry, b.err
-	case <-timer.C:
-		return bus.Entry{}, fmt.Errorf("%w (%v)", ErrParseTimeout, share.Round(time.Millisecond))
-	case <-ctx.Done():
-		return bus.Entry{}, ctx.Err()
+	var results chan result
+	var stop *atomic.Bool
+	from := func(first int) {
+		// Buffered for every message left, so an abandoned goroutine never blocks.
+		results, stop = make(chan result, len(msgs)-first), new(atomic.Bool)
+		go func(results chan<- result, stop *atomic.Bool) {
+			for _, m := range msgs[first:] {
+				if stop.Load() {
+					return
+				}
+				e, err := h.entry(m.delivery)
+				results <- result{e, err}
+			}
+		}(results, stop)
 	}
+	from(0)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for i, m := range msgs {
+		share := max(time.Until(buildBy)/time.Duration(len(msgs)-i), 0)
+		timer.Reset(share)
+		select {
+		case r := <-results:
+			built[i], m.err = r.entry, r.err
+		case <-timer.C:
+			m.err = fmt.Errorf("%w (%v)", ErrParseTimeout, share.Round(time.Millisecond))
+			stop.Store(true)
+			from(i + 1)
+		case <-ctx.Done():
+			stop.Store(true)
+			for _, m := range msgs[i:] {
+				m.err = ctx.Err()
+			}
+			return
+		}
+	}
+	stop.Store(true)
 }
 
 // fromDelivery builds a delivery's bus entry: the one place the worker decides it.
