@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -151,6 +152,9 @@ func TestPutEventsCallErrorNamesBus(t *testing.T) {
 	_, err := b.PutEvents(context.Background(), entries)
 	if err == nil {
 		t.Fatal("an 11-entry call succeeded")
+	}
+	if !strings.Contains(err.Error(), `"wire-bus"`) {
+		t.Errorf("the error does not name the bus: %v", err)
 	}
 }
 
