@@ -206,23 +206,30 @@ func testTooManyEntries(t *testing.T, f Features, newBus NewBus) {
 }
 
 func testOversizedCall(t *testing.T, f Features, newBus NewBus) {
-	inst := newBus(t)
-	routed := inst.Route(t, `{"source":["bustest"]}`)
-	// Two entries, each under the limit, together over it.
+	// Two entries, each under the limit, together over it; and one alone over it.
 	half := entry("Big", `{"x":"`+strings.Repeat("x", bus.MaxPutBytes/2)+`"}`)
-	if half.Size() > bus.MaxPutBytes || 2*half.Size() <= bus.MaxPutBytes {
-		t.Fatalf("entry size %d does not make the case", half.Size())
+	huge := entry("Huge", `{"x":"`+strings.Repeat("h", bus.MaxPutBytes)+`"}`)
+	if half.Size() > bus.MaxPutBytes || 2*half.Size() <= bus.MaxPutBytes || huge.Size() <= bus.MaxPutBytes {
+		t.Fatalf("entry sizes %d and %d do not make the case", half.Size(), huge.Size())
 	}
-	res, err := inst.Putter.PutEvents(context.Background(), []bus.Entry{half, half})
-	others := routedBesidesMarker(t, inst.Putter, routed)
-	if f.RefusesOversizedCall {
-		if err == nil || len(others) != 0 {
-			t.Errorf("a call of %d bytes: err %v, %d events routed; want it refused as a whole", 2*half.Size(), err, len(others))
+	for _, call := range [][]bus.Entry{{half, half}, {huge}} {
+		size := 0
+		for _, e := range call {
+			size += e.Size()
 		}
-		return
-	}
-	if err != nil || len(res) != 2 || res[0].Err() != nil || res[1].Err() != nil {
-		t.Errorf("RefusesOversizedCall is false, but the call was refused: %v %+v", err, res)
+		inst := newBus(t)
+		routed := inst.Route(t, `{"source":["bustest"]}`)
+		res, err := inst.Putter.PutEvents(context.Background(), call)
+		others := routedBesidesMarker(t, inst.Putter, routed)
+		if f.RefusesOversizedCall {
+			if err == nil || len(others) != 0 {
+				t.Errorf("a call of %d entries, %d bytes: err %v, %d events routed; want it refused as a whole", len(call), size, err, len(others))
+			}
+			continue
+		}
+		if err != nil || len(res) != len(call) || slices.ContainsFunc(res, func(r bus.Result) bool { return r.Err() != nil }) {
+			t.Errorf("RefusesOversizedCall is false, but a call of %d bytes was refused: %v %+v", size, err, res)
+		}
 	}
 }
 
