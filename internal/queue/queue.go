@@ -50,10 +50,11 @@ type Sender interface {
 // Consumer is the consumer side, as SQS offers it.
 type Consumer interface {
 	// Receive takes up to max (at most MaxBatch) visible messages and hides them for
-	// visibility (0 or less: the queue's default visibility timeout): a message neither deleted nor made visible within that time is
-	// received again, with a higher ReceiveCount. It returns no messages, not an error,
-	// when none is visible. A queue with a dead-letter queue moves a message there once
-	// it has been received its maximum number of times without being deleted.
+	// visibility (0 or less: the queue's default visibility timeout): a message neither
+	// deleted nor made visible within that time is received again, with a higher
+	// ReceiveCount. It returns no messages, not an error, when none is visible. A queue
+	// with a dead-letter queue moves a message there once it has been received its
+	// maximum number of times without being deleted.
 	Receive(ctx context.Context, max int, visibility time.Duration) ([]Message, error)
 	// Delete removes a received message for good: it was handled.
 	Delete(ctx context.Context, receipt string) error
