@@ -335,7 +335,7 @@ func TestSlowParseFailsAlone(t *testing.T) {
 				if strings.HasPrefix(d.ID, "d-slow") {
 					<-unblock
 				}
-				return entryFromDelivery(source, d)
+				return fromDelivery(source, d)
 			}}
 			var batch []queue.Message
 			var wantFailed, wantPublished []string
@@ -382,7 +382,7 @@ func TestParsePanicFailsAlone(t *testing.T) {
 		if d.ID == "d-panic" {
 			panic("parser bug")
 		}
-		return entryFromDelivery(source, d)
+		return fromDelivery(source, d)
 	}}
 	for _, withDeadline := range []bool{false, true} { // inline, and on its own goroutine
 		ctx, cancel := context.Background(), context.CancelFunc(func() {})
