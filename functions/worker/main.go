@@ -24,7 +24,7 @@ func main() {
 		logger.Error("worker cannot start: fix its configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(handleSQS(h))
+	lambda.Start(h.HandleSQS)
 }
 
 func newHandler(getenv func(string) string, logger *slog.Logger) (*worker.Handler, error) {

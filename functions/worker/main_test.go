@@ -40,7 +40,7 @@ func TestWiredFromEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := ingest.EncodeDelivery(peerdom.NewDelivery("d-main", time.Now(), "Hello from Peerdom!", peerdom.Sender{}))
-	resp, err := handleSQS(h)(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: body}, {MessageId: "m2", Body: "{}"}}})
+	resp, err := h.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: body}, {MessageId: "m2", Body: "{}"}}})
 	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m2" {
 		t.Fatalf("resp %+v, err %v", resp, err)
 	}

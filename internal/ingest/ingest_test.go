@@ -76,7 +76,7 @@ func (f fixture) do(t *testing.T, req Request) (Response, map[string]string) {
 func (f fixture) queued(t *testing.T) []peerdom.Delivery {
 	t.Helper()
 	var out []peerdom.Delivery
-	for _, m := range f.q.Receive(100) {
+	for _, m := range f.q.Visible() {
 		d, err := peerdom.DecodeDelivery([]byte(m.Body))
 		if err != nil {
 			t.Fatalf("queued message is not a valid envelope: %v\n%s", err, m.Body)
@@ -273,7 +273,7 @@ func TestNoncharactersSurviveTheQueue(t *testing.T) {
 	if resp, _ := f.do(t, request(goodToken, body(text))); resp.Status != 200 {
 		t.Fatal(resp.Body)
 	}
-	msgs := f.q.Receive(1)
+	msgs := f.q.Visible()
 	if strings.ContainsRune(msgs[0].Body, '\uFFFF') || strings.ContainsRune(msgs[0].Body, '\uFFFE') {
 		t.Error("raw U+FFFE/U+FFFF in the message; SQS refuses them")
 	}
@@ -382,7 +382,7 @@ func FuzzAcceptedBodiesFitTheBus(f *testing.F) {
 		if resp.Status != 200 {
 			return
 		}
-		msgs := fx.q.Receive(1)
+		msgs := fx.q.Visible()
 		if len(msgs) != 1 {
 			t.Fatalf("answered 200 and queued %d messages", len(msgs))
 		}

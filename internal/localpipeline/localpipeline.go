@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
 	"github.com/peerbridge/peerbridge/internal/ingest"
+	"github.com/peerbridge/peerbridge/internal/queue"
 	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
 	"github.com/peerbridge/peerbridge/internal/worker"
@@ -193,7 +194,7 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 			return
 		}
 		for {
-			n, err := p.Queue.Poll(ctx, memqueue.MaxBatch, p.Worker.Handle)
+			n, err := p.Queue.Poll(ctx, memqueue.MaxBatch, p.invokeWorker)
 			if err != nil {
 				p.observe(func(o Observer) {
 					if o.WorkerError != nil {
@@ -207,6 +208,17 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 		}
 		p.noteDeadLetters()
 	}
+}
+
+// workerTimeout is the worker function's Timeout in template.yaml.
+const workerTimeout = 30 * time.Second
+
+// invokeWorker hands one batch to the worker as Lambda invokes it: with the function's
+// deadline, which the worker shares out among the batch's messages.
+func (p *Pipeline) invokeWorker(ctx context.Context, batch []queue.Message) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, workerTimeout)
+	defer cancel()
+	return p.Worker.Handle(ctx, batch)
 }
 
 // noteDeadLetters tells the observer of messages newly moved to the queue's DLQ.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,9 +19,11 @@ import (
 	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/mototest"
+	"github.com/peerbridge/peerbridge/internal/queue"
 	"github.com/peerbridge/peerbridge/internal/queue/sqsqueue"
 	"github.com/peerbridge/peerbridge/internal/secrets"
 	"github.com/peerbridge/peerbridge/internal/worker"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -121,7 +124,7 @@ func TestCorpusThroughThePipeline(t *testing.T) {
 			ev.Records = append(ev.Records, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
 				Body: aws.ToString(m.Body), Attributes: m.Attributes, EventSource: "aws:sqs"})
 		}
-		resp, err := work.Handle(ctx, ev)
+		resp, err := work.HandleSQS(ctx, ev)
 		if err != nil || len(resp.BatchItemFailures) != 0 {
 			t.Fatalf("worker: failures %+v, err %v", resp.BatchItemFailures, err)
 		}
@@ -169,5 +172,82 @@ func TestCorpusThroughThePipeline(t *testing.T) {
 			}
 			c.Check(t, ev.Detail)
 		})
+	}
+}
+
+// TestWorkerRedriveOverTheWire runs the worker behind the queue as the event source
+// mapping does (queue.Poll over internal/queue/sqsqueue, each batch handed to HandleSQS
+// as an SQS event), on a moto queue whose redrive policy dead-letters after two
+// receives: the good delivery is published and deleted, the message that is no envelope
+// is retried and ends in the dead-letter queue, and nothing is left.
+func TestWorkerRedriveOverTheWire(t *testing.T) {
+	ctx := context.Background()
+	const maxReceives = 2
+	cfg := mototest.Config(t)
+	sq := sqs.NewFromConfig(cfg)
+	dlqOut, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("wiretest-redrive-dlq")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dlqARN, err := mototest.QueueARN(ctx, sq, aws.ToString(dlqOut.QueueUrl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qOut, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("wiretest-redrive"), Attributes: map[string]string{
+		"RedrivePolicy": fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":%d}`, dlqARN, maxReceives),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, dlq := sqsqueue.New(sq, aws.ToString(qOut.QueueUrl)), sqsqueue.New(sq, aws.ToString(dlqOut.QueueUrl))
+	routed := mototest.RouteToQueue(t, "wiretest-redrive-bus", fmt.Sprintf(`{"source":[%q]}`, source))
+	work := &worker.Handler{Bus: eventbridgebus.New(eventbridge.NewFromConfig(cfg), "wiretest-redrive-bus"), Source: source, Logger: logging.Discard()}
+
+	good, err := ingest.EncodeDelivery(peerdom.NewDelivery("d-redrive", time.Now(), "Hello from Peerdom!", peerdom.Sender{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{good, "not an envelope"} {
+		if err := q.Send(ctx, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What the event source mapping hands the function: the messages as SQS records.
+	asLambda := func(ctx context.Context, batch []queue.Message) ([]string, error) {
+		ev := events.SQSEvent{}
+		for _, m := range batch {
+			ev.Records = append(ev.Records, events.SQSMessage{MessageId: m.ID, ReceiptHandle: m.Receipt, Body: m.Body, EventSource: "aws:sqs",
+				Attributes: map[string]string{"ApproximateReceiveCount": fmt.Sprint(m.ReceiveCount), "SentTimestamp": fmt.Sprint(m.SentAt.UnixMilli())}})
+		}
+		resp, err := work.HandleSQS(ctx, ev)
+		var failed []string
+		for _, f := range resp.BatchItemFailures {
+			failed = append(failed, f.ItemIdentifier)
+		}
+		return failed, err
+	}
+	handled := 0
+	for range 2 * (maxReceives + 1) { // enough polls for every retry and the redrive
+		n, err := queue.Poll(ctx, q, queue.MaxBatch, time.Minute, asLambda)
+		if err != nil {
+			t.Fatal(err)
+		}
+		handled += n
+	}
+	if handled != 1+maxReceives {
+		t.Errorf("the worker got %d messages, want the good one once and the bad one %d times", handled, maxReceives)
+	}
+	dead, err := dlq.Receive(ctx, queue.MaxBatch, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 1 || dead[0].Body != "not an envelope" {
+		t.Errorf("dead-letter queue: %+v, want the message that is no envelope", dead)
+	}
+	if left, err := q.Receive(ctx, queue.MaxBatch, time.Minute); err != nil || len(left) != 0 {
+		t.Errorf("left on the queue: %+v (%v)", left, err)
+	}
+	if got := mototest.Receive(t, routed, 1, maxWait); len(got) != 1 || !strings.Contains(aws.ToString(got[0].Body), "d-redrive") {
+		t.Errorf("routed %d events, want the good delivery's", len(got))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/internal/bus"
@@ -58,7 +59,7 @@ func BenchmarkWorkerBatch(b *testing.B) {
 	h := &Handler{Bus: &acceptingBus{}, Source: "peerdom", Logger: logging.New(io.Discard, "info")}
 	ctx := context.Background()
 	run := func() {
-		if resp, _ := h.Handle(ctx, ev); len(resp.BatchItemFailures) != 0 {
+		if resp, _ := h.HandleSQS(ctx, ev); len(resp.BatchItemFailures) != 0 {
 			b.Fatalf("failures: %v", resp.BatchItemFailures)
 		}
 	}
@@ -70,6 +71,23 @@ func BenchmarkWorkerBatch(b *testing.B) {
 	base := testing.AllocsPerRun(20, func() { parseAll(texts) })
 	b.ReportMetric(allocs/float64(len(ev.Records)), "allocs/message")
 	b.ReportMetric(allocs/base, "allocs-x-baseline")
+}
+
+// BenchmarkWorkerBatchInvocation is BenchmarkWorkerBatch with an invocation deadline,
+// as in Lambda: the events are built on a goroutine of their own, each message within
+// its share of the time (Handler.buildWithin). The difference to BenchmarkWorkerBatch is
+// that guard's cost.
+func BenchmarkWorkerBatchInvocation(b *testing.B) {
+	ev, _ := benchBatch(b)
+	h := &Handler{Bus: &acceptingBus{}, Source: "peerdom", Logger: logging.New(io.Discard, "info")}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	b.ReportAllocs()
+	for b.Loop() {
+		if resp, _ := h.HandleSQS(ctx, ev); len(resp.BatchItemFailures) != 0 {
+			b.Fatalf("failures: %v", resp.BatchItemFailures)
+		}
+	}
 }
 
 func parseAll(texts []string) int {

@@ -1,71 +1,102 @@
-// Package worker turns queued deliveries into events on the bus: each SQS message is a
-// delivery envelope (peerdom.Delivery); its text is parsed into the event of the contract
-// (peerdom.NewEvent) and put on the bus with as few PutEvents calls as the limits allow
-// (bus.Publish). It answers with a partial batch response naming only the messages that
-// did not make it, so only those are retried, each with the delivery id it had.
+// Package worker turns queued deliveries into events on the bus. Each queued message
+// (queue.Message) is a delivery envelope (peerdom.Delivery); its text is parsed into the
+// event of the contract (peerdom.NewEvent) and put on the bus with as few PutEvents calls
+// as the limits allow (bus.Publish). Handle answers with the ids of the messages that did
+// not make it, so only those are retried, each with the delivery id it had: the shape of
+// queue.BatchHandler, which memqueue.Poll drives locally. In Lambda, lambda.go's
+// HandleSQS adapts it to the SQS event source mapping's events and partial batch
+// response; no other file here knows aws-lambda-go.
 package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/internal/bus"
+	"github.com/peerbridge/peerbridge/internal/busentry"
+	"github.com/peerbridge/peerbridge/internal/queue"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
-// Handler handles batches of queued deliveries. Bus is where events go (internal/bus/eventbridgebus in
-// AWS, internal/bus/membus locally); Source is their EventBridge source (empty:
-// peerdom.DefaultSource); Logger may be nil (no logs).
+// Handler handles batches of queued deliveries. Bus is where events go
+// (internal/bus/eventbridgebus in AWS, internal/bus/membus locally); Source is their
+// EventBridge source (empty: peerdom.DefaultSource); Logger may be nil (no logs).
 type Handler struct {
 	Bus    bus.Putter
 	Source string
 	Logger *slog.Logger
+
+	// buildEntry replaces fromDelivery in tests (a slow parse); nil: fromDelivery.
+	buildEntry func(source string, d peerdom.Delivery) (bus.Entry, error)
 }
+
+var _ queue.BatchHandler = (*Handler)(nil).Handle
 
 // Outcomes, as logged in the "outcome" attribute of each message's line.
 const (
 	OutcomePublished = "published"
-	OutcomeFailed    = "failed"
+	OutcomeFailed    = "failed" // reported for retry
+	// OutcomeTooLarge: the event is larger than EventBridge takes (bus.ErrEntryTooLarge).
+	// Retrying cannot help, so the message is not reported: it is deleted, and this line
+	// (at error level, with the delivery id and the entry's size) is its only record.
+	OutcomeTooLarge = "too_large"
 )
 
 // answerMargin is kept free of an invocation's deadline for the answer.
 const answerMargin = 500 * time.Millisecond
 
-// message is one record's progress through the batch.
+// ErrParseTimeout fails a message whose entry was not built within its share of the
+// invocation's time; the others of the batch go on.
+var ErrParseTimeout = errors.New("building the event took longer than this message's share of the invocation's time")
+
+// message is one queued message's progress through the batch.
 type message struct {
-	record   *events.SQSMessage
+	msg      *queue.Message
 	delivery peerdom.Delivery
 	entry    int // index in the batch's entries; -1 when it never got that far
 	eventID  string
 	err      error
 }
 
-// Handle publishes one batch. It returns an error never: every failure is a per-message
-// one, reported in BatchItemFailures (the event source mapping must enable
-// ReportBatchItemFailures). A message that is not a valid envelope is reported too, so
-// after its retries it lands in the dead-letter queue instead of vanishing; an
-// unrecognized Peerdom message is not a failure, it is published as such.
-func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	msgs := make([]message, len(ev.Records))
-	entries := make([]bus.Entry, 0, len(ev.Records))
-	scratch := detailBuffers.Get().(*[]byte) // the detail JSON of one message at a time
-	for i := range ev.Records {
+// Handle publishes one batch and returns the ids of the messages to retry. Its error is
+// always nil: every failure is a per-message one. A message that is not a valid
+// envelope is reported too, so after its retries it lands in the dead-letter queue
+// instead of vanishing; an unrecognized Peerdom message is not a failure, it is
+// published as such; an event too large for the bus is not reported (OutcomeTooLarge).
+//
+// When ctx has a deadline (a Lambda invocation's), the events are built within half of
+// the time left (buildWithin), each message getting an equal share of what remains when
+// its turn comes: a message whose parse outlasts its share fails alone
+// (ErrParseTimeout), and the batch is still published and answered in time.
+func (h *Handler) Handle(ctx context.Context, batch []queue.Message) ([]string, error) {
+	msgs := make([]message, len(batch))
+	decoded := make([]*message, 0, len(batch)) // the envelopes that decode, to build entries for
+	for i := range batch {
 		m := &msgs[i]
-		m.record, m.entry = &ev.Records[i], -1
-		entry, err := h.entry(m, scratch)
-		if err != nil {
-			m.err = err
-			continue
+		m.msg, m.entry = &batch[i], -1
+		if m.delivery, m.err = peerdom.DecodeDeliveryString(m.msg.Body); m.err == nil {
+			decoded = append(decoded, m)
 		}
-		m.entry = len(entries)
-		entries = append(entries, entry)
 	}
-	if cap(*scratch) <= maxPooledBuffer {
-		detailBuffers.Put(scratch)
+	built := make([]bus.Entry, len(decoded))
+	if deadline, ok := ctx.Deadline(); ok {
+		buildBy := time.Now().Add(time.Until(deadline.Add(-answerMargin)) / 2)
+		h.buildWithin(ctx, decoded, built, buildBy)
+	} else {
+		for i, m := range decoded {
+			built[i], m.err = h.entry(m.delivery)
+		}
+	}
+	entries := built[:0] // the entries that were built, in order, in place
+	for i, m := range decoded {
+		if m.err == nil {
+			m.entry = len(entries)
+			entries = append(entries, built[i])
+		}
 	}
 
 	publishCtx := ctx
@@ -78,42 +109,86 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	}
 	published := bus.Publish(publishCtx, h.Bus, entries)
 
-	var resp events.SQSEventResponse
+	var failed []string
 	for i := range msgs {
 		m := &msgs[i]
 		if m.entry >= 0 {
 			m.eventID, m.err = published[m.entry].EventID, published[m.entry].Err
 		}
-		if m.err != nil {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.record.MessageId})
+		if m.err != nil && !errors.Is(m.err, bus.ErrEntryTooLarge) {
+			failed = append(failed, m.msg.ID)
 		}
 		h.log(ctx, m, entries)
 	}
-	return resp, nil
+	return failed, nil
 }
 
-// detailBuffers holds the buffers details are encoded in, each *[]byte; one is used
-// per batch. One that grew for a very large detail is left to the garbage collector.
-var detailBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
-const maxPooledBuffer = 64 << 10
-
-// entry decodes the message's envelope and builds its bus entry. The detail's JSON is
-// built in scratch, which is reused, so the entry's Detail string is its one allocation.
-func (h *Handler) entry(m *message, scratch *[]byte) (bus.Entry, error) {
-	d, err := peerdom.DecodeDeliveryString(m.record.Body)
-	if err != nil {
-		return bus.Entry{}, err
+// entry builds a delivery's bus entry; a panic in the parser fails that message alone.
+func (h *Handler) entry(d peerdom.Delivery) (e bus.Entry, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("building the event panicked: %v", r)
+		}
+	}()
+	build := h.buildEntry
+	if build == nil {
+		build = fromDelivery
 	}
-	m.delivery = d
-	event := peerdom.NewEvent(h.Source, d)
-	detail, err := event.Detail.AppendJSON((*scratch)[:0])
-	if err != nil {
-		return bus.Entry{}, fmt.Errorf("encode event detail: %w", err)
-	}
-	*scratch = detail
-	return bus.Entry{Source: event.Source, DetailType: event.DetailType, Detail: string(detail), Time: event.Time}, nil
+	return build(h.Source, d)
 }
+
+// buildWithin builds the entries of msgs into built (same index) on another goroutine,
+// waiting for each no longer than its share of the time left until buildBy: an equal
+// part for each message still to build, so time a fast one leaves goes to the next. A
+// parse cannot be interrupted: on a timeout the goroutine is told to stop after the
+// current message (its result is dropped) and a new one takes the rest.
+func (h *Handler) buildWithin(ctx context.Context, msgs []*message, built []bus.Entry, buildBy time.Time) {
+	type result struct {
+		entry bus.Entry
+		err   error
+	}
+	var results chan result
+	var stop *atomic.Bool
+	from := func(first int) {
+		// Buffered for every message left, so an abandoned goroutine never blocks.
+		results, stop = make(chan result, len(msgs)-first), new(atomic.Bool)
+		go func(results chan<- result, stop *atomic.Bool) {
+			for _, m := range msgs[first:] {
+				if stop.Load() {
+					return
+				}
+				e, err := h.entry(m.delivery)
+				results <- result{e, err}
+			}
+		}(results, stop)
+	}
+	from(0)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for i, m := range msgs {
+		share := max(time.Until(buildBy)/time.Duration(len(msgs)-i), 0)
+		timer.Reset(share)
+		select {
+		case r := <-results:
+			built[i], m.err = r.entry, r.err
+		case <-timer.C:
+			m.err = fmt.Errorf("%w (%v)", ErrParseTimeout, share.Round(time.Millisecond))
+			stop.Store(true)
+			from(i + 1)
+		case <-ctx.Done():
+			stop.Store(true)
+			for _, m := range msgs[i:] {
+				m.err = ctx.Err()
+			}
+			return
+		}
+	}
+	stop.Store(true)
+}
+
+// fromDelivery builds a delivery's bus entry with the function ingest uses to measure
+// it, so what ingest accepted fits the bus.
+var fromDelivery = busentry.FromDelivery
 
 // log writes the message's one line; the text, which names people, only at debug level.
 func (h *Handler) log(ctx context.Context, m *message, entries []bus.Entry) {
@@ -121,25 +196,31 @@ func (h *Handler) log(ctx context.Context, m *message, entries []bus.Entry) {
 		return
 	}
 	level, outcome := slog.LevelInfo, OutcomePublished
-	if m.err != nil {
+	switch {
+	case errors.Is(m.err, bus.ErrEntryTooLarge):
+		level, outcome = slog.LevelError, OutcomeTooLarge
+	case m.err != nil:
 		level, outcome = slog.LevelError, OutcomeFailed
 	}
 	if !h.Logger.Enabled(ctx, level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 8)
+	attrs := make([]slog.Attr, 0, 9)
 	if m.delivery.ID != "" { // empty for a message that is not an envelope
 		attrs = append(attrs, slog.String("id", m.delivery.ID))
 	}
-	attrs = append(attrs, slog.String("messageId", m.record.MessageId), slog.String("outcome", outcome))
+	attrs = append(attrs, slog.String("messageId", m.msg.ID), slog.String("outcome", outcome))
 	if m.entry >= 0 {
 		attrs = append(attrs, slog.String("detailType", entries[m.entry].DetailType))
+		if outcome == OutcomeTooLarge {
+			attrs = append(attrs, slog.Int("size", entries[m.entry].Size()))
+		}
 	}
 	if m.eventID != "" {
 		attrs = append(attrs, slog.String("eventId", m.eventID))
 	}
-	if n := m.record.Attributes["ApproximateReceiveCount"]; n != "" && n != "1" {
-		attrs = append(attrs, slog.String("receiveCount", n)) // a retry
+	if m.msg.ReceiveCount > 1 {
+		attrs = append(attrs, slog.Int("receiveCount", m.msg.ReceiveCount)) // a retry
 	}
 	if m.err != nil {
 		attrs = append(attrs, slog.String("error", m.err.Error()))

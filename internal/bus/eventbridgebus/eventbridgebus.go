@@ -1,4 +1,4 @@
-// Package awsbus puts bus entries on an Amazon EventBridge bus: bus.Putter implemented
+// Package eventbridgebus puts bus entries on an Amazon EventBridge bus: bus.Putter implemented
 // with aws-sdk-go-v2's PutEvents. It only translates; the limits and the splitting into
 // calls are internal/bus's (bus.Publish).
 package eventbridgebus

@@ -74,6 +74,8 @@ type Bus struct {
 	subscribers []func(Event)
 }
 
+var _ bus.Putter = (*Bus)(nil)
+
 // New returns an empty bus.
 func New() *Bus { return &Bus{} }
 

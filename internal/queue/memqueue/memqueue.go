@@ -1,71 +1,80 @@
-// Package memqueue is an in-memory message queue: the twin of SQS (internal/queue/sqsqueue) for tests
-// and for the local pipeline (`peerbridge serve`).
+// Package memqueue is an in-memory message queue: the twin of SQS (internal/queue/sqsqueue)
+// for tests and for the local pipeline (`peerbridge serve`). It implements the port
+// queue.Queue, and passes the conformance suite internal/queue/queuetest.
 //
-// Producers call Send (it has the signature of ingest's Queue). Consumers either drive
-// the queue by hand — Receive, then Delete or Release each message — or call Poll, which
-// does what Lambda's SQS event source mapping does with ReportBatchItemFailures: it hands
-// up to ten messages to a handler as an events.SQSEvent, deletes the ones the handler did
-// not report as failures, and makes the failed ones visible again. A message released
-// MaxReceives times goes to the dead-letter list instead, like an SQS redrive policy.
+// Producers call Send. Consumers either drive the queue by hand — Receive, then Delete
+// or ChangeVisibility — or call Poll, which does what Lambda's SQS event source mapping
+// does with ReportBatchItemFailures (queue.Poll): it hands up to ten messages to a
+// queue.BatchHandler, deletes the ones the handler did not report as failed, and makes
+// the failed ones visible again. A message received MaxReceives times goes to the
+// dead-letter list instead, like an SQS redrive policy.
 //
-// Differences from SQS, on purpose: order is first-in first-out; a released message is
-// visible again at once (no visibility timeout); received messages stay in flight until
-// deleted or released, however long that takes.
+// Differences from SQS, on purpose (queuetest.Features of the twin): order is
+// first-in first-out; a message released (or whose visibility timeout ends) after its
+// last allowed receive goes to the dead-letter list at once, where SQS moves it on the
+// next receive; the dead-letter queue is a list (DeadLetters), not a second queue; a
+// visibility timeout ends when a later call looks (no timer), and Ready is not signalled
+// for it.
 //
-// A Queue is safe for concurrent use; the zero value is ready to use. Set FailSend and
-// MaxReceives before sharing the Queue.
+// A Queue is safe for concurrent use; the zero value is ready to use. Set the exported
+// fields before sharing the Queue.
 package memqueue
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/peerbridge/peerbridge/internal/uuid"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/internal/queue"
+	"github.com/peerbridge/peerbridge/internal/uuid"
 )
 
-// Limits mirroring SQS.
+// Defaults mirroring the template's queue.
 const (
-	DefaultMaxReceives = 5          // the template's redrive policy: 5 receives, then the DLQ
-	MaxMessageBytes    = 256 * 1024 // SQS's message size limit
-	MaxBatch           = 10         // the most messages Poll hands to a handler at once
+	DefaultMaxReceives = 5                 // the redrive policy: 5 receives, then the DLQ
+	DefaultVisibility  = 180 * time.Second // the queue's VisibilityTimeout, used by Poll
+	MaxMessageBytes    = queue.MaxMessageBytes
+	MaxBatch           = queue.MaxBatch
 )
 
-// Message is one queued message.
-type Message struct {
-	ID           string
-	Body         string
-	SentAt       time.Time
-	ReceiveCount int // how many times it has been received, this time included
-}
+var _ queue.Queue = (*Queue)(nil)
 
 // Queue is the in-memory queue.
 type Queue struct {
-	// Name appears in the event source ARN of the SQS events Poll builds; empty: "queue".
+	// Name names the queue in errors; empty: "memqueue".
 	Name string
-	// MaxReceives is how many receives a message gets before a Release sends it to the
-	// dead-letter list; 0 means DefaultMaxReceives.
+	// MaxReceives is how many receives a message gets before it goes to the dead-letter
+	// list; 0 means DefaultMaxReceives.
 	MaxReceives int
+	// Visibility is the queue's default visibility timeout, for a Receive without one
+	// (and Poll); 0 means DefaultVisibility.
+	Visibility time.Duration
 	// FailSend, when set, is asked before each Send; a non-nil error is returned and
 	// nothing is queued (an unreachable queue, for fault tests).
 	FailSend func(body string) error
 
 	mu       sync.Mutex
-	visible  []*Message
-	inFlight map[string]*Message
-	dead     []Message
+	visible  []*message
+	inFlight map[string]*message // by id
+	dead     []queue.Message
 	ready    chan struct{}
+}
+
+type message struct {
+	queue.Message
+	hiddenUntil time.Time // while in flight
 }
 
 // New returns an empty queue.
 func New() *Queue { return &Queue{} }
 
-// ErrTooLarge is returned by Send for a body above MaxMessageBytes.
-var ErrTooLarge = errors.New("memqueue: message is larger than 256 KiB")
+// ErrTooLarge is queue.ErrTooLarge, returned (wrapped) by Send for a body above
+// MaxMessageBytes.
+var ErrTooLarge = queue.ErrTooLarge
 
 // Send queues body as a new message.
 func (q *Queue) Send(ctx context.Context, body string) error {
@@ -78,20 +87,27 @@ func (q *Queue) Send(ctx context.Context, body string) error {
 		}
 	}
 	if body == "" {
-		return errors.New("memqueue: message body is empty")
+		return fmt.Errorf("%s: message body is empty", q.name())
 	}
 	if len(body) > MaxMessageBytes {
-		return fmt.Errorf("%w (%d bytes)", ErrTooLarge, len(body))
+		return fmt.Errorf("%s: %w (%d bytes)", q.name(), ErrTooLarge, len(body))
 	}
 	q.mu.Lock()
-	q.visible = append(q.visible, &Message{ID: uuid.New(), Body: body, SentAt: time.Now().UTC()})
+	q.visible = append(q.visible, &message{Message: queue.Message{ID: uuid.New(), Body: body, SentAt: time.Now().UTC()}})
 	q.signal()
 	q.mu.Unlock()
 	return nil
 }
 
+func (q *Queue) name() string {
+	if q.Name == "" {
+		return "memqueue"
+	}
+	return q.Name
+}
+
 // Ready is signalled (without blocking, at most one pending signal) whenever a message
-// becomes visible, so a consumer can wait for work instead of polling in a loop.
+// is sent or released, so a consumer can wait for work instead of polling in a loop.
 func (q *Queue) Ready() <-chan struct{} {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -113,156 +129,153 @@ func (q *Queue) signal() {
 	}
 }
 
-// Receive takes up to max visible messages (oldest first) and puts them in flight.
-func (q *Queue) Receive(max int) []Message {
+// Receive takes up to max (at most MaxBatch) visible messages, oldest first, and hides
+// them for visibility (0 or less: the queue's Visibility).
+func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) ([]queue.Message, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if visibility <= 0 {
+		visibility = q.Visibility
+		if visibility <= 0 {
+			visibility = DefaultVisibility
+		}
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	n := min(max, len(q.visible))
+	now := time.Now()
+	q.expire(now)
+	n := min(max, MaxBatch, len(q.visible))
 	if n <= 0 {
-		return nil
+		return nil, nil
 	}
 	if q.inFlight == nil {
-		q.inFlight = map[string]*Message{}
+		q.inFlight = map[string]*message{}
 	}
-	out := make([]Message, n)
+	out := make([]queue.Message, n)
 	for i, m := range q.visible[:n] {
 		m.ReceiveCount++
+		m.Receipt = m.ID + "#" + strconv.Itoa(m.ReceiveCount)
+		m.hiddenUntil = now.Add(visibility)
 		q.inFlight[m.ID] = m
-		out[i] = *m
+		out[i] = m.Message
 	}
 	q.visible = append(q.visible[:0], q.visible[n:]...)
-	return out
+	return out, nil
 }
 
-// Delete removes an in-flight message for good (it was processed). It reports whether
-// the id was in flight.
-func (q *Queue) Delete(id string) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if _, ok := q.inFlight[id]; !ok {
-		return false
+// ErrUnknownReceipt is returned by Delete and ChangeVisibility for a receipt that is not
+// the current one of an in-flight message: it was deleted, released, or received again.
+var ErrUnknownReceipt = errors.New("receipt is not that of a message in flight")
+
+// inFlightByReceipt needs q.mu held.
+func (q *Queue) inFlightByReceipt(receipt string) (*message, error) {
+	id, _, _ := strings.Cut(receipt, "#")
+	if m, ok := q.inFlight[id]; ok && m.Receipt == receipt {
+		return m, nil
 	}
-	delete(q.inFlight, id)
-	return true
+	return nil, fmt.Errorf("%s: %w: %q", q.name(), ErrUnknownReceipt, receipt)
 }
 
-// Release returns an in-flight message whose processing failed: it is visible again, or,
-// once it has been received MaxReceives times, moved to the dead-letter list. It
-// reports whether the id was in flight.
-func (q *Queue) Release(id string) bool {
+// Delete removes an in-flight message for good (it was handled).
+func (q *Queue) Delete(_ context.Context, receipt string) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	m, ok := q.inFlight[id]
-	if !ok {
-		return false
+	q.expire(time.Now())
+	m, err := q.inFlightByReceipt(receipt)
+	if err != nil {
+		return err
 	}
-	delete(q.inFlight, id)
+	delete(q.inFlight, m.ID)
+	return nil
+}
+
+// ChangeVisibility hides an in-flight message for timeout from now; a timeout of 0 or
+// less releases it: it is visible again at once, or, once it has been received
+// MaxReceives times, moved to the dead-letter list.
+func (q *Queue) ChangeVisibility(_ context.Context, receipt string, timeout time.Duration) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	now := time.Now()
+	q.expire(now)
+	m, err := q.inFlightByReceipt(receipt)
+	if err != nil {
+		return err
+	}
+	if timeout > 0 {
+		m.hiddenUntil = now.Add(timeout)
+		return nil
+	}
+	q.release(m)
+	return nil
+}
+
+// release needs q.mu held.
+func (q *Queue) release(m *message) {
+	delete(q.inFlight, m.ID)
 	maxReceives := q.MaxReceives
 	if maxReceives <= 0 {
 		maxReceives = DefaultMaxReceives
 	}
 	if m.ReceiveCount >= maxReceives {
-		q.dead = append(q.dead, *m)
-		return true
+		q.dead = append(q.dead, m.Message)
+		return
 	}
 	q.visible = append(q.visible, m)
 	q.signal()
-	return true
+}
+
+// expire releases the in-flight messages whose visibility timeout has ended; it needs
+// q.mu held.
+func (q *Queue) expire(now time.Time) {
+	for _, m := range q.inFlight {
+		if !now.Before(m.hiddenUntil) {
+			q.release(m)
+		}
+	}
 }
 
 // Len is the number of visible messages.
 func (q *Queue) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.expire(time.Now())
 	return len(q.visible)
 }
 
-// InFlight is the number of received messages neither deleted nor released.
+// Visible returns copies of the visible messages, oldest first, without receiving them:
+// a look at what is queued, for tests and displays.
+func (q *Queue) Visible() []queue.Message {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.expire(time.Now())
+	out := make([]queue.Message, len(q.visible))
+	for i, m := range q.visible {
+		out[i] = m.Message
+	}
+	return out
+}
+
+// InFlight is the number of received messages neither deleted nor visible again.
 func (q *Queue) InFlight() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.expire(time.Now())
 	return len(q.inFlight)
 }
 
-// DeadLetters returns a copy of the messages that failed MaxReceives times, in order.
-func (q *Queue) DeadLetters() []Message {
+// DeadLetters returns a copy of the messages that were received MaxReceives times
+// without being deleted, in the order they were dead-lettered.
+func (q *Queue) DeadLetters() []queue.Message {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return append([]Message(nil), q.dead...)
+	q.expire(time.Now())
+	return append([]queue.Message(nil), q.dead...)
 }
 
-// SQSHandler is the shape of a Lambda handler for SQS events with partial batch
-// responses, such as worker.Handler.Handle.
-type SQSHandler func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
-
-// Poll receives up to max (at most MaxBatch) messages and hands them to handle as one
-// events.SQSEvent, then settles them as Lambda does: messages named in the response's
-// BatchItemFailures are released, the others deleted. When handle returns an error, or
-// reports an item identifier that is empty or not in the batch, the whole batch is
-// released and that error returned. Poll returns how many messages it handed over; 0
-// means the queue had none visible and handle was not called.
-func (q *Queue) Poll(ctx context.Context, max int, handle SQSHandler) (int, error) {
-	msgs := q.Receive(min(max, MaxBatch))
-	if len(msgs) == 0 {
-		return 0, nil
-	}
-	ev := events.SQSEvent{Records: make([]events.SQSMessage, len(msgs))}
-	for i, m := range msgs {
-		ev.Records[i] = q.record(m)
-	}
-	resp, err := handle(ctx, ev)
-	if err == nil {
-		err = checkFailures(resp, msgs)
-	}
-	if err != nil {
-		for _, m := range msgs {
-			q.Release(m.ID)
-		}
-		return len(msgs), err
-	}
-	failed := make(map[string]bool, len(resp.BatchItemFailures))
-	for _, f := range resp.BatchItemFailures {
-		failed[f.ItemIdentifier] = true
-	}
-	for _, m := range msgs {
-		if failed[m.ID] {
-			q.Release(m.ID)
-		} else {
-			q.Delete(m.ID)
-		}
-	}
-	return len(msgs), nil
-}
-
-// checkFailures applies Lambda's rule: an empty or unknown itemIdentifier fails the batch.
-func checkFailures(resp events.SQSEventResponse, msgs []Message) error {
-	for _, f := range resp.BatchItemFailures {
-		found := false
-		for _, m := range msgs {
-			found = found || m.ID == f.ItemIdentifier
-		}
-		if !found {
-			return fmt.Errorf("memqueue: handler reported failure for item %q, which is not in the batch; the whole batch fails", f.ItemIdentifier)
-		}
-	}
-	return nil
-}
-
-func (q *Queue) record(m Message) events.SQSMessage {
-	name := q.Name
-	if name == "" {
-		name = "queue"
-	}
-	return events.SQSMessage{
-		MessageId:     m.ID,
-		ReceiptHandle: m.ID,
-		Body:          m.Body,
-		Attributes: map[string]string{
-			"ApproximateReceiveCount": strconv.Itoa(m.ReceiveCount),
-			"SentTimestamp":           strconv.FormatInt(m.SentAt.UnixMilli(), 10),
-		},
-		EventSource:    "aws:sqs",
-		EventSourceARN: "arn:aws:sqs:local:000000000000:" + name,
-		AWSRegion:      "local",
-	}
+// Poll is queue.Poll on this queue with its Visibility: it receives up to max messages
+// (at most MaxBatch), hands them to handle, deletes the ones handle did not report as
+// failed and releases the others. It returns how many messages it handed over.
+func (q *Queue) Poll(ctx context.Context, max int, handle queue.BatchHandler) (int, error) {
+	return queue.Poll(ctx, q, max, 0, handle)
 }

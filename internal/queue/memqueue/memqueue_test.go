@@ -4,40 +4,82 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/internal/queue"
+	"github.com/peerbridge/peerbridge/internal/queue/queuetest"
 )
+
+func TestConformance(t *testing.T) {
+	queuetest.Run(t, queuetest.Features{
+		FIFO:                true,
+		DeadLetterOnRelease: true,
+		Visibility:          250 * time.Millisecond,
+		MaxMessageBytes:     MaxMessageBytes,
+	}, func(t *testing.T, maxReceives int) queuetest.Instance {
+		q := &Queue{MaxReceives: maxReceives}
+		taken := 0 // DeadLetters hands out each dead letter once, as a receive from a DLQ does
+		return queuetest.Instance{Queue: q, DeadLetters: func(testing.TB) []queue.Message {
+			dead := q.DeadLetters()
+			out := dead[taken:]
+			taken = len(dead)
+			return out
+		}}
+	})
+}
+
+var ctx = context.Background()
 
 func send(t *testing.T, q *Queue, bodies ...string) {
 	t.Helper()
 	for _, b := range bodies {
-		if err := q.Send(context.Background(), b); err != nil {
+		if err := q.Send(ctx, b); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
-func TestSendReceiveDelete(t *testing.T) {
+func receive(t *testing.T, q *Queue, max int) []queue.Message {
+	t.Helper()
+	ms, err := q.Receive(ctx, max, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
+func TestSendReceiveDeleteRelease(t *testing.T) {
 	q := New()
 	send(t, q, "a", "b", "c")
-	got := q.Receive(2)
+	if v := q.Visible(); len(v) != 3 || v[0].Body != "a" || v[2].Body != "c" || v[0].ReceiveCount != 0 {
+		t.Fatalf("Visible() = %+v", v)
+	}
+	got := receive(t, q, 2)
 	if len(got) != 2 || got[0].Body != "a" || got[1].Body != "b" || got[0].ReceiveCount != 1 || got[0].ID == got[1].ID {
 		t.Fatalf("Receive(2) = %+v", got)
 	}
 	if q.Len() != 1 || q.InFlight() != 2 {
 		t.Errorf("len %d in flight %d", q.Len(), q.InFlight())
 	}
-	if !q.Delete(got[0].ID) || q.Delete(got[0].ID) {
-		t.Error("Delete should succeed once")
+	if err := q.Delete(ctx, got[0].Receipt); err != nil {
+		t.Fatal(err)
 	}
-	if !q.Release(got[1].ID) {
-		t.Error("Release failed")
+	if err := q.Delete(ctx, got[0].Receipt); !errors.Is(err, ErrUnknownReceipt) {
+		t.Errorf("second Delete: %v, want ErrUnknownReceipt", err)
 	}
-	again := q.Receive(10)
+	if err := q.ChangeVisibility(ctx, got[1].Receipt, 0); err != nil {
+		t.Fatal(err)
+	}
+	again := receive(t, q, 10)
 	if len(again) != 2 || again[0].Body != "c" || again[1].Body != "b" || again[1].ReceiveCount != 2 || again[1].ID != got[1].ID {
 		t.Fatalf("after release: %+v", again)
+	}
+	// The first receive's receipt is stale now.
+	if err := q.Delete(ctx, got[1].Receipt); !errors.Is(err, ErrUnknownReceipt) {
+		t.Errorf("Delete with a stale receipt: %v, want ErrUnknownReceipt", err)
 	}
 }
 
@@ -45,11 +87,13 @@ func TestReleaseMovesToDeadLettersAfterMaxReceives(t *testing.T) {
 	q := &Queue{MaxReceives: 3}
 	send(t, q, "poison")
 	for i := 1; i <= 3; i++ {
-		m := q.Receive(1)
+		m := receive(t, q, 1)
 		if len(m) != 1 || m[0].ReceiveCount != i {
 			t.Fatalf("receive %d: %+v", i, m)
 		}
-		q.Release(m[0].ID)
+		if err := q.ChangeVisibility(ctx, m[0].Receipt, 0); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if q.Len() != 0 || q.InFlight() != 0 {
 		t.Fatalf("len %d in flight %d", q.Len(), q.InFlight())
@@ -60,25 +104,34 @@ func TestReleaseMovesToDeadLettersAfterMaxReceives(t *testing.T) {
 	}
 }
 
+func TestVisibilityTimeoutDeadLettersAfterMaxReceives(t *testing.T) {
+	q := &Queue{MaxReceives: 1}
+	send(t, q, "stuck")
+	if ms, _ := q.Receive(ctx, 1, time.Millisecond); len(ms) != 1 {
+		t.Fatal("not received")
+	}
+	time.Sleep(5 * time.Millisecond)
+	if q.InFlight() != 0 || q.Len() != 0 || len(q.DeadLetters()) != 1 {
+		t.Fatalf("in flight %d, visible %d, dead %d; want the timed-out message dead-lettered", q.InFlight(), q.Len(), len(q.DeadLetters()))
+	}
+}
+
 func TestSendFailuresAndLimits(t *testing.T) {
 	q := New()
 	down := errors.New("queue unreachable")
 	q.FailSend = func(string) error { return down }
-	if err := q.Send(context.Background(), "x"); !errors.Is(err, down) {
+	if err := q.Send(ctx, "x"); !errors.Is(err, down) {
 		t.Errorf("err = %v", err)
 	}
 	q.FailSend = nil
-	if err := q.Send(context.Background(), strings.Repeat("x", MaxMessageBytes+1)); !errors.Is(err, ErrTooLarge) {
+	if err := q.Send(ctx, strings.Repeat("x", MaxMessageBytes+1)); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("oversize err = %v", err)
 	}
-	if err := q.Send(context.Background(), ""); err == nil {
+	if err := q.Send(ctx, ""); err == nil {
 		t.Error("empty body accepted")
 	}
-	if err := q.Send(context.Background(), strings.Repeat("x", MaxMessageBytes)); err != nil {
-		t.Errorf("a message of exactly the limit was refused: %v", err)
-	}
-	if q.Len() != 1 {
-		t.Errorf("len = %d, want 1", q.Len())
+	if q.Len() != 0 {
+		t.Errorf("len = %d, want 0", q.Len())
 	}
 }
 
@@ -98,39 +151,36 @@ func TestReady(t *testing.T) {
 }
 
 func TestPollSettlesLikeLambda(t *testing.T) {
-	q := &Queue{Name: "webhooks"}
+	q := New()
 	for i := range 12 {
 		send(t, q, fmt.Sprint(i))
 	}
-	var seen events.SQSEvent
-	n, err := q.Poll(context.Background(), 50, func(_ context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-		seen = ev
-		// fail the messages with bodies "2" and "7"
-		var resp events.SQSEventResponse
-		for _, r := range ev.Records {
-			if r.Body == "2" || r.Body == "7" {
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+	var seen []queue.Message
+	n, err := q.Poll(ctx, 50, func(_ context.Context, batch []queue.Message) ([]string, error) {
+		seen = batch
+		var failed []string // the messages with bodies "2" and "7"
+		for _, m := range batch {
+			if m.Body == "2" || m.Body == "7" {
+				failed = append(failed, m.ID)
 			}
 		}
-		return resp, nil
+		return failed, nil
 	})
-	if err != nil || n != MaxBatch || len(seen.Records) != MaxBatch {
-		t.Fatalf("Poll = %d, %v with %d records", n, err, len(seen.Records))
+	if err != nil || n != MaxBatch || len(seen) != MaxBatch {
+		t.Fatalf("Poll = %d, %v with %d messages", n, err, len(seen))
 	}
-	r := seen.Records[0]
-	if r.EventSource != "aws:sqs" || !strings.HasSuffix(r.EventSourceARN, ":webhooks") || r.Attributes["ApproximateReceiveCount"] != "1" || r.Attributes["SentTimestamp"] == "" {
-		t.Errorf("record = %+v", r)
+	if m := seen[0]; m.ReceiveCount != 1 || m.SentAt.IsZero() || m.Receipt == "" {
+		t.Errorf("message = %+v", m)
 	}
 	if q.InFlight() != 0 || q.Len() != 4 { // "10", "11", then the released "2", "7"
 		t.Fatalf("len %d in flight %d", q.Len(), q.InFlight())
 	}
-	rest := q.Receive(10)
-	var bodies []string
-	for _, m := range rest {
-		bodies = append(bodies, m.Body)
+	var rest []string
+	for _, m := range receive(t, q, 10) {
+		rest = append(rest, m.Body)
 	}
-	if strings.Join(bodies, ",") != "10,11,2,7" {
-		t.Errorf("remaining %v", bodies)
+	if !slices.Equal(rest, []string{"10", "11", "2", "7"}) {
+		t.Errorf("remaining %v", rest)
 	}
 }
 
@@ -138,9 +188,7 @@ func TestPollHandlerErrorReleasesAll(t *testing.T) {
 	q := New()
 	send(t, q, "a", "b")
 	boom := errors.New("boom")
-	n, err := q.Poll(context.Background(), 10, func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
-		return events.SQSEventResponse{}, boom
-	})
+	n, err := q.Poll(ctx, 10, func(context.Context, []queue.Message) ([]string, error) { return nil, boom })
 	if n != 2 || !errors.Is(err, boom) || q.Len() != 2 || q.InFlight() != 0 {
 		t.Fatalf("n %d err %v len %d in flight %d", n, err, q.Len(), q.InFlight())
 	}
@@ -150,9 +198,7 @@ func TestPollUnknownIdentifierFailsBatch(t *testing.T) {
 	for _, id := range []string{"", "not-in-batch"} {
 		q := New()
 		send(t, q, "a", "b")
-		_, err := q.Poll(context.Background(), 10, func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
-			return events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{{ItemIdentifier: id}}}, nil
-		})
+		_, err := q.Poll(ctx, 10, func(context.Context, []queue.Message) ([]string, error) { return []string{id}, nil })
 		if err == nil || q.Len() != 2 {
 			t.Errorf("identifier %q: err %v, len %d; want the whole batch released", id, err, q.Len())
 		}
@@ -161,9 +207,9 @@ func TestPollUnknownIdentifierFailsBatch(t *testing.T) {
 
 func TestPollEmpty(t *testing.T) {
 	called := false
-	n, err := New().Poll(context.Background(), 10, func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+	n, err := New().Poll(ctx, 10, func(context.Context, []queue.Message) ([]string, error) {
 		called = true
-		return events.SQSEventResponse{}, nil
+		return nil, nil
 	})
 	if n != 0 || err != nil || called {
 		t.Fatalf("n %d err %v called %v", n, err, called)

@@ -2,35 +2,75 @@ package sqsqueue
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/peerbridge/peerbridge/internal/mototest"
+	"github.com/peerbridge/peerbridge/internal/queue"
+	"github.com/peerbridge/peerbridge/internal/queue/queuetest"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
-func TestSendOverTheWire(t *testing.T) {
+var queues atomic.Int64 // numbers the queues each test creates in the one moto server
+
+// newQueue creates, in moto, a queue as the template declares it (256 KiB messages, a
+// redrive policy to a dead-letter queue after maxReceives receives) and its DLQ.
+func newQueue(t *testing.T, maxReceives int) queuetest.Instance {
 	ctx := context.Background()
 	c := sqs.NewFromConfig(mototest.Config(t))
-	qo, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("awssqs-send")})
+	name := fmt.Sprintf("conformance-%d", queues.Add(1))
+	dlq, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-dlq")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := New(c, aws.ToString(qo.QueueUrl))
-	body := `{"version":1,"text":"é → ü"}`
-	if err := q.Send(ctx, body); err != nil {
-		t.Fatal(err)
-	}
-	out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: qo.QueueUrl, WaitTimeSeconds: 1})
+	arn, err := mototest.QueueARN(ctx, c, aws.ToString(dlq.QueueUrl))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Messages) != 1 || aws.ToString(out.Messages[0].Body) != body {
-		t.Fatalf("received %+v, want the sent body", out.Messages)
+	qo, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: map[string]string{
+		"MaximumMessageSize": fmt.Sprint(queue.MaxMessageBytes),
+		"RedrivePolicy":      fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":%d}`, arn, maxReceives),
+	}})
+	if err != nil {
+		t.Fatal(err)
 	}
+	dead := New(c, aws.ToString(dlq.QueueUrl))
+	return queuetest.Instance{
+		Queue: New(c, aws.ToString(qo.QueueUrl)),
+		// Read the DLQ as an operator would: receive, and delete what was read.
+		DeadLetters: func(t testing.TB) []queue.Message {
+			var out []queue.Message
+			for {
+				ms, err := dead.Receive(ctx, queue.MaxBatch, time.Minute)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ms) == 0 {
+					return out
+				}
+				for _, m := range ms {
+					if err := dead.Delete(ctx, m.Receipt); err != nil {
+						t.Fatal(err)
+					}
+				}
+				out = append(out, ms...)
+			}
+		},
+	}
+}
+
+func TestConformance(t *testing.T) {
+	queuetest.Run(t, queuetest.Features{
+		Visibility:      time.Second,
+		MaxMessageBytes: queue.MaxMessageBytes,
+		SendRacesDelete: true, // moto's, not SQS's
+	}, newQueue)
 }
 
 func TestSendToMissingQueueFails(t *testing.T) {
@@ -42,5 +82,13 @@ func TestSendToMissingQueueFails(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "no-such-queue") {
 		t.Errorf("error should name the queue: %v", err)
+	}
+}
+
+func TestSeconds(t *testing.T) {
+	for d, want := range map[time.Duration]int32{0: 0, -time.Second: 0, time.Millisecond: 1, time.Second: 1, 1500 * time.Millisecond: 2} {
+		if got := seconds(d); got != want {
+			t.Errorf("seconds(%v) = %d, want %d", d, got, want)
+		}
 	}
 }
