@@ -10,7 +10,8 @@
 //	                    measured inside the same run, e.g. 'ColdStart/Ingest:init-ms/hello-init-ms<=1.2',
 //	                    or growth, e.g. 'ServeSoak:rss-MB-300k/rss-MB-10k<=1.5'); the target is optional
 //	A-B:U               the difference of metric U between benchmarks A and B, no target
-//	A:U                 benchmark A's metric U, no target (a size, a memory figure)
+//	A:U                 benchmark A's metric U, no target (a size, a memory figure; U
+//	                    may hold a slash, e.g. webhooks/s, when A reports that metric)
 //
 // The input is read as rounds: the k-th run of each benchmark belongs to round k (the
 // Makefile runs each benchmark once per round, the rounds one after another). A figure
@@ -45,7 +46,7 @@ var benchLine = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+([0-9.]+) 
 var metric = regexp.MustCompile(`([0-9.]+) (\S+)`)
 var ratioArg = regexp.MustCompile(`^([^/:<>=]+)/([^:<>=]+)(<=|>=)([0-9.]+)$`)
 var metricRatioArg = regexp.MustCompile(`^([^:<>=]+):([^/:<>=]+)/([^/:<>=]+)(?:(<=|>=)([0-9.]+))?$`)
-var metricArg = regexp.MustCompile(`^([^:<>=]+):([^/:<>=]+)$`)
+var metricArg = regexp.MustCompile(`^([^:<>=]+):([^:<>=]+)$`)
 
 func main() {
 	table := flag.String("table", "", "append the figures' rows to this file")
@@ -125,6 +126,18 @@ func run(in io.Reader, out io.Writer, args []string, tableFile string) error {
 	return nil
 }
 
+// hasMetric reports whether arg, "A:U", names a metric U that benchmark A reported (a unit
+// may hold a slash, like webhooks/s: then it is not a ratio of two metrics).
+func hasMetric(runs map[string][]benchRun, arg string) bool {
+	name, unit, _ := strings.Cut(arg, ":")
+	for _, r := range runs[name] {
+		if _, ok := r[unit]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 // judge computes one argument's figure. A malformed argument is an error; a figure whose
 // benchmark or metric is missing from the input is a row marked NOT MEASURED, with an
 // error wrapping errNotMeasured.
@@ -140,7 +153,7 @@ func judge(runs map[string][]benchRun, arg string) (row, error) {
 		r.figure = m[1] + " / " + m[2] + " (ns/op)"
 		op, limit = m[3], m[4]
 		values, err = perRound(runs, m[1], m[2], "ns/op", "ns/op", func(a, b float64) float64 { return a / b })
-	case metricRatioArg.MatchString(arg):
+	case metricRatioArg.MatchString(arg) && (strings.ContainsAny(arg, "<>") || !hasMetric(runs, arg)):
 		m := metricRatioArg.FindStringSubmatch(arg)
 		r.figure = m[1] + " " + m[2] + " / " + m[3]
 		op, limit = m[4], m[5]
@@ -151,17 +164,18 @@ func judge(runs map[string][]benchRun, arg string) (row, error) {
 		unit = " " + m[2]
 		if _, ok := runs[name]; ok {
 			r.figure = name + unit
-			format = func(v float64) string { return fmt.Sprintf("%.3g", v) }
+			format = value
 			values, err = perRound(runs, name, name, m[2], m[2], func(a, _ float64) float64 { return a })
 			break
 		}
 		a, b, found := splitPair(runs, name)
-		r.figure = a + " - " + b + unit
-		format = func(v float64) string { return fmt.Sprintf("%+.3f", v) }
 		if !found {
+			r.figure = name + unit
 			err = fmt.Errorf("%w: no benchmark %q, nor two benchmarks A-B, in the input", errNotMeasured, name)
 			break
 		}
+		r.figure = a + " - " + b + unit
+		format = func(v float64) string { return fmt.Sprintf("%+.3f", v) }
 		values, err = perRound(runs, a, b, m[2], m[2], func(a, b float64) float64 { return a - b })
 	default:
 		return row{}, fmt.Errorf("argument %q is not A/B<=X, A/B>=X, A:U1/U2[<=X], A-B:U or A:U", arg)
@@ -204,10 +218,7 @@ func splitPair(runs map[string][]benchRun, name string) (a, b string, ok bool) {
 			return name[:i], name[i+1:], true
 		}
 	}
-	if i := strings.IndexByte(name, '-'); i >= 0 {
-		return name[:i], name[i+1:], false
-	}
-	return name, "?", false
+	return "", "", false
 }
 
 // perRound applies f to benchmark a's metric ua and benchmark b's metric ub in each round
@@ -237,6 +248,14 @@ func perRound(runs map[string][]benchRun, a, b, ua, ub string, f func(a, b float
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// value formats a metric with three significant digits, and whole numbers from 100 up.
+func value(v float64) string {
+	if v >= 100 || v <= -100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.3g", v)
 }
 
 // median of sorted values.

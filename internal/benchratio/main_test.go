@@ -159,3 +159,13 @@ func TestTableFileGathersGroups(t *testing.T) {
 		t.Errorf("malformed file: %v", err)
 	}
 }
+
+func TestUnitWithASlashIsAMetricNotARatio(t *testing.T) {
+	in := "BenchmarkServeWebhooks-2 5000 100 ns/op 9040 webhooks/s 2 a 4 b\n"
+	var out bytes.Buffer
+	if err := run(strings.NewReader(in), &out, []string{"ServeWebhooks:webhooks/s", "ServeWebhooks:a/b", "ServeWebhooks:a/b<=1"}, ""); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	wantFields(t, rowOf(t, out.String(), "ServeWebhooks webhooks/s"), "9040 webhooks/s")
+	wantFields(t, rowOf(t, out.String(), "ServeWebhooks a / b"), "0.50x")
+}
