@@ -69,7 +69,8 @@ bench:
 	$(call bench-group,./internal/coldstart/,ColdStart,-benchtime 5x -count $(BENCH_COUNT),$(COLDSTART_TARGETS),1)
 	@echo; echo "bench: every figure (median over rounds; rounds' range and count)"; \
 		$(GO) run ./internal/benchratio -show .bench-table; \
-		if [ -s .bench-missed ]; then echo "bench: targets missed or not measured in: $$(tr '\n' ';' < .bench-missed)"; rm -f .bench-missed; exit 1; fi
+		if [ -s .bench-missed ]; then echo "bench: FAILED: targets missed or not measured in groups: $$(tr '\n' ';' < .bench-missed)"; rm -f .bench-missed; exit 1; fi; \
+		echo "bench: every target met"
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

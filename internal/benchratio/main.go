@@ -50,7 +50,7 @@ var metricArg = regexp.MustCompile(`^([^:<>=]+):([^:<>=]+)$`)
 
 func main() {
 	table := flag.String("table", "", "append the figures' rows to this file")
-	show := flag.String("show", "", "print the rows gathered in this file as one table and exit (1 if any target was missed)")
+	show := flag.String("show", "", "print the rows gathered in this file as one table and exit")
 	flag.Parse()
 	var err error
 	if *show != "" {
@@ -314,8 +314,6 @@ func showTable(path string, out io.Writer) error {
 		}
 		rows = append(rows, row{f[0], f[1], f[2], f[3], f[4]})
 	}
-	if failed := printTable(out, rows); failed > 0 {
-		return fmt.Errorf("%d target(s) missed or not measured", failed)
-	}
+	printTable(out, rows) // its last line tells; the Makefile decides the exit status
 	return nil
 }
