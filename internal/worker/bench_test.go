@@ -162,16 +162,25 @@ func putCalls(b *testing.B, payload []byte) [][]bus.Entry {
 	return r.calls
 }
 
+// invoke invokes h and fails unless the answer is a batch response without failures. The
+// check is one comparison once the first answer was decoded, so it costs the loop little.
 func invoke(b *testing.B, h lambda.Handler, payload []byte) {
 	answer, err := h.Invoke(context.Background(), payload)
 	if err != nil {
 		b.Fatal(err)
 	}
+	if bytes.Equal(answer, allPublished) {
+		return
+	}
 	var resp events.SQSEventResponse
 	if err := json.Unmarshal(answer, &resp); err != nil || !bytes.Contains(answer, []byte(`"batchItemFailures"`)) || len(resp.BatchItemFailures) != 0 {
 		b.Fatalf("not a batch response with every message published: %s", answer)
 	}
+	allPublished = bytes.Clone(answer)
 }
+
+// allPublished is the last answer invoke checked in full.
+var allPublished []byte
 
 // BenchmarkWorkerInvoke is the warm invocation on one batch of 10 messages.
 func BenchmarkWorkerInvoke(b *testing.B) {
