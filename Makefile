@@ -66,7 +66,7 @@ bench:
 	$(call bench-group,./internal/ingest/ ./internal/worker/,Invoke|BaselineSendMessage|BaselinePutEvents,,'IngestInvoke/IngestBaselineSendMessage<=2' 'WorkerInvoke/WorkerBaselinePutEvents<=2' 'IngestInvoke:µs/webhook')
 	$(call bench-group,./cmd/peerbridge/,ServeWebhooks|BaselineBareHandler,-benchtime 5000x,'BaselineBareHandler/ServeWebhooks>=0.7' 'ServeWebhooks:webhooks/s' 'ServeWebhooks-BaselineBareHandler:p50-ms' 'ServeWebhooks-BaselineBareHandler:p99-ms' 'ServeWebhooksWithActions-BaselineBareHandler:p50-ms')
 	$(call bench-group,./cmd/peerbridge/,ServeSoak,-benchtime 1x,'ServeSoak:rss-MB-300k/rss-MB-10k<=1.5' 'ServeSoak:rss-MB-300k',3)
-	$(call bench-group,./internal/coldstart/,ColdStart,-benchtime 5x -count $(BENCH_COUNT),$(COLDSTART_TARGETS),1)
+	$(call bench-group,./internal/coldstart/,ColdStart,-benchtime 15x -count $(BENCH_COUNT),$(COLDSTART_TARGETS),1)
 	@echo; echo "bench: every figure (median over rounds; rounds' range and count)"; \
 		$(GO) run ./internal/benchratio -show .bench-table; \
 		if [ -s .bench-missed ]; then echo "bench: FAILED: targets missed or not measured in groups: $$(tr '\n' ';' < .bench-missed)"; rm -f .bench-missed; exit 1; fi; \
