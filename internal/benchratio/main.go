@@ -1,23 +1,37 @@
 // Command benchratio reads `go test -bench` output on stdin, passes it through, and
-// prints the ratio of two benchmarks' ns/op for each target given as an argument:
+// judges figures given as arguments, each measured against a baseline in the same run:
 //
 //	for i in 1 2 3 4 5; do go test -bench . -count 1 ./pkg/peerdom; done | go run ./internal/benchratio 'Parse/BaselineJSONDecode<=2' 'BaselineGoldmark/Parse>=10'
 //
-// An argument of the form 'A-B:UNIT' (e.g. 'ServeWebhooks-BaselineBareHandler:p50-ms')
-// prints the difference of a reported metric between two benchmarks, with no target.
+// The arguments:
+//
+//	A/B<=X              ns/op of benchmark A over ns/op of B, with a target (<= or >=)
+//	A:U1/U2<=X          benchmark A's reported metric U1 over its metric U2 (a baseline
+//	                    measured inside the same run, e.g. 'ColdStart/Ingest:init-ms/hello-init-ms<=1.2',
+//	                    or growth, e.g. 'ServeSoak:rss-MB-300k/rss-MB-10k<=1.5'); the target is optional
+//	A-B:U               the difference of metric U between benchmarks A and B, no target
+//	A:U                 benchmark A's metric U, no target (a size, a memory figure; U
+//	                    may hold a slash, e.g. webhooks/s, when A reports that metric)
 //
 // The input is read as rounds: the k-th run of each benchmark belongs to round k (the
-// Makefile runs each benchmark once per round, the rounds one after another). A ratio
+// Makefile runs each benchmark once per round, the rounds one after another). A figure
 // is taken within each round, between runs made a few seconds apart, and the median over
 // the rounds is judged against the target; the rounds' range is printed beside it. On a
 // shared VM the machine's speed drifts both ways by tens of percent within a minute, so
 // comparing two benchmarks' fastest runs, made at different moments, lets one lucky run
-// decide; pairing within a round and taking the median does not. It exits 1 when a
-// target is missed.
+// decide; pairing within a round and taking the median does not.
+//
+// It ends with a table of the figures and exits 1 when a target is missed or a figure
+// could not be measured (a benchmark or metric missing from the input: never a silent
+// pass). With -table FILE it also appends the table's rows to FILE, and
+// `benchratio -show FILE` prints the rows gathered there as one table, so `make bench`
+// ends with every group's figures together.
 package main
 
 import (
 	"bufio"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,15 +39,26 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 )
 
 var benchLine = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+([0-9.]+) ns/op(.*)$`)
 var metric = regexp.MustCompile(`([0-9.]+) (\S+)`)
-var diffArg = regexp.MustCompile(`^([^-]+)-([^:]+):(\S+)$`)
-var target = regexp.MustCompile(`^([^/]+)/([^<>=]+)(<=|>=)([0-9.]+)$`)
+var ratioArg = regexp.MustCompile(`^([^/:<>=]+)/([^:<>=]+)(<=|>=)([0-9.]+)$`)
+var metricRatioArg = regexp.MustCompile(`^([^:<>=]+):([^/:<>=]+)/([^/:<>=]+)(?:(<=|>=)([0-9.]+))?$`)
+var metricArg = regexp.MustCompile(`^([^:<>=]+):([^:<>=]+)$`)
 
 func main() {
-	if err := run(os.Stdin, os.Stdout, os.Args[1:]); err != nil {
+	table := flag.String("table", "", "append the figures' rows to this file")
+	show := flag.String("show", "", "print the rows gathered in this file as one table and exit")
+	flag.Parse()
+	var err error
+	if *show != "" {
+		err = showTable(*show, os.Stdout)
+	} else {
+		err = run(os.Stdin, os.Stdout, flag.Args(), *table)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchratio:", err)
 		os.Exit(1)
 	}
@@ -42,7 +67,17 @@ func main() {
 // benchRun is one run of a benchmark: its ns/op and its other reported metrics.
 type benchRun map[string]float64
 
-func run(in io.Reader, out io.Writer, targets []string) error {
+// row is one line of the table. verdict is "met", "MISSED", "NOT MEASURED" or "" (a
+// figure without a target).
+type row struct {
+	figure, median, rounds, target, verdict string
+}
+
+func (r row) failed() bool { return r.verdict == "MISSED" || r.verdict == "NOT MEASURED" }
+
+var errNotMeasured = errors.New("not measured")
+
+func run(in io.Reader, out io.Writer, args []string, tableFile string) error {
 	runs := map[string][]benchRun{} // each benchmark's runs in input order: run k is round k
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
@@ -67,64 +102,160 @@ func run(in io.Reader, out io.Writer, targets []string) error {
 	if err := sc.Err(); err != nil {
 		return err
 	}
-	missed := 0
-	fmt.Fprintln(out, "\nratios (median over rounds, each round's runs compared with each other):")
-	for _, t := range targets {
-		if d := diffArg.FindStringSubmatch(strings.TrimSpace(t)); d != nil {
-			diffs, err := perRound(runs, d[1], d[2], d[3], func(a, b float64) float64 { return a - b })
-			if err != nil {
-				return fmt.Errorf("difference %q: %w", t, err)
-			}
-			fmt.Fprintf(out, "  %-45s %+8.3f %s  (rounds %+.3f to %+.3f)\n", d[1]+" - "+d[2], median(diffs), d[3], diffs[0], diffs[len(diffs)-1])
-			continue
+	var rows []row
+	for _, a := range args {
+		r, err := judge(runs, strings.TrimSpace(a))
+		if err != nil && !errors.Is(err, errNotMeasured) {
+			return err
 		}
-		m := target.FindStringSubmatch(strings.TrimSpace(t))
-		if m == nil {
-			return fmt.Errorf("target %q is not NUM/DEN<=X or NUM/DEN>=X", t)
-		}
-		ratios, err := perRound(runs, m[1], m[2], "ns/op", func(a, b float64) float64 { return a / b })
 		if err != nil {
-			return fmt.Errorf("target %q: %w", t, err)
+			fmt.Fprintf(out, "benchratio: %s: %v\n", a, err)
 		}
-		limit, _ := strconv.ParseFloat(m[4], 64)
-		ratio := median(ratios)
-		ok := (m[3] == "<=" && ratio <= limit) || (m[3] == ">=" && ratio >= limit)
-		verdict := "ok"
-		if !ok {
-			verdict = "MISSED"
-			missed++
-		}
-		fmt.Fprintf(out, "  %-45s %8.2fx  (target %s%s; %d rounds %.2f–%.2fx)  %s\n",
-			m[1]+" / "+m[2], ratio, m[3], m[4], len(ratios), ratios[0], ratios[len(ratios)-1], verdict)
+		rows = append(rows, r)
 	}
-	if missed > 0 {
-		return fmt.Errorf("%d target(s) missed", missed)
+	fmt.Fprintln(out)
+	failed := printTable(out, rows)
+	if tableFile != "" {
+		if err := appendRows(tableFile, rows); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d target(s) missed or not measured", failed)
 	}
 	return nil
 }
 
-// perRound applies f to benchmark a's and b's values of the metric in each round they
-// both ran, and returns the results sorted.
-func perRound(runs map[string][]benchRun, a, b, unit string, f func(a, b float64) float64) ([]float64, error) {
+// hasMetric reports whether arg, "A:U", names a metric U that benchmark A reported (a unit
+// may hold a slash, like webhooks/s: then it is not a ratio of two metrics).
+func hasMetric(runs map[string][]benchRun, arg string) bool {
+	name, unit, _ := strings.Cut(arg, ":")
+	for _, r := range runs[name] {
+		if _, ok := r[unit]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// judge computes one argument's figure. A malformed argument is an error; a figure whose
+// benchmark or metric is missing from the input is a row marked NOT MEASURED, with an
+// error wrapping errNotMeasured.
+func judge(runs map[string][]benchRun, arg string) (row, error) {
+	var values []float64
+	var err error
+	var r row
+	var op, limit, unit string // unit follows the median
+	format := func(v float64) string { return fmt.Sprintf("%.2fx", v) }
+	switch {
+	case ratioArg.MatchString(arg):
+		m := ratioArg.FindStringSubmatch(arg)
+		r.figure = m[1] + " / " + m[2] + " (ns/op)"
+		op, limit = m[3], m[4]
+		values, err = perRound(runs, m[1], m[2], "ns/op", "ns/op", func(a, b float64) float64 { return a / b })
+	case metricRatioArg.MatchString(arg) && (strings.ContainsAny(arg, "<>") || !hasMetric(runs, arg)):
+		m := metricRatioArg.FindStringSubmatch(arg)
+		r.figure = m[1] + " " + m[2] + " / " + m[3]
+		op, limit = m[4], m[5]
+		values, err = perRound(runs, m[1], m[1], m[2], m[3], func(a, b float64) float64 { return a / b })
+	case metricArg.MatchString(arg):
+		m := metricArg.FindStringSubmatch(arg)
+		name := m[1]
+		unit = " " + m[2]
+		if _, ok := runs[name]; ok {
+			r.figure = name + unit
+			format = value
+			values, err = perRound(runs, name, name, m[2], m[2], func(a, _ float64) float64 { return a })
+			break
+		}
+		a, b, found := splitPair(runs, name)
+		if !found {
+			r.figure = name + unit
+			err = fmt.Errorf("%w: no benchmark %q, nor two benchmarks A-B, in the input", errNotMeasured, name)
+			break
+		}
+		r.figure = a + " - " + b + unit
+		format = func(v float64) string { return fmt.Sprintf("%+.3f", v) }
+		values, err = perRound(runs, a, b, m[2], m[2], func(a, b float64) float64 { return a - b })
+	default:
+		return row{}, fmt.Errorf("argument %q is not A/B<=X, A/B>=X, A:U1/U2[<=X], A-B:U or A:U", arg)
+	}
+	var x float64
+	if op != "" {
+		var perr error
+		if x, perr = strconv.ParseFloat(limit, 64); perr != nil {
+			return row{}, fmt.Errorf("argument %q: target %q is not a number", arg, limit)
+		}
+		r.target = op + " " + limit
+	}
+	if err != nil {
+		r.median, r.verdict = "-", "NOT MEASURED"
+		return r, err
+	}
+	med := median(values)
+	r.median = format(med) + unit
+	r.rounds = fmt.Sprintf("%s to %s (%d)", format(values[0]), format(values[len(values)-1]), len(values))
+	if op != "" {
+		if (op == "<=" && med <= x) || (op == ">=" && med >= x) {
+			r.verdict = "met"
+		} else {
+			r.verdict = "MISSED"
+		}
+	}
+	return r, nil
+}
+
+// splitPair splits "A-B" at the dash that leaves two benchmarks of the input (names may
+// hold dashes themselves).
+func splitPair(runs map[string][]benchRun, name string) (a, b string, ok bool) {
+	for i := range len(name) {
+		if name[i] != '-' {
+			continue
+		}
+		_, okA := runs[name[:i]]
+		_, okB := runs[name[i+1:]]
+		if okA && okB {
+			return name[:i], name[i+1:], true
+		}
+	}
+	return "", "", false
+}
+
+// perRound applies f to benchmark a's metric ua and benchmark b's metric ub in each round
+// they both ran, and returns the results sorted.
+func perRound(runs map[string][]benchRun, a, b, ua, ub string, f func(a, b float64) float64) ([]float64, error) {
 	ra, rb := runs[a], runs[b]
 	n := min(len(ra), len(rb))
+	if n == 0 && a == b {
+		return nil, fmt.Errorf("%w: benchmark %q not in the input", errNotMeasured, a)
+	}
 	if n == 0 {
-		return nil, fmt.Errorf("benchmark %q or %q not in the input", a, b)
+		return nil, fmt.Errorf("%w: benchmark %q or %q not in the input", errNotMeasured, a, b)
 	}
 	var out []float64
 	for k := range n {
-		va, okA := ra[k][unit]
-		vb, okB := rb[k][unit]
+		va, okA := ra[k][ua]
+		vb, okB := rb[k][ub]
 		if !okA || !okB {
-			return nil, fmt.Errorf("metric %q of %q or %q not in the input", unit, a, b)
-		}
-		if unit == "ns/op" && vb == 0 {
-			return nil, fmt.Errorf("benchmark %q ran in 0 ns/op", b)
+			return nil, fmt.Errorf("%w: metric %q of %q or %q of %q not in the input", errNotMeasured, ua, a, ub, b)
 		}
 		out = append(out, f(va, vb))
 	}
+	for _, v := range out {
+		if v != v || v > 1e300 || v < -1e300 { // a 0 baseline: NaN or ±Inf, not a figure
+			return nil, fmt.Errorf("%w: %s of %q over %s of %q has a zero baseline", errNotMeasured, ua, a, ub, b)
+		}
+	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// value formats a metric with three significant digits, and whole numbers from 100 up.
+func value(v float64) string {
+	if v >= 100 || v <= -100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.3g", v)
 }
 
 // median of sorted values.
@@ -134,4 +265,55 @@ func median(sorted []float64) float64 {
 		return sorted[n/2]
 	}
 	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+// printTable prints rows aligned under a header, then how many targets were met, and
+// returns how many failed.
+func printTable(out io.Writer, rows []row) int {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "figure\tmedian\trounds: range (n)\ttarget\t")
+	met, failed := 0, 0
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.figure, r.median, r.rounds, r.target, r.verdict)
+		switch {
+		case r.verdict == "met":
+			met++
+		case r.failed():
+			failed++
+		}
+	}
+	w.Flush()
+	fmt.Fprintf(out, "targets: %d met, %d missed or not measured\n", met, failed)
+	return failed
+}
+
+func appendRows(path string, rows []row) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		fmt.Fprintf(f, "%s\t%s\t%s\t%s\t%s\n", r.figure, r.median, r.rounds, r.target, r.verdict)
+	}
+	return f.Close()
+}
+
+func showTable(path string, out io.Writer) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var rows []row
+	for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 5 {
+			return fmt.Errorf("%s: malformed row %q", path, line)
+		}
+		rows = append(rows, row{f[0], f[1], f[2], f[3], f[4]})
+	}
+	printTable(out, rows) // its last line tells; the Makefile decides the exit status
+	return nil
 }
