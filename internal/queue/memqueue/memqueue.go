@@ -53,6 +53,10 @@ type Queue struct {
 	// FailSend, when set, is asked before each Send; a non-nil error is returned and
 	// nothing is queued (an unreachable queue, for fault tests).
 	FailSend func(body string) error
+	// MaxBacklog, when above 0, bounds the messages held (visible and in flight): a Send
+	// beyond it returns ErrFull and queues nothing, as an unreachable queue would. The
+	// dead-letter list is not counted.
+	MaxBacklog int
 
 	mu       sync.Mutex
 	visible  []*Message
@@ -66,6 +70,9 @@ func New() *Queue { return &Queue{} }
 
 // ErrTooLarge is returned by Send for a body above MaxMessageBytes.
 var ErrTooLarge = errors.New("memqueue: message is larger than 256 KiB")
+
+// ErrFull is returned by Send when the queue holds MaxBacklog messages.
+var ErrFull = errors.New("memqueue: the queue is full (its backlog bound is reached); retry later")
 
 // Send queues body as a new message.
 func (q *Queue) Send(ctx context.Context, body string) error {
@@ -84,6 +91,10 @@ func (q *Queue) Send(ctx context.Context, body string) error {
 		return fmt.Errorf("%w (%d bytes)", ErrTooLarge, len(body))
 	}
 	q.mu.Lock()
+	if q.MaxBacklog > 0 && len(q.visible)+len(q.inFlight) >= q.MaxBacklog {
+		q.mu.Unlock()
+		return fmt.Errorf("%w (%d messages)", ErrFull, q.MaxBacklog)
+	}
 	q.visible = append(q.visible, &Message{ID: uuid.New(), Body: body, SentAt: time.Now().UTC()})
 	q.signal()
 	q.mu.Unlock()
@@ -182,6 +193,22 @@ func (q *Queue) InFlight() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.inFlight)
+}
+
+// Pending returns a copy of every message not yet deleted nor dead-lettered — the
+// visible ones (oldest first), then those in flight — for a caller that stops consuming
+// and must keep what is left (serve's spill file).
+func (q *Queue) Pending() []Message {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]Message, 0, len(q.visible)+len(q.inFlight))
+	for _, m := range q.visible {
+		out = append(out, *m)
+	}
+	for _, m := range q.inFlight {
+		out = append(out, *m)
+	}
+	return out
 }
 
 // DeadLetters returns a copy of the messages that failed MaxReceives times, in order.
