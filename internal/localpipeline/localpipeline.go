@@ -81,6 +81,7 @@ type Pipeline struct {
 	running int   // jobs being handled
 	dead    []DeadAction
 	closed  bool
+	stopped bool // Stop: targets take no more jobs
 	wg      sync.WaitGroup
 
 	seenQueueDead int // queue dead letters already told to the observer
@@ -287,7 +288,7 @@ func (p *Pipeline) targetLoop(ctx context.Context) {
 		for len(p.jobs) == 0 && !p.closed && ctx.Err() == nil {
 			p.cond.Wait()
 		}
-		if len(p.jobs) == 0 {
+		if len(p.jobs) == 0 || p.stopped {
 			p.mu.Unlock()
 			return
 		}
@@ -297,6 +298,15 @@ func (p *Pipeline) targetLoop(ctx context.Context) {
 		p.mu.Unlock()
 
 		err := p.deliver(ctx, j)
+		if err != nil && ctx.Err() != nil && p.isStopped() {
+			// Cut short by Stop: not the target's failure; the job stays pending.
+			p.mu.Lock()
+			p.running--
+			p.jobs = append(p.jobs, j)
+			p.cond.Broadcast()
+			p.mu.Unlock()
+			continue
+		}
 		if err != nil && j.attempt <= j.route.MaxRetries && ctx.Err() == nil {
 			// Retry later, as Lambda does for a failed asynchronous invocation; the job
 			// counts as running until it is queued again, so Drain waits for it.
@@ -396,6 +406,43 @@ func (p *Pipeline) Close() {
 	p.cond.Broadcast()
 	p.mu.Unlock()
 	p.wg.Wait()
+}
+
+// PendingAction is a matched event no target has finished with.
+type PendingAction struct {
+	Function string
+	Event    events.CloudWatchEvent
+}
+
+// Stop ends the pipeline without finishing its work, for when a drain ran out of time.
+// It calls cancel (which must cancel the context given to Start): the targets take no
+// new job, and a delivery cut short stays pending instead of failing. It waits for the
+// worker and the targets, then for retries already scheduled to come back, and returns
+// the events still waiting for their targets; what the queue still holds is in
+// Queue.Pending.
+func (p *Pipeline) Stop(cancel context.CancelFunc) []PendingAction {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	cancel()
+	p.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.running > 0 { // retries scheduled by time.AfterFunc (at most retryIn away)
+		p.cond.Wait()
+	}
+	out := make([]PendingAction, len(p.jobs))
+	for i, j := range p.jobs {
+		out[i] = PendingAction{Function: j.route.Function, Event: j.event}
+	}
+	p.jobs = nil
+	return out
+}
+
+func (p *Pipeline) isStopped() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopped
 }
 
 // DeadActions returns the events whose targets failed every attempt.
