@@ -53,6 +53,7 @@ type serveOptions struct {
 
 	// For tests; zero values mean the defaults below.
 	listen       func(network, addr string) (net.Listener, error)
+	busHook      func(*membus.Bus) // e.g. to set fault hooks
 	httpShutdown time.Duration // how long open requests get at shutdown before being cut
 	timeouts     serverTimeouts
 }
@@ -82,6 +83,9 @@ func (t serverTimeouts) server(h http.Handler) *http.Server {
 		IdleTimeout:       d(t.idle, defaultTimeouts.idle),
 	}
 }
+
+// testServeOptions, when set (by tests), adjusts the options runServe read from its flags.
+var testServeOptions func(*serveOptions)
 
 // paramFlag collects repeated --param NAME=VALUE.
 type paramFlag map[string]string
@@ -123,6 +127,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "peerbridge serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	if testServeOptions != nil {
+		testServeOptions(&opts)
 	}
 	if opts.maxBacklog < 1 || opts.maxConns < 1 {
 		fmt.Fprintln(stderr, "peerbridge serve: --max-backlog and --max-conns must be at least 1")
@@ -318,6 +325,9 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	// The bus keeps counters, not events, so serve's memory stays flat however long it
 	// runs; the queue is bounded (--max-backlog): beyond it ingest answers 503.
 	eventBus := &membus.Bus{DropEvents: true} // enrich publishes its snapshots to it
+	if opts.busHook != nil {
+		opts.busHook(eventBus)
+	}
 	queue := &memqueue.Queue{MaxBacklog: cmp.Or(opts.maxBacklog, defaultMaxBacklog)}
 	target := func(fn samtemplate.Function) (localpipeline.Target, error) {
 		dir := strings.TrimSuffix(path.Clean(fn.CodeURI), "/")
