@@ -18,10 +18,6 @@ import (
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 )
 
-func init() {
-	commands["send"] = command{summary: "post sample webhooks to a local or deployed endpoint", run: runSend}
-}
-
 const (
 	defaultSendURL = "http://127.0.0.1:3000"
 	tokenEnv       = "PEERBRIDGE_WEBHOOK_TOKEN"
@@ -46,11 +42,12 @@ func runSend(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 			"With --replay, posts instead the webhooks serve could not deliver before it stopped.\n\n", strings.Join(webhooksamples.Kinds(), ", "))
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	argv, err := parseFlags(fs, args)
+	if err != nil {
 		return flagExit(err)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "peerbridge send: unexpected argument %q (the kind goes in --kind)\n", fs.Arg(0))
+	if len(argv) > 0 {
+		fmt.Fprintf(stderr, "peerbridge send: unexpected argument %q (the kind goes in --kind)\n", argOr(argv, 0))
 		return 2
 	}
 	kindGiven := false

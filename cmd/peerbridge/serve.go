@@ -30,10 +30,6 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
 )
 
-func init() {
-	commands["serve"] = command{summary: "run the whole pipeline locally: webhooks in, events, actions", run: runServe}
-}
-
 // serveOptions are serve's flags.
 type serveOptions struct {
 	addr        string
@@ -54,7 +50,7 @@ type serveOptions struct {
 	// For tests; zero values mean the defaults below.
 	listen       func(network, addr string) (net.Listener, error)
 	busHook      func(*membus.Bus) // e.g. to set fault hooks
-	httpShutdown time.Duration // how long open requests get at shutdown before being cut
+	httpShutdown time.Duration     // how long open requests get at shutdown before being cut
 	timeouts     serverTimeouts
 }
 
@@ -121,11 +117,12 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		fmt.Fprintln(stderr, "usage: peerbridge serve [flags]\n\nRuns ingest, the queue, the worker, the bus and the actions on this machine, routing events\nby the rules of template.yaml, against an in-memory sandbox Peerdom (or a real one).")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	argv, err := parseFlags(fs, args)
+	if err != nil {
 		return flagExit(err)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "peerbridge serve: unexpected argument %q\n", fs.Arg(0))
+	if len(argv) > 0 {
+		fmt.Fprintf(stderr, "peerbridge serve: unexpected argument %q\n", argOr(argv, 0))
 		return 2
 	}
 	if testServeOptions != nil {
