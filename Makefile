@@ -23,9 +23,20 @@ $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-# test: lint, then every package's tests (the AWS wire tests start moto from .venv).
+# test: lint, then every package's tests (the AWS wire tests start moto from .venv), then
+# serve and the local pipeline again under the race detector.
 test: venv lint
 	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race ./cmd/peerbridge/ ./internal/localpipeline/
+
+# unit: the fast tests, without .venv, moto or the Lambda emulator: every package whose
+# test binary does not link internal/mototest or internal/rie (those run in `make test`).
+unit:
+	@heavy=$$($(GO) list -test -f '{{if eq .Name "main"}}{{.ImportPath}} {{join .Deps " "}}{{end}}' ./... \
+		| grep -E ' \S*/internal/(mototest|rie)( |$$)' | awk '{print $$1}' | sed 's/\.test$$//' | sort -u); \
+	pkgs=$$($(GO) list ./... | grep -vxF -f <(printf '%s\n' $$heavy)); \
+	echo "unit: skipping (need moto or the emulator): $$(echo $$heavy | wc -w) packages"; \
+	$(GO) test -count=1 $$pkgs
 
 # bench: each package's benchmarks beside their baselines, then the ratios against the
 # targets. BENCH_COUNT rounds each run every benchmark once; benchratio compares the runs
