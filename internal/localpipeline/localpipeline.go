@@ -53,8 +53,8 @@ type DeadAction struct {
 // Observer is told what happens, for a terminal display or a file; any field may be nil.
 // The calls come from the pipeline's goroutines, one at a time.
 type Observer struct {
-	// Event gets each event on the bus, its detail decoded (nil if it is not JSON), and
-	// the functions it was routed to.
+	// Event gets each event on the bus, its detail as decoded for matching (nil when
+	// there are no rules, or it is not JSON), and the functions it was routed to.
 	Event func(ev events.CloudWatchEvent, detail map[string]any, routedTo []string)
 	// EventJSON gets each event as EventBridge delivers it to a target, as JSON.
 	EventJSON   func(raw []byte)
@@ -193,6 +193,7 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 		if p.isClosed() {
 			return
 		}
+		p.batchWindow(ctx)
 		for {
 			n, err := p.Queue.Poll(ctx, memqueue.MaxBatch, p.Worker.Handle)
 			if err != nil {
@@ -207,6 +208,24 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 			}
 		}
 		p.noteDeadLetters()
+	}
+}
+
+// BatchWindow is how long the worker waits, once woken, for a full batch of messages
+// (like the batching window of Lambda's SQS event source mapping): a webhook reaches the
+// bus up to this much later, and under load the worker handles ten per poll instead of
+// one, each poll's fixed cost (the handoff, the batch, PutEvents) shared.
+const BatchWindow = time.Millisecond
+
+func (p *Pipeline) batchWindow(ctx context.Context) {
+	if p.Queue.Len() >= memqueue.MaxBatch {
+		return
+	}
+	t := time.NewTimer(BatchWindow)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 
@@ -232,18 +251,20 @@ func (p *Pipeline) route(e membus.Event) {
 	cw := e.CloudWatchEvent()
 	var routedTo []string
 	var detail map[string]any
-	if decoded, err := decodedEvent(cw); err == nil {
-		detail, _ = decoded["detail"].(map[string]any)
-		p.mu.Lock()
-		for i := range p.Routes {
-			r := &p.Routes[i]
-			if r.Pattern.MatchEvent(decoded) {
-				p.jobs = append(p.jobs, job{route: r, event: cw, attempt: 1})
-				routedTo = append(routedTo, r.Function)
+	if len(p.Routes) > 0 { // without rules, nothing needs the decoded event
+		if decoded, err := decodedEvent(cw); err == nil {
+			detail, _ = decoded["detail"].(map[string]any)
+			p.mu.Lock()
+			for i := range p.Routes {
+				r := &p.Routes[i]
+				if r.Pattern.MatchEvent(decoded) {
+					p.jobs = append(p.jobs, job{route: r, event: cw, attempt: 1})
+					routedTo = append(routedTo, r.Function)
+					p.cond.Signal() // one target per job: waking them all would cost a handoff each
+				}
 			}
+			p.mu.Unlock()
 		}
-		p.cond.Broadcast()
-		p.mu.Unlock()
 	}
 	p.observe(func(o Observer) {
 		if o.EventJSON != nil {
