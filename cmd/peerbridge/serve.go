@@ -307,6 +307,11 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 		return nil, fmt.Errorf("reading the template: %w (run serve from the repository, or give --template)", err)
 	}
 	params := map[string]string{}
+	if opts.peerdomURL != "" {
+		// The key comes from $PEERDOM_API_KEY; the template's secret name only gates the
+		// actions (its HasApiKey condition), so give it a local placeholder.
+		sandboxParams = map[string]string{"PeerdomApiKeySecretName": "local-env-key"}
+	}
 	for k, v := range sandboxParams {
 		if _, declared := tpl.Params[k]; declared {
 			params[k] = v
@@ -317,6 +322,11 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	}
 	if tpl, err = samtemplate.Load(opts.template, params); err != nil {
 		return nil, err
+	}
+	if opts.peerdomURL != "" && !opts.noActions {
+		for _, m := range missingActionParams(tpl) {
+			s.display.linef("  ! %s", m)
+		}
 	}
 	logger := logging.New(stderr, opts.logLevel)
 	// The bus keeps counters, not events, so serve's memory stays flat however long it
@@ -384,6 +394,25 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 		},
 	})
 	return pipeline, nil
+}
+
+// actionParams are the template parameters without which a shipped action is not
+// deployed (its condition in template.yaml) and so does not run in serve either.
+var actionParams = []struct{ function, param, example string }{
+	{"OnboardPeerFunction", "OnboardingRoleIds", "ROLE_ID[,ROLE_ID…]"},
+	{"RoleDefaultsFunction", "RoleDefaults", `'{"Purpose":"To be defined"}'`},
+}
+
+// missingActionParams names, for a run against a real Peerdom, each action that will not
+// run for want of a parameter, so that serve never silently runs no action.
+func missingActionParams(tpl *samtemplate.Template) []string {
+	var missing []string
+	for _, p := range actionParams {
+		if v, declared := tpl.Params[p.param]; declared && strings.TrimSpace(v) == "" {
+			missing = append(missing, fmt.Sprintf("%s does not run: give --param %s=%s", p.function, p.param, p.example))
+		}
+	}
+	return missing
 }
 
 // stopResult is what shutdown counted.

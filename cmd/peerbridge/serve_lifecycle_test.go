@@ -432,3 +432,32 @@ func TestServeSlowHeadersCut(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestServePeerdomURLNamesMissingParams: with a real Peerdom, serve says which action
+// will not run for want of which parameter, and runs those that have theirs (before,
+// every action was off, silently, since the template's API-key condition was false).
+func TestServePeerdomURLNamesMissingParams(t *testing.T) {
+	t.Setenv("PEERDOM_API_KEY", "k")
+	serve := func(extra ...string) (int, string) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // start, then stop at once
+		var out, errOut bytes.Buffer
+		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--template", filepath.Join("..", "..", "template.yaml"),
+			"--peerdom-url", "http://127.0.0.1:1/v1"}, extra...)
+		code := run(ctx, args, nil, &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+	code, out := serve()
+	if code != 0 || !strings.Contains(out, "! OnboardPeerFunction does not run: give --param OnboardingRoleIds=") ||
+		!strings.Contains(out, "! RoleDefaultsFunction does not run: give --param RoleDefaults=") || !strings.Contains(out, "rule              EnrichFunction.") {
+		t.Errorf("without the parameters: exit %d:\n%s", code, out)
+	}
+	code, out = serve("--param", "OnboardingRoleIds=r1")
+	if code != 0 || strings.Contains(out, "OnboardPeerFunction does not run") || !strings.Contains(out, "rule              OnboardPeerFunction.") ||
+		!strings.Contains(out, "RoleDefaultsFunction does not run") {
+		t.Errorf("with OnboardingRoleIds: exit %d:\n%s", code, out)
+	}
+	if _, out = serve("--no-actions"); strings.Contains(out, "does not run") {
+		t.Errorf("--no-actions warns of actions:\n%s", out)
+	}
+}
