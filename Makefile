@@ -64,9 +64,11 @@ lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 # run: the whole pipeline on this machine (no AWS, no Docker); ARGS passes serve's flags,
-# e.g. make run ARGS='--events-out events.jsonl'.
+# e.g. make run ARGS='--events-out events.jsonl'. Built, then run (not `go run`, which
+# exits 1 after a Ctrl-C even when serve stopped cleanly): make's status is serve's.
 run:
-	$(GO) run ./cmd/peerbridge serve $(ARGS)
+	$(GO) build -o bin/peerbridge ./cmd/peerbridge
+	./bin/peerbridge serve $(ARGS)
 
 clean:
 	rm -rf bin .aws-sam
