@@ -83,16 +83,26 @@ func (d *display) event(ev events.CloudWatchEvent, detail map[string]any, routed
 	d.linef("%s", b.String())
 }
 
+// actionDone shows an action's outcome. Several events are handled at once, so the line
+// may come under another event's heading: it names its own event's delivery.
 func (d *display) actionDone(function string, ev events.CloudWatchEvent, attempt int, err error) {
 	retry := ""
 	if attempt > 1 {
 		retry = fmt.Sprintf(" (attempt %d)", attempt)
 	}
+	var detail struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal(ev.Detail, &detail)
+	of := ""
+	if detail.ID != "" {
+		of = " [delivery " + short(detail.ID) + "]"
+	}
 	if err != nil {
-		d.linef("          ✗ %s on %s%s: %v", function, ev.DetailType, retry, err)
+		d.linef("          ✗ %s on %s%s%s: %v", function, ev.DetailType, of, retry, err)
 		return
 	}
-	d.linef("          ✓ %s on %s%s", function, ev.DetailType, retry)
+	d.linef("          ✓ %s on %s%s%s", function, ev.DetailType, of, retry)
 }
 
 func short(id string) string {

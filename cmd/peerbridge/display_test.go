@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -34,5 +35,20 @@ func TestDisplaySummaryWithoutDecodedDetail(t *testing.T) {
 	(&display{w: &c}).event(events.CloudWatchEvent{DetailType: "Odd", Detail: json.RawMessage(`not json`)}, nil, nil)
 	if !strings.Contains(c.String(), "● Odd") {
 		t.Errorf("non-JSON detail: %q", c.String())
+	}
+}
+
+// TestActionLineNamesItsEvent: an action's line names its event's delivery, so it cannot
+// be read as belonging to the heading above it.
+func TestActionLineNamesItsEvent(t *testing.T) {
+	var b bytes.Buffer
+	d := &display{w: &b}
+	ev := events.CloudWatchEvent{DetailType: "Peer Created", Detail: json.RawMessage(`{"id":"134a060d-ffff"}`)}
+	d.actionDone("OnboardPeerFunction", ev, 2, nil)
+	d.actionDone("OnboardPeerFunction", ev, 1, errors.New("boom"))
+	want := "          ✓ OnboardPeerFunction on Peer Created [delivery 134a060d] (attempt 2)\n" +
+		"          ✗ OnboardPeerFunction on Peer Created [delivery 134a060d]: boom\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }
