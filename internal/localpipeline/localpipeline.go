@@ -82,6 +82,10 @@ type Pipeline struct {
 	dead    []DeadAction
 	closed  bool
 	stopped bool // Stop: targets take no more jobs
+	// entityBusy holds the entity keys of the jobs being delivered: a target gets one
+	// event per entity at a time, as the actions' lease per entity ensures when deployed
+	// (two events about one peer, handled at once, would both check and both write).
+	entityBusy map[string]bool
 	wg      sync.WaitGroup
 
 	seenQueueDead int // queue dead letters already told to the observer
@@ -92,6 +96,7 @@ type job struct {
 	route   *Route
 	event   events.CloudWatchEvent
 	attempt int
+	entity  string // route.Function + detail.entityId; empty: no entity to serialize on
 }
 
 // Config is what New needs.
@@ -258,7 +263,7 @@ func (p *Pipeline) route(e membus.Event) {
 			for i := range p.Routes {
 				r := &p.Routes[i]
 				if r.Pattern.MatchEvent(decoded) {
-					p.jobs = append(p.jobs, job{route: r, event: cw, attempt: 1})
+					p.jobs = append(p.jobs, job{route: r, event: cw, attempt: 1, entity: entityKey(r.Function, detail)})
 					routedTo = append(routedTo, r.Function)
 					p.cond.Signal() // one target per job: waking them all would cost a handoff each
 				}
@@ -306,19 +311,33 @@ func (p *Pipeline) targetLoop(ctx context.Context) {
 	defer p.wg.Done()
 	for {
 		p.mu.Lock()
-		for len(p.jobs) == 0 && !p.closed && ctx.Err() == nil {
+		i := p.nextJob()
+		for i < 0 && !p.stopped && !(len(p.jobs) == 0 && (p.closed || ctx.Err() != nil)) {
 			p.cond.Wait()
+			i = p.nextJob()
 		}
-		if len(p.jobs) == 0 || p.stopped {
+		if i < 0 || p.stopped {
 			p.mu.Unlock()
 			return
 		}
-		j := p.jobs[0]
-		p.jobs = p.jobs[1:]
+		j := p.jobs[i]
+		p.jobs = append(p.jobs[:i], p.jobs[i+1:]...)
 		p.running++
+		if j.entity != "" {
+			if p.entityBusy == nil {
+				p.entityBusy = map[string]bool{}
+			}
+			p.entityBusy[j.entity] = true
+		}
 		p.mu.Unlock()
 
 		err := p.deliver(ctx, j)
+		if j.entity != "" {
+			p.mu.Lock()
+			delete(p.entityBusy, j.entity)
+			p.cond.Broadcast() // a job waiting for this entity may go
+			p.mu.Unlock()
+		}
 		if err != nil && ctx.Err() != nil && p.isStopped() {
 			// Cut short by Stop: not the target's failure; the job stays pending.
 			p.mu.Lock()
@@ -356,6 +375,27 @@ func (p *Pipeline) targetLoop(ctx context.Context) {
 		p.cond.Broadcast()
 		p.mu.Unlock()
 	}
+}
+
+// nextJob is the index of the oldest job whose entity no target is busy with, or -1.
+// Needs p.mu.
+func (p *Pipeline) nextJob() int {
+	for i, j := range p.jobs {
+		if j.entity == "" || !p.entityBusy[j.entity] {
+			return i
+		}
+	}
+	return -1
+}
+
+// entityKey is what a target's deliveries are serialized on: the function and the
+// event's entity (detail.entityId); empty when the event names none.
+func entityKey(function string, detail map[string]any) string {
+	id, _ := detail["entityId"].(string)
+	if id == "" {
+		return ""
+	}
+	return function + "\x00" + id
 }
 
 // deliver runs one target on one event, as a Lambda invocation would: with a deadline,
