@@ -86,7 +86,7 @@ type Pipeline struct {
 	// event per entity at a time, as the actions' lease per entity ensures when deployed
 	// (two events about one peer, handled at once, would both check and both write).
 	entityBusy map[string]bool
-	wg      sync.WaitGroup
+	wg         sync.WaitGroup
 
 	seenQueueDead int // queue dead letters already told to the observer
 	retryIn       func(attempt int) time.Duration
