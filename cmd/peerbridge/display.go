@@ -17,8 +17,9 @@ import (
 // the bus, where it was routed, each action's API calls and outcome. Lines come from
 // several goroutines, so each is written whole.
 type display struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu        sync.Mutex
+	w         io.Writer
+	noActions bool // --no-actions: routes are shown as not run
 }
 
 func (d *display) linef(format string, args ...any) {
@@ -79,6 +80,9 @@ func (d *display) event(ev events.CloudWatchEvent, detail map[string]any, routed
 	}
 	if len(routedTo) > 0 {
 		fmt.Fprintf(&b, "\n          → %s", strings.Join(routedTo, ", "))
+		if d.noActions {
+			b.WriteString("   (not run: --no-actions)")
+		}
 	}
 	d.linef("%s", b.String())
 }

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
 	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/localpipeline"
@@ -338,8 +339,11 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	queue := &memqueue.Queue{MaxBacklog: cmp.Or(opts.maxBacklog, defaultMaxBacklog)}
 	target := func(fn samtemplate.Function) (localpipeline.Target, error) {
 		dir := strings.TrimSuffix(path.Clean(fn.CodeURI), "/")
-		if opts.noActions || path.Dir(dir) != "functions/actions" {
+		if path.Dir(dir) != "functions/actions" {
 			return nil, nil // not an action (or one of the user's own: not run locally)
+		}
+		if opts.noActions {
+			return notRun, nil // routed and shown; the route's Target is cleared below
 		}
 		name := path.Base(dir)
 		api, err := peerdomapi.New(apiURL, apiKey, peerdomapi.WithHTTPClient(&http.Client{
@@ -359,6 +363,12 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	routes, skipped, err := localpipeline.RoutesFromTemplate(tpl, target)
 	if err != nil {
 		return nil, err
+	}
+	if opts.noActions {
+		for i := range routes {
+			routes[i].Target = nil // --no-actions: show where events would go, deliver none
+		}
+		s.display.noActions = true
 	}
 	for _, fn := range skipped {
 		s.display.linef("  (function %s has rules but no local implementation: its events are shown, not delivered)", fn)
@@ -395,6 +405,9 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	})
 	return pipeline, nil
 }
+
+// notRun stands for an action under --no-actions, so that its rules are kept.
+func notRun(context.Context, events.EventBridgeEvent) error { return nil }
 
 // actionParams are the template parameters without which a shipped action is not
 // deployed (its condition in template.yaml) and so does not run in serve either.

@@ -461,3 +461,29 @@ func TestServePeerdomURLNamesMissingParams(t *testing.T) {
 		t.Errorf("--no-actions warns of actions:\n%s", out)
 	}
 }
+
+// TestServeNoActionsShowsRouting: --no-actions still matches the template's rules and
+// shows where each event would go, and runs nothing.
+func TestServeNoActionsShowsRouting(t *testing.T) {
+	opts := testOptions(t)
+	opts.noActions = true
+	out := &syncBuffer{}
+	s, err := startStack(context.Background(), opts, out, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendKind(t, s, "peer-created")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	display := out.String()
+	if !strings.Contains(display, "→ EnrichFunction, OnboardPeerFunction   (not run: --no-actions)") ||
+		!strings.Contains(display, "rule              OnboardPeerFunction.") || strings.Contains(display, "✓") || strings.Contains(display, "no local implementation") {
+		t.Errorf("display:\n%s", display)
+	}
+	if w := s.sandbox.Writes(); len(w) != 0 {
+		t.Errorf("sandbox writes under --no-actions: %+v", w)
+	}
+}

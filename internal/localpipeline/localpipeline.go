@@ -39,7 +39,7 @@ type Route struct {
 	Function   string // the template's logical id of the target function
 	Rule       string // the rule's name in the template
 	Pattern    *eventpattern.Pattern
-	Target     Target
+	Target     Target // nil: matching events are shown as routed, not delivered
 	MaxRetries int
 }
 
@@ -263,8 +263,11 @@ func (p *Pipeline) route(e membus.Event) {
 			for i := range p.Routes {
 				r := &p.Routes[i]
 				if r.Pattern.MatchEvent(decoded) {
-					p.jobs = append(p.jobs, job{route: r, event: cw, attempt: 1, entity: entityKey(r.Function, detail)})
 					routedTo = append(routedTo, r.Function)
+					if r.Target == nil {
+						continue
+					}
+					p.jobs = append(p.jobs, job{route: r, event: cw, attempt: 1, entity: entityKey(r.Function, detail)})
 					p.cond.Signal() // one target per job: waking them all would cost a handoff each
 				}
 			}
