@@ -23,9 +23,20 @@ $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-# test: lint, then every package's tests (the AWS wire tests start moto from .venv).
+# test: lint, then every package's tests (the AWS wire tests start moto from .venv), then
+# serve and the local pipeline again under the race detector.
 test: venv lint
 	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race ./cmd/peerbridge/ ./internal/localpipeline/
+
+# unit: the fast tests, without .venv, moto or the Lambda emulator: every package whose
+# test binary does not link internal/mototest or internal/rie (those run in `make test`).
+unit:
+	@heavy=$$($(GO) list -test -f '{{if eq .Name "main"}}{{.ImportPath}} {{join .Deps " "}}{{end}}' ./... \
+		| grep -E ' \S*/internal/(mototest|rie)( |$$)' | awk '{print $$1}' | sed 's/\.test$$//' | sort -u); \
+	pkgs=$$($(GO) list ./... | grep -vxF -f <(printf '%s\n' $$heavy)); \
+	echo "unit: skipping (need moto or the emulator): $$(echo $$heavy | wc -w) packages"; \
+	$(GO) test -count=1 $$pkgs
 
 # bench: each package's benchmarks beside their baselines, then the figures against the
 # targets. BENCH_COUNT rounds each run every benchmark once; benchratio compares the runs
@@ -67,7 +78,7 @@ bench:
 	$(call bench-group,./pkg/peerdom/ ./pkg/eventpattern/,.,,'Parse/BaselineJSONDecode<=2' 'BaselineGoldmark/Parse>=10' 'MatchEvent/BaselineDecodeEvent<=0.05' 'Route/BaselineDecodeEvent<=1.5')
 	$(call bench-group,./internal/ingest/ ./internal/worker/,Warm,,'IngestWarm:invoke-µs/sdk-µs<=2' 'WorkerWarm:invoke-µs/sdk-µs<=2' 'IngestWarm:invoke-µs' 'IngestWarm:sdk-µs' 'WorkerWarm:invoke-µs' 'WorkerWarm:sdk-µs')
 	$(call bench-group,./cmd/peerbridge/,ServeWebhooks|BaselineBareHandler,-benchtime 5000x,'BaselineBareHandler/ServeWebhooks>=0.7' 'ServeWebhooks:webhooks/s' 'ServeWebhooks-BaselineBareHandler:p50-ms' 'ServeWebhooks-BaselineBareHandler:p99-ms' 'ServeWebhooksWithActions-BaselineBareHandler:p50-ms')
-	$(call bench-group,./cmd/peerbridge/,ServeSoak,-benchtime 1x,'ServeSoak:rss-MB-300k/rss-MB-10k<=1.5' 'ServeSoak:rss-MB-300k',3)
+	$(call bench-group,./cmd/peerbridge/,ServeSoak,-benchtime 300000x,'ServeSoak:rss-MB@300k/rss-MB@10k<=1.5' 'ServeSoak:rss-MB@300k' 'ServeSoak:heap-MB@300k',3)
 	$(call bench-group,./internal/coldstart/,ColdStart,-benchtime 15x -count $(BENCH_COUNT),$(COLDSTART_TARGETS),1)
 	@echo; echo "bench: every figure (median over rounds; rounds' range and count)"; \
 		$(GO) run ./internal/benchratio -show .bench-table; \
@@ -80,9 +91,11 @@ lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 # run: the whole pipeline on this machine (no AWS, no Docker); ARGS passes serve's flags,
-# e.g. make run ARGS='--events-out events.jsonl'.
+# e.g. make run ARGS='--events-out events.jsonl'. Built, then run (not `go run`, which
+# exits 1 after a Ctrl-C even when serve stopped cleanly): make's status is serve's.
 run:
-	$(GO) run ./cmd/peerbridge serve $(ARGS)
+	$(GO) build -o bin/peerbridge ./cmd/peerbridge
+	./bin/peerbridge serve $(ARGS)
 
 clean:
 	rm -rf bin .aws-sam

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,8 +17,9 @@ import (
 // the bus, where it was routed, each action's API calls and outcome. Lines come from
 // several goroutines, so each is written whole.
 type display struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu        sync.Mutex
+	w         io.Writer
+	noActions bool // --no-actions: routes are shown as not run
 }
 
 func (d *display) linef(format string, args ...any) {
@@ -26,45 +28,85 @@ func (d *display) linef(format string, args ...any) {
 	fmt.Fprintf(d.w, format+"\n", args...)
 }
 
+// eventSummary is what the display shows of an event's detail.
+type eventSummary struct {
+	ID            string   `json:"id"`
+	Name          string   `json:"name"`
+	ChangedFields []string `json:"changedFields"`
+	Author        struct {
+		Name  string `json:"name"`
+		Email string `json:"email"`
+	} `json:"author"`
+}
+
+// summarize reads the summary from the detail the router decoded, or, when it decoded
+// none (no rules), from the detail's JSON: only these fields, not the whole detail.
+func summarize(ev events.CloudWatchEvent, detail map[string]any) eventSummary {
+	var s eventSummary
+	if detail == nil {
+		json.Unmarshal(ev.Detail, &s) // a detail that is not JSON shows no fields
+		return s
+	}
+	str := func(m map[string]any, k string) string { v, _ := m[k].(string); return v }
+	s.ID, s.Name = str(detail, "id"), str(detail, "name")
+	if changed, _ := detail["changedFields"].([]any); len(changed) > 0 {
+		s.ChangedFields = make([]string, len(changed))
+		for i, c := range changed {
+			s.ChangedFields[i], _ = c.(string)
+		}
+	}
+	author, _ := detail["author"].(map[string]any)
+	s.Author.Name, s.Author.Email = str(author, "name"), str(author, "email")
+	return s
+}
+
 // event shows one bus event: its type, what it is about, who did it, where it goes.
 // detail is the decoded detail the router already made (nil when there is none).
 func (d *display) event(ev events.CloudWatchEvent, detail map[string]any, routedTo []string) {
+	sum := summarize(ev, detail)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  ● %-20s", time.Now().Format("15:04:05"), ev.DetailType)
-	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
-	if name := str(detail, "name"); name != "" {
-		fmt.Fprintf(&b, " %q", name)
+	if sum.Name != "" {
+		fmt.Fprintf(&b, " %q", sum.Name)
 	}
-	if changed, _ := detail["changedFields"].([]any); len(changed) > 0 {
-		names := make([]string, len(changed))
-		for i, c := range changed {
-			names[i], _ = c.(string)
-		}
-		fmt.Fprintf(&b, " changed %s", strings.Join(names, ", "))
+	if len(sum.ChangedFields) > 0 {
+		fmt.Fprintf(&b, " changed %s", strings.Join(sum.ChangedFields, ", "))
 	}
-	author, _ := detail["author"].(map[string]any)
-	if who := cmp.Or(str(author, "name"), str(author, "email")); who != "" {
+	if who := cmp.Or(sum.Author.Name, sum.Author.Email); who != "" {
 		fmt.Fprintf(&b, " by %s", who)
 	}
-	if id := str(detail, "id"); id != "" {
-		fmt.Fprintf(&b, "  [delivery %s]", short(id))
+	if sum.ID != "" {
+		fmt.Fprintf(&b, "  [delivery %s]", short(sum.ID))
 	}
 	if len(routedTo) > 0 {
 		fmt.Fprintf(&b, "\n          → %s", strings.Join(routedTo, ", "))
+		if d.noActions {
+			b.WriteString("   (not run: --no-actions)")
+		}
 	}
 	d.linef("%s", b.String())
 }
 
+// actionDone shows an action's outcome. Several events are handled at once, so the line
+// may come under another event's heading: it names its own event's delivery.
 func (d *display) actionDone(function string, ev events.CloudWatchEvent, attempt int, err error) {
 	retry := ""
 	if attempt > 1 {
 		retry = fmt.Sprintf(" (attempt %d)", attempt)
 	}
+	var detail struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal(ev.Detail, &detail)
+	of := ""
+	if detail.ID != "" {
+		of = " [delivery " + short(detail.ID) + "]"
+	}
 	if err != nil {
-		d.linef("          ✗ %s on %s%s: %v", function, ev.DetailType, retry, err)
+		d.linef("          ✗ %s on %s%s%s: %v", function, ev.DetailType, of, retry, err)
 		return
 	}
-	d.linef("          ✓ %s on %s%s", function, ev.DetailType, retry)
+	d.linef("          ✓ %s on %s%s%s", function, ev.DetailType, of, retry)
 }
 
 func short(id string) string {

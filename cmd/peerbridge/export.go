@@ -21,10 +21,6 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 )
 
-func init() {
-	commands["export"] = command{summary: "export every map, circle, role, role holder and peer to files", run: runExport}
-}
-
 // runExport implements `peerbridge export [--format json|csv] [--out DIR] [--api-url URL]
 // [--page-size N] [--include-former]`.
 func runExport(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {

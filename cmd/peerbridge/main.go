@@ -11,7 +11,9 @@ import (
 	"maps"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -22,8 +24,14 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
 }
 
-// commands is filled by each subcommand's file, so adding one touches no other file.
-var commands = map[string]command{}
+// commands is the command table: name, one-line summary, run function. Adding a command
+// is one line here.
+var commands = map[string]command{
+	"export": {summary: "export every map, circle, role, role holder and peer to files", run: runExport},
+	"parse":  {summary: "turn webhook bodies into events (stdin or FILE)", run: runParse},
+	"send":   {summary: "post sample webhooks (or a serve spill file) to a local or deployed endpoint", run: runSend},
+	"serve":  {summary: "run the whole pipeline locally: webhooks in, events, actions", run: runServe},
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -33,12 +41,31 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stderr)
+		return 0
+	case "-version", "--version", "version":
+		bi, ok := debug.ReadBuildInfo()
+		fmt.Fprintln(stdout, versionLine(bi, ok))
+		return 0
+	case "help":
+		if len(args) == 1 {
+			usage(stderr)
+			return 0
+		}
+		// `help CMD` is `CMD -h`: the same text, on the same stream, with the same status.
+		cmd, ok := commands[args[1]]
+		if !ok || len(args) > 2 {
+			fmt.Fprintf(stderr, "peerbridge help: unknown command %q\n\n", strings.Join(args[1:], " "))
+			usage(stderr)
 			return 2
 		}
-		return 0
+		return cmd.run(ctx, []string{"-h"}, stdin, stdout, stderr)
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -50,15 +77,69 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: peerbridge <command> [flags]\n\ncommands:")
+	fmt.Fprintln(w, "usage: peerbridge <command> [flags] [arguments]\n\ncommands:")
 	for _, name := range sortedCommandNames() {
 		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'peerbridge <command> -h' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'peerbridge help <command>' (or 'peerbridge <command> -h') for a command's flags;\n'peerbridge --version' for the version.")
 }
 
 func sortedCommandNames() []string {
 	return slices.Sorted(maps.Keys(commands))
+}
+
+// versionLine is what --version prints: the module version ("(devel)" for a build from
+// a checkout), with the VCS revision and a dirty mark when the build recorded them.
+func versionLine(bi *debug.BuildInfo, ok bool) string {
+	if !ok || bi == nil {
+		return "peerbridge (version unknown: built without module information)"
+	}
+	version := bi.Main.Version
+	if version == "" {
+		version = "(devel)"
+	}
+	var rev, modified, at string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = ", modified"
+			}
+		case "vcs.time":
+			at = ", " + s.Value
+		}
+	}
+	line := "peerbridge " + version
+	if rev != "" {
+		line += " (" + rev + at + modified + ")"
+	}
+	if bi.GoVersion != "" {
+		line += " " + bi.GoVersion
+	}
+	return line
+}
+
+// parseFlags parses args with fs, letting flags follow arguments (`parse FILE --jsonl`):
+// it returns the arguments that are not flags, in order. After "--" everything is an
+// argument.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if i := len(args) - len(rest); i > 0 && args[i-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 // flagExit is the exit status for a flag parsing error: 0 for -h (help was asked for
@@ -68,4 +149,12 @@ func flagExit(err error) int {
 		return 0
 	}
 	return 2
+}
+
+// argOr is argv[i], or "" when there is no such argument.
+func argOr(argv []string, i int) string {
+	if i < len(argv) {
+		return argv[i]
+	}
+	return ""
 }

@@ -14,10 +14,6 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
-func init() {
-	commands["parse"] = command{summary: "turn webhook bodies into events (stdin or FILE)", run: runParse}
-}
-
 // runParse implements `peerbridge parse [--source S] [--jsonl] [FILE]`.
 func runParse(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("parse", flag.ContinueOnError)
@@ -28,16 +24,17 @@ func runParse(_ context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fmt.Fprintln(stderr, "usage: peerbridge parse [--source S] [--jsonl] [FILE]\n\nReads a webhook body ({\"text\": \"...\"}) from FILE, or stdin when FILE is absent or -,\nand prints the event it becomes: {\"source\", \"detailType\", \"detail\"}.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	argv, err := parseFlags(fs, args)
+	if err != nil {
 		return flagExit(err)
 	}
-	if fs.NArg() > 1 {
+	if len(argv) > 1 {
 		fmt.Fprintln(stderr, "peerbridge parse: at most one FILE")
 		return 2
 	}
 	in := stdin
 	name := "stdin"
-	if path := fs.Arg(0); path != "" && path != "-" {
+	if path := argOr(argv, 0); path != "" && path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "peerbridge parse: %v\n", err)

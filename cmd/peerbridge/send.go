@@ -18,10 +18,6 @@ import (
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 )
 
-func init() {
-	commands["send"] = command{summary: "post sample webhooks to a local or deployed endpoint", run: runSend}
-}
-
 const (
 	defaultSendURL = "http://127.0.0.1:3000"
 	tokenEnv       = "PEERBRIDGE_WEBHOOK_TOKEN"
@@ -38,17 +34,26 @@ func runSend(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	token := fs.String("token", "", "the webhook `token` (default $"+tokenEnv+")")
 	kindList := fs.String("kind", webhooksamples.Test, "what to send: a `kind`, several separated by commas, or all")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long each request may take")
+	replay := fs.String("replay", "", "post the webhooks of a `FILE` that `peerbridge serve` spilled at shutdown, instead of samples")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: peerbridge send [--url URL] [--token T] [--kind KIND[,KIND...]|all] [--timeout D]\n\n"+
+		fmt.Fprintf(stderr, "usage: peerbridge send [--url URL] [--token T] [--kind KIND[,KIND...]|all | --replay FILE] [--timeout D]\n\n"+
 			"Posts sample Peerdom webhooks, as the Test URL button does, and prints each answer's\n"+
-			"status and body (the delivery id). Kinds: %s, or all.\n\n", strings.Join(webhooksamples.Kinds(), ", "))
+			"status and body (the delivery id). Kinds: %s, or all.\n"+
+			"With --replay, posts instead the webhooks serve could not deliver before it stopped.\n\n", strings.Join(webhooksamples.Kinds(), ", "))
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	argv, err := parseFlags(fs, args)
+	if err != nil {
 		return flagExit(err)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "peerbridge send: unexpected argument %q (the kind goes in --kind)\n", fs.Arg(0))
+	if len(argv) > 0 {
+		fmt.Fprintf(stderr, "peerbridge send: unexpected argument %q (the kind goes in --kind)\n", argOr(argv, 0))
+		return 2
+	}
+	kindGiven := false
+	fs.Visit(func(f *flag.Flag) { kindGiven = kindGiven || f.Name == "kind" })
+	if *replay != "" && kindGiven {
+		fmt.Fprintln(stderr, "peerbridge send: give --kind or --replay, not both")
 		return 2
 	}
 	kinds, err := sendKinds(*kindList)
@@ -68,6 +73,9 @@ func runSend(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		// token to wherever it points.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+	if *replay != "" {
+		return replaySpill(ctx, client, ep, *replay, stdout, stderr)
+	}
 	for _, kind := range kinds {
 		body, _ := webhooksamples.Body(kind) // sendKinds let only known kinds through
 		status, answer, err := post(ctx, client, ep, body)
@@ -80,6 +88,48 @@ func runSend(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 			return 1
 		}
 		fmt.Fprintf(stdout, "%s: %s %s\n", kind, statusText(status), oneLine(answer))
+	}
+	return 0
+}
+
+// replaySpill posts the text of each item of a spill file, in order. It stops at the
+// first refusal, saying which line to resume from; items without a text (an event a
+// webhook did not make) cannot be posted and are reported.
+func replaySpill(ctx context.Context, client *http.Client, ep endpoint, name string, stdout, stderr io.Writer) int {
+	f, err := os.Open(name)
+	if err != nil {
+		fmt.Fprintf(stderr, "peerbridge send: %v\n", err)
+		return 1
+	}
+	items, err := readSpill(f, name)
+	f.Close()
+	if err != nil {
+		fmt.Fprintf(stderr, "peerbridge send: %v\n", err)
+		return 1
+	}
+	posted, skipped := 0, 0
+	for i, it := range items {
+		what := fmt.Sprintf("%s:%d (%s %s)", name, i+1, it.Stage, short(it.DeliveryID))
+		if it.Text == "" {
+			fmt.Fprintf(stderr, "peerbridge send: %s: no webhook text to post; left as it is\n", what)
+			skipped++
+			continue
+		}
+		body, _ := json.Marshal(map[string]string{"text": it.Text})
+		status, answer, err := post(ctx, client, ep, body)
+		if err == nil && status/100 != 2 {
+			err = fmt.Errorf("%s: %s", statusText(status), errorMessage(answer))
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "peerbridge send: %s: %v\n%d of %d posted; resume from line %d: tail -n +%d %s > rest.jsonl\n", what, err, posted, len(items), i+1, i+1, name)
+			return 1
+		}
+		posted++
+		fmt.Fprintf(stdout, "%s: %s %s\n", what, statusText(status), oneLine(answer))
+	}
+	fmt.Fprintf(stdout, "replayed %d of %d items from %s\n", posted, len(items), name)
+	if skipped > 0 {
+		return 1
 	}
 	return 0
 }

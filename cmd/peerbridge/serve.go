@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -12,12 +14,15 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
 	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/localpipeline"
 	"github.com/peerbridge/peerbridge/internal/logging"
+	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 	"github.com/peerbridge/peerbridge/pkg/action"
@@ -26,10 +31,6 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
 )
-
-func init() {
-	commands["serve"] = command{summary: "run the whole pipeline locally: webhooks in, events, actions", run: runServe}
-}
 
 // serveOptions are serve's flags.
 type serveOptions struct {
@@ -44,7 +45,45 @@ type serveOptions struct {
 	logLevel    string
 	drainFor    time.Duration
 	noActions   bool // route and show events, call no action
+	maxBacklog  int  // the in-memory queue's bound; beyond it ingest answers 503
+	maxConns    int  // open connections to the webhook endpoint at once
+	spill       string
+
+	// For tests; zero values mean the defaults below.
+	listen       func(network, addr string) (net.Listener, error)
+	busHook      func(*membus.Bus) // e.g. to set fault hooks
+	httpShutdown time.Duration     // how long open requests get at shutdown before being cut
+	timeouts     serverTimeouts
 }
+
+// serverTimeouts are the webhook and sandbox servers' timeouts.
+type serverTimeouts struct {
+	readHeader, read, write, idle time.Duration
+}
+
+// Defaults of serve's servers: a webhook is a small POST, so a client that takes longer
+// than these is stalled or hostile.
+var defaultTimeouts = serverTimeouts{readHeader: 5 * time.Second, read: 30 * time.Second, write: 30 * time.Second, idle: 60 * time.Second}
+
+const (
+	defaultHTTPShutdown = 5 * time.Second
+	defaultMaxBacklog   = 10000
+	defaultMaxConns     = 512
+)
+
+func (t serverTimeouts) server(h http.Handler) *http.Server {
+	d := func(v, def time.Duration) time.Duration { return cmp.Or(v, def) }
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: d(t.readHeader, defaultTimeouts.readHeader),
+		ReadTimeout:       d(t.read, defaultTimeouts.read),
+		WriteTimeout:      d(t.write, defaultTimeouts.write),
+		IdleTimeout:       d(t.idle, defaultTimeouts.idle),
+	}
+}
+
+// testServeOptions, when set (by tests), adjusts the options runServe read from its flags.
+var testServeOptions func(*serveOptions)
 
 // paramFlag collects repeated --param NAME=VALUE.
 type paramFlag map[string]string
@@ -72,16 +111,27 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.StringVar(&opts.peerdomURL, "peerdom-url", "", "a real Peerdom API `URL` (key in $PEERDOM_API_KEY) instead of the sandbox")
 	fs.StringVar(&opts.logLevel, "log-level", "warn", "`level` of the handlers' JSON logs on stderr (debug|info|warn|error)")
 	fs.BoolVar(&opts.noActions, "no-actions", false, "run no action: events are routed and shown, not delivered")
-	fs.DurationVar(&opts.drainFor, "drain-timeout", 30*time.Second, "how long shutdown may take to finish accepted work")
+	fs.DurationVar(&opts.drainFor, "drain-timeout", 30*time.Second, "how long shutdown may take to finish accepted work; what is left goes to the --spill file")
+	fs.IntVar(&opts.maxBacklog, "max-backlog", defaultMaxBacklog, "most webhooks queued in memory; beyond it the endpoint answers 503 with Retry-After")
+	fs.IntVar(&opts.maxConns, "max-conns", defaultMaxConns, "most open connections to the webhook endpoint at once")
+	fs.StringVar(&opts.spill, "spill", "", "`FILE` for the work still undelivered when --drain-timeout ends (default peerbridge-spill-<time>.jsonl, written only if needed); re-post it with peerbridge send --replay FILE")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: peerbridge serve [flags]\n\nRuns ingest, the queue, the worker, the bus and the actions on this machine, routing events\nby the rules of template.yaml, against an in-memory sandbox Peerdom (or a real one).")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	argv, err := parseFlags(fs, args)
+	if err != nil {
 		return flagExit(err)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "peerbridge serve: unexpected argument %q\n", fs.Arg(0))
+	if len(argv) > 0 {
+		fmt.Fprintf(stderr, "peerbridge serve: unexpected argument %q\n", argOr(argv, 0))
+		return 2
+	}
+	if testServeOptions != nil {
+		testServeOptions(&opts)
+	}
+	if opts.maxBacklog < 1 || opts.maxConns < 1 {
+		fmt.Fprintln(stderr, "peerbridge serve: --max-backlog and --max-conns must be at least 1")
 		return 2
 	}
 	if opts.token == "" {
@@ -107,21 +157,30 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		status = 1
 	}
 	fmt.Fprintln(stdout, "\nshutting down: finishing accepted work…")
-	shutCtx, cancel := context.WithTimeout(context.Background(), opts.drainFor)
-	defer cancel()
-	if err := stack.shutdown(shutCtx); err != nil {
+	res, err := stack.stop(opts.drainFor)
+	if err != nil {
 		fmt.Fprintf(stderr, "peerbridge serve: %v\n", err)
-		return 1
+		status = 1
+	}
+	if res.spilled > 0 {
+		fmt.Fprintf(stderr, "peerbridge serve: %d undelivered item(s) written to %s; re-post them with: peerbridge send --replay %s\n", res.spilled, res.spillFile, res.spillFile)
+		status = 1
+	}
+	if res.lost > 0 {
+		fmt.Fprintf(stderr, "peerbridge serve: %d accepted item(s) lost (not on the bus, not in a spill file)\n", res.lost)
+		status = 1
 	}
 	return status
 }
 
 // stack is a running local pipeline: the webhook server, the pipeline, the Peerdom side.
 type stack struct {
+	opts       serveOptions
 	pipeline   *localpipeline.Pipeline
 	webhooks   http.Handler // the pipeline's endpoint, for the server and the sandbox
 	server     *http.Server
-	webhookURL string // http://addr/webhooks/<token>
+	handlers   sync.WaitGroup // the server's requests being handled
+	webhookURL string         // http://addr/webhooks/<token>
 	sandbox    *peerdomtest.Peerdom
 	sandboxSrv *http.Server
 	sandboxURL string // its API base URL
@@ -140,8 +199,12 @@ func seedSandbox(p *peerdomtest.Peerdom) (onboardingRole string) {
 	return p.AddRole(peerdomapi.Role{Name: "Onboarding buddy"}).ID
 }
 
+// startStack builds everything, then serves: the ports are bound first (their addresses
+// go into the sandbox URL and the webhook URL), but nothing is answered on them until
+// the pipeline, the sandbox and the actions exist, so a request that arrives at once
+// waits in the listen backlog rather than reaching something half built.
 func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer) (*stack, error) {
-	s := &stack{display: &display{w: stdout}, done: make(chan error, 2)}
+	s := &stack{opts: opts, display: &display{w: stdout}, done: make(chan error, 2)}
 	generated := false
 	if opts.token == "" {
 		opts.token, generated = peerdom.NewDeliveryID(), true
@@ -150,35 +213,28 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	if err != nil {
 		return nil, err
 	}
-	webhookLn, err := net.Listen("tcp", opts.addr)
+	listen := opts.listen
+	if listen == nil {
+		listen = net.Listen
+	}
+	var webhookLn net.Listener
+	webhookLn, err = listen("tcp", opts.addr)
 	if err != nil {
 		return nil, fmt.Errorf("webhook endpoint: %w", err)
 	}
+	webhookLn = newLimitListener(webhookLn, cmp.Or(opts.maxConns, defaultMaxConns))
 	s.webhookURL = "http://" + webhookLn.Addr().String() + "/webhooks/" + opts.token
 
 	// The Peerdom side: a sandbox whose writes send webhooks back in, or a real API.
 	apiURL, apiKey := opts.peerdomURL, opts.apiKey
 	params := map[string]string{}
+	var sandboxLn net.Listener
 	if opts.peerdomURL == "" {
-		sandboxLn, err := net.Listen("tcp", opts.sandboxAddr)
-		if err != nil {
+		if sandboxLn, err = listen("tcp", opts.sandboxAddr); err != nil {
 			webhookLn.Close()
 			return nil, fmt.Errorf("sandbox: %w", err)
 		}
-		s.sandbox = peerdomtest.New(peerdomtest.Config{
-			Webhook: func(ctx context.Context, body []byte) {
-				// As Peerdom would: POST the webhook to the endpoint, here in-process, so
-				// shutdown can close the port and still finish the round trip.
-				req := httptest.NewRequestWithContext(ctx, http.MethodPost, s.webhookURL, strings.NewReader(string(body)))
-				req.RemoteAddr = "127.0.0.1:0"
-				req.Header.Set("User-Agent", "peerbridge-sandbox")
-				rec := httptest.NewRecorder()
-				s.webhooks.ServeHTTP(rec, req) // set before any action can write
-				if rec.Code != http.StatusOK {
-					s.display.linef("  ! sandbox webhook refused: %d %s", rec.Code, strings.TrimSpace(rec.Body.String()))
-				}
-			},
-		})
+		s.sandbox = peerdomtest.New(peerdomtest.Config{Webhook: s.sandboxWebhook})
 		onboarding := seedSandbox(s.sandbox)
 		cfg := s.sandbox.Config()
 		apiURL = "http://" + sandboxLn.Addr().String() + peerdomtest.APIPrefix
@@ -189,13 +245,12 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		params["OnboardingRoleIds"] = onboarding
 		params["RoleDefaults"] = `{"Purpose":"To be defined"}`
 		params["IgnoreAuthors"] = cfg.OwnerEmail
-		s.sandboxSrv = &http.Server{Handler: s.sandbox, ReadHeaderTimeout: 10 * time.Second}
-		go serveUntilClosed(s.sandboxSrv, sandboxLn, s.done)
 	}
 	if s.pipeline, err = s.buildPipeline(opts, params, tokens, apiURL, apiKey, stderr); err != nil {
 		webhookLn.Close()
-		if s.sandboxSrv != nil {
-			s.sandboxSrv.Close()
+		if sandboxLn != nil {
+			sandboxLn.Close()
+			s.sandbox.Close()
 		}
 		return nil, err
 	}
@@ -204,10 +259,19 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	s.pipeline.Start(runCtx, 4)
-	s.server = &http.Server{Handler: s.webhooks, ReadHeaderTimeout: 10 * time.Second}
+	// Everything is built: now answer.
+	if sandboxLn != nil {
+		s.sandboxSrv = opts.timeouts.server(s.sandbox)
+		go serveUntilClosed(s.sandboxSrv, sandboxLn, s.done)
+	}
+	s.server = opts.timeouts.server(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.handlers.Add(1)
+		defer s.handlers.Done()
+		s.webhooks.ServeHTTP(w, r)
+	}))
 	go serveUntilClosed(s.server, webhookLn, s.done)
 
-	fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running\n")
+	fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running (its queue is in memory: a kill -9 loses what is not yet on the bus)\n")
 	fmt.Fprintf(stdout, "  webhook endpoint  POST %s\n", s.webhookURL)
 	if generated {
 		fmt.Fprintf(stdout, "                    (generated token; set PEERBRIDGE_WEBHOOK_TOKEN or --token to keep one)\n")
@@ -224,6 +288,20 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	return s, nil
 }
 
+// sandboxWebhook is what the sandbox does with each webhook: as Peerdom would, POST it to
+// the endpoint — here in-process, so shutdown can close the port and still finish the
+// round trip. It only runs once the stack is built (the sandbox answers nothing before).
+func (s *stack) sandboxWebhook(ctx context.Context, body []byte) {
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, s.webhookURL, bytes.NewReader(body))
+	req.RemoteAddr = "127.0.0.1:0"
+	req.Header.Set("User-Agent", "peerbridge-sandbox")
+	rec := httptest.NewRecorder()
+	s.webhooks.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		s.display.linef("  ! sandbox webhook refused: %d %s", rec.Code, strings.TrimSpace(rec.Body.String()))
+	}
+}
+
 // buildPipeline reads the template and makes a target for each action function in it.
 func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string, tokens *ingest.Tokens, apiURL, apiKey string, stderr io.Writer) (*localpipeline.Pipeline, error) {
 	tpl, err := samtemplate.Load(opts.template, nil) // first read: which parameters exist
@@ -231,6 +309,11 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 		return nil, fmt.Errorf("reading the template: %w (run serve from the repository, or give --template)", err)
 	}
 	params := map[string]string{}
+	if opts.peerdomURL != "" {
+		// The key comes from $PEERDOM_API_KEY; the template's secret name only gates the
+		// actions (its HasApiKey condition), so give it a local placeholder.
+		sandboxParams = map[string]string{"PeerdomApiKeySecretName": "local-env-key"}
+	}
 	for k, v := range sandboxParams {
 		if _, declared := tpl.Params[k]; declared {
 			params[k] = v
@@ -242,12 +325,26 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	if tpl, err = samtemplate.Load(opts.template, params); err != nil {
 		return nil, err
 	}
+	if opts.peerdomURL != "" && !opts.noActions {
+		for _, m := range missingActionParams(tpl) {
+			s.display.linef("  ! %s", m)
+		}
+	}
 	logger := logging.New(stderr, opts.logLevel)
-	eventBus := membus.New() // enrich publishes its snapshots to it
+	// The bus keeps counters, not events, so serve's memory stays flat however long it
+	// runs; the queue is bounded (--max-backlog): beyond it ingest answers 503.
+	eventBus := &membus.Bus{DropEvents: true} // enrich publishes its snapshots to it
+	if opts.busHook != nil {
+		opts.busHook(eventBus)
+	}
+	queue := &memqueue.Queue{MaxBacklog: cmp.Or(opts.maxBacklog, defaultMaxBacklog)}
 	target := func(fn samtemplate.Function) (localpipeline.Target, error) {
 		dir := strings.TrimSuffix(path.Clean(fn.CodeURI), "/")
-		if opts.noActions || path.Dir(dir) != "functions/actions" {
+		if path.Dir(dir) != "functions/actions" {
 			return nil, nil // not an action (or one of the user's own: not run locally)
+		}
+		if opts.noActions {
+			return notRun, nil // routed and shown; the route's Target is cleared below
 		}
 		name := path.Base(dir)
 		api, err := peerdomapi.New(apiURL, apiKey, peerdomapi.WithHTTPClient(&http.Client{
@@ -268,6 +365,12 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	if err != nil {
 		return nil, err
 	}
+	if opts.noActions {
+		for i := range routes {
+			routes[i].Target = nil // --no-actions: show where events would go, deliver none
+		}
+		s.display.noActions = true
+	}
 	for _, fn := range skipped {
 		s.display.linef("  (function %s has rules but no local implementation: its events are shown, not delivered)", fn)
 	}
@@ -286,6 +389,7 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	}
 	pipeline := localpipeline.New(localpipeline.Config{
 		Bus:    eventBus,
+		Queue:  queue,
 		Tokens: tokens,
 		Source: source,
 		Routes: routes,
@@ -303,41 +407,122 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	return pipeline, nil
 }
 
-// shutdown stops taking webhooks, finishes what was accepted (the queue, the bus, the
-// actions, and the sandbox's webhooks those cause), then stops everything.
-func (s *stack) shutdown(ctx context.Context) error {
-	var errs []error
-	if err := s.server.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("webhook server: %w", err))
+// notRun stands for an action under --no-actions, so that its rules are kept.
+func notRun(context.Context, events.EventBridgeEvent) error { return nil }
+
+// actionParams are the template parameters without which a shipped action is not
+// deployed (its condition in template.yaml) and so does not run in serve either.
+var actionParams = []struct{ function, param, example string }{
+	{"OnboardPeerFunction", "OnboardingRoleIds", "ROLE_ID[,ROLE_ID…]"},
+	{"RoleDefaultsFunction", "RoleDefaults", `'{"Purpose":"To be defined"}'`},
+}
+
+// missingActionParams names, for a run against a real Peerdom, each action that will not
+// run for want of a parameter, so that serve never silently runs no action.
+func missingActionParams(tpl *samtemplate.Template) []string {
+	var missing []string
+	for _, p := range actionParams {
+		if v, declared := tpl.Params[p.param]; declared && strings.TrimSpace(v) == "" {
+			missing = append(missing, fmt.Sprintf("%s does not run: give --param %s=%s", p.function, p.param, p.example))
+		}
 	}
+	return missing
+}
+
+// stopResult is what shutdown counted.
+type stopResult struct {
+	events, queueDead, actionsDead int
+	spilled                        int    // items written to spillFile
+	spillFile                      string // empty when nothing was spilled
+	lost                           int    // undelivered items that could not be spilled
+}
+
+// stop shuts down in order: the webhook server first, bounded on its own (open requests
+// get opts.httpShutdown, then their connections are closed); then the queue, the bus,
+// the actions and the sandbox webhooks they cause drain until idle or drainFor has
+// passed; whatever is still undelivered then is written to the spill file.
+func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
+	var errs []error
+	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), cmp.Or(s.opts.httpShutdown, defaultHTTPShutdown))
+	if err := s.server.Shutdown(httpCtx); err != nil {
+		s.server.Close() // the stragglers: their requests were never answered, so never accepted
+		s.display.linef("  ! webhook server: requests still open after %s were cut off", cmp.Or(s.opts.httpShutdown, defaultHTTPShutdown))
+	}
+	cancelHTTP()
+	s.handlers.Wait() // a request cut off returns at once: its body read fails
+
+	drainCtx, cancelDrain := context.WithTimeout(context.Background(), drainFor)
+	defer cancelDrain()
+	drained := true
 	for {
-		if err := s.pipeline.Drain(ctx); err != nil {
-			errs = append(errs, err)
+		if err := s.pipeline.Drain(drainCtx); err != nil {
+			drained = false
 			break
 		}
 		if s.sandbox == nil {
 			break
 		}
-		if err := s.sandbox.WaitWebhooks(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("sandbox webhooks: %w", err))
+		if err := s.sandbox.WaitWebhooks(drainCtx); err != nil {
+			drained = false
 			break
 		}
 		if s.pipeline.Idle() {
 			break // nothing new came in while the sandbox delivered
 		}
 	}
-	s.cancel()
-	s.pipeline.Close()
+	if !drained {
+		s.display.linef("  ! drain: --drain-timeout (%s) ended with work left; keeping it in a spill file", drainFor)
+	}
+	pendingActions := s.pipeline.Stop(s.cancel)
 	if s.sandbox != nil {
-		s.sandbox.Close()
-		s.sandboxSrv.Shutdown(ctx)
+		s.sandbox.Close() // its webhook in progress ends in the queue, kept below
+		sctx, c := context.WithTimeout(context.Background(), time.Second)
+		s.sandboxSrv.Shutdown(sctx)
+		c()
 	}
 	if s.eventsFile != nil {
 		errs = append(errs, s.eventsFile.Close())
 	}
-	events, dead, dlq := len(s.pipeline.Bus.Events()), len(s.pipeline.DeadActions()), len(s.pipeline.Queue.DeadLetters())
-	s.display.linef("stopped: %d events on the bus, %d queue messages and %d action events dead-lettered", events, dlq, dead)
-	return errors.Join(errs...)
+	res := stopResult{
+		events:      s.pipeline.Bus.Accepted(),
+		queueDead:   len(s.pipeline.Queue.DeadLetters()),
+		actionsDead: len(s.pipeline.DeadActions()),
+	}
+	items := spillItems(s.pipeline.Queue.Pending(), pendingActions)
+	if len(items) > 0 {
+		name := s.opts.spill
+		if name == "" {
+			name = "peerbridge-spill-" + time.Now().UTC().Format("20060102T150405Z") + ".jsonl"
+		}
+		if err := writeSpill(name, items); err != nil {
+			errs = append(errs, fmt.Errorf("spill file: %w", err))
+			res.lost = len(items)
+		} else {
+			res.spilled, res.spillFile = len(items), name
+		}
+	}
+	summary := fmt.Sprintf("stopped: %d events on the bus, %d queue messages and %d action events dead-lettered", res.events, res.queueDead, res.actionsDead)
+	if res.spilled > 0 {
+		summary += fmt.Sprintf(", %d undelivered kept in %s", res.spilled, res.spillFile)
+	}
+	if res.lost > 0 {
+		summary += fmt.Sprintf(", %d LOST", res.lost)
+	}
+	s.display.linef("%s", summary)
+	return res, errors.Join(errs...)
+}
+
+// shutdown is stop for callers that want only its error (the tests).
+func (s *stack) shutdown(ctx context.Context) error {
+	drainFor := time.Minute
+	if d, ok := ctx.Deadline(); ok {
+		drainFor = time.Until(d)
+	}
+	res, err := s.stop(drainFor)
+	if err == nil && (res.spilled > 0 || res.lost > 0) {
+		err = fmt.Errorf("shutdown left %d spilled and %d lost", res.spilled, res.lost)
+	}
+	return err
 }
 
 // serveUntilClosed serves until Shutdown; it reports any other end on done.

@@ -40,7 +40,7 @@ type Route struct {
 	Function   string // the template's logical id of the target function
 	Rule       string // the rule's name in the template
 	Pattern    *eventpattern.Pattern
-	Target     Target
+	Target     Target // nil: matching events are shown as routed, not delivered
 	MaxRetries int
 }
 
@@ -54,8 +54,8 @@ type DeadAction struct {
 // Observer is told what happens, for a terminal display or a file; any field may be nil.
 // The calls come from the pipeline's goroutines, one at a time.
 type Observer struct {
-	// Event gets each event on the bus, its detail decoded (nil if it is not JSON), and
-	// the functions it was routed to.
+	// Event gets each event on the bus, its detail as decoded for matching (nil when
+	// there are no rules, or it is not JSON), and the functions it was routed to.
 	Event func(ev events.CloudWatchEvent, detail map[string]any, routedTo []string)
 	// EventJSON gets each event as EventBridge delivers it to a target, as JSON.
 	EventJSON   func(raw []byte)
@@ -82,7 +82,12 @@ type Pipeline struct {
 	running int   // jobs being handled
 	dead    []DeadAction
 	closed  bool
-	wg      sync.WaitGroup
+	stopped bool // Stop: targets take no more jobs
+	// entityBusy holds the entity keys of the jobs being delivered: a target gets one
+	// event per entity at a time, as the actions' lease per entity ensures when deployed
+	// (two events about one peer, handled at once, would both check and both write).
+	entityBusy map[string]bool
+	wg         sync.WaitGroup
 
 	seenQueueDead int // queue dead letters already told to the observer
 	retryIn       func(attempt int) time.Duration
@@ -92,6 +97,7 @@ type job struct {
 	route   *Route
 	event   events.CloudWatchEvent
 	attempt int
+	entity  string // route.Function + detail.entityId; empty: no entity to serialize on
 }
 
 // Config is what New needs.
@@ -193,6 +199,7 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 		if p.isClosed() {
 			return
 		}
+		p.batchWindow(ctx)
 		for {
 			n, err := p.Queue.Poll(ctx, memqueue.MaxBatch, p.invokeWorker)
 			if err != nil {
@@ -221,6 +228,24 @@ func (p *Pipeline) invokeWorker(ctx context.Context, batch []queue.Message) ([]s
 	return p.Worker.Handle(ctx, batch)
 }
 
+// BatchWindow is how long the worker waits, once woken, for a full batch of messages
+// (like the batching window of Lambda's SQS event source mapping): a webhook reaches the
+// bus up to this much later, and under load the worker handles ten per poll instead of
+// one, each poll's fixed cost (the handoff, the batch, PutEvents) shared.
+const BatchWindow = time.Millisecond
+
+func (p *Pipeline) batchWindow(ctx context.Context) {
+	if p.Queue.Len() >= memqueue.MaxBatch {
+		return
+	}
+	t := time.NewTimer(BatchWindow)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
 // noteDeadLetters tells the observer of messages newly moved to the queue's DLQ.
 func (p *Pipeline) noteDeadLetters() {
 	dead := p.Queue.DeadLetters()
@@ -243,18 +268,23 @@ func (p *Pipeline) route(e membus.Event) {
 	cw := e.CloudWatchEvent()
 	var routedTo []string
 	var detail map[string]any
-	if decoded, err := decodedEvent(cw); err == nil {
-		detail, _ = decoded["detail"].(map[string]any)
-		p.mu.Lock()
-		for i := range p.Routes {
-			r := &p.Routes[i]
-			if r.Pattern.MatchEvent(decoded) {
-				p.jobs = append(p.jobs, job{route: r, event: cw, attempt: 1})
-				routedTo = append(routedTo, r.Function)
+	if len(p.Routes) > 0 { // without rules, nothing needs the decoded event
+		if decoded, err := decodedEvent(cw); err == nil {
+			detail, _ = decoded["detail"].(map[string]any)
+			p.mu.Lock()
+			for i := range p.Routes {
+				r := &p.Routes[i]
+				if r.Pattern.MatchEvent(decoded) {
+					routedTo = append(routedTo, r.Function)
+					if r.Target == nil {
+						continue
+					}
+					p.jobs = append(p.jobs, job{route: r, event: cw, attempt: 1, entity: entityKey(r.Function, detail)})
+					p.cond.Signal() // one target per job: waking them all would cost a handoff each
+				}
 			}
+			p.mu.Unlock()
 		}
-		p.cond.Broadcast()
-		p.mu.Unlock()
 	}
 	p.observe(func(o Observer) {
 		if o.EventJSON != nil {
@@ -296,19 +326,42 @@ func (p *Pipeline) targetLoop(ctx context.Context) {
 	defer p.wg.Done()
 	for {
 		p.mu.Lock()
-		for len(p.jobs) == 0 && !p.closed && ctx.Err() == nil {
+		i := p.nextJob()
+		for i < 0 && !p.stopped && !(len(p.jobs) == 0 && (p.closed || ctx.Err() != nil)) {
 			p.cond.Wait()
+			i = p.nextJob()
 		}
-		if len(p.jobs) == 0 {
+		if i < 0 || p.stopped {
 			p.mu.Unlock()
 			return
 		}
-		j := p.jobs[0]
-		p.jobs = p.jobs[1:]
+		j := p.jobs[i]
+		p.jobs = append(p.jobs[:i], p.jobs[i+1:]...)
 		p.running++
+		if j.entity != "" {
+			if p.entityBusy == nil {
+				p.entityBusy = map[string]bool{}
+			}
+			p.entityBusy[j.entity] = true
+		}
 		p.mu.Unlock()
 
 		err := p.deliver(ctx, j)
+		if j.entity != "" {
+			p.mu.Lock()
+			delete(p.entityBusy, j.entity)
+			p.cond.Broadcast() // a job waiting for this entity may go
+			p.mu.Unlock()
+		}
+		if err != nil && ctx.Err() != nil && p.isStopped() {
+			// Cut short by Stop: not the target's failure; the job stays pending.
+			p.mu.Lock()
+			p.running--
+			p.jobs = append(p.jobs, j)
+			p.cond.Broadcast()
+			p.mu.Unlock()
+			continue
+		}
 		if err != nil && j.attempt <= j.route.MaxRetries && ctx.Err() == nil {
 			// Retry later, as Lambda does for a failed asynchronous invocation; the job
 			// counts as running until it is queued again, so Drain waits for it.
@@ -337,6 +390,27 @@ func (p *Pipeline) targetLoop(ctx context.Context) {
 		p.cond.Broadcast()
 		p.mu.Unlock()
 	}
+}
+
+// nextJob is the index of the oldest job whose entity no target is busy with, or -1.
+// Needs p.mu.
+func (p *Pipeline) nextJob() int {
+	for i, j := range p.jobs {
+		if j.entity == "" || !p.entityBusy[j.entity] {
+			return i
+		}
+	}
+	return -1
+}
+
+// entityKey is what a target's deliveries are serialized on: the function and the
+// event's entity (detail.entityId); empty when the event names none.
+func entityKey(function string, detail map[string]any) string {
+	id, _ := detail["entityId"].(string)
+	if id == "" {
+		return ""
+	}
+	return function + "\x00" + id
 }
 
 // deliver runs one target on one event, as a Lambda invocation would: with a deadline,
@@ -408,6 +482,43 @@ func (p *Pipeline) Close() {
 	p.cond.Broadcast()
 	p.mu.Unlock()
 	p.wg.Wait()
+}
+
+// PendingAction is a matched event no target has finished with.
+type PendingAction struct {
+	Function string
+	Event    events.CloudWatchEvent
+}
+
+// Stop ends the pipeline without finishing its work, for when a drain ran out of time.
+// It calls cancel (which must cancel the context given to Start): the targets take no
+// new job, and a delivery cut short stays pending instead of failing. It waits for the
+// worker and the targets, then for retries already scheduled to come back, and returns
+// the events still waiting for their targets; what the queue still holds is in
+// Queue.Pending.
+func (p *Pipeline) Stop(cancel context.CancelFunc) []PendingAction {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	cancel()
+	p.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.running > 0 { // retries scheduled by time.AfterFunc (at most retryIn away)
+		p.cond.Wait()
+	}
+	out := make([]PendingAction, len(p.jobs))
+	for i, j := range p.jobs {
+		out[i] = PendingAction{Function: j.route.Function, Event: j.event}
+	}
+	p.jobs = nil
+	return out
+}
+
+func (p *Pipeline) isStopped() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopped
 }
 
 // DeadActions returns the events whose targets failed every attempt.

@@ -67,9 +67,14 @@ type Bus struct {
 	FailEntry func(e bus.Entry) (code, message string)
 	// Now gives the receive time of entries without one; nil means time.Now.
 	Now func() time.Time
+	// DropEvents, when set, keeps no accepted event: each is counted (Accepted) and
+	// handed to the subscribers, and Events returns none, so a long-running bus (serve)
+	// holds no memory per event.
+	DropEvents bool
 
 	mu          sync.Mutex
 	events      []Event
+	accepted    int
 	calls       int
 	subscribers []func(Event)
 }
@@ -93,6 +98,13 @@ func (b *Bus) Events() []Event {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]Event(nil), b.events...)
+}
+
+// Accepted is the number of entries the bus has accepted, kept or not (DropEvents).
+func (b *Bus) Accepted() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.accepted
 }
 
 // Calls is the number of PutEvents calls made, including failed ones.
@@ -162,7 +174,10 @@ func (b *Bus) PutEvents(ctx context.Context, entries []bus.Entry) ([]bus.Result,
 	}
 
 	b.mu.Lock()
-	b.events = append(b.events, accepted...)
+	b.accepted += len(accepted)
+	if !b.DropEvents {
+		b.events = append(b.events, accepted...)
+	}
 	subs := slices.Clone(b.subscribers)
 	b.mu.Unlock()
 	for _, ev := range accepted {

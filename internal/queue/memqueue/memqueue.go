@@ -56,6 +56,10 @@ type Queue struct {
 	// FailSend, when set, is asked before each Send; a non-nil error is returned and
 	// nothing is queued (an unreachable queue, for fault tests).
 	FailSend func(body string) error
+	// MaxBacklog, when above 0, bounds the messages held (visible and in flight): a Send
+	// beyond it returns ErrFull and queues nothing, as an unreachable queue would. The
+	// dead-letter list is not counted.
+	MaxBacklog int
 
 	mu       sync.Mutex
 	visible  []*message
@@ -76,6 +80,9 @@ func New() *Queue { return &Queue{} }
 // MaxMessageBytes.
 var ErrTooLarge = queue.ErrTooLarge
 
+// ErrFull is returned by Send when the queue holds MaxBacklog messages.
+var ErrFull = errors.New("memqueue: the queue is full (its backlog bound is reached); retry later")
+
 // Send queues body as a new message.
 func (q *Queue) Send(ctx context.Context, body string) error {
 	if err := ctx.Err(); err != nil {
@@ -93,6 +100,10 @@ func (q *Queue) Send(ctx context.Context, body string) error {
 		return fmt.Errorf("%s: %w (%d bytes)", q.name(), ErrTooLarge, len(body))
 	}
 	q.mu.Lock()
+	if q.MaxBacklog > 0 && len(q.visible)+len(q.inFlight) >= q.MaxBacklog {
+		q.mu.Unlock()
+		return fmt.Errorf("%w (%d messages)", ErrFull, q.MaxBacklog)
+	}
 	q.visible = append(q.visible, &message{Message: queue.Message{ID: uuid.New(), Body: body, SentAt: time.Now().UTC()}})
 	q.signal()
 	q.mu.Unlock()
@@ -262,6 +273,22 @@ func (q *Queue) InFlight() int {
 	defer q.mu.Unlock()
 	q.expire(time.Now())
 	return len(q.inFlight)
+}
+
+// Pending returns a copy of every message not yet deleted nor dead-lettered — the
+// visible ones (oldest first), then those in flight — for a caller that stops consuming
+// and must keep what is left (serve's spill file).
+func (q *Queue) Pending() []queue.Message {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]queue.Message, 0, len(q.visible)+len(q.inFlight))
+	for _, m := range q.visible {
+		out = append(out, m.Message)
+	}
+	for _, m := range q.inFlight {
+		out = append(out, m.Message)
+	}
+	return out
 }
 
 // DeadLetters returns a copy of the messages that were received MaxReceives times

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"testing"
+)
+
+// TestHelpIsDashH: `peerbridge help CMD` prints exactly what `peerbridge CMD -h` prints,
+// for every command of the table, and exits 0.
+func TestHelpIsDashH(t *testing.T) {
+	if len(commands) < 4 {
+		t.Fatalf("command table has %d commands", len(commands))
+	}
+	for _, name := range sortedCommandNames() {
+		if commands[name].summary == "" || commands[name].run == nil {
+			t.Errorf("%s: no summary or run func", name)
+		}
+		code1, out1, err1 := runCLI(t, "", "help", name)
+		code2, out2, err2 := runCLI(t, "", name, "-h")
+		if code1 != 0 || code2 != 0 || out1 != out2 || err1 != err2 {
+			t.Errorf("%s: help exit %d, -h exit %d; outputs differ:\n%s\n---\n%s", name, code1, code2, err1, err2)
+		}
+		if !strings.Contains(err1, "usage: peerbridge "+name) {
+			t.Errorf("help %s: %q", name, err1)
+		}
+	}
+	code, _, errOut := runCLI(t, "", "help")
+	for _, name := range sortedCommandNames() {
+		if !strings.Contains(errOut, "  "+name+" ") || !strings.Contains(errOut, commands[name].summary) {
+			t.Errorf("usage lacks %s and its summary:\n%s", name, errOut)
+		}
+	}
+	if code != 0 {
+		t.Errorf("help: exit %d", code)
+	}
+	if code, _, errOut := runCLI(t, "", "help", "nope"); code != 2 || !strings.Contains(errOut, `unknown command "nope"`) {
+		t.Errorf("help nope: exit %d, %q", code, errOut)
+	}
+	if code, _, _ := runCLI(t, ""); code != 2 {
+		t.Errorf("no command: exit %d, want 2", code)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCLI(t, "", "--version")
+	if code != 0 || !strings.HasPrefix(out, "peerbridge ") || strings.Count(out, "\n") != 1 {
+		t.Errorf("--version: exit %d, %q", code, out)
+	}
+	bi := &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Path: "github.com/peerbridge/peerbridge", Version: "v1.2.3"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123abcd"}, {Key: "vcs.time", Value: "2026-11-30T10:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
+	if got, want := versionLine(bi, true), "peerbridge v1.2.3 (0123abcd, 2026-11-30T10:00:00Z, modified) go1.26.0"; got != want {
+		t.Errorf("versionLine = %q, want %q", got, want)
+	}
+	bi.Settings, bi.Main.Version = nil, ""
+	if got, want := versionLine(bi, true), "peerbridge (devel) go1.26.0"; got != want {
+		t.Errorf("without VCS: %q, want %q", got, want)
+	}
+	if got := versionLine(nil, false); !strings.Contains(got, "unknown") {
+		t.Errorf("without build info: %q", got)
+	}
+}
+
+// TestFlagsAfterArguments: `parse FILE --jsonl` is `parse --jsonl FILE`; after "--" a
+// flag-like word is a file name.
+func TestFlagsAfterArguments(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "hooks.jsonl")
+	if err := os.WriteFile(file, []byte(`{"text":"Role was created"}`+"\n"+`{"text":"Peer was deleted"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c1, out1, e1 := runCLI(t, "", "parse", file, "--jsonl", "--source", "acme")
+	c2, out2, e2 := runCLI(t, "", "parse", "--jsonl", "--source", "acme", file)
+	if c1 != 0 || c2 != 0 || out1 != out2 || e1 != e2 || strings.Count(out1, "\n") != 2 || !strings.Contains(out1, `"source":"acme"`) {
+		t.Errorf("flags after the file: exit %d %q %q; before: exit %d %q", c1, out1, e1, c2, out2)
+	}
+	dash := filepath.Join(dir, "--jsonl")
+	if err := os.WriteFile(dash, []byte(`{"text":"Role was created"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	if code, out, errOut := runCLI(t, "", "parse", "--", "--jsonl"); code != 0 || !strings.Contains(out, "\n  ") {
+		t.Errorf("parse -- --jsonl (a file): exit %d, %q %q", code, out, errOut)
+	}
+	if code, _, errOut := runCLI(t, "", "parse", file, "extra"); code != 2 || !strings.Contains(errOut, "at most one FILE") {
+		t.Errorf("two files: exit %d %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "", "serve", "extra", "--no-actions"); code != 2 || !strings.Contains(errOut, `unexpected argument "extra"`) {
+		t.Errorf("serve extra: exit %d %q", code, errOut)
+	}
+}
