@@ -183,8 +183,8 @@ func testCancelled(t *testing.T, newStore NewStore) {
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	for what, err := range map[string]error{
-		"Acquire": s.Acquire(cctx, k, "a", time.Minute),
-		"Release": s.Release(cctx, k, "a"),
+		"Acquire":  s.Acquire(cctx, k, "a", time.Minute),
+		"Release":  s.Release(cctx, k, "a"),
 		"Complete": s.Complete(cctx, k, time.Minute),
 	} {
 		if !errors.Is(err, context.Canceled) || errors.Is(err, idempotency.ErrHeld) || errors.Is(err, idempotency.ErrNotOwner) {
