@@ -126,13 +126,16 @@ func leaseSubject(ev Event) string {
 func (o *Once) acquire(ctx context.Context, key, owner string) error {
 	start := time.Now()
 	wait := orDefault(o.PollMin, defaultPollMin)
-	for {
+	for tries := 0; ; tries++ {
 		err := o.Store.Acquire(ctx, key, owner, o.leaseTTL(ctx))
 		if err == nil {
 			if waited := time.Since(start); waited >= time.Millisecond {
 				Note(ctx, "leaseWaitMs", waited.Milliseconds())
 			}
 			return nil
+		}
+		if tries > 0 && ctx.Err() != nil { // the deadline came during a try, after waiting
+			return fmt.Errorf("%w: waiting for the lease on %s: %w", ErrEntityBusy, key, ctx.Err())
 		}
 		if !errors.Is(err, idempotency.ErrHeld) {
 			return fmt.Errorf("taking the lease on %s: %w", key, err)
