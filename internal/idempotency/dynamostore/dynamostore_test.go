@@ -17,24 +17,13 @@ import (
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
-// newTable makes a table shaped as template.yaml's IdempotencyTable.
+// newTable makes a table on moto shaped as template.yaml's IdempotencyTable.
 func newTable(t *testing.T) (*dynamodb.Client, string) {
 	t.Helper()
 	client := dynamodb.NewFromConfig(mototest.Config(t))
 	name := "idempotency-" + time.Now().Format("150405.000000000")
-	ctx := context.Background()
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(dynamostore.AttrID), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(dynamostore.AttrID), KeyType: types.KeyTypeHash}},
-	})
-	if err != nil {
-		t.Fatalf("create table: %v", err)
-	}
-	if _, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{TableName: aws.String(name),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(dynamostore.AttrExpiresAt), Enabled: aws.Bool(true)}}); err != nil {
-		t.Fatalf("enable TTL: %v", err)
+	if err := dynamostore.CreateTable(context.Background(), client, name); err != nil {
+		t.Fatal(err)
 	}
 	return client, name
 }
