@@ -95,8 +95,12 @@ func NewRunner(ctx context.Context, name string, d Deps, build Build) (*action.R
 	if err != nil {
 		return nil, err
 	}
+	once, err := newOnce(ctx, d.Getenv, awsConfig)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	logger.Info("ready", slog.Any("config", cfg))
-	return &action.Runner{Name: name, Handler: h, IgnoreAuthors: cfg.IgnoreAuthors, Logger: logger}, nil
+	return &action.Runner{Name: name, Handler: h, IgnoreAuthors: cfg.IgnoreAuthors, Logger: logger, Once: once}, nil
 }
 
 // Start runs the action as a Lambda function. A configuration error is logged and ends
