@@ -45,7 +45,7 @@ const (
 	defaultPollMax     = 500 * time.Millisecond
 	defaultLeaseFor    = time.Minute
 	defaultLeaseMargin = 5 * time.Second
-	releaseTimeout     = 2 * time.Second
+	storeTimeout       = 2 * time.Second // for the writes made after the handler, when ctx may have ended
 )
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -83,7 +83,7 @@ func (o *Once) run(ctx context.Context, name string, ev Event, handle func(conte
 	if doneKey != "" && (err == nil || IsIgnored(err)) {
 		// The effect is done; failing the event now would only run it again, so a record
 		// that cannot be written is noted, and the state checks catch a repeat.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 		if rerr := o.Store.Complete(rctx, doneKey, orDefault(o.RememberFor, defaultRememberFor)); rerr != nil {
 			Note(ctx, "recordError", rerr.Error())
 		}
@@ -165,7 +165,7 @@ func (o *Once) leaseTTL(ctx context.Context) time.Duration {
 // release gives the lease back even when ctx has ended. A lease that cannot be released
 // expires by itself; one lost to a takeover (the handler outran it) is worth a note.
 func (o *Once) release(ctx context.Context, key, owner string) {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 	if err := o.Store.Release(rctx, key, owner); err != nil {
 		Note(ctx, "leaseReleaseError", err.Error())
