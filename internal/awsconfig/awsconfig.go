@@ -29,7 +29,7 @@ var ErrNoCredentials = errors.New("no AWS credentials: set AWS_ACCESS_KEY_ID and
 //     them the Config is still returned, and each AWS call fails with ErrNoCredentials,
 //     so a function that needs no AWS call (a local run with plain settings) can start;
 //   - AWS_ENDPOINT_URL for every service, and AWS_ENDPOINT_URL_SQS,
-//     AWS_ENDPOINT_URL_EVENTBRIDGE, AWS_ENDPOINT_URL_SECRETS_MANAGER for one service, as
+//     AWS_ENDPOINT_URL_EVENTBRIDGE, AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_DYNAMODB for one service, as
 //     the SDK documents them (a local stand-in such as moto).
 //
 // Only a half-set key pair is an error.
@@ -63,6 +63,7 @@ func FromEnv(getenv func(string) string) (aws.Config, error) {
 		"SQS":             getenv("AWS_ENDPOINT_URL_SQS"),
 		"EventBridge":     getenv("AWS_ENDPOINT_URL_EVENTBRIDGE"),
 		"Secrets Manager": getenv("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
+		"DynamoDB":        getenv("AWS_ENDPOINT_URL_DYNAMODB"),
 	}}
 	return cfg, nil
 }

@@ -310,6 +310,7 @@ func envFile() map[string]map[string]string {
 			"IGNORE_AUTHORS":            sampleAPIUser,
 			"EVENT_BUS_NAME":            sampleBus,
 			"EVENT_SOURCE":              sampleSource,
+			"IDEMPOTENCY_TABLE":         "", // no table locally: every delivery runs the action
 		}
 		for k, v := range extra {
 			m[k] = v

@@ -65,6 +65,9 @@ type Runner struct {
 	// skipped: the API user the action writes as, so its own changes do not trigger it.
 	IgnoreAuthors []string
 	Logger        *slog.Logger // nil: slog.Default()
+	// Once skips completed deliveries and lets one delivery at a time act on an entity
+	// (once.go); nil: every delivery runs the handler.
+	Once *Once
 }
 
 // Run handles one event and logs the outcome: done, ignored or failed.
@@ -77,7 +80,7 @@ func (r *Runner) Run(ctx context.Context, ev Event) error {
 	if who, skip := r.authoredByIgnored(ev); skip {
 		err = Ignore("authored by " + who + ", one of IGNORE_AUTHORS")
 	} else {
-		err = r.safeHandle(ctx, ev)
+		err = r.Once.run(ctx, r.Name, ev, r.safeHandle)
 	}
 
 	attrs := []slog.Attr{

@@ -54,5 +54,6 @@ func newRunner(ctx context.Context, getenv func(string) string, logger *slog.Log
 		return nil, err
 	}
 	logger.Info("ready", slog.Any("config", cfg))
-	return &action.Runner{Name: name, Handler: h, IgnoreAuthors: cfg.IgnoreAuthors, Logger: logger}, nil
+	once := awsaction.Once(awsCfg, getenv("IDEMPOTENCY_TABLE"))
+	return &action.Runner{Name: name, Handler: h, IgnoreAuthors: cfg.IgnoreAuthors, Once: once, Logger: logger}, nil
 }

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/peerbridge/peerbridge/internal/idempotency/dynamostore"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/mototest"
 	"github.com/peerbridge/peerbridge/pkg/action"
@@ -83,5 +85,45 @@ func TestConfigurationErrorsNameTheSetting(t *testing.T) {
 		if _, err := newRunner(context.Background(), env(c.vars), logging.Discard()); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want it to mention %s", name, err, c.want)
 		}
+	}
+}
+
+// TestRepeatedDeliveryIsSkippedThroughDynamoDB wires the function with IDEMPOTENCY_TABLE
+// naming a table on moto: a redelivered event (same delivery id, new event id) makes no
+// API call at all.
+func TestRepeatedDeliveryIsSkippedThroughDynamoDB(t *testing.T) {
+	mototest.SetEnv(t)
+	ctx := context.Background()
+	if err := dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(mototest.Config(t)), "onboard-idempotency"); err != nil {
+		t.Fatal(err)
+	}
+	s := peerdomtest.NewServer(peerdomtest.Config{APIKey: "k"})
+	defer s.Close()
+	role := s.AddRole(peerdomapi.Role{Name: "Newcomer"})
+	ada := s.AddPeer(peerdomapi.Peer{FirstName: "Ada"})
+	var logs bytes.Buffer
+	r, err := newRunner(ctx, env(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "k",
+		"ONBOARDING_ROLE_IDS": role.ID, "IDEMPOTENCY_TABLE": "onboard-idempotency"}), logging.New(&logs, "info"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Once == nil {
+		t.Fatal("IDEMPOTENCY_TABLE is set but the runner has no effects-once store")
+	}
+	ev := action.Event{ID: "ev-1", Source: "peerdom", DetailType: "Peer Created", Time: time.Now(),
+		Detail: peerdom.Detail{ID: "d-1", Entity: "peer", Action: "created", EntityID: ada.ID}}
+	if err := r.Run(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	requests := len(s.Requests())
+	ev.ID = "ev-2" // EventBridge's redelivery: a new event id, the same delivery
+	if err := r.Run(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(s.Requests()); got != requests || len(s.Writes()) != 1 {
+		t.Fatalf("the redelivery made %d API requests (%d writes in all); want none (1)", got-requests, len(s.Writes()))
+	}
+	if !strings.Contains(logs.String(), `"reason":"already done"`) {
+		t.Fatalf("log: %s", logs.String())
 	}
 }

@@ -1,0 +1,162 @@
+// Package dynamostore keeps idempotency leases and completion records in one DynamoDB
+// table (template.yaml's IdempotencyTable): partition key "id" (a string), TTL attribute
+// "expiresAt". Leases are items "lease#<key>" taken with a conditional put (absent, or
+// expired, or already ours) and released with a conditional delete (ours); records are
+// items "done#<key>". Expiry is compared in the conditions and reads, in milliseconds of
+// the store's clock, because DynamoDB's TTL deletes expired items only eventually.
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/peerbridge/peerbridge/internal/idempotency"
+)
+
+// The table's attributes.
+const (
+	AttrID        = "id"        // partition key, string
+	AttrOwner     = "owner"     // a lease's owner token
+	AttrUntil     = "until"     // expiry, Unix milliseconds: what the store compares
+	AttrExpiresAt = "expiresAt" // expiry, Unix seconds: the table's TTL attribute, for cleanup
+)
+
+// API is the part of *dynamodb.Client the store uses.
+type API interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+}
+
+var (
+	_ API               = (*dynamodb.Client)(nil)
+	_ idempotency.Store = (*Store)(nil)
+)
+
+// Store is the DynamoDB idempotency store. It is safe for concurrent use.
+type Store struct {
+	api   API
+	table string
+	now   func() time.Time
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock makes the store read time from now instead of time.Now (tests).
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// New makes a store on the table.
+func New(api API, table string, opts ...Option) *Store {
+	s := &Store{api: api, table: table, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+func leaseID(key string) string  { return "lease#" + key }
+func recordID(key string) string { return "done#" + key }
+
+// expiry is the attributes of an item that expires at t.
+func expiry(t time.Time) map[string]types.AttributeValue {
+	secs := t.Unix()
+	if t.Nanosecond() > 0 {
+		secs++ // TTL deletion must never come before the expiry compared
+	}
+	return map[string]types.AttributeValue{
+		AttrUntil:     &types.AttributeValueMemberN{Value: strconv.FormatInt(t.UnixMilli(), 10)},
+		AttrExpiresAt: &types.AttributeValueMemberN{Value: strconv.FormatInt(secs, 10)},
+	}
+}
+
+func millis(t time.Time) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.UnixMilli(), 10)}
+}
+
+func conditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+// Acquire implements idempotency.Leases.
+func (s *Store) Acquire(ctx context.Context, key, owner string, ttl time.Duration) error {
+	now := s.now()
+	item := expiry(now.Add(ttl))
+	item[AttrID] = &types.AttributeValueMemberS{Value: leaseID(key)}
+	item[AttrOwner] = &types.AttributeValueMemberS{Value: owner}
+	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#id) OR #until <= :now OR #owner = :owner"),
+		ExpressionAttributeNames: map[string]string{"#id": AttrID, "#until": AttrUntil, "#owner": AttrOwner},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now":   millis(now),
+			":owner": &types.AttributeValueMemberS{Value: owner},
+		},
+	})
+	if conditionFailed(err) {
+		return fmt.Errorf("%w: %q", idempotency.ErrHeld, key)
+	}
+	if err != nil {
+		return fmt.Errorf("idempotency table %s: acquiring lease %q: %w", s.table, key, err)
+	}
+	return nil
+}
+
+// Release implements idempotency.Leases.
+func (s *Store) Release(ctx context.Context, key, owner string) error {
+	_, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       map[string]types.AttributeValue{AttrID: &types.AttributeValueMemberS{Value: leaseID(key)}},
+		ConditionExpression:       aws.String("#owner = :owner"),
+		ExpressionAttributeNames:  map[string]string{"#owner": AttrOwner},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":owner": &types.AttributeValueMemberS{Value: owner}},
+	})
+	if conditionFailed(err) {
+		return fmt.Errorf("%w: %q", idempotency.ErrNotOwner, key)
+	}
+	if err != nil {
+		return fmt.Errorf("idempotency table %s: releasing lease %q: %w", s.table, key, err)
+	}
+	return nil
+}
+
+// Complete implements idempotency.Records.
+func (s *Store) Complete(ctx context.Context, key string, ttl time.Duration) error {
+	item := expiry(s.now().Add(ttl))
+	item[AttrID] = &types.AttributeValueMemberS{Value: recordID(key)}
+	if _, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+		return fmt.Errorf("idempotency table %s: recording %q done: %w", s.table, key, err)
+	}
+	return nil
+}
+
+// Completed implements idempotency.Records.
+func (s *Store) Completed(ctx context.Context, key string) (bool, error) {
+	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      map[string]types.AttributeValue{AttrID: &types.AttributeValueMemberS{Value: recordID(key)}},
+		ConsistentRead:           aws.Bool(true), // a record written a moment ago by another delivery counts
+		ProjectionExpression:     aws.String("#until"),
+		ExpressionAttributeNames: map[string]string{"#until": AttrUntil},
+	})
+	if err != nil {
+		return false, fmt.Errorf("idempotency table %s: reading record %q: %w", s.table, key, err)
+	}
+	n, ok := out.Item[AttrUntil].(*types.AttributeValueMemberN)
+	if !ok {
+		return false, nil
+	}
+	until, err := strconv.ParseInt(n.Value, 10, 64)
+	if err != nil {
+		return false, fmt.Errorf("idempotency table %s: record %q has until %q: %w", s.table, key, n.Value, err)
+	}
+	return until > s.now().UnixMilli(), nil
+}
