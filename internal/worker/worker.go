@@ -7,9 +7,9 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -52,20 +52,16 @@ type message struct {
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	msgs := make([]message, len(ev.Records))
 	entries := make([]bus.Entry, 0, len(ev.Records))
-	scratch := detailBuffers.Get().(*[]byte) // the detail JSON of one message at a time
 	for i := range ev.Records {
 		m := &msgs[i]
 		m.record, m.entry = &ev.Records[i], -1
-		entry, err := h.entry(m, scratch)
+		entry, err := h.entry(m)
 		if err != nil {
 			m.err = err
 			continue
 		}
 		m.entry = len(entries)
 		entries = append(entries, entry)
-	}
-	if cap(*scratch) <= maxPooledBuffer {
-		detailBuffers.Put(scratch)
 	}
 
 	publishCtx := ctx
@@ -92,26 +88,18 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	return resp, nil
 }
 
-// detailBuffers holds the buffers details are encoded in, each *[]byte; one is used
-// per batch. One that grew for a very large detail is left to the garbage collector.
-var detailBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
-const maxPooledBuffer = 64 << 10
-
-// entry decodes the message's envelope and builds its bus entry. The detail's JSON is
-// built in scratch, which is reused, so the entry's Detail string is its one allocation.
-func (h *Handler) entry(m *message, scratch *[]byte) (bus.Entry, error) {
+// entry decodes the message's envelope and builds its bus entry.
+func (h *Handler) entry(m *message) (bus.Entry, error) {
 	d, err := peerdom.DecodeDeliveryString(m.record.Body)
 	if err != nil {
 		return bus.Entry{}, err
 	}
 	m.delivery = d
 	event := peerdom.NewEvent(h.Source, d)
-	detail, err := event.Detail.AppendJSON((*scratch)[:0])
+	detail, err := json.Marshal(event.Detail)
 	if err != nil {
 		return bus.Entry{}, fmt.Errorf("encode event detail: %w", err)
 	}
-	*scratch = detail
 	return bus.Entry{Source: event.Source, DetailType: event.DetailType, Detail: string(detail), Time: event.Time}, nil
 }
 
