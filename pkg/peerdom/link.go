@@ -1,9 +1,6 @@
 package peerdom
 
-import (
-	"slices"
-	"strings"
-)
+import "strings"
 
 // The header's link, `[label](url)`, and what its URL tells: the organization and the
 // entity's UUID.
@@ -14,8 +11,7 @@ func splitLink(h string) (before, after, label, url string, ok bool) {
 	if !strings.Contains(h, "[") {
 		return h, "", "", "", false
 	}
-	var room [128]int // a usual header's, on the stack
-	closeAt := closers(h, room[:0])
+	closeAt := closers(h)
 	for i := 0; i < len(h); i++ {
 		switch {
 		case h[i] == '\\':
@@ -37,12 +33,11 @@ func splitLink(h string) (before, after, label, url string, ok bool) {
 
 // closers returns, at the index of each [ and ( of s that is not escaped, the index of
 // the ] or ) that closes it (brackets nest, a backslash escapes the byte after it), or
-// -1 when none does; it uses dst's room when it has enough. It is one pass with a stack
-// for each kind: looking for each bracket's closer from the bracket would read a line
-// of ((( or [[[ once per bracket.
-func closers(s string, dst []int) []int {
-	closeAt := slices.Grow(dst[:0], len(s))[:len(s)]
-	// the brackets not closed yet
+// -1 when none does. It is one pass with a stack for each kind: looking for each
+// bracket's closer from the bracket would read a line of ((( or [[[ once per bracket.
+func closers(s string) []int {
+	closeAt := make([]int, len(s))
+	// the brackets not closed yet, with room for all of them from the start
 	squares, parens := make([]int, 0, strings.Count(s, "[")), make([]int, 0, strings.Count(s, "("))
 	for i := 0; i < len(s); i++ {
 		switch s[i] {

@@ -341,7 +341,7 @@ func lastParenWithAt(s string) (open, closing int) {
 		case '(':
 			if depth == 0 && i > 0 && s[i-1] == ']' {
 				if closeAt == nil {
-					closeAt = closers(s, nil)
+					closeAt = closers(s)
 				}
 				if closeAt[i] < 0 {
 					return open, closing
