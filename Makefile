@@ -40,6 +40,9 @@ define bench-group
 	done | $(GO) run ./internal/benchratio $(4) || echo '$(1)' >> .bench-missed
 endef
 
+# Parse is held to at most 2x encoding/json reading the same bodies and to at least 4x
+# cheaper than a goldmark AST of them (plain code since issue 10: about 1 us a message,
+# nothing a Lambda bills; the hand-tuned parser before it was 10x).
 # Every adversarial text of BenchmarkParseAdversarial (pkg/peerdom/adversarial_test.go)
 # is as long as an op of BenchmarkParseCorpus100KiB, so ns/op compare per byte: a
 # shape may cost at most 5x the corpus per byte (the corpus at least 0.2x the shape).
@@ -49,7 +52,7 @@ PARSE_ADVERSARIAL_TARGETS := $(foreach s,$(PARSE_ADVERSARIAL_SHAPES),'ParseCorpu
 
 bench:
 	@rm -f .bench-missed
-	$(call bench-group,./pkg/peerdom/ ./pkg/eventpattern/,.,,'Parse/BaselineJSONDecode<=2' 'BaselineGoldmark/Parse>=10' $(PARSE_ADVERSARIAL_TARGETS) 'MatchEvent/BaselineDecodeEvent<=0.05' 'Route/BaselineDecodeEvent<=1.5')
+	$(call bench-group,./pkg/peerdom/ ./pkg/eventpattern/,.,,'Parse/BaselineJSONDecode<=2' 'BaselineGoldmark/Parse>=4' $(PARSE_ADVERSARIAL_TARGETS) 'MatchEvent/BaselineDecodeEvent<=0.05' 'Route/BaselineDecodeEvent<=1.5')
 	$(call bench-group,./internal/ingest/ ./internal/worker/,.,,'IngestHandler/IngestBaseline<=2' 'WorkerBatch/WorkerBaselineCodec<=2' 'WorkerBatch/WorkerBaselineParse<=2')
 	$(call bench-group,./cmd/peerbridge/,Serve|BaselineBareHandler,-benchtime 5000x,'ServeWebhooks/BaselineBareHandler<=2' 'ServeWebhooks-BaselineBareHandler:p50-ms' 'ServeWebhooks-BaselineBareHandler:p99-ms' 'ServeWebhooksWithActions-BaselineBareHandler:p50-ms')
 	@if [ -s .bench-missed ]; then echo "bench: targets missed in $$(tr '\n' ' ' < .bench-missed)"; rm -f .bench-missed; exit 1; fi

@@ -153,9 +153,10 @@ func TestParseLinear(t *testing.T) {
 }
 
 // TestParseMemoryBounded checks that a parse allocates memory in proportion to its input
-// on every adversarial shape.
+// on every adversarial shape (about 16 bytes per byte at most today: the bracket index
+// of a header of brackets).
 func TestParseMemoryBounded(t *testing.T) {
-	const size, maxPerByte = 102400, 64
+	const size, maxPerByte = 102400, 32
 	for _, s := range adversarialShapes {
 		text := s.text(size)
 		var before, after runtime.MemStats

@@ -47,7 +47,8 @@ func (f Fields) Map() map[string]string {
 	return m
 }
 
-// MarshalJSON writes the fields as a JSON object, keys sorted; nil is {}.
+// MarshalJSON writes the fields as a JSON object, Map's: keys sorted, a name given
+// twice with its last value; nil is {}.
 func (f Fields) MarshalJSON() ([]byte, error) { return json.Marshal(f.Map()) }
 
 // UnmarshalJSON reads a JSON object (null leaves the fields as they are, as for a map);

@@ -125,8 +125,8 @@ func (p *parser) flush() {
 	if p.d.Action == ActionUpdated {
 		if c, ok := parseChange(name, raw); ok {
 			if cap(p.d.Changes) == 0 {
-				// room for the usual few, in one allocation each
-				p.d.Changes, p.d.ChangedFields = make([]Change, 0, 4), make([]string, 0, 4)
+				n := p.fieldLinesLeft()
+				p.d.Changes, p.d.ChangedFields = make([]Change, 0, n), make([]string, 0, n)
 			}
 			p.d.Changes = append(p.d.Changes, c)
 			p.d.ChangedFields = append(p.d.ChangedFields, name)
@@ -141,10 +141,17 @@ func (p *parser) flush() {
 	p.noteName(name, value, false)
 }
 
+// fieldLinesLeft bounds the number of fields or changes still to be filed, the one
+// being filed included, by the lines starting with ** that follow: room for them all at
+// once costs less than growing into it.
+func (p *parser) fieldLinesLeft() int {
+	return 1 + strings.Count(p.text[p.valueEnd:], "\n**")
+}
+
 // addField files a field, or gives a field already filed its new value.
 func (p *parser) addField(name, value string) {
 	if p.d.Fields == nil {
-		p.d.Fields = make(Fields, 0, 8) // room for the usual few, in one allocation
+		p.d.Fields = make(Fields, 0, p.fieldLinesLeft())
 	}
 	fields := p.d.Fields
 	if p.fieldIndex == nil && len(fields) < 16 {
