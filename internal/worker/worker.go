@@ -7,7 +7,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -96,7 +95,7 @@ func (h *Handler) entry(m *message) (bus.Entry, error) {
 	}
 	m.delivery = d
 	event := peerdom.NewEvent(h.Source, d)
-	detail, err := json.Marshal(event.Detail)
+	detail, err := event.Detail.MarshalJSON() // what json.Marshal gives, without compacting it again
 	if err != nil {
 		return bus.Entry{}, fmt.Errorf("encode event detail: %w", err)
 	}

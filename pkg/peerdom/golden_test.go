@@ -83,10 +83,10 @@ func encodeGolden(d namedDetail) goldenEntry {
 	return goldenEntry{Name: d.name, JSON: string(b)}
 }
 
-// TestDetailJSONGolden holds json.Marshal of a detail to the bytes the golden file
-// recorded (from the encoder the contract was first published with), for every corpus
-// case, rule case and made detail. `go test -run TestDetailJSONGolden -update` rewrites it
-// when a case is added.
+// TestDetailJSONGolden holds json.Marshal of a detail, and Detail.MarshalJSON called
+// directly, to the bytes the golden file recorded (from the encoder the contract was
+// first published with), for every corpus case, rule case and made detail.
+// `go test -run TestDetailJSONGolden -update` rewrites the file when a case is added.
 func TestDetailJSONGolden(t *testing.T) {
 	details := goldenDetails(t)
 	if *update {
@@ -131,6 +131,10 @@ func TestDetailJSONGolden(t *testing.T) {
 		}
 		if got := encodeGolden(d); got != w {
 			t.Errorf("%s:\n got %s %s\nwant %s %s", d.name, got.JSON, got.Error, w.JSON, w.Error)
+		}
+		// The worker calls MarshalJSON itself: it must give what json.Marshal gives.
+		if direct, err := d.detail.MarshalJSON(); (err != nil) != (w.Error != "") || (err == nil && string(direct) != w.JSON) {
+			t.Errorf("%s: MarshalJSON gives %s (%v), json.Marshal %s", d.name, direct, err, w.JSON)
 		}
 	}
 }
