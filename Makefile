@@ -67,6 +67,16 @@ endef
 #   is paid on every cold start, before the first webhook is answered. The cold start
 #   runs its rounds in one process (-count), so the six bootstraps are built once; each
 #   run pairs a function's starts with hello world's, so a round is a run.
+# Parse is held to at most 2x encoding/json reading the same bodies and to at least 4x
+# cheaper than a goldmark AST of them (plain code since issue 10: about 1 us a message,
+# nothing a Lambda bills; the hand-tuned parser before it was 10x).
+# Every adversarial text of BenchmarkParseAdversarial (pkg/peerdom/adversarial_test.go)
+# is as long as an op of BenchmarkParseCorpus100KiB, so ns/op compare per byte: a
+# shape may cost at most 5x the corpus per byte (the corpus at least 0.2x the shape).
+PARSE_ADVERSARIAL_SHAPES := brackets bold-brackets link-opens escaped-brackets parens author-words bold-runs \
+	nesting huge-line short-lines field-lines distinct-fields markers marker-only arrows backslashes
+PARSE_ADVERSARIAL_TARGETS := $(foreach s,$(PARSE_ADVERSARIAL_SHAPES),'ParseCorpus100KiB/ParseAdversarial/$(s)>=0.2')
+
 COLDSTART_FUNCTIONS := Ingest Worker OnboardPeer RoleDefaults Enrich
 COLDSTART_TARGETS := $(foreach f,$(COLDSTART_FUNCTIONS),'ColdStart/$(f):init-ms/hello-init-ms<=1.2') \
 	'ColdStart/Ingest:hello-init-ms' $(foreach f,$(COLDSTART_FUNCTIONS),'ColdStart/$(f):init-ms') \
@@ -75,7 +85,7 @@ COLDSTART_TARGETS := $(foreach f,$(COLDSTART_FUNCTIONS),'ColdStart/$(f):init-ms/
 
 bench:
 	@rm -f .bench-missed .bench-table
-	$(call bench-group,./pkg/peerdom/ ./pkg/eventpattern/,.,,'Parse/BaselineJSONDecode<=2' 'BaselineGoldmark/Parse>=10' 'MatchEvent/BaselineDecodeEvent<=0.05' 'Route/BaselineDecodeEvent<=1.5')
+	$(call bench-group,./pkg/peerdom/ ./pkg/eventpattern/,.,,'Parse/BaselineJSONDecode<=2' 'BaselineGoldmark/Parse>=4' $(PARSE_ADVERSARIAL_TARGETS) 'MatchEvent/BaselineDecodeEvent<=0.05' 'Route/BaselineDecodeEvent<=1.5')
 	$(call bench-group,./internal/ingest/ ./internal/worker/,Warm,,'IngestWarm:invoke-µs/sdk-µs<=2' 'WorkerWarm:invoke-µs/sdk-µs<=2' 'IngestWarm:invoke-µs' 'IngestWarm:sdk-µs' 'WorkerWarm:invoke-µs' 'WorkerWarm:sdk-µs')
 	$(call bench-group,./cmd/peerbridge/,ServeWebhooks|BaselineBareHandler,-benchtime 5000x,'BaselineBareHandler/ServeWebhooks>=0.7' 'ServeWebhooks:webhooks/s' 'ServeWebhooks-BaselineBareHandler:p50-ms' 'ServeWebhooks-BaselineBareHandler:p99-ms' 'ServeWebhooksWithActions-BaselineBareHandler:p50-ms')
 	$(call bench-group,./cmd/peerbridge/,ServeSoak,-benchtime 300000x,'ServeSoak:rss-MB@300k/rss-MB@10k<=1.5' 'ServeSoak:rss-MB@300k' 'ServeSoak:heap-MB@300k',3)

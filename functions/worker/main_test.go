@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/mototest"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
@@ -39,7 +38,7 @@ func TestWiredFromEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := ingest.EncodeDelivery(peerdom.NewDelivery("d-main", time.Now(), "Hello from Peerdom!", peerdom.Sender{}))
+	body, _ := peerdom.EncodeDelivery(peerdom.NewDelivery("d-main", time.Now(), "Hello from Peerdom!", peerdom.Sender{}))
 	resp, err := h.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: body}, {MessageId: "m2", Body: "{}"}}})
 	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m2" {
 		t.Fatalf("resp %+v, err %v", resp, err)

@@ -12,11 +12,11 @@ import (
 
 // FromDelivery parses the delivery's text into the contract's event (peerdom.NewEvent;
 // an empty source means peerdom.DefaultSource) and returns it as a bus entry. Its Detail
-// is the detail's JSON as json.Marshal writes it (Detail.AppendJSON, held byte for byte
-// to it), so Entry.Size is what EventBridge will count.
+// is the detail's JSON as json.Marshal writes it, so Entry.Size is what EventBridge will
+// count.
 func FromDelivery(source string, d peerdom.Delivery) (bus.Entry, error) {
 	event := peerdom.NewEvent(source, d)
-	detail, err := event.Detail.AppendJSON(make([]byte, 0, 2*len(d.Text)+512))
+	detail, err := event.Detail.MarshalJSON()
 	if err != nil {
 		return bus.Entry{}, fmt.Errorf("encode event detail: %w", err)
 	}

@@ -1,16 +1,18 @@
-// Package corpus loads the shared webhook examples (../shared/corpus beside the
-// repository): each a webhook body and the event it must become.
+// Package corpus loads the webhook examples of the contract, the repository's copy in
+// pkg/peerdom/testdata/corpus of ../shared/corpus: each a webhook body and the event it
+// must become.
 package corpus
 
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/peerbridge/peerbridge/internal/repo"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"testing"
+
+	"github.com/peerbridge/peerbridge/internal/repo"
 )
 
 // Case is one example: the webhook body as sent and the expected detail-type and detail
@@ -23,12 +25,21 @@ type Case struct {
 	Detail     map[string]any
 }
 
-// Dir is the corpus folder: $PEERBRIDGE_CORPUS, else ../shared/corpus beside the
-// repository root.
+// Path is the corpus folder inside the repository.
+const Path = "pkg/peerdom/testdata/corpus"
+
+// Dir is the corpus folder: Path in the repository holding the working directory.
 func Dir() (string, error) {
-	if d := os.Getenv("PEERBRIDGE_CORPUS"); d != "" {
-		return d, nil
+	root, err := repo.Root()
+	if err != nil {
+		return "", fmt.Errorf("corpus: %w", err)
 	}
+	return filepath.Join(root, Path), nil
+}
+
+// SharedDir is the shared corpus the repository's copy is made from, ../shared/corpus
+// beside the repository root; it may not exist.
+func SharedDir() (string, error) {
 	root, err := repo.Root()
 	if err != nil {
 		return "", fmt.Errorf("corpus: %w", err)
@@ -46,7 +57,7 @@ func Load(tb testing.TB) []Case {
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil || len(files) == 0 {
-		tb.Fatalf("corpus: no *.json cases in %s (set PEERBRIDGE_CORPUS to the corpus folder)", dir)
+		tb.Fatalf("corpus: no *.json cases in %s", dir)
 	}
 	sort.Strings(files)
 	cases := make([]Case, 0, len(files))

@@ -8,7 +8,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -144,7 +143,7 @@ func (h *Handler) handle(ctx context.Context, req Request, id string, receivedAt
 	}
 
 	d := peerdom.NewDelivery(id, receivedAt, hook.Text, peerdom.Sender{Address: req.SourceIP, UserAgent: req.UserAgent})
-	envelope, err := EncodeDelivery(d)
+	envelope, err := peerdom.EncodeDelivery(d)
 	if err != nil {
 		return answer{status: http.StatusBadRequest, outcome: OutcomeBadRequest, bytes: len(body), message: "invalid webhook body: " + err.Error()}
 	}
@@ -190,24 +189,6 @@ func methodName(m string) string {
 		return "(none)"
 	}
 	return m
-}
-
-// EncodeDelivery is the queued form of a delivery: its JSON, without HTML escaping (it
-// only inflates Markdown), and with U+FFFE and U+FFFF escaped, since SQS refuses them raw.
-func EncodeDelivery(d peerdom.Delivery) (string, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(d.Text) + 256)
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(d); err != nil {
-		return "", err
-	}
-	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	if bytes.Contains(b, []byte("\uFFFE")) || bytes.Contains(b, []byte("\uFFFF")) {
-		b = bytes.ReplaceAll(b, []byte("\uFFFE"), []byte(`\ufffe`))
-		b = bytes.ReplaceAll(b, []byte("\uFFFF"), []byte(`\uffff`))
-	}
-	return string(b), nil
 }
 
 var jsonHeaders = map[string]string{"Content-Type": "application/json"}

@@ -283,13 +283,6 @@ func TestNoncharactersSurviveTheQueue(t *testing.T) {
 	}
 }
 
-func TestEncodeDeliveryDoesNotEscapeHTML(t *testing.T) {
-	s, err := EncodeDelivery(peerdom.NewDelivery("x", fixedNow, "<a> & <b>", peerdom.Sender{}))
-	if err != nil || !strings.Contains(s, `"<a> & <b>"`) || strings.HasSuffix(s, "\n") {
-		t.Errorf("got %q, %v", s, err)
-	}
-}
-
 func logLines(t *testing.T, buf *bytes.Buffer) []map[string]any {
 	t.Helper()
 	var out []map[string]any

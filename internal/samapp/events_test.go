@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
@@ -257,7 +256,7 @@ func (c workerCase) batch() (sqsBatch, error) {
 		body := `{"note": "not a delivery envelope: it has no version, id or text"}`
 		if kind != "" {
 			var err error
-			if body, err = ingest.EncodeDelivery(delivery(fmt.Sprintf("%s-%d", c.file, i), kind)); err != nil {
+			if body, err = peerdom.EncodeDelivery(delivery(fmt.Sprintf("%s-%d", c.file, i), kind)); err != nil {
 				return b, err
 			}
 		}

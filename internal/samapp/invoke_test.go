@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/mototest"
 	"github.com/peerbridge/peerbridge/internal/rie"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
@@ -567,13 +566,13 @@ func checkBatch(t *testing.T, w *world, e *rie.Emulator, name string, payload []
 			t.Errorf("%s: event %s %s\n%s\nwant %s %s\n%s", name, ev.Source, ev.DetailType, gotDetail, want.Source, want.DetailType, wantDetail)
 		}
 	}
-	// The queued envelope is what ingest.EncodeDelivery makes, so a change to either side shows here.
+	// The queued envelope is what peerdom.EncodeDelivery makes, so a change to either side shows here.
 	for i, r := range batch.Records {
 		if slices.Contains(failed, i) {
 			continue
 		}
 		d, _ := peerdom.DecodeDelivery([]byte(r.Body))
-		if enc, _ := ingest.EncodeDelivery(d); enc != r.Body {
+		if enc, _ := peerdom.EncodeDelivery(d); enc != r.Body {
 			t.Errorf("%s: record %d is not the envelope ingest writes", name, i)
 		}
 	}

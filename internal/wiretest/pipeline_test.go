@@ -203,7 +203,7 @@ func TestWorkerRedriveOverTheWire(t *testing.T) {
 	routed := mototest.RouteToQueue(t, "wiretest-redrive-bus", fmt.Sprintf(`{"source":[%q]}`, source))
 	work := &worker.Handler{Bus: eventbridgebus.New(eventbridge.NewFromConfig(cfg), "wiretest-redrive-bus"), Source: source, Logger: logging.Discard()}
 
-	good, err := ingest.EncodeDelivery(peerdom.NewDelivery("d-redrive", time.Now(), "Hello from Peerdom!", peerdom.Sender{}))
+	good, err := peerdom.EncodeDelivery(peerdom.NewDelivery("d-redrive", time.Now(), "Hello from Peerdom!", peerdom.Sender{}))
 	if err != nil {
 		t.Fatal(err)
 	}

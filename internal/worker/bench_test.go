@@ -24,7 +24,6 @@ import (
 	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/bus/eventbridgebus"
 	"github.com/peerbridge/peerbridge/internal/corpus"
-	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/repo"
 	"github.com/peerbridge/peerbridge/internal/worker"
@@ -114,7 +113,7 @@ func batchPayload(b *testing.B) []byte {
 		if i == bus.MaxEntriesPerPut { // the template's BatchSize
 			break
 		}
-		body, err := ingest.EncodeDelivery(peerdom.NewDelivery(fmt.Sprintf("Jk3sZhVuIAMEb%03d", i), received, c.Text,
+		body, err := peerdom.EncodeDelivery(peerdom.NewDelivery(fmt.Sprintf("Jk3sZhVuIAMEb%03d", i), received, c.Text,
 			peerdom.Sender{Address: "203.0.113.10", UserAgent: "Peerdom-Webhooks/1.0"}))
 		if err != nil {
 			b.Fatal(err)

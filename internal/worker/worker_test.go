@@ -14,7 +14,6 @@ import (
 
 	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
-	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/queue"
 	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
@@ -31,7 +30,7 @@ const (
 // envelope is a queued delivery as ingest writes it.
 func envelope(t testing.TB, id, text string) string {
 	t.Helper()
-	s, err := ingest.EncodeDelivery(peerdom.NewDelivery(id, received, text, peerdom.Sender{Address: "203.0.113.9"}))
+	s, err := peerdom.EncodeDelivery(peerdom.NewDelivery(id, received, text, peerdom.Sender{Address: "203.0.113.9"}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,32 +59,20 @@ func NewDeliveryID() string {
 // cannot help, but it must still reach the dead-letter queue rather than vanish.
 var ErrInvalidDelivery = errors.New("invalid delivery envelope")
 
-// DecodeDelivery reads a queued envelope and checks it is one this code can process.
+// DecodeDelivery reads a queued envelope (what EncodeDelivery writes) and checks it is
+// one this code can process.
 func DecodeDelivery(b []byte) (Delivery, error) {
-	return DecodeDeliveryString(string(b))
-}
-
-// DecodeDeliveryString is DecodeDelivery for an envelope held in a string, as an SQS
-// message body is: it saves copying the body, and the delivery's strings that need no
-// unescaping share the body's memory.
-func DecodeDeliveryString(body string) (Delivery, error) {
-	// The usual envelope is read by a scanner for exactly its shape; anything else, every
-	// invalid one included, goes through encoding/json, which gives the same Delivery or
-	// the error it always gave.
-	d, ok := scanDelivery(body)
-	if !ok {
-		return decodeDeliveryJSON([]byte(body))
-	}
-	return checkDelivery(d)
-}
-
-// decodeDeliveryJSON is DecodeDelivery with encoding/json.
-func decodeDeliveryJSON(b []byte) (Delivery, error) {
 	var d Delivery
 	if err := json.Unmarshal(b, &d); err != nil {
 		return Delivery{}, fmt.Errorf("%w: %v", ErrInvalidDelivery, err)
 	}
 	return checkDelivery(d)
+}
+
+// DecodeDeliveryString is DecodeDelivery for an envelope held in a string, as an SQS
+// message body is.
+func DecodeDeliveryString(body string) (Delivery, error) {
+	return DecodeDelivery([]byte(body))
 }
 
 // checkDelivery passes a decoded envelope that this code can process, else it gives

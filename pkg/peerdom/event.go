@@ -94,7 +94,25 @@ type Change struct {
 // MarshalJSON writes {"field","old","new"} for a scalar change and
 // {"field","added","removed"} (arrays never null) for a list change.
 func (c Change) MarshalJSON() ([]byte, error) {
-	return c.appendJSON(make([]byte, 0, c.jsonSizeHint()+c.jsonSizeHint()/8)), nil
+	if c.IsList {
+		return json.Marshal(struct {
+			Field   string   `json:"field"`
+			Added   []string `json:"added"`
+			Removed []string `json:"removed"`
+		}{c.Field, nonNil(c.Added), nonNil(c.Removed)})
+	}
+	return json.Marshal(struct {
+		Field string `json:"field"`
+		Old   string `json:"old"`
+		New   string `json:"new"`
+	}{c.Field, c.Old, c.New})
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // UnmarshalJSON reads either shape; an entry with "added" or "removed" is a list change.
@@ -149,14 +167,11 @@ func (d *Detail) Recognized() bool { return d.Entity != "" && d.Action != "" }
 // DetailType is the EventBridge detail-type of this detail.
 func (d *Detail) DetailType() string { return DetailType(d.Entity, d.Action) }
 
-// MarshalJSON keeps the always-present keys non-null even for a zero Detail. It is
-// AppendJSON, the same bytes encoding/json would write for the struct, only faster.
+// MarshalJSON keeps the always-present keys non-null even for a zero Detail.
 func (d Detail) MarshalJSON() ([]byte, error) {
-	b, err := d.AppendJSON(make([]byte, 0, d.jsonSizeHint()))
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
+	type detail Detail // the same fields without this method
+	d.Changes, d.ChangedFields = nonNil(d.Changes), nonNil(d.ChangedFields)
+	return json.Marshal(detail(d))
 }
 
 // Event is one peerbridge event as it goes on the bus: EventBridge's envelope fields

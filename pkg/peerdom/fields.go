@@ -47,10 +47,9 @@ func (f Fields) Map() map[string]string {
 	return m
 }
 
-// MarshalJSON writes the fields as a JSON object, keys sorted; nil is {}.
-func (f Fields) MarshalJSON() ([]byte, error) {
-	return append(appendSortedFields(append(make([]byte, 0, 2+f.jsonSizeHint()), '{'), f), '}'), nil
-}
+// MarshalJSON writes the fields as a JSON object, Map's: keys sorted, a name given
+// twice with its last value; nil is {}.
+func (f Fields) MarshalJSON() ([]byte, error) { return json.Marshal(f.Map()) }
 
 // UnmarshalJSON reads a JSON object (null leaves the fields as they are, as for a map);
 // as a JSON object has no order, the fields come sorted by name.
@@ -71,31 +70,4 @@ func (f *Fields) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (f Fields) jsonSizeHint() int {
-	n := 0
-	for i := range f {
-		n += 8 + len(f[i].Name) + len(f[i].Value)
-	}
-	return n
-}
-
 func compareFieldNames(a, b Field) int { return strings.Compare(a.Name, b.Name) }
-
-// appendSortedFields appends the fields as the members of a JSON object, keys in byte
-// order as encoding/json sorts a map's.
-func appendSortedFields(dst []byte, fields Fields) []byte {
-	if !slices.IsSortedFunc(fields, compareFieldNames) {
-		var stack [16]Field // a sorted copy, on the stack for the usual few fields
-		fields = append(stack[:0], fields...)
-		slices.SortFunc(fields, compareFieldNames)
-	}
-	for i := range fields {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendJSONString(dst, fields[i].Name)
-		dst = append(dst, ':')
-		dst = appendJSONString(dst, fields[i].Value)
-	}
-	return dst
-}

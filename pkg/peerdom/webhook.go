@@ -3,7 +3,9 @@ package peerdom
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 )
 
 // MaxBodyBytes is the largest webhook body accepted. The event carries the text and the
@@ -23,41 +25,60 @@ type BodyError struct {
 
 func (e *BodyError) Error() string { return "invalid webhook body: " + e.Reason }
 
+// noText stands in the text's place while the body is decoded: still there afterwards,
+// it means the body has no "text" member (a JSON null leaves nil).
+type noText struct{}
+
 // DecodeWebhook reads a webhook body: a JSON object with a non-empty string "text".
-// Every way a body can be wrong gives a *BodyError naming it.
+// Every way a body can be wrong gives a *BodyError naming it. The body is decoded once:
+// the text into an interface, so that what it holds instead of a string can be named.
 func DecodeWebhook(body []byte) (Webhook, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return Webhook{}, &BodyError{Reason: "body is empty; expected a JSON object with a \"text\" string"}
 	}
-	if !json.Valid(trimmed) {
-		var v any
-		err := json.Unmarshal(trimmed, &v)
-		return Webhook{}, &BodyError{Reason: fmt.Sprintf("body is not valid JSON (%v)", err)}
-	}
-	if trimmed[0] != '{' {
-		return Webhook{}, &BodyError{Reason: "body must be a JSON object, got " + jsonKind(trimmed[0])}
-	}
-	var raw struct {
-		Text json.RawMessage `json:"text"`
-	}
+	raw := struct {
+		Text any `json:"text"`
+	}{Text: noText{}}
 	if err := json.Unmarshal(trimmed, &raw); err != nil {
+		var syntaxErr *json.SyntaxError
+		switch {
+		case errors.As(err, &syntaxErr):
+			return Webhook{}, &BodyError{Reason: fmt.Sprintf("body is not valid JSON (%v)", err)}
+		case trimmed[0] != '{':
+			return Webhook{}, &BodyError{Reason: "body must be a JSON object, got " + jsonKind(trimmed[0])}
+		}
+		// The text holds a number no float64 can: name what it holds.
+		var text struct {
+			Text json.RawMessage `json:"text"`
+		}
+		if json.Unmarshal(trimmed, &text) == nil && len(text.Text) > 0 {
+			return Webhook{}, &BodyError{Reason: "\"text\" must be a string, got " + jsonKind(text.Text[0])}
+		}
 		return Webhook{}, &BodyError{Reason: fmt.Sprintf("body is not a valid webhook object (%v)", err)}
 	}
-	if raw.Text == nil {
+	if trimmed[0] != '{' {
+		return Webhook{}, &BodyError{Reason: "body must be a JSON object, got null"} // null decodes into nothing
+	}
+	switch text := raw.Text.(type) {
+	case string:
+		if strings.TrimSpace(text) == "" {
+			return Webhook{}, &BodyError{Reason: "\"text\" is empty"}
+		}
+		return Webhook{Text: text}, nil
+	case noText:
 		return Webhook{}, &BodyError{Reason: "body has no \"text\" field"}
+	case nil:
+		return Webhook{}, &BodyError{Reason: "\"text\" must be a string, got null"}
+	case bool:
+		return Webhook{}, &BodyError{Reason: "\"text\" must be a string, got a boolean"}
+	case float64:
+		return Webhook{}, &BodyError{Reason: "\"text\" must be a string, got a number"}
+	case []any:
+		return Webhook{}, &BodyError{Reason: "\"text\" must be a string, got an array"}
+	default:
+		return Webhook{}, &BodyError{Reason: "\"text\" must be a string, got an object"}
 	}
-	if raw.Text[0] != '"' {
-		return Webhook{}, &BodyError{Reason: "\"text\" must be a string, got " + jsonKind(raw.Text[0])}
-	}
-	var w Webhook
-	if err := json.Unmarshal(raw.Text, &w.Text); err != nil {
-		return Webhook{}, &BodyError{Reason: fmt.Sprintf("\"text\" is not a valid string (%v)", err)}
-	}
-	if len(bytes.TrimSpace([]byte(w.Text))) == 0 {
-		return Webhook{}, &BodyError{Reason: "\"text\" is empty"}
-	}
-	return w, nil
 }
 
 // jsonKind names the JSON type that starts with b, for error messages.

@@ -31,6 +31,10 @@ func TestDecodeWebhook(t *testing.T) {
 		{body: `{"text":{"a":1}}`, wantErr: `"text" must be a string, got an object`},
 		{body: `{"text":["a"]}`, wantErr: `"text" must be a string, got an array`},
 		{body: `{"text":true}`, wantErr: `"text" must be a string, got a boolean`},
+		{body: `{"text":1e999}`, wantErr: `"text" must be a string, got a number`},
+		{body: `{"text":{"a":[1e999]}}`, wantErr: `"text" must be a string, got an object`},
+		{body: `{"text":5,"text":"later wins"}`, want: "later wins"},
+		{body: `{"Text":"keys match as encoding/json matches them"}`, want: "keys match as encoding/json matches them"},
 		{body: `{"text":""}`, wantErr: `"text" is empty`},
 		{body: `{"text":" \n\t "}`, wantErr: `"text" is empty`},
 	}
