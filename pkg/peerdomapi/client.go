@@ -240,7 +240,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 				apiErr.Stopped = "could not read the key again from its source: " + kerr.Error()
 				return apiErr
 			case !changed:
-				apiErr.Stopped = "the key read again from its source is the one refused: it is not valid"
+				apiErr.Stopped = "the key read again from its source is the one refused (or empty): it is not valid"
 				return apiErr
 			}
 			continue
