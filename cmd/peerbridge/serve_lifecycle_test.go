@@ -143,11 +143,15 @@ func TestServeBacklogBound(t *testing.T) {
 		var busy atomic.Int64
 		var mu sync.Mutex
 		acked := map[string]bool{}
+		// Its own transport, closed before the shutdown: a connection the transport dialed
+		// but never used is one the server waits 5 seconds for (net/http counts a new
+		// connection idle only after 5 s).
+		client := &http.Client{Transport: &http.Transport{}}
 		var wg sync.WaitGroup
 		for c := range 6 {
 			wg.Go(func() {
 				for i := range 5 {
-					resp, err := http.Post(s.webhookURL, "application/json", strings.NewReader(fmt.Sprintf(`{"text":"backlog %d %d"}`, c, i)))
+					resp, err := client.Post(s.webhookURL, "application/json", strings.NewReader(fmt.Sprintf(`{"text":"backlog %d %d"}`, c, i)))
 					if err != nil {
 						t.Error(err)
 						return
@@ -169,6 +173,7 @@ func TestServeBacklogBound(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		client.CloseIdleConnections()
 		close(gate)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		err = s.shutdown(ctx)

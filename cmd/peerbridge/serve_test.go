@@ -169,11 +169,12 @@ func TestServeAPIFaultsRetried(t *testing.T) {
 		s.sandbox.InjectFault(peerdomtest.Fault{Method: "POST", Path: "/roles/", Status: 500, Apply: true, Times: 1})
 		s.sandbox.InjectFault(peerdomtest.Fault{Method: "GET", Status: 429, RetryAfter: "0", Times: 2})
 		s.sandbox.InjectFault(peerdomtest.Fault{Method: "PUT", Path: "/roles/", Status: 503, Times: 1})
+		client := &http.Client{Transport: &http.Transport{}} // closed before the shutdown (see TestServeBacklogBound)
 		var wg sync.WaitGroup
 		for _, kind := range []string{"peer-created", "role-created", "peer-created", "role-created"} {
 			wg.Go(func() { // concurrent, and each twice: at-least-once
 				body, _ := webhooksamples.Body(kind)
-				resp, err := http.Post(s.webhookURL, "application/json", bytes.NewReader(body))
+				resp, err := client.Post(s.webhookURL, "application/json", bytes.NewReader(body))
 				if err != nil {
 					t.Error(err)
 					return
@@ -185,6 +186,7 @@ func TestServeAPIFaultsRetried(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		client.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		err := s.shutdown(ctx)
 		cancel()
