@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -153,26 +154,80 @@ func TestServeRoundTrip(t *testing.T) {
 	}
 }
 
-// TestServeAPIFaultsRetried: the sandbox API fails, the actions' retries and the
-// pipeline's redelivery still get each write done once.
+// TestServeAPIFaultsRetried: the sandbox API fails — 429s on reads, a 500 on the
+// assignment, a 503 on the role fill, and one write applied although answered 500 — and
+// the client's retries and the pipeline's redelivery still get each effect done once.
+// Each fault must have fired (counted in the sandbox's request log); the effects are
+// counted delivered (written once), duplicated (written more than once), lost (never
+// written) and dead-lettered (an action that gave up).
 func TestServeAPIFaultsRetried(t *testing.T) {
-	s, _, _ := startTestStack(t, nil)
-	s.sandbox.InjectFault(peerdomtest.Fault{Method: "POST", Status: 500, Times: 1})
-	s.sandbox.InjectFault(peerdomtest.Fault{Method: "GET", Status: 429, RetryAfter: "0", Times: 2})
-	sendKind(t, s, "peer-created")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := s.shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	assigned := 0
-	for _, w := range s.sandbox.Writes() {
-		if w.Method == "POST" && strings.HasSuffix(w.Path, "/peers") {
-			assigned++
+	for round := range 3 {
+		s, _, _ := startTestStack(t, nil)
+		// The assignment: answered 500 without being applied, then 500 although applied
+		// (the retry must find the peer holding the role, not assign again).
+		s.sandbox.InjectFault(peerdomtest.Fault{Method: "POST", Path: "/roles/", Status: 500, Times: 1})
+		s.sandbox.InjectFault(peerdomtest.Fault{Method: "POST", Path: "/roles/", Status: 500, Apply: true, Times: 1})
+		s.sandbox.InjectFault(peerdomtest.Fault{Method: "GET", Status: 429, RetryAfter: "0", Times: 2})
+		s.sandbox.InjectFault(peerdomtest.Fault{Method: "PUT", Path: "/roles/", Status: 503, Times: 1})
+		client := &http.Client{Transport: &http.Transport{}} // closed before the shutdown (see TestServeBacklogBound)
+		var wg sync.WaitGroup
+		for _, kind := range []string{"peer-created", "role-created", "peer-created", "role-created"} {
+			wg.Go(func() { // concurrent, and each twice: at-least-once
+				body, _ := webhooksamples.Body(kind)
+				resp, err := client.Post(s.webhookURL, "application/json", bytes.NewReader(body))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Errorf("%s: status %d", kind, resp.StatusCode)
+				}
+			})
 		}
-	}
-	if assigned != 1 || len(s.pipeline.DeadActions()) != 0 {
-		t.Errorf("assignments %d, dead %v", assigned, s.pipeline.DeadActions())
+		wg.Wait()
+		client.CloseIdleConnections()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err := s.shutdown(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fired := map[string]int{}
+		for _, r := range s.sandbox.Requests() {
+			if r.Status == 429 || r.Status >= 500 {
+				fired[fmt.Sprintf("%s %d", r.Method, r.Status)]++
+			}
+		}
+		var assigned, filled int
+		for _, w := range s.sandbox.Writes() {
+			switch {
+			case w.Method == "POST" && strings.HasSuffix(w.Path, "/peers"):
+				assigned++
+			case w.Method == "PUT" && strings.HasPrefix(w.Path, "/roles/"):
+				filled++
+			}
+		}
+		dead := len(s.pipeline.DeadActions())
+		count := func(n int) (delivered, duplicated, lost int) {
+			switch {
+			case n == 0:
+				return 0, 0, 1
+			case n == 1:
+				return 1, 0, 0
+			}
+			return 1, n - 1, 0
+		}
+		ad, adup, alost := count(assigned)
+		fd, fdup, flost := count(filled)
+		t.Logf("round %d: 4 webhooks accepted; faults fired %v; assignment: delivered %d, duplicated %d, lost %d; role fill: delivered %d, duplicated %d, lost %d; dead-lettered actions %d",
+			round, fired, ad, adup, alost, fd, fdup, flost, dead)
+		if fired["POST 500"] != 2 || fired["GET 429"] != 2 || fired["PUT 503"] != 1 {
+			t.Errorf("round %d: faults fired %v, want POST 500 ×2, GET 429 ×2, PUT 503 ×1", round, fired)
+		}
+		if adup+alost+fdup+flost != 0 || dead != 0 {
+			t.Errorf("round %d: assignments %d, fills %d (want 1 each), dead %v", round, assigned, filled, s.pipeline.DeadActions())
+		}
 	}
 }
 

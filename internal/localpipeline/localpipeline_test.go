@@ -196,98 +196,251 @@ func TestFailingTargetIsRetriedThenDeadLettered(t *testing.T) {
 	}
 }
 
-// TestFaultsLoseNothing sends N webhooks while the queue, the bus and a target fail at
-// random: every webhook answered 2xx ends on the bus or in the queue's dead letters, and
-// every matched event reaches its target or the actions' dead letters.
+// faultBody is one webhook of the fault tests' mix and what ingest must answer it.
+type faultBody struct {
+	kind string // "sample", "oversized", "too large for the bus", "adversarial", "poison"
+	body string
+}
+
+// faultMix is the fault tests' traffic: every sample kind, bodies over 100 KiB and bodies
+// whose event would pass EventBridge's entry limit (both 413), adversarial texts of
+// nearly 100 KiB the parser must take in linear time, and "poison" webhooks the bus
+// always refuses (they must end in the queue's dead letters).
+func faultMix(n int) []faultBody {
+	const nearLimit = peerdom.MaxBodyBytes - 64
+	adversarial := []string{
+		strings.Repeat("[", nearLimit),
+		strings.Repeat("**[", nearLimit/3),
+		strings.Repeat("[x](", nearLimit/4),
+		strings.Repeat("(((", nearLimit/3),
+		strings.Repeat(`a\n`, nearLimit/3), // ~33,000 short lines, as the body escapes them
+	}
+	kinds := webhooksamples.Kinds()
+	var mix []faultBody
+	for i := range n {
+		var fb faultBody
+		switch {
+		case i%25 == 3:
+			fb = faultBody{"oversized", `{"text":"` + strings.Repeat("a", peerdom.MaxBodyBytes) + `"}`}
+		case i%25 == 8:
+			fb = faultBody{"too large for the bus", `{"text":"` + strings.Repeat("<", 45*1024) + `"}`}
+		case i%25 == 13:
+			fb = faultBody{"adversarial", `{"text":"` + adversarial[(i/25)%len(adversarial)] + `"}`}
+		case i%25 == 18:
+			fb = faultBody{"poison", fmt.Sprintf(`{"text":"poison webhook %d"}`, i)}
+		default:
+			b, _ := webhooksamples.Body(kinds[i%len(kinds)])
+			fb = faultBody{"sample", string(b)}
+		}
+		mix = append(mix, fb)
+	}
+	return mix
+}
+
+// TestFaultsLoseNothing sends webhooks from 8 concurrent clients while the queue, the bus
+// and a target fail at random, with oversized, adversarial and poison bodies in the mix,
+// in 3 rounds. It checks that every fault kind fired, and counts separately: each
+// webhook ingest accepted is delivered (on the bus once), dead-lettered (in the queue's
+// DLQ), duplicated (on the bus more than once) or lost (neither); each matched event is
+// delivered to its target or dead-lettered there. Nothing here may duplicate: no fault
+// loses an acknowledgement (a message published is always deleted, a target's success
+// always recorded), so at-least-once delivery has no cause to repeat.
 func TestFaultsLoseNothing(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 3 {
+		faultsLoseNothing(t, uint64(round))
+	}
+}
+
+func faultsLoseNothing(t *testing.T, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 2))
 	var rngMu sync.Mutex
 	chance := func(p float64) bool {
 		rngMu.Lock()
 		defer rngMu.Unlock()
 		return rng.Float64() < p
 	}
+	var sendFaults, callFaults, entryFaults, poisonRefusals, targetFaults atomic.Int64
 	q := memqueue.New()
 	q.FailSend = func(string) error {
 		if chance(0.1) {
+			sendFaults.Add(1)
 			return errors.New("queue unreachable")
 		}
 		return nil
 	}
 	b := membus.New()
-	b.FailCall = func([]bus.Entry) error {
+	var parsedMu sync.Mutex
+	parsed := map[string]bool{} // delivery ids the worker parsed and put to the bus, failed or not
+	b.FailCall = func(entries []bus.Entry) error {
+		parsedMu.Lock()
+		for _, e := range entries {
+			var d struct{ ID string }
+			json.Unmarshal([]byte(e.Detail), &d)
+			parsed[d.ID] = true
+		}
+		parsedMu.Unlock()
 		if chance(0.2) {
+			callFaults.Add(1)
 			return errors.New("ThrottlingException")
 		}
 		return nil
 	}
-	b.FailEntry = func(bus.Entry) (string, string) {
+	b.FailEntry = func(e bus.Entry) (string, string) {
+		if strings.Contains(e.Detail, "poison webhook") {
+			poisonRefusals.Add(1)
+			return "InternalFailure", "this entry never goes through"
+		}
 		if chance(0.2) {
+			entryFaults.Add(1)
 			return "InternalFailure", "try again"
 		}
 		return "", ""
 	}
 	target := &recorder{fail: func(events.EventBridgeEvent) error {
 		if chance(0.3) {
+			targetFaults.Add(1)
 			return errors.New("API 500")
 		}
 		return nil
 	}}
 	p, srv := start(t, Config{Queue: q, Bus: b, Routes: []Route{route(t, "All", `{"source":["peerdom"]}`, target.target, 2)}})
 
-	const n = 200
-	kinds := webhooksamples.Kinds()
-	acked := map[string]bool{}
-	refused := 0
-	for i := range n {
-		body, _ := webhooksamples.Body(kinds[i%len(kinds)])
-		status, id := post(t, srv.URL+"/webhooks/"+token, string(body))
-		switch status {
-		case 200:
-			acked[id] = true
-		case 503:
-			refused++
-		default:
-			t.Fatalf("webhook %d: status %d %s", i, status, id)
-		}
+	mix := faultMix(200)
+	type answer struct {
+		kind   string
+		status int
+		id     string
 	}
+	answers := make([]answer, len(mix))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(mix) {
+					return
+				}
+				status, id := post(t, srv.URL+"/webhooks/"+token, mix[i].body)
+				answers[i] = answer{mix[i].kind, status, id}
+			}
+		})
+	}
+	wg.Wait()
 	drain(t, p)
 
-	onBus := map[string]bool{}
+	acked := map[string]string{} // delivery id → kind
+	statuses := map[string]int{} // "kind status" → count
+	for i, a := range answers {
+		statuses[fmt.Sprintf("%s %d", a.kind, a.status)]++
+		switch {
+		case a.status == 200:
+			acked[a.id] = a.kind
+		case a.status == 503:
+		case a.status == 413 && (a.kind == "oversized" || a.kind == "too large for the bus"):
+		default:
+			t.Errorf("webhook %d (%s): status %d %s", i, a.kind, a.status, a.id)
+		}
+	}
+	onBus := map[string]int{}
 	for _, e := range b.Events() {
 		var d struct{ ID string }
 		json.Unmarshal([]byte(e.Entry.Detail), &d)
-		onBus[d.ID] = true
+		onBus[d.ID]++
 	}
-	inDLQ := map[string]bool{}
+	inDLQ := map[string]int{}
 	for _, m := range q.DeadLetters() {
 		d, err := peerdom.DecodeDelivery([]byte(m.Body))
 		if err != nil {
 			t.Fatal(err)
 		}
-		inDLQ[d.ID] = true
+		inDLQ[d.ID]++
 	}
-	lost := 0
-	for id := range acked {
-		if !onBus[id] && !inDLQ[id] {
+	var delivered, deadLettered, duplicated, lost, poisonDead, adversarialDelivered, adversarialParsed int
+	for id, kind := range acked {
+		if kind == "adversarial" && parsed[id] {
+			adversarialParsed++
+		}
+		switch bus, dlq := onBus[id], inDLQ[id]; {
+		case bus+dlq > 1:
+			duplicated++
+		case bus == 1:
+			delivered++
+			if kind == "adversarial" {
+				adversarialDelivered++
+			}
+		case dlq == 1:
+			deadLettered++
+			if kind == "poison" {
+				poisonDead++
+			}
+		default:
 			lost++
 		}
 	}
-	delivered, deadActions := len(target.got), len(p.DeadActions())
-	t.Logf("%d webhooks: %d acknowledged, %d refused with 503; %d events on the bus (%d distinct), %d in the queue DLQ; target: %d delivered, %d dead-lettered",
-		n, len(acked), refused, len(b.Events()), len(onBus), len(inDLQ), delivered, deadActions)
-	if lost > 0 {
-		t.Errorf("%d acknowledged webhooks are neither on the bus nor dead-lettered", lost)
+	unacked := 0 // on the bus or dead-lettered, but answered other than 200
+	for id := range onBus {
+		if _, ok := acked[id]; !ok {
+			unacked++
+		}
 	}
-	if len(acked)+refused != n || refused == 0 || len(inDLQ) == 0 && len(onBus) == len(acked) && false {
-		t.Errorf("fault injection did not bite: acked %d refused %d", len(acked), refused)
+	for id := range inDLQ {
+		if _, ok := acked[id]; !ok {
+			unacked++
+		}
 	}
-	if delivered+deadActions != len(b.Events()) {
-		t.Errorf("target: %d delivered + %d dead != %d events on the bus", delivered, deadActions, len(b.Events()))
+	targetIDs := map[string]int{}
+	for _, ev := range target.got {
+		targetIDs[ev.ID]++
 	}
-	if deadActions == 0 {
+	targetDelivered, targetDead := len(target.got), len(p.DeadActions())
+	targetDuplicated := targetDelivered - len(targetIDs)
+	t.Logf("seed %d: %d webhooks %v; accepted %d: delivered %d (adversarial %d), dead-lettered %d (poison %d), duplicated %d, lost %d; not accepted yet published %d",
+		seed, len(mix), statuses, len(acked), delivered, adversarialDelivered, deadLettered, poisonDead, duplicated, lost, unacked)
+	t.Logf("seed %d: target: %d events on the bus, delivered %d, dead-lettered %d, duplicated %d, lost %d; faults fired: queue sends %d, bus calls %d, bus entries %d (+ poison %d), target %d",
+		seed, len(b.Events()), targetDelivered, targetDead, targetDuplicated, len(b.Events())-targetDelivered-targetDead,
+		sendFaults.Load(), callFaults.Load(), entryFaults.Load(), poisonRefusals.Load(), targetFaults.Load())
+
+	if sendFaults.Load() == 0 || callFaults.Load() == 0 || entryFaults.Load() == 0 || poisonRefusals.Load() == 0 || targetFaults.Load() == 0 {
+		t.Errorf("a fault kind never fired: queue sends %d, bus calls %d, bus entries %d, poison %d, target %d",
+			sendFaults.Load(), callFaults.Load(), entryFaults.Load(), poisonRefusals.Load(), targetFaults.Load())
+	}
+	var refused503, poisonAcked, adversarialAcked int
+	for _, a := range answers {
+		refused503 += b2i(a.status == 503)
+		poisonAcked += b2i(a.status == 200 && a.kind == "poison")
+		adversarialAcked += b2i(a.status == 200 && a.kind == "adversarial")
+	}
+	if int64(refused503) != sendFaults.Load() {
+		t.Errorf("%d answers 503, %d queue faults: each refused send is one 503", refused503, sendFaults.Load())
+	}
+	if statuses["oversized 413"] != 8 || statuses["too large for the bus 413"] != 8 {
+		t.Errorf("413s: %v, want the 8 oversized and the 8 too large for the bus", statuses)
+	}
+	if lost != 0 || duplicated != 0 || unacked != 0 {
+		t.Errorf("lost %d, duplicated %d, published without a 200 %d: want 0 each", lost, duplicated, unacked)
+	}
+	if poisonDead != poisonAcked || poisonAcked == 0 {
+		t.Errorf("%d poison webhooks accepted, %d dead-lettered: want all, and some", poisonAcked, poisonDead)
+	}
+	// Parsed within the worker's deadline, each reached PutEvents (bus faults may still
+	// dead-letter one: it is counted there).
+	if adversarialParsed != adversarialAcked || adversarialAcked == 0 || adversarialDelivered == 0 {
+		t.Errorf("%d adversarial webhooks accepted, %d parsed, %d delivered: want all parsed, some delivered", adversarialAcked, adversarialParsed, adversarialDelivered)
+	}
+	if targetDelivered+targetDead != len(b.Events()) || targetDuplicated != 0 {
+		t.Errorf("target: %d delivered + %d dead != %d events on the bus, or %d duplicated", targetDelivered, targetDead, len(b.Events()), targetDuplicated)
+	}
+	if targetDead == 0 {
 		t.Errorf("with a 30%% failure rate and 3 attempts some events should have been dead-lettered")
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func TestRoutesFromTemplate(t *testing.T) {

@@ -473,17 +473,34 @@ func TestEventsUnderTheEmulator(t *testing.T) {
 		}
 	})
 
-	t.Run("an action that cannot act fails, for Lambda to retry and dead-letter", func(t *testing.T) {
+	t.Run("an event about a peer deleted since ends ignored, with the reason", func(t *testing.T) {
 		e := start(t, fns["OnboardPeerFunction"], map[string]string{"PEERDOM_API_URL": w.peerdom.URL})
 		b, err := os.ReadFile(filepath.Join(repoRoot(t), "events", "onboard-peer", "peer-created.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		unknown := strings.ReplaceAll(string(b), samplePeerID, "00000000-0000-4000-8000-000000000000")
-		if msg, failed := invoke(t, e, []byte(unknown)).FunctionError(); !failed {
-			t.Error("an event about a peer Peerdom does not know succeeded")
-		} else if !strings.Contains(msg, "00000000-0000-4000-8000-000000000000") {
-			t.Errorf("error %q does not name the peer", msg)
+		if msg, failed := invoke(t, e, []byte(unknown)).FunctionError(); failed {
+			t.Errorf("an event about a peer deleted since failed (Lambda would retry it, then dead-letter it): %s", msg)
+		}
+		logs := e.WaitFunctionLogs(2, 5*time.Second) // "ready" at init, then the event's line
+		if len(logs) == 0 {
+			t.Fatal("the function logged nothing")
+		}
+		if last := logs[len(logs)-1]; last["msg"] != "event" || last["outcome"] != "ignored" ||
+			!strings.Contains(fmt.Sprint(last["reason"]), "peer 00000000-0000-4000-8000-000000000000 is gone from Peerdom") {
+			t.Errorf("log lines %v, want the event's outcome ignored with the reason naming the peer", logs)
+		}
+	})
+
+	t.Run("an action that cannot act fails, for Lambda to retry and dead-letter", func(t *testing.T) {
+		// An onboarding role Peerdom does not know: a setting to fix, so the event fails.
+		e := start(t, fns["OnboardPeerFunction"], map[string]string{"PEERDOM_API_URL": w.peerdom.URL,
+			"ONBOARDING_ROLE_IDS": "00000000-0000-4000-8000-00000000dead"})
+		if msg, failed := invokeFile(t, e, "events/onboard-peer/peer-created.json").FunctionError(); !failed {
+			t.Error("an event for an onboarding role Peerdom does not know succeeded")
+		} else if !strings.Contains(msg, "00000000-0000-4000-8000-00000000dead") {
+			t.Errorf("error %q does not name the role", msg)
 		}
 	})
 

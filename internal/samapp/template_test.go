@@ -441,6 +441,7 @@ func TestEveryRuleRetriesAndDeadLetters(t *testing.T) {
 		"ApproximateNumberOfMessagesVisible map[Fn::GetAtt:[WebhookDLQ QueueName]]",
 		"ApproximateNumberOfMessagesVisible map[Fn::GetAtt:[EventDeliveryDLQ QueueName]]",
 		"5xx map[Ref:WebhookApi]",
+		"4xx map[Ref:WebhookApi]",
 	} {
 		if !alarmed[want] {
 			t.Errorf("no alarm on %s", want)

@@ -87,7 +87,7 @@ func (e *Enrich) Handle(ctx context.Context, ev Event) error {
 		obj, err = e.API.Peers().GetRaw(ctx, id, opts)
 	}
 	if err != nil {
-		return fmt.Errorf("enrich: reading %s %s: %w", d.Entity, id, err)
+		return fmt.Errorf("enrich: reading %s %s: %w", d.Entity, id, Gone(string(d.Entity)+" "+id, err))
 	}
 	now := time.Now
 	if e.Now != nil {

@@ -13,6 +13,33 @@ import (
 // ErrNoEntity: the event carries neither an entityId nor a name to look the entity up by.
 var ErrNoEntity = errors.New("action: the event names no entity (no entityId and no name)")
 
+// ErrEntityGone: the entity the event is about is no longer in Peerdom (its id answers
+// 404, or no entity has its name any more): deleted, or renamed, since the webhook.
+// Retrying cannot bring it back; the Runner logs the event as ignored with the reason.
+var ErrEntityGone = errors.New("action: the entity is gone from Peerdom")
+
+// goneError says which entity is gone; it matches ErrEntityGone and wraps the API's error.
+type goneError struct {
+	what string // e.g. `role 9c1e…` or `role named "Ops"`
+	err  error
+}
+
+func (e *goneError) Error() string {
+	return fmt.Sprintf("%s is gone from Peerdom (deleted since the webhook): %v", e.what, e.err)
+}
+func (e *goneError) Unwrap() error        { return e.err }
+func (e *goneError) Is(target error) bool { return target == ErrEntityGone }
+
+// Gone turns a 404 for the entity an event is about into ErrEntityGone (what names the
+// entity, e.g. "role 9c1e…"); any other error is returned unchanged. Use it on the reads
+// of that entity, not on entities from the configuration, whose 404 is a setting to fix.
+func Gone(what string, err error) error {
+	if errors.Is(err, peerdomapi.ErrNotFound) {
+		return &goneError{what: what, err: err}
+	}
+	return err
+}
+
 // AmbiguousError: more than one entity has the event's name, and the event has no id.
 // Acting on a guess could change the wrong role, so the event fails instead.
 type AmbiguousError struct {
@@ -72,7 +99,7 @@ func resolve[T any](ctx context.Context, res peerdomapi.Collection[T], d peerdom
 	if d.EntityID != "" {
 		v, err := res.Get(ctx, d.EntityID, opts)
 		if err != nil {
-			return zero, fmt.Errorf("action: fetching %s %s: %w", want, d.EntityID, err)
+			return zero, fmt.Errorf("action: fetching %s %s: %w", want, d.EntityID, Gone(string(want)+" "+d.EntityID, err))
 		}
 		return v, nil
 	}
@@ -93,7 +120,7 @@ func resolve[T any](ctx context.Context, res peerdomapi.Collection[T], d peerdom
 	}
 	switch len(found) {
 	case 0:
-		return zero, fmt.Errorf("action: no %s is named %q: %w", want, d.Name, peerdomapi.ErrNotFound)
+		return zero, &goneError{what: fmt.Sprintf("the %s named %q", want, d.Name), err: fmt.Errorf("no %s has that name: %w", want, peerdomapi.ErrNotFound)}
 	case 1:
 		return found[0], nil
 	}

@@ -64,14 +64,14 @@ func (rd *RoleDefaults) Fill(ctx context.Context, roleID string) ([]string, erro
 	opts := peerdomapi.Options{CustomFields: true}
 	role, err := rd.API.Roles().Get(ctx, roleID, opts)
 	if err != nil {
-		return nil, fmt.Errorf("role-defaults: reading role %s: %w", roleID, err)
+		return nil, fmt.Errorf("role-defaults: reading role %s: %w", roleID, Gone("role "+roleID, err))
 	}
 	in, filled := FillEmpty(role, rd.Defaults)
 	if len(filled) == 0 {
 		return filled, nil
 	}
 	if _, err := rd.API.Roles().Update(ctx, roleID, in); err != nil {
-		return nil, fmt.Errorf("role-defaults: filling %s on role %s: %w", strings.Join(filled, ", "), roleID, err)
+		return nil, fmt.Errorf("role-defaults: filling %s on role %s: %w", strings.Join(filled, ", "), roleID, Gone("role "+roleID, err))
 	}
 	after, err := rd.API.Roles().Get(ctx, roleID, opts)
 	if err != nil {

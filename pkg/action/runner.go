@@ -38,6 +38,17 @@ func IsIgnored(err error) bool {
 	return errors.As(err, &ig)
 }
 
+// permanent turns the failures no retry can mend into Ignore, with the error as the
+// reason: an event that names no entity (ErrNoEntity), an entity deleted since the
+// webhook (ErrEntityGone). Retried, they would only fail again and end in the
+// dead-letter queue, raising its alarm for nothing to fix.
+func permanent(err error) error {
+	if errors.Is(err, ErrNoEntity) || errors.Is(err, ErrEntityGone) {
+		return Ignore(err.Error())
+	}
+	return err
+}
+
 // notesKey carries the per-event attributes a Handler adds to its log line.
 type notesKey struct{}
 
@@ -121,7 +132,7 @@ func (r *Runner) safeHandle(ctx context.Context, ev Event) (err error) {
 			err = fmt.Errorf("action %s panicked: %v", r.Name, p)
 		}
 	}()
-	return r.Handler.Handle(ctx, ev)
+	return permanent(r.Handler.Handle(ctx, ev))
 }
 
 func (r *Runner) authoredByIgnored(ev Event) (string, bool) {

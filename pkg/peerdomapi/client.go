@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -22,8 +24,12 @@ const maxResponseBytes = 32 << 20
 // Client calls the Peerdom API with one organization's key. It is safe for concurrent
 // use. Time limits come from the caller's context; the client adds none of its own.
 type Client struct {
-	base      *url.URL
+	base *url.URL
+
+	keyMu     sync.Mutex
 	key       string
+	keySource func(ctx context.Context) (string, error) // nil: the key never changes
+
 	http      *http.Client
 	retry     RetryPolicy
 	sleep     func(ctx context.Context, d time.Duration) error
@@ -36,7 +42,15 @@ type Client struct {
 type Option func(*Client)
 
 // WithHTTPClient sets the HTTP client (default: http.DefaultClient's transport, no timeout).
+// Whatever its CheckRedirect, the key is never sent on to another host.
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+
+// WithKeySource gives where the key comes from (a secret), so that a key rotated while
+// the client lives is picked up: on a 401 the client reads the key again, once, and
+// repeats the request with it when it changed. A second 401 fails the call.
+func WithKeySource(read func(ctx context.Context) (string, error)) Option {
+	return func(c *Client) { c.keySource = read }
+}
 
 // WithRetryPolicy sets the retry bounds; zero fields take DefaultRetryPolicy's values.
 func WithRetryPolicy(p RetryPolicy) Option { return func(c *Client) { c.retry = p.withDefaults() } }
@@ -59,6 +73,10 @@ func New(baseURL, key string, opts ...Option) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("peerdom api: base URL %q is not an http(s) URL", baseURL)
 	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		// The key travels in a header: over plain http anyone on the path could read it.
+		return nil, fmt.Errorf("peerdom api: base URL %q must be https: plain http is allowed only for a loopback host (127.0.0.1, ::1, localhost), for tests and local sandboxes", baseURL)
+	}
 	if strings.TrimSpace(key) == "" {
 		return nil, errors.New("peerdom api: no API key given")
 	}
@@ -71,7 +89,70 @@ func New(baseURL, key string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	c.http = keepKeyOnHost(c.http)
 	return c, nil
+}
+
+// isLoopback reports whether host is this machine: localhost or a loopback IP.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// keepKeyOnHost returns a copy of h that drops the X-Api-Key header from a redirected
+// request going to another host, or from https to http. Go's client forwards custom
+// headers on every redirect (it strips only Authorization and cookies), so without this
+// a redirect would hand the key to whoever the API points at.
+func keepKeyOnHost(h *http.Client) *http.Client {
+	cp := *h
+	next := h.CheckRedirect
+	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		first := via[0].URL
+		if !strings.EqualFold(req.URL.Host, first.Host) || (first.Scheme == "https" && req.URL.Scheme != "https") {
+			req.Header.Del("X-Api-Key")
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &cp
+}
+
+// currentKey is the key requests are sent with now.
+func (c *Client) currentKey() string {
+	c.keyMu.Lock()
+	defer c.keyMu.Unlock()
+	return c.key
+}
+
+// rereadKey reads the key again from its source after `refused` was answered 401, and
+// reports whether there is a different key to try. Concurrent calls refused the same key
+// read it once: the first reads, the others find the key already changed.
+func (c *Client) rereadKey(ctx context.Context, refused string) (bool, error) {
+	if c.keySource == nil {
+		return false, nil
+	}
+	c.keyMu.Lock()
+	defer c.keyMu.Unlock()
+	if c.key != refused {
+		return true, nil
+	}
+	key, err := c.keySource(ctx)
+	if err != nil {
+		return false, err
+	}
+	if strings.TrimSpace(key) == "" || key == refused {
+		return false, nil
+	}
+	c.key = key
+	return true, nil
 }
 
 // BaseURL is the API base the client calls.
@@ -126,20 +207,43 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	u.Path += path
 	u.RawQuery = query.Encode()
 
+	mayReread := c.keySource != nil // once per call
+	retried := false                // an attempt was repeated after a failure that may have been applied
 	for attempt := 1; ; attempt++ {
-		status, header, respBody, err := c.send(ctx, method, &u, body)
+		key := c.currentKey()
+		status, header, respBody, err := c.send(ctx, method, &u, body, key)
 		if err == nil && status >= 200 && status < 300 {
-			return decode(method, u.Path, respBody, out, c.key)
+			return decode(method, u.Path, respBody, out, key)
 		}
-		if err == nil && status == http.StatusNotFound && method == http.MethodDelete && attempt > 1 {
+		if err == nil && status == http.StatusNotFound && method == http.MethodDelete && retried {
 			// An earlier DELETE attempt failed without an answer we could trust, and now
 			// the entity is gone: that earlier attempt did it.
 			return nil
 		}
 		apiErr := &Error{Method: method, Path: u.Path, StatusCode: status, Attempts: attempt, Err: err}
 		if err == nil {
-			apiErr.Body = excerpt(respBody, c.key)
-			apiErr.Message = errorMessage(respBody, c.key)
+			apiErr.Body = excerpt(respBody, key)
+			apiErr.Message = errorMessage(respBody, key)
+		}
+		if err == nil && status == http.StatusUnauthorized && c.keySource != nil {
+			// The key may have been rotated since it was read: read it again, once, and
+			// repeat the request (a 401 was refused before anything was done, so even a
+			// POST is safe to repeat).
+			if !mayReread {
+				apiErr.Stopped = "refused again with the key read anew from its source: the key there is not valid"
+				return apiErr
+			}
+			mayReread = false
+			changed, kerr := c.rereadKey(ctx, key)
+			switch {
+			case kerr != nil:
+				apiErr.Stopped = "could not read the key again from its source: " + kerr.Error()
+				return apiErr
+			case !changed:
+				apiErr.Stopped = "the key read again from its source is the one refused (or empty): it is not valid"
+				return apiErr
+			}
+			continue
 		}
 		decision := decideRetry(method, status, err)
 		if !decision.retry {
@@ -167,11 +271,12 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			apiErr.Stopped = "context ended while waiting to retry"
 			return apiErr
 		}
+		retried = true
 	}
 }
 
 // send makes one HTTP request and reads the whole answer.
-func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byte) (int, http.Header, []byte, error) {
+func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byte, key string) (int, http.Header, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -180,7 +285,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	req.Header.Set("X-Api-Key", c.key)
+	req.Header.Set("X-Api-Key", key)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 	if body != nil {

@@ -17,21 +17,32 @@ type SecretsClient = secrets.Client
 const secretTimeout = 10 * time.Second
 
 // PeerdomClient is the action's Peerdom API client: cfg.APIURL, with the key from the
-// secret cfg.APIKeySecretID (read now, once per container: a rotated key reaches new
-// containers; old ones keep the key they started with) or else cfg.APIKey; its user
-// agent names the action. Errors say which setting or secret is wrong, never the key.
+// secret cfg.APIKeySecretID (read now, at the cold start, and read again once when the
+// API answers 401: the key was rotated since, and a warm container picks up the new one)
+// or else cfg.APIKey; its user agent names the action. Errors say which setting or secret
+// is wrong, never the key.
 func PeerdomClient(ctx context.Context, name string, cfg action.Config, sm SecretsClient) (*peerdomapi.Client, error) {
+	opts := []peerdomapi.Option{peerdomapi.WithUserAgent("peerbridge-" + name)}
 	key := cfg.APIKey
 	if cfg.APIKeySecretID != "" {
-		ctx, cancel := context.WithTimeout(ctx, secretTimeout)
-		defer cancel()
-		value, err := secrets.Fetch(ctx, sm, cfg.APIKeySecretID)
-		if err != nil {
-			return nil, fmt.Errorf("reading the Peerdom API key (PEERDOM_API_KEY_SECRET_ID): %w", err)
+		read := func(ctx context.Context) (string, error) {
+			ctx, cancel := context.WithTimeout(ctx, secretTimeout)
+			defer cancel()
+			value, err := secrets.Fetch(ctx, sm, cfg.APIKeySecretID)
+			if err != nil {
+				return "", fmt.Errorf("reading the Peerdom API key (PEERDOM_API_KEY_SECRET_ID): %w", err)
+			}
+			key, err := action.APIKeyFromSecret(value)
+			if err != nil {
+				return "", fmt.Errorf("secret %q: %w", cfg.APIKeySecretID, err)
+			}
+			return key, nil
 		}
-		if key, err = action.APIKeyFromSecret(value); err != nil {
-			return nil, fmt.Errorf("secret %q: %w", cfg.APIKeySecretID, err)
+		var err error
+		if key, err = read(ctx); err != nil {
+			return nil, err
 		}
+		opts = append(opts, peerdomapi.WithKeySource(read))
 	}
-	return peerdomapi.New(cfg.APIURL, key, peerdomapi.WithUserAgent("peerbridge-"+name))
+	return peerdomapi.New(cfg.APIURL, key, opts...)
 }

@@ -2,6 +2,7 @@ package awsaction_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -56,5 +57,49 @@ func TestPeerdomClientReadsTheKeyFromSecretsManager(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "sk-from") {
 			t.Errorf("%s: err = %v, want it to name %s", id, err, want)
 		}
+	}
+}
+
+// TestWarmClientPicksUpARotatedKey: the key is rotated (a new value in the secret, the
+// old key refused by Peerdom) while the container is warm. The next call is answered 401,
+// the client reads the secret again and repeats the call with the new key, once; when the
+// secret holds a refused key too, the call fails saying so.
+func TestWarmClientPicksUpARotatedKey(t *testing.T) {
+	ctx := context.Background()
+	s := peerdomtest.NewServer(peerdomtest.Config{APIKey: "sk-new-key"})
+	defer s.Close()
+	sm := secretsmanager.NewFromConfig(mototest.Config(t))
+	createSecret(t, sm, "peerdom/rotating", "sk-old-key")
+	s.AddKey("sk-old-key", peerdomtest.User{Name: "Bot", Email: "bot@acme.example"})
+	api, err := awsaction.PeerdomClient(ctx, "demo", action.Config{APIURL: s.URL, APIKeySecretID: "peerdom/rotating"}, sm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Maps().All(ctx, peerdomapi.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// Rotation: the secret gets the new key; the old one stops working.
+	if _, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String("peerdom/rotating"), SecretString: aws.String("sk-new-key")}); err != nil {
+		t.Fatal(err)
+	}
+	s.RevokeKey("sk-old-key")
+	if _, err := api.Peers().Create(ctx, peerdomapi.PeerInput{FirstName: "Rotated"}); err != nil {
+		t.Fatalf("after the rotation: %v", err)
+	}
+	if w := s.Writes(); len(w) != 1 {
+		t.Errorf("writes %+v, want the one create", w)
+	}
+	// A secret holding a key Peerdom refuses: one re-read, one repeat, then a clear error.
+	if _, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String("peerdom/rotating"), SecretString: aws.String("sk-wrong-key")}); err != nil {
+		t.Fatal(err)
+	}
+	s.RevokeKey("sk-new-key")
+	before := len(s.Requests())
+	_, err = api.Maps().All(ctx, peerdomapi.Options{})
+	if !errors.Is(err, peerdomapi.ErrUnauthorized) || !strings.Contains(err.Error(), "refused again") || strings.Contains(err.Error(), "sk-") {
+		t.Errorf("err = %v, want ErrUnauthorized saying the re-read key is refused too, quoting no key", err)
+	}
+	if n := len(s.Requests()) - before; n != 2 {
+		t.Errorf("%d requests, want 2 (the refused key, then the re-read one)", n)
 	}
 }

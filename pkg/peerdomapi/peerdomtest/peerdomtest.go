@@ -202,6 +202,14 @@ func (p *Peerdom) AddKey(key string, u User) {
 	p.users[key] = u
 }
 
+// RevokeKey makes the API refuse key (401) from now on, as when an Owner deletes it
+// after a rotation.
+func (p *Peerdom) RevokeKey(key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.users, key)
+}
+
 // WaitWebhooks waits until every webhook so far has been delivered, including those that
 // deliveries caused in turn, or until ctx ends.
 func (p *Peerdom) WaitWebhooks(ctx context.Context) error { return p.out.waitIdle(ctx) }
