@@ -28,6 +28,7 @@ type command struct {
 // is one line here.
 var commands = map[string]command{
 	"export": {summary: "export every map, circle, role, role holder and peer to files", run: runExport},
+	"invoke": {summary: "run one function of template.yaml under the Lambda emulator, as sam local invoke without Docker", run: runInvoke},
 	"parse":  {summary: "turn webhook bodies into events (stdin or FILE)", run: runParse},
 	"send":   {summary: "post sample webhooks (or a serve spill file) to a local or deployed endpoint", run: runSend},
 	"serve":  {summary: "run the whole pipeline locally: webhooks in, events, actions", run: runServe},

@@ -48,6 +48,7 @@ type serveOptions struct {
 	maxBacklog  int  // the in-memory queue's bound; beyond it ingest answers 503
 	maxConns    int  // open connections to the webhook endpoint at once
 	spill       string
+	awsAddr     string // the local AWS endpoint for functions run under the emulator; empty: none
 
 	// For tests; zero values mean the defaults below.
 	listen       func(network, addr string) (net.Listener, error)
@@ -114,6 +115,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.DurationVar(&opts.drainFor, "drain-timeout", 30*time.Second, "how long shutdown may take to finish accepted work; what is left goes to the --spill file")
 	fs.IntVar(&opts.maxBacklog, "max-backlog", defaultMaxBacklog, "most webhooks queued in memory; beyond it the endpoint answers 503 with Retry-After")
 	fs.IntVar(&opts.maxConns, "max-conns", defaultMaxConns, "most open connections to the webhook endpoint at once")
+	fs.StringVar(&opts.awsAddr, "aws-addr", "127.0.0.1:3002", "`address` of the local AWS endpoint (SQS SendMessage, EventBridge PutEvents) for peerbridge invoke --local; empty: none")
 	fs.StringVar(&opts.spill, "spill", "", "`FILE` for the work still undelivered when --drain-timeout ends (default peerbridge-spill-<time>.jsonl, written only if needed); re-post it with peerbridge send --replay FILE")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: peerbridge serve [flags]\n\nRuns ingest, the queue, the worker, the bus and the actions on this machine, routing events\nby the rules of template.yaml, against an in-memory sandbox Peerdom (or a real one).")
@@ -188,6 +190,13 @@ type stack struct {
 	cancel     context.CancelFunc
 	eventsFile *os.File
 	done       chan error // a server's Serve ended on its own (nil errors are not sent)
+
+	// The local AWS endpoint (serve_localaws.go).
+	apiURL      string            // the Peerdom API the actions call
+	busName     string            // the bus's name in the template's functions
+	params      map[string]string // the template parameters, resolved
+	local       localDescription
+	localAWSSrv *http.Server
 }
 
 // seedSandbox fills the sandbox with its first contents: the entities the sample webhooks of
@@ -196,8 +205,12 @@ func seedSandbox(p *peerdomtest.Peerdom) (onboardingRole string) {
 	p.AddPeer(peerdomapi.Peer{ID: webhooksamples.PeerID, FirstName: "Ada", LastName: "Lovelace"})
 	p.AddGroup(peerdomapi.Group{ID: webhooksamples.GroupID, Name: "Research"})
 	p.AddRole(peerdomapi.Role{ID: webhooksamples.RoleID, Name: "Facilitator"})
-	return p.AddRole(peerdomapi.Role{Name: "Onboarding buddy"}).ID
+	return p.AddRole(peerdomapi.Role{ID: sandboxOnboardingRoleID, Name: "Onboarding buddy"}).ID
 }
+
+// sandboxOnboardingRoleID is events/env.json's ONBOARDING_ROLE_IDS, so that a function
+// invoked with it against the sandbox (peerbridge invoke --local) finds the role.
+const sandboxOnboardingRoleID = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
 // startStack builds everything, then serves: the ports are bound first (their addresses
 // go into the sandbox URL and the webhook URL), but nothing is answered on them until
@@ -209,6 +222,7 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	if opts.token == "" {
 		opts.token, generated = peerdom.NewDeliveryID(), true
 	}
+	s.opts.token = opts.token
 	tokens, err := ingest.NewTokens([]string{opts.token})
 	if err != nil {
 		return nil, err
@@ -255,6 +269,16 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		return nil, err
 	}
 	s.webhooks = s.pipeline.WebhookHandler()
+	s.apiURL = apiURL
+	awsLn, err := s.listenLocalAWS(listen)
+	if err != nil {
+		webhookLn.Close()
+		if sandboxLn != nil {
+			sandboxLn.Close()
+			s.sandbox.Close()
+		}
+		return nil, err
+	}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
@@ -270,6 +294,9 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		s.webhooks.ServeHTTP(w, r)
 	}))
 	go serveUntilClosed(s.server, webhookLn, s.done)
+	if awsLn != nil {
+		s.serveLocalAWS(awsLn)
+	}
 
 	fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running (its queue is in memory: a kill -9 loses what is not yet on the bus)\n")
 	fmt.Fprintf(stdout, "  webhook endpoint  POST %s\n", s.webhookURL)
@@ -280,6 +307,9 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		fmt.Fprintf(stdout, "  sandbox Peerdom   %s   (X-Api-Key: %s)\n", s.sandboxURL, apiKey)
 	} else {
 		fmt.Fprintf(stdout, "  Peerdom API       %s\n", apiURL)
+	}
+	if awsLn != nil {
+		fmt.Fprintf(stdout, "  local AWS         %s   (SQS and EventBridge, for peerbridge invoke --local)\n", s.local.AWSEndpoint)
 	}
 	for _, r := range s.pipeline.Routes {
 		fmt.Fprintf(stdout, "  rule              %s.%s → %s\n", r.Function, r.Rule, r.Pattern)
@@ -325,6 +355,8 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	if tpl, err = samtemplate.Load(opts.template, params); err != nil {
 		return nil, err
 	}
+	s.params = tpl.Params
+	s.busName = templateBusName(tpl)
 	if opts.peerdomURL != "" && !opts.noActions {
 		for _, m := range missingActionParams(tpl) {
 			s.display.linef("  ! %s", m)
@@ -449,6 +481,7 @@ func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
 		s.display.linef("  ! webhook server: requests still open after %s were cut off", cmp.Or(s.opts.httpShutdown, defaultHTTPShutdown))
 	}
 	cancelHTTP()
+	s.stopLocalAWS(cmp.Or(s.opts.httpShutdown, defaultHTTPShutdown))
 	s.handlers.Wait() // a request cut off returns at once: its body read fails
 
 	drainCtx, cancelDrain := context.WithTimeout(context.Background(), drainFor)
