@@ -159,5 +159,9 @@ sam-test: sam-lint sam-build
 	$(GO) vet -tags saminvoke ./internal/samapp/
 	PEERBRIDGE_SAM_BUILD=$(abspath .aws-sam/build) PEERBRIDGE_SAM_HOST_BUILD=$(abspath $(SAM_HOST_BUILD)) \
 		$(GO) test -count=1 -tags saminvoke ./internal/samapp/
+	# peerbridge invoke --local: every function with each events/ file, built by its
+	# Makefile target and run under the emulator against serve's twins and sandbox.
+	$(GO) vet -tags saminvoke ./cmd/peerbridge/
+	$(GO) test -count=1 -tags saminvoke -run Invoke ./cmd/peerbridge/
 
 test: sam-test
