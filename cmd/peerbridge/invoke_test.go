@@ -142,7 +142,9 @@ func TestInvokeLocalIngestEveryFile(t *testing.T) {
 func TestInvokeLocalWorkerEveryFile(t *testing.T) {
 	ls := startLocalStack(t)
 	for file, failed := range map[string][]int{"batch": nil, "batch-with-bad-envelope": {1}} {
-		var batch struct{ Records []struct{ MessageID, Body string } }
+		var batch struct {
+			Records []struct{ MessageID, Body string }
+		}
 		b, err := os.ReadFile(filepath.Join("..", "..", "events", "worker", file+".json"))
 		if err != nil {
 			t.Fatal(err)
