@@ -162,6 +162,6 @@ sam-test: sam-lint sam-build
 	# peerbridge invoke --local: every function with each events/ file, built by its
 	# Makefile target and run under the emulator against serve's twins and sandbox.
 	$(GO) vet -tags saminvoke ./cmd/peerbridge/
-	$(GO) test -count=1 -tags saminvoke -run Invoke ./cmd/peerbridge/
+	$(GO) test -count=1 -tags saminvoke -run 'Invoke|Emulated' ./cmd/peerbridge/
 
 test: sam-test

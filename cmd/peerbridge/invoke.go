@@ -186,8 +186,20 @@ func invokeEnv(opts invokeOptions, fn samtemplate.Function, local *localDescript
 			env[k] = v
 		}
 	}
-	if local == nil {
-		return env, nil
+	if local != nil {
+		applyLocal(env, fn, *local)
+	}
+	return env, nil
+}
+
+// applyLocal points a function's environment at serve's twins and sandbox: AWS at the
+// local AWS endpoint, with local credentials; and, among the variables the template
+// declares, the queue, the bus, the Peerdom API and the tokens.
+func applyLocal(env map[string]string, fn samtemplate.Function, local localDescription) {
+	for k := range env {
+		if strings.HasPrefix(k, "AWS_ENDPOINT_URL_") {
+			delete(env, k)
+		}
 	}
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL": local.AWSEndpoint, "AWS_REGION": "us-east-1",
@@ -195,12 +207,6 @@ func invokeEnv(opts invokeOptions, fn samtemplate.Function, local *localDescript
 	} {
 		env[k] = v
 	}
-	for k := range env {
-		if strings.HasPrefix(k, "AWS_ENDPOINT_URL_") {
-			delete(env, k)
-		}
-	}
-	// What the twins and the sandbox stand for; only variables the template declares.
 	set := func(k, v string) {
 		if _, declared := fn.Env[k]; declared {
 			env[k] = v
@@ -220,7 +226,6 @@ func invokeEnv(opts invokeOptions, fn samtemplate.Function, local *localDescript
 	if env["WEBHOOK_TOKENS"] != "" {
 		set("WEBHOOK_TOKEN_SECRET_ID", "") // plain tokens: no secret to read
 	}
-	return env, nil
 }
 
 // envString is an env.json value as SAM passes it: strings as they are, numbers and

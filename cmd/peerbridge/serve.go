@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -197,6 +198,8 @@ type stack struct {
 	params      map[string]string // the template parameters, resolved
 	local       localDescription
 	localAWSSrv *http.Server
+	apiKey      string              // the key the actions use, given to emulated functions as a plain value
+	emulated    []*emulatedFunction // the template's functions run under the emulator (serve_emulated.go)
 }
 
 // seedSandbox fills the sandbox with its first contents: the entities the sample webhooks of
@@ -204,7 +207,7 @@ type stack struct {
 func seedSandbox(p *peerdomtest.Peerdom) (onboardingRole string) {
 	p.AddPeer(peerdomapi.Peer{ID: webhooksamples.PeerID, FirstName: "Ada", LastName: "Lovelace"})
 	p.AddGroup(peerdomapi.Group{ID: webhooksamples.GroupID, Name: "Research"})
-	p.AddRole(peerdomapi.Role{ID: webhooksamples.RoleID, Name: "Facilitator"})
+	p.AddRole(peerdomapi.Role{ID: webhooksamples.RoleID, Name: "Facilitator", ParentID: webhooksamples.GroupID}) // in the circle Research
 	return p.AddRole(peerdomapi.Role{ID: sandboxOnboardingRoleID, Name: "Onboarding buddy"}).ID
 }
 
@@ -269,7 +272,7 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		return nil, err
 	}
 	s.webhooks = s.pipeline.WebhookHandler()
-	s.apiURL = apiURL
+	s.apiURL, s.apiKey = apiURL, apiKey
 	awsLn, err := s.listenLocalAWS(listen)
 	if err != nil {
 		webhookLn.Close()
@@ -372,13 +375,14 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	queue := &memqueue.Queue{MaxBacklog: cmp.Or(opts.maxBacklog, defaultMaxBacklog)}
 	target := func(fn samtemplate.Function) (localpipeline.Target, error) {
 		dir := strings.TrimSuffix(path.Clean(fn.CodeURI), "/")
-		if path.Dir(dir) != "functions/actions" {
-			return nil, nil // not an action (or one of the user's own: not run locally)
-		}
+		name := path.Base(dir)
 		if opts.noActions {
 			return notRun, nil // routed and shown; the route's Target is cleared below
 		}
-		name := path.Base(dir)
+		if path.Dir(dir) != "functions/actions" || !slices.Contains(action.Builtins(), name) {
+			// Not a shipped action: built and run under the Lambda emulator.
+			return s.emulatedTarget(fn, stderr)
+		}
 		api, err := peerdomapi.New(apiURL, apiKey, peerdomapi.WithHTTPClient(&http.Client{
 			Transport: &apiCallDisplay{action: name, display: s.display, next: http.DefaultTransport},
 		}))
@@ -507,6 +511,9 @@ func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
 		s.display.linef("  ! drain: --drain-timeout (%s) ended with work left; keeping it in a spill file", drainFor)
 	}
 	pendingActions := s.pipeline.Stop(s.cancel)
+	for _, ef := range s.emulated {
+		ef.stop()
+	}
 	if s.sandbox != nil {
 		s.sandbox.Close() // its webhook in progress ends in the queue, kept below
 		sctx, c := context.WithTimeout(context.Background(), time.Second)

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/internal/rie"
+	"github.com/peerbridge/peerbridge/internal/samtemplate"
+)
+
+// emulatedFunction is a function of the template that is not a shipped action (a user's,
+// in any runtime the emulator runs): serve builds it with its `sam build` method and runs
+// it under the Lambda emulator, one invocation at a time, as one Lambda instance would.
+type emulatedFunction struct {
+	s         *stack
+	fn        samtemplate.Function
+	bootstrap string
+	logs      io.Writer
+
+	mu       sync.Mutex
+	emulator *rie.Emulator
+	apiProxy *http.Server // shows its Peerdom API calls, as the in-process actions' are shown
+	apiURL   string
+}
+
+// emulatedTarget builds fn now (a build error stops serve with make's output) and
+// returns the target that hands it the events its rules route; the emulator starts with
+// the first event, once serve's local endpoints exist.
+func (s *stack) emulatedTarget(fn samtemplate.Function, stderr io.Writer) (func(context.Context, events.EventBridgeEvent) error, error) {
+	s.display.linef("  building %s (make build-%s) to run it under the Lambda emulator…", fn.LogicalID, fn.LogicalID)
+	bootstrap, err := buildFunction(context.Background(), filepath.Dir(s.opts.template), fn, stderr)
+	if err != nil {
+		return nil, err
+	}
+	ef := &emulatedFunction{s: s, fn: fn, bootstrap: bootstrap, logs: &functionLogFilter{w: stderr}}
+	s.emulated = append(s.emulated, ef)
+	return ef.invoke, nil
+}
+
+// invoke delivers one event as EventBridge does to a Lambda target; an error answer
+// (the handler's, a timeout, an init failure) fails the delivery, to be retried.
+func (ef *emulatedFunction) invoke(ctx context.Context, ev events.EventBridgeEvent) error {
+	ef.mu.Lock()
+	defer ef.mu.Unlock()
+	if ef.emulator == nil {
+		if err := ef.start(); err != nil {
+			return err
+		}
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	resp, err := ef.emulator.Invoke(ctx, payload)
+	if err != nil {
+		return err
+	}
+	if msg, failed := resp.FunctionError(); failed {
+		if resp.Status != http.StatusOK { // the init failed: start afresh for the retry
+			ef.emulator.Stop()
+			ef.emulator = nil
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+func (ef *emulatedFunction) start() error {
+	if ef.apiProxy == nil {
+		if err := ef.startAPIProxy(); err != nil {
+			return err
+		}
+	}
+	emulator, err := rie.Binary()
+	if err != nil {
+		return fmt.Errorf("the Lambda emulator: %w", err)
+	}
+	e, err := rie.Start(emulator, rie.Function{Bootstrap: ef.bootstrap, Name: ef.fn.LogicalID,
+		Timeout: time.Duration(ef.fn.TimeoutSeconds) * time.Second, MemoryMB: ef.fn.MemoryMB,
+		Env: ef.env(), Output: ef.logs})
+	if err != nil {
+		return err
+	}
+	ef.emulator = e
+	return nil
+}
+
+// env is the template's environment for the function, pointed at serve: its AWS calls
+// at the local AWS endpoint, its Peerdom calls at the sandbox (or --peerdom-url) through
+// the display proxy, with the key as a plain value; LOG_LEVEL is serve's --log-level.
+func (ef *emulatedFunction) env() map[string]string {
+	env := map[string]string{}
+	for k, v := range ef.fn.Env {
+		env[k] = v
+	}
+	local := ef.s.local
+	local.PeerdomAPIURL = ef.apiURL
+	local.PeerdomAPIKey = ef.s.apiKey
+	applyLocal(env, ef.fn, local)
+	// Every action reads these (pkg/action.LoadConfig), declared or not: without them a
+	// function would call the real Peerdom.
+	env["PEERDOM_API_URL"] = ef.apiURL
+	env["PEERDOM_API_KEY"] = ef.s.apiKey
+	env["PEERDOM_API_KEY_SECRET_ID"] = ""
+	env["LOG_LEVEL"] = ef.s.opts.logLevel
+	return env
+}
+
+// startAPIProxy puts a reverse proxy on a loopback port in front of the Peerdom API that
+// shows each call the function makes.
+func (ef *emulatedFunction) startAPIProxy() error {
+	api, err := url.Parse(ef.s.apiURL)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: api.Scheme, Host: api.Host})
+	proxy.Transport = &apiCallDisplay{action: ef.fn.LogicalID, display: ef.s.display, next: http.DefaultTransport}
+	ef.apiProxy = &http.Server{Handler: proxy, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = ef.apiProxy.Serve(ln) }()
+	ef.apiURL = "http://" + ln.Addr().String() + api.Path
+	return nil
+}
+
+// stop ends the emulator and the proxy.
+func (ef *emulatedFunction) stop() {
+	ef.mu.Lock()
+	defer ef.mu.Unlock()
+	if ef.emulator != nil {
+		ef.emulator.Stop()
+		ef.emulator = nil
+	}
+	if ef.apiProxy != nil {
+		ef.apiProxy.Close()
+	}
+}
+
+// functionLogFilter passes the function's own log lines on and drops the emulator's
+// (its "(rapid)" lines and START/END/REPORT), which say nothing serve does not show.
+type functionLogFilter struct {
+	mu      sync.Mutex
+	w       io.Writer
+	partial []byte
+}
+
+func (f *functionLogFilter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.partial = append(f.partial, p...)
+	for {
+		i := bytes.IndexByte(f.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := string(f.partial[:i+1])
+		f.partial = f.partial[i+1:]
+		if strings.Contains(line, "(rapid)") || strings.HasPrefix(line, "START RequestId") ||
+			strings.HasPrefix(line, "END RequestId") || strings.HasPrefix(line, "REPORT RequestId") {
+			continue
+		}
+		if _, err := io.WriteString(f.w, line); err != nil {
+			return len(p), err
+		}
+	}
+}
