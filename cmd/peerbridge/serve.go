@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -394,12 +395,21 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 		if err != nil {
 			return nil, err
 		}
-		runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: action.ParseList(fn.Env["IGNORE_AUTHORS"]), Logger: logger}
-		return awsaction.EventBridgeHandler(runner), nil
+		// The runner's log tells the display which events it ignored, and why.
+		runnerLog := slog.New(outcomeHandler{next: logger.Handler(), display: s.display})
+		runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: action.ParseList(fn.Env["IGNORE_AUTHORS"]), Logger: runnerLog}
+		handle := awsaction.EventBridgeHandler(runner)
+		return func(ctx context.Context, ev events.EventBridgeEvent) error {
+			return handle(withBlockRef(ctx, ev.ID, fn.LogicalID), ev) // its API calls and outcome join the event's block
+		}, nil
 	}
 	routes, skipped, err := localpipeline.RoutesFromTemplate(tpl, target)
 	if err != nil {
 		return nil, err
+	}
+	s.display.maxRetries = map[string]int{}
+	for _, r := range routes {
+		s.display.maxRetries[r.Function] = r.MaxRetries
 	}
 	if opts.noActions {
 		for i := range routes {
@@ -514,6 +524,7 @@ func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
 	for _, ef := range s.emulated {
 		ef.stop()
 	}
+	s.display.flush()
 	if s.sandbox != nil {
 		s.sandbox.Close() // its webhook in progress ends in the queue, kept below
 		sctx, c := context.WithTimeout(context.Background(), time.Second)

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -34,6 +35,11 @@ type emulatedFunction struct {
 	emulator *rie.Emulator
 	apiProxy *http.Server // shows its Peerdom API calls, as the in-process actions' are shown
 	apiURL   string
+
+	// The event being handled, for the display: its API calls and its outcome (the log
+	// line the runner writes) join that event's block.
+	current atomic.Pointer[blockRef]
+	logged  chan struct{} // an "event" log line arrived
 }
 
 // emulatedTarget builds fn now (a build error stops serve with make's output) and
@@ -45,7 +51,8 @@ func (s *stack) emulatedTarget(fn samtemplate.Function, stderr io.Writer) (func(
 	if err != nil {
 		return nil, err
 	}
-	ef := &emulatedFunction{s: s, fn: fn, bootstrap: bootstrap, logs: &functionLogFilter{w: stderr}}
+	ef := &emulatedFunction{s: s, fn: fn, bootstrap: bootstrap, logged: make(chan struct{}, 1)}
+	ef.logs = &functionLogFilter{w: stderr, event: ef.eventLogged}
 	s.emulated = append(s.emulated, ef)
 	return ef.invoke, nil
 }
@@ -64,9 +71,21 @@ func (ef *emulatedFunction) invoke(ctx context.Context, ev events.EventBridgeEve
 	if err != nil {
 		return err
 	}
+	select {
+	case <-ef.logged:
+	default:
+	}
+	ef.current.Store(&blockRef{eventID: ev.ID, function: ef.fn.LogicalID})
+	defer ef.current.Store(nil)
 	resp, err := ef.emulator.Invoke(ctx, payload)
 	if err != nil {
 		return err
+	}
+	// The function's log reaches us by a pipe, after its answer may have: wait a little
+	// for the runner's line, which says whether the event was ignored.
+	select {
+	case <-ef.logged:
+	case <-time.After(200 * time.Millisecond):
 	}
 	if msg, failed := resp.FunctionError(); failed {
 		if resp.Status != http.StatusOK { // the init failed: start afresh for the retry
@@ -131,7 +150,12 @@ func (ef *emulatedFunction) startAPIProxy() error {
 		return err
 	}
 	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: api.Scheme, Host: api.Host})
-	proxy.Transport = &apiCallDisplay{action: ef.fn.LogicalID, display: ef.s.display, next: http.DefaultTransport}
+	proxy.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if ref := ef.current.Load(); ref != nil {
+			r = r.WithContext(context.WithValue(r.Context(), blockRef{}, *ref))
+		}
+		return (&apiCallDisplay{action: ef.fn.LogicalID, display: ef.s.display, next: http.DefaultTransport}).RoundTrip(r)
+	})
 	ef.apiProxy = &http.Server{Handler: proxy, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = ef.apiProxy.Serve(ln) }()
 	ef.apiURL = "http://" + ln.Addr().String() + api.Path
@@ -151,12 +175,29 @@ func (ef *emulatedFunction) stop() {
 	}
 }
 
+// eventLogged is told each "event" log line of the function (pkg/action's runner writes
+// one per event): an ignored outcome goes to the display.
+func (ef *emulatedFunction) eventLogged(outcome, reason string) {
+	if ref := ef.current.Load(); ref != nil && outcome == "ignored" {
+		ef.s.display.noteIgnored(*ref, reason)
+	}
+	select {
+	case ef.logged <- struct{}{}:
+	default:
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
 // functionLogFilter passes the function's own log lines on and drops the emulator's
 // (its "(rapid)" lines and START/END/REPORT), which say nothing serve does not show.
 type functionLogFilter struct {
 	mu      sync.Mutex
 	w       io.Writer
 	partial []byte
+	event   func(outcome, reason string) // each JSON line whose msg is "event"
 }
 
 func (f *functionLogFilter) Write(p []byte) (int, error) {
@@ -173,6 +214,10 @@ func (f *functionLogFilter) Write(p []byte) (int, error) {
 		if strings.Contains(line, "(rapid)") || strings.HasPrefix(line, "START RequestId") ||
 			strings.HasPrefix(line, "END RequestId") || strings.HasPrefix(line, "REPORT RequestId") {
 			continue
+		}
+		var rec struct{ Msg, Outcome, Reason string }
+		if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "event" && f.event != nil {
+			f.event(rec.Outcome, rec.Reason)
 		}
 		if _, err := io.WriteString(f.w, line); err != nil {
 			return len(p), err
