@@ -123,8 +123,11 @@ define lambda-build
 		-o $(or $(ARTIFACTS_DIR),bin/$(@:build-%=%))/bootstrap ./$(1)
 endef
 
-.PHONY: build-IngestFunction build-WorkerFunction build-OnboardPeerFunction build-RoleDefaultsFunction build-EnrichFunction
+.PHONY: build-IngestFunction build-IngestUrlFunction build-WorkerFunction build-OnboardPeerFunction build-RoleDefaultsFunction build-EnrichFunction
 build-IngestFunction:
+	$(call lambda-build,functions/ingest)
+# Endpoint=FunctionUrl: the same ingest behind a Lambda function URL.
+build-IngestUrlFunction:
 	$(call lambda-build,functions/ingest)
 build-WorkerFunction:
 	$(call lambda-build,functions/worker)

@@ -3,6 +3,7 @@ package samapp
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +27,10 @@ var functionFolders = map[string]string{
 	"RoleDefaultsFunction": "functions/actions/role-defaults",
 	"EnrichFunction":       "functions/actions/enrich",
 }
+
+// endpointFunctions are the functions deployed instead of one of functionFolders' under
+// another Endpoint: IngestUrlFunction is ingest behind a Lambda function URL.
+var endpointFunctions = map[string]string{"IngestUrlFunction": "functions/ingest"}
 
 // allOn are parameters under which every optional part of the template is deployed.
 var allOn = map[string]string{
@@ -124,7 +129,9 @@ func TestFunctionsBuildFromTheMakefile(t *testing.T) {
 	}
 	sort.Strings(ids)
 	var want []string
-	for id := range functionFolders {
+	folders := maps.Clone(functionFolders)
+	maps.Copy(folders, endpointFunctions)
+	for id := range folders {
 		want = append(want, id)
 	}
 	sort.Strings(want)
@@ -147,8 +154,8 @@ func TestFunctionsBuildFromTheMakefile(t *testing.T) {
 	}
 	for id, fn := range fns {
 		code, _ := dig(fn, "Properties", "CodeUri").(string)
-		if code != functionFolders[id] {
-			t.Errorf("%s CodeUri = %q, want %q", id, code, functionFolders[id])
+		if code != folders[id] {
+			t.Errorf("%s CodeUri = %q, want %q", id, code, folders[id])
 		}
 		mains, _ := filepath.Glob(filepath.Join(root, code, "*.go"))
 		isMain := false
