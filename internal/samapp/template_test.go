@@ -504,6 +504,13 @@ func TestEnvFileSetsOnlyDeclaredVariables(t *testing.T) {
 	for _, fn := range fns {
 		declared[fn.LogicalID] = fn.Env
 	}
+	for id := range endpointFunctions { // deployed under another Endpoint; invoked locally all the same
+		fn, _, err := tpl.Function(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		declared[id] = fn.Env
+	}
 	b, err := os.ReadFile(filepath.Join(root, "events", "env.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -536,7 +543,7 @@ func TestEnvFileSetsOnlyDeclaredVariables(t *testing.T) {
 		}
 	}
 	// No AWS secret needed: the secret ids are emptied and the plain values given.
-	for fn, secretVar := range map[string]string{"IngestFunction": "WEBHOOK_TOKEN_SECRET_ID", "OnboardPeerFunction": "PEERDOM_API_KEY_SECRET_ID",
+	for fn, secretVar := range map[string]string{"IngestFunction": "WEBHOOK_TOKEN_SECRET_ID", "IngestUrlFunction": "WEBHOOK_TOKEN_SECRET_ID", "OnboardPeerFunction": "PEERDOM_API_KEY_SECRET_ID",
 		"RoleDefaultsFunction": "PEERDOM_API_KEY_SECRET_ID", "EnrichFunction": "PEERDOM_API_KEY_SECRET_ID"} {
 		if v, ok := env[fn][secretVar]; !ok || v != "" {
 			t.Errorf("env.json %s.%s = %q, want \"\" (no secret locally)", fn, secretVar, v)
