@@ -480,13 +480,18 @@ func TestAccessLogKeepsTheTokenOut(t *testing.T) {
 func TestOutputs(t *testing.T) {
 	raw := loadRaw(t)
 	outputs := raw["Outputs"].(map[string]any)
-	for _, name := range []string{"WebhookUrl", "WebhookTokenCommand", "EventBusName", "EventArchiveName", "WebhookQueueUrl", "WebhookDLQUrl", "EventDeliveryDLQUrl"} {
+	for _, name := range []string{"WebhookUrl", "WebhookTokenCommand", "EventBusName", "EventArchiveName", "WebhookQueueUrl", "WebhookDLQUrl", "EventDeliveryDLQUrl", "WebhookDLQArn", "EventDeliveryDLQArn"} {
 		if outputs[name] == nil {
 			t.Errorf("no output %s", name)
 		}
 	}
-	if url := fmt.Sprint(dig(outputs, "WebhookUrl", "Value")); !strings.Contains(url, "/webhooks/<token>") {
-		t.Errorf("WebhookUrl %s does not show where the token goes", url)
+	if url := fmt.Sprint(dig(outputs, "WebhookUrl", "Value")); strings.Count(url, "webhooks/<token>") != 2 {
+		t.Errorf("WebhookUrl %s does not show where the token goes for both endpoints", url)
+	}
+	for name, queue := range map[string]string{"WebhookDLQArn": "WebhookDLQ", "EventDeliveryDLQArn": "EventDeliveryDLQ"} {
+		if got := fmt.Sprint(dig(outputs, name, "Value")); got != "map[Fn::GetAtt:["+queue+" Arn]]" {
+			t.Errorf("%s = %s, want %s's ARN", name, got, queue)
+		}
 	}
 }
 
