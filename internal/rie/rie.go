@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -273,11 +272,11 @@ func (e *Emulator) Stop() {
 		return
 	default:
 	}
-	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGTERM)
+	terminateGroup(e.cmd.Process, false)
 	select {
 	case <-e.done:
 	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+		terminateGroup(e.cmd.Process, true)
 		<-e.done
 	}
 }
