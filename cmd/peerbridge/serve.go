@@ -51,6 +51,7 @@ type serveOptions struct {
 	maxConns    int  // open connections to the webhook endpoint at once
 	spill       string
 	awsAddr     string // the local AWS endpoint for functions run under the emulator; empty: none
+	watch       bool   // rebuild a function run under the emulator when its code changes
 
 	// For tests; zero values mean the defaults below.
 	listen       func(network, addr string) (net.Listener, error)
@@ -118,6 +119,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.IntVar(&opts.maxBacklog, "max-backlog", defaultMaxBacklog, "most webhooks queued in memory; beyond it the endpoint answers 503 with Retry-After")
 	fs.IntVar(&opts.maxConns, "max-conns", defaultMaxConns, "most open connections to the webhook endpoint at once")
 	fs.StringVar(&opts.awsAddr, "aws-addr", "127.0.0.1:3002", "`address` of the local AWS endpoint (SQS SendMessage, EventBridge PutEvents) for peerbridge invoke --local; empty: none")
+	fs.BoolVar(&opts.watch, "watch", false, "rebuild a function run under the Lambda emulator (not a shipped action) when a file under its CodeUri changes")
 	fs.StringVar(&opts.spill, "spill", "", "`FILE` for the work still undelivered when --drain-timeout ends (default peerbridge-spill-<time>.jsonl, written only if needed); re-post it with peerbridge send --replay FILE")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: peerbridge serve [flags]\n\nRuns ingest, the queue, the worker, the bus and the actions on this machine, routing events\nby the rules of template.yaml, against an in-memory sandbox Peerdom (or a real one).")
@@ -300,6 +302,11 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	go serveUntilClosed(s.server, webhookLn, s.done)
 	if awsLn != nil {
 		s.serveLocalAWS(awsLn)
+	}
+	if opts.watch {
+		for _, ef := range s.emulated {
+			go ef.watch(runCtx, time.Second, stderr)
+		}
 	}
 
 	fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running (its queue is in memory: a kill -9 loses what is not yet on the bus)\n")

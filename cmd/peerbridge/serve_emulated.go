@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -223,4 +224,55 @@ func (f *functionLogFilter) Write(p []byte) (int, error) {
 			return len(p), err
 		}
 	}
+}
+
+// watch rebuilds the function when a file under its CodeUri changes (serve --watch),
+// polling every interval until ctx ends; the next event starts the new build. A failed
+// build is shown and the running one kept.
+func (ef *emulatedFunction) watch(ctx context.Context, interval time.Duration, stderr io.Writer) {
+	dir := filepath.Join(filepath.Dir(ef.s.opts.template), ef.fn.CodeURI)
+	last := latestChange(dir)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		changed := latestChange(dir)
+		if !changed.After(last) {
+			continue
+		}
+		last = changed
+		ef.s.display.linef("  %s changed: rebuilding (make build-%s)…", ef.fn.CodeURI, ef.fn.LogicalID)
+		bootstrap, err := buildFunction(ctx, filepath.Dir(ef.s.opts.template), ef.fn, stderr)
+		if err != nil {
+			ef.s.display.linef("  ! %s: %v (the previous build keeps running)", ef.fn.LogicalID, err)
+			continue
+		}
+		ef.mu.Lock()
+		ef.bootstrap = bootstrap
+		if ef.emulator != nil {
+			ef.emulator.Stop() // the next event starts the new build
+			ef.emulator = nil
+		}
+		ef.mu.Unlock()
+		ef.s.display.linef("  %s rebuilt: the next event runs the new build", ef.fn.LogicalID)
+	}
+}
+
+// latestChange is the newest modification time of the files under dir.
+func latestChange(dir string) time.Time {
+	var latest time.Time
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && info.ModTime().After(latest) {
+			latest = info.ModTime()
+		}
+		return nil
+	})
+	return latest
 }

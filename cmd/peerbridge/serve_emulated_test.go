@@ -74,7 +74,7 @@ func TestEmulatedServeRunsTheREADMEAction(t *testing.T) {
 
 	display, logs := &syncBuffer{}, &syncBuffer{}
 	s, err := startStack(context.Background(), serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", awsAddr: "127.0.0.1:0",
-		token: "t", template: filepath.Join(dir, "template.yaml"), logLevel: "info",
+		token: "t", template: filepath.Join(dir, "template.yaml"), logLevel: "info", watch: true,
 		params: map[string]string{"RoleDefaults": ""}}, display, logs) // role-defaults off: tag-circle alone writes the role
 	if err != nil {
 		t.Fatalf("%v\n%s", err, logs.String())
@@ -124,6 +124,35 @@ func TestEmulatedServeRunsTheREADMEAction(t *testing.T) {
 	if strings.Contains(logs.String(), "(rapid)") {
 		t.Error("the emulator's own lines reached stderr")
 	}
+
+	// --watch: a change to the code is rebuilt, and the next event runs the new build.
+	code := strings.ReplaceAll(readmeBlock(t, "go"), `"Circle"`, `"Kreis"`)
+	time.Sleep(10 * time.Millisecond) // a later modification time than the first build's files
+	write("functions/actions/tag-circle/main.go", code)
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(display.String(), "TagCircleFunction rebuilt"); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no rebuild after the code changed:\n%s\n%s", display.String(), logs.String())
+		}
+	}
+	resp, err = http.Post(s.webhookURL, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := s.pipeline.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	role, _ = s.sandbox.Role(webhooksamples.RoleID)
+	var kreis []string
+	for _, f := range role.CustomFields {
+		if f.Name == "Kreis" {
+			kreis = f.Values
+		}
+	}
+	if !slices.Equal(kreis, []string{"Research"}) {
+		t.Errorf("after the rebuild the role's Kreis is %v, want [Research] (written by the new build)\n%s", kreis, display.String())
+	}
+
 	stopped = true
 	if err := s.shutdown(ctx); err != nil {
 		t.Error(err)
