@@ -49,6 +49,9 @@ func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fs.StringVar(&opts.template, name, "template.yaml", "the SAM `template`")
 	}
 	fs.Var(paramFlag(opts.params), "param", "template parameter `NAME=VALUE` (repeatable)")
+	fs.Func("parameter-overrides", "template parameters as sam takes them: `'NAME=VALUE NAME2=\"VALUE 2\"'`", func(v string) error {
+		return parseParameterOverrides(v, opts.params)
+	})
 	fs.BoolVar(&opts.local, "local", false, "point the function's AWS and Peerdom calls at a running serve's twins and sandbox (else starts them for this invocation)")
 	fs.StringVar(&opts.localEndpoint, "local-endpoint", defaultLocalEndpoint, "with --local: the `URL` of serve's local AWS endpoint (serve --aws-addr)")
 	fs.Usage = func() {
@@ -356,4 +359,44 @@ func localTwins(ctx context.Context, opts invokeOptions, stderr io.Writer) (loca
 		}
 	}
 	return s.local, stop, nil
+}
+
+// parseParameterOverrides reads sam's --parameter-overrides: NAME=VALUE pairs separated
+// by spaces, a value quoted ('…' or "…") when it holds spaces.
+func parseParameterOverrides(s string, into map[string]string) error {
+	var words []string
+	var cur strings.Builder
+	var quote rune
+	inWord := false
+	for _, r := range s {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t' || r == '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return fmt.Errorf("unclosed %c quote in %q", quote, s)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	for _, w := range words {
+		if err := paramFlag(into).Set(w); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -55,5 +56,21 @@ func TestInvokeEnvIsSamLocalInvokes(t *testing.T) {
 func TestSamconfigEnvVars(t *testing.T) {
 	if got := samconfigEnvVars(filepath.Join("..", "..", "samconfig.toml")); got != "events/env.json" {
 		t.Errorf("samconfig.toml's env_vars: %q, want events/env.json", got)
+	}
+}
+
+func TestParseParameterOverrides(t *testing.T) {
+	got := map[string]string{}
+	if err := parseParameterOverrides(`LogLevel=debug RoleDefaults='{"Purpose": "To be defined"}' IgnoreAuthors="a@x, b@x"`, got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"LogLevel": "debug", "RoleDefaults": `{"Purpose": "To be defined"}`, "IgnoreAuthors": "a@x, b@x"}
+	if !maps.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	for _, bad := range []string{`A='x`, `novalue`} {
+		if err := parseParameterOverrides(bad, map[string]string{}); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
 	}
 }
