@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -71,6 +72,11 @@ func TestEmulatedServeRunsTheREADMEAction(t *testing.T) {
 	write("template.yaml", before+"\n"+readmeBlock(t, "yaml")+"\nOutputs:\n"+after)
 	write("Makefile", makefile+"\n"+readmeBlock(t, "make"))
 	write("functions/actions/tag-circle/main.go", readmeBlock(t, "go"))
+	// The template with the README's function is a valid one (make sam-test installs cfn-lint).
+	lint := exec.Command(filepath.Join("..", "..", ".venv", "bin", "cfn-lint"), filepath.Join(dir, "template.yaml"))
+	if out, err := lint.CombinedOutput(); err != nil {
+		t.Errorf("cfn-lint on template.yaml with the README's function: %v\n%s", err, out)
+	}
 
 	display, logs := &syncBuffer{}, &syncBuffer{}
 	s, err := startStack(context.Background(), serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", awsAddr: "127.0.0.1:0",
