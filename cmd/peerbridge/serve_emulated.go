@@ -52,6 +52,10 @@ func (s *stack) emulatedTarget(fn samtemplate.Function, stderr io.Writer) (func(
 	if err != nil {
 		return nil, err
 	}
+	// The emulator too, now: its first build (go install into .tools/) takes a while.
+	if _, err := rie.Binary(); err != nil {
+		return nil, fmt.Errorf("%s needs the Lambda emulator: %w", fn.LogicalID, err)
+	}
 	ef := &emulatedFunction{s: s, fn: fn, bootstrap: bootstrap, logged: make(chan struct{}, 1)}
 	ef.logs = &functionLogFilter{w: stderr, event: ef.eventLogged}
 	s.emulated = append(s.emulated, ef)
