@@ -1,5 +1,6 @@
 // Command peerbridge is the command-line side of peerbridge: parse webhooks into events,
-// run the whole pipeline locally, send sample webhooks, export Peerdom data.
+// run the whole pipeline locally, invoke one function under the Lambda emulator, send
+// sample webhooks, export Peerdom data.
 package main
 
 import (
