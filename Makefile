@@ -123,8 +123,11 @@ define lambda-build
 		-o $(or $(ARTIFACTS_DIR),bin/$(@:build-%=%))/bootstrap ./$(1)
 endef
 
-.PHONY: build-IngestFunction build-WorkerFunction build-OnboardPeerFunction build-RoleDefaultsFunction build-EnrichFunction
+.PHONY: build-IngestFunction build-IngestUrlFunction build-WorkerFunction build-OnboardPeerFunction build-RoleDefaultsFunction build-EnrichFunction
 build-IngestFunction:
+	$(call lambda-build,functions/ingest)
+# Endpoint=FunctionUrl: the same ingest behind a Lambda function URL.
+build-IngestUrlFunction:
 	$(call lambda-build,functions/ingest)
 build-WorkerFunction:
 	$(call lambda-build,functions/worker)
@@ -159,5 +162,9 @@ sam-test: sam-lint sam-build
 	$(GO) vet -tags saminvoke ./internal/samapp/
 	PEERBRIDGE_SAM_BUILD=$(abspath .aws-sam/build) PEERBRIDGE_SAM_HOST_BUILD=$(abspath $(SAM_HOST_BUILD)) \
 		$(GO) test -count=1 -tags saminvoke ./internal/samapp/
+	# peerbridge invoke --local: every function with each events/ file, built by its
+	# Makefile target and run under the emulator against serve's twins and sandbox.
+	$(GO) vet -tags saminvoke ./cmd/peerbridge/
+	$(GO) test -count=1 -tags saminvoke -run 'Invoke|Emulated' ./cmd/peerbridge/
 
 test: sam-test

@@ -14,12 +14,17 @@ import (
 )
 
 // display writes what the local pipeline does to the terminal, readably: each event on
-// the bus, where it was routed, each action's API calls and outcome. Lines come from
-// several goroutines, so each is written whole.
+// the bus, where it was routed, each action's API calls and outcome. Several events are
+// handled at once, so an event routed to actions is a block, kept until its last action
+// has finished (display_blocks.go) and then written whole.
 type display struct {
 	mu        sync.Mutex
 	w         io.Writer
 	noActions bool // --no-actions: routes are shown as not run
+
+	blocks     map[string]*eventBlock // by bus event id: events whose actions are running
+	ignored    map[blockRef]string    // the reason an action ignored an event
+	maxRetries map[string]int         // by function: after this many retries a failure is final
 }
 
 func (d *display) linef(format string, args ...any) {
@@ -84,7 +89,11 @@ func (d *display) event(ev events.CloudWatchEvent, detail map[string]any, routed
 			b.WriteString("   (not run: --no-actions)")
 		}
 	}
-	d.linef("%s", b.String())
+	if len(routedTo) == 0 || d.noActions {
+		d.linef("%s", b.String())
+		return
+	}
+	d.open(ev.ID, b.String(), routedTo)
 }
 
 // actionDone shows an action's outcome. Several events are handled at once, so the line
@@ -102,11 +111,16 @@ func (d *display) actionDone(function string, ev events.CloudWatchEvent, attempt
 	if detail.ID != "" {
 		of = " [delivery " + short(detail.ID) + "]"
 	}
-	if err != nil {
-		d.linef("          ✗ %s on %s%s%s: %v", function, ev.DetailType, of, retry, err)
-		return
+	ref := blockRef{eventID: ev.ID, function: function}
+	final := err == nil || attempt > d.retriesOf(function)
+	switch reason, ignored := d.takeIgnored(ref); {
+	case err != nil:
+		d.add(ref, final, fmt.Sprintf("          ✗ %s on %s%s%s: %v", function, ev.DetailType, of, retry, err))
+	case ignored:
+		d.add(ref, final, fmt.Sprintf("          – %s on %s%s%s: ignored: %s", function, ev.DetailType, of, retry, reason))
+	default:
+		d.add(ref, final, fmt.Sprintf("          ✓ %s on %s%s%s", function, ev.DetailType, of, retry))
 	}
-	d.linef("          ✓ %s on %s%s%s", function, ev.DetailType, of, retry)
 }
 
 func short(id string) string {
@@ -128,10 +142,11 @@ func (a *apiCallDisplay) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := a.next.RoundTrip(r)
 	took := time.Since(start).Round(time.Millisecond)
+	ref, _ := r.Context().Value(blockRef{}).(blockRef)
 	if err != nil {
-		a.display.linef("            ↳ %s %s %s: %v", a.action, r.Method, r.URL.Path, err)
+		a.display.add(ref, false, fmt.Sprintf("            ↳ %s %s %s: %v", a.action, r.Method, r.URL.Path, err))
 		return resp, err
 	}
-	a.display.linef("            ↳ %s %s %s → %d (%s)", a.action, r.Method, r.URL.RequestURI(), resp.StatusCode, took)
+	a.display.add(ref, false, fmt.Sprintf("            ↳ %s %s %s → %d (%s)", a.action, r.Method, r.URL.RequestURI(), resp.StatusCode, took))
 	return resp, nil
 }

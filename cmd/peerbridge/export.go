@@ -119,7 +119,7 @@ func exportMain(ctx context.Context, args []string, getenv func(string) string, 
 			}
 			werr = writeFileAtomic(path, func(w io.Writer) error {
 				cw := csv.NewWriter(w)
-				if err := cw.WriteAll(rows); err != nil {
+				if err := cw.WriteAll(guardFormulas(rows)); err != nil {
 					return err
 				}
 				return cw.Error()
@@ -261,7 +261,7 @@ func customFieldCells(cfs []peerdomapi.CustomField, names []string) []string {
 	for i, n := range names {
 		for _, f := range cfs {
 			if f.Name == n {
-				out[i] = strings.Join(f.Values, "; ")
+				out[i] = joinList(f.Values)
 			}
 		}
 	}
@@ -336,7 +336,7 @@ func rolesTable(items []json.RawMessage) ([][]string, error) {
 		for _, h := range r.Holders {
 			holders = append(holders, h.PeerID)
 		}
-		rows = append(rows, append([]string{r.ID, r.Name, r.ParentID, r.Color, r.Shape, r.Slug, boolp(r.External), boolp(r.Electable), r.GroupEmail, r.CreatedAt, strings.Join(holders, "; ")},
+		rows = append(rows, append([]string{r.ID, r.Name, r.ParentID, r.Color, r.Shape, r.Slug, boolp(r.External), boolp(r.Electable), r.GroupEmail, r.CreatedAt, joinList(holders)},
 			customFieldCells(r.CustomFields, names)...))
 	}
 	return rows, nil
@@ -401,4 +401,36 @@ func roleHoldersTable(items []json.RawMessage) ([][]string, error) {
 		rows = append(rows, []string{h.RoleID, h.PeerID, num(h.Contribution), h.ContributionUnit})
 	}
 	return rows, nil
+}
+
+// listSeparator joins a list's items in one CSV cell.
+const listSeparator = "; "
+
+// joinList joins items with listSeparator so that they can be told apart again: a
+// backslash or a ";" inside an item is escaped with a backslash ("a;b" → "a\;b").
+func joinList(items []string) string {
+	escaped := make([]string, len(items))
+	for i, it := range items {
+		escaped[i] = strings.NewReplacer(`\`, `\\`, ";", `\;`).Replace(it)
+	}
+	return strings.Join(escaped, listSeparator)
+}
+
+// guardFormulas makes every cell a spreadsheet would read as a formula — one starting
+// with =, +, -, @, a tab or a carriage return — show as text, by prefixing a single quote
+// (OWASP's advice against CSV injection: Peerdom's fields are written by every member).
+// A plain number ("-5", "+1.5") is no formula and is kept.
+func guardFormulas(rows [][]string) [][]string {
+	for _, row := range rows {
+		for i, cell := range row {
+			if cell == "" || !strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				continue
+			}
+			if _, err := strconv.ParseFloat(cell, 64); err == nil {
+				continue
+			}
+			row[i] = "'" + cell
+		}
+	}
+	return rows
 }

@@ -277,3 +277,40 @@ func TestExportIsRegistered(t *testing.T) {
 		t.Fatalf("usage lacks export: %s", stderr.String())
 	}
 }
+
+// TestCSVGuardsFormulasAndKeepsListItemsApart: a cell a spreadsheet would evaluate shows
+// as text; a number stays a number; list items holding the separator split back whole.
+func TestCSVGuardsFormulasAndKeepsListItemsApart(t *testing.T) {
+	rows := guardFormulas([][]string{{"=HYPERLINK(\"http://x\")", "+1+2", "-2+3", "@SUM(A1)", "\tx", "-5", "+1.5", "a=b", ""}})
+	want := []string{"'=HYPERLINK(\"http://x\")", "'+1+2", "'-2+3", "'@SUM(A1)", "'\tx", "-5", "+1.5", "a=b", ""}
+	for i := range want {
+		if rows[0][i] != want[i] {
+			t.Errorf("cell %d: %q, want %q", i, rows[0][i], want[i])
+		}
+	}
+	items := []string{"Go; SQL", `back\slash`, "plain"}
+	joined := joinList(items)
+	if joined != `Go\; SQL; back\\slash; plain` {
+		t.Errorf("joined %q", joined)
+	}
+	// Split back: on "; " not preceded by an escaping backslash.
+	var got []string
+	var cur strings.Builder
+	for i := 0; i < len(joined); i++ {
+		switch {
+		case joined[i] == '\\' && i+1 < len(joined):
+			i++
+			cur.WriteByte(joined[i])
+		case strings.HasPrefix(joined[i:], listSeparator):
+			got = append(got, cur.String())
+			cur.Reset()
+			i += len(listSeparator) - 1
+		default:
+			cur.WriteByte(joined[i])
+		}
+	}
+	got = append(got, cur.String())
+	if !slices.Equal(got, items) {
+		t.Errorf("split back %q, want %q", got, items)
+	}
+}

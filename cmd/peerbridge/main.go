@@ -1,5 +1,6 @@
 // Command peerbridge is the command-line side of peerbridge: parse webhooks into events,
-// run the whole pipeline locally, send sample webhooks, export Peerdom data.
+// run the whole pipeline locally, invoke one function under the Lambda emulator, send
+// sample webhooks, export Peerdom data.
 package main
 
 import (
@@ -28,6 +29,7 @@ type command struct {
 // is one line here.
 var commands = map[string]command{
 	"export": {summary: "export every map, circle, role, role holder and peer to files", run: runExport},
+	"invoke": {summary: "run one function of template.yaml under the Lambda emulator, as sam local invoke without Docker", run: runInvoke},
 	"parse":  {summary: "turn webhook bodies into events (stdin or FILE)", run: runParse},
 	"send":   {summary: "post sample webhooks (or a serve spill file) to a local or deployed endpoint", run: runSend},
 	"serve":  {summary: "run the whole pipeline locally: webhooks in, events, actions", run: runServe},

@@ -8,11 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +50,8 @@ type serveOptions struct {
 	maxBacklog  int  // the in-memory queue's bound; beyond it ingest answers 503
 	maxConns    int  // open connections to the webhook endpoint at once
 	spill       string
+	awsAddr     string // the local AWS endpoint for functions run under the emulator; empty: none
+	watch       bool   // rebuild a function run under the emulator when its code changes
 
 	// For tests; zero values mean the defaults below.
 	listen       func(network, addr string) (net.Listener, error)
@@ -114,6 +118,8 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.DurationVar(&opts.drainFor, "drain-timeout", 30*time.Second, "how long shutdown may take to finish accepted work; what is left goes to the --spill file")
 	fs.IntVar(&opts.maxBacklog, "max-backlog", defaultMaxBacklog, "most webhooks queued in memory; beyond it the endpoint answers 503 with Retry-After")
 	fs.IntVar(&opts.maxConns, "max-conns", defaultMaxConns, "most open connections to the webhook endpoint at once")
+	fs.StringVar(&opts.awsAddr, "aws-addr", "127.0.0.1:3002", "`address` of the local AWS endpoint (SQS SendMessage, EventBridge PutEvents) for peerbridge invoke --local; empty: none")
+	fs.BoolVar(&opts.watch, "watch", false, "rebuild a function run under the Lambda emulator (not a shipped action) when a file under its CodeUri changes")
 	fs.StringVar(&opts.spill, "spill", "", "`FILE` for the work still undelivered when --drain-timeout ends (default peerbridge-spill-<time>.jsonl, written only if needed); re-post it with peerbridge send --replay FILE")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: peerbridge serve [flags]\n\nRuns ingest, the queue, the worker, the bus and the actions on this machine, routing events\nby the rules of template.yaml, against an in-memory sandbox Peerdom (or a real one).")
@@ -188,6 +194,15 @@ type stack struct {
 	cancel     context.CancelFunc
 	eventsFile *os.File
 	done       chan error // a server's Serve ended on its own (nil errors are not sent)
+
+	// The local AWS endpoint (serve_localaws.go).
+	apiURL      string            // the Peerdom API the actions call
+	busName     string            // the bus's name in the template's functions
+	params      map[string]string // the template parameters, resolved
+	local       localDescription
+	localAWSSrv *http.Server
+	apiKey      string              // the key the actions use, given to emulated functions as a plain value
+	emulated    []*emulatedFunction // the template's functions run under the emulator (serve_emulated.go)
 }
 
 // seedSandbox fills the sandbox with its first contents: the entities the sample webhooks of
@@ -195,9 +210,13 @@ type stack struct {
 func seedSandbox(p *peerdomtest.Peerdom) (onboardingRole string) {
 	p.AddPeer(peerdomapi.Peer{ID: webhooksamples.PeerID, FirstName: "Ada", LastName: "Lovelace"})
 	p.AddGroup(peerdomapi.Group{ID: webhooksamples.GroupID, Name: "Research"})
-	p.AddRole(peerdomapi.Role{ID: webhooksamples.RoleID, Name: "Facilitator"})
-	return p.AddRole(peerdomapi.Role{Name: "Onboarding buddy"}).ID
+	p.AddRole(peerdomapi.Role{ID: webhooksamples.RoleID, Name: "Facilitator", ParentID: webhooksamples.GroupID}) // in the circle Research
+	return p.AddRole(peerdomapi.Role{ID: sandboxOnboardingRoleID, Name: "Onboarding buddy"}).ID
 }
+
+// sandboxOnboardingRoleID is events/env.json's ONBOARDING_ROLE_IDS, so that a function
+// invoked with it against the sandbox (peerbridge invoke --local) finds the role.
+const sandboxOnboardingRoleID = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
 // startStack builds everything, then serves: the ports are bound first (their addresses
 // go into the sandbox URL and the webhook URL), but nothing is answered on them until
@@ -209,6 +228,7 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	if opts.token == "" {
 		opts.token, generated = peerdom.NewDeliveryID(), true
 	}
+	s.opts.token = opts.token
 	tokens, err := ingest.NewTokens([]string{opts.token})
 	if err != nil {
 		return nil, err
@@ -255,6 +275,16 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		return nil, err
 	}
 	s.webhooks = s.pipeline.WebhookHandler()
+	s.apiURL, s.apiKey = apiURL, apiKey
+	awsLn, err := s.listenLocalAWS(listen)
+	if err != nil {
+		webhookLn.Close()
+		if sandboxLn != nil {
+			sandboxLn.Close()
+			s.sandbox.Close()
+		}
+		return nil, err
+	}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
@@ -270,6 +300,14 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		s.webhooks.ServeHTTP(w, r)
 	}))
 	go serveUntilClosed(s.server, webhookLn, s.done)
+	if awsLn != nil {
+		s.serveLocalAWS(awsLn)
+	}
+	if opts.watch {
+		for _, ef := range s.emulated {
+			go ef.watch(runCtx, time.Second, stderr)
+		}
+	}
 
 	fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running (its queue is in memory: a kill -9 loses what is not yet on the bus)\n")
 	fmt.Fprintf(stdout, "  webhook endpoint  POST %s\n", s.webhookURL)
@@ -280,6 +318,9 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		fmt.Fprintf(stdout, "  sandbox Peerdom   %s   (X-Api-Key: %s)\n", s.sandboxURL, apiKey)
 	} else {
 		fmt.Fprintf(stdout, "  Peerdom API       %s\n", apiURL)
+	}
+	if awsLn != nil {
+		fmt.Fprintf(stdout, "  local AWS         %s   (SQS and EventBridge, for peerbridge invoke --local)\n", s.local.AWSEndpoint)
 	}
 	for _, r := range s.pipeline.Routes {
 		fmt.Fprintf(stdout, "  rule              %s.%s → %s\n", r.Function, r.Rule, r.Pattern)
@@ -325,6 +366,8 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	if tpl, err = samtemplate.Load(opts.template, params); err != nil {
 		return nil, err
 	}
+	s.params = tpl.Params
+	s.busName = templateBusName(tpl)
 	if opts.peerdomURL != "" && !opts.noActions {
 		for _, m := range missingActionParams(tpl) {
 			s.display.linef("  ! %s", m)
@@ -340,13 +383,14 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	queue := &memqueue.Queue{MaxBacklog: cmp.Or(opts.maxBacklog, defaultMaxBacklog)}
 	target := func(fn samtemplate.Function) (localpipeline.Target, error) {
 		dir := strings.TrimSuffix(path.Clean(fn.CodeURI), "/")
-		if path.Dir(dir) != "functions/actions" {
-			return nil, nil // not an action (or one of the user's own: not run locally)
-		}
+		name := path.Base(dir)
 		if opts.noActions {
 			return notRun, nil // routed and shown; the route's Target is cleared below
 		}
-		name := path.Base(dir)
+		if path.Dir(dir) != "functions/actions" || !slices.Contains(action.Builtins(), name) {
+			// Not a shipped action: built and run under the Lambda emulator.
+			return s.emulatedTarget(fn, stderr)
+		}
 		api, err := peerdomapi.New(apiURL, apiKey, peerdomapi.WithHTTPClient(&http.Client{
 			Transport: &apiCallDisplay{action: name, display: s.display, next: http.DefaultTransport},
 		}))
@@ -358,12 +402,21 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 		if err != nil {
 			return nil, err
 		}
-		runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: action.ParseList(fn.Env["IGNORE_AUTHORS"]), Logger: logger}
-		return awsaction.EventBridgeHandler(runner), nil
+		// The runner's log tells the display which events it ignored, and why.
+		runnerLog := slog.New(outcomeHandler{next: logger.Handler(), display: s.display})
+		runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: action.ParseList(fn.Env["IGNORE_AUTHORS"]), Logger: runnerLog}
+		handle := awsaction.EventBridgeHandler(runner)
+		return func(ctx context.Context, ev events.EventBridgeEvent) error {
+			return handle(withBlockRef(ctx, ev.ID, fn.LogicalID), ev) // its API calls and outcome join the event's block
+		}, nil
 	}
 	routes, skipped, err := localpipeline.RoutesFromTemplate(tpl, target)
 	if err != nil {
 		return nil, err
+	}
+	s.display.maxRetries = map[string]int{}
+	for _, r := range routes {
+		s.display.maxRetries[r.Function] = r.MaxRetries
 	}
 	if opts.noActions {
 		for i := range routes {
@@ -449,6 +502,7 @@ func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
 		s.display.linef("  ! webhook server: requests still open after %s were cut off", cmp.Or(s.opts.httpShutdown, defaultHTTPShutdown))
 	}
 	cancelHTTP()
+	s.stopLocalAWS(cmp.Or(s.opts.httpShutdown, defaultHTTPShutdown))
 	s.handlers.Wait() // a request cut off returns at once: its body read fails
 
 	drainCtx, cancelDrain := context.WithTimeout(context.Background(), drainFor)
@@ -474,6 +528,10 @@ func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
 		s.display.linef("  ! drain: --drain-timeout (%s) ended with work left; keeping it in a spill file", drainFor)
 	}
 	pendingActions := s.pipeline.Stop(s.cancel)
+	for _, ef := range s.emulated {
+		ef.stop()
+	}
+	s.display.flush()
 	if s.sandbox != nil {
 		s.sandbox.Close() // its webhook in progress ends in the queue, kept below
 		sctx, c := context.WithTimeout(context.Background(), time.Second)

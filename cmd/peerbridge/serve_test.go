@@ -259,7 +259,7 @@ func TestServeCommandDrainsOnSignal(t *testing.T) {
 	errOut := &syncBuffer{}
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0", "--token", "sig-token",
+		code <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--aws-addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0", "--token", "sig-token",
 			"--template", filepath.Join("..", "..", "template.yaml"), "--events-out", eventsOut}, strings.NewReader(""), pw, errOut)
 		pw.Close()
 	}()

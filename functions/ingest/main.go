@@ -1,5 +1,6 @@
 // Command ingest is the webhook Lambda (IngestFunction): API Gateway HTTP API
-// POST /webhooks/{token} → internal/ingest → SQS. Configuration: QUEUE_URL; the accepted
+// POST /webhooks/{token} → internal/ingest → SQS; or, with ENDPOINT=FunctionUrl
+// (IngestUrlFunction), a Lambda function URL. Configuration: QUEUE_URL; the accepted
 // tokens from the secret WEBHOOK_TOKEN_SECRET_ID (a JSON list or one token), else from
 // WEBHOOK_TOKENS (comma-separated, for local use); EVENT_SOURCE, the worker's, so the
 // event's size is measured as it will be published; LOG_LEVEL; AWS as internal/awsconfig reads it.
@@ -35,6 +36,10 @@ func main() {
 		logger.Error("ingest: webhook tokens not loaded yet", "error", err.Error())
 	}
 	cancel()
+	if os.Getenv("ENDPOINT") == "FunctionUrl" {
+		lambda.Start(h.HandleFunctionURL) // a function URL has no routes: ingest checks the route
+		return
+	}
 	lambda.Start(h.HandleAPIGateway)
 }
 

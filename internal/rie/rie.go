@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -72,6 +71,9 @@ type Function struct {
 	Timeout   time.Duration     // the invocation timeout (default 30s)
 	MemoryMB  int               // AWS_LAMBDA_FUNCTION_MEMORY_SIZE (default 128)
 	Env       map[string]string // the function's whole environment: nothing of this process's leaks in
+	// Output, when set, also gets everything the emulator and the function write, as it
+	// comes (peerbridge invoke streams it to stderr); Logs keeps it either way.
+	Output io.Writer
 }
 
 // Emulator is a running aws-lambda-rie with one function.
@@ -133,8 +135,12 @@ func start(emulator, boot string, fn Function) (*Emulator, error) {
 	cmd.Dir = filepath.Dir(boot)
 	cmd.Env = environment(fn)
 	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // Stop ends the bootstrap with it
+	var out io.Writer = logs
+	if fn.Output != nil {
+		out = io.MultiWriter(logs, fn.Output)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = processAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("rie: start %s: %w", emulator, err)
 	}
@@ -266,11 +272,11 @@ func (e *Emulator) Stop() {
 		return
 	default:
 	}
-	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGTERM)
+	terminateGroup(e.cmd.Process, false)
 	select {
 	case <-e.done:
 	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+		terminateGroup(e.cmd.Process, true)
 		<-e.done
 	}
 }

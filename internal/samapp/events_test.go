@@ -319,6 +319,7 @@ func envFile() map[string]map[string]string {
 	return map[string]map[string]string{
 		"Parameters":           {"LOG_LEVEL": "debug"},
 		"IngestFunction":       {"QUEUE_URL": sampleQueueURL, "EVENT_SOURCE": sampleSource, "WEBHOOK_TOKEN_SECRET_ID": "", "WEBHOOK_TOKENS": sampleToken},
+		"IngestUrlFunction":    {"QUEUE_URL": sampleQueueURL, "EVENT_SOURCE": sampleSource, "WEBHOOK_TOKEN_SECRET_ID": "", "WEBHOOK_TOKENS": sampleToken},
 		"WorkerFunction":       {"EVENT_BUS_NAME": sampleBus, "EVENT_SOURCE": sampleSource},
 		"OnboardPeerFunction":  peerdomAPI(map[string]string{"ONBOARDING_ROLE_IDS": sampleOnboardingID}),
 		"RoleDefaultsFunction": peerdomAPI(map[string]string{"ROLE_DEFAULTS": sampleRoleDefaults}),

@@ -3,6 +3,7 @@ package samapp
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +27,10 @@ var functionFolders = map[string]string{
 	"RoleDefaultsFunction": "functions/actions/role-defaults",
 	"EnrichFunction":       "functions/actions/enrich",
 }
+
+// endpointFunctions are the functions deployed instead of one of functionFolders' under
+// another Endpoint: IngestUrlFunction is ingest behind a Lambda function URL.
+var endpointFunctions = map[string]string{"IngestUrlFunction": "functions/ingest"}
 
 // allOn are parameters under which every optional part of the template is deployed.
 var allOn = map[string]string{
@@ -124,7 +129,9 @@ func TestFunctionsBuildFromTheMakefile(t *testing.T) {
 	}
 	sort.Strings(ids)
 	var want []string
-	for id := range functionFolders {
+	folders := maps.Clone(functionFolders)
+	maps.Copy(folders, endpointFunctions)
+	for id := range folders {
 		want = append(want, id)
 	}
 	sort.Strings(want)
@@ -147,8 +154,8 @@ func TestFunctionsBuildFromTheMakefile(t *testing.T) {
 	}
 	for id, fn := range fns {
 		code, _ := dig(fn, "Properties", "CodeUri").(string)
-		if code != functionFolders[id] {
-			t.Errorf("%s CodeUri = %q, want %q", id, code, functionFolders[id])
+		if code != folders[id] {
+			t.Errorf("%s CodeUri = %q, want %q", id, code, folders[id])
 		}
 		mains, _ := filepath.Glob(filepath.Join(root, code, "*.go"))
 		isMain := false
@@ -474,13 +481,18 @@ func TestAccessLogKeepsTheTokenOut(t *testing.T) {
 func TestOutputs(t *testing.T) {
 	raw := loadRaw(t)
 	outputs := raw["Outputs"].(map[string]any)
-	for _, name := range []string{"WebhookUrl", "WebhookTokenCommand", "EventBusName", "EventArchiveName", "WebhookQueueUrl", "WebhookDLQUrl", "EventDeliveryDLQUrl"} {
+	for _, name := range []string{"WebhookUrl", "WebhookTokenCommand", "EventBusName", "EventArchiveName", "WebhookQueueUrl", "WebhookDLQUrl", "EventDeliveryDLQUrl", "WebhookDLQArn", "EventDeliveryDLQArn"} {
 		if outputs[name] == nil {
 			t.Errorf("no output %s", name)
 		}
 	}
-	if url := fmt.Sprint(dig(outputs, "WebhookUrl", "Value")); !strings.Contains(url, "/webhooks/<token>") {
-		t.Errorf("WebhookUrl %s does not show where the token goes", url)
+	if url := fmt.Sprint(dig(outputs, "WebhookUrl", "Value")); strings.Count(url, "webhooks/<token>") != 2 {
+		t.Errorf("WebhookUrl %s does not show where the token goes for both endpoints", url)
+	}
+	for name, queue := range map[string]string{"WebhookDLQArn": "WebhookDLQ", "EventDeliveryDLQArn": "EventDeliveryDLQ"} {
+		if got := fmt.Sprint(dig(outputs, name, "Value")); got != "map[Fn::GetAtt:["+queue+" Arn]]" {
+			t.Errorf("%s = %s, want %s's ARN", name, got, queue)
+		}
 	}
 }
 
@@ -497,6 +509,13 @@ func TestEnvFileSetsOnlyDeclaredVariables(t *testing.T) {
 	declared := map[string]map[string]string{}
 	for _, fn := range fns {
 		declared[fn.LogicalID] = fn.Env
+	}
+	for id := range endpointFunctions { // deployed under another Endpoint; invoked locally all the same
+		fn, _, err := tpl.Function(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		declared[id] = fn.Env
 	}
 	b, err := os.ReadFile(filepath.Join(root, "events", "env.json"))
 	if err != nil {
@@ -530,7 +549,7 @@ func TestEnvFileSetsOnlyDeclaredVariables(t *testing.T) {
 		}
 	}
 	// No AWS secret needed: the secret ids are emptied and the plain values given.
-	for fn, secretVar := range map[string]string{"IngestFunction": "WEBHOOK_TOKEN_SECRET_ID", "OnboardPeerFunction": "PEERDOM_API_KEY_SECRET_ID",
+	for fn, secretVar := range map[string]string{"IngestFunction": "WEBHOOK_TOKEN_SECRET_ID", "IngestUrlFunction": "WEBHOOK_TOKEN_SECRET_ID", "OnboardPeerFunction": "PEERDOM_API_KEY_SECRET_ID",
 		"RoleDefaultsFunction": "PEERDOM_API_KEY_SECRET_ID", "EnrichFunction": "PEERDOM_API_KEY_SECRET_ID"} {
 		if v, ok := env[fn][secretVar]; !ok || v != "" {
 			t.Errorf("env.json %s.%s = %q, want \"\" (no secret locally)", fn, secretVar, v)

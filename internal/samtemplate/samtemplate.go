@@ -37,6 +37,11 @@ type Function struct {
 	// MaxRetries is how often Lambda retries a failed asynchronous invocation (as from an
 	// EventBridge rule): EventInvokeConfig.MaximumRetryAttempts, else Lambda's default 2.
 	MaxRetries int
+	// BuildMethod is Metadata.BuildMethod: "makefile" builds with the Makefile's
+	// build-<LogicalId> target, as `sam build` does.
+	BuildMethod    string
+	TimeoutSeconds int // Timeout: the function's, else Globals', else Lambda's 3
+	MemoryMB       int // MemorySize: the function's, else Globals', else Lambda's 128
 }
 
 // Rule is an EventBridge rule: its name in the template and its event pattern (JSON).
@@ -129,57 +134,98 @@ func Parse(src []byte, params map[string]string) (*Template, error) {
 // sorted by logical id.
 func (t *Template) Functions() ([]Function, error) {
 	resources, _ := t.raw["Resources"].(map[string]any)
-	globalEnv := map[string]string{}
-	if g, err := t.resolve(dig(t.raw, "Globals", "Function", "Environment", "Variables")); err != nil {
-		return nil, fmt.Errorf("template Globals: %w", err)
-	} else if gm, ok := g.(map[string]any); ok {
-		for k, v := range gm {
-			globalEnv[k] = scalarString(v)
-		}
-	}
 	var out []Function
 	for _, id := range sortedKeys(resources) {
 		res, _ := resources[id].(map[string]any)
 		if res["Type"] != "AWS::Serverless::Function" || !t.holds(res) {
 			continue
 		}
-		props, _ := res["Properties"].(map[string]any)
-		fn := Function{LogicalID: id, Env: map[string]string{}, MaxRetries: 2}
-		if r, ok := dig(props, "EventInvokeConfig", "MaximumRetryAttempts").(int); ok {
-			fn.MaxRetries = r
-		}
-		for k, v := range globalEnv {
-			fn.Env[k] = v
-		}
-		code, err := t.resolve(props["CodeUri"])
+		fn, err := t.function(id, res)
 		if err != nil {
-			return nil, fmt.Errorf("%s CodeUri: %w", id, err)
-		}
-		fn.CodeURI = scalarString(code)
-		vars, err := t.resolve(dig(props, "Environment", "Variables"))
-		if err != nil {
-			return nil, fmt.Errorf("%s Environment: %w", id, err)
-		}
-		if vm, ok := vars.(map[string]any); ok {
-			for k, v := range vm {
-				fn.Env[k] = scalarString(v)
-			}
-		}
-		events, _ := props["Events"].(map[string]any)
-		for _, name := range sortedKeys(events) {
-			ev, _ := events[name].(map[string]any)
-			if ev["Type"] != "EventBridgeRule" && ev["Type"] != "CloudWatchEvent" {
-				continue
-			}
-			rule, err := t.rule(name, ev["Properties"])
-			if err != nil {
-				return nil, fmt.Errorf("%s event %s: %w", id, name, err)
-			}
-			fn.Rules = append(fn.Rules, rule)
+			return nil, err
 		}
 		out = append(out, fn)
 	}
 	return out, nil
+}
+
+// Function is the serverless function with logical id id, whether or not its Condition
+// holds (as `sam local invoke` runs a function whatever the template's conditions);
+// deployed reports whether it does.
+func (t *Template) Function(id string) (fn Function, deployed bool, err error) {
+	resources, _ := t.raw["Resources"].(map[string]any)
+	res, _ := resources[id].(map[string]any)
+	if res["Type"] != "AWS::Serverless::Function" {
+		var ids []string
+		for _, other := range sortedKeys(resources) {
+			if r, _ := resources[other].(map[string]any); r["Type"] == "AWS::Serverless::Function" {
+				ids = append(ids, other)
+			}
+		}
+		return Function{}, false, fmt.Errorf("no function %q in the template; its functions: %s", id, strings.Join(ids, ", "))
+	}
+	fn, err = t.function(id, res)
+	return fn, t.holds(res), err
+}
+
+func (t *Template) function(id string, res map[string]any) (Function, error) {
+	globalEnv := map[string]string{}
+	if g, err := t.resolve(dig(t.raw, "Globals", "Function", "Environment", "Variables")); err != nil {
+		return Function{}, fmt.Errorf("template Globals: %w", err)
+	} else if gm, ok := g.(map[string]any); ok {
+		for k, v := range gm {
+			globalEnv[k] = scalarString(v)
+		}
+	}
+	props, _ := res["Properties"].(map[string]any)
+	fn := Function{LogicalID: id, Env: map[string]string{}, MaxRetries: 2,
+		BuildMethod: scalarString(dig(res, "Metadata", "BuildMethod")), TimeoutSeconds: 3, MemoryMB: 128}
+	if r, ok := dig(props, "EventInvokeConfig", "MaximumRetryAttempts").(int); ok {
+		fn.MaxRetries = r
+	}
+	// Timeout and MemorySize: the function's own, else Globals', else Lambda's defaults.
+	for _, setting := range []struct {
+		key string
+		to  *int
+	}{{"Timeout", &fn.TimeoutSeconds}, {"MemorySize", &fn.MemoryMB}} {
+		for _, v := range []any{dig(t.raw, "Globals", "Function", setting.key), props[setting.key]} {
+			if r, err := t.resolve(v); err == nil && r != nil {
+				if n, err := strconv.Atoi(scalarString(r)); err == nil {
+					*setting.to = n
+				}
+			}
+		}
+	}
+	for k, v := range globalEnv {
+		fn.Env[k] = v
+	}
+	code, err := t.resolve(props["CodeUri"])
+	if err != nil {
+		return Function{}, fmt.Errorf("%s CodeUri: %w", id, err)
+	}
+	fn.CodeURI = scalarString(code)
+	vars, err := t.resolve(dig(props, "Environment", "Variables"))
+	if err != nil {
+		return Function{}, fmt.Errorf("%s Environment: %w", id, err)
+	}
+	if vm, ok := vars.(map[string]any); ok {
+		for k, v := range vm {
+			fn.Env[k] = scalarString(v)
+		}
+	}
+	events, _ := props["Events"].(map[string]any)
+	for _, name := range sortedKeys(events) {
+		ev, _ := events[name].(map[string]any)
+		if ev["Type"] != "EventBridgeRule" && ev["Type"] != "CloudWatchEvent" {
+			continue
+		}
+		rule, err := t.rule(name, ev["Properties"])
+		if err != nil {
+			return Function{}, fmt.Errorf("%s event %s: %w", id, name, err)
+		}
+		fn.Rules = append(fn.Rules, rule)
+	}
+	return fn, nil
 }
 
 func (t *Template) rule(name string, props any) (Rule, error) {

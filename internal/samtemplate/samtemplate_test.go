@@ -157,3 +157,27 @@ func TestSub(t *testing.T) {
 		t.Errorf("sub = %v, %v", got, err)
 	}
 }
+
+// Function finds a function whatever its condition, as `sam local invoke` runs it, and
+// says whether the stack would deploy it; its settings fall back to Globals, then Lambda.
+func TestFunctionByIDWhateverItsCondition(t *testing.T) {
+	src := strings.Replace(sample, "Globals:\n  Function:\n", "Globals:\n  Function:\n    Timeout: 30\n", 1)
+	src = strings.Replace(src, "      CodeUri: functions/chat\n", "      CodeUri: functions/chat\n      MemorySize: 256\n", 1)
+	tpl, err := Parse([]byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, deployed, err := tpl.Function("ChatOnlyFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deployed || fn.CodeURI != "functions/chat" || fn.TimeoutSeconds != 30 || fn.MemoryMB != 256 {
+		t.Errorf("ChatOnlyFunction: deployed %v, %+v; want not deployed, functions/chat, 30 s, 256 MB", deployed, fn)
+	}
+	if fn, deployed, err := tpl.Function("OnboardPeerFunction"); err != nil || !deployed || fn.MemoryMB != 128 || fn.Env["LOG_LEVEL"] != "debug" {
+		t.Errorf("OnboardPeerFunction: %v %v %+v", err, deployed, fn)
+	}
+	if _, _, err := tpl.Function("Bus"); err == nil || !strings.Contains(err.Error(), "ChatOnlyFunction, OnboardPeerFunction") {
+		t.Errorf("a resource that is no function: %v, want an error listing the functions", err)
+	}
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+)
+
+// eventBlock is an event's heading and routing, and the lines of its actions so far.
+type eventBlock struct {
+	lines   []string
+	pending map[string]bool // the functions that have not finished with it
+}
+
+// blockRef names one action's run on one event: the context of its API calls and log
+// lines carries it (withBlockRef), so their lines join that event's block.
+type blockRef struct {
+	eventID  string
+	function string
+}
+
+func withBlockRef(ctx context.Context, eventID, function string) context.Context {
+	return context.WithValue(ctx, blockRef{}, blockRef{eventID: eventID, function: function})
+}
+
+// open starts the block of an event routed to functions.
+func (d *display) open(eventID, heading string, functions []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.blocks == nil {
+		d.blocks = map[string]*eventBlock{}
+	}
+	b := &eventBlock{lines: []string{heading}, pending: map[string]bool{}}
+	for _, f := range functions {
+		b.pending[f] = true
+	}
+	d.blocks[eventID] = b
+}
+
+// add puts a line in ref's event block, or writes it at once when the event has no open
+// block; final marks ref's function done with the event, and the block is written whole
+// when its last function is.
+func (d *display) add(ref blockRef, final bool, line string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	b := d.blocks[ref.eventID]
+	if b == nil {
+		d.w.Write([]byte(line + "\n"))
+		return
+	}
+	b.lines = append(b.lines, line)
+	if final {
+		delete(b.pending, ref.function)
+	}
+	if len(b.pending) == 0 {
+		d.w.Write([]byte(strings.Join(b.lines, "\n") + "\n"))
+		delete(d.blocks, ref.eventID)
+	}
+}
+
+// flush writes the blocks still open (shutdown cut their actions short).
+func (d *display) flush() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, b := range d.blocks {
+		d.w.Write([]byte(strings.Join(b.lines, "\n") + "\n          (unfinished at shutdown)\n"))
+		delete(d.blocks, id)
+	}
+}
+
+func (d *display) retriesOf(function string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if n, ok := d.maxRetries[function]; ok {
+		return n
+	}
+	return 2 // Lambda's default
+}
+
+// noteIgnored records that ref's action ignored its event, and why.
+func (d *display) noteIgnored(ref blockRef, reason string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ignored == nil {
+		d.ignored = map[blockRef]string{}
+	}
+	d.ignored[ref] = reason
+}
+
+func (d *display) takeIgnored(ref blockRef) (string, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	reason, ok := d.ignored[ref]
+	delete(d.ignored, ref)
+	return reason, ok
+}
+
+// outcomeHandler passes the actions' log records on to next and tells the display of
+// each "event" record whose outcome is ignored, with its reason: the runner returns no
+// error for an ignored event, so its log line is where the display learns it.
+type outcomeHandler struct {
+	next    slog.Handler
+	display *display
+}
+
+func (h outcomeHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h outcomeHandler) Handle(ctx context.Context, r slog.Record) error {
+	if ref, ok := ctx.Value(blockRef{}).(blockRef); ok && r.Message == "event" {
+		var outcome, reason string
+		r.Attrs(func(a slog.Attr) bool {
+			switch a.Key {
+			case "outcome":
+				outcome = a.Value.String()
+			case "reason":
+				reason = a.Value.String()
+			}
+			return true
+		})
+		if outcome == "ignored" {
+			h.display.noteIgnored(ref, reason)
+		}
+	}
+	if !h.next.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return h.next.Handle(ctx, r)
+}
+
+func (h outcomeHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return outcomeHandler{next: h.next.WithAttrs(attrs), display: h.display}
+}
+
+func (h outcomeHandler) WithGroup(name string) slog.Handler {
+	return outcomeHandler{next: h.next.WithGroup(name), display: h.display}
+}

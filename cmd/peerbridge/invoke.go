@@ -1,0 +1,402 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"debug/elf"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/peerbridge/peerbridge/internal/rie"
+	"github.com/peerbridge/peerbridge/internal/samtemplate"
+)
+
+// invokeOptions are invoke's flags.
+type invokeOptions struct {
+	function      string
+	event         string // a file, "-" for stdin, empty for {}
+	envVars       string // sam local invoke's env.json shape
+	template      string
+	params        map[string]string
+	local         bool
+	localEndpoint string // a running serve's local AWS endpoint
+}
+
+// defaultLocalEndpoint is serve's --aws-addr default.
+const defaultLocalEndpoint = "http://127.0.0.1:3002"
+
+func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	opts := invokeOptions{params: map[string]string{}}
+	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	for _, name := range []string{"event", "e"} {
+		fs.StringVar(&opts.event, name, "", "the event, a JSON `FILE` (- for stdin; default {})")
+	}
+	for _, name := range []string{"env-vars", "n"} {
+		fs.StringVar(&opts.envVars, name, "", "JSON `FILE` of environment values, as sam local invoke's: {\"FunctionName\": {\"VAR\": \"value\"}, \"Parameters\": {\"VAR\": \"value\"}} (default: samconfig.toml's local_invoke env_vars)")
+	}
+	for _, name := range []string{"template", "t"} {
+		fs.StringVar(&opts.template, name, "template.yaml", "the SAM `template`")
+	}
+	fs.Var(paramFlag(opts.params), "param", "template parameter `NAME=VALUE` (repeatable)")
+	fs.Func("parameter-overrides", "template parameters as sam takes them: `'NAME=VALUE NAME2=\"VALUE 2\"'`", func(v string) error {
+		return parseParameterOverrides(v, opts.params)
+	})
+	fs.BoolVar(&opts.local, "local", false, "point the function's AWS and Peerdom calls at a running serve's twins and sandbox (else starts them for this invocation)")
+	fs.StringVar(&opts.localEndpoint, "local-endpoint", defaultLocalEndpoint, "with --local: the `URL` of serve's local AWS endpoint (serve --aws-addr)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: peerbridge invoke FUNCTION [--event FILE|-] [--env-vars FILE] [--local]\n\nWhat `sam local invoke` does, without Docker: builds the function of template.yaml as `sam build`\ndoes (its Makefile target, for this machine's architecture), runs it once under the Lambda Runtime\nInterface Emulator, prints its logs on stderr and its answer on stdout. Exit status 0 when the\nfunction answered (its answer may be an error object, as with sam), 1 when it could not run.")
+		fs.PrintDefaults()
+	}
+	argv, err := parseFlags(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(argv) != 1 {
+		fmt.Fprintln(stderr, "peerbridge invoke: name one function of the template, e.g. peerbridge invoke IngestFunction --event events/ingest/role-created.json")
+		return 2
+	}
+	opts.function = argv[0]
+	answer, err := invoke(ctx, opts, stdin, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "peerbridge invoke: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s\n", answer)
+	return 0
+}
+
+// invoke builds, starts and invokes the function, and returns its answer.
+func invoke(ctx context.Context, opts invokeOptions, stdin io.Reader, stderr io.Writer) ([]byte, error) {
+	payload := []byte("{}")
+	switch opts.event {
+	case "":
+	case "-":
+		b, err := io.ReadAll(stdin)
+		if err != nil {
+			return nil, fmt.Errorf("reading the event from stdin: %w", err)
+		}
+		payload = b
+	default:
+		b, err := os.ReadFile(opts.event)
+		if err != nil {
+			return nil, fmt.Errorf("--event: %w", err)
+		}
+		payload = b
+	}
+	if !json.Valid(payload) {
+		return nil, fmt.Errorf("the event is not JSON: give a JSON file, e.g. one of events/")
+	}
+
+	var local *localDescription
+	if opts.local {
+		d, stop, err := localTwins(ctx, opts, stderr)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+		local = &d
+		for k, v := range d.Params {
+			if _, given := opts.params[k]; !given {
+				opts.params[k] = v
+			}
+		}
+	}
+	tpl, err := samtemplate.Load(opts.template, opts.params)
+	if err != nil {
+		return nil, fmt.Errorf("reading the template: %w (run from the repository, or give --template)", err)
+	}
+	fn, _, err := tpl.Function(opts.function)
+	if err != nil {
+		return nil, err
+	}
+	env, err := invokeEnv(opts, fn, local)
+	if err != nil {
+		return nil, err
+	}
+	bootstrap, err := buildFunction(ctx, filepath.Dir(opts.template), fn, stderr)
+	if err != nil {
+		return nil, err
+	}
+	emulator, err := rie.Binary()
+	if err != nil {
+		return nil, fmt.Errorf("the Lambda emulator: %w (it is built once from the Go module proxy into .tools/)", err)
+	}
+	e, err := rie.Start(emulator, rie.Function{Bootstrap: bootstrap, Name: fn.LogicalID,
+		Timeout: time.Duration(fn.TimeoutSeconds) * time.Second, MemoryMB: fn.MemoryMB, Env: env, Output: stderr})
+	if err != nil {
+		return nil, err
+	}
+	resp, err := e.Invoke(ctx, payload)
+	e.Stop() // its logs are all out once it has ended
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// invokeEnv is the function's environment as `sam local invoke --env-vars` makes it: the
+// template's variables (parameters resolved); the env-vars file's values for those
+// variables, its "Parameters" section for every function, then the function's own (SAM
+// sets no variable the template does not declare); this process's AWS credentials,
+// region and endpoints (Lambda gives the function its role's; profiles are not read);
+// and with --local, the twins' and the sandbox's addresses.
+func invokeEnv(opts invokeOptions, fn samtemplate.Function, local *localDescription) (map[string]string, error) {
+	env := map[string]string{}
+	for k, v := range fn.Env {
+		env[k] = v
+	}
+	file := opts.envVars
+	if file == "" {
+		file = samconfigEnvVars(filepath.Join(filepath.Dir(opts.template), "samconfig.toml"))
+		if file != "" {
+			file = filepath.Join(filepath.Dir(opts.template), file)
+		}
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--env-vars: %w", err)
+		}
+		var sections map[string]map[string]any
+		if err := json.Unmarshal(b, &sections); err != nil {
+			return nil, fmt.Errorf("--env-vars %s: want {\"FunctionName\": {\"VAR\": \"value\"}, \"Parameters\": {…}}: %w", file, err)
+		}
+		for _, section := range []string{"Parameters", fn.LogicalID} {
+			for k, v := range sections[section] {
+				if _, declared := fn.Env[k]; declared {
+					env[k] = envString(v)
+				}
+			}
+		}
+	}
+	env["AWS_SAM_LOCAL"] = "true"
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		switch {
+		case k == "AWS_ACCESS_KEY_ID", k == "AWS_SECRET_ACCESS_KEY", k == "AWS_SESSION_TOKEN",
+			k == "AWS_REGION", k == "AWS_DEFAULT_REGION", strings.HasPrefix(k, "AWS_ENDPOINT_URL"):
+			env[k] = v
+		}
+	}
+	if local != nil {
+		applyLocal(env, fn, *local)
+	}
+	return env, nil
+}
+
+// applyLocal points a function's environment at serve's twins and sandbox: AWS at the
+// local AWS endpoint, with local credentials; and, among the variables the template
+// declares, the queue, the bus, the Peerdom API and the tokens.
+func applyLocal(env map[string]string, fn samtemplate.Function, local localDescription) {
+	for k := range env {
+		if strings.HasPrefix(k, "AWS_ENDPOINT_URL_") {
+			delete(env, k)
+		}
+	}
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL": local.AWSEndpoint, "AWS_REGION": "us-east-1",
+		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "",
+	} {
+		env[k] = v
+	}
+	set := func(k, v string) {
+		if _, declared := fn.Env[k]; declared {
+			env[k] = v
+		}
+	}
+	set("QUEUE_URL", local.QueueURL)
+	set("EVENT_BUS_NAME", local.EventBusName)
+	set("PEERDOM_API_URL", local.PeerdomAPIURL)
+	set("IDEMPOTENCY_TABLE", "") // no DynamoDB twin on the wire: every delivery runs
+	if local.PeerdomAPIKey != "" {
+		set("PEERDOM_API_KEY", local.PeerdomAPIKey)
+		set("PEERDOM_API_KEY_SECRET_ID", "")
+	}
+	if env["WEBHOOK_TOKENS"] == "" {
+		set("WEBHOOK_TOKENS", local.WebhookToken)
+	}
+	if env["WEBHOOK_TOKENS"] != "" {
+		set("WEBHOOK_TOKEN_SECRET_ID", "") // plain tokens: no secret to read
+	}
+}
+
+// envString is an env.json value as SAM passes it: strings as they are, numbers and
+// booleans as their JSON text.
+func envString(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// samconfigEnvVars is samconfig.toml's [default.local_invoke.parameters] env_vars, or "".
+func samconfigEnvVars(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	section := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "[") {
+			section = line
+			continue
+		}
+		if section != "[default.local_invoke.parameters]" {
+			continue
+		}
+		if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == "env_vars" {
+			return strings.Trim(strings.TrimSpace(v), `"'`)
+		}
+	}
+	return ""
+}
+
+// buildFunction builds fn as `sam build` does, but for this machine's architecture (the
+// emulator runs it natively), into .aws-sam/local-<arch>/<LogicalId>/, and returns its
+// bootstrap. BuildMethod makefile runs the Makefile's build-<LogicalId> target with
+// ARTIFACTS_DIR set, as sam does, and LAMBDA_GOARCH (this project's Makefile's variable
+// for the architecture); go1.x runs go build on CodeUri.
+func buildFunction(ctx context.Context, root string, fn samtemplate.Function, stderr io.Writer) (string, error) {
+	out, err := filepath.Abs(filepath.Join(root, ".aws-sam", "local-"+runtime.GOARCH, fn.LogicalID))
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	var cmd *exec.Cmd
+	switch fn.BuildMethod {
+	case "makefile":
+		cmd = exec.CommandContext(ctx, "make", "--no-print-directory", "build-"+fn.LogicalID, "ARTIFACTS_DIR="+out, "LAMBDA_GOARCH="+runtime.GOARCH)
+	case "go1.x":
+		cmd = exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", filepath.Join(out, "bootstrap"), "./"+strings.TrimPrefix(fn.CodeURI, "./"))
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
+	default:
+		return "", fmt.Errorf("%s: Metadata BuildMethod %q: peerbridge builds makefile (a build-%s target writing $(ARTIFACTS_DIR)/bootstrap) and go1.x functions; add one of those", fn.LogicalID, fn.BuildMethod, fn.LogicalID)
+	}
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Run(); err != nil {
+		if fn.BuildMethod == "makefile" {
+			return "", fmt.Errorf("building %s: make build-%s: %w (the Makefile needs a build-%s target writing $(ARTIFACTS_DIR)/bootstrap, as README's \"Write your own action\" shows)", fn.LogicalID, fn.LogicalID, err, fn.LogicalID)
+		}
+		return "", fmt.Errorf("building %s: %w", fn.LogicalID, err)
+	}
+	bootstrap := filepath.Join(out, "bootstrap")
+	if _, err := os.Stat(bootstrap); err != nil {
+		return "", fmt.Errorf("building %s wrote no %s: a build target must write $(ARTIFACTS_DIR)/bootstrap", fn.LogicalID, bootstrap)
+	}
+	if err := checkArch(bootstrap); err != nil {
+		return "", fmt.Errorf("%s: %w", fn.LogicalID, err)
+	}
+	return bootstrap, nil
+}
+
+// checkArch refuses an executable built for another architecture, which would fail only
+// at invoke time with "exec format error". A script (any runtime) is not checked.
+func checkArch(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil // not ELF
+	}
+	defer f.Close()
+	want := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[runtime.GOARCH]
+	if want != 0 && f.Machine != want {
+		return fmt.Errorf("the bootstrap is built for %v, this machine runs %s: have the build target honour LAMBDA_GOARCH (GOARCH=$(LAMBDA_GOARCH))", f.Machine, runtime.GOARCH)
+	}
+	return nil
+}
+
+// localTwins finds a running serve's local AWS endpoint, or starts the pipeline in this
+// process for the invocation (its display on stderr), and returns what the function
+// needs to reach it; stop ends what was started, once its work is done.
+func localTwins(ctx context.Context, opts invokeOptions, stderr io.Writer) (localDescription, func(), error) {
+	client := &http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Get(strings.TrimSuffix(opts.localEndpoint, "/") + localDescriptionPath)
+	if err == nil {
+		defer resp.Body.Close()
+		var d localDescription
+		if resp.StatusCode != http.StatusOK {
+			return d, nil, fmt.Errorf("--local: %s answered %s: is it peerbridge serve's --aws-addr?", opts.localEndpoint, resp.Status)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+			return d, nil, fmt.Errorf("--local: %s: %w", opts.localEndpoint, err)
+		}
+		fmt.Fprintf(stderr, "peerbridge invoke: --local: using the running serve at %s\n", opts.localEndpoint)
+		return d, func() {}, nil
+	}
+	if opts.localEndpoint != defaultLocalEndpoint {
+		return localDescription{}, nil, fmt.Errorf("--local: nothing answers at %s: start peerbridge serve there (make run), or leave --local-endpoint out to start the twins here", opts.localEndpoint)
+	}
+	fmt.Fprintln(stderr, "peerbridge invoke: --local: no serve running (make run starts one); starting the twins and the sandbox for this invocation")
+	s, err := startStack(ctx, serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", awsAddr: "127.0.0.1:0",
+		template: opts.template, params: map[string]string{}, logLevel: "warn"}, stderr, stderr)
+	if err != nil {
+		return localDescription{}, nil, fmt.Errorf("--local: starting the twins: %w", err)
+	}
+	stop := func() {
+		res, err := s.stop(30 * time.Second)
+		if err == nil && res.spilled+res.lost > 0 {
+			err = errors.New("work was left undone")
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "peerbridge invoke: --local: %v\n", err)
+		}
+	}
+	return s.local, stop, nil
+}
+
+// parseParameterOverrides reads sam's --parameter-overrides: NAME=VALUE pairs separated
+// by spaces, a value quoted ('…' or "…") when it holds spaces.
+func parseParameterOverrides(s string, into map[string]string) error {
+	var words []string
+	var cur strings.Builder
+	var quote rune
+	inWord := false
+	for _, r := range s {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t' || r == '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return fmt.Errorf("unclosed %c quote in %q", quote, s)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	for _, w := range words {
+		if err := paramFlag(into).Set(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"maps"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/peerbridge/peerbridge/internal/samtemplate"
+)
+
+// The environment is sam local invoke's: the template's variables, env.json's values for
+// those only ("Parameters" for all, then the function's own), then --local's addresses.
+func TestInvokeEnvIsSamLocalInvokes(t *testing.T) {
+	dir := t.TempDir()
+	envFile := filepath.Join(dir, "env.json")
+	if err := os.WriteFile(envFile, []byte(`{"Parameters": {"LOG_LEVEL": "debug", "UNDECLARED": "x"},
+		"IngestFunction": {"WEBHOOK_TOKENS": "local-test-token", "QUEUE_URL": "https://sqs.example/q", "TIMEOUT_N": 5},
+		"WorkerFunction": {"EVENT_SOURCE": "other"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDCALLER")
+	fn := samtemplate.Function{LogicalID: "IngestFunction", Env: map[string]string{"LOG_LEVEL": "info", "WEBHOOK_TOKENS": "",
+		"WEBHOOK_TOKEN_SECRET_ID": "WebhookTokenSecret", "QUEUE_URL": "WebhookQueue", "EVENT_SOURCE": "peerdom", "TIMEOUT_N": ""}}
+	opts := invokeOptions{envVars: envFile, template: filepath.Join(dir, "template.yaml")}
+
+	env, err := invokeEnv(opts, fn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"LOG_LEVEL": "debug", "WEBHOOK_TOKENS": "local-test-token", "QUEUE_URL": "https://sqs.example/q",
+		"EVENT_SOURCE": "peerdom", "TIMEOUT_N": "5", "WEBHOOK_TOKEN_SECRET_ID": "WebhookTokenSecret", "AWS_ACCESS_KEY_ID": "AKIDCALLER", "AWS_SAM_LOCAL": "true"} {
+		if env[k] != want {
+			t.Errorf("%s=%q, want %q", k, env[k], want)
+		}
+	}
+	if _, ok := env["UNDECLARED"]; ok {
+		t.Error("a variable the template does not declare was set")
+	}
+
+	env, err = invokeEnv(opts, fn, &localDescription{AWSEndpoint: "http://127.0.0.1:3002", QueueURL: "http://127.0.0.1:3002/000000000000/q", EventBusName: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:3002", "QUEUE_URL": "http://127.0.0.1:3002/000000000000/q",
+		"WEBHOOK_TOKENS": "local-test-token", "WEBHOOK_TOKEN_SECRET_ID": "", "AWS_ACCESS_KEY_ID": "local"} {
+		if env[k] != want {
+			t.Errorf("--local: %s=%q, want %q", k, env[k], want)
+		}
+	}
+	if _, ok := env["EVENT_BUS_NAME"]; ok {
+		t.Error("--local set EVENT_BUS_NAME, which the function does not declare")
+	}
+}
+
+func TestSamconfigEnvVars(t *testing.T) {
+	if got := samconfigEnvVars(filepath.Join("..", "..", "samconfig.toml")); got != "events/env.json" {
+		t.Errorf("samconfig.toml's env_vars: %q, want events/env.json", got)
+	}
+}
+
+func TestParseParameterOverrides(t *testing.T) {
+	got := map[string]string{}
+	if err := parseParameterOverrides(`LogLevel=debug RoleDefaults='{"Purpose": "To be defined"}' IgnoreAuthors="a@x, b@x"`, got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"LogLevel": "debug", "RoleDefaults": `{"Purpose": "To be defined"}`, "IgnoreAuthors": "a@x, b@x"}
+	if !maps.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	for _, bad := range []string{`A='x`, `novalue`} {
+		if err := parseParameterOverrides(bad, map[string]string{}); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}

@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/internal/rie"
+	"github.com/peerbridge/peerbridge/internal/samtemplate"
+)
+
+// emulatedFunction is a function of the template that is not a shipped action (a user's,
+// in any runtime the emulator runs): serve builds it with its `sam build` method and runs
+// it under the Lambda emulator, one invocation at a time, as one Lambda instance would.
+type emulatedFunction struct {
+	s         *stack
+	fn        samtemplate.Function
+	bootstrap string
+	logs      io.Writer
+
+	mu       sync.Mutex
+	emulator *rie.Emulator
+	apiProxy *http.Server // shows its Peerdom API calls, as the in-process actions' are shown
+	apiURL   string
+
+	// The event being handled, for the display: its API calls and its outcome (the log
+	// line the runner writes) join that event's block.
+	current atomic.Pointer[blockRef]
+	logged  chan struct{} // an "event" log line arrived
+}
+
+// emulatedTarget builds fn now (a build error stops serve with make's output) and
+// returns the target that hands it the events its rules route; the emulator starts with
+// the first event, once serve's local endpoints exist.
+func (s *stack) emulatedTarget(fn samtemplate.Function, stderr io.Writer) (func(context.Context, events.EventBridgeEvent) error, error) {
+	s.display.linef("  building %s (make build-%s) to run it under the Lambda emulator…", fn.LogicalID, fn.LogicalID)
+	bootstrap, err := buildFunction(context.Background(), filepath.Dir(s.opts.template), fn, stderr)
+	if err != nil {
+		return nil, err
+	}
+	// The emulator too, now: its first build (go install into .tools/) takes a while.
+	if _, err := rie.Binary(); err != nil {
+		return nil, fmt.Errorf("%s needs the Lambda emulator: %w", fn.LogicalID, err)
+	}
+	ef := &emulatedFunction{s: s, fn: fn, bootstrap: bootstrap, logged: make(chan struct{}, 1)}
+	ef.logs = &functionLogFilter{w: stderr, event: ef.eventLogged}
+	s.emulated = append(s.emulated, ef)
+	return ef.invoke, nil
+}
+
+// invoke delivers one event as EventBridge does to a Lambda target; an error answer
+// (the handler's, a timeout, an init failure) fails the delivery, to be retried.
+func (ef *emulatedFunction) invoke(ctx context.Context, ev events.EventBridgeEvent) error {
+	ef.mu.Lock()
+	defer ef.mu.Unlock()
+	if ef.emulator == nil {
+		if err := ef.start(); err != nil {
+			return err
+		}
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ef.logged:
+	default:
+	}
+	ef.current.Store(&blockRef{eventID: ev.ID, function: ef.fn.LogicalID})
+	defer ef.current.Store(nil)
+	resp, err := ef.emulator.Invoke(ctx, payload)
+	if err != nil {
+		return err
+	}
+	// The function's log reaches us by a pipe, after its answer may have: wait a little
+	// for the runner's line, which says whether the event was ignored.
+	select {
+	case <-ef.logged:
+	case <-time.After(200 * time.Millisecond):
+	}
+	if msg, failed := resp.FunctionError(); failed {
+		if resp.Status != http.StatusOK { // the init failed: start afresh for the retry
+			ef.emulator.Stop()
+			ef.emulator = nil
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+func (ef *emulatedFunction) start() error {
+	if ef.apiProxy == nil {
+		if err := ef.startAPIProxy(); err != nil {
+			return err
+		}
+	}
+	emulator, err := rie.Binary()
+	if err != nil {
+		return fmt.Errorf("the Lambda emulator: %w", err)
+	}
+	e, err := rie.Start(emulator, rie.Function{Bootstrap: ef.bootstrap, Name: ef.fn.LogicalID,
+		Timeout: time.Duration(ef.fn.TimeoutSeconds) * time.Second, MemoryMB: ef.fn.MemoryMB,
+		Env: ef.env(), Output: ef.logs})
+	if err != nil {
+		return err
+	}
+	ef.emulator = e
+	return nil
+}
+
+// env is the template's environment for the function, pointed at serve: its AWS calls
+// at the local AWS endpoint, its Peerdom calls at the sandbox (or --peerdom-url) through
+// the display proxy, with the key as a plain value; LOG_LEVEL is serve's --log-level.
+func (ef *emulatedFunction) env() map[string]string {
+	env := map[string]string{}
+	for k, v := range ef.fn.Env {
+		env[k] = v
+	}
+	local := ef.s.local
+	local.PeerdomAPIURL = ef.apiURL
+	local.PeerdomAPIKey = ef.s.apiKey
+	applyLocal(env, ef.fn, local)
+	// Every action reads these (pkg/action.LoadConfig), declared or not: without them a
+	// function would call the real Peerdom.
+	env["PEERDOM_API_URL"] = ef.apiURL
+	env["PEERDOM_API_KEY"] = ef.s.apiKey
+	env["PEERDOM_API_KEY_SECRET_ID"] = ""
+	env["LOG_LEVEL"] = ef.s.opts.logLevel
+	return env
+}
+
+// startAPIProxy puts a reverse proxy on a loopback port in front of the Peerdom API that
+// shows each call the function makes.
+func (ef *emulatedFunction) startAPIProxy() error {
+	api, err := url.Parse(ef.s.apiURL)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: api.Scheme, Host: api.Host})
+	proxy.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if ref := ef.current.Load(); ref != nil {
+			r = r.WithContext(context.WithValue(r.Context(), blockRef{}, *ref))
+		}
+		return (&apiCallDisplay{action: ef.fn.LogicalID, display: ef.s.display, next: http.DefaultTransport}).RoundTrip(r)
+	})
+	ef.apiProxy = &http.Server{Handler: proxy, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = ef.apiProxy.Serve(ln) }()
+	ef.apiURL = "http://" + ln.Addr().String() + api.Path
+	return nil
+}
+
+// stop ends the emulator and the proxy.
+func (ef *emulatedFunction) stop() {
+	ef.mu.Lock()
+	defer ef.mu.Unlock()
+	if ef.emulator != nil {
+		ef.emulator.Stop()
+		ef.emulator = nil
+	}
+	if ef.apiProxy != nil {
+		ef.apiProxy.Close()
+	}
+}
+
+// eventLogged is told each "event" log line of the function (pkg/action's runner writes
+// one per event): an ignored outcome goes to the display.
+func (ef *emulatedFunction) eventLogged(outcome, reason string) {
+	if ref := ef.current.Load(); ref != nil && outcome == "ignored" {
+		ef.s.display.noteIgnored(*ref, reason)
+	}
+	select {
+	case ef.logged <- struct{}{}:
+	default:
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// functionLogFilter passes the function's own log lines on and drops the emulator's
+// (its "(rapid)" lines and START/END/REPORT), which say nothing serve does not show.
+type functionLogFilter struct {
+	mu      sync.Mutex
+	w       io.Writer
+	partial []byte
+	event   func(outcome, reason string) // each JSON line whose msg is "event"
+}
+
+func (f *functionLogFilter) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.partial = append(f.partial, p...)
+	for {
+		i := bytes.IndexByte(f.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := string(f.partial[:i+1])
+		f.partial = f.partial[i+1:]
+		if strings.Contains(line, "(rapid)") || strings.HasPrefix(line, "START RequestId") ||
+			strings.HasPrefix(line, "END RequestId") || strings.HasPrefix(line, "REPORT RequestId") {
+			continue
+		}
+		var rec struct{ Msg, Outcome, Reason string }
+		if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "event" && f.event != nil {
+			f.event(rec.Outcome, rec.Reason)
+		}
+		if _, err := io.WriteString(f.w, line); err != nil {
+			return len(p), err
+		}
+	}
+}
+
+// watch rebuilds the function when a file under its CodeUri changes (serve --watch),
+// polling every interval until ctx ends; the next event starts the new build. A failed
+// build is shown and the running one kept.
+func (ef *emulatedFunction) watch(ctx context.Context, interval time.Duration, stderr io.Writer) {
+	dir := filepath.Join(filepath.Dir(ef.s.opts.template), ef.fn.CodeURI)
+	last := latestChange(dir)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		changed := latestChange(dir)
+		if !changed.After(last) {
+			continue
+		}
+		last = changed
+		ef.s.display.linef("  %s changed: rebuilding (make build-%s)…", ef.fn.CodeURI, ef.fn.LogicalID)
+		bootstrap, err := buildFunction(ctx, filepath.Dir(ef.s.opts.template), ef.fn, stderr)
+		if err != nil {
+			ef.s.display.linef("  ! %s: %v (the previous build keeps running)", ef.fn.LogicalID, err)
+			continue
+		}
+		ef.mu.Lock()
+		ef.bootstrap = bootstrap
+		if ef.emulator != nil {
+			ef.emulator.Stop() // the next event starts the new build
+			ef.emulator = nil
+		}
+		ef.mu.Unlock()
+		ef.s.display.linef("  %s rebuilt: the next event runs the new build", ef.fn.LogicalID)
+	}
+}
+
+// latestChange is the newest modification time of the files under dir.
+func latestChange(dir string) time.Time {
+	var latest time.Time
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && info.ModTime().After(latest) {
+			latest = info.ModTime()
+		}
+		return nil
+	})
+	return latest
+}
