@@ -32,7 +32,7 @@ func TestConformance(t *testing.T) {
 	client, name := newTable(t)
 	storetest.Run(t, func(t *testing.T, c *storetest.Clock) idempotency.Store {
 		return dynamostore.New(client, name, dynamostore.WithClock(c.Now))
-	}, storetest.Features{ContentionRounds: 20})
+	}, storetest.Features{ContentionRounds: 20, ConditionalWriteRaces: true})
 }
 
 // TestItemsCarryTheTTLAttribute checks what DynamoDB's TTL needs (expiresAt in Unix
