@@ -424,6 +424,7 @@ func (d DLQ) MoveOneByOne(ctx context.Context, r Redrive) (moved, hidden int, er
 		return 0, 0, fmt.Errorf("read the redrive journal %s: %w", path, err)
 	}
 	var skipped []sqstypes.Message
+	seen := map[string]bool{}
 	defer func() {
 		if relErr := d.release(ctx, skipped); err == nil {
 			err = relErr
@@ -435,9 +436,22 @@ func (d DLQ) MoveOneByOne(ctx context.Context, r Redrive) (moved, hidden int, er
 			return moved, 0, err
 		}
 		if len(msgs) == 0 {
+			// Messages an interrupted run hid may have become visible meanwhile.
+			if visible, _, err := d.Count(ctx); err != nil || visible == 0 {
+				if err != nil {
+					return moved, 0, err
+				}
+				break
+			}
+			continue
+		}
+		// A message left alone comes back once its visibility ends: seen again, the pass is over.
+		if !slices.ContainsFunc(msgs, func(m sqstypes.Message) bool { return !seen[aws.ToString(m.MessageId)] }) {
+			skipped = append(skipped, msgs...)
 			break
 		}
 		for i, m := range msgs {
+			seen[aws.ToString(m.MessageId)] = true
 			if ctx.Err() != nil {
 				skipped = append(skipped, msgs[i:]...)
 				break

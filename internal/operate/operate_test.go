@@ -142,3 +142,5 @@ func (e *fakeAPIError) ErrorMessage() string          { return e.msg }
 func (e *fakeAPIError) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
 
 func sqsClient(t *testing.T) *sqs.Client { return sqs.NewFromConfig(mototest.Config(t)) }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
