@@ -9,59 +9,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
 	"github.com/peerbridge/peerbridge/internal/mototest"
+	"github.com/peerbridge/peerbridge/internal/operate/operatetest"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
-// testTemplate is the part of template.yaml the operator commands read, in plain
-// CloudFormation (moto does not run the SAM transform): the queues with the webhook
-// queue's redrive policy, the bus, its archive, and the outputs by the same names.
-const testTemplate = `
-Resources:
-  WebhookDLQ:
-    Type: AWS::SQS::Queue
-  WebhookQueue:
-    Type: AWS::SQS::Queue
-    Properties:
-      VisibilityTimeout: 180
-      RedrivePolicy:
-        deadLetterTargetArn: !GetAtt WebhookDLQ.Arn
-        maxReceiveCount: 1
-  EventDeliveryDLQ:
-    Type: AWS::SQS::Queue
-  EventBus:
-    Type: AWS::Events::EventBus
-    Properties:
-      Name: !Sub ${AWS::StackName}-events
-Outputs:
-  WebhookUrl:
-    Value: https://abc123.execute-api.us-east-1.amazonaws.com/webhooks/<token>
-  WebhookQueueUrl:
-    Value: !Ref WebhookQueue
-  WebhookDLQUrl:
-    Value: !Ref WebhookDLQ
-  EventDeliveryDLQUrl:
-    Value: !Ref EventDeliveryDLQ
-  EventBusName:
-    Value: !GetAtt EventBus.Name
-`
-
-// deployStack creates the test stack in moto under a name of its own and returns what
-// LookupStack reads of it.
+// deployStack creates the test stack in moto and returns what LookupStack reads of it.
 func deployStack(t *testing.T) Stack {
 	t.Helper()
-	cfg := mototest.Config(t)
-	name := "pb-" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
-	cf := cloudformation.NewFromConfig(cfg)
-	if _, err := cf.CreateStack(context.Background(), &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(testTemplate)}); err != nil {
-		t.Fatalf("create stack: %v", err)
-	}
-	s, err := LookupStack(context.Background(), cfg, name)
+	s, err := LookupStack(context.Background(), mototest.Config(t), operatetest.Deploy(t))
 	if err != nil {
 		t.Fatal(err)
 	}

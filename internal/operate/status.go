@@ -9,7 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 	"github.com/peerbridge/peerbridge/internal/metrics"
 )
 
@@ -48,7 +50,7 @@ type Alarm struct {
 func ReadStatus(ctx context.Context, cfg aws.Config, s Stack, now time.Time) (Status, error) {
 	st := Status{Stack: s.Name, StackStatus: s.Status, WebhookURL: s.Outputs[OutputWebhookURL], LastHour: map[string]float64{}}
 	sq := sqs.NewFromConfig(cfg)
-	cw := cloudwatch.NewFromConfig(cfg)
+	cw := CloudWatch(cfg)
 	queues := []struct{ name, output string }{{"webhooks", OutputWebhookQueueURL}, {"webhooks DLQ", OutputWebhookDLQURL}, {"events DLQ", OutputEventDLQURL}}
 	for i, q := range queues {
 		url, err := s.Output(q.output)
@@ -134,4 +136,15 @@ func lastHourSums(ctx context.Context, cw *cloudwatch.Client, namespace string, 
 		sums[aws.ToString(r.Label)] = sum
 	}
 	return sums, nil
+}
+
+// CloudWatch is the CloudWatch client. Against a stand-in endpoint (AWS_ENDPOINT_URL)
+// it speaks the query protocol, which CloudWatch still accepts: the SDK's default,
+// Smithy RPC v2 CBOR, is newer than moto 5.2.1, which answers it 404.
+func CloudWatch(cfg aws.Config) *cloudwatch.Client {
+	return cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
+		if cfg.BaseEndpoint != nil {
+			o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801)
+		}
+	})
 }
