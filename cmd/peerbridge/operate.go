@@ -358,4 +358,3 @@ func printStatus(w io.Writer, s operate.Status) {
 	}
 	tw.Flush()
 }
-
