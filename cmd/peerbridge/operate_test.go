@@ -150,3 +150,16 @@ func TestDLQPurgeAsks(t *testing.T) {
 		t.Errorf("purge answered yes: exit %d %s, %d left", code, errOut, count())
 	}
 }
+
+func TestReplayCommand(t *testing.T) {
+	name, _, _ := operateStack(t, 0)
+	code, out, errOut := runCLI(t, "", "replay", "--stack", name, "--since", "2h", "--detail-type", "Peer Created")
+	t.Logf("replay:\n%s%s", errOut, out)
+	if code != 0 || !strings.Contains(errOut, "-OnboardPeerFunctionPeerCreated-ABC") || strings.Contains(errOut, "ChatRule") ||
+		strings.Contains(errOut, "EnrichFunction") || !strings.Contains(out, "COMPLETED") {
+		t.Errorf("exit %d\n%s%s", code, errOut, out)
+	}
+	if code, _, errOut := runCLI(t, "", "replay", "--stack", name); code != 2 || !strings.Contains(errOut, "--since: required") {
+		t.Errorf("no --since: exit %d %s", code, errOut)
+	}
+}

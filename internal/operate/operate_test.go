@@ -38,7 +38,7 @@ func TestLookupStackReadsOutputs(t *testing.T) {
 	if v, _ := s.Output(OutputEventBusName); v != s.Name+"-events" {
 		t.Errorf("bus name %q", v)
 	}
-	if _, err := s.Output(OutputEventArchiveArn); err == nil || !strings.Contains(err.Error(), "no output EventArchiveArn") {
+	if _, err := s.Output(OutputWorkerLogGroup); err == nil || !strings.Contains(err.Error(), "no output WorkerLogGroupName") {
 		t.Errorf("missing output: %v", err)
 	}
 	if got := s.WorkerLogGroup(); got != "/aws/lambda/"+s.Name+"-worker" {

@@ -15,7 +15,8 @@ import (
 // Template is the part of template.yaml the operator commands read, in plain
 // CloudFormation (moto does not run the SAM transform): the queues with the webhook
 // queue's redrive policy (maxReceiveCount 1, so a test dead-letters a message by
-// receiving it twice), the bus, and the outputs by the template's names.
+// receiving it twice), the bus, its archive, rules named as CloudFormation names the
+// template's (two actions' and chat's), and the outputs by the template's names.
 const Template = `
 Resources:
   WebhookDLQ:
@@ -33,7 +34,34 @@ Resources:
     Type: AWS::Events::EventBus
     Properties:
       Name: !Sub ${AWS::StackName}-events
+  EventArchive:
+    Type: AWS::Events::Archive
+    Properties:
+      ArchiveName: !Sub ${AWS::StackName}-archive
+      SourceArn: !GetAtt EventBus.Arn
+  OnboardRule:
+    Type: AWS::Events::Rule
+    Properties:
+      Name: !Sub ${AWS::StackName}-OnboardPeerFunctionPeerCreated-ABC
+      EventBusName: !GetAtt EventBus.Name
+      EventPattern: {"source": ["peerdom"], "detail-type": ["Peer Created"]}
+  EnrichRule:
+    Type: AWS::Events::Rule
+    Properties:
+      Name: !Sub ${AWS::StackName}-EnrichFunctionEntityChanged-DEF
+      EventBusName: !GetAtt EventBus.Name
+      EventPattern: {"source": ["peerdom"], "detail-type": ["Role Created", "Peer Updated"]}
+  ChatRule:
+    Type: AWS::Events::Rule
+    Properties:
+      Name: !Sub ${AWS::StackName}-ChatRule-GHI
+      EventBusName: !GetAtt EventBus.Name
+      EventPattern: {"detail-type": ["Role Created", "Peer Created"]}
 Outputs:
+  EventBusArn:
+    Value: !GetAtt EventBus.Arn
+  EventArchiveArn:
+    Value: !GetAtt EventArchive.Arn
   WebhookUrl:
     Value: https://abc123.execute-api.us-east-1.amazonaws.com/webhooks/<token>
   WebhookQueueUrl:
