@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/peerbridge/peerbridge/internal/metrics"
 	"github.com/peerbridge/peerbridge/internal/mototest"
@@ -104,10 +106,30 @@ func TestOperateCommandsExplainFailures(t *testing.T) {
 
 func TestDLQCommands(t *testing.T) {
 	name, outputs, ids := operateStack(t, 3)
+	// The worker's line for the first delivery's failure, as internal/worker logs it.
+	ctx := context.Background()
+	logs := cloudwatchlogs.NewFromConfig(mototest.Config(t))
+	group := "/aws/lambda/" + name + "-worker"
+	msgs := mototest.Receive(t, outputs[operate.OutputWebhookDLQURL], 3, 3*time.Second)
+	var firstMsgID string
+	for _, m := range msgs {
+		if strings.Contains(aws.ToString(m.Body), ids[0]) {
+			firstMsgID = aws.ToString(m.MessageId)
+		}
+		sqs.NewFromConfig(mototest.Config(t)).ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(outputs[operate.OutputWebhookDLQURL]), ReceiptHandle: m.ReceiptHandle})
+	}
+	logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)})
+	logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String("s")})
+	line := `{"level":"ERROR","msg":"delivery","id":"` + ids[0] + `","messageId":"` + firstMsgID + `","outcome":"failed","error":"eventbridge PutEvents: AccessDeniedException: not authorized to perform events:PutEvents"}`
+	if _, err := logs.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String("s"),
+		LogEvents: []cwltypes.InputLogEvent{{Message: aws.String(line), Timestamp: aws.Int64(time.Now().UnixMilli())}}}); err != nil {
+		t.Fatal(err)
+	}
 	code, out, errOut := runCLI(t, "", "dlq", "list", "--stack", name)
 	t.Logf("dlq list:\n%s", out)
 	if code != 0 || strings.Count(out, "\n") != 4 || !strings.Contains(out, ids[0]) || !strings.Contains(out, "2026-11-30 09:00:00Z") ||
-		!strings.Contains(out, "(no log group /aws/lambda/"+name+"-worker)") {
+		!regexp.MustCompile(ids[0]+`  2026-11-30 09:00:00Z  \d+ +eventbridge PutEvents: AccessDeniedException`).MatchString(out) ||
+		!strings.Contains(out, "(no worker error logged for this message)") {
 		t.Errorf("list: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runCLI(t, "", "dlq", "show", "--stack", name, "--id", ids[1], "--json")

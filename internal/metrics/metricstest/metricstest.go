@@ -60,7 +60,7 @@ func CheckEMF(line []byte) (map[string]float64, error) {
 			return nil, fmt.Errorf("namespace %v", d.Namespace)
 		}
 		if d.Dimensions == nil {
-			return nil, fmt.Errorf("Dimensions missing")
+			return nil, fmt.Errorf("a directive without Dimensions")
 		}
 		for _, set := range *d.Dimensions {
 			if len(set) > 30 {
