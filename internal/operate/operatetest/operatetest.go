@@ -4,7 +4,9 @@ package operatetest
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -74,10 +76,14 @@ Outputs:
     Value: !GetAtt EventBus.Name
 `
 
+var serial atomic.Int64
+
 // Deploy creates the stack in moto under a name made from the test's, and returns the name.
 func Deploy(t *testing.T) string {
 	t.Helper()
-	name := "pb-" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	// Short: the archive's name (<stack>-archive) may not pass 48 characters.
+	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(strings.TrimPrefix(t.Name(), "Test")))
+	name = fmt.Sprintf("pb-%.24s-%d", name, serial.Add(1))
 	cf := cloudformation.NewFromConfig(mototest.Config(t))
 	if _, err := cf.CreateStack(context.Background(), &cloudformation.CreateStackInput{StackName: aws.String(name), TemplateBody: aws.String(Template)}); err != nil {
 		t.Fatalf("create stack: %v", err)
