@@ -212,7 +212,7 @@ func describeEvent(l *DeadLetter, body string, attrs map[string]sqstypes.Message
 	attr := func(k string) string { return aws.ToString(attrs[k].StringValue) }
 	if rec.RequestContext != nil && rec.RequestPayload != nil {
 		l.EventID, l.DetailType = rec.RequestPayload.ID, rec.RequestPayload.DetailType
-		l.Target = lastPart(rec.RequestContext.FunctionArn, ":")
+		l.Target = functionName(rec.RequestContext.FunctionArn)
 		l.Reason = rec.RequestContext.Condition
 		if p := rec.ResponsePayload; p != nil && p.ErrorMessage != "" {
 			l.Reason = strings.TrimSpace(p.ErrorType + ": " + p.ErrorMessage)
@@ -225,6 +225,15 @@ func describeEvent(l *DeadLetter, body string, attrs map[string]sqstypes.Message
 	if c := attr("EXHAUSTED_RETRY_CONDITION"); c != "" {
 		l.Reason += " (" + c + ")"
 	}
+}
+
+// functionName is the name in a Lambda function ARN, without its qualifier
+// (arn:aws:lambda:region:account:function:NAME[:QUALIFIER]).
+func functionName(arn string) string {
+	if parts := strings.Split(arn, ":"); len(parts) >= 7 {
+		return parts[6]
+	}
+	return arn
 }
 
 func lastPart(s, sep string) string { return s[strings.LastIndex(s, sep)+1:] }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/peerbridge/peerbridge/internal/mototest"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
@@ -262,5 +263,51 @@ func TestRedriveByID(t *testing.T) {
 	inSource, inDLQ := queueDeliveries(t, s.Outputs[OutputWebhookQueueURL]), queueDeliveries(t, d.URL)
 	if slices.Sort(inSource); !slices.Equal(inSource, slices.Sorted(slices.Values([]string{deliveries[0], deliveries[2]}))) || !slices.Equal(inDLQ, deliveries[1:2]) {
 		t.Errorf("queue %v, DLQ %v", inSource, inDLQ)
+	}
+}
+
+// TestEventDLQList reads the two shapes of the event DLQ: an event a rule could not
+// deliver (EventBridge's message attributes) and an action's failed run (Lambda's
+// on-failure record).
+func TestEventDLQList(t *testing.T) {
+	s := deployStack(t)
+	c := sqsClient(t)
+	url := s.Outputs[OutputEventDLQURL]
+	ctx := context.Background()
+	str := func(v string) sqstypes.MessageAttributeValue {
+		return sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
+	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url),
+		MessageBody: aws.String(`{"version":"0","id":"ev-1","detail-type":"Role Created","source":"peerdom","detail":{}}`),
+		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
+			"RULE_ARN":                  str("arn:aws:events:us-east-1:123456789012:rule/pb-events/pb-ChatRule-XYZ"),
+			"TARGET_ARN":                str("arn:aws:events:us-east-1:123456789012:api-destination/chat/abc"),
+			"ERROR_CODE":                str("SDK_CLIENT_ERROR"),
+			"ERROR_MESSAGE":             str("Unable to invoke ApiDestination endpoint: 404"),
+			"EXHAUSTED_RETRY_CONDITION": str("MaximumRetryAttempts"),
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // the listing is in sent order
+	record := `{"version":"1.0","timestamp":"2026-11-30T10:00:00.000Z","requestContext":{"requestId":"r","functionArn":"arn:aws:lambda:us-east-1:123456789012:function:pb-OnboardPeerFunction-ABC:$LATEST","condition":"RetriesExhausted","approximateInvokeCount":3},` +
+		`"requestPayload":{"id":"ev-2","detail-type":"Peer Created","source":"peerdom","detail":{}},"responseContext":{"statusCode":200,"functionError":"Unhandled"},` +
+		`"responsePayload":{"errorMessage":"peerdom api: 403 Forbidden","errorType":"errorString"}}`
+	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(record)}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := DLQ{SQS: c, URL: url, Kind: Events, Visibility: time.Second}.List(ctx, 0, false)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("%+v, %v", list, err)
+	}
+	want := []DeadLetter{
+		{EventID: "ev-1", DetailType: "Role Created", Rule: "pb-ChatRule-XYZ", Target: "api-destination/chat/abc",
+			Reason: "SDK_CLIENT_ERROR: Unable to invoke ApiDestination endpoint: 404 (MaximumRetryAttempts)"},
+		{EventID: "ev-2", DetailType: "Peer Created", Target: "pb-OnboardPeerFunction-ABC", Reason: "errorString: peerdom api: 403 Forbidden"},
+	}
+	for i, l := range list {
+		l.MessageID, l.SentAt, l.ReceiveCount = "", time.Time{}, 0
+		if l != want[i] {
+			t.Errorf("%d: %+v\nwant %+v", i, l, want[i])
+		}
 	}
 }
