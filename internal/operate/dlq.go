@@ -377,6 +377,10 @@ var ErrMoveTaskUnavailable = errors.New("SQS message move task unavailable")
 // MoveTask moves every message back to its source queue with SQS's own redrive
 // (sqs:StartMessageMoveTask), and follows it to the end.
 func (d DLQ) MoveTask(ctx context.Context, progress func(moved, total int)) (int, error) {
+	return d.moveTask(ctx, progress, 2*time.Second)
+}
+
+func (d DLQ) moveTask(ctx context.Context, progress func(moved, total int), interval time.Duration) (int, error) {
 	attrs, err := queueAttributes(ctx, d.SQS, d.URL, sqstypes.QueueAttributeNameQueueArn)
 	if err != nil {
 		return 0, err
@@ -412,7 +416,7 @@ func (d DLQ) MoveTask(ctx context.Context, progress func(moved, total int)) (int
 		select {
 		case <-ctx.Done():
 			return 0, fmt.Errorf("stopped following the move task (it goes on in SQS): %w", ctx.Err())
-		case <-time.After(2 * time.Second):
+		case <-time.After(interval):
 		}
 	}
 }
