@@ -19,6 +19,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/awsconfig"
 	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/logging"
+	"github.com/peerbridge/peerbridge/internal/metrics"
 	"github.com/peerbridge/peerbridge/internal/queue/sqsqueue"
 	"github.com/peerbridge/peerbridge/internal/secrets"
 )
@@ -67,5 +68,6 @@ func newHandler(getenv func(string) string, logger *slog.Logger) (*ingest.Handle
 		return nil, errors.New("set WEBHOOK_TOKEN_SECRET_ID (a secret holding the tokens) or WEBHOOK_TOKENS: " + err.Error())
 	}
 	queue := sqsqueue.New(sqs.NewFromConfig(cfg), queueURL)
-	return &ingest.Handler{Tokens: tokens, Queue: queue, Source: getenv("EVENT_SOURCE"), Now: time.Now, Logger: logger}, nil
+	return &ingest.Handler{Tokens: tokens, Queue: queue, Source: getenv("EVENT_SOURCE"), Now: time.Now, Logger: logger,
+		Metrics: metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/awsconfig"
 	"github.com/peerbridge/peerbridge/internal/bus/eventbridgebus"
 	"github.com/peerbridge/peerbridge/internal/logging"
+	"github.com/peerbridge/peerbridge/internal/metrics"
 	"github.com/peerbridge/peerbridge/internal/worker"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
@@ -41,5 +42,6 @@ func newHandler(getenv func(string) string, logger *slog.Logger) (*worker.Handle
 		return nil, err
 	}
 	bus := eventbridgebus.New(eventbridge.NewFromConfig(cfg), busName)
-	return &worker.Handler{Bus: bus, Source: source, Logger: logger}, nil
+	return &worker.Handler{Bus: bus, Source: source, Logger: logger,
+		Metrics: metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/peerbridge/peerbridge/internal/metrics"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -76,6 +77,8 @@ type Handler struct {
 	Source string
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Metrics counts the webhooks accepted, and rejected by reason; nil counts nothing.
+	Metrics *metrics.Writer
 }
 
 // Outcomes, as logged in the "outcome" attribute of each request's line.
@@ -112,7 +115,21 @@ func (h *Handler) Handle(ctx context.Context, req Request) Response {
 	}
 	a := h.handle(ctx, req, id, start)
 	h.log(ctx, id, a, now().Sub(start))
+	h.count(a)
 	return respond(id, a)
+}
+
+// count writes the request's metric line: accepted, or rejected by reason (the outcome),
+// and oversized. A metric lost is not worth failing the request: errors are dropped.
+func (h *Handler) count(a answer) {
+	switch a.outcome {
+	case OutcomeQueued:
+		h.Metrics.Count(map[string]int{metrics.WebhooksAccepted: 1}, "", "")
+	case OutcomeTooLarge:
+		h.Metrics.Count(map[string]int{metrics.WebhooksRejected: 1, metrics.Oversized: 1}, "Reason", a.outcome)
+	default:
+		h.Metrics.Count(map[string]int{metrics.WebhooksRejected: 1}, "Reason", a.outcome)
+	}
 }
 
 func (h *Handler) handle(ctx context.Context, req Request, id string, receivedAt time.Time) answer {

@@ -12,7 +12,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/peerbridge/peerbridge/internal/metrics"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +32,9 @@ type Handler struct {
 	Bus    bus.Putter
 	Source string
 	Logger *slog.Logger
+	// Metrics counts the events published by detail-type, the unrecognized messages,
+	// the oversized and the failed; nil counts nothing.
+	Metrics *metrics.Writer
 
 	// buildEntry replaces fromDelivery in tests (a slow parse); nil: fromDelivery.
 	buildEntry func(source string, d peerdom.Delivery) (bus.Entry, error)
@@ -110,17 +116,41 @@ func (h *Handler) Handle(ctx context.Context, batch []queue.Message) ([]string, 
 	published := bus.Publish(publishCtx, h.Bus, entries)
 
 	var failed []string
+	byType := map[string]int{} // events published, by detail-type
+	var tooLarge int
 	for i := range msgs {
 		m := &msgs[i]
 		if m.entry >= 0 {
 			m.eventID, m.err = published[m.entry].EventID, published[m.entry].Err
 		}
-		if m.err != nil && !errors.Is(m.err, bus.ErrEntryTooLarge) {
+		switch {
+		case m.err == nil:
+			byType[entries[m.entry].DetailType]++
+		case errors.Is(m.err, bus.ErrEntryTooLarge):
+			tooLarge++
+		default:
 			failed = append(failed, m.msg.ID)
 		}
 		h.log(ctx, m, entries)
 	}
+	h.count(byType, tooLarge, len(failed))
 	return failed, nil
+}
+
+// count writes the batch's metrics: one line per detail-type published, and one for
+// the rest. A metric lost is not worth failing the batch: errors are dropped.
+func (h *Handler) count(byType map[string]int, tooLarge, failed int) {
+	if h.Metrics == nil {
+		return
+	}
+	for _, detailType := range slices.Sorted(maps.Keys(byType)) {
+		counts := map[string]int{metrics.EventsPublished: byType[detailType]}
+		if detailType == peerdom.DetailTypeUnrecognized {
+			counts[metrics.Unrecognized] = byType[detailType]
+		}
+		h.Metrics.Count(counts, "DetailType", detailType)
+	}
+	h.Metrics.Count(map[string]int{metrics.Oversized: tooLarge, metrics.DeliveriesFailed: failed}, "", "")
 }
 
 // entry builds a delivery's bus entry; a panic in the parser fails that message alone.

@@ -79,6 +79,14 @@ type Runner struct {
 	// Once skips completed deliveries and lets one delivery at a time act on an entity
 	// (once.go); nil: every delivery runs the handler.
 	Once *Once
+	// Metrics counts each outcome by action (ActionsDone, ActionsIgnored, ActionsFailed);
+	// nil counts nothing. internal/metrics.Writer is one.
+	Metrics Counter
+}
+
+// Counter records counts under one dimension: internal/metrics.Writer's Count.
+type Counter interface {
+	Count(counts map[string]int, dimension, value string) error
 }
 
 // Run handles one event and logs the outcome: done, ignored or failed.
@@ -103,7 +111,7 @@ func (r *Runner) Run(ctx context.Context, ev Event) error {
 	if ev.Detail.EntityID != "" {
 		attrs = append(attrs, slog.String("entityId", ev.Detail.EntityID))
 	}
-	level := slog.LevelInfo
+	level, metric := slog.LevelInfo, "ActionsDone"
 	switch {
 	case err == nil:
 		attrs = append(attrs, slog.String("outcome", "done"))
@@ -111,10 +119,13 @@ func (r *Runner) Run(ctx context.Context, ev Event) error {
 		var ig *ignored
 		errors.As(err, &ig)
 		attrs = append(attrs, slog.String("outcome", "ignored"), slog.String("reason", ig.reason))
-		err = nil
+		err, metric = nil, "ActionsIgnored"
 	default:
-		level = slog.LevelError
+		level, metric = slog.LevelError, "ActionsFailed"
 		attrs = append(attrs, slog.String("outcome", "failed"), slog.String("error", err.Error()))
+	}
+	if r.Metrics != nil {
+		r.Metrics.Count(map[string]int{metric: 1}, "Action", r.Name) // a metric lost is not worth failing the event
 	}
 	n.mu.Lock()
 	attrs = append(attrs, n.attrs...)

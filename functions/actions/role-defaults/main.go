@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/peerbridge/peerbridge/internal/awsconfig"
 	"github.com/peerbridge/peerbridge/internal/logging"
+	"github.com/peerbridge/peerbridge/internal/metrics"
 	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/action/awsaction"
 )
@@ -52,5 +53,6 @@ func newRunner(ctx context.Context, getenv func(string) string, logger *slog.Log
 	}
 	logger.Info("ready", slog.Any("config", cfg))
 	once := awsaction.Once(awsCfg, getenv("IDEMPOTENCY_TABLE"))
-	return &action.Runner{Name: name, Handler: h, IgnoreAuthors: cfg.IgnoreAuthors, Once: once, Logger: logger}, nil
+	return &action.Runner{Name: name, Handler: h, IgnoreAuthors: cfg.IgnoreAuthors, Once: once, Logger: logger,
+		Metrics: metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))}, nil
 }

@@ -1,0 +1,103 @@
+// Package metrics writes CloudWatch metrics as embedded-metric-format (EMF) log lines: a
+// Lambda prints one JSON line to stdout and CloudWatch Logs extracts the metrics from
+// it, with no API call and no extra permission. Each line counts what one request,
+// batch or event did; each count is recorded undimensioned (the totals `peerbridge
+// status` and the alarms read) and, when a dimension is given, by that one dimension.
+//
+// Format: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+package metrics
+
+import (
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+)
+
+// The metrics peerbridge emits, all counts.
+const (
+	WebhooksAccepted = "WebhooksAccepted" // ingest queued it
+	WebhooksRejected = "WebhooksRejected" // ingest refused it; dimension Reason (the outcome)
+	EventsPublished  = "EventsPublished"  // the worker put it on the bus; dimension DetailType
+	Unrecognized     = "UnrecognizedMessages"
+	Oversized        = "Oversized"        // too large for the bus (ingest refused it, or the worker dropped it)
+	DeliveriesFailed = "DeliveriesFailed" // the worker reported it for retry
+	ActionsDone      = "ActionsDone"      // dimension Action
+	ActionsIgnored   = "ActionsIgnored"   // dimension Action
+	ActionsFailed    = "ActionsFailed"    // dimension Action
+)
+
+// Names lists every metric, for readers that sum them (peerbridge status).
+var Names = []string{WebhooksAccepted, WebhooksRejected, EventsPublished, Unrecognized, Oversized, DeliveriesFailed,
+	ActionsDone, ActionsIgnored, ActionsFailed}
+
+// NamespaceVar is the environment variable the template sets to Namespace(stack name).
+const NamespaceVar = "METRICS_NAMESPACE"
+
+// Namespace is the stack's CloudWatch namespace: one per stack, so two stacks in an
+// account do not add up, without a dimension for it.
+func Namespace(stack string) string { return "peerbridge/" + stack }
+
+// Writer writes EMF lines to W. A nil Writer, or one without a namespace, writes nothing:
+// a function run outside a stack (tests, serve) emits no metrics.
+type Writer struct {
+	W         io.Writer
+	Namespace string
+	Now       func() time.Time // nil: time.Now
+
+	mu sync.Mutex // one line at a time
+}
+
+// New returns a Writer for namespace (empty: a Writer that writes nothing).
+func New(w io.Writer, namespace string) *Writer { return &Writer{W: w, Namespace: namespace} }
+
+type directive struct {
+	Namespace  string     `json:"Namespace"`
+	Dimensions [][]string `json:"Dimensions"`
+	Metrics    []metric   `json:"Metrics"`
+}
+
+type metric struct {
+	Name string `json:"Name"`
+	Unit string `json:"Unit"`
+}
+
+// Count writes one line with the given counts (name → value; zero counts are left out,
+// and no line is written when all are zero). With a dimension name, each count is also
+// recorded under dimension=value.
+func (w *Writer) Count(counts map[string]int, dimension, value string) error {
+	if w == nil || w.Namespace == "" {
+		return nil
+	}
+	line := map[string]any{}
+	d := directive{Namespace: w.Namespace, Dimensions: [][]string{{}}}
+	if dimension != "" {
+		d.Dimensions = append(d.Dimensions, []string{dimension})
+		if value == "" {
+			value = "unknown" // CloudWatch refuses an empty dimension value
+		}
+		line[dimension] = value
+	}
+	for _, name := range Names { // a fixed order: the same line for the same counts
+		if n := counts[name]; n != 0 {
+			d.Metrics = append(d.Metrics, metric{Name: name, Unit: "Count"})
+			line[name] = n
+		}
+	}
+	if len(d.Metrics) == 0 {
+		return nil
+	}
+	now := time.Now
+	if w.Now != nil {
+		now = w.Now
+	}
+	line["_aws"] = map[string]any{"Timestamp": now().UnixMilli(), "CloudWatchMetrics": []directive{d}}
+	b, err := json.Marshal(line)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, err = w.W.Write(append(b, '\n'))
+	return err
+}
