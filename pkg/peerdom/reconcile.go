@@ -305,3 +305,74 @@ func DifferenceID(e Entity, entityID, beforeHash, afterHash string) string {
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
+
+// messageAliases are field names Peerdom's messages use for what the table names
+// otherwise: a peer's "Name" is its first and last name, a role's "Peers" its holders.
+var messageAliases = map[Entity]map[string][]string{
+	EntityPeer: {"Name": {"firstName", "lastName"}},
+	EntityRole: {"Peers": {"holders"}, HoldersField: {"holders"}},
+}
+
+// Attributes are the API attributes a message's field stands for (the table's, an
+// alias's), and nil for a custom field or a field the table does not know.
+func Attributes(e Entity, field string) []string {
+	if attrs, ok := messageAliases[e][field]; ok {
+		return attrs
+	}
+	for _, f := range apiFields[e] {
+		if f.Field == field {
+			return []string{f.Attribute}
+		}
+	}
+	return nil
+}
+
+// MergeReported is the stored API object with the fields a webhook reported taken from
+// a later read: what the bus has been told of the entity, no more. Reconciliation then
+// finds exactly the changes no webhook reported, even when a reported change's read
+// also shows an unreported one. A field is an attribute of the table (or an alias), else
+// a custom field of that name.
+func MergeReported(e Entity, stored, read json.RawMessage, fields []string) (json.RawMessage, error) {
+	var s, r map[string]json.RawMessage
+	if err := json.Unmarshal(stored, &s); err != nil {
+		return nil, fmt.Errorf("peerdom: stored %s: %w", e, err)
+	}
+	if err := json.Unmarshal(read, &r); err != nil {
+		return nil, fmt.Errorf("peerdom: read %s: %w", e, err)
+	}
+	if s == nil {
+		s = map[string]json.RawMessage{}
+	}
+	// Every field is also looked for among the custom fields: built-in fields (Purpose)
+	// may be either.
+	custom := fields
+	for _, field := range fields {
+		for _, a := range Attributes(e, field) {
+			if v, ok := r[a]; ok {
+				s[a] = v
+			} else {
+				delete(s, a)
+			}
+		}
+	}
+	if len(custom) > 0 {
+		var sf, rf []map[string]json.RawMessage
+		_ = json.Unmarshal(s["customFields"], &sf)
+		_ = json.Unmarshal(r["customFields"], &rf)
+		name := func(m map[string]json.RawMessage) string { return strings.TrimSpace(jsonString(m["name"])) }
+		for _, field := range custom {
+			sf = slices.DeleteFunc(sf, func(m map[string]json.RawMessage) bool { return name(m) == field })
+			for _, m := range rf {
+				if name(m) == field {
+					sf = append(sf, m)
+				}
+			}
+		}
+		b, err := json.Marshal(sf)
+		if err != nil {
+			return nil, err
+		}
+		s["customFields"] = b
+	}
+	return json.Marshal(s)
+}
