@@ -46,7 +46,9 @@ func Run(t *testing.T, newStore NewStore, f Features) {
 	t.Run("ConcurrentPutsKeepTheNewest", func(t *testing.T) { testContention(t, newStore(t), f.ContentionRounds) })
 }
 
-func obj(name string) json.RawMessage { return json.RawMessage(fmt.Sprintf(`{"id":"x","name":%q}`, name)) }
+func obj(name string) json.RawMessage {
+	return json.RawMessage(fmt.Sprintf(`{"id":"x","name":%q}`, name))
+}
 
 func put(t *testing.T, s state.Store, r state.Record) bool {
 	t.Helper()
