@@ -287,6 +287,16 @@ func (r *Reconciler) difference(foundAt time.Time, e peerdom.Entity, id, beforeH
 	return difference{event: peerdom.Event{Source: source, DetailType: detail.DetailType(), Time: foundAt, Detail: detail}, record: rec}
 }
 
+// over reports whether ctx has ended or its deadline has passed (its timer may not have
+// fired yet).
+func over(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
+}
+
 // publish puts the events on the bus a batch at a time and records each difference once
 // its event is on the bus. It stops before a batch when work's deadline has come.
 func (r *Reconciler) publish(work, ctx context.Context, diffs []difference, rep *Report) error {
@@ -295,7 +305,7 @@ func (r *Reconciler) publish(work, ctx context.Context, diffs []difference, rep 
 		batch = 50
 	}
 	for start := 0; start < len(diffs); start += batch {
-		if work.Err() != nil {
+		if over(work) {
 			rep.Incomplete = true
 			return nil
 		}
