@@ -2,7 +2,8 @@
 // peer from the Peerdom API, publishes the changes no webhook reported (CONTRACT.md §5)
 // and records the entity state (internal/reconcile). Configuration: action.LoadConfig's
 // variables (the API URL and key, EVENT_BUS_NAME, EVENT_SOURCE), STATE_TABLE, and
-// IDEMPOTENCY_TABLE for the lease; AWS as internal/awsconfig reads it.
+// IDEMPOTENCY_TABLE for the lease (both empty in local runs: memory, no lease); AWS as
+// internal/awsconfig reads it.
 package main
 
 import (
@@ -25,6 +26,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/reconcile"
 	"github.com/peerbridge/peerbridge/internal/state/dynamostate"
+	"github.com/peerbridge/peerbridge/internal/state/memstate"
 	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/action/awsaction"
 )
@@ -47,10 +49,6 @@ func newReconciler(ctx context.Context, getenv func(string) string) (*reconcile.
 	if cfg.EventBusName == "" {
 		return nil, errors.New("EVENT_BUS_NAME is not set: set it to the event bus the differences go to")
 	}
-	stateTable, leaseTable := getenv("STATE_TABLE"), getenv("IDEMPOTENCY_TABLE")
-	if stateTable == "" || leaseTable == "" {
-		return nil, errors.New("STATE_TABLE and IDEMPOTENCY_TABLE must name the entity state and lease tables")
-	}
 	awsCfg, err := awsconfig.FromEnv(getenv)
 	if err != nil {
 		return nil, err
@@ -59,15 +57,24 @@ func newReconciler(ctx context.Context, getenv func(string) string) (*reconcile.
 	if err != nil {
 		return nil, err
 	}
-	db := dynamodb.NewFromConfig(awsCfg)
-	return &reconcile.Reconciler{
+	r := &reconcile.Reconciler{
 		API:     api,
-		State:   dynamostate.New(db, stateTable),
 		Bus:     eventbridgebus.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBusName),
-		Leases:  dynamostore.New(db, leaseTable),
 		Source:  cfg.EventSource,
 		Reserve: 20 * time.Second,
-	}, nil
+	}
+	db := dynamodb.NewFromConfig(awsCfg)
+	// Empty table names are for local runs (events/env.json): the state lives as long as
+	// the process (its first invoke is the baseline), and one process needs no lease.
+	if table := getenv("STATE_TABLE"); table != "" {
+		r.State = dynamostate.New(db, table)
+	} else {
+		r.State = memstate.New()
+	}
+	if table := getenv("IDEMPOTENCY_TABLE"); table != "" {
+		r.Leases = dynamostore.New(db, table)
+	}
+	return r, nil
 }
 
 // handler runs one reconciliation per invocation (the scheduled event's content does not

@@ -80,13 +80,13 @@ func TestRulesRouteTheSamples(t *testing.T) {
 	want := map[string][]string{
 		"role-created":      {"EnrichFunction", "RoleDefaultsFunction"},
 		"role-updated":      {"EnrichFunction"},
-		"role-deleted":      nil,
+		"role-deleted":      {"EnrichFunction"}, // a tombstone in the entity state
 		"group-created":     {"EnrichFunction"},
 		"group-updated":     {"EnrichFunction"},
-		"group-deleted":     nil,
+		"group-deleted":     {"EnrichFunction"}, // a tombstone in the entity state
 		"peer-created":      {"EnrichFunction", "OnboardPeerFunction"},
 		"peer-updated":      {"EnrichFunction"},
-		"peer-deleted":      nil,
+		"peer-deleted":      {"EnrichFunction"}, // a tombstone in the entity state
 		webhooksamples.Test: nil,
 	}
 	for _, kind := range webhooksamples.Kinds() {
