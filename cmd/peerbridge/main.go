@@ -27,10 +27,11 @@ type command struct {
 // commands is the command table: name, one-line summary, run function. Adding a command
 // is one line here.
 var commands = map[string]command{
-	"export": {summary: "export every map, circle, role, role holder and peer to files", run: runExport},
-	"parse":  {summary: "turn webhook bodies into events (stdin or FILE)", run: runParse},
-	"send":   {summary: "post sample webhooks (or a serve spill file) to a local or deployed endpoint", run: runSend},
-	"serve":  {summary: "run the whole pipeline locally: webhooks in, events, actions", run: runServe},
+	"export":    {summary: "export every map, circle, role, role holder and peer to files", run: runExport},
+	"parse":     {summary: "turn webhook bodies into events (stdin or FILE)", run: runParse},
+	"reconcile": {summary: "print what changed in Peerdom since a state file: what webhooks missed (--dry-run)", run: runReconcile},
+	"send":      {summary: "post sample webhooks (or a serve spill file) to a local or deployed endpoint", run: runSend},
+	"serve":     {summary: "run the whole pipeline locally: webhooks in, events, actions", run: runServe},
 }
 
 func main() {

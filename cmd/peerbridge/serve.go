@@ -23,7 +23,9 @@ import (
 	"github.com/peerbridge/peerbridge/internal/localpipeline"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
+	"github.com/peerbridge/peerbridge/internal/reconcile"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
+	"github.com/peerbridge/peerbridge/internal/state/memstate"
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/action/awsaction"
@@ -48,6 +50,9 @@ type serveOptions struct {
 	maxBacklog  int  // the in-memory queue's bound; beyond it ingest answers 503
 	maxConns    int  // open connections to the webhook endpoint at once
 	spill       string
+	// reconcileEvery is how often reconciliation runs (0: never); its first run, at start,
+	// records the baseline.
+	reconcileEvery time.Duration
 
 	// For tests; zero values mean the defaults below.
 	listen       func(network, addr string) (net.Listener, error)
@@ -114,6 +119,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.DurationVar(&opts.drainFor, "drain-timeout", 30*time.Second, "how long shutdown may take to finish accepted work; what is left goes to the --spill file")
 	fs.IntVar(&opts.maxBacklog, "max-backlog", defaultMaxBacklog, "most webhooks queued in memory; beyond it the endpoint answers 503 with Retry-After")
 	fs.IntVar(&opts.maxConns, "max-conns", defaultMaxConns, "most open connections to the webhook endpoint at once")
+	fs.DurationVar(&opts.reconcileEvery, "reconcile-every", time.Minute, "run reconciliation this often against the Peerdom side: changes no webhook reported are published (the first run, at start, records the baseline); 0 turns it off")
 	fs.StringVar(&opts.spill, "spill", "", "`FILE` for the work still undelivered when --drain-timeout ends (default peerbridge-spill-<time>.jsonl, written only if needed); re-post it with peerbridge send --replay FILE")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: peerbridge serve [flags]\n\nRuns ingest, the queue, the worker, the bus and the actions on this machine, routing events\nby the rules of template.yaml, against an in-memory sandbox Peerdom (or a real one).")
@@ -188,6 +194,11 @@ type stack struct {
 	cancel     context.CancelFunc
 	eventsFile *os.File
 	done       chan error // a server's Serve ended on its own (nil errors are not sent)
+	// Reconciliation (--reconcile-every): the entity state enrich keeps and the loop reads.
+	state          *memstate.Store
+	source         string // the events' source (the template's EventSource)
+	stopReconcile  context.CancelFunc
+	reconcileEnded chan struct{}
 }
 
 // seedSandbox fills the sandbox with its first contents: the entities the sample webhooks of
@@ -246,7 +257,15 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		params["RoleDefaults"] = `{"Purpose":"To be defined"}`
 		params["IgnoreAuthors"] = cfg.OwnerEmail
 	}
-	if s.pipeline, err = s.buildPipeline(opts, params, tokens, apiURL, apiKey, stderr); err != nil {
+	if opts.reconcileEvery > 0 && !opts.noActions {
+		s.state = memstate.New() // enrich keeps it current; reconciliation compares with it
+	}
+	s.pipeline, err = s.buildPipeline(opts, params, tokens, apiURL, apiKey, stderr)
+	var reconcileAPI *peerdomapi.Client
+	if err == nil && s.state != nil {
+		reconcileAPI, err = peerdomapi.New(apiURL, apiKey, peerdomapi.WithUserAgent("peerbridge-serve-reconcile"))
+	}
+	if err != nil {
 		webhookLn.Close()
 		if sandboxLn != nil {
 			sandboxLn.Close()
@@ -270,6 +289,12 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		s.webhooks.ServeHTTP(w, r)
 	}))
 	go serveUntilClosed(s.server, webhookLn, s.done)
+	if s.state != nil {
+		rctx, stopReconcile := context.WithCancel(runCtx)
+		s.stopReconcile, s.reconcileEnded = stopReconcile, make(chan struct{})
+		r := &reconcile.Reconciler{API: reconcileAPI, State: s.state, Bus: s.pipeline.Bus, Source: s.source}
+		go s.reconcileLoop(rctx, r, opts.reconcileEvery)
+	}
 
 	fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running (its queue is in memory: a kill -9 loses what is not yet on the bus)\n")
 	fmt.Fprintf(stdout, "  webhook endpoint  POST %s\n", s.webhookURL)
@@ -284,8 +309,38 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	for _, r := range s.pipeline.Routes {
 		fmt.Fprintf(stdout, "  rule              %s.%s → %s\n", r.Function, r.Rule, r.Pattern)
 	}
+	if s.state != nil {
+		fmt.Fprintf(stdout, "  reconcile         every %s (--reconcile-every; 0 turns it off)\n", opts.reconcileEvery)
+	}
 	fmt.Fprintf(stdout, "  try               PEERBRIDGE_WEBHOOK_TOKEN=%s go run ./cmd/peerbridge send --kind all\n\n", opts.token)
 	return s, nil
+}
+
+// reconcileLoop runs reconciliation at once (the baseline) and then every interval,
+// until ctx ends, and shows what each run found.
+func (s *stack) reconcileLoop(ctx context.Context, r *reconcile.Reconciler, every time.Duration) {
+	defer close(s.reconcileEnded)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		rep, err := r.Run(ctx)
+		listed := rep.Listed["role"] + rep.Listed["group"] + rep.Listed["peer"]
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			s.display.linef("  ! reconcile: %v", err)
+		case rep.Baseline:
+			s.display.linef("  ⟳ reconcile: baseline of %d entities recorded; nothing published", listed)
+		case rep.Differences > 0:
+			s.display.linef("  ⟳ reconcile: %d change(s) no webhook reported, published (%d entities listed)", rep.Published, listed)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // sandboxWebhook is what the sandbox does with each webhook: as Peerdom would, POST it to
@@ -358,7 +413,12 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 		if err != nil {
 			return nil, err
 		}
-		runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: action.ParseList(fn.Env["IGNORE_AUTHORS"]), Logger: logger}
+		ignore := action.ParseList(fn.Env["IGNORE_AUTHORS"])
+		if e, ok := h.(*action.Enrich); ok && s.state != nil {
+			// As in the Lambda: enrich keeps the entity state, of every change.
+			e.State, ignore = s.state, nil
+		}
+		runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: ignore, Logger: logger}
 		return awsaction.EventBridgeHandler(runner), nil
 	}
 	routes, skipped, err := localpipeline.RoutesFromTemplate(tpl, target)
@@ -378,6 +438,7 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	if src, ok := tpl.Params["EventSource"]; ok {
 		source = src
 	}
+	s.source = source
 	var eventsOut func([]byte)
 	if opts.eventsOut != "" {
 		f, err := os.OpenFile(opts.eventsOut, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -443,6 +504,10 @@ type stopResult struct {
 // passed; whatever is still undelivered then is written to the spill file.
 func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
 	var errs []error
+	if s.stopReconcile != nil {
+		s.stopReconcile() // a run in progress ends; what it published is drained below
+		<-s.reconcileEnded
+	}
 	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), cmp.Or(s.opts.httpShutdown, defaultHTTPShutdown))
 	if err := s.server.Shutdown(httpCtx); err != nil {
 		s.server.Close() // the stragglers: their requests were never answered, so never accepted
