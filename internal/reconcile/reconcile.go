@@ -75,6 +75,12 @@ type listing struct {
 	readAt time.Time
 }
 
+// listed is what a run read from the API.
+type listed struct {
+	items  []listing
+	readAt map[peerdom.Entity]time.Time // when each kind's list began
+}
+
 // difference is a change to publish and the record to write once it is published.
 type difference struct {
 	event  peerdom.Event
@@ -108,7 +114,7 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 		defer func() { _ = r.Leases.Release(context.WithoutCancel(ctx), LeaseKey, owner) }()
 	}
 
-	listed, err := r.list(work, &rep)
+	read, err := r.list(work, &rep)
 	if err != nil {
 		if work.Err() != nil && ctx.Err() == nil {
 			rep.Incomplete = true // the deadline came while listing: nothing was published
@@ -125,9 +131,9 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 		return rep, err
 	}
 	if !baselined {
-		return r.baseline(ctx, listed, &rep)
+		return r.baseline(ctx, read.items, &rep)
 	}
-	diffs, err := r.diff(listed, records, &rep)
+	diffs, err := r.diff(read, records)
 	if err != nil {
 		return rep, err
 	}
@@ -141,10 +147,11 @@ func newOwner() string {
 	return "reconcile-" + hex.EncodeToString(b)
 }
 
-// list reads every role, group and peer.
-func (r *Reconciler) list(ctx context.Context, rep *Report) ([]listing, error) {
+// list reads every role, group and peer. listed.readAt tells, per kind, when its list
+// began, even for an empty list.
+func (r *Reconciler) list(ctx context.Context, rep *Report) (listed, error) {
 	opts := peerdomapi.Options{CustomFields: true}
-	var out []listing
+	out := listed{readAt: map[peerdom.Entity]time.Time{}}
 	for _, s := range []struct {
 		entity peerdom.Entity
 		list   func(context.Context, peerdomapi.Options) iter.Seq2[json.RawMessage, error]
@@ -155,17 +162,18 @@ func (r *Reconciler) list(ctx context.Context, rep *Report) ([]listing, error) {
 	} {
 		// The time before the list began: a read that began later (a webhook's) wins.
 		readAt := r.now()
+		out.readAt[s.entity] = readAt
 		for raw, err := range s.list(ctx, opts) {
 			if err != nil {
-				return nil, fmt.Errorf("reconcile: listing %ss: %w", s.entity, err)
+				return out, fmt.Errorf("reconcile: listing %ss: %w", s.entity, err)
 			}
 			var head struct {
 				ID string `json:"id"`
 			}
 			if json.Unmarshal(raw, &head) != nil || head.ID == "" {
-				return nil, fmt.Errorf("reconcile: a listed %s has no id: %.200s", s.entity, raw)
+				return out, fmt.Errorf("reconcile: a listed %s has no id: %.200s", s.entity, raw)
 			}
-			out = append(out, listing{entity: s.entity, id: head.ID, raw: raw, readAt: readAt})
+			out.items = append(out.items, listing{entity: s.entity, id: head.ID, raw: raw, readAt: readAt})
 			rep.Listed[string(s.entity)]++
 		}
 	}
@@ -214,20 +222,18 @@ func names(listed []listing, records []state.Record) peerdom.NameOf {
 }
 
 // diff compares the listing with the state: created, updated (by field), deleted.
-func (r *Reconciler) diff(listed []listing, records []state.Record, rep *Report) ([]difference, error) {
-	nameOf := names(listed, records)
+func (r *Reconciler) diff(read listed, records []state.Record) ([]difference, error) {
+	nameOf := names(read.items, records)
 	stored := make(map[entityKey]state.Record, len(records))
 	for _, rec := range records {
 		stored[entityKey{rec.Entity, rec.ID}] = rec
 	}
 	foundAt := r.now()
 	var out []difference
-	seen := make(map[entityKey]bool, len(listed))
-	readAt := map[peerdom.Entity]time.Time{}
-	for _, l := range listed {
+	seen := make(map[entityKey]bool, len(read.items))
+	for _, l := range read.items {
 		k := entityKey{l.entity, l.id}
 		seen[k] = true
-		readAt[l.entity] = l.readAt
 		rec := state.NewRecord(l.entity, l.id, l.raw, l.readAt, state.FromReconcile)
 		cur, ok := stored[k]
 		if ok && (cur.LearnedAt.After(l.readAt) || cur.Hash == rec.Hash) {
@@ -256,10 +262,7 @@ func (r *Reconciler) diff(listed []listing, records []state.Record, rep *Report)
 		if cur.Deleted || seen[k] {
 			continue
 		}
-		at, listedKind := readAt[cur.Entity]
-		if !listedKind {
-			at = foundAt // nothing of this kind listed: the list itself was empty
-		}
+		at := read.readAt[cur.Entity]
 		if cur.LearnedAt.After(at) {
 			continue // created after the list was read
 		}

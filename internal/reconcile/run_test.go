@@ -113,3 +113,27 @@ func TestDryRunPublishesNothing(t *testing.T) {
 		t.Errorf("the state file was not updated: %d events again", len(again.Events))
 	}
 }
+
+// TestLastOfAKindDeleted: when a kind's list comes back empty, its recorded entities are
+// reported deleted.
+func TestLastOfAKindDeleted(t *testing.T) {
+	ctx := context.Background()
+	b := &recorder{}
+	w := newWorld(t, memstate.New(), b)
+	peer := w.srv.AddPeer(peerdomapi.Peer{FirstName: "Only", LastName: "One"})
+	if _, err := w.reconciler().Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.srv.DropWebhooks(1)
+	if err := w.api.Peers().Delete(ctx, peer.ID); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := w.reconciler().Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := b.events(t)
+	if rep.Published != 1 || len(evs) != 1 || evs[0].DetailType != "Peer Deleted" || evs[0].Detail.EntityID != peer.ID {
+		t.Fatalf("report %+v, events %+v", rep, evs)
+	}
+}
