@@ -33,13 +33,15 @@ const LeaseKey = "reconcile"
 // Reconciler runs reconciliations. Bus may be nil for a dry run: differences are
 // reported, not published.
 type Reconciler struct {
-	API          *peerdomapi.Client
-	State        state.Store
-	Bus          bus.Putter
-	Leases       idempotency.Leases // nil: no lease (a single process, e.g. the command line)
-	Source       string             // the events' source; "" is peerdom.DefaultSource
-	Organization string             // detail.organization; the API does not say it
-	Now          func() time.Time   // nil: time.Now
+	API    *peerdomapi.Client
+	State  state.Store
+	Bus    bus.Putter
+	Leases idempotency.Leases // nil: no lease (a single process, e.g. the command line)
+	Source string             // the events' source; "" is peerdom.DefaultSource
+	// Organization is detail.organization; "" takes the one webhooks named (the state's
+	// records), as the API does not say it.
+	Organization string
+	Now          func() time.Time // nil: time.Now
 	// Reserve is the time kept before the context's deadline: no new work starts within
 	// it, so the run ends cleanly (and releases its lease) before Lambda stops it.
 	Reserve time.Duration
@@ -133,7 +135,11 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 	if !baselined {
 		return r.baseline(ctx, read.items, &rep)
 	}
-	diffs, err := r.diff(read, records)
+	org := r.Organization
+	for i := 0; org == "" && i < len(records); i++ {
+		org = records[i].Organization
+	}
+	diffs, err := r.diff(read, records, org)
 	if err != nil {
 		return rep, err
 	}
@@ -222,7 +228,7 @@ func names(listed []listing, records []state.Record) peerdom.NameOf {
 }
 
 // diff compares the listing with the state: created, updated (by field), deleted.
-func (r *Reconciler) diff(read listed, records []state.Record) ([]difference, error) {
+func (r *Reconciler) diff(read listed, records []state.Record, org string) ([]difference, error) {
 	nameOf := names(read.items, records)
 	stored := make(map[entityKey]state.Record, len(records))
 	for _, rec := range records {
@@ -235,6 +241,7 @@ func (r *Reconciler) diff(read listed, records []state.Record) ([]difference, er
 		k := entityKey{l.entity, l.id}
 		seen[k] = true
 		rec := state.NewRecord(l.entity, l.id, l.raw, l.readAt, state.FromReconcile)
+		rec.Organization = org
 		cur, ok := stored[k]
 		if ok && (cur.LearnedAt.After(l.readAt) || cur.Hash == rec.Hash) {
 			continue // known from a later read, or unchanged
@@ -255,7 +262,7 @@ func (r *Reconciler) diff(read listed, records []state.Record) ([]difference, er
 			}
 			d.Before, beforeHash = &before, cur.Hash
 		}
-		out = append(out, r.difference(foundAt, l.entity, l.id, beforeHash, rec.Hash, d, rec))
+		out = append(out, r.difference(foundAt, org, l.entity, l.id, beforeHash, rec.Hash, d, rec))
 	}
 	for _, cur := range records {
 		k := entityKey{cur.Entity, cur.ID}
@@ -270,16 +277,22 @@ func (r *Reconciler) diff(read listed, records []state.Record) ([]difference, er
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, r.difference(foundAt, cur.Entity, cur.ID, cur.Hash, "deleted", peerdom.Difference{Before: &before},
-			state.Tombstone(cur.Entity, cur.ID, at, state.FromReconcile)))
+		out = append(out, r.difference(foundAt, org, cur.Entity, cur.ID, cur.Hash, "deleted", peerdom.Difference{Before: &before},
+			tombstone(cur.Entity, cur.ID, at, org)))
 	}
 	return out, nil
 }
 
+func tombstone(e peerdom.Entity, id string, at time.Time, org string) state.Record {
+	rec := state.Tombstone(e, id, at, state.FromReconcile)
+	rec.Organization = org
+	return rec
+}
+
 // difference makes the event of a difference; an update that changes no field a message
 // names (an avatar, a slug) has no event, only its record.
-func (r *Reconciler) difference(foundAt time.Time, e peerdom.Entity, id, beforeHash, afterHash string, d peerdom.Difference, rec state.Record) difference {
-	detail, ok := peerdom.ReconcileDetail(peerdom.DifferenceID(e, id, beforeHash, afterHash), foundAt, r.Organization, d)
+func (r *Reconciler) difference(foundAt time.Time, org string, e peerdom.Entity, id, beforeHash, afterHash string, d peerdom.Difference, rec state.Record) difference {
+	detail, ok := peerdom.ReconcileDetail(peerdom.DifferenceID(e, id, beforeHash, afterHash), foundAt, org, d)
 	if !ok {
 		return difference{record: rec}
 	}

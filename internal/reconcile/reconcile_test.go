@@ -109,7 +109,7 @@ func newWorld(t *testing.T, st state.Store, b *recorder) *world {
 }
 
 func (w *world) reconciler() *reconcile.Reconciler {
-	return &reconcile.Reconciler{API: w.api, State: w.state, Bus: w.bus, Source: "peerdom", Organization: "acme"}
+	return &reconcile.Reconciler{API: w.api, State: w.state, Bus: w.bus, Source: "peerdom"}
 }
 
 // ledger is what the bus must show of one entity after reconciliation.
@@ -412,6 +412,9 @@ func droppedWebhooksScenario(t *testing.T, seed uint64, st state.Store, b *recor
 	for _, ev := range b.events(t)[webhookEvents:] {
 		if ev.Detail.Origin != peerdom.OriginReconcile {
 			t.Fatalf("a non-reconcile event after the writes: %+v", ev)
+		}
+		if ev.Detail.Organization != "acme" { // learned from the webhooks, as the API does not say it
+			t.Fatalf("reconcile event of organization %q, want acme", ev.Detail.Organization)
 		}
 		reconciled = append(reconciled, ev)
 	}

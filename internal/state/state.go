@@ -41,6 +41,9 @@ type Record struct {
 	Deleted   bool            `json:"deleted,omitempty"` // a tombstone: the entity is gone
 	LearnedAt time.Time       `json:"learnedAt"`         // when the API was read (or the deletion learned)
 	Source    Source          `json:"source"`
+	// Organization is the organization a webhook named (detail.organization); the API
+	// does not say it, so reconciliation takes it from here.
+	Organization string `json:"organization,omitempty"`
 }
 
 // Store keeps records. Implementations are safe for concurrent use.

@@ -146,7 +146,9 @@ func (e *Enrich) record(ctx context.Context, d peerdom.Detail, id string, obj js
 			return fmt.Errorf("enrich: %w", err)
 		}
 	}
-	if _, err := e.State.Put(ctx, state.NewRecord(d.Entity, id, merged, readAt, state.FromWebhook)); err != nil {
+	rec := state.NewRecord(d.Entity, id, merged, readAt, state.FromWebhook)
+	rec.Organization = d.Organization
+	if _, err := e.State.Put(ctx, rec); err != nil {
 		return fmt.Errorf("enrich: recording %s %s: %w", d.Entity, id, err)
 	}
 	return nil
@@ -158,7 +160,9 @@ func (e *Enrich) recordDeleted(ctx context.Context, d peerdom.Detail, at time.Ti
 	if d.EntityID == "" {
 		return Ignore("a deleted entity without an id: left to reconciliation")
 	}
-	if _, err := e.State.Put(ctx, state.Tombstone(d.Entity, d.EntityID, at, state.FromWebhook)); err != nil {
+	rec := state.Tombstone(d.Entity, d.EntityID, at, state.FromWebhook)
+	rec.Organization = d.Organization
+	if _, err := e.State.Put(ctx, rec); err != nil {
 		return fmt.Errorf("enrich: recording %s %s deleted: %w", d.Entity, d.EntityID, err)
 	}
 	Note(ctx, "recorded", "deleted")

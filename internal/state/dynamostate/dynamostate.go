@@ -30,6 +30,7 @@ const (
 	AttrDeleted   = "deleted"   // true on a tombstone
 	AttrLearnedAt = "learnedAt" // Unix nanoseconds: what the condition compares
 	AttrSource    = "source"    // webhook or reconcile
+	AttrOrg       = "organization"
 )
 
 const baselineID = "meta#baseline"
@@ -80,6 +81,9 @@ func (s *Store) Put(ctx context.Context, rec state.Record) (bool, error) {
 	}
 	if rec.Hash != "" {
 		item[AttrHash] = str(rec.Hash)
+	}
+	if rec.Organization != "" {
+		item[AttrOrg] = str(rec.Organization)
 	}
 	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 aws.String(s.table),
@@ -155,7 +159,8 @@ func record(item map[string]types.AttributeValue) (state.Record, error) {
 		}
 		return v.Value
 	}
-	rec := state.Record{Entity: peerdom.Entity(s(AttrEntity)), ID: s(AttrEntityID), Hash: s(AttrHash), Source: state.Source(s(AttrSource))}
+	rec := state.Record{Entity: peerdom.Entity(s(AttrEntity)), ID: s(AttrEntityID), Hash: s(AttrHash), Source: state.Source(s(AttrSource)),
+		Organization: s(AttrOrg)}
 	if obj := s(AttrObject); obj != "" {
 		rec.Object = []byte(obj)
 	}

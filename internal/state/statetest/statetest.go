@@ -70,7 +70,7 @@ func get(t *testing.T, s state.Store, e peerdom.Entity, id string) (state.Record
 
 func same(a, b state.Record) bool {
 	return a.Entity == b.Entity && a.ID == b.ID && string(a.Object) == string(b.Object) && a.Hash == b.Hash &&
-		a.Deleted == b.Deleted && a.LearnedAt.Equal(b.LearnedAt) && a.Source == b.Source
+		a.Deleted == b.Deleted && a.LearnedAt.Equal(b.LearnedAt) && a.Source == b.Source && a.Organization == b.Organization
 }
 
 func testRoundTrip(t *testing.T, s state.Store) {
@@ -78,6 +78,7 @@ func testRoundTrip(t *testing.T, s state.Store) {
 		t.Fatal("a record in an empty store")
 	}
 	want := state.NewRecord(peerdom.EntityRole, "r1", obj("Ops"), t0, state.FromWebhook)
+	want.Organization = "acme"
 	if !put(t, s, want) {
 		t.Fatal("first Put refused")
 	}
