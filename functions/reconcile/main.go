@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -38,7 +39,7 @@ func main() {
 		logger.Error("reconcile cannot start: fix its configuration", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	lambda.Start(handler(r, logger))
+	lambda.Start(handler(r, logger, os.Stdout))
 }
 
 func newReconciler(ctx context.Context, getenv func(string) string) (*reconcile.Reconciler, error) {
@@ -78,12 +79,13 @@ func newReconciler(ctx context.Context, getenv func(string) string) (*reconcile.
 }
 
 // handler runs one reconciliation per invocation (the scheduled event's content does not
-// matter), logs one line, writes the metric line, and returns the report.
-func handler(r *reconcile.Reconciler, logger *slog.Logger) func(context.Context, json.RawMessage) (reconcile.Report, error) {
+// matter), logs one line, writes the metric line to metrics (stdout, where CloudWatch
+// reads embedded metrics), and returns the report.
+func handler(r *reconcile.Reconciler, logger *slog.Logger, metrics io.Writer) func(context.Context, json.RawMessage) (reconcile.Report, error) {
 	return func(ctx context.Context, _ json.RawMessage) (reconcile.Report, error) {
 		rep, err := r.Run(ctx)
 		if line, ok := reconcile.MetricLine(rep, lambdacontext.FunctionName, time.Now()); ok && err == nil {
-			fmt.Println(string(line))
+			fmt.Fprintln(metrics, string(line))
 		}
 		attrs := []any{slog.Any("listed", rep.Listed), slog.Int("differences", rep.Differences), slog.Int("published", rep.Published),
 			slog.Int("failed", rep.Failed), slog.Int("recorded", rep.Recorded)}
