@@ -35,5 +35,5 @@ func TestConformance(t *testing.T) {
 		s := dynamostate.New(client, name)
 		s.ScanPage = 7 // All must follow LastEvaluatedKey over several pages
 		return s
-	}, statetest.Features{ContentionRounds: 10})
+	}, statetest.Features{ContentionRounds: 10, ConditionalWriteRaces: true}) // moto 5.2.1: see the feature
 }
