@@ -124,6 +124,7 @@ define lambda-build
 endef
 
 .PHONY: build-IngestFunction build-IngestUrlFunction build-WorkerFunction build-OnboardPeerFunction build-RoleDefaultsFunction build-EnrichFunction
+.PHONY: build-ReconcileFunction
 build-IngestFunction:
 	$(call lambda-build,functions/ingest)
 # Endpoint=FunctionUrl: the same ingest behind a Lambda function URL.
@@ -137,6 +138,8 @@ build-RoleDefaultsFunction:
 	$(call lambda-build,functions/actions/role-defaults)
 build-EnrichFunction:
 	$(call lambda-build,functions/actions/enrich)
+build-ReconcileFunction:
+	$(call lambda-build,functions/reconcile)
 
 # sam-test: cfn-lint and `sam validate --lint` on template.yaml; `sam build` for deployment
 # (arm64, .aws-sam/build) and for this machine's architecture (.aws-sam/build-<arch>);

@@ -28,15 +28,16 @@ type command struct {
 // commands is the command table: name, one-line summary, run function. Adding a command
 // is one line here.
 var commands = map[string]command{
-	"dlq":    {summary: "list, show, redrive or purge a deployed stack's dead-letter queues", run: runDLQ},
-	"export": {summary: "export every map, circle, role, role holder and peer to files", run: runExport},
-	"invoke": {summary: "run one function of template.yaml under the Lambda emulator, as sam local invoke without Docker", run: runInvoke},
-	"parse":  {summary: "turn webhook bodies into events (stdin or FILE)", run: runParse},
-	"replay": {summary: "replay archived events to the chosen rules of a deployed stack's bus", run: runReplay},
-	"send":   {summary: "post sample webhooks (or a serve spill file) to a local or deployed endpoint", run: runSend},
-	"serve":  {summary: "run the whole pipeline locally: webhooks in, events, actions", run: runServe},
-	"tail":   {summary: "show a deployed stack's events live (and forward them to a local URL)", run: runTail},
-	"status": {summary: "a deployed stack's endpoint, queues, dead-letter queues, alarms and last hour's counts", run: runStatus},
+	"dlq":       {summary: "list, show, redrive or purge a deployed stack's dead-letter queues", run: runDLQ},
+	"export":    {summary: "export every map, circle, role, role holder and peer to files", run: runExport},
+	"invoke":    {summary: "run one function of template.yaml under the Lambda emulator, as sam local invoke without Docker", run: runInvoke},
+	"parse":     {summary: "turn webhook bodies into events (stdin or FILE)", run: runParse},
+	"reconcile": {summary: "print what changed in Peerdom since a state file: what webhooks missed (--dry-run)", run: runReconcile},
+	"replay":    {summary: "replay archived events to the chosen rules of a deployed stack's bus", run: runReplay},
+	"send":      {summary: "post sample webhooks (or a serve spill file) to a local or deployed endpoint", run: runSend},
+	"serve":     {summary: "run the whole pipeline locally: webhooks in, events, actions", run: runServe},
+	"status":    {summary: "a deployed stack's endpoint, queues, dead-letter queues, alarms and last hour's counts", run: runStatus},
+	"tail":      {summary: "show a deployed stack's events live (and forward them to a local URL)", run: runTail},
 }
 
 func main() {

@@ -25,7 +25,9 @@ import (
 	"github.com/peerbridge/peerbridge/internal/localpipeline"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
+	"github.com/peerbridge/peerbridge/internal/reconcile"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
+	"github.com/peerbridge/peerbridge/internal/state/memstate"
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/action/awsaction"
@@ -52,6 +54,9 @@ type serveOptions struct {
 	spill       string
 	awsAddr     string // the local AWS endpoint for functions run under the emulator; empty: none
 	watch       bool   // rebuild a function run under the emulator when its code changes
+	// reconcileEvery is how often reconciliation runs (0: never); its first run, at start,
+	// records the baseline.
+	reconcileEvery time.Duration
 
 	// For tests; zero values mean the defaults below.
 	listen       func(network, addr string) (net.Listener, error)
@@ -120,6 +125,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.IntVar(&opts.maxConns, "max-conns", defaultMaxConns, "most open connections to the webhook endpoint at once")
 	fs.StringVar(&opts.awsAddr, "aws-addr", "127.0.0.1:3002", "`address` of the local AWS endpoint (SQS SendMessage, EventBridge PutEvents) for peerbridge invoke --local; empty: none")
 	fs.BoolVar(&opts.watch, "watch", false, "rebuild a function run under the Lambda emulator (not a shipped action) when a file under its CodeUri changes")
+	fs.DurationVar(&opts.reconcileEvery, "reconcile-every", time.Minute, "run reconciliation this often against the Peerdom side: changes no webhook reported are published (the first run, at start, records the baseline); 0 turns it off")
 	fs.StringVar(&opts.spill, "spill", "", "`FILE` for the work still undelivered when --drain-timeout ends (default peerbridge-spill-<time>.jsonl, written only if needed); re-post it with peerbridge send --replay FILE")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: peerbridge serve [flags]\n\nRuns ingest, the queue, the worker, the bus and the actions on this machine, routing events\nby the rules of template.yaml, against an in-memory sandbox Peerdom (or a real one).")
@@ -203,6 +209,11 @@ type stack struct {
 	localAWSSrv *http.Server
 	apiKey      string              // the key the actions use, given to emulated functions as a plain value
 	emulated    []*emulatedFunction // the template's functions run under the emulator (serve_emulated.go)
+	// Reconciliation (--reconcile-every): the entity state enrich keeps and the loop reads.
+	state          *memstate.Store
+	source         string // the events' source (the template's EventSource)
+	stopReconcile  context.CancelFunc
+	reconcileEnded chan struct{}
 }
 
 // seedSandbox fills the sandbox with its first contents: the entities the sample webhooks of
@@ -266,7 +277,15 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		params["RoleDefaults"] = `{"Purpose":"To be defined"}`
 		params["IgnoreAuthors"] = cfg.OwnerEmail
 	}
-	if s.pipeline, err = s.buildPipeline(opts, params, tokens, apiURL, apiKey, stderr); err != nil {
+	if opts.reconcileEvery > 0 && !opts.noActions {
+		s.state = memstate.New() // enrich keeps it current; reconciliation compares with it
+	}
+	s.pipeline, err = s.buildPipeline(opts, params, tokens, apiURL, apiKey, stderr)
+	var reconcileAPI *peerdomapi.Client
+	if err == nil && s.state != nil {
+		reconcileAPI, err = peerdomapi.New(apiURL, apiKey, peerdomapi.WithUserAgent("peerbridge-serve-reconcile"))
+	}
+	if err != nil {
 		webhookLn.Close()
 		if sandboxLn != nil {
 			sandboxLn.Close()
@@ -308,6 +327,12 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 			go ef.watch(runCtx, time.Second, stderr)
 		}
 	}
+	if s.state != nil {
+		rctx, stopReconcile := context.WithCancel(runCtx)
+		s.stopReconcile, s.reconcileEnded = stopReconcile, make(chan struct{})
+		r := &reconcile.Reconciler{API: reconcileAPI, State: s.state, Bus: s.pipeline.Bus, Source: s.source}
+		go s.reconcileLoop(rctx, r, opts.reconcileEvery)
+	}
 
 	fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running (its queue is in memory: a kill -9 loses what is not yet on the bus)\n")
 	fmt.Fprintf(stdout, "  webhook endpoint  POST %s\n", s.webhookURL)
@@ -325,8 +350,38 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	for _, r := range s.pipeline.Routes {
 		fmt.Fprintf(stdout, "  rule              %s.%s → %s\n", r.Function, r.Rule, r.Pattern)
 	}
+	if s.state != nil {
+		fmt.Fprintf(stdout, "  reconcile         every %s (--reconcile-every; 0 turns it off)\n", opts.reconcileEvery)
+	}
 	fmt.Fprintf(stdout, "  try               PEERBRIDGE_WEBHOOK_TOKEN=%s go run ./cmd/peerbridge send --kind all\n\n", opts.token)
 	return s, nil
+}
+
+// reconcileLoop runs reconciliation at once (the baseline) and then every interval,
+// until ctx ends, and shows what each run found.
+func (s *stack) reconcileLoop(ctx context.Context, r *reconcile.Reconciler, every time.Duration) {
+	defer close(s.reconcileEnded)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		rep, err := r.Run(ctx)
+		listed := rep.Listed["role"] + rep.Listed["group"] + rep.Listed["peer"]
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			s.display.linef("  ! reconcile: %v", err)
+		case rep.Baseline:
+			s.display.linef("  ⟳ reconcile: baseline of %d entities recorded; nothing published", listed)
+		case rep.Differences > 0:
+			s.display.linef("  ⟳ reconcile: %d change(s) no webhook reported, published (%d entities listed)", rep.Published, listed)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // sandboxWebhook is what the sandbox does with each webhook: as Peerdom would, POST it to
@@ -402,9 +457,14 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 		if err != nil {
 			return nil, err
 		}
+		ignore := action.ParseList(fn.Env["IGNORE_AUTHORS"])
+		if e, ok := h.(*action.Enrich); ok && s.state != nil {
+			// As in the Lambda: enrich keeps the entity state, of every change.
+			e.State, ignore = s.state, nil
+		}
 		// The runner's log tells the display which events it ignored, and why.
 		runnerLog := slog.New(outcomeHandler{next: logger.Handler(), display: s.display})
-		runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: action.ParseList(fn.Env["IGNORE_AUTHORS"]), Logger: runnerLog}
+		runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: ignore, Logger: runnerLog}
 		handle := awsaction.EventBridgeHandler(runner)
 		return func(ctx context.Context, ev events.EventBridgeEvent) error {
 			return handle(withBlockRef(ctx, ev.ID, fn.LogicalID), ev) // its API calls and outcome join the event's block
@@ -431,6 +491,7 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	if src, ok := tpl.Params["EventSource"]; ok {
 		source = src
 	}
+	s.source = source
 	var eventsOut func([]byte)
 	if opts.eventsOut != "" {
 		f, err := os.OpenFile(opts.eventsOut, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -496,6 +557,10 @@ type stopResult struct {
 // passed; whatever is still undelivered then is written to the spill file.
 func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
 	var errs []error
+	if s.stopReconcile != nil {
+		s.stopReconcile() // a run in progress ends; what it published is drained below
+		<-s.reconcileEnded
+	}
 	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), cmp.Or(s.opts.httpShutdown, defaultHTTPShutdown))
 	if err := s.server.Shutdown(httpCtx); err != nil {
 		s.server.Close() // the stragglers: their requests were never answered, so never accepted

@@ -323,7 +323,8 @@ func envFile() map[string]map[string]string {
 		"WorkerFunction":       {"EVENT_BUS_NAME": sampleBus, "EVENT_SOURCE": sampleSource},
 		"OnboardPeerFunction":  peerdomAPI(map[string]string{"ONBOARDING_ROLE_IDS": sampleOnboardingID}),
 		"RoleDefaultsFunction": peerdomAPI(map[string]string{"ROLE_DEFAULTS": sampleRoleDefaults}),
-		"EnrichFunction":       peerdomAPI(nil),
+		"EnrichFunction":       peerdomAPI(map[string]string{"STATE_TABLE": ""}),
+		"ReconcileFunction":    peerdomAPI(map[string]string{"STATE_TABLE": ""}), // no tables locally: state in memory, no lease
 	}
 }
 
@@ -341,6 +342,14 @@ func marshal(v any, indent bool) ([]byte, error) {
 		return buf.Bytes(), nil
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// scheduledEvent is what an EventBridge schedule sends ReconcileFunction (its content
+// does not matter to the function).
+func scheduledEvent() busEvent {
+	return busEvent{Version: "0", ID: sampleID("schedule"), DetailType: "Scheduled Event", Source: "aws.events", Account: sampleAccount,
+		Time: time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC), Region: sampleRegion,
+		Resources: []string{"arn:aws:events:" + sampleRegion + ":" + sampleAccount + ":rule/peerbridge-ReconcileScheduleRule"}, Detail: json.RawMessage("{}")}
 }
 
 // eventFiles is every generated file of events/, by path relative to the repository.
@@ -373,6 +382,9 @@ func eventFiles() (map[string][]byte, error) {
 		if err := add("events/"+c.function+"/"+c.file+".json", ev); err != nil {
 			return nil, err
 		}
+	}
+	if err := add("events/reconcile/scheduled.json", scheduledEvent()); err != nil {
+		return nil, err
 	}
 	return files, add("events/env.json", envFile())
 }

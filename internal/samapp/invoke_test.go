@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/peerbridge/peerbridge/internal/mototest"
+	"github.com/peerbridge/peerbridge/internal/reconcile"
 	"github.com/peerbridge/peerbridge/internal/rie"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
@@ -471,6 +472,47 @@ func TestEventsUnderTheEmulator(t *testing.T) {
 		for _, e := range emulators {
 			neverLogged(t, e, sampleAPIKey)
 		}
+	})
+
+	t.Run("reconcile", func(t *testing.T) {
+		e := start(t, fns["ReconcileFunction"], map[string]string{"PEERDOM_API_URL": w.peerdom.URL})
+		path := "events/reconcile/scheduled.json"
+		run := func() reconcile.Report {
+			t.Helper()
+			resp := invokeFile(t, e, path)
+			if msg, failed := resp.FunctionError(); failed {
+				t.Fatalf("%s: %s", path, msg)
+			}
+			var rep reconcile.Report
+			if err := json.Unmarshal(resp.Body, &rep); err != nil {
+				t.Fatalf("%s: answer %s: %v", path, resp.Body, err)
+			}
+			return rep
+		}
+		if first := run(); !first.Baseline || first.Published != 0 || first.Listed["peer"] == 0 {
+			t.Fatalf("first run %+v: want a baseline publishing nothing", first)
+		}
+		// A change no webhook reported: the next run publishes it.
+		added := w.peerdom.AddPeer(peerdomapi.Peer{FirstName: "Grace", LastName: "Hopper"})
+		if second := run(); second.Differences != 1 || second.Published != 1 {
+			t.Fatalf("second run %+v: want the one new peer published", second)
+		}
+		var ev busEvent
+		m := w.receive(t, w.captured, 1)[0]
+		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &ev); err != nil {
+			t.Fatal(err)
+		}
+		d, err := peerdom.DecodeDetail(ev.Detail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.DetailType != "Peer Created" || d.Origin != peerdom.OriginReconcile || d.EntityID != added.ID || d.Name != "Grace Hopper" {
+			t.Errorf("published %s", aws.ToString(m.Body))
+		}
+		if !strings.Contains(e.Logs(), `"ReconcileDifferences":1`) {
+			t.Errorf("no metric line in the log:\n%s", e.Logs())
+		}
+		neverLogged(t, e, sampleAPIKey)
 	})
 
 	t.Run("an event about a peer deleted since ends ignored, with the reason", func(t *testing.T) {

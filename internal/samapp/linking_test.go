@@ -22,6 +22,7 @@ var links = map[string]map[string]bool{
 	"OnboardPeerFunction":  {"service/secretsmanager": true, "service/dynamodb": true, "service/eventbridge": false, "service/sqs": false},
 	"RoleDefaultsFunction": {"service/secretsmanager": true, "service/dynamodb": true, "service/eventbridge": false, "service/sqs": false},
 	"EnrichFunction":       {"service/secretsmanager": true, "service/dynamodb": true, "service/eventbridge": true, "service/sqs": false},
+	"ReconcileFunction":    {"service/secretsmanager": true, "service/dynamodb": true, "service/eventbridge": true, "service/sqs": false},
 }
 
 // neverLinked are what config.LoadDefaultConfig brings in for credentials Lambda never

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/peerbridge/peerbridge/internal/mototest"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
@@ -79,13 +80,13 @@ func TestRulesRouteTheSamples(t *testing.T) {
 	want := map[string][]string{
 		"role-created":      {"EnrichFunction", "RoleDefaultsFunction"},
 		"role-updated":      {"EnrichFunction"},
-		"role-deleted":      nil,
+		"role-deleted":      {"EnrichFunction"}, // a tombstone in the entity state
 		"group-created":     {"EnrichFunction"},
 		"group-updated":     {"EnrichFunction"},
-		"group-deleted":     nil,
+		"group-deleted":     {"EnrichFunction"}, // a tombstone in the entity state
 		"peer-created":      {"EnrichFunction", "OnboardPeerFunction"},
 		"peer-updated":      {"EnrichFunction"},
-		"peer-deleted":      nil,
+		"peer-deleted":      {"EnrichFunction"}, // a tombstone in the entity state
 		webhooksamples.Test: nil,
 	}
 	for _, kind := range webhooksamples.Kinds() {
@@ -201,6 +202,7 @@ func TestSchemaDescribesTheEvents(t *testing.T) {
 		d, _ := json.Marshal(ev)
 		docs = append(docs, d)
 	}
+	docs = append(docs, reconcileSampleEvent(t))
 	docs = append(docs, bytes.Replace(sampleEvent(t, "group-created"), []byte(`"entity":"group"`), []byte(`"entity":"circle"`), 1))
 	results := validate(t, path, docs)
 	for i, r := range results[:len(results)-1] {
@@ -211,6 +213,32 @@ func TestSchemaDescribesTheEvents(t *testing.T) {
 	if last := results[len(results)-1]; !strings.Contains(last, "circle") {
 		t.Errorf("entity \"circle\" validated: %s", last)
 	}
+}
+
+// reconcileSampleEvent is an event reconciliation publishes (CONTRACT.md §5): origin, no text.
+func reconcileSampleEvent(t *testing.T) []byte {
+	t.Helper()
+	before, err := peerdom.ObjectOf(peerdom.EntityRole, json.RawMessage(`{"id":"9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66","name":"Engineer","holders":[]}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := before
+	after.Name, after.Fields = "Senior Engineer", []peerdom.FieldValue{{Name: "Name", Values: []string{"Senior Engineer"}}, {Name: "Holders", Values: []string{"Ada Lovelace"}, List: true}}
+	at := time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
+	d, ok := peerdom.ReconcileDetail(sampleID("reconcile"), at, "acme", peerdom.Difference{Before: &before, After: &after})
+	if !ok {
+		t.Fatal("no difference")
+	}
+	detail, err := marshal(d, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := marshal(busEvent{Version: "0", ID: sampleID("route reconcile"), DetailType: d.DetailType(), Source: sampleSource,
+		Account: sampleAccount, Time: at, Region: sampleRegion, Resources: []string{}, Detail: detail}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // validate checks documents against a schema with Python's jsonschema (draft 4), the

@@ -26,6 +26,7 @@ var functionFolders = map[string]string{
 	"OnboardPeerFunction":  "functions/actions/onboard-peer",
 	"RoleDefaultsFunction": "functions/actions/role-defaults",
 	"EnrichFunction":       "functions/actions/enrich",
+	"ReconcileFunction":    "functions/reconcile",
 }
 
 // endpointFunctions are the functions deployed instead of one of functionFolders' under
@@ -343,8 +344,8 @@ func TestDeployedTemplateHasNoWildcards(t *testing.T) {
 			statements(res, id, func(where string, st map[string]any) { checkStatement(t, where, st) })
 		}
 	}
-	if roles != 6 { // five functions and the chat rule
-		t.Errorf("%d IAM roles after the transform, want 6: SAM made roles of its own", roles)
+	if roles != 7 { // six functions and the chat rule
+		t.Errorf("%d IAM roles after the transform, want 7: SAM made roles of its own", roles)
 	}
 	for _, want := range []string{"WorkerFunctionWebhooks", "OnboardPeerFunctionPeerCreated", "EnrichFunctionEntityChanged", "WebhookApiApiGatewayDefaultStage"} {
 		if _, ok := deployed.Resources[want]; !ok {

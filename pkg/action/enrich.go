@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/internal/bus"
+	"github.com/peerbridge/peerbridge/internal/state"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 )
@@ -41,11 +42,18 @@ func SnapshotDetailType(e peerdom.Entity) string {
 
 // Enrich publishes, for every created or updated role, group or peer, a snapshot of the
 // entity read from the API: the structured data the webhook text lacks.
+//
+// With a State it also keeps the entity state current from the webhook path, from the
+// same read: the snapshot's object is recorded as the entity's state, and a deleted
+// entity's tombstone is recorded (no read, no snapshot). Reconciliation then never
+// reports again a change a webhook reported. One function for both because the read
+// is the cost: a separate action would read every changed entity twice.
 type Enrich struct {
 	API    *peerdomapi.Client
 	Bus    bus.Putter
 	Source string           // the source of the snapshot events (EVENT_SOURCE)
 	Now    func() time.Time // nil: time.Now
+	State  state.Store      // nil: no entity state is kept
 }
 
 // NewEnrich checks the configuration.
@@ -62,12 +70,19 @@ func NewEnrich(api *peerdomapi.Client, b bus.Putter, source string) (*Enrich, er
 // Handle acts on Created and Updated events of any entity; deleted entities cannot be read.
 func (e *Enrich) Handle(ctx context.Context, ev Event) error {
 	d := ev.Detail
-	if d.Action != peerdom.ActionCreated && d.Action != peerdom.ActionUpdated {
-		return Ignore("enrich acts on created and updated entities only")
-	}
 	if ev.DetailType != d.DetailType() {
 		// Snapshots carry an entity too; never snapshot a snapshot.
 		return Ignore(fmt.Sprintf("detail-type %q is not a webhook event", ev.DetailType))
+	}
+	now := time.Now
+	if e.Now != nil {
+		now = e.Now
+	}
+	if d.Action == peerdom.ActionDeleted && e.State != nil && d.Recognized() {
+		return e.recordDeleted(ctx, d, now().UTC())
+	}
+	if d.Action != peerdom.ActionCreated && d.Action != peerdom.ActionUpdated {
+		return Ignore("enrich acts on created and updated entities only")
 	}
 	id, err := ResolveID(ctx, e.API, d)
 	if err != nil {
@@ -78,6 +93,7 @@ func (e *Enrich) Handle(ctx context.Context, ev Event) error {
 	}
 	var obj json.RawMessage
 	opts := peerdomapi.Options{CustomFields: true}
+	readAt := now().UTC() // before the read: a read begun later wins in the state
 	switch d.Entity {
 	case peerdom.EntityRole:
 		obj, err = e.API.Roles().GetRaw(ctx, id, opts)
@@ -89,9 +105,10 @@ func (e *Enrich) Handle(ctx context.Context, ev Event) error {
 	if err != nil {
 		return fmt.Errorf("enrich: reading %s %s: %w", d.Entity, id, Gone(string(d.Entity)+" "+id, err))
 	}
-	now := time.Now
-	if e.Now != nil {
-		now = e.Now
+	if e.State != nil {
+		if err := e.record(ctx, d, id, obj, readAt); err != nil {
+			return err
+		}
 	}
 	snap := Snapshot{ID: snapshotID(d.ID, id), CausedBy: d.ID, CauseType: ev.DetailType, TakenAt: now().UTC(),
 		Entity: d.Entity, EntityID: id, Organization: d.Organization, Object: obj}
@@ -106,6 +123,49 @@ func (e *Enrich) Handle(ctx context.Context, ev Event) error {
 	}
 	Note(ctx, "snapshotId", snap.ID)
 	Note(ctx, "snapshotEventId", res[0].EventID)
+	return nil
+}
+
+// record keeps the entity state current: what the event reported, from this read. An
+// update takes only the fields the message changed (peerdom.MergeReported), so a change
+// the read shows but no webhook reported is still found by reconciliation.
+func (e *Enrich) record(ctx context.Context, d peerdom.Detail, id string, obj json.RawMessage, readAt time.Time) error {
+	merged := obj
+	if d.Action == peerdom.ActionUpdated {
+		cur, ok, err := e.State.Get(ctx, d.Entity, id)
+		if err != nil {
+			return fmt.Errorf("enrich: reading the state of %s %s: %w", d.Entity, id, err)
+		}
+		if !ok || cur.Deleted {
+			// Its creation was never recorded (a missed webhook, or before the first
+			// reconciliation): reconciliation reports it created, with this change in it.
+			Note(ctx, "recorded", "no: entity unknown to the state")
+			return nil
+		}
+		if merged, err = peerdom.MergeReported(d.Entity, cur.Object, obj, d.ChangedFields); err != nil {
+			return fmt.Errorf("enrich: %w", err)
+		}
+	}
+	rec := state.NewRecord(d.Entity, id, merged, readAt, state.FromWebhook)
+	rec.Organization = d.Organization
+	if _, err := e.State.Put(ctx, rec); err != nil {
+		return fmt.Errorf("enrich: recording %s %s: %w", d.Entity, id, err)
+	}
+	return nil
+}
+
+// recordDeleted records a deleted entity's tombstone. Without an id (a message whose
+// link has none) the entity cannot be looked up any more; reconciliation will find it gone.
+func (e *Enrich) recordDeleted(ctx context.Context, d peerdom.Detail, at time.Time) error {
+	if d.EntityID == "" {
+		return Ignore("a deleted entity without an id: left to reconciliation")
+	}
+	rec := state.Tombstone(d.Entity, d.EntityID, at, state.FromWebhook)
+	rec.Organization = d.Organization
+	if _, err := e.State.Put(ctx, rec); err != nil {
+		return fmt.Errorf("enrich: recording %s %s deleted: %w", d.Entity, d.EntityID, err)
+	}
+	Note(ctx, "recorded", "deleted")
 	return nil
 }
 

@@ -147,6 +147,7 @@ func (c *Change) UnmarshalJSON(b []byte) error {
 // d.Fields.Get(name).
 type Detail struct {
 	ID            string    `json:"id,omitempty"`
+	Origin        string    `json:"origin,omitempty"` // OriginReconcile, or "" for a webhook
 	ReceivedAt    time.Time `json:"receivedAt,omitzero"`
 	Entity        Entity    `json:"entity,omitempty"`
 	Action        Action    `json:"action,omitempty"`
@@ -171,6 +172,13 @@ func (d *Detail) DetailType() string { return DetailType(d.Entity, d.Action) }
 func (d Detail) MarshalJSON() ([]byte, error) {
 	type detail Detail // the same fields without this method
 	d.Changes, d.ChangedFields = nonNil(d.Changes), nonNil(d.ChangedFields)
+	if d.Origin == OriginReconcile {
+		// No text: the API does not say how a change was worded (CONTRACT.md §5).
+		return json.Marshal(struct {
+			detail
+			Text string `json:"text,omitempty"`
+		}{detail: detail(d)})
+	}
 	return json.Marshal(detail(d))
 }
 

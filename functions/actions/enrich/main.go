@@ -1,7 +1,8 @@
 // Command enrich is the Enrich action (pkg/action) as a Lambda function behind an
 // EventBridge rule on Role, Group and Peer Created/Updated: it publishes "<Entity>
-// Snapshot" events. Configuration: action.LoadConfig's variables, EVENT_BUS_NAME and
-// EVENT_SOURCE among them; AWS as internal/awsconfig reads it.
+// Snapshot" events, and (STATE_TABLE set) keeps reconciliation's entity state current,
+// Deleted events included. Configuration: action.LoadConfig's variables, EVENT_BUS_NAME
+// and EVENT_SOURCE among them; STATE_TABLE; AWS as internal/awsconfig reads it.
 package main
 
 import (
@@ -11,12 +12,14 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/peerbridge/peerbridge/internal/awsconfig"
 	"github.com/peerbridge/peerbridge/internal/bus/eventbridgebus"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/metrics"
+	"github.com/peerbridge/peerbridge/internal/state/dynamostate"
 	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/action/awsaction"
 )
@@ -54,8 +57,15 @@ func newRunner(ctx context.Context, getenv func(string) string, logger *slog.Log
 	if err != nil {
 		return nil, err
 	}
+	ignore := cfg.IgnoreAuthors
+	if table := getenv("STATE_TABLE"); table != "" {
+		h.State = dynamostate.New(dynamodb.NewFromConfig(awsCfg), table)
+		// The state must follow every change, the actions' own too; enrich writes nothing
+		// to Peerdom, so it cannot loop.
+		ignore = nil
+	}
 	logger.Info("ready", slog.Any("config", cfg))
 	once := awsaction.Once(awsCfg, getenv("IDEMPOTENCY_TABLE"))
-	return &action.Runner{Name: name, Handler: h, IgnoreAuthors: cfg.IgnoreAuthors, Once: once, Logger: logger,
+	return &action.Runner{Name: name, Handler: h, IgnoreAuthors: ignore, Once: once, Logger: logger,
 		Metrics: metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))}, nil
 }

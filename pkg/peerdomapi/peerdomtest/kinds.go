@@ -160,8 +160,9 @@ func (p *Peerdom) roleKind() kind {
 		},
 		view: func(rec *record, out map[string]json.RawMessage, _ *http.Request) {
 			holders := []map[string]any{}
+			id := rec.id() // once: it decodes JSON, and a list views every role
 			for _, h := range p.holders {
-				if h.RoleID == rec.id() {
+				if h.RoleID == id {
 					m := map[string]any{"peerId": h.PeerID}
 					if h.Percentage != nil {
 						m["contribution"], m["contributionUnit"] = *h.Percentage, "percent"

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
+)
+
+// TestServeReconciles: serve reconciles every --reconcile-every against the sandbox; a
+// change whose webhook is lost is published once, with origin "reconcile", and a change
+// whose webhook arrived (enrich recorded it) is not published again.
+func TestServeReconciles(t *testing.T) {
+	out := &syncBuffer{}
+	eventsOut := filepath.Join(t.TempDir(), "events.jsonl")
+	opts := serveOptions{
+		addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", token: "test-token",
+		template: filepath.Join("..", "..", "template.yaml"), eventsOut: eventsOut,
+		logLevel: "error", drainFor: 20 * time.Second, reconcileEvery: 50 * time.Millisecond,
+	}
+	s, err := startStack(context.Background(), opts, out, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), what); {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the output:\n%s", what, out.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("reconcile: baseline of")
+	api, err := peerdomapi.New(s.sandboxURL, s.sandbox.Config().APIKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// A change whose webhook arrives: enrich records it, reconciliation stays quiet.
+	if _, err := api.Peers().Create(ctx, peerdomapi.PeerInput{FirstName: "Heard", LastName: "Of"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.sandbox.WaitWebhooks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A change whose webhook is lost.
+	s.sandbox.DropWebhooks(1)
+	if _, err := api.Peers().Create(ctx, peerdomapi.PeerInput{FirstName: "Never", LastName: "Heard"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("reconcile: 1 change(s) no webhook reported")
+	time.Sleep(5 * opts.reconcileEvery) // more runs: nothing more to find
+	if _, err := s.stop(opts.drainFor); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "change(s) no webhook reported"); n != 1 {
+		t.Errorf("%d runs found changes, want 1:\n%s", n, out.String())
+	}
+	b, err := os.ReadFile(eventsOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reconciled []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if strings.Contains(line, `"origin":"reconcile"`) {
+			reconciled = append(reconciled, line)
+		}
+	}
+	if len(reconciled) != 1 || !strings.Contains(reconciled[0], "Never Heard") || !strings.Contains(reconciled[0], "Peer Created") {
+		t.Errorf("reconcile events on the bus: %v", reconciled)
+	}
+}
