@@ -80,10 +80,12 @@ endef
 #   500 webhooks at a time, inside one benchmark): serve runs the whole pipeline
 #   (ingest, queue, worker, bus, the template's rules, its display) on the cores the
 #   HTTP exchange uses, and may cost at most twice what HTTP itself does. (The target was
-#   0.7, set from two benchmarks run seconds apart, whose ratio swung 0.35-1.34; paired,
-#   serve measured 0.32-0.46 before routing stopped decoding details no rule reads, and
-#   the pipeline's own work is 1.5 to 2 times the HTTP exchange's CPU, so 0.7 would need
-#   most of it gone. A user's webhook rate is orders of magnitude below either.) Its memory
+#   0.7, set from two benchmarks run seconds apart, whose ratio swung 0.35-1.34. Paired,
+#   serve measured 0.29-0.35; routing that no longer decodes details no rule reads, and
+#   serve's GOGC of 400 (its CPU per webhook down a third; its RSS 20 to 36-39 MB, still
+#   flat), bring it to 0.37-0.43. The rest is the pipeline's own work, 1.5 to 2 times the
+#   HTTP exchange's CPU: 0.7 would need most of it gone, and a user's webhook rate is
+#   orders of magnitude below either.) Its memory
 #   stays flat: RSS after 300k webhooks at most 1.5 times RSS after 10k;
 # - each Lambda bootstrap's cold start (the emulator's INIT REPORT) is at most 1.2 times
 #   its SDK baseline's: hello world building the same AWS SDK clients, built the same way

@@ -136,6 +136,7 @@ func BenchmarkServeWebhooksWithActions(b *testing.B) { benchServe(b, false) }
 func benchServe(b *testing.B, noActions bool) {
 	opts := serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", token: "bench-token",
 		template: "../../template.yaml", logLevel: "error", drainFor: time.Minute, noActions: noActions}
+	defer setServeGC()() // as runServe does
 	s, err := startStack(context.Background(), opts, io.Discard, &syncBuffer{})
 	if err != nil {
 		b.Fatal(err)
