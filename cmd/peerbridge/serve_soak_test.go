@@ -36,6 +36,7 @@ func BenchmarkServeSoak(b *testing.B) {
 	if os.Getenv("BENCH_SOAK_KEEP_EVENTS") != "" {
 		opts.busHook = func(bus *membus.Bus) { bus.DropEvents = false }
 	}
+	defer setServeGC()() // as runServe does
 	s, err := startStack(context.Background(), opts, io.Discard, io.Discard)
 	if err != nil {
 		b.Fatal(err)

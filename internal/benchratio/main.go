@@ -7,7 +7,7 @@
 //
 //	A/B<=X              ns/op of benchmark A over ns/op of B, with a target (<= or >=)
 //	A:U1/U2<=X          benchmark A's reported metric U1 over its metric U2 (a baseline
-//	                    measured inside the same run, e.g. 'ColdStart/Ingest:init-ms/hello-init-ms<=1.2',
+//	                    measured inside the same run, e.g. 'ColdStart/Ingest:init-ms/sdk-init-ms<=1.2',
 //	                    or growth, e.g. 'ServeSoak:rss-MB-300k/rss-MB-10k<=1.5'); the target is optional
 //	A-B:U               the difference of metric U between benchmarks A and B, no target
 //	A:U                 benchmark A's metric U, no target (a size, a memory figure; U

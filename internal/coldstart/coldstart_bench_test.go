@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,18 +17,19 @@ import (
 	"github.com/peerbridge/peerbridge/internal/rie"
 )
 
-// function is one bootstrap under test: its name in the benchmark, its package and its
-// logical id in template.yaml (its section of events/env.json).
+// function is one bootstrap under test: its name in the benchmark, its package, its
+// logical id in template.yaml (its section of events/env.json), and its SDK baseline:
+// hello world building the same AWS SDK clients (testdata/sdk), and nothing else.
 type function struct {
-	name, pkg, logicalID string
+	name, pkg, logicalID, sdkPkg string
 }
 
 var functions = []function{
-	{"Ingest", "./functions/ingest", "IngestFunction"},
-	{"Worker", "./functions/worker", "WorkerFunction"},
-	{"OnboardPeer", "./functions/actions/onboard-peer", "OnboardPeerFunction"},
-	{"RoleDefaults", "./functions/actions/role-defaults", "RoleDefaultsFunction"},
-	{"Enrich", "./functions/actions/enrich", "EnrichFunction"},
+	{"Ingest", "./functions/ingest", "IngestFunction", "./internal/coldstart/testdata/sdk/ingest"},
+	{"Worker", "./functions/worker", "WorkerFunction", "./internal/coldstart/testdata/sdk/worker"},
+	{"OnboardPeer", "./functions/actions/onboard-peer", "OnboardPeerFunction", "./internal/coldstart/testdata/sdk/actions"},
+	{"RoleDefaults", "./functions/actions/role-defaults", "RoleDefaultsFunction", "./internal/coldstart/testdata/sdk/actions"},
+	{"Enrich", "./functions/actions/enrich", "EnrichFunction", "./internal/coldstart/testdata/sdk/enrich"},
 }
 
 const helloPkg = "./internal/coldstart/testdata/hello"
@@ -64,13 +66,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// bootstraps builds the five functions and hello world once per test binary, with the
-// Makefile's lambda-build flags for this machine's architecture, and returns the path of
-// each by package.
+// bootstraps builds the five functions, hello world and the SDK baselines once per test
+// binary, with the Makefile's lambda-build flags for this machine's architecture, and
+// returns the path of each by package.
 func bootstraps(b *testing.B) map[string]string {
 	b.Helper()
 	pkgs := []string{helloPkg}
 	for _, f := range functions {
+		if !slices.Contains(pkgs, f.sdkPkg) {
+			pkgs = append(pkgs, f.sdkPkg)
+		}
 		pkgs = append(pkgs, f.pkg)
 	}
 	buildOnce.Do(func() {
@@ -84,7 +89,7 @@ func bootstraps(b *testing.B) map[string]string {
 		}
 		for _, pkg := range pkgs {
 			cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-buildvcs=false",
-				"-ldflags=-s -w -buildid=", "-o", filepath.Join(buildDir, filepath.Base(pkg), "bootstrap"), pkg)
+				"-ldflags=-s -w -buildid=", "-o", binPath(pkg), pkg)
 			cmd.Dir = root
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 			if out, err := cmd.CombinedOutput(); err != nil {
@@ -98,9 +103,14 @@ func bootstraps(b *testing.B) map[string]string {
 	}
 	paths := map[string]string{}
 	for _, pkg := range pkgs {
-		paths[pkg] = filepath.Join(buildDir, filepath.Base(pkg), "bootstrap")
+		paths[pkg] = binPath(pkg)
 	}
 	return paths
+}
+
+// binPath is where pkg's bootstrap is built: a directory per package path.
+func binPath(pkg string) string {
+	return filepath.Join(buildDir, strings.ReplaceAll(strings.TrimPrefix(pkg, "./"), "/", "_"), "bootstrap")
 }
 
 // environment is a function's environment: its events/env.json section (what
@@ -162,51 +172,52 @@ func coldStart(b *testing.B, emulator, bootstrap string, env map[string]string) 
 	return initDuration, peakRSS
 }
 
-// BenchmarkColdStart starts each function and hello world alternately, each time in a new
-// emulator (a cold start), b.N times each, and reports the median init of each: make
-// bench judges init-ms/hello-init-ms. It also reports each binary's size and the peak
-// RSS of its process after the first invocation (the emulator's "Max Memory Used" only
-// repeats the configured size). ns/op is the wall time of both starts with the
-// emulators' start and stop, not a figure to read.
+// BenchmarkColdStart starts each function, hello world and the function's SDK baseline
+// in turn, each time in a new emulator (a cold start), b.N times each, rotating which
+// goes first, and reports the median init of each: init-ms, hello-init-ms and
+// sdk-init-ms. make bench judges init-ms/sdk-init-ms (what our code adds to the cold
+// start of the SDK clients the function must link) and prints init-ms/hello-init-ms. It
+// also reports each binary's size and the peak RSS of its process after the first
+// invocation (the emulator's "Max Memory Used" only repeats the configured size). ns/op
+// is the wall time of the three starts with the emulators' start and stop, not a figure
+// to read.
 func BenchmarkColdStart(b *testing.B) {
 	bins := bootstraps(b)
 	emulator, err := rie.Binary()
 	if err != nil {
 		b.Fatal(err)
 	}
-	hello := bins[helloPkg]
 	for _, f := range functions {
 		b.Run(f.name, func(b *testing.B) {
 			env := environment(b, f.logicalID)
-			bin := bins[f.pkg]
-			// One start of each first, untimed, so neither pays for reading its binary from
+			// The three bootstraps started in turn: the function, hello world, the SDK
+			// baseline.
+			starts := []struct {
+				path  string
+				inits []float64
+				rss   int64
+			}{{path: bins[f.pkg]}, {path: bins[helloPkg]}, {path: bins[f.sdkPkg]}}
+			// One start of each first, untimed, so none pays for reading its binary from
 			// disk.
-			coldStart(b, emulator, bin, env)
-			coldStart(b, emulator, hello, env)
-			var inits, helloInits []float64
-			var rss, helloRSS int64
+			for _, s := range starts {
+				coldStart(b, emulator, s.path, env)
+			}
 			i := 0
 			for b.Loop() {
-				measure := func(path string, into *[]float64, peak *int64) {
-					d, r := coldStart(b, emulator, path, env)
-					*into = append(*into, float64(d)/float64(time.Millisecond))
-					*peak = max(*peak, r)
-				}
-				if i%2 == 0 { // alternate the order so neither always follows the other
-					measure(bin, &inits, &rss)
-					measure(hello, &helloInits, &helloRSS)
-				} else {
-					measure(hello, &helloInits, &helloRSS)
-					measure(bin, &inits, &rss)
+				for k := range starts { // rotate the order so none always follows another
+					s := &starts[(i+k)%len(starts)]
+					d, r := coldStart(b, emulator, s.path, env)
+					s.inits = append(s.inits, float64(d)/float64(time.Millisecond))
+					s.rss = max(s.rss, r)
 				}
 				i++
 			}
-			b.ReportMetric(median(inits), "init-ms")
-			b.ReportMetric(median(helloInits), "hello-init-ms")
-			b.ReportMetric(megabytes(fileSize(b, bin)), "binary-MB")
-			b.ReportMetric(megabytes(fileSize(b, hello)), "hello-binary-MB")
-			b.ReportMetric(megabytes(rss), "peak-RSS-MB")
-			b.ReportMetric(megabytes(helloRSS), "hello-peak-RSS-MB")
+			for k, prefix := range []string{"", "hello-", "sdk-"} {
+				s := starts[k]
+				b.ReportMetric(median(s.inits), prefix+"init-ms")
+				b.ReportMetric(megabytes(fileSize(b, s.path)), prefix+"binary-MB")
+				b.ReportMetric(megabytes(s.rss), prefix+"peak-RSS-MB")
+			}
 		})
 	}
 }

@@ -91,6 +91,9 @@ type Pipeline struct {
 
 	seenQueueDead int // queue dead letters already told to the observer
 	retryIn       func(attempt int) time.Duration
+	// matchDetail: some rule's pattern reads the detail, so routing decodes each event's
+	// detail whole; otherwise it does not decode it.
+	matchDetail bool
 }
 
 type job struct {
@@ -137,6 +140,9 @@ func New(cfg Config) *Pipeline {
 		p.retryIn = func(attempt int) time.Duration {
 			return min(100*time.Millisecond<<(attempt-1), 2*time.Second)
 		}
+	}
+	for _, r := range p.Routes {
+		p.matchDetail = p.matchDetail || readsDetail(r.Pattern)
 	}
 	p.cond = sync.NewCond(&p.mu)
 	p.Ingest = &ingest.Handler{Tokens: cfg.Tokens, Queue: p.Queue, Source: cfg.Source, Logger: cfg.Logger}
@@ -269,7 +275,7 @@ func (p *Pipeline) route(e membus.Event) {
 	var routedTo []string
 	var detail map[string]any
 	if len(p.Routes) > 0 { // without rules, nothing needs the decoded event
-		if decoded, err := decodedEvent(cw); err == nil {
+		if decoded, err := decodedEvent(cw, p.matchDetail); err == nil {
 			detail, _ = decoded["detail"].(map[string]any)
 			p.mu.Lock()
 			for i := range p.Routes {
@@ -279,7 +285,7 @@ func (p *Pipeline) route(e membus.Event) {
 					if r.Target == nil {
 						continue
 					}
-					p.jobs = append(p.jobs, job{route: r, event: cw, attempt: 1, entity: entityKey(r.Function, detail)})
+					p.jobs = append(p.jobs, job{route: r, event: cw, attempt: 1, entity: entityKey(r.Function, cw.Detail, detail)})
 					p.cond.Signal() // one target per job: waking them all would cost a handoff each
 				}
 			}
@@ -299,11 +305,17 @@ func (p *Pipeline) route(e membus.Event) {
 }
 
 // decodedEvent is the event as eventpattern.DecodeEvent would read its JSON: only the
-// detail needs decoding, the envelope's fields are at hand.
-func decodedEvent(cw events.CloudWatchEvent) (map[string]any, error) {
-	detail, err := eventpattern.DecodeEvent(cw.Detail)
-	if err != nil {
-		return nil, err
+// detail needs decoding, the envelope's fields are at hand. Without withDetail the
+// detail is left out: no pattern reads it (the template's match source and detail-type;
+// the bus took only a JSON object), and decoding it whole for nothing was a fifth of
+// serve's CPU.
+func decodedEvent(cw events.CloudWatchEvent, withDetail bool) (map[string]any, error) {
+	var detail any
+	if withDetail {
+		var err error
+		if detail, err = eventpattern.DecodeEvent(cw.Detail); err != nil {
+			return nil, err
+		}
 	}
 	resources := make([]any, len(cw.Resources))
 	for i, r := range cw.Resources {
@@ -320,6 +332,18 @@ func decodedEvent(cw events.CloudWatchEvent) (map[string]any, error) {
 		"resources":   resources,
 		"detail":      detail,
 	}, nil
+}
+
+// readsDetail reports whether pattern may read the event's detail: it names "detail", or
+// has a top-level "$or" (whose branches may).
+func readsDetail(pattern *eventpattern.Pattern) bool {
+	var top map[string]json.RawMessage
+	if json.Unmarshal([]byte(pattern.String()), &top) != nil {
+		return true
+	}
+	_, detail := top["detail"]
+	_, or := top["$or"]
+	return detail || or
 }
 
 func (p *Pipeline) targetLoop(ctx context.Context) {
@@ -405,8 +429,15 @@ func (p *Pipeline) nextJob() int {
 
 // entityKey is what a target's deliveries are serialized on: the function and the
 // event's entity (detail.entityId); empty when the event names none.
-func entityKey(function string, detail map[string]any) string {
+func entityKey(function string, raw json.RawMessage, detail map[string]any) string {
 	id, _ := detail["entityId"].(string)
+	if detail == nil { // not decoded for routing: read the one field
+		var d struct {
+			EntityID string `json:"entityId"`
+		}
+		json.Unmarshal(raw, &d)
+		id = d.EntityID
+	}
 	if id == "" {
 		return ""
 	}

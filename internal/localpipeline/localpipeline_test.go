@@ -498,3 +498,35 @@ Resources:
 		t.Error("a target error was swallowed")
 	}
 }
+
+func TestReadsDetail(t *testing.T) {
+	for pattern, want := range map[string]bool{
+		`{"source":["peerdom"],"detail-type":["Peer Created"]}`:           false,
+		`{"detail":{"entity":["role"]}}`:                                  true,
+		`{"$or":[{"detail-type":["Peer Created"]},{"detail":{"a":[1]}}]}`: true,
+	} {
+		p, err := eventpattern.Compile([]byte(pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := readsDetail(p); got != want {
+			t.Errorf("readsDetail(%s) = %v, want %v", pattern, got, want)
+		}
+	}
+}
+
+// Without a rule reading the detail, routing does not decode it: a job's entity is read
+// from the detail's JSON alone.
+func TestRoutingWithoutDetailPatterns(t *testing.T) {
+	raw := json.RawMessage(`{"entityId":"e-1","entity":"peer"}`)
+	if got, want := entityKey("Fn", raw, nil), "Fn\x00e-1"; got != want {
+		t.Errorf("entityKey from the raw detail = %q, want %q", got, want)
+	}
+	if got := entityKey("Fn", raw, map[string]any{"entityId": "e-2"}); got != "Fn\x00e-2" {
+		t.Errorf("entityKey from the decoded detail = %q", got)
+	}
+	ev, err := decodedEvent(events.CloudWatchEvent{DetailType: "Peer Created", Detail: raw}, false)
+	if err != nil || ev["detail-type"] != "Peer Created" || ev["detail"] != nil {
+		t.Errorf("decodedEvent without the detail = %v, %v", ev, err)
+	}
+}
