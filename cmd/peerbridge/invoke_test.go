@@ -201,7 +201,7 @@ func TestInvokeLocalActionsEveryFile(t *testing.T) {
 		name := dir + "/" + strings.TrimSuffix(filepath.Base(f), ".json")
 		t.Run(name, func(t *testing.T) {
 			ls := startLocalStack(t) // each on a fresh sandbox
-			function := map[string]string{"onboard-peer": "OnboardPeerFunction", "role-defaults": "RoleDefaultsFunction", "enrich": "EnrichFunction"}[dir]
+			function := map[string]string{"onboard-peer": "OnboardPeerFunction", "role-defaults": "RoleDefaultsFunction", "enrich": "EnrichFunction", "reconcile": "ReconcileFunction"}[dir]
 			answer := invokeLocal(t, ls, function, "events/"+name+".json")
 			if bytes.Contains(answer, []byte("errorMessage")) {
 				t.Fatalf("answer %s", answer)
@@ -254,6 +254,20 @@ func TestInvokeLocalActionsEveryFile(t *testing.T) {
 				}
 				if !ok {
 					t.Errorf("no Role Snapshot caused by %s on serve's bus", d.ID)
+				}
+			case "reconcile/scheduled":
+				// A fresh process with no STATE_TABLE keeps its state in memory: every
+				// invocation is a first run, which lists the sandbox and publishes nothing.
+				var rep struct {
+					Baseline  bool
+					Listed    map[string]int
+					Published int
+				}
+				if err := json.Unmarshal(answer, &rep); err != nil {
+					t.Fatalf("answer %s: %v", answer, err)
+				}
+				if !rep.Baseline || rep.Listed["peer"] == 0 || rep.Listed["role"] == 0 || rep.Published != 0 || len(evs) != 0 {
+					t.Errorf("report %+v and %d events on serve's bus; want a baseline of the sandbox's entities publishing nothing", rep, len(evs))
 				}
 			default:
 				t.Errorf("no check for events/%s.json", name)
