@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/internal/bus"
+	"github.com/peerbridge/peerbridge/internal/idempotency/memstore"
+	"github.com/peerbridge/peerbridge/internal/reconcile"
 	"github.com/peerbridge/peerbridge/internal/state/memstate"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
@@ -135,5 +137,116 @@ func TestLastOfAKindDeleted(t *testing.T) {
 	evs := b.events(t)
 	if rep.Published != 1 || len(evs) != 1 || evs[0].DetailType != "Peer Deleted" || evs[0].Detail.EntityID != peer.ID {
 		t.Fatalf("report %+v, events %+v", rep, evs)
+	}
+}
+
+// refusingBus refuses every other entry of each call, as EventBridge's per-entry
+// failures do, and keeps the detail ids it refused.
+type refusingBus struct {
+	recorder
+	refused []string
+}
+
+func (b *refusingBus) PutEvents(ctx context.Context, entries []bus.Entry) ([]bus.Result, error) {
+	out := make([]bus.Result, len(entries))
+	var accepted []bus.Entry
+	for i, e := range entries {
+		if i%2 == 1 {
+			d, err := peerdom.DecodeDetail([]byte(e.Detail))
+			if err != nil {
+				return nil, err
+			}
+			b.refused = append(b.refused, d.ID)
+			out[i] = bus.Result{ErrorCode: "InternalFailure", ErrorMessage: "refused by the test"}
+			continue
+		}
+		accepted = append(accepted, e)
+	}
+	res, err := b.recorder.PutEvents(ctx, accepted)
+	if err != nil {
+		return nil, err
+	}
+	for i, j := 0, 0; i < len(entries); i++ {
+		if out[i].ErrorCode == "" {
+			out[i], j = res[j], j+1
+		}
+	}
+	return out, nil
+}
+
+// TestRefusedEventsAreNotRecorded: a difference whose event the bus refused is not
+// recorded in the state, so the next run publishes it, with the same id; the accepted
+// ones are recorded and not published again.
+func TestRefusedEventsAreNotRecorded(t *testing.T) {
+	b := &refusingBus{}
+	w := newWorld(t, memstate.New(), &b.recorder)
+	missed(t, w, 4)
+	r := w.reconciler()
+	r.Bus = b
+	first, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Failed != len(b.refused) || first.Failed == 0 || first.Published+first.Failed != 4 || first.Recorded != first.Published {
+		t.Fatalf("first run %+v with %d refused: want the refused ones counted and only the accepted recorded", first, len(b.refused))
+	}
+	second, err := w.reconciler().Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Published != first.Failed || second.Failed != 0 {
+		t.Fatalf("second run %+v: want exactly the %d refused events published", second, first.Failed)
+	}
+	ids := map[string]int{}
+	for _, ev := range b.events(t) {
+		ids[ev.Detail.ID]++
+	}
+	for _, id := range b.refused {
+		if ids[id] != 1 {
+			t.Errorf("refused event %s is on the bus %d times after the next run, want once with the same id", id, ids[id])
+		}
+	}
+	if len(ids) != 4 {
+		t.Errorf("%d distinct events on the bus, want 4", len(ids))
+	}
+	for id, n := range ids {
+		if n != 1 {
+			t.Errorf("event %s on the bus %d times", id, n)
+		}
+	}
+}
+
+// TestHeldLeaseSkipsTheRun: while another run holds the lease, a run does nothing (no
+// listing, no event, no record); once it is released, a run works and releases its own.
+func TestHeldLeaseSkipsTheRun(t *testing.T) {
+	ctx := context.Background()
+	b := &recorder{}
+	w := newWorld(t, memstate.New(), b)
+	missed(t, w, 2)
+	leases := memstore.New(nil)
+	if err := leases.Acquire(ctx, reconcile.LeaseKey, "other run", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	r := w.reconciler()
+	r.Leases = leases
+	rep, err := r.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Skipped || len(rep.Listed) != 0 || rep.Differences != 0 || rep.Recorded != 0 || len(b.events(t)) != 0 {
+		t.Fatalf("run under a held lease: %+v, %d events; want it skipped, doing nothing", rep, len(b.events(t)))
+	}
+	if err := leases.Release(ctx, reconcile.LeaseKey, "other run"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = r.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Skipped || rep.Published != 2 {
+		t.Fatalf("run after the release: %+v; want the 2 missed changes published", rep)
+	}
+	if err := leases.Acquire(ctx, reconcile.LeaseKey, "other run", time.Minute); err != nil {
+		t.Errorf("the run kept its lease: %v", err)
 	}
 }
