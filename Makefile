@@ -106,7 +106,7 @@ PARSE_ADVERSARIAL_SHAPES := brackets bold-brackets link-opens escaped-brackets p
 	nesting huge-line short-lines field-lines distinct-fields markers marker-only arrows backslashes
 PARSE_ADVERSARIAL_TARGETS := $(foreach s,$(PARSE_ADVERSARIAL_SHAPES),'ParseCorpus100KiB/ParseAdversarial/$(s)>=0.2')
 
-COLDSTART_FUNCTIONS := Ingest Worker OnboardPeer RoleDefaults Enrich
+COLDSTART_FUNCTIONS := Ingest Worker OnboardPeer RoleDefaults Enrich Reconcile
 COLDSTART_TARGETS := $(foreach f,$(COLDSTART_FUNCTIONS),'ColdStart/$(f):init-ms/sdk-init-ms<=1.2') \
 	$(foreach f,$(COLDSTART_FUNCTIONS),'ColdStart/$(f):init-ms/hello-init-ms' 'ColdStart/$(f):sdk-init-ms/hello-init-ms') \
 	'ColdStart/Ingest:hello-init-ms' $(foreach f,$(COLDSTART_FUNCTIONS),'ColdStart/$(f):sdk-init-ms' 'ColdStart/$(f):init-ms') \
