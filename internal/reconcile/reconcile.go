@@ -124,16 +124,16 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 		}
 		return rep, err
 	}
-	records, err := r.State.All(ctx)
-	if err != nil {
-		return rep, err
-	}
 	_, baselined, err := r.State.Baseline(ctx)
 	if err != nil {
 		return rep, err
 	}
 	if !baselined {
 		return r.baseline(ctx, read.items, &rep)
+	}
+	records, err := r.State.All(ctx)
+	if err != nil {
+		return rep, err
 	}
 	org := r.Organization
 	for i := 0; org == "" && i < len(records); i++ {
