@@ -343,9 +343,6 @@ func MergeReported(e Entity, stored, read json.RawMessage, fields []string) (jso
 	if s == nil {
 		s = map[string]json.RawMessage{}
 	}
-	// Every field is also looked for among the custom fields: built-in fields (Purpose)
-	// may be either.
-	custom := fields
 	for _, field := range fields {
 		for _, a := range Attributes(e, field) {
 			if v, ok := r[a]; ok {
@@ -355,12 +352,14 @@ func MergeReported(e Entity, stored, read json.RawMessage, fields []string) (jso
 			}
 		}
 	}
-	if len(custom) > 0 {
+	// Every field is also looked for among the custom fields: built-in fields (Purpose)
+	// may be either.
+	if len(fields) > 0 {
 		var sf, rf []map[string]json.RawMessage
 		_ = json.Unmarshal(s["customFields"], &sf)
 		_ = json.Unmarshal(r["customFields"], &rf)
 		name := func(m map[string]json.RawMessage) string { return strings.TrimSpace(jsonString(m["name"])) }
-		for _, field := range custom {
+		for _, field := range fields {
 			sf = slices.DeleteFunc(sf, func(m map[string]json.RawMessage) bool { return name(m) == field })
 			for _, m := range rf {
 				if name(m) == field {
