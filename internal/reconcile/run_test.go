@@ -250,3 +250,39 @@ func TestHeldLeaseSkipsTheRun(t *testing.T) {
 		t.Errorf("the run kept its lease: %v", err)
 	}
 }
+
+// TestNetChangePerRun: a field changed twice between two runs, both webhooks lost, is one
+// event showing the value of the last run and the latest; an entity created and deleted
+// between two runs shows nothing.
+func TestNetChangePerRun(t *testing.T) {
+	ctx := context.Background()
+	b := &recorder{}
+	w := newWorld(t, memstate.New(), b)
+	peer := w.srv.AddPeer(peerdomapi.Peer{FirstName: "Ada", LastName: "Byron"})
+	if _, err := w.reconciler().Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.srv.DropWebhooks(4)
+	for _, last := range []string{"King", "Lovelace"} {
+		must(w.api.Peers().Update(ctx, peer.ID, peerdomapi.PeerInput{FirstName: "Ada", LastName: last}))
+	}
+	gone := must(w.api.Peers().Create(ctx, peerdomapi.PeerInput{FirstName: "Brief", LastName: "Visit"}))
+	if err := w.api.Peers().Delete(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.srv.WaitWebhooks(ctx); err != nil || len(w.srv.DroppedWebhooks()) != 4 {
+		t.Fatalf("%d webhooks dropped (%v), want the 4 writes'", len(w.srv.DroppedWebhooks()), err)
+	}
+	rep, err := w.reconciler().Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := b.events(t)
+	if rep.Published != 1 || len(evs) != 1 {
+		t.Fatalf("report %+v, events %+v; want one event", rep, evs)
+	}
+	d := evs[0].Detail
+	if d.EntityID != peer.ID || len(d.Changes) != 1 || d.Changes[0].Field != "Last name" || d.Changes[0].Old != "Byron" || d.Changes[0].New != "Lovelace" {
+		t.Fatalf("detail %+v; want Last name Byron → Lovelace", d)
+	}
+}
