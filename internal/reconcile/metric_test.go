@@ -5,10 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerbridge/peerbridge/internal/metrics/metricstest"
 	"github.com/peerbridge/peerbridge/internal/reconcile"
 )
 
-// TestMetricLine: the EMF line names the metric the alarm watches, with the count.
+// TestMetricLine: the EMF line names the metric the alarm watches, with the count, and
+// meets the format's specification as internal/metrics' lines do.
 func TestMetricLine(t *testing.T) {
 	at := time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
 	b, ok := reconcile.MetricLine(reconcile.Report{Differences: 7}, "stack-reconcile", at)
@@ -29,6 +31,9 @@ func TestMetricLine(t *testing.T) {
 	}
 	if err := json.Unmarshal(b, &line); err != nil {
 		t.Fatal(err)
+	}
+	if values, err := metricstest.CheckEMF(b); err != nil || values["ReconcileDifferences"] != 7 {
+		t.Errorf("not a valid EMF line (%v), values %v: %s", err, values, b)
 	}
 	m := line.AWS.CloudWatchMetrics
 	if line.AWS.Timestamp != at.UnixMilli() || len(m) != 1 || m[0].Namespace != "peerbridge" || m[0].Metrics[0].Name != "ReconcileDifferences" ||
