@@ -84,7 +84,7 @@ flags:`)
 		return fail(stderr, "replay", err)
 	}
 	fmt.Fprintf(stderr, "Replay %s started: events from %s to %s, to %s\n", name, r.Since.Format(time.RFC3339),
-		cmpOrTime(r.Until, now).Format(time.RFC3339), strings.Join(ruleNamesOf(chosen), ", "))
+		cmpOrTime(r.Until, now).Format(time.RFC3339), strings.Join(operate.RuleNames(chosen), ", "))
 	last := ""
 	p, err := operate.FollowReplay(ctx, eb, name, 5*time.Second, func(p operate.ReplayProgress) {
 		line := p.State
@@ -125,12 +125,4 @@ func cmpOrTime(t, alt time.Time) time.Time {
 		return alt
 	}
 	return t
-}
-
-func ruleNamesOf(rules []operate.Rule) []string {
-	names := make([]string, len(rules))
-	for i, r := range rules {
-		names[i] = r.Name
-	}
-	return names
 }
