@@ -32,7 +32,8 @@ func exportMain(ctx context.Context, args []string, getenv func(string) string, 
 	fs.SetOutput(stderr)
 	format := fs.String("format", "json", "file `format`: json (the API's objects, as returned) or csv (one column per field and custom field)")
 	outDir := fs.String("out", "peerdom-export", "the `directory` to write into (created if missing)")
-	apiURL := fs.String("api-url", "", "the Peerdom API base `URL` (default $PEERDOM_API_URL, else "+peerdomapi.DefaultBaseURL+")")
+	var apiURL apiFlag
+	apiURL.register(fs)
 	pageSize := fs.Int("page-size", peerdomapi.DefaultPageSize, "items per list request, 1 to 100 (the API's limit)")
 	includeFormer := fs.Bool("include-former", false, "export former peers too (marked in the former column of peers.csv; leftAt in peers.json)")
 	fs.Usage = func() {
@@ -54,17 +55,8 @@ func exportMain(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintf(stderr, "peerbridge export: --page-size must be from 1 to %d (the API's limit), not %d\n", peerdomapi.MaxPageSize, *pageSize)
 		return 2
 	}
-	key := strings.TrimSpace(getenv("PEERDOM_API_KEY"))
-	if key == "" {
-		fmt.Fprintln(stderr, "peerbridge export: set PEERDOM_API_KEY to a Peerdom API key (an Owner creates one in Settings > My Data > API Keys)")
-		return 2
-	}
-	if *apiURL == "" {
-		*apiURL = getenv("PEERDOM_API_URL")
-	}
-	api, err := peerdomapi.New(*apiURL, key, peerdomapi.WithUserAgent("peerbridge-export"))
-	if err != nil {
-		fmt.Fprintf(stderr, "peerbridge export: %v\n", err)
+	api := apiURL.client("export", getenv, stderr)
+	if api == nil {
 		return 2
 	}
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/peerbridge/peerbridge/internal/reconcile"
 	"github.com/peerbridge/peerbridge/internal/state/memstate"
-	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 )
 
 // runReconcile implements `peerbridge reconcile --dry-run [--state FILE] [--api-url URL] [--json]`.
@@ -24,7 +23,8 @@ func reconcileMain(ctx context.Context, args []string, getenv func(string) strin
 	fs.SetOutput(stderr)
 	dryRun := fs.Bool("dry-run", false, "print the differences instead of publishing them (required: this command never publishes)")
 	statePath := fs.String("state", "peerbridge-state.json", "the state `file` to compare with (created on the first run, then updated)")
-	apiURL := fs.String("api-url", "", "the Peerdom API base `URL` (default $PEERDOM_API_URL, else "+peerdomapi.DefaultBaseURL+")")
+	var apiURL apiFlag
+	apiURL.register(fs)
 	asJSON := fs.Bool("json", false, "print the events themselves, one JSON object a line")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: peerbridge reconcile --dry-run [--state FILE] [--api-url URL] [--json]\n\nLists every role, group and peer through the Peerdom API and prints what changed since\nthe state FILE was last updated, as the events reconciliation would publish (CONTRACT.md\n§5): what your webhooks may have missed. The first run only records the state. The API\nkey comes from $PEERDOM_API_KEY.")
@@ -41,17 +41,8 @@ func reconcileMain(ctx context.Context, args []string, getenv func(string) strin
 		fmt.Fprintln(stderr, "peerbridge reconcile: pass --dry-run; publishing is what `serve --reconcile-every` and the deployed ReconcileFunction do")
 		return 2
 	}
-	key := strings.TrimSpace(getenv("PEERDOM_API_KEY"))
-	if key == "" {
-		fmt.Fprintln(stderr, "peerbridge reconcile: set PEERDOM_API_KEY to a Peerdom API key (an Owner creates one in Settings > My Data > API Keys)")
-		return 2
-	}
-	if *apiURL == "" {
-		*apiURL = getenv("PEERDOM_API_URL")
-	}
-	api, err := peerdomapi.New(*apiURL, key, peerdomapi.WithUserAgent("peerbridge-reconcile"))
-	if err != nil {
-		fmt.Fprintf(stderr, "peerbridge reconcile: %v\n", err)
+	api := apiURL.client("reconcile", getenv, stderr)
+	if api == nil {
 		return 2
 	}
 	st, err := memstate.Load(*statePath)

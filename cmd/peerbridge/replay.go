@@ -42,7 +42,7 @@ flags:`)
 		return flagExit(err)
 	}
 	now := time.Now()
-	r := operate.Replay{Rules: rules, DetailTypes: detailTypes}
+	r := operate.Replay{Rules: rules, DetailTypes: detailTypes, Until: now}
 	var err error
 	if *since == "" {
 		fmt.Fprintln(stderr, "peerbridge replay: --since: required (a time, or a duration before now such as 2h)")
@@ -84,7 +84,7 @@ flags:`)
 		return fail(stderr, "replay", err)
 	}
 	fmt.Fprintf(stderr, "Replay %s started: events from %s to %s, to %s\n", name, r.Since.Format(time.RFC3339),
-		cmpOrTime(r.Until, now).Format(time.RFC3339), strings.Join(ruleNamesOf(chosen), ", "))
+		r.Until.Format(time.RFC3339), strings.Join(operate.RuleNames(chosen), ", "))
 	last := ""
 	p, err := operate.FollowReplay(ctx, eb, name, 5*time.Second, func(p operate.ReplayProgress) {
 		line := p.State
@@ -118,19 +118,4 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (2026-11-30T09:00:00Z) nor a duration (2h)", s)
 	}
 	return t, nil
-}
-
-func cmpOrTime(t, alt time.Time) time.Time {
-	if t.IsZero() {
-		return alt
-	}
-	return t
-}
-
-func ruleNamesOf(rules []operate.Rule) []string {
-	names := make([]string, len(rules))
-	for i, r := range rules {
-		names[i] = r.Name
-	}
-	return names
 }

@@ -15,7 +15,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,7 +75,7 @@ func (h *Handler) sendMessage(w http.ResponseWriter, r *http.Request, body []byt
 	}
 	if q == nil {
 		writeError(w, http.StatusBadRequest, "AWS.SimpleQueueService.NonExistentQueue",
-			fmt.Sprintf("no local queue %q: give the function QUEUE_URL=%s", in.QueueURL, strings.Join(keys(h.Queues), " or ")))
+			fmt.Sprintf("no local queue %q: give the function QUEUE_URL=%s", in.QueueURL, strings.Join(slices.Sorted(maps.Keys(h.Queues)), " or ")))
 		return
 	}
 	if err := q.Send(r.Context(), in.MessageBody); err != nil {
@@ -111,7 +113,7 @@ func (h *Handler) putEvents(w http.ResponseWriter, r *http.Request, body []byte)
 	}
 	if b == nil {
 		writeError(w, http.StatusBadRequest, "ResourceNotFoundException",
-			fmt.Sprintf("no local event bus %q: give the function EVENT_BUS_NAME=%s", name, strings.Join(keys(h.Buses), " or ")))
+			fmt.Sprintf("no local event bus %q: give the function EVENT_BUS_NAME=%s", name, strings.Join(slices.Sorted(maps.Keys(h.Buses)), " or ")))
 		return
 	}
 	entries := make([]bus.Entry, len(in.Entries))
@@ -154,12 +156,4 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("X-Amzn-Query-Error", code+";Sender")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": message})
-}
-
-func keys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }

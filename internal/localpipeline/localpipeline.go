@@ -379,24 +379,14 @@ func (p *Pipeline) targetLoop(ctx context.Context) {
 		}
 		if err != nil && ctx.Err() != nil && p.isStopped() {
 			// Cut short by Stop: not the target's failure; the job stays pending.
-			p.mu.Lock()
-			p.running--
-			p.jobs = append(p.jobs, j)
-			p.cond.Broadcast()
-			p.mu.Unlock()
+			p.requeue(j)
 			continue
 		}
 		if err != nil && j.attempt <= j.route.MaxRetries && ctx.Err() == nil {
 			// Retry later, as Lambda does for a failed asynchronous invocation; the job
 			// counts as running until it is queued again, so Drain waits for it.
 			j.attempt++
-			time.AfterFunc(p.retryIn(j.attempt-1), func() {
-				p.mu.Lock()
-				p.running--
-				p.jobs = append(p.jobs, j)
-				p.cond.Broadcast()
-				p.mu.Unlock()
-			})
+			time.AfterFunc(p.retryIn(j.attempt-1), func() { p.requeue(j) })
 			continue
 		}
 		if err != nil {
@@ -414,6 +404,15 @@ func (p *Pipeline) targetLoop(ctx context.Context) {
 		p.cond.Broadcast()
 		p.mu.Unlock()
 	}
+}
+
+// requeue puts a running job back among the pending ones.
+func (p *Pipeline) requeue(j job) {
+	p.mu.Lock()
+	p.running--
+	p.jobs = append(p.jobs, j)
+	p.cond.Broadcast()
+	p.mu.Unlock()
 }
 
 // nextJob is the index of the oldest job whose entity no target is busy with, or -1.

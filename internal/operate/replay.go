@@ -121,7 +121,7 @@ func StartReplay(ctx context.Context, eb *eventbridge.Client, archiveArn, busArn
 	name := "peerbridge-" + now.UTC().Format("20060102-150405")
 	_, err := eb.StartReplay(ctx, &eventbridge.StartReplayInput{
 		ReplayName:     aws.String(name),
-		Description:    aws.String("peerbridge replay to " + strings.Join(ruleNames(rules), ", ")),
+		Description:    aws.String("peerbridge replay to " + strings.Join(RuleNames(rules), ", ")),
 		EventSourceArn: aws.String(archiveArn),
 		EventStartTime: aws.Time(r.Since), EventEndTime: aws.Time(r.Until),
 		Destination: &ebtypes.ReplayDestination{Arn: aws.String(busArn), FilterArns: arns},
@@ -132,7 +132,8 @@ func StartReplay(ctx context.Context, eb *eventbridge.Client, archiveArn, busArn
 	return name, nil
 }
 
-func ruleNames(rules []Rule) []string {
+// RuleNames is the rules' names, in order.
+func RuleNames(rules []Rule) []string {
 	names := make([]string, len(rules))
 	for i, x := range rules {
 		names[i] = x.Name

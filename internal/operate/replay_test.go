@@ -24,7 +24,7 @@ func TestChooseRules(t *testing.T) {
 		if err != nil {
 			return []string{"error: " + err.Error()}
 		}
-		return ruleNames(got)
+		return RuleNames(got)
 	}
 	for _, c := range []struct {
 		r    Replay

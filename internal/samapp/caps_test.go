@@ -25,7 +25,7 @@ func transformed(t *testing.T, params map[string]string) map[string]map[string]a
 		if ee, ok := err.(*exec.ExitError); ok {
 			stderr = string(ee.Stderr)
 		}
-		t.Fatalf("SAM transform: %v\n%s", err, stderr)
+		t.Fatalf("SAM transform (%s has aws-sam-translator after `make venv`): %v\n%s", mototest.Python(), err, stderr)
 	}
 	var deployed struct {
 		Resources map[string]map[string]any

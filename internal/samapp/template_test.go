@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/peerbridge/peerbridge/internal/envscan"
-	"github.com/peerbridge/peerbridge/internal/mototest"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
 )
 
@@ -309,26 +307,9 @@ func TestPoliciesNameTheirResources(t *testing.T) {
 // TestDeployedTemplateHasNoWildcards checks the template as CloudFormation gets it, after
 // the SAM transform: SAM adds roles and policies of its own for functions without Role.
 func TestDeployedTemplateHasNoWildcards(t *testing.T) {
-	root := repoRoot(t)
-	params, _ := json.Marshal(allOn)
-	cmd := exec.Command(mototest.Python(), filepath.Join("testdata", "transform.py"), filepath.Join(root, "template.yaml"), string(params))
-	cmd.Env = []string{"AWS_DEFAULT_REGION=us-east-1", "PATH=" + os.Getenv("PATH")} // no credentials: no AWS call
-	out, err := cmd.Output()
-	if err != nil {
-		stderr := ""
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("SAM transform (%s has aws-sam-translator after `make venv`): %v\n%s", mototest.Python(), err, stderr)
-	}
-	var deployed struct {
-		Resources map[string]map[string]any
-	}
-	if err := json.Unmarshal(out, &deployed); err != nil {
-		t.Fatal(err)
-	}
+	resources := transformed(t, allOn)
 	roles := 0
-	for id, res := range deployed.Resources {
+	for id, res := range resources {
 		typ, _ := res["Type"].(string)
 		if strings.HasPrefix(typ, "AWS::Serverless::") {
 			t.Errorf("%s: %s left after the transform", id, typ)
@@ -348,7 +329,7 @@ func TestDeployedTemplateHasNoWildcards(t *testing.T) {
 		t.Errorf("%d IAM roles after the transform, want 7: SAM made roles of its own", roles)
 	}
 	for _, want := range []string{"WorkerFunctionWebhooks", "OnboardPeerFunctionPeerCreated", "EnrichFunctionEntityChanged", "WebhookApiApiGatewayDefaultStage"} {
-		if _, ok := deployed.Resources[want]; !ok {
+		if _, ok := resources[want]; !ok {
 			t.Errorf("transformed template lacks %s", want)
 		}
 	}

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
+)
+
+// apiFlag is the --api-url flag of the commands that read the Peerdom API (export,
+// reconcile); the key comes from $PEERDOM_API_KEY.
+type apiFlag struct{ url string }
+
+func (f *apiFlag) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.url, "api-url", "", "the Peerdom API base `URL` (default $PEERDOM_API_URL, else "+peerdomapi.DefaultBaseURL+")")
+}
+
+// client is the Peerdom API client for cmd (its user agent is peerbridge-cmd), or nil
+// after saying on stderr what is missing or wrong: the command then exits 2.
+func (f *apiFlag) client(cmd string, getenv func(string) string, stderr io.Writer) *peerdomapi.Client {
+	key := strings.TrimSpace(getenv("PEERDOM_API_KEY"))
+	if key == "" {
+		fmt.Fprintf(stderr, "peerbridge %s: set PEERDOM_API_KEY to a Peerdom API key (an Owner creates one in Settings > My Data > API Keys)\n", cmd)
+		return nil
+	}
+	url := f.url
+	if url == "" {
+		url = getenv("PEERDOM_API_URL")
+	}
+	api, err := peerdomapi.New(url, key, peerdomapi.WithUserAgent("peerbridge-"+cmd))
+	if err != nil {
+		fmt.Fprintf(stderr, "peerbridge %s: %v\n", cmd, err)
+		return nil
+	}
+	return api
+}
