@@ -254,10 +254,11 @@ func (p *Pipeline) batchWindow(ctx context.Context) {
 
 // noteDeadLetters tells the observer of messages newly moved to the queue's DLQ.
 func (p *Pipeline) noteDeadLetters() {
-	dead := p.Queue.DeadLetters()
-	// By id, not by count: a redrive (RedriveQueue) takes letters out of the list.
+	// By id, not by count: a redrive (RedriveQueue) takes letters out of the list; p.mu
+	// is held from the read to the update so that a redrive falls before or after both.
 	var fresh []queue.Message
 	p.mu.Lock()
+	dead := p.Queue.DeadLetters()
 	told := make(map[string]bool, len(dead))
 	for _, m := range dead {
 		if !p.seenQueueDead[m.ID] {

@@ -60,10 +60,21 @@ func (p *Pipeline) routeOf(function string) *Route {
 }
 
 // RedriveQueue moves the queue's dead letters named by message id (nil: all) back to
-// the queue (memqueue.Queue.Redrive) and returns how many it moved.
+// the queue (memqueue.Queue.Redrive) and returns how many it moved. The queue's lock
+// is taken under p.mu, never the other way round.
 func (p *Pipeline) RedriveQueue(ids []string) (int, error) {
-	if p.isClosed() || p.isStopped() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || p.stopped {
 		return 0, ErrStopped
 	}
-	return p.Queue.Redrive(ids), nil
+	moved := p.Queue.Redrive(ids)
+	// A letter moved back is new to the observer when it dies again.
+	if ids == nil {
+		clear(p.seenQueueDead)
+	}
+	for _, id := range ids {
+		delete(p.seenQueueDead, id)
+	}
+	return moved, nil
 }
