@@ -16,6 +16,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
 	"github.com/peerbridge/peerbridge/internal/operate"
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
 )
 
 // startAdminStack starts serve with its admin endpoint on a free loopback port, its
@@ -222,4 +223,52 @@ func TestServeAdminRefuses(t *testing.T) {
 		t.Errorf("status --local with a stopped serve: %d %s", code, stderr)
 	}
 	t.Setenv(adminFileEnv, file) // for the cleanup's check
+}
+
+// TestServeAdminEventRedrive: an action that fails every retry dead-letters its event;
+// dlq list --local --queue events shows it with the action's error, and dlq redrive
+// --local --queue events hands it back to its function, which then succeeds.
+func TestServeAdminEventRedrive(t *testing.T) {
+	var busDown atomic.Bool
+	s, _ := startAdminStack(t, &busDown)
+	// Onboarding's write fails on its attempt and both retries (template: 2).
+	s.sandbox.InjectFault(peerdomtest.Fault{Method: http.MethodPost, Path: "/roles", Status: http.StatusBadRequest, Times: 3})
+	sendKind(t, s, "peer-created")
+	waitFor(t, "a dead action event", func() bool { return len(s.pipeline.DeadActions()) == 1 })
+
+	code, stdout, stderr := runCLI(t, "", "dlq", "list", "--local", "--queue", "events", "--json")
+	var letters []operate.DeadLetter
+	if code != 0 || json.Unmarshal([]byte(stdout), &letters) != nil || len(letters) != 1 {
+		t.Fatalf("dlq list --local --queue events: %d %s %s", code, stdout, stderr)
+	}
+	l := letters[0]
+	if l.DetailType != "Peer Created" || l.Target != "OnboardPeerFunction" || !strings.Contains(l.Reason, "400") {
+		t.Errorf("the dead event: %+v", l)
+	}
+	code, stdout, _ = runCLI(t, "", "status", "--local", "--json")
+	var st operate.Status
+	json.Unmarshal([]byte(stdout), &st)
+	if code != 0 || st.DLQs[1].Visible != 1 || st.LastHour["ActionsFailed"] != 3 {
+		t.Errorf("status --local: %d %+v", code, st)
+	}
+
+	done := st.LastHour["ActionsDone"]
+	code, stdout, stderr = runCLI(t, "", "dlq", "redrive", "--local", "--queue", "events", "--id", l.EventID)
+	if code != 0 || !strings.Contains(stdout, "Handed 1 ") {
+		t.Fatalf("dlq redrive --local --queue events: %d %s %s", code, stdout, stderr)
+	}
+	waitFor(t, "the redriven action", func() bool {
+		return s.counts.actionsDone.Load() > int64(done)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := s.pipeline.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.pipeline.DeadActions()); n != 0 {
+		t.Errorf("%d dead action events after the redrive, want 0", n)
+	}
+	if w := s.sandbox.Writes(); len(w) != 1 {
+		t.Errorf("the sandbox has %d writes after the redrive, want onboarding's one: %+v", len(w), w)
+	}
 }
