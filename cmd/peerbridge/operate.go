@@ -93,7 +93,7 @@ func runDLQ(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	all := fs.Bool("all", false, "redrive: every message")
 	yes := fs.Bool("yes", false, "purge: do not ask for confirmation")
 	limit := fs.Int("limit", 0, "list: at most this many messages (0: all)")
-	local := fs.Bool("local", false, "ask the running `peerbridge serve` (its admin endpoint) instead of a deployed stack; events can be redriven there")
+	local := fs.Bool("local", false, "the running peerbridge serve (its admin endpoint) instead of a deployed stack; there, events can be redriven too")
 	argv, err := parseFlags(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -299,7 +299,7 @@ func runStatus(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	}
 	var sf stackFlags
 	sf.register(fs)
-	local := fs.Bool("local", false, "the running `peerbridge serve` (its admin endpoint) instead of a deployed stack")
+	local := fs.Bool("local", false, "the running peerbridge serve (its admin endpoint) instead of a deployed stack")
 	if argv, err := parseFlags(fs, args); err != nil || len(argv) > 0 {
 		if err == nil {
 			fs.Usage()

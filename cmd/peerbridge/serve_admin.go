@@ -407,6 +407,13 @@ func (s *stack) adminRedrive(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusConflict, err.Error())
 		return
 	}
+	if moved > 0 {
+		where := "the webhook queue"
+		if kind == operate.Events {
+			where = "their functions"
+		}
+		s.display.linef("  ↻ redrive: %d %s dead letter(s) back to %s (peerbridge dlq redrive --local)", moved, kind, where)
+	}
 	resp := map[string]any{"moved": moved, "method": "local"}
 	if err != nil {
 		resp["error"] = err.Error()
