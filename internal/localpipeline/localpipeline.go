@@ -259,6 +259,11 @@ func (p *Pipeline) noteDeadLetters() {
 	var fresh []queue.Message
 	p.mu.Lock()
 	dead := p.Queue.DeadLetters()
+	if len(dead) == 0 { // the usual case, every poll: no map to build
+		p.seenQueueDead = nil
+		p.mu.Unlock()
+		return
+	}
 	told := make(map[string]bool, len(dead))
 	for _, m := range dead {
 		if !p.seenQueueDead[m.ID] {
