@@ -93,6 +93,7 @@ func runDLQ(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	all := fs.Bool("all", false, "redrive: every message")
 	yes := fs.Bool("yes", false, "purge: do not ask for confirmation")
 	limit := fs.Int("limit", 0, "list: at most this many messages (0: all)")
+	local := fs.Bool("local", false, "the running peerbridge serve (its admin endpoint) instead of a deployed stack; there, events can be redriven too")
 	argv, err := parseFlags(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -118,7 +119,7 @@ func runDLQ(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			fmt.Fprintln(stderr, "peerbridge dlq redrive: pass --all, or --id for each message to move back")
 			return 2
 		}
-		if *queueName == operate.Events {
+		if *queueName == operate.Events && !*local {
 			fmt.Fprintln(stderr, "peerbridge dlq redrive: events have no queue to go back to; re-run them from the archive with `peerbridge replay --rule RULE`, then `peerbridge dlq purge --queue events`")
 			return 2
 		}
@@ -128,6 +129,9 @@ func runDLQ(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return 2
 	}
 
+	if *local {
+		return runDLQLocal(ctx, sub, *queueName, ids, *all, sf.json, *limit, stdout, stderr)
+	}
 	cfg, st, err := sf.open(ctx)
 	if err != nil {
 		return fail(stderr, "dlq "+sub, err)
@@ -295,12 +299,16 @@ func runStatus(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	}
 	var sf stackFlags
 	sf.register(fs)
+	local := fs.Bool("local", false, "the running peerbridge serve (its admin endpoint) instead of a deployed stack")
 	if argv, err := parseFlags(fs, args); err != nil || len(argv) > 0 {
 		if err == nil {
 			fs.Usage()
 			return 2
 		}
 		return flagExit(err)
+	}
+	if *local {
+		return runStatusLocal(ctx, sf.json, stdout, stderr)
 	}
 	cfg, st, err := sf.open(ctx)
 	if err != nil {
@@ -332,6 +340,10 @@ func printStatus(w io.Writer, s operate.Status) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	if !s.CountsSince.IsZero() { // serve: no alarms, counts since it started
+		printCounts(w, "since "+s.CountsSince.Local().Format("15:04:05")+":", s.LastHour)
+		return
+	}
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if len(s.Alarms) == 0 {
 		fmt.Fprintln(tw, "alarms\tnone found")
@@ -349,10 +361,14 @@ func printStatus(w io.Writer, s operate.Status) {
 		fmt.Fprintln(w, "last hour: no metrics (none emitted yet, or CloudWatch has not aggregated them)")
 		return
 	}
-	fmt.Fprintln(w, "last hour:")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	printCounts(w, "last hour:", s.LastHour)
+}
+
+func printCounts(w io.Writer, heading string, counts map[string]float64) {
+	fmt.Fprintln(w, heading)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	for _, name := range metrics.Names {
-		if v, ok := s.LastHour[name]; ok {
+		if v, ok := counts[name]; ok {
 			fmt.Fprintf(tw, "  %s\t%.0f\t\n", name, v)
 		}
 	}

@@ -58,6 +58,8 @@ type serveOptions struct {
 	// reconcileEvery is how often reconciliation runs (0: never); its first run, at start,
 	// records the baseline.
 	reconcileEvery time.Duration
+	adminAddr      string // the admin endpoint for status and dlq --local (serve_admin.go); empty: none
+	adminFile      string // where its address and token are written; empty: adminFile()
 
 	// For tests; zero values mean the defaults below.
 	listen       func(network, addr string) (net.Listener, error)
@@ -127,6 +129,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.StringVar(&opts.awsAddr, "aws-addr", "127.0.0.1:3002", "`address` of the local AWS endpoint (SQS SendMessage, EventBridge PutEvents) for peerbridge invoke --local; empty: none")
 	fs.BoolVar(&opts.watch, "watch", false, "rebuild a function run under the Lambda emulator (not a shipped action) when a file under its CodeUri changes")
 	fs.DurationVar(&opts.reconcileEvery, "reconcile-every", time.Minute, "run reconciliation this often against the Peerdom side: changes no webhook reported are published (the first run, at start, records the baseline); 0 turns it off")
+	fs.StringVar(&opts.adminAddr, "admin-addr", "127.0.0.1:3003", "loopback `address` of the admin endpoint that peerbridge status --local and dlq --local ask (its token is in the admin file); empty: none")
 	fs.StringVar(&opts.spill, "spill", "", "`FILE` for the work still undelivered when --drain-timeout ends (default peerbridge-spill-<time>.jsonl, written only if needed); re-post it with peerbridge send --replay FILE")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: peerbridge serve [flags]\n\nRuns ingest, the queue, the worker, the bus and the actions on this machine, routing events\nby the rules of template.yaml, against an in-memory sandbox Peerdom (or a real one).")
@@ -216,6 +219,12 @@ type stack struct {
 	source         string // the events' source (the template's EventSource)
 	stopReconcile  context.CancelFunc
 	reconcileEnded chan struct{}
+	// The admin endpoint (serve_admin.go) and what it reports.
+	counts     *counters
+	adminSrv   *http.Server
+	adminToken string
+	adminFile  string
+	adminURL   string
 }
 
 // seedSandbox fills the sandbox with its first contents: the entities the sample webhooks of
@@ -252,7 +261,7 @@ func setServeGC() (restore func()) {
 // the pipeline, the sandbox and the actions exist, so a request that arrives at once
 // waits in the listen backlog rather than reaching something half built.
 func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer) (*stack, error) {
-	s := &stack{opts: opts, display: &display{w: stdout}, done: make(chan error, 2)}
+	s := &stack{opts: opts, display: &display{w: stdout}, done: make(chan error, 3), counts: newCounters()}
 	generated := false
 	if opts.token == "" {
 		opts.token, generated = peerdom.NewDeliveryID(), true
@@ -311,9 +320,15 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		}
 		return nil, err
 	}
-	s.webhooks = s.pipeline.WebhookHandler()
+	s.webhooks = s.counts.countWebhooks(s.pipeline.WebhookHandler())
 	s.apiURL, s.apiKey = apiURL, apiKey
 	awsLn, err := s.listenLocalAWS(listen)
+	var adminLn net.Listener
+	if err == nil && opts.adminAddr != "" {
+		if adminLn, err = listenAdmin(listen, opts.adminAddr); err != nil && awsLn != nil {
+			awsLn.Close()
+		}
+	}
 	if err != nil {
 		webhookLn.Close()
 		if sandboxLn != nil {
@@ -339,6 +354,12 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	go serveUntilClosed(s.server, webhookLn, s.done)
 	if awsLn != nil {
 		s.serveLocalAWS(awsLn)
+	}
+	if adminLn != nil {
+		if err := s.startAdmin(adminLn); err != nil {
+			adminLn.Close() // status --local is a convenience: serve runs without it
+			s.display.linef("  ! admin endpoint: %v", err)
+		}
 	}
 	if opts.watch {
 		for _, ef := range s.emulated {
@@ -367,6 +388,9 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	}
 	for _, r := range s.pipeline.Routes {
 		fmt.Fprintf(stdout, "  rule              %s.%s → %s\n", r.Function, r.Rule, r.Pattern)
+	}
+	if s.adminSrv != nil {
+		fmt.Fprintf(stdout, "  admin             %s   (for peerbridge status|dlq --local; its token is in %s)\n", s.adminURL, s.adminFile)
 	}
 	if s.state != nil {
 		fmt.Fprintf(stdout, "  reconcile         every %s (--reconcile-every; 0 turns it off)\n", opts.reconcileEvery)
@@ -446,7 +470,8 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 			s.display.linef("  ! %s", m)
 		}
 	}
-	logger := logging.New(stderr, opts.logLevel)
+	// Serve counts what the deployed stack's metrics count by reading the same log lines.
+	logger := slog.New(logCounter{next: logging.New(stderr, opts.logLevel).Handler(), c: s.counts})
 	// The bus keeps counters, not events, so serve's memory stays flat however long it
 	// runs; the queue is bounded (--max-backlog): beyond it ingest answers 503.
 	eventBus := &membus.Bus{DropEvents: true} // enrich publishes its snapshots to it
@@ -481,7 +506,7 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 			e.State, ignore = s.state, nil
 		}
 		// The runner's log tells the display which events it ignored, and why.
-		runnerLog := slog.New(outcomeHandler{next: logger.Handler(), display: s.display})
+		runnerLog := slog.New(logCounter{next: outcomeHandler{next: logger.Handler(), display: s.display}, c: s.counts, actions: true})
 		runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: ignore, Logger: runnerLog}
 		handle := awsaction.EventBridgeHandler(runner)
 		return func(ctx context.Context, ev events.EventBridgeEvent) error {
@@ -527,7 +552,7 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 		Routes: routes,
 		Logger: logger,
 		Observer: localpipeline.Observer{
-			Event:      s.display.event,
+			Event:      s.counts.countEvent(s.display.event),
 			EventJSON:  eventsOut,
 			ActionDone: s.display.actionDone,
 			DeadLetter: func(what string, err error) { s.display.linef("  ✗ dead-lettered: %s: %v", what, err) },
@@ -585,6 +610,7 @@ func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
 		s.display.linef("  ! webhook server: requests still open after %s were cut off", cmp.Or(s.opts.httpShutdown, defaultHTTPShutdown))
 	}
 	cancelHTTP()
+	s.stopAdmin() // no redrive may add work once the drain has begun
 	s.stopLocalAWS(cmp.Or(s.opts.httpShutdown, defaultHTTPShutdown))
 	s.handlers.Wait() // a request cut off returns at once: its body read fails
 

@@ -409,7 +409,8 @@ func startServeCommand(t *testing.T, ctx context.Context, args ...string) (stdou
 	t.Helper()
 	pr, pw := io.Pipe()
 	stdout, stderr, code = &syncBuffer{}, &syncBuffer{}, make(chan int, 1)
-	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--aws-addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0",
+	t.Setenv(adminFileEnv, filepath.Join(t.TempDir(), "admin.json")) // not the user's
+	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--aws-addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
 		"--template", filepath.Join("..", "..", "template.yaml")}, args...)
 	go func() {
 		code <- run(ctx, args, strings.NewReader(""), pw, stderr)
@@ -493,7 +494,7 @@ func TestServePeerdomURLNamesMissingParams(t *testing.T) {
 		cancel() // start, then stop at once
 		var out, errOut bytes.Buffer
 		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--aws-addr", "127.0.0.1:0", "--template", filepath.Join("..", "..", "template.yaml"),
-			"--peerdom-url", "http://127.0.0.1:1/v1"}, extra...)
+			"--peerdom-url", "http://127.0.0.1:1/v1", "--admin-addr", ""}, extra...)
 		code := run(ctx, args, nil, &out, &errOut)
 		return code, out.String() + errOut.String()
 	}

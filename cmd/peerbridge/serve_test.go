@@ -253,13 +253,15 @@ func sum(m map[string]int) int {
 // exits 0, and --events-out has them all.
 func TestServeCommandDrainsOnSignal(t *testing.T) {
 	eventsOut := filepath.Join(t.TempDir(), "events.jsonl")
+	adminFile := filepath.Join(t.TempDir(), "admin.json")
+	t.Setenv(adminFileEnv, adminFile)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
 	errOut := &syncBuffer{}
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--aws-addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0", "--token", "sig-token",
+		code <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--aws-addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--token", "sig-token",
 			"--template", filepath.Join("..", "..", "template.yaml"), "--events-out", eventsOut}, strings.NewReader(""), pw, errOut)
 		pw.Close()
 	}()
@@ -274,6 +276,9 @@ func TestServeCommandDrainsOnSignal(t *testing.T) {
 	go io.Copy(&rest, pr)
 	if endpoint == "" {
 		t.Fatalf("serve printed no endpoint; stderr: %s", errOut.String())
+	}
+	if c, out, e := runCLI(t, "", "status", "--local"); c != 0 || !strings.Contains(out, "serve (local)") {
+		t.Errorf("status --local against the serve command: %d %s %s", c, out, e)
 	}
 	kinds := webhooksamples.Kinds()
 	for _, kind := range kinds {
@@ -295,6 +300,9 @@ func TestServeCommandDrainsOnSignal(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+	if _, err := os.Stat(adminFile); !os.IsNotExist(err) {
+		t.Errorf("serve left its admin file: %v", err)
 	}
 	b, err := os.ReadFile(eventsOut)
 	if err != nil {

@@ -89,7 +89,7 @@ type Pipeline struct {
 	entityBusy map[string]bool
 	wg         sync.WaitGroup
 
-	seenQueueDead int // queue dead letters already told to the observer
+	seenQueueDead map[string]bool // ids of the queue dead letters already told to the observer
 	retryIn       func(attempt int) time.Duration
 	// matchDetail: some rule's pattern reads the detail, so routing decodes each event's
 	// detail whole; otherwise it does not decode it.
@@ -254,12 +254,26 @@ func (p *Pipeline) batchWindow(ctx context.Context) {
 
 // noteDeadLetters tells the observer of messages newly moved to the queue's DLQ.
 func (p *Pipeline) noteDeadLetters() {
-	dead := p.Queue.DeadLetters()
+	// By id, not by count: a redrive (RedriveQueue) takes letters out of the list; p.mu
+	// is held from the read to the update so that a redrive falls before or after both.
+	var fresh []queue.Message
 	p.mu.Lock()
-	seen := p.seenQueueDead
-	p.seenQueueDead = len(dead)
+	dead := p.Queue.DeadLetters()
+	if len(dead) == 0 { // the usual case, every poll: no map to build
+		p.seenQueueDead = nil
+		p.mu.Unlock()
+		return
+	}
+	told := make(map[string]bool, len(dead))
+	for _, m := range dead {
+		if !p.seenQueueDead[m.ID] {
+			fresh = append(fresh, m)
+		}
+		told[m.ID] = true
+	}
+	p.seenQueueDead = told
 	p.mu.Unlock()
-	for _, m := range dead[seen:] {
+	for _, m := range fresh {
 		p.observe(func(o Observer) {
 			if o.DeadLetter != nil {
 				o.DeadLetter("queue message "+m.ID, fmt.Errorf("received %d times without being published", m.ReceiveCount))

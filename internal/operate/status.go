@@ -26,6 +26,9 @@ type Status struct {
 	// LastHour sums each of the stack's metrics (internal/metrics) over the last hour;
 	// a metric with no data is absent.
 	LastHour map[string]float64 `json:"lastHour"`
+	// CountsSince, when set, is where the counts start instead of an hour ago: serve's
+	// (peerbridge status --local), which counts since it started and has no alarms.
+	CountsSince time.Time `json:"countsSince,omitzero"`
 }
 
 // QueueStatus is one queue's depth.

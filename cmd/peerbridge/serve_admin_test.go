@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/peerbridge/peerbridge/internal/bus"
+	"github.com/peerbridge/peerbridge/internal/bus/membus"
+	"github.com/peerbridge/peerbridge/internal/operate"
+	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
+)
+
+// startAdminStack starts serve with its admin endpoint on a free loopback port, its
+// admin file in a temporary directory (PEERBRIDGE_ADMIN_FILE, as the CLI reads it), and
+// a bus that fails every PutEvents while busDown is set.
+func startAdminStack(t *testing.T, busDown *atomic.Bool) (*stack, string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "admin.json")
+	t.Setenv(adminFileEnv, file)
+	eventsOut := filepath.Join(t.TempDir(), "events.jsonl")
+	out := &syncBuffer{}
+	opts := serveOptions{
+		addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", adminAddr: "127.0.0.1:0", token: "test-token",
+		template: filepath.Join("..", "..", "template.yaml"), eventsOut: eventsOut, logLevel: "error",
+		drainFor: 20 * time.Second,
+		busHook: func(b *membus.Bus) {
+			b.FailCall = func([]bus.Entry) error {
+				if busDown.Load() {
+					return errors.New("injected: the bus is unreachable")
+				}
+				return nil
+			}
+		},
+	}
+	s, err := startStack(context.Background(), opts, out, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		s.shutdown(ctx)
+		if _, err := os.Stat(file); !os.IsNotExist(err) {
+			t.Errorf("the admin file is still there after shutdown: %v", err)
+		}
+	})
+	if !strings.Contains(out.String(), file) {
+		t.Errorf("serve does not say where its admin file is:\n%s", out)
+	}
+	return s, eventsOut
+}
+
+// TestServeAdminDeadLetterRedrive: a webhook the worker cannot publish (the bus is down)
+// is dead-lettered after its receives; dlq list --local shows it with the worker's
+// error, status --local counts it, and once the bus is back dlq redrive --local moves it
+// back and it is published once.
+func TestServeAdminDeadLetterRedrive(t *testing.T) {
+	var busDown atomic.Bool
+	busDown.Store(true)
+	s, eventsOut := startAdminStack(t, &busDown)
+	sendKind(t, s, "peer-created")
+	// A queue message that is no envelope: the worker can never publish it.
+	if err := s.pipeline.Queue.Send(context.Background(), "not an envelope"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "two dead letters", func() bool { return len(s.pipeline.Queue.DeadLetters()) == 2 })
+
+	code, stdout, stderr := runCLI(t, "", "dlq", "list", "--local")
+	if code != 0 {
+		t.Fatalf("dlq list --local: %d %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "WHY IT FAILED") || !strings.Contains(stdout, "injected: the bus is unreachable") {
+		t.Errorf("dlq list --local does not show the bus's error:\n%s", stdout)
+	}
+	code, stdout, _ = runCLI(t, "", "dlq", "list", "--local", "--json")
+	var letters []operate.DeadLetter
+	if code != 0 || json.Unmarshal([]byte(stdout), &letters) != nil || len(letters) != 2 {
+		t.Fatalf("dlq list --local --json: %d %s", code, stdout)
+	}
+	var delivery, junk operate.DeadLetter
+	for _, l := range letters {
+		if l.DeliveryID != "" {
+			delivery = l
+		} else {
+			junk = l
+		}
+	}
+	if delivery.ReceiveCount != 5 || delivery.ReceivedAt.IsZero() || !strings.Contains(delivery.Reason, "injected") || delivery.Body != "" {
+		t.Errorf("the delivery's dead letter: %+v", delivery)
+	}
+	if junk.MessageID == "" || junk.Reason == "" || strings.Contains(junk.Reason, "injected") {
+		t.Errorf("the non-envelope's dead letter should give the worker's decoding error: %+v", junk)
+	}
+	code, stdout, _ = runCLI(t, "", "dlq", "show", "--local", "--id", delivery.DeliveryID)
+	if code != 0 || !strings.Contains(stdout, `"receivedAt"`) {
+		t.Errorf("dlq show --local: %d\n%s", code, stdout)
+	}
+
+	code, stdout, _ = runCLI(t, "", "status", "--local", "--json")
+	var st operate.Status
+	if code != 0 || json.Unmarshal([]byte(stdout), &st) != nil {
+		t.Fatalf("status --local --json: %d %s", code, stdout)
+	}
+	if st.DLQs[0].Visible != 2 || st.DLQs[1].Visible != 0 || st.LastHour["WebhooksAccepted"] != 1 || st.LastHour["DeliveriesFailed"] != 10 {
+		t.Errorf("status --local: %+v", st)
+	}
+	if strings.Contains(stdout, "test-token") || !strings.Contains(st.WebhookURL, "/webhooks/<token>") {
+		t.Errorf("status shows the webhook token: %s", st.WebhookURL)
+	}
+	code, stdout, _ = runCLI(t, "", "status", "--local")
+	if code != 0 || !strings.Contains(stdout, "webhooks DLQ") || !strings.Contains(stdout, "WebhooksAccepted") || strings.Contains(stdout, "alarms") {
+		t.Errorf("status --local:\n%s", stdout)
+	}
+
+	busDown.Store(false)
+	code, stdout, stderr = runCLI(t, "", "dlq", "redrive", "--local", "--id", delivery.DeliveryID)
+	if code != 0 || !strings.Contains(stdout, "Moved 1 ") {
+		t.Fatalf("dlq redrive --local: %d %s %s", code, stdout, stderr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := s.pipeline.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.sandbox.WaitWebhooks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.pipeline.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(eventsOut)
+	if n := strings.Count(string(raw), `"detail-type":"Peer Created"`); n != 1 {
+		t.Errorf("the redriven webhook made %d Peer Created events, want 1", n)
+	}
+	dead := s.pipeline.Queue.DeadLetters()
+	if len(dead) != 1 || dead[0].ID != junk.MessageID {
+		t.Errorf("after redrive the dead letters are %+v, want only the non-envelope", dead)
+	}
+	// Redriving it again finds nothing: it is moved once.
+	code, _, stderr = runCLI(t, "", "dlq", "redrive", "--local", "--id", delivery.DeliveryID)
+	if code != 1 || !strings.Contains(stderr, "not found") {
+		t.Errorf("a second redrive of the same delivery: %d %s", code, stderr)
+	}
+}
+
+// TestServeAdminRefuses: the admin endpoint needs its token, listens on loopback only,
+// and the CLI says what to do when no serve runs or the token is not the serve's.
+func TestServeAdminRefuses(t *testing.T) {
+	var busDown atomic.Bool
+	s, _ := startAdminStack(t, &busDown)
+	for _, auth := range []string{"", "Bearer wrong", "Bearer " + s.adminToken + "x"} {
+		req, _ := http.NewRequest(http.MethodGet, s.adminURL+"/status", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("Authorization %q: status %d, want 401", auth, resp.StatusCode)
+		}
+	}
+
+	// Not reachable through this machine's other addresses.
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(s.adminURL, "http://"))
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		ip, _, _ := net.ParseCIDR(a.String())
+		if ip == nil || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
+			continue
+		}
+		if c, err := net.DialTimeout("tcp", net.JoinHostPort(ip.String(), port), time.Second); err == nil {
+			c.Close()
+			t.Errorf("the admin endpoint answers on %s", ip)
+		}
+	}
+	for _, addr := range []string{"0.0.0.0:0", ":0", "192.0.2.1:3003"} {
+		if _, err := listenAdmin(net.Listen, addr); err == nil || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("--admin-addr %s: %v, want a refusal naming loopback", addr, err)
+		}
+	}
+
+	// The admin file with a wrong token: refused, and the token is never printed.
+	file := os.Getenv(adminFileEnv)
+	raw, _ := os.ReadFile(file)
+	var info adminInfo
+	json.Unmarshal(raw, &info)
+	wrong := filepath.Join(t.TempDir(), "wrong.json")
+	bad := info
+	bad.Token = "not-the-token-0123456789"
+	b, _ := json.Marshal(bad)
+	os.WriteFile(wrong, b, 0o600)
+	t.Setenv(adminFileEnv, wrong)
+	code, stdout, stderr := runCLI(t, "", "status", "--local")
+	if code != 1 || !strings.Contains(stderr, "refused the token") || strings.Contains(stdout+stderr, bad.Token) || strings.Contains(stdout+stderr, info.Token) {
+		t.Errorf("status --local with a wrong token: %d %q %q", code, stdout, stderr)
+	}
+
+	// No serve: no admin file, or one left by a serve that has stopped.
+	t.Setenv(adminFileEnv, filepath.Join(t.TempDir(), "none.json"))
+	if code, _, stderr := runCLI(t, "", "dlq", "list", "--local"); code != 1 || !strings.Contains(stderr, "no serve running") || !strings.Contains(stderr, "make run") {
+		t.Errorf("dlq list --local with no serve: %d %s", code, stderr)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	stale := info
+	stale.URL = "http://" + ln.Addr().String()
+	ln.Close()
+	b, _ = json.Marshal(stale)
+	os.WriteFile(wrong, b, 0o600)
+	t.Setenv(adminFileEnv, wrong)
+	if code, _, stderr := runCLI(t, "", "status", "--local"); code != 1 || !strings.Contains(stderr, "no serve answers") || !strings.Contains(stderr, "make run") {
+		t.Errorf("status --local with a stopped serve: %d %s", code, stderr)
+	}
+	t.Setenv(adminFileEnv, file) // for the cleanup's check
+}
+
+// TestServeAdminEventRedrive: an action that fails every retry dead-letters its event;
+// dlq list --local --queue events shows it with the action's error, and dlq redrive
+// --local --queue events hands it back to its function, which then succeeds.
+func TestServeAdminEventRedrive(t *testing.T) {
+	var busDown atomic.Bool
+	s, _ := startAdminStack(t, &busDown)
+	// Onboarding's write fails on its attempt and both retries (template: 2).
+	s.sandbox.InjectFault(peerdomtest.Fault{Method: http.MethodPost, Path: "/roles", Status: http.StatusBadRequest, Times: 3})
+	sendKind(t, s, "peer-created")
+	waitFor(t, "a dead action event", func() bool { return len(s.pipeline.DeadActions()) == 1 })
+
+	code, stdout, stderr := runCLI(t, "", "dlq", "list", "--local", "--queue", "events", "--json")
+	var letters []operate.DeadLetter
+	if code != 0 || json.Unmarshal([]byte(stdout), &letters) != nil || len(letters) != 1 {
+		t.Fatalf("dlq list --local --queue events: %d %s %s", code, stdout, stderr)
+	}
+	l := letters[0]
+	if l.DetailType != "Peer Created" || l.Target != "OnboardPeerFunction" || !strings.Contains(l.Reason, "400") {
+		t.Errorf("the dead event: %+v", l)
+	}
+	code, stdout, _ = runCLI(t, "", "status", "--local", "--json")
+	var st operate.Status
+	json.Unmarshal([]byte(stdout), &st)
+	if code != 0 || st.DLQs[1].Visible != 1 || st.LastHour["ActionsFailed"] != 3 {
+		t.Errorf("status --local: %d %+v", code, st)
+	}
+
+	done := st.LastHour["ActionsDone"]
+	code, stdout, stderr = runCLI(t, "", "dlq", "redrive", "--local", "--queue", "events", "--id", l.EventID)
+	if code != 0 || !strings.Contains(stdout, "Handed 1 ") {
+		t.Fatalf("dlq redrive --local --queue events: %d %s %s", code, stdout, stderr)
+	}
+	waitFor(t, "the redriven action", func() bool {
+		return s.counts.actionsDone.Load() > int64(done)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := s.pipeline.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.pipeline.DeadActions()); n != 0 {
+		t.Errorf("%d dead action events after the redrive, want 0", n)
+	}
+	if w := s.sandbox.Writes(); len(w) != 1 {
+		t.Errorf("the sandbox has %d writes after the redrive, want onboarding's one: %+v", len(w), w)
+	}
+}

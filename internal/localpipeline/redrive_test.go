@@ -1,0 +1,94 @@
+package localpipeline
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/internal/webhooksamples"
+)
+
+// TestRedriveActionsOnce: events dead-lettered by a failing target, redriven by several
+// redrives at once after the fault is cleared, are each delivered exactly once; in a
+// loop, for the interleavings.
+func TestRedriveActionsOnce(t *testing.T) {
+	for round := range 20 {
+		var down atomic.Bool
+		down.Store(true)
+		tgt := &recorder{fail: func(events.EventBridgeEvent) error {
+			if down.Load() {
+				return errors.New("peerdom answered 500")
+			}
+			return nil
+		}}
+		p, srv := start(t, Config{Routes: []Route{route(t, "Flaky", `{"detail-type":["Role Created"]}`, tgt.target, 1)}})
+		body, _ := webhooksamples.Body("role-created")
+		const n = 5
+		for range n {
+			if status, _ := post(t, srv.URL+"/webhooks/"+token, string(body)); status != 200 {
+				t.Fatal(status)
+			}
+		}
+		drain(t, p)
+		if got := len(p.DeadActions()); got != n {
+			t.Fatalf("round %d: %d dead actions, want %d", round, got, n)
+		}
+		down.Store(false)
+		var moved atomic.Int64
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				m, err := p.RedriveActions(func(DeadAction) bool { return true })
+				if err != nil {
+					t.Error(err)
+				}
+				moved.Add(int64(m))
+			})
+		}
+		wg.Wait()
+		drain(t, p)
+		tgt.mu.Lock()
+		delivered := len(tgt.got)
+		tgt.mu.Unlock()
+		if moved.Load() != n || delivered != n || len(p.DeadActions()) != 0 {
+			t.Fatalf("round %d: moved %d, delivered %d, still dead %d; want %d, %d, 0", round, moved.Load(), delivered, len(p.DeadActions()), n, n)
+		}
+	}
+}
+
+// TestRedriveQueueTellsAgain: a queue message redriven and dead-lettered again is told
+// to the observer again, and redriving does not confuse which letters were told.
+func TestRedriveQueueTellsAgain(t *testing.T) {
+	var mu sync.Mutex
+	var told []string
+	p, _ := start(t, Config{Observer: Observer{DeadLetter: func(what string, _ error) {
+		mu.Lock()
+		defer mu.Unlock()
+		told = append(told, what)
+	}}})
+	for i := range 3 {
+		p.Queue.Send(t.Context(), fmt.Sprintf("not an envelope %d", i))
+	}
+	drain(t, p)
+	dead := p.Queue.DeadLetters()
+	if len(dead) != 3 {
+		t.Fatalf("%d dead letters, want 3", len(dead))
+	}
+	if moved, err := p.RedriveQueue([]string{dead[1].ID}); moved != 1 || err != nil {
+		t.Fatalf("redrive: %d, %v", moved, err)
+	}
+	drain(t, p)
+	p.Queue.Send(t.Context(), "not an envelope either")
+	drain(t, p)
+	toldN := func() int { mu.Lock(); defer mu.Unlock(); return len(told) }
+	for deadline := time.Now().Add(5 * time.Second); toldN() < 5 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond) // the observer is told just after the poll that dead-letters
+	}
+	if got := toldN(); got != 5 || len(p.Queue.DeadLetters()) != 4 {
+		t.Errorf("told %d dead letters, want 5 (3, the redriven one again, a new one); %d in the list, want 4", got, len(p.Queue.DeadLetters()))
+	}
+}

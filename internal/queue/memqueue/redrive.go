@@ -1,0 +1,33 @@
+package memqueue
+
+// Redrive moves dead letters back to the queue, as SQS's message move task does: each
+// goes to the end of the visible messages with its receive count reset, so it gets
+// MaxReceives receives again. ids names them by message id; nil moves every dead
+// letter. The move is one critical section, so a message is never in both lists or in
+// neither, and two redrives at once cannot move one message twice. It returns how many
+// it moved. MaxBacklog does not refuse a redrive: the messages were accepted already.
+func (q *Queue) Redrive(ids []string) int {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	kept := q.dead[:0]
+	moved := 0
+	for _, m := range q.dead {
+		if ids != nil && !want[m.ID] {
+			kept = append(kept, m)
+			continue
+		}
+		m.ReceiveCount, m.Receipt = 0, ""
+		q.visible = append(q.visible, &message{Message: m})
+		moved++
+	}
+	clear(q.dead[len(kept):]) // drop the moved messages' bodies from the backing array
+	q.dead = kept
+	if moved > 0 {
+		q.signal()
+	}
+	return moved
+}
