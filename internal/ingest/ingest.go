@@ -4,7 +4,8 @@
 // envelope (peerdom.Delivery) and put it on a queue. It answers quickly and only says
 // 200 once the envelope is queued; publishing is the worker's job. The queue is an
 // interface (Queue): internal/queue/sqsqueue in AWS, internal/queue/memqueue locally and
-// in tests. apigateway.go converts API Gateway's HTTP API events for the Lambda.
+// in tests. apigateway.go and functionurl.go convert the Lambda's events (HTTP API,
+// function URL).
 package ingest
 
 import (
