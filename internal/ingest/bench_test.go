@@ -23,6 +23,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/corpus"
 	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/logging"
+	"github.com/peerbridge/peerbridge/internal/queue"
 	"github.com/peerbridge/peerbridge/internal/queue/sqsqueue"
 	"github.com/peerbridge/peerbridge/internal/repo"
 )
@@ -122,7 +123,7 @@ func invocations(b *testing.B) [][]byte {
 	return out
 }
 
-func benchHandler(b *testing.B, q ingest.Queue) *ingest.Handler {
+func benchHandler(b *testing.B, q queue.Sender) *ingest.Handler {
 	tokens, err := ingest.NewTokens([]string{benchToken})
 	if err != nil {
 		b.Fatal(err)

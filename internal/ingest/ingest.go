@@ -2,8 +2,8 @@
 // check the method and the token, check and decode the body, build the event the worker
 // will put on the bus to check it fits (internal/busentry), wrap the text in a delivery
 // envelope (peerdom.Delivery) and put it on a queue. It answers quickly and only says
-// 200 once the envelope is queued; publishing is the worker's job. The queue is an
-// interface (Queue): internal/queue/sqsqueue in AWS, internal/queue/memqueue locally and
+// 200 once the envelope is queued; publishing is the worker's job. The queue is the
+// port queue.Sender: internal/queue/sqsqueue in AWS, internal/queue/memqueue locally and
 // in tests. apigateway.go and functionurl.go convert the Lambda's events (HTTP API,
 // function URL).
 package ingest
@@ -21,14 +21,9 @@ import (
 
 	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/busentry"
+	"github.com/peerbridge/peerbridge/internal/queue"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
-
-// Queue is where accepted deliveries go. A nil error from Send means the message is
-// stored and will be delivered at least once.
-type Queue interface {
-	Send(ctx context.Context, body string) error
-}
 
 // TokenSource gives the accepted tokens. *Tokens is one (a fixed set); *TokenLoader loads
 // them from a secret.
@@ -74,7 +69,7 @@ type Response struct {
 // Logger may be nil (time.Now, no logs).
 type Handler struct {
 	Tokens TokenSource
-	Queue  Queue
+	Queue  queue.Sender // where accepted deliveries go
 	Source string
 	Now    func() time.Time
 	Logger *slog.Logger
