@@ -114,12 +114,11 @@ func (r *Runner) Run(ctx context.Context, ev Event) error {
 		attrs = append(attrs, slog.String("entityId", ev.Detail.EntityID))
 	}
 	level, metric := slog.LevelInfo, metrics.ActionsDone
+	var ig *ignored
 	switch {
 	case err == nil:
 		attrs = append(attrs, slog.String("outcome", "done"))
-	case IsIgnored(err):
-		var ig *ignored
-		errors.As(err, &ig)
+	case errors.As(err, &ig):
 		attrs = append(attrs, slog.String("outcome", "ignored"), slog.String("reason", ig.reason))
 		err, metric = nil, metrics.ActionsIgnored
 	default:
