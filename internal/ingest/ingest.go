@@ -31,10 +31,11 @@ type TokenSource interface {
 	Tokens(ctx context.Context) (*Tokens, error)
 }
 
-// MaxEnvelopeBytes bounds the queued envelope: SQS's message size limit. The text of a
-// body within peerdom.MaxBodyBytes only exceeds it when JSON escaping blows it up (e.g.
-// control characters), and such a body is refused with 413 like an oversized one.
-const MaxEnvelopeBytes = 256 * 1024
+// MaxEnvelopeBytes bounds the queued envelope: SQS's message size limit, as the queue
+// port keeps it. The text of a body within peerdom.MaxBodyBytes only exceeds it when JSON
+// escaping blows it up (e.g. control characters), and such a body is refused with 413
+// like an oversized one.
+const MaxEnvelopeBytes = queue.MaxMessageBytes
 
 // RetryAfterSeconds is the Retry-After of a 503 answer.
 const RetryAfterSeconds = 10
