@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
@@ -18,17 +17,6 @@ import (
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
-
-// env is the function's variables over the process environment (AWS_*, which
-// mototest.SetEnv points at moto).
-func env(vars map[string]string) func(string) string {
-	return func(k string) string {
-		if v, ok := vars[k]; ok {
-			return v
-		}
-		return os.Getenv(k)
-	}
-}
 
 func post(token, text string) events.APIGatewayV2HTTPRequest {
 	return postWithID(token, text, "req-"+strings.ToUpper(text[len(text)-1:]))
@@ -60,7 +48,7 @@ func TestWiredFromEnvironment(t *testing.T) {
 	ctx := context.Background()
 	q, url := newQueue(t, "ingest-main")
 	var logs bytes.Buffer
-	h, err := newHandler(env(map[string]string{"QUEUE_URL": url, "WEBHOOK_TOKEN_SECRET_ID": "peerbridge/webhook-tokens"}), logging.New(&logs, "info"))
+	h, err := newHandler(mototest.Getenv(map[string]string{"QUEUE_URL": url, "WEBHOOK_TOKEN_SECRET_ID": "peerbridge/webhook-tokens"}), logging.New(&logs, "info"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +97,7 @@ func TestWiredWithPlainTokensAndQueueDown(t *testing.T) {
 	mototest.SetEnv(t)
 	ctx := context.Background()
 	missing := mototest.Endpoint(t) + "/123456789012/no-such-queue"
-	h, err := newHandler(env(map[string]string{"QUEUE_URL": missing, "WEBHOOK_TOKENS": "local-a, local-b"}), logging.Discard())
+	h, err := newHandler(mototest.Getenv(map[string]string{"QUEUE_URL": missing, "WEBHOOK_TOKENS": "local-a, local-b"}), logging.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +114,7 @@ func TestConfigurationErrors(t *testing.T) {
 		"no tokens":    {"QUEUE_URL": "http://q"},
 		"blank tokens": {"QUEUE_URL": "http://q", "WEBHOOK_TOKENS": " , "},
 	} {
-		if _, err := newHandler(env(vars), logging.Discard()); err == nil {
+		if _, err := newHandler(mototest.Getenv(vars), logging.Discard()); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}

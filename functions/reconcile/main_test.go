@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,17 +20,8 @@ import (
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
-func env(vars map[string]string) func(string) string {
-	return func(k string) string {
-		if v, ok := vars[k]; ok {
-			return v
-		}
-		return os.Getenv(k)
-	}
-}
-
 func TestConfigurationErrors(t *testing.T) {
-	if _, err := newReconciler(context.Background(), env(map[string]string{"PEERDOM_API_KEY": "k", "EVENT_BUS_NAME": ""})); err == nil ||
+	if _, err := newReconciler(context.Background(), mototest.Getenv(map[string]string{"PEERDOM_API_KEY": "k", "EVENT_BUS_NAME": ""})); err == nil ||
 		!strings.Contains(err.Error(), "EVENT_BUS_NAME") {
 		t.Errorf("no bus: %v", err)
 	}
@@ -57,7 +47,7 @@ func TestRunsOverDynamoDBAndEventBridge(t *testing.T) {
 	s := peerdomtest.NewServer(peerdomtest.Config{})
 	defer s.Close()
 	s.AddRole(peerdomapi.Role{Name: "Scribe"})
-	r, err := newReconciler(ctx, env(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": s.Config().APIKey,
+	r, err := newReconciler(ctx, mototest.Getenv(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": s.Config().APIKey,
 		"EVENT_BUS_NAME": busName, "EVENT_SOURCE": "peerdom", "STATE_TABLE": stateTable, "IDEMPOTENCY_TABLE": leaseTable}))
 	if err != nil {
 		t.Fatal(err)

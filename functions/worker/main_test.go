@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"testing"
 	"time"
 
@@ -16,17 +15,6 @@ import (
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
-// env is the function's variables over the process environment (AWS_*, which
-// mototest.SetEnv points at moto).
-func env(vars map[string]string) func(string) string {
-	return func(k string) string {
-		if v, ok := vars[k]; ok {
-			return v
-		}
-		return os.Getenv(k)
-	}
-}
-
 // TestWiredFromEnvironment builds the handler as the Lambda does and checks that its
 // events reach a rule on the configured bus, with the configured source.
 func TestWiredFromEnvironment(t *testing.T) {
@@ -34,7 +22,7 @@ func TestWiredFromEnvironment(t *testing.T) {
 	ctx := context.Background()
 	routed := mototest.RouteToQueue(t, "worker-main", `{"source":["acme.peerdom"]}`)
 
-	h, err := newHandler(env(map[string]string{"EVENT_BUS_NAME": "worker-main", "EVENT_SOURCE": "acme.peerdom"}), logging.Discard())
+	h, err := newHandler(mototest.Getenv(map[string]string{"EVENT_BUS_NAME": "worker-main", "EVENT_SOURCE": "acme.peerdom"}), logging.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,11 +46,11 @@ func TestWiredFromEnvironment(t *testing.T) {
 
 func TestDefaultSourceAndMissingBus(t *testing.T) {
 	mototest.SetEnv(t)
-	h, err := newHandler(env(map[string]string{"EVENT_BUS_NAME": "b"}), logging.Discard())
+	h, err := newHandler(mototest.Getenv(map[string]string{"EVENT_BUS_NAME": "b"}), logging.Discard())
 	if err != nil || h.Source != peerdom.DefaultSource {
 		t.Fatalf("source %q, err %v", h.Source, err)
 	}
-	if _, err := newHandler(env(nil), logging.Discard()); err == nil {
+	if _, err := newHandler(mototest.Getenv(nil), logging.Discard()); err == nil {
 		t.Error("no error without EVENT_BUS_NAME")
 	}
 }

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -21,19 +22,21 @@ func (h *Handler) HandleAPIGateway(ctx context.Context, e events.APIGatewayV2HTT
 
 // FromAPIGateway converts an HTTP API request to a Request.
 func FromAPIGateway(e events.APIGatewayV2HTTPRequest) Request {
-	req := Request{
-		Method:     e.RequestContext.HTTP.Method,
-		Token:      pathToken(e),
-		Body:       []byte(e.Body),
-		SourceIP:   e.RequestContext.HTTP.SourceIP,
-		UserAgent:  e.RequestContext.HTTP.UserAgent,
-		DeliveryID: e.RequestContext.RequestID,
+	token, ok := e.PathParameters["token"]
+	if !ok {
+		token = pathToken(e.RawPath)
 	}
-	if req.UserAgent == "" {
-		req.UserAgent = e.Headers["user-agent"]
-	}
-	if e.IsBase64Encoded {
-		b, err := base64.StdEncoding.DecodeString(e.Body)
+	rc := e.RequestContext
+	return newRequest(rc.HTTP.Method, token, e.Body, e.IsBase64Encoded, rc.HTTP.SourceIP,
+		cmp.Or(rc.HTTP.UserAgent, e.Headers["user-agent"]), rc.RequestID)
+}
+
+// newRequest is a Request from the fields the HTTP API and a function URL deliver alike
+// (payload format 2.0): the body decoded when it is marked base64-encoded.
+func newRequest(method, token, body string, base64Encoded bool, sourceIP, userAgent, requestID string) Request {
+	req := Request{Method: method, Token: token, Body: []byte(body), SourceIP: sourceIP, UserAgent: userAgent, DeliveryID: requestID}
+	if base64Encoded {
+		b, err := base64.StdEncoding.DecodeString(body)
 		if err != nil {
 			req.Body, req.BodyErr = nil, errors.New("invalid webhook body: it is marked base64-encoded but is not valid base64")
 		} else {
@@ -43,13 +46,10 @@ func FromAPIGateway(e events.APIGatewayV2HTTPRequest) Request {
 	return req
 }
 
-// pathToken is the {token} path segment.
-func pathToken(e events.APIGatewayV2HTTPRequest) string {
-	if t, ok := e.PathParameters["token"]; ok {
-		return t
-	}
-	t, _ := strings.CutPrefix(e.RawPath, "/webhooks/")
-	if t == e.RawPath || strings.Contains(t, "/") {
+// pathToken is the <token> of a path "/webhooks/<token>"; empty for any other path.
+func pathToken(rawPath string) string {
+	t, ok := strings.CutPrefix(rawPath, "/webhooks/")
+	if !ok || strings.Contains(t, "/") {
 		return ""
 	}
 	return t

@@ -20,9 +20,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/peerbridge/peerbridge/internal/benchpair"
 	"github.com/peerbridge/peerbridge/internal/corpus"
 	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/logging"
+	"github.com/peerbridge/peerbridge/internal/queue"
 	"github.com/peerbridge/peerbridge/internal/queue/sqsqueue"
 	"github.com/peerbridge/peerbridge/internal/repo"
 )
@@ -46,36 +48,13 @@ var receivedAt = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 // lambdaHandler is what functions/ingest's main gives lambda.Start.
 func lambdaHandler(h *ingest.Handler) lambda.Handler { return lambda.NewHandler(h.HandleAPIGateway) }
 
-// sqsAnswers answers each SendMessage in turn with the next of its canned SQS answers
-// (AWS JSON 1.0), cycling; each carries the MD5 of the body the SDK will check.
-type sqsAnswers struct {
-	answers [][]byte
-	next    int
-}
-
-func (s *sqsAnswers) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil { // the SDK's serialized request, read as the network would
-		if _, err := io.Copy(io.Discard, req.Body); err != nil {
-			return nil, err
-		}
-		req.Body.Close()
-	}
-	body := s.answers[s.next%len(s.answers)]
-	s.next++
-	return &http.Response{
-		StatusCode:    http.StatusOK,
-		Header:        http.Header{"Content-Type": {"application/x-amz-json-1.0"}, "X-Amzn-Requestid": {"5fde3c0f-9a5c-5b4e-8c1d-2b7f0e3a9d41"}},
-		Body:          io.NopCloser(bytes.NewReader(body)),
-		ContentLength: int64(len(body)),
-		Request:       req,
-	}, nil
-}
-
-func newSQSAnswers(envelopes []string) *sqsAnswers {
-	s := &sqsAnswers{}
+// newSQSAnswers answers each SendMessage in turn with the next of its canned SQS
+// answers (AWS JSON 1.0), cycling; each carries the MD5 of the body the SDK will check.
+func newSQSAnswers(envelopes []string) *benchpair.Answers {
+	s := &benchpair.Answers{ContentType: "application/x-amz-json-1.0"}
 	for i, e := range envelopes {
 		sum := md5.Sum([]byte(e))
-		s.answers = append(s.answers, fmt.Appendf(nil, `{"MD5OfMessageBody":%q,"MessageId":"0a6f0e3e-0000-4000-8000-%012d"}`, hex.EncodeToString(sum[:]), i))
+		s.Bodies = append(s.Bodies, fmt.Appendf(nil, `{"MD5OfMessageBody":%q,"MessageId":"0a6f0e3e-0000-4000-8000-%012d"}`, hex.EncodeToString(sum[:]), i))
 	}
 	return s
 }
@@ -122,7 +101,7 @@ func invocations(b *testing.B) [][]byte {
 	return out
 }
 
-func benchHandler(b *testing.B, q ingest.Queue) *ingest.Handler {
+func benchHandler(b *testing.B, q queue.Sender) *ingest.Handler {
 	tokens, err := ingest.NewTokens([]string{benchToken})
 	if err != nil {
 		b.Fatal(err)
@@ -185,35 +164,9 @@ func BenchmarkIngestWarm(b *testing.B) {
 			}
 		}
 	}
-	invokeTime, sdkTime := alternate(b, invokeAll, sendAll)
+	invokeTime, sdkTime := benchpair.Alternate(b, invokeAll, sendAll)
 	b.ReportMetric(invokeTime/float64(len(payloads)), "invoke-µs")
 	b.ReportMetric(sdkTime/float64(len(payloads)), "sdk-µs")
-}
-
-// alternate runs measured and baseline once per op, taking turns to go first, and
-// returns the mean time of each, in µs. The mean, not the median: it keeps each one's
-// garbage collection, which the allocating side pays in some ops only.
-func alternate(b *testing.B, measured, baseline func()) (measuredMean, baselineMean float64) {
-	var mt, bt time.Duration
-	n := 0
-	timed := func(f func(), total *time.Duration) {
-		start := time.Now()
-		f()
-		*total += time.Since(start)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if n%2 == 0 {
-			timed(measured, &mt)
-			timed(baseline, &bt)
-		} else {
-			timed(baseline, &bt)
-			timed(measured, &mt)
-		}
-		n++
-	}
-	perOp := float64(n) * float64(time.Microsecond)
-	return float64(mt) / perOp, float64(bt) / perOp
 }
 
 // BenchmarkIngestInvoke is the warm invocation alone, per corpus pass: the one to profile.

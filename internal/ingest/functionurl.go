@@ -1,9 +1,8 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
-	"encoding/base64"
-	"errors"
 	"net/http"
 	"strings"
 
@@ -28,28 +27,7 @@ func (h *Handler) HandleFunctionURL(ctx context.Context, e events.LambdaFunction
 // FromFunctionURL converts a function URL request (payload format 2.0, without path
 // parameters) to a Request: the token from RawPath "/webhooks/<token>".
 func FromFunctionURL(e events.LambdaFunctionURLRequest) Request {
-	token, _ := strings.CutPrefix(e.RawPath, "/webhooks/")
-	if strings.Contains(token, "/") {
-		token = ""
-	}
-	req := Request{
-		Method:     e.RequestContext.HTTP.Method,
-		Token:      token,
-		Body:       []byte(e.Body),
-		SourceIP:   e.RequestContext.HTTP.SourceIP,
-		UserAgent:  e.RequestContext.HTTP.UserAgent,
-		DeliveryID: e.RequestContext.RequestID,
-	}
-	if req.UserAgent == "" {
-		req.UserAgent = e.Headers["user-agent"]
-	}
-	if e.IsBase64Encoded {
-		b, err := base64.StdEncoding.DecodeString(e.Body)
-		if err != nil {
-			req.Body, req.BodyErr = nil, errors.New("invalid webhook body: it is marked base64-encoded but is not valid base64")
-		} else {
-			req.Body = b
-		}
-	}
-	return req
+	rc := e.RequestContext
+	return newRequest(rc.HTTP.Method, pathToken(e.RawPath), e.Body, e.IsBase64Encoded, rc.HTTP.SourceIP,
+		cmp.Or(rc.HTTP.UserAgent, e.Headers["user-agent"]), rc.RequestID)
 }

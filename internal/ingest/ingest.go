@@ -2,9 +2,10 @@
 // check the method and the token, check and decode the body, build the event the worker
 // will put on the bus to check it fits (internal/busentry), wrap the text in a delivery
 // envelope (peerdom.Delivery) and put it on a queue. It answers quickly and only says
-// 200 once the envelope is queued; publishing is the worker's job. The queue is an
-// interface (Queue): internal/queue/sqsqueue in AWS, internal/queue/memqueue locally and
-// in tests. apigateway.go converts API Gateway's HTTP API events for the Lambda.
+// 200 once the envelope is queued; publishing is the worker's job. The queue is the
+// port queue.Sender: internal/queue/sqsqueue in AWS, internal/queue/memqueue locally and
+// in tests. apigateway.go and functionurl.go convert the Lambda's events (HTTP API,
+// function URL).
 package ingest
 
 import (
@@ -12,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/peerbridge/peerbridge/internal/metrics"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -20,14 +20,10 @@ import (
 
 	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/busentry"
+	"github.com/peerbridge/peerbridge/internal/metrics"
+	"github.com/peerbridge/peerbridge/internal/queue"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
-
-// Queue is where accepted deliveries go. A nil error from Send means the message is
-// stored and will be delivered at least once.
-type Queue interface {
-	Send(ctx context.Context, body string) error
-}
 
 // TokenSource gives the accepted tokens. *Tokens is one (a fixed set); *TokenLoader loads
 // them from a secret.
@@ -35,10 +31,11 @@ type TokenSource interface {
 	Tokens(ctx context.Context) (*Tokens, error)
 }
 
-// MaxEnvelopeBytes bounds the queued envelope: SQS's message size limit. The text of a
-// body within peerdom.MaxBodyBytes only exceeds it when JSON escaping blows it up (e.g.
-// control characters), and such a body is refused with 413 like an oversized one.
-const MaxEnvelopeBytes = 256 * 1024
+// MaxEnvelopeBytes bounds the queued envelope: SQS's message size limit, as the queue
+// port keeps it. The text of a body within peerdom.MaxBodyBytes only exceeds it when JSON
+// escaping blows it up (e.g. control characters), and such a body is refused with 413
+// like an oversized one.
+const MaxEnvelopeBytes = queue.MaxMessageBytes
 
 // RetryAfterSeconds is the Retry-After of a 503 answer.
 const RetryAfterSeconds = 10
@@ -73,7 +70,7 @@ type Response struct {
 // Logger may be nil (time.Now, no logs).
 type Handler struct {
 	Tokens TokenSource
-	Queue  Queue
+	Queue  queue.Sender // where accepted deliveries go
 	Source string
 	Now    func() time.Time
 	Logger *slog.Logger

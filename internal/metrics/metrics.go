@@ -31,11 +31,9 @@ const (
 var Names = []string{WebhooksAccepted, WebhooksRejected, EventsPublished, Unrecognized, Oversized, DeliveriesFailed,
 	ActionsDone, ActionsIgnored, ActionsFailed}
 
-// NamespaceVar is the environment variable the template sets to Namespace(stack name).
-const NamespaceVar = "METRICS_NAMESPACE"
-
-// Namespace is the stack's CloudWatch namespace: one per stack, so two stacks in an
-// account do not add up, without a dimension for it.
+// Namespace is the stack's CloudWatch namespace (the template gives it to the functions
+// as METRICS_NAMESPACE): one per stack, so two stacks in an account do not add up,
+// without a dimension for it.
 func Namespace(stack string) string { return "peerbridge/" + stack }
 
 // Writer writes EMF lines to W. A nil Writer, or one without a namespace, writes nothing:

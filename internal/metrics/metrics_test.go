@@ -2,10 +2,11 @@ package metrics
 
 import (
 	"bytes"
-	"github.com/peerbridge/peerbridge/internal/metrics/metricstest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/peerbridge/peerbridge/internal/metrics/metricstest"
 )
 
 func TestCountWritesValidEMF(t *testing.T) {

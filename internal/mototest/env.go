@@ -1,6 +1,9 @@
 package mototest
 
-import "testing"
+import (
+	"os"
+	"testing"
+)
 
 // SetEnv points the AWS SDK's environment configuration at the moto server for the rest
 // of the test, so code that calls config.LoadDefaultConfig (a Lambda's main) talks to
@@ -20,5 +23,17 @@ func SetEnv(t *testing.T) {
 		"AWS_EC2_METADATA_DISABLED":   "true",
 	} {
 		t.Setenv(k, v)
+	}
+}
+
+// Getenv is a function's getenv for a test: vars over the process environment (whose
+// AWS_* variables SetEnv points at moto), so a main's newHandler reads its own settings
+// from vars and reaches moto.
+func Getenv(vars map[string]string) func(string) string {
+	return func(k string) string {
+		if v, ok := vars[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
 	}
 }

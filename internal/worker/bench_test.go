@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/peerbridge/peerbridge/internal/benchpair"
 	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/bus/eventbridgebus"
 	"github.com/peerbridge/peerbridge/internal/corpus"
@@ -43,40 +44,17 @@ const benchBus = "peerbridge-events"
 // lambdaHandler is what functions/worker's main gives lambda.Start.
 func lambdaHandler(h *worker.Handler) lambda.Handler { return lambda.NewHandler(h.HandleSQS) }
 
-// putEventsAnswers answers each PutEvents in turn with the next of its canned EventBridge
-// answers (AWS JSON 1.1, every entry accepted), cycling.
-type putEventsAnswers struct {
-	answers [][]byte
-	next    int
-}
-
-func (p *putEventsAnswers) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil { // the SDK's serialized request, read as the network would
-		if _, err := io.Copy(io.Discard, req.Body); err != nil {
-			return nil, err
-		}
-		req.Body.Close()
-	}
-	body := p.answers[p.next%len(p.answers)]
-	p.next++
-	return &http.Response{
-		StatusCode:    http.StatusOK,
-		Header:        http.Header{"Content-Type": {"application/x-amz-json-1.1"}, "X-Amzn-Requestid": {"5fde3c0f-9a5c-5b4e-8c1d-2b7f0e3a9d41"}},
-		Body:          io.NopCloser(bytes.NewReader(body)),
-		ContentLength: int64(len(body)),
-		Request:       req,
-	}, nil
-}
-
-// newPutEventsAnswers has one answer per call, accepting as many entries as it has.
-func newPutEventsAnswers(calls [][]bus.Entry) *putEventsAnswers {
-	p := &putEventsAnswers{}
+// newPutEventsAnswers answers each PutEvents in turn with the next of its canned
+// EventBridge answers (AWS JSON 1.1), cycling: one per call, accepting as many entries
+// as it has.
+func newPutEventsAnswers(calls [][]bus.Entry) *benchpair.Answers {
+	p := &benchpair.Answers{ContentType: "application/x-amz-json-1.1"}
 	for c, entries := range calls {
 		ids := make([]string, len(entries))
 		for i := range entries {
 			ids[i] = fmt.Sprintf(`{"EventId":"7f1a0b2c-0000-4000-8%03d-%012d"}`, c, i)
 		}
-		p.answers = append(p.answers, []byte(`{"Entries":[`+strings.Join(ids, ",")+`],"FailedEntryCount":0}`))
+		p.Bodies = append(p.Bodies, []byte(`{"Entries":[`+strings.Join(ids, ",")+`],"FailedEntryCount":0}`))
 	}
 	return p
 }
@@ -231,7 +209,7 @@ func BenchmarkWorkerWarm(b *testing.B) {
 			}
 		}
 	}
-	invokeTime, baseTime := alternate(b, func() { invoke(b, h, payload) }, decodeAndPut)
+	invokeTime, baseTime := benchpair.Alternate(b, func() { invoke(b, h, payload) }, decodeAndPut)
 	b.ReportMetric(invokeTime, "invoke-µs")
 	b.ReportMetric(baseTime, "baseline-µs")
 	b.ReportMetric(billedMs(invokeTime), "billed-ms")
@@ -250,32 +228,6 @@ func putEventsInputs(calls [][]bus.Entry) []*eventbridge.PutEventsInput {
 		inputs = append(inputs, in)
 	}
 	return inputs
-}
-
-// alternate runs measured and baseline once per op, taking turns to go first, and
-// returns the mean time of each, in µs. The mean, not the median: it keeps each one's
-// garbage collection, which the allocating side pays in some ops only.
-func alternate(b *testing.B, measured, baseline func()) (measuredMean, baselineMean float64) {
-	var mt, bt time.Duration
-	n := 0
-	timed := func(f func(), total *time.Duration) {
-		start := time.Now()
-		f()
-		*total += time.Since(start)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if n%2 == 0 {
-			timed(measured, &mt)
-			timed(baseline, &bt)
-		} else {
-			timed(baseline, &bt)
-			timed(measured, &mt)
-		}
-		n++
-	}
-	perOp := float64(n) * float64(time.Microsecond)
-	return float64(mt) / perOp, float64(bt) / perOp
 }
 
 // BenchmarkWorkerInvoke is the warm invocation alone on one batch of 10: the one to

@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/peerbridge/peerbridge/internal/metrics"
 	"log/slog"
 	"maps"
 	"slices"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/busentry"
+	"github.com/peerbridge/peerbridge/internal/metrics"
 	"github.com/peerbridge/peerbridge/internal/queue"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
@@ -36,7 +36,9 @@ type Handler struct {
 	// the oversized and the failed; nil counts nothing.
 	Metrics *metrics.Writer
 
-	// buildEntry replaces fromDelivery in tests (a slow parse); nil: fromDelivery.
+	// buildEntry replaces busentry.FromDelivery in tests (a slow parse); nil:
+	// busentry.FromDelivery, the function ingest measures entries with, so what ingest
+	// accepted fits the bus.
 	buildEntry func(source string, d peerdom.Delivery) (bus.Entry, error)
 }
 
@@ -162,7 +164,7 @@ func (h *Handler) entry(d peerdom.Delivery) (e bus.Entry, err error) {
 	}()
 	build := h.buildEntry
 	if build == nil {
-		build = fromDelivery
+		build = busentry.FromDelivery
 	}
 	return build(h.Source, d)
 }
@@ -215,10 +217,6 @@ func (h *Handler) buildWithin(ctx context.Context, msgs []*message, built []bus.
 	}
 	stop.Store(true)
 }
-
-// fromDelivery builds a delivery's bus entry with the function ingest uses to measure
-// it, so what ingest accepted fits the bus.
-var fromDelivery = busentry.FromDelivery
 
 // log writes the message's one line; the text, which names people, only at debug level.
 func (h *Handler) log(ctx context.Context, m *message, entries []bus.Entry) {

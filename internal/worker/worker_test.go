@@ -14,6 +14,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
+	"github.com/peerbridge/peerbridge/internal/busentry"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/queue"
 	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
@@ -334,7 +335,7 @@ func TestSlowParseFailsAlone(t *testing.T) {
 				if strings.HasPrefix(d.ID, "d-slow") {
 					<-unblock
 				}
-				return fromDelivery(source, d)
+				return busentry.FromDelivery(source, d)
 			}}
 			var batch []queue.Message
 			var wantFailed, wantPublished []string
@@ -381,7 +382,7 @@ func TestParsePanicFailsAlone(t *testing.T) {
 		if d.ID == "d-panic" {
 			panic("parser bug")
 		}
-		return fromDelivery(source, d)
+		return busentry.FromDelivery(source, d)
 	}}
 	for _, withDeadline := range []bool{false, true} { // inline, and on its own goroutine
 		ctx, cancel := context.Background(), context.CancelFunc(func() {})

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/peerbridge/peerbridge/internal/metrics"
 )
 
 // Handler is one automation. It returns nil when the event needs nothing (more) done,
@@ -111,17 +113,16 @@ func (r *Runner) Run(ctx context.Context, ev Event) error {
 	if ev.Detail.EntityID != "" {
 		attrs = append(attrs, slog.String("entityId", ev.Detail.EntityID))
 	}
-	level, metric := slog.LevelInfo, "ActionsDone"
+	level, metric := slog.LevelInfo, metrics.ActionsDone
+	var ig *ignored
 	switch {
 	case err == nil:
 		attrs = append(attrs, slog.String("outcome", "done"))
-	case IsIgnored(err):
-		var ig *ignored
-		errors.As(err, &ig)
+	case errors.As(err, &ig):
 		attrs = append(attrs, slog.String("outcome", "ignored"), slog.String("reason", ig.reason))
-		err, metric = nil, "ActionsIgnored"
+		err, metric = nil, metrics.ActionsIgnored
 	default:
-		level, metric = slog.LevelError, "ActionsFailed"
+		level, metric = slog.LevelError, metrics.ActionsFailed
 		attrs = append(attrs, slog.String("outcome", "failed"), slog.String("error", err.Error()))
 	}
 	if r.Metrics != nil {

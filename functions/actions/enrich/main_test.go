@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,17 +20,6 @@ import (
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
-// env is the function's variables over the process environment (AWS_*, which
-// mototest.SetEnv points at moto).
-func env(vars map[string]string) func(string) string {
-	return func(k string) string {
-		if v, ok := vars[k]; ok {
-			return v
-		}
-		return os.Getenv(k)
-	}
-}
-
 // TestPublishesSnapshotsToEventBridge builds the function as Lambda does and checks that
 // its snapshot reaches a rule on the configured bus (moto).
 func TestPublishesSnapshotsToEventBridge(t *testing.T) {
@@ -43,7 +31,7 @@ func TestPublishesSnapshotsToEventBridge(t *testing.T) {
 	defer s.Close()
 	role := s.AddRole(peerdomapi.Role{Name: "Scribe", CustomFields: []peerdomapi.CustomField{{Name: "Purpose", Values: []string{"Notes"}}}})
 	var logs bytes.Buffer
-	r, err := newRunner(ctx, env(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": s.Config().APIKey,
+	r, err := newRunner(ctx, mototest.Getenv(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": s.Config().APIKey,
 		"EVENT_BUS_NAME": busName, "EVENT_SOURCE": "peerdom-enrich"}), logging.New(&logs, "info"))
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +65,7 @@ func TestConfigurationErrorsNameTheSetting(t *testing.T) {
 		"no key": {map[string]string{"EVENT_BUS_NAME": "b"}, "PEERDOM_API_KEY_SECRET_ID"},
 		"no bus": {map[string]string{"PEERDOM_API_KEY": "k"}, "EVENT_BUS_NAME"},
 	} {
-		if _, err := newRunner(context.Background(), env(c.vars), logging.Discard()); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := newRunner(context.Background(), mototest.Getenv(c.vars), logging.Discard()); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want it to mention %s", name, err, c.want)
 		}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -23,17 +22,6 @@ import (
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
-// env is the function's variables over the process environment (AWS_*, which
-// mototest.SetEnv points at moto).
-func env(vars map[string]string) func(string) string {
-	return func(k string) string {
-		if v, ok := vars[k]; ok {
-			return v
-		}
-		return os.Getenv(k)
-	}
-}
-
 // TestWiredFromEnvironment builds the function as Lambda does, the key in Secrets
 // Manager (moto), and runs a Peer Created event as EventBridge delivers it.
 func TestWiredFromEnvironment(t *testing.T) {
@@ -48,7 +36,7 @@ func TestWiredFromEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	r, err := newRunner(ctx, env(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY_SECRET_ID": "onboard/peerdom-key",
+	r, err := newRunner(ctx, mototest.Getenv(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY_SECRET_ID": "onboard/peerdom-key",
 		"ONBOARDING_ROLE_IDS": role.ID, "IGNORE_AUTHORS": "bot@acme.example"}), logging.New(&logs, "info"))
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +70,7 @@ func TestConfigurationErrorsNameTheSetting(t *testing.T) {
 		"no roles":       {map[string]string{"PEERDOM_API_KEY": "k"}, "ONBOARDING_ROLE_IDS"},
 		"bad url":        {map[string]string{"PEERDOM_API_KEY": "k", "ONBOARDING_ROLE_IDS": "r", "PEERDOM_API_URL": "api.peerdom.org"}, "not an http(s) URL"},
 	} {
-		if _, err := newRunner(context.Background(), env(c.vars), logging.Discard()); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := newRunner(context.Background(), mototest.Getenv(c.vars), logging.Discard()); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want it to mention %s", name, err, c.want)
 		}
 	}
@@ -102,7 +90,7 @@ func TestRepeatedDeliveryIsSkippedThroughDynamoDB(t *testing.T) {
 	role := s.AddRole(peerdomapi.Role{Name: "Newcomer"})
 	ada := s.AddPeer(peerdomapi.Peer{FirstName: "Ada"})
 	var logs bytes.Buffer
-	r, err := newRunner(ctx, env(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "k",
+	r, err := newRunner(ctx, mototest.Getenv(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "k",
 		"ONBOARDING_ROLE_IDS": role.ID, "IDEMPOTENCY_TABLE": "onboard-idempotency"}), logging.New(&logs, "info"))
 	if err != nil {
 		t.Fatal(err)

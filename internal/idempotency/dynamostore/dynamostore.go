@@ -71,7 +71,7 @@ func expiry(t time.Time) map[string]types.AttributeValue {
 		secs++ // TTL deletion must never come before the expiry compared
 	}
 	return map[string]types.AttributeValue{
-		AttrUntil:     &types.AttributeValueMemberN{Value: strconv.FormatInt(t.UnixMilli(), 10)},
+		AttrUntil:     millis(t),
 		AttrExpiresAt: &types.AttributeValueMemberN{Value: strconv.FormatInt(secs, 10)},
 	}
 }
