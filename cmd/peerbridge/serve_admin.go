@@ -69,8 +69,9 @@ type counters struct {
 	unrecognized                             atomic.Int64
 	actionsDone, actionsIgnored, actionsFail atomic.Int64
 
-	mu      sync.Mutex
-	reasons map[string]string // the worker's last error, by queue message id
+	mu          sync.Mutex
+	reasons     map[string]string // the worker's last error, by queue message id
+	reasonOrder []string          // the ids in reasons, oldest first, for forgetting the oldest
 }
 
 // maxReasons bounds the worker errors kept: an error is forgotten only when this many
@@ -82,11 +83,12 @@ func newCounters() *counters { return &counters{since: time.Now().UTC(), reasons
 func (c *counters) noteReason(messageID, reason string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.reasons[messageID]; !ok && len(c.reasons) >= maxReasons {
-		for k := range c.reasons { // any one: maps have no order, and this is rare
-			delete(c.reasons, k)
-			break
+	if _, ok := c.reasons[messageID]; !ok {
+		if len(c.reasonOrder) >= maxReasons {
+			delete(c.reasons, c.reasonOrder[0])
+			c.reasonOrder = c.reasonOrder[1:]
 		}
+		c.reasonOrder = append(c.reasonOrder, messageID)
 	}
 	c.reasons[messageID] = reason
 }

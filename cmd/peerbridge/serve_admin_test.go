@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -270,5 +271,30 @@ func TestServeAdminEventRedrive(t *testing.T) {
 	}
 	if w := s.sandbox.Writes(); len(w) != 1 {
 		t.Errorf("the sandbox has %d writes after the redrive, want onboarding's one: %+v", len(w), w)
+	}
+}
+
+// TestReasonsForgetTheOldest: past maxReasons, the oldest worker error is forgotten and
+// every newer one kept; a reason noted again for a known message keeps its place.
+func TestReasonsForgetTheOldest(t *testing.T) {
+	c := newCounters()
+	for i := range maxReasons {
+		c.noteReason(fmt.Sprint("m", i), "first")
+	}
+	c.noteReason("m0", "again") // known: nothing is forgotten
+	if got := c.reason("m0"); got != "again" {
+		t.Fatalf("m0 = %q, want the newer reason", got)
+	}
+	c.noteReason("new", "x")
+	if got := c.reason("m0"); got != "" {
+		t.Errorf("m0, the oldest, is still kept: %q", got)
+	}
+	for _, id := range []string{"m1", fmt.Sprint("m", maxReasons-1), "new"} {
+		if c.reason(id) == "" {
+			t.Errorf("%s was forgotten", id)
+		}
+	}
+	if len(c.reasons) != maxReasons || len(c.reasonOrder) != maxReasons {
+		t.Errorf("kept %d reasons (%d in order), want %d", len(c.reasons), len(c.reasonOrder), maxReasons)
 	}
 }
