@@ -28,6 +28,15 @@ func TestMain(m *testing.M) { mototest.Main(m) }
 // webhook DLQ. It returns the stack's name and outputs.
 func operateStack(t *testing.T, n int) (string, map[string]string, []string) {
 	t.Helper()
+	name, outputs, ids, _ := operateStackMessages(t, n)
+	return name, outputs, ids
+}
+
+// operateStackMessages is operateStack that also returns the SQS message id of each
+// dead letter, as SendMessage answered it: a test that needs one need not receive the
+// messages to learn it (and so cannot leave one hidden).
+func operateStackMessages(t *testing.T, n int) (string, map[string]string, []string, []string) {
+	t.Helper()
 	mototest.SetEnv(t)
 	name := operatetest.Deploy(t)
 	st, err := operate.LookupStack(context.Background(), mototest.Config(t), name)
@@ -35,16 +44,17 @@ func operateStack(t *testing.T, n int) (string, map[string]string, []string) {
 		t.Fatal(err)
 	}
 	c := sqs.NewFromConfig(mototest.Config(t))
-	var ids []string
+	var ids, msgIDs []string
 	for i := range n {
 		d := peerdom.NewDelivery("", time.Date(2026, 11, 30, 9, i, 0, 0, time.UTC), "Alice created the role Scribe", peerdom.Sender{})
 		body, _ := peerdom.EncodeDelivery(d)
-		if _, err := c.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(st.Outputs[operate.OutputWebhookDLQURL]), MessageBody: aws.String(body)}); err != nil {
+		sent, err := c.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(st.Outputs[operate.OutputWebhookDLQURL]), MessageBody: aws.String(body)})
+		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, d.ID)
+		ids, msgIDs = append(ids, d.ID), append(msgIDs, aws.ToString(sent.MessageId))
 	}
-	return name, st.Outputs, ids
+	return name, st.Outputs, ids, msgIDs
 }
 
 func TestStatusCommand(t *testing.T) {
@@ -105,19 +115,12 @@ func TestOperateCommandsExplainFailures(t *testing.T) {
 }
 
 func TestDLQCommands(t *testing.T) {
-	name, outputs, ids := operateStack(t, 3)
+	name, outputs, ids, msgIDs := operateStackMessages(t, 3)
 	// The worker's line for the first delivery's failure, as internal/worker logs it.
 	ctx := context.Background()
 	logs := cloudwatchlogs.NewFromConfig(mototest.Config(t))
 	group := "/aws/lambda/" + name + "-worker"
-	msgs := mototest.Receive(t, outputs[operate.OutputWebhookDLQURL], 3, 3*time.Second)
-	var firstMsgID string
-	for _, m := range msgs {
-		if strings.Contains(aws.ToString(m.Body), ids[0]) {
-			firstMsgID = aws.ToString(m.MessageId)
-		}
-		sqs.NewFromConfig(mototest.Config(t)).ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(outputs[operate.OutputWebhookDLQURL]), ReceiptHandle: m.ReceiptHandle})
-	}
+	firstMsgID := msgIDs[0]
 	logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)})
 	logs.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String("s")})
 	line := `{"level":"ERROR","msg":"delivery","id":"` + ids[0] + `","messageId":"` + firstMsgID + `","outcome":"failed","error":"eventbridge PutEvents: AccessDeniedException: not authorized to perform events:PutEvents"}`
