@@ -598,3 +598,47 @@ func sortedKeys(m map[string]any) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// Resource is one resource of the template whose Condition holds, with its Properties
+// resolved (nil when they do not resolve, e.g. a Fn::Sub of an unknown form).
+type Resource struct {
+	LogicalID  string
+	Type       string
+	Properties map[string]any
+	Metadata   map[string]any // as written, unresolved
+}
+
+// Resources lists the resources that the template deploys with its parameters (those
+// whose Condition holds), sorted by logical id. Globals are not merged in: Global reads
+// the Globals section.
+func (t *Template) Resources() []Resource {
+	resources, _ := t.raw["Resources"].(map[string]any)
+	var out []Resource
+	for _, id := range sortedKeys(resources) {
+		res, _ := resources[id].(map[string]any)
+		if !t.holds(res) {
+			continue
+		}
+		r := Resource{LogicalID: id, Type: scalarString(res["Type"])}
+		r.Metadata, _ = res["Metadata"].(map[string]any)
+		if p, err := t.resolve(res["Properties"]); err == nil {
+			r.Properties, _ = p.(map[string]any)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// Global is the resolved value at path under the template's Globals section (e.g.
+// "Function", "LoggingConfig", "SystemLogLevel"), or nil.
+func (t *Template) Global(path ...string) any {
+	v, err := t.resolve(dig(t.raw, append([]string{"Globals"}, path...)...))
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
+// Dig is the value at path in v (nested maps), or nil: for reading a Resource's
+// Properties.
+func Dig(v any, path ...string) any { return dig(v, path...) }

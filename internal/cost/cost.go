@@ -1,0 +1,423 @@
+// Package cost prices a month of the stack that template.yaml deploys with given
+// parameters: line by line, at the list prices of prices.json, from the per-webhook
+// figures of figures.json that a counted run of the local pipeline measured
+// (internal/cost/costrun, `make cost-figures`). `peerbridge cost` prints it.
+package cost
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"math"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/peerbridge/peerbridge/internal/samtemplate"
+)
+
+// Prices is prices.json: list prices with their date, free tiers, and the assumptions
+// the figures cannot measure here.
+type Prices struct {
+	Date        string             `json:"date"`
+	Region      string             `json:"region"`
+	Source      string             `json:"source"`
+	Prices      map[string]float64 `json:"prices"`
+	Free        map[string]float64 `json:"free"`
+	Assumptions struct {
+		HoursPerMonth                 float64            `json:"hoursPerMonth"`
+		BilledMsPerInvocation         map[string]float64 `json:"billedMsPerInvocation"`
+		PlatformLogBytesPerInvocation float64            `json:"platformLogBytesPerInvocation"`
+		AccessLogBytesPerRequest      float64            `json:"accessLogBytesPerRequest"`
+		SQSIdlePollsPerMonth          float64            `json:"sqsIdlePollsPerMonth"`
+		LogsStoredFraction            float64            `json:"logsStoredFraction"`
+		SecretReadsEveryMinutes       float64            `json:"secretReadsEveryMinutes"`
+	} `json:"assumptions"`
+	Notes []string `json:"notes"`
+}
+
+//go:embed prices.json
+var pricesJSON []byte
+
+// ListPrices returns prices.json.
+func ListPrices() (*Prices, error) {
+	var p Prices
+	if err := json.Unmarshal(pricesJSON, &p); err != nil {
+		return nil, fmt.Errorf("internal/cost/prices.json: %w", err)
+	}
+	return &p, nil
+}
+
+func (p *Prices) price(name string) float64 {
+	v, ok := p.Prices[name]
+	if !ok {
+		panic("cost: prices.json has no price " + name)
+	}
+	return v
+}
+
+// Line is one item of the bill.
+type Line struct {
+	Service  string  `json:"service"`
+	Item     string  `json:"item"`
+	Quantity float64 `json:"quantity"`
+	Unit     string  `json:"unit"`
+	Cost     float64 `json:"usd"`
+}
+
+// Credit is a free tier applied to the bill.
+type Credit struct {
+	Tier   string  `json:"tier"`
+	Amount float64 `json:"usd"` // what it takes off (positive)
+}
+
+// Bill is a month of the stack.
+type Bill struct {
+	WebhooksPerMonth int               `json:"webhooksPerMonth"`
+	Params           map[string]string `json:"params"` // every parameter as deployed
+	PricesDate       string            `json:"pricesDate"`
+	FiguresDate      string            `json:"figuresDate"`
+	Lines            []Line            `json:"lines"`
+	Total            float64           `json:"totalUsd"` // without free tiers
+	Credits          []Credit          `json:"freeTiers"`
+	TotalAfterFree   float64           `json:"totalAfterFreeTiersUsd"`
+	Notes            []string          `json:"notes"`
+}
+
+// Usage is what the stack uses in a month: the counted figures scaled to the month.
+type Usage struct {
+	Webhooks  int
+	Functions []FunctionUsage
+}
+
+// FunctionUsage is one deployed function's month.
+type FunctionUsage struct {
+	LogicalID   string
+	Code        string
+	MemoryMB    int
+	Invocations float64
+	LogBytes    float64 // its own lines (application and EMF)
+}
+
+// Estimate prices a month of webhooksPerMonth webhooks through tpl (resolved with its
+// parameters) from the measured figures.
+func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksPerMonth int) (*Bill, error) {
+	variant, err := fig.Variant(tpl.Params)
+	if err != nil {
+		return nil, err
+	}
+	fns, err := tpl.Functions()
+	if err != nil {
+		return nil, err
+	}
+	resources := tpl.Resources()
+	b := &Bill{WebhooksPerMonth: webhooksPerMonth, Params: tpl.Params, PricesDate: prices.Date, FiguresDate: fig.Measured}
+	n := float64(webhooksPerMonth)
+	perWebhook := func(v int) float64 { return float64(v) * n / float64(fig.Webhooks) }
+	hours := prices.Assumptions.HoursPerMonth
+
+	// Reconcile's schedule: runs a month.
+	runs := 0.0
+	for _, r := range resources {
+		if r.Type != "AWS::Events::Rule" {
+			continue
+		}
+		expr, _ := r.Properties["ScheduleExpression"].(string)
+		if expr == "" {
+			continue
+		}
+		per, err := runsPerMonth(expr, hours)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.LogicalID, err)
+		}
+		runs += per
+	}
+	deployed := map[string]bool{}
+	arch := fmt.Sprint(tpl.Global("Function", "Architectures"))
+	gbSecondPrice, archName := prices.price("lambdaGBSecondArm64"), "arm64"
+	if !strings.Contains(arch, "arm64") {
+		gbSecondPrice, archName = prices.price("lambdaGBSecondX86"), "x86_64"
+	}
+	systemLevel := strings.ToUpper(fmt.Sprint(tpl.Global("Function", "LoggingConfig", "SystemLogLevel")))
+	platformLines := systemLevel != "WARN" && systemLevel != "ERROR"
+
+	var lambdaRequests, gbSeconds, logBytes float64
+	secretIDs := map[string]bool{}
+	var secretReads float64
+	for _, fn := range fns {
+		code := path.Clean(fn.CodeURI)
+		deployed[code] = true
+		var inv float64
+		var ownLog float64
+		if code == "functions/reconcile" {
+			inv = runs * float64(max(fig.Reconcile.Function(code).Invocations, 1))
+			ownLog = runs * float64(fig.Reconcile.Function(code).LogBytes)
+		} else {
+			fc := variant.Function(code)
+			if fc.Invocations == 0 {
+				b.Notes = append(b.Notes, fmt.Sprintf("%s (%s): no figures measured; priced at zero", fn.LogicalID, code))
+			}
+			inv = perWebhook(fc.Invocations)
+			ownLog = perWebhook(fc.LogBytes)
+		}
+		ms, ok := prices.Assumptions.BilledMsPerInvocation[code]
+		if !ok {
+			b.Notes = append(b.Notes, fmt.Sprintf("%s: no billed duration assumed in prices.json; its GB-seconds are priced at zero", fn.LogicalID))
+		}
+		gbs := inv * ms / 1000 * float64(fn.MemoryMB) / 1024
+		lambdaRequests += inv
+		gbSeconds += gbs
+		b.add("Lambda", fmt.Sprintf("%s requests", fn.LogicalID), inv, "requests", inv/1e6*prices.price("lambdaRequestsPerMillion"))
+		b.add("Lambda", fmt.Sprintf("%s duration (%d MB %s, %.0f ms each, assumed)", fn.LogicalID, fn.MemoryMB, archName, ms), gbs, "GB-s", gbs*gbSecondPrice)
+		fnLog := ownLog
+		if platformLines {
+			fnLog += inv * prices.Assumptions.PlatformLogBytesPerInvocation
+		}
+		logBytes += fnLog
+		b.add("CloudWatch Logs", fmt.Sprintf("%s log ingestion", fn.LogicalID), fnLog/1e9, "GB", fnLog/1e9*prices.price("logsIngestionPerGB"))
+		for k, v := range fn.Env {
+			if strings.HasSuffix(k, "_SECRET_ID") && strings.TrimSpace(v) != "" {
+				secretIDs[v] = true
+				every := prices.Assumptions.SecretReadsEveryMinutes
+				secretReads += math.Min(inv, hours*60/every)
+			}
+		}
+	}
+	if platformLines {
+		b.Notes = append(b.Notes, fmt.Sprintf("Lambda's platform log lines (START/REPORT, %.0f B an invocation) are included: the system log level is INFO", prices.Assumptions.PlatformLogBytesPerInvocation))
+	}
+
+	// The endpoint.
+	for _, r := range resources {
+		switch r.Type {
+		case "AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api":
+			b.add("API Gateway", "HTTP API requests", n, "requests", n/1e6*prices.price("httpApiRequestsPerMillion"))
+			if samtemplate.Dig(r.Properties, "AccessLogSettings") != nil {
+				bytes := n * prices.Assumptions.AccessLogBytesPerRequest
+				logBytes += bytes
+				b.add("CloudWatch Logs", "HTTP API access log ingestion", bytes/1e9, "GB", bytes/1e9*prices.price("logsIngestionPerGB"))
+			}
+		}
+	}
+	for _, fn := range fns {
+		if fn.Env["ENDPOINT"] == "FunctionUrl" {
+			b.add("Lambda", fmt.Sprintf("%s function URL (no charge beyond its invocations)", fn.LogicalID), n, "requests", 0)
+		}
+	}
+
+	// Requests to AWS services, by operation.
+	type agg struct{ calls, units float64 }
+	ops := map[string]*agg{}
+	var order []string
+	addOp := func(service, op string, calls, units float64) {
+		k := service + " " + op
+		if ops[k] == nil {
+			ops[k] = &agg{}
+			order = append(order, k)
+		}
+		ops[k].calls += calls
+		ops[k].units += units
+	}
+	var eventBytes float64
+	for _, r := range variant.Requests {
+		if !deployed[r.Function] {
+			continue
+		}
+		addOp(r.Service, r.Operation, perWebhook(r.Calls), perWebhook(r.Units))
+		if r.Service == "events" {
+			eventBytes += perWebhook(r.Bytes)
+		}
+	}
+	if deployed["functions/reconcile"] {
+		for _, r := range fig.Reconcile.Requests {
+			addOp(r.Service, r.Operation, runs*float64(r.Calls), runs*float64(r.Units))
+			if r.Service == "events" {
+				eventBytes += runs * float64(r.Bytes)
+			}
+		}
+	}
+	slices.Sort(order)
+	var sqsRequests float64
+	for _, k := range order {
+		a := ops[k]
+		service, op, _ := strings.Cut(k, " ")
+		switch service {
+		case "sqs":
+			sqsRequests += a.units
+			b.add("SQS", op+" requests (64 KB chunks)", a.units, "requests", a.units/1e6*prices.price("sqsRequestsPerMillion"))
+		case "events":
+			b.add("EventBridge", op+" custom events (64 KB chunks)", a.units, "events", a.units/1e6*prices.price("eventBridgeCustomEventsPerMillion"))
+		case "dynamodb":
+			if op == "GetItem" || op == "Scan" || op == "Query" {
+				b.add("DynamoDB", fmt.Sprintf("%s: %.0f calls, read units (on demand, consistent)", op, a.calls), a.units, "RRU", a.units/1e6*prices.price("dynamoReadUnitsPerMillion"))
+			} else {
+				b.add("DynamoDB", fmt.Sprintf("%s: %.0f calls, write units (on demand)", op, a.calls), a.units, "WRU", a.units/1e6*prices.price("dynamoWriteUnitsPerMillion"))
+			}
+		}
+	}
+	if deployed["functions/worker"] {
+		idle := prices.Assumptions.SQSIdlePollsPerMonth
+		sqsRequests += idle
+		b.add("SQS", "the worker's event source: idle long polls (assumed)", idle, "requests", idle/1e6*prices.price("sqsRequestsPerMillion"))
+	}
+	for _, r := range resources {
+		if r.Type != "AWS::Events::Archive" {
+			continue
+		}
+		gb := eventBytes / 1e9
+		b.add("EventBridge", "archive: events archived", gb, "GB", gb*prices.price("eventBridgeArchivePerGB"))
+		months := 12.0 // kept forever (0): priced as a year's worth
+		if d, err := strconv.ParseFloat(fmt.Sprint(r.Properties["RetentionDays"]), 64); err == nil && d > 0 {
+			months = d / 30
+		}
+		b.add("EventBridge", fmt.Sprintf("archive storage (%.0f months kept, steady state)", months), gb*months, "GB-month", gb*months*prices.price("eventBridgeArchiveStoragePerGBMonth"))
+	}
+
+	// Logs stored: a month's ingestion kept for the retention, compressed.
+	retention := 30.0
+	if d, err := strconv.ParseFloat(tpl.Params["LogRetentionDays"], 64); err == nil && d > 0 {
+		retention = d
+	}
+	storedGB := logBytes / 1e9 * retention / 30 * prices.Assumptions.LogsStoredFraction
+	b.add("CloudWatch Logs", fmt.Sprintf("log storage (%.0f days kept, compressed, steady state)", retention), storedGB, "GB-month", storedGB*prices.price("logsStoragePerGBMonth"))
+
+	// Custom metrics: each (name, dimensions) is a metric, billed for the hours it has data.
+	type metricUse struct{ perHour float64 }
+	metricsUsed := map[string]*metricUse{}
+	var metricKeys []string
+	useMetric := func(key string, perMonth float64) {
+		if metricsUsed[key] == nil {
+			metricsUsed[key] = &metricUse{}
+			metricKeys = append(metricKeys, key)
+		}
+		metricsUsed[key].perHour += perMonth / hours
+	}
+	for _, m := range variant.Metrics {
+		if deployed[m.Function] {
+			useMetric(m.Name+" "+m.Dimensions, perWebhook(m.Datapoints))
+		}
+	}
+	if deployed["functions/reconcile"] {
+		for _, m := range fig.Reconcile.Metrics {
+			useMetric(m.Name+" "+m.Dimensions, runs*float64(m.Datapoints))
+		}
+	}
+	slices.Sort(metricKeys)
+	var metricMonths float64
+	for _, k := range metricKeys {
+		// Datapoints arrive at random moments: the share of hours with at least one.
+		share := 1 - math.Exp(-metricsUsed[k].perHour)
+		metricMonths += share
+	}
+	b.add("CloudWatch", fmt.Sprintf("custom metrics: %d, pro-rated by the hours with data", len(metricKeys)), metricMonths, "metric-months", metricMonths*prices.price("customMetricPerMonth"))
+
+	var alarmMetrics, dashboards, secrets, ssm float64
+	for _, r := range resources {
+		switch r.Type {
+		case "AWS::CloudWatch::Alarm":
+			if ms, ok := r.Properties["Metrics"].([]any); ok {
+				for _, m := range ms {
+					if samtemplate.Dig(m, "MetricStat") != nil {
+						alarmMetrics++
+					}
+				}
+			} else {
+				alarmMetrics++
+			}
+		case "AWS::CloudWatch::Dashboard":
+			dashboards++
+		case "AWS::SecretsManager::Secret":
+			secretIDs[r.LogicalID] = true
+		case "AWS::SSM::Parameter":
+			ssm++
+		}
+	}
+	secrets = float64(len(secretIDs))
+	b.add("CloudWatch", "alarm metrics (standard resolution)", alarmMetrics, "alarm metrics", alarmMetrics*prices.price("alarmMetricPerMonth"))
+	b.add("CloudWatch", "dashboards", dashboards, "dashboards", dashboards*prices.price("dashboardPerMonth"))
+	b.add("Secrets Manager", "secrets the functions read (the stack's and existing ones named by parameters)", secrets, "secrets", secrets*prices.price("secretPerMonth"))
+	b.add("Secrets Manager", "GetSecretValue calls (at each cold start, ingest every 5 minutes when warm; assumed)", secretReads, "calls", secretReads/1e4*prices.price("secretsAPICallsPer10k"))
+	if ssm > 0 {
+		b.add("SSM Parameter Store", "standard parameters", ssm, "parameters", ssm*prices.price("ssmStandardParameterPerMonth"))
+	}
+	if runs > 0 {
+		b.Notes = append(b.Notes, fmt.Sprintf("reconcile runs %.0f times a month, each over an organization of %d roles, circles and peers (measured run: no difference found)", runs, fig.Reconcile.Entities))
+	}
+	if tpl.Params["Tracing"] == "on" {
+		b.Notes = append(b.Notes, "Tracing=on: X-Ray traces are not priced here")
+	}
+
+	for _, l := range b.Lines {
+		b.Total += l.Cost
+	}
+	// Free tiers, each at most what its service costs.
+	credit := func(tier string, used, free, unitPrice float64) {
+		if amount := math.Min(used, free) * unitPrice; amount > 0 {
+			b.Credits = append(b.Credits, Credit{Tier: tier, Amount: amount})
+		}
+	}
+	credit("Lambda: 1M requests a month", lambdaRequests, prices.Free["lambdaRequests"], prices.price("lambdaRequestsPerMillion")/1e6)
+	credit("Lambda: 400,000 GB-s a month", gbSeconds, prices.Free["lambdaGBSeconds"], gbSecondPrice)
+	credit("SQS: 1M requests a month", sqsRequests, prices.Free["sqsRequests"], prices.price("sqsRequestsPerMillion")/1e6)
+	logsCost := 0.0
+	for _, l := range b.Lines {
+		if l.Service == "CloudWatch Logs" {
+			logsCost += l.Cost
+		}
+	}
+	logsGB := logBytes/1e9 + storedGB
+	if logsGB > 0 {
+		credit("CloudWatch Logs: 5 GB a month (ingestion and storage)", logsGB, prices.Free["logsGB"], logsCost/logsGB)
+	}
+	credit("CloudWatch: 10 custom metrics", metricMonths, prices.Free["customMetrics"], prices.price("customMetricPerMonth"))
+	credit("CloudWatch: 10 alarm metrics", alarmMetrics, prices.Free["alarmMetrics"], prices.price("alarmMetricPerMonth"))
+	credit("CloudWatch: 3 dashboards", dashboards, prices.Free["dashboards"], prices.price("dashboardPerMonth"))
+	b.TotalAfterFree = b.Total
+	for _, c := range b.Credits {
+		b.TotalAfterFree -= c.Amount
+	}
+	b.TotalAfterFree = math.Max(b.TotalAfterFree, 0)
+	return b, nil
+}
+
+func (b *Bill) add(service, item string, qty float64, unit string, cost float64) {
+	b.Lines = append(b.Lines, Line{Service: service, Item: item, Quantity: qty, Unit: unit, Cost: cost})
+}
+
+var rateExpr = regexp.MustCompile(`^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$`)
+
+// runsPerMonth reads an EventBridge schedule expression: rate(...), or a cron whose
+// minutes and hours fields are lists or steps (the rest every day).
+func runsPerMonth(expr string, hoursPerMonth float64) (float64, error) {
+	expr = strings.TrimSpace(expr)
+	if m := rateExpr.FindStringSubmatch(expr); m != nil {
+		v, _ := strconv.ParseFloat(m[1], 64)
+		minutes := map[string]float64{"minute": 1, "minutes": 1, "hour": 60, "hours": 60, "day": 1440, "days": 1440}[m[2]] * v
+		return hoursPerMonth * 60 / minutes, nil
+	}
+	if inner, ok := strings.CutPrefix(expr, "cron("); ok {
+		f := strings.Fields(strings.TrimSuffix(inner, ")"))
+		if len(f) == 6 && (f[2] == "*" || f[2] == "?") && (f[4] == "?" || f[4] == "*") {
+			return float64(perField(f[0], 60)*perField(f[1], 24)) * hoursPerMonth / 24, nil
+		}
+	}
+	return 0, fmt.Errorf("schedule %q: only rate(N minutes|hours|days) and daily crons are priced", expr)
+}
+
+// perField is how many values a cron minutes or hours field takes out of n.
+func perField(f string, n int) int {
+	switch {
+	case f == "*":
+		return n
+	case strings.Contains(f, "/"):
+		_, step, _ := strings.Cut(f, "/")
+		s, err := strconv.Atoi(step)
+		if err != nil || s <= 0 {
+			return 1
+		}
+		return (n + s - 1) / s
+	}
+	return len(strings.Split(f, ","))
+}

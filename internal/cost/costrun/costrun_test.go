@@ -1,0 +1,249 @@
+package costrun
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/peerbridge/peerbridge/internal/corpus"
+	"github.com/peerbridge/peerbridge/internal/cost"
+	"github.com/peerbridge/peerbridge/internal/repo"
+	"github.com/peerbridge/peerbridge/internal/samtemplate"
+)
+
+var update = flag.Bool("update", false, "measure the figures and write internal/cost/figures.json")
+
+func root(t testing.TB) string {
+	r, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// Organization size of the reconcile figures: a typical Peerdom organization.
+const peers, roles, circles = 500, 150, 30
+
+// measure counts one pass of the corpus mix (after one pass that warms the sandbox and
+// the tables: the actions then find what a steady organization's do).
+func measure(t testing.TB, params map[string]string) cost.Counts {
+	cases := corpus.Load(t)
+	p, err := New(Config{Template: filepath.Join(root(t), "template.yaml"), Params: params, Cases: cases})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(context.Background(), len(cases)); err != nil {
+		t.Fatal(err)
+	}
+	p.Reset()
+	if err := p.Send(context.Background(), len(cases)); err != nil {
+		t.Fatal(err)
+	}
+	return p.Counts()
+}
+
+// variants are the combinations of VariantParams' allowed values in the template.
+func variants(t testing.TB) []map[string]string {
+	raw, err := os.ReadFile(filepath.Join(root(t), "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := samtemplate.Raw(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []map[string]string{{}}
+	for _, name := range cost.VariantParams {
+		allowed, _ := samtemplate.Dig(doc, "Parameters", name, "AllowedValues").([]any)
+		if allowed == nil {
+			continue
+		}
+		var next []map[string]string
+		for _, v := range out {
+			for _, a := range allowed {
+				m := map[string]string{name: fmt.Sprint(a)}
+				for k, x := range v {
+					m[k] = x
+				}
+				next = append(next, m)
+			}
+		}
+		out = next
+	}
+	return out
+}
+
+// TestFigures measures the figures and compares them with figures.json (with -update:
+// writes them). A change to what a function logs or calls fails here until
+// `make cost-figures` records it.
+func TestFigures(t *testing.T) {
+	cases := corpus.Load(t)
+	fig := &cost.Figures{
+		How: fmt.Sprintf("internal/cost/costrun: each variant runs the %d corpus webhooks once to warm the sandbox and tables, then once counted, "+
+			"one at a time, through ingest, the worker and every action of template.yaml (all deployed, against the sandbox Peerdom); reconcile is one run finding no difference "+
+			"over %d peers, %d roles and %d circles", len(cases), peers, roles, circles),
+		Webhooks: len(cases),
+	}
+	for _, params := range variants(t) {
+		fig.Variants = append(fig.Variants, cost.Variant{Params: params, Counts: measure(t, params)})
+	}
+	rr, err := Reconcile(context.Background(), filepath.Join(root(t), "template.yaml"), nil, peers, roles, circles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fig.Reconcile = rr
+	path := filepath.Join(root(t), "internal/cost/figures.json")
+	if *update {
+		fig.Measured = time.Now().UTC().Format("2006-01-02")
+		b, err := json.MarshalIndent(fig, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	stored, err := cost.Measured()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fig.Measured = stored.Measured
+	if !reflect.DeepEqual(stored, fig) {
+		got, _ := json.MarshalIndent(fig, "", "  ")
+		want, _ := json.MarshalIndent(stored, "", "  ")
+		t.Errorf("internal/cost/figures.json is not what a run measures now; run make cost-figures\n%s", firstDiff(string(want), string(got)))
+	}
+}
+
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(al), len(bl)) {
+		if al[i] != bl[i] {
+			return fmt.Sprintf("line %d: stored %q, measured %q", i+1, al[i], bl[i])
+		}
+	}
+	return fmt.Sprintf("stored %d lines, measured %d", len(al), len(bl))
+}
+
+// TestCountedRunMatchesCost runs 10,000 webhooks through the local pipeline, counting
+// every AWS request and log byte, and holds the bill `peerbridge cost` prints for 10,000
+// webhooks to those counts.
+func TestCountedRunMatchesCost(t *testing.T) {
+	const n = 10000
+	cases := corpus.Load(t)
+	tplPath := filepath.Join(root(t), "template.yaml")
+	p, err := New(Config{Template: tplPath, Cases: cases})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(context.Background(), len(cases)); err != nil { // warm, as the figures were
+		t.Fatal(err)
+	}
+	p.Reset()
+	if err := p.Send(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	counted := p.Counts()
+
+	fig, err := cost.Measured()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prices, err := cost.ListPrices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := p.Template()
+	bill, err := cost.Estimate(tpl, fig, prices, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(counted.Requests) == 0 || len(counted.Functions) < 5 {
+		t.Fatalf("the counted run counted too little: %+v", counted)
+	}
+	// Every operation's billed units, summed over the functions: the bill's quantity.
+	units := map[string]float64{}
+	for _, r := range counted.Requests {
+		units[r.Service+" "+r.Operation] += float64(r.Units)
+	}
+	for key, want := range units {
+		service, op, _ := strings.Cut(key, " ")
+		label := map[string]string{"sqs": "SQS", "events": "EventBridge", "dynamodb": "DynamoDB"}[service]
+		got, found := 0.0, false
+		for _, l := range bill.Lines {
+			if l.Service == label && (strings.HasPrefix(l.Item, op+" ") || strings.HasPrefix(l.Item, op+":")) && !strings.Contains(l.Item, "idle") {
+				got, found = got+l.Quantity, true
+			}
+		}
+		if service == "dynamodb" || service == "events" {
+			got -= reconcileShare(fig, bill, service, op)
+		}
+		if !found || math.Abs(got-want) > 1e-6 {
+			t.Errorf("%s %s: cost says %.3f units for %d webhooks, the counted run made %.0f", service, op, got, n, want)
+		}
+	}
+	// Every function's log bytes (its own lines, plus the platform's per invocation).
+	fns, err := tpl.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range fns {
+		code := filepath.Clean(fn.CodeURI)
+		if code == "functions/reconcile" {
+			continue
+		}
+		c := counted.Function(code)
+		want := float64(c.LogBytes) + float64(c.Invocations)*prices.Assumptions.PlatformLogBytesPerInvocation
+		got := lineQuantity(bill, "CloudWatch Logs", fn.LogicalID+" log ingestion") * 1e9
+		if c.Invocations == 0 || math.Abs(got-want) > 1e-3 {
+			t.Errorf("%s: cost says %.0f log bytes for %d webhooks, the counted run wrote %.0f (%d invocations)", fn.LogicalID, got, n, want, c.Invocations)
+		}
+		if got, want := lineQuantity(bill, "Lambda", fn.LogicalID+" requests"), float64(c.Invocations); got != want {
+			t.Errorf("%s: cost says %.0f invocations, the counted run made %.0f", fn.LogicalID, got, want)
+		}
+	}
+	// And the figures scaled are the counts, metrics included.
+	v, err := fig.Variant(tpl.Params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scaled := v.Scaled(n, fig.Webhooks); !reflect.DeepEqual(scaled, counted) {
+		a, _ := json.MarshalIndent(scaled, "", " ")
+		b, _ := json.MarshalIndent(counted, "", " ")
+		t.Errorf("figures scaled to %d webhooks differ from the counted run:\n%s", n, firstDiff(string(a), string(b)))
+	}
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "counted %d webhooks: bill %.4f USD, %.4f after free tiers", n, bill.Total, bill.TotalAfterFree)
+	t.Log(out.String())
+}
+
+// reconcileShare is the part of a bill line's units that comes from reconcile's runs.
+func reconcileShare(fig *cost.Figures, bill *cost.Bill, service, op string) float64 {
+	runs := lineQuantity(bill, "Lambda", "ReconcileFunction requests")
+	total := 0.0
+	for _, r := range fig.Reconcile.Requests {
+		if r.Service == service && r.Operation == op {
+			total += runs * float64(r.Units)
+		}
+	}
+	return total
+}
+
+func lineQuantity(b *cost.Bill, service, itemPrefix string) float64 {
+	for _, l := range b.Lines {
+		if l.Service == service && strings.HasPrefix(l.Item, itemPrefix) {
+			return l.Quantity
+		}
+	}
+	return math.NaN()
+}
