@@ -129,7 +129,9 @@ var volatile = regexp.MustCompile(`"(durationMs|ms|latencyMs|elapsedMs)":[0-9.]+
 
 // fixedTimes counts every RFC 3339 UTC time in b at its longest (nine fraction digits):
 // the event details' times vary in width with the moment, as the log lines' do.
-func fixedTimes(b []byte) []byte { return timeRE.ReplaceAll(b, []byte("2006-01-02T15:04:05.000000000Z")) }
+func fixedTimes(b []byte) []byte {
+	return timeRE.ReplaceAll(b, []byte("2006-01-02T15:04:05.000000000Z"))
+}
 
 var timeRE = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z`)
 
