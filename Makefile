@@ -125,6 +125,15 @@ bench:
 		if [ -s .bench-missed ]; then echo "bench: FAILED: targets missed or not measured in groups: $$(tr '\n' ';' < .bench-missed)"; rm -f .bench-missed; exit 1; fi; \
 		echo "bench: every target met"
 
+# cost-figures: measure what a webhook costs (internal/cost/costrun counts every AWS request,
+# log byte and custom metric of the corpus webhooks through the local pipeline) into
+# internal/cost/figures.json, which `peerbridge cost` embeds, then regenerate docs/cost.md
+# from `peerbridge cost`. `make test` fails while either is out of date.
+.PHONY: cost-figures
+cost-figures:
+	$(GO) test -count=1 -run '^TestFigures$$' ./internal/cost/costrun/ -update
+	PEERBRIDGE_UPDATE_COST_DOC=1 $(GO) test -count=1 -run '^TestCostDoc$$' ./cmd/peerbridge/
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...

@@ -28,6 +28,7 @@ type command struct {
 // commands is the command table: name, one-line summary, run function. Adding a command
 // is one line here.
 var commands = map[string]command{
+	"cost":      {summary: "the monthly AWS bill of the stack template.yaml deploys, line by line, free tiers apart", run: runCost},
 	"dlq":       {summary: "list, show, redrive or purge a deployed stack's dead-letter queues", run: runDLQ},
 	"export":    {summary: "export every map, circle, role, role holder and peer to files", run: runExport},
 	"invoke":    {summary: "run one function of template.yaml under the Lambda emulator, as sam local invoke without Docker", run: runInvoke},

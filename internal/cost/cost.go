@@ -113,7 +113,7 @@ func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksP
 		return nil, err
 	}
 	resources := tpl.Resources()
-	b := &Bill{WebhooksPerMonth: webhooksPerMonth, Params: tpl.Params, PricesDate: prices.Date, FiguresDate: fig.Measured}
+	b := &Bill{WebhooksPerMonth: webhooksPerMonth, Params: Shown(tpl, tpl.Params), PricesDate: prices.Date, FiguresDate: fig.Measured}
 	n := float64(webhooksPerMonth)
 	perWebhook := func(v int) float64 { return float64(v) * n / float64(fig.Webhooks) }
 	hours := prices.Assumptions.HoursPerMonth
@@ -332,6 +332,8 @@ func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksP
 			secretIDs[r.LogicalID] = true
 		case "AWS::SSM::Parameter":
 			ssm++
+		case "AWS::Events::ApiDestination":
+			b.Notes = append(b.Notes, fmt.Sprintf("%s: its invocations (0.20 USD a million) are not priced: the chat events are not in the figures", r.LogicalID))
 		}
 	}
 	secrets = float64(len(secretIDs))
@@ -345,10 +347,16 @@ func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksP
 	if runs > 0 {
 		b.Notes = append(b.Notes, fmt.Sprintf("reconcile runs %.0f times a month, each over an organization of %d roles, circles and peers (measured run: no difference found)", runs, fig.Reconcile.Entities))
 	}
+	for _, r := range resources {
+		if r.Type == "AWS::Serverless::HttpApi" || r.Type == "AWS::ApiGatewayV2::Api" {
+			b.Notes = append(b.Notes, "a new account's first 12 months include 1M HTTP API requests a month: not applied here")
+		}
+	}
 	if tpl.Params["Tracing"] == "on" {
 		b.Notes = append(b.Notes, "Tracing=on: X-Ray traces are not priced here")
 	}
 
+	slices.SortStableFunc(b.Lines, func(x, y Line) int { return serviceRank(x.Service) - serviceRank(y.Service) })
 	for _, l := range b.Lines {
 		b.Total += l.Cost
 	}
@@ -380,6 +388,28 @@ func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksP
 	}
 	b.TotalAfterFree = math.Max(b.TotalAfterFree, 0)
 	return b, nil
+}
+
+// services is the order of the bill's sections.
+var services = []string{"Lambda", "API Gateway", "SQS", "EventBridge", "DynamoDB", "CloudWatch Logs", "CloudWatch", "Secrets Manager", "SSM Parameter Store"}
+
+func serviceRank(s string) int {
+	if i := slices.Index(services, s); i >= 0 {
+		return i
+	}
+	return len(services)
+}
+
+// Shown is params with the values of NoEcho parameters (a chat webhook URL) hidden.
+func Shown(tpl *samtemplate.Template, params map[string]string) map[string]string {
+	out := make(map[string]string, len(params))
+	for k, v := range params {
+		if tpl.NoEcho(k) && v != "" {
+			v = "(hidden: NoEcho)"
+		}
+		out[k] = v
+	}
+	return out
 }
 
 func (b *Bill) add(service, item string, qty float64, unit string, cost float64) {

@@ -642,3 +642,9 @@ func (t *Template) Global(path ...string) any {
 // Dig is the value at path in v (nested maps), or nil: for reading a Resource's
 // Properties.
 func Dig(v any, path ...string) any { return dig(v, path...) }
+
+// NoEcho reports whether the parameter is declared NoEcho: its value is not to be shown.
+func (t *Template) NoEcho(name string) bool {
+	v, _ := dig(t.raw, "Parameters", name, "NoEcho").(bool)
+	return v || strings.EqualFold(scalarString(dig(t.raw, "Parameters", name, "NoEcho")), "true")
+}
