@@ -230,7 +230,7 @@ func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksP
 			eventBytes += perWebhook(r.Bytes)
 		}
 	}
-	if deployed["functions/reconcile"] {
+	if deployed["functions/reconcile"] && runs > 0 {
 		for _, r := range fig.Reconcile.Requests {
 			addOp(r.Service, r.Operation, runs*float64(r.Calls), runs*float64(r.Units))
 			if r.Service == "events" {
@@ -299,7 +299,7 @@ func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksP
 			useMetric(m.Name+" "+m.Dimensions, perWebhook(m.Datapoints))
 		}
 	}
-	if deployed["functions/reconcile"] {
+	if deployed["functions/reconcile"] && runs > 0 {
 		for _, m := range fig.Reconcile.Metrics {
 			useMetric(m.Name+" "+m.Dimensions, runs*float64(m.Datapoints))
 		}

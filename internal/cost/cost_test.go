@@ -1,0 +1,154 @@
+package cost
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/peerbridge/peerbridge/internal/repo"
+	"github.com/peerbridge/peerbridge/internal/samtemplate"
+)
+
+func TestRunsPerMonth(t *testing.T) {
+	for expr, want := range map[string]float64{
+		"rate(15 minutes)":      2920,
+		"rate(1 minute)":        43800,
+		"rate(1 hour)":          730,
+		"rate(2 hours)":         365,
+		"rate(1 day)":           730.0 / 24,
+		"cron(0/15 * * * ? *)":  2920,
+		"cron(0 8,17 * * ? *)":  730.0 / 24 * 2,
+		"cron(30 */6 * * ? *)":  730.0 / 24 * 4,
+		" rate(30 minutes) ":    1460,
+		"cron(0 12 ? * MON *)":  -1,
+		"rate(fifteen minutes)": -1,
+	} {
+		got, err := runsPerMonth(expr, 730)
+		if want < 0 {
+			if err == nil {
+				t.Errorf("%q: %v, want an error", expr, got)
+			}
+			continue
+		}
+		if err != nil || math.Abs(got-want) > 1e-9 {
+			t.Errorf("%q: %v, %v; want %v", expr, got, err, want)
+		}
+	}
+}
+
+func load(t *testing.T, edit func(string) string, params map[string]string) *samtemplate.Template {
+	t.Helper()
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(src)
+	if edit != nil {
+		text = edit(text)
+	}
+	tpl, err := samtemplate.Parse([]byte(text), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+func estimate(t *testing.T, tpl *samtemplate.Template, n int) *Bill {
+	t.Helper()
+	fig, err := Measured()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prices, err := ListPrices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Estimate(tpl, fig, prices, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func find(b *Bill, service, prefix string) (Line, bool) {
+	for _, l := range b.Lines {
+		if l.Service == service && strings.HasPrefix(l.Item, prefix) {
+			return l, true
+		}
+	}
+	return Line{}, false
+}
+
+var actions = map[string]string{"PeerdomApiKeySecretName": "key", "OnboardingRoleIds": "r1", "RoleDefaults": `{"Purpose":"x"}`}
+
+// The bill follows the template and its parameters: what is deployed, how often
+// reconcile runs, the endpoint, the secrets, the log level and the system log level.
+func TestEstimateFollowsTheTemplate(t *testing.T) {
+	plain := estimate(t, load(t, nil, nil), 10000)
+	if _, ok := find(plain, "API Gateway", "HTTP API requests"); !ok {
+		t.Error("default endpoint: no HTTP API line")
+	}
+	if _, ok := find(plain, "Lambda", "EnrichFunction"); ok {
+		t.Error("no API key secret: enrich is not deployed, yet priced")
+	}
+	if l, _ := find(plain, "Secrets Manager", "secrets"); l.Quantity != 1 {
+		t.Errorf("default: %v secrets, want 1 (the token)", l.Quantity)
+	}
+
+	withURL := map[string]string{"Endpoint": "FunctionUrl"}
+	for k, v := range actions {
+		withURL[k] = v
+	}
+	full := estimate(t, load(t, nil, withURL), 10000)
+	if _, ok := find(full, "API Gateway", ""); ok {
+		t.Error("FunctionUrl: an API Gateway line")
+	}
+	if l, _ := find(full, "Secrets Manager", "secrets"); l.Quantity != 2 {
+		t.Errorf("with the actions: %v secrets, want 2 (the token, the API key)", l.Quantity)
+	}
+	if l, _ := find(full, "Lambda", "ReconcileFunction requests"); l.Quantity != 2920 {
+		t.Errorf("reconcile every 15 minutes: %v runs, want 2920", l.Quantity)
+	}
+	if !(full.Total > plain.Total) {
+		t.Errorf("the actions cost nothing: %v vs %v", full.Total, plain.Total)
+	}
+	withURL["ReconcileSchedule"] = ""
+	noSchedule := estimate(t, load(t, nil, withURL), 10000)
+	if _, ok := find(noSchedule, "DynamoDB", "Scan"); ok {
+		t.Error("no schedule: reconcile's scans are still priced")
+	}
+
+	// Log level: the warn variant writes fewer bytes than info.
+	info, _ := find(plain, "CloudWatch Logs", "IngestFunction log ingestion")
+	warn, _ := find(estimate(t, load(t, nil, map[string]string{"LogLevel": "warn"}), 10000), "CloudWatch Logs", "IngestFunction log ingestion")
+	if !(warn.Quantity < info.Quantity) {
+		t.Errorf("LogLevel=warn logs %v GB, info %v GB", warn.Quantity, info.Quantity)
+	}
+	// System log level WARN: no platform lines.
+	quiet := estimate(t, load(t, func(s string) string {
+		return strings.Replace(s, "      LogFormat: JSON\n", "      LogFormat: JSON\n      SystemLogLevel: WARN\n", 1)
+	}, nil), 10000)
+	q, _ := find(quiet, "CloudWatch Logs", "IngestFunction log ingestion")
+	prices, _ := ListPrices()
+	if got, want := (info.Quantity-q.Quantity)*1e9, 10000*prices.Assumptions.PlatformLogBytesPerInvocation; math.Abs(got-want) > 1e-3 {
+		t.Errorf("SystemLogLevel WARN saves %v bytes of ingest's log, want the platform lines' %v", got, want)
+	}
+}
+
+// Custom metrics are pro-rated by the hours with data: a metric written at every webhook
+// costs nearly a full month at a webhook a minute, a small share at one a day.
+func TestMetricsAreProRated(t *testing.T) {
+	tpl := load(t, nil, nil)
+	busy, _ := find(estimate(t, tpl, 43800), "CloudWatch", "custom metrics")
+	quiet, _ := find(estimate(t, tpl, 30), "CloudWatch", "custom metrics")
+	none, _ := find(estimate(t, tpl, 0), "CloudWatch", "custom metrics")
+	if none.Quantity != 0 || !(quiet.Quantity > 0 && quiet.Quantity < 1) || !(busy.Quantity > 5) {
+		t.Errorf("metric-months: %v at 0 webhooks, %v at 30, %v at 43,800", none.Quantity, quiet.Quantity, busy.Quantity)
+	}
+}
