@@ -545,15 +545,37 @@ func seedCases(sb *peerdomtest.Peerdom, cases []corpus.Case) {
 func Reconcile(ctx context.Context, templatePath string, params map[string]string, peers, roles, circles int) (cost.ReconcileRun, error) {
 	c := newCounter()
 	sb := peerdomtest.New(peerdomtest.Config{})
+	// Entities filled as a real organization's are: a purpose and accountabilities on
+	// circles and roles, holders on roles, a few fields on peers (a state item of about
+	// 1-1.5 KB, which is what the scan's read units depend on).
+	text := func(kind string, i int) []peerdomapi.CustomField {
+		return []peerdomapi.CustomField{
+			{Name: "Purpose", Values: []string{fmt.Sprintf("The %s %d makes sure the organization's work in its domain is done well, on time and in the open, for everyone it serves.", kind, i)}},
+			{Name: "Accountabilities", Values: []string{
+				"Keeping the domain's agreements current and known to everyone who depends on them",
+				"Answering requests from other circles within a week, with a clear yes, no or when",
+				"Reporting progress and tensions at each tactical meeting of the parent circle",
+				"Onboarding new role holders and handing over what they need to start",
+			}},
+		}
+	}
 	for i := range circles {
-		sb.AddGroup(peerdomapi.Group{ID: fmt.Sprintf("c0000000-0000-4000-8000-%012d", i), Name: fmt.Sprintf("Circle %d", i)})
+		sb.AddGroup(peerdomapi.Group{ID: fmt.Sprintf("c0000000-0000-4000-8000-%012d", i), Name: fmt.Sprintf("Circle %d", i),
+			Color: "#3366cc", CustomFields: text("circle", i)})
 	}
 	for i := range roles {
 		sb.AddRole(peerdomapi.Role{ID: fmt.Sprintf("r0000000-0000-4000-8000-%012d", i), Name: fmt.Sprintf("Role %d", i),
-			ParentID: fmt.Sprintf("c0000000-0000-4000-8000-%012d", i%max(circles, 1))})
+			ParentID: fmt.Sprintf("c0000000-0000-4000-8000-%012d", i%max(circles, 1)), Color: "#cc6633", CustomFields: text("role", i)})
 	}
 	for i := range peers {
-		sb.AddPeer(peerdomapi.Peer{ID: fmt.Sprintf("p0000000-0000-4000-8000-%012d", i), FirstName: "Peer", LastName: fmt.Sprint(i)})
+		sb.AddPeer(peerdomapi.Peer{ID: fmt.Sprintf("p0000000-0000-4000-8000-%012d", i), FirstName: "Firstname", LastName: fmt.Sprintf("Lastname %d", i),
+			NickName: "Nick", AvatarURL: fmt.Sprintf("https://cdn.example.com/avatars/p0000000-0000-4000-8000-%012d.png", i),
+			CustomFields: []peerdomapi.CustomField{{Name: "Location", Values: []string{"Zürich"}}, {Name: "Skills", Values: []string{"facilitation", "writing", "Go"}}}})
+	}
+	for i := range roles { // two holders per role
+		for h := range 2 {
+			sb.AddHolder(peerdomtest.Holder{RoleID: fmt.Sprintf("r0000000-0000-4000-8000-%012d", i), PeerID: fmt.Sprintf("p0000000-0000-4000-8000-%012d", (2*i+h)%max(peers, 1))})
+		}
 	}
 	all := SandboxParams(onboardingRoleID, sb.Config().OwnerEmail)
 	for k, v := range params {

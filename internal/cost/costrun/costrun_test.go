@@ -30,8 +30,8 @@ func root(t testing.TB) string {
 	return r
 }
 
-// Organization size of the reconcile figures: a typical Peerdom organization.
-const peers, roles, circles = 500, 150, 30
+// Organization size of the reconcile figures: a Peerdom organization of 500 people.
+const peers, roles, circles = 500, 1000, 100
 
 // measure counts one pass of the corpus mix (after one pass that warms the sandbox and
 // the tables: the actions then find what a steady organization's do).
