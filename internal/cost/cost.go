@@ -28,7 +28,9 @@ type Prices struct {
 	Free        map[string]float64 `json:"free"`
 	Assumptions struct {
 		HoursPerMonth                 float64            `json:"hoursPerMonth"`
-		BilledMsPerInvocation         map[string]float64 `json:"billedMsPerInvocation"`
+		BaseMsPerInvocation           float64            `json:"baseMsPerInvocation"`
+		MsPerAWSCall                  float64            `json:"msPerAWSCall"`
+		MsPerPeerdomCall              float64            `json:"msPerPeerdomCall"`
 		PlatformLogBytesPerInvocation float64            `json:"platformLogBytesPerInvocation"`
 		AccessLogBytesPerRequest      float64            `json:"accessLogBytesPerRequest"`
 		SQSIdlePollsPerMonth          float64            `json:"sqsIdlePollsPerMonth"`
@@ -162,15 +164,12 @@ func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksP
 			inv = perWebhook(fc.Invocations)
 			ownLog = perWebhook(fc.LogBytes)
 		}
-		ms, ok := prices.Assumptions.BilledMsPerInvocation[code]
-		if !ok {
-			b.Notes = append(b.Notes, fmt.Sprintf("%s: no billed duration assumed in prices.json; its GB-seconds are priced at zero", fn.LogicalID))
-		}
+		ms := billedMs(prices, variant.Counts, fig.Reconcile.Counts, code)
 		gbs := inv * ms / 1000 * float64(fn.MemoryMB) / 1024
 		lambdaRequests += inv
 		gbSeconds += gbs
 		b.add("Lambda", fmt.Sprintf("%s requests", fn.LogicalID), inv, "requests", inv/1e6*prices.price("lambdaRequestsPerMillion"))
-		b.add("Lambda", fmt.Sprintf("%s duration (%d MB %s, %.0f ms each, assumed)", fn.LogicalID, fn.MemoryMB, archName, ms), gbs, "GB-s", gbs*gbSecondPrice)
+		b.add("Lambda", fmt.Sprintf("%s duration (%d MB %s, %.0f ms each: its calls at assumed latencies)", fn.LogicalID, fn.MemoryMB, archName, ms), gbs, "GB-s", gbs*gbSecondPrice)
 		fnLog := ownLog
 		if platformLines {
 			fnLog += inv * prices.Assumptions.PlatformLogBytesPerInvocation
@@ -222,7 +221,7 @@ func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksP
 	}
 	var eventBytes float64
 	for _, r := range variant.Requests {
-		if !deployed[r.Function] {
+		if !deployed[strings.TrimSuffix(r.Function, EventSource)] || r.Service == "peerdom" {
 			continue
 		}
 		addOp(r.Service, r.Operation, perWebhook(r.Calls), perWebhook(r.Units))
@@ -232,6 +231,9 @@ func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksP
 	}
 	if deployed["functions/reconcile"] && runs > 0 {
 		for _, r := range fig.Reconcile.Requests {
+			if r.Service == "peerdom" {
+				continue
+			}
 			addOp(r.Service, r.Operation, runs*float64(r.Calls), runs*float64(r.Units))
 			if r.Service == "events" {
 				eventBytes += runs * float64(r.Bytes)
@@ -414,6 +416,29 @@ func Shown(tpl *samtemplate.Template, params map[string]string) map[string]strin
 
 func (b *Bill) add(service, item string, qty float64, unit string, cost float64) {
 	b.Lines = append(b.Lines, Line{Service: service, Item: item, Quantity: qty, Unit: unit, Cost: cost})
+}
+
+// billedMs is a function's billed duration per invocation: a base, plus its AWS and
+// Peerdom API calls per invocation (counted) at their assumed latencies.
+func billedMs(p *Prices, c, reconcile Counts, code string) float64 {
+	if code == "functions/reconcile" {
+		c = reconcile
+	}
+	inv := c.Function(code).Invocations
+	if inv == 0 {
+		return p.Assumptions.BaseMsPerInvocation
+	}
+	var aws, peerdom int
+	for _, r := range c.Requests {
+		switch {
+		case r.Function != code:
+		case r.Service == "peerdom":
+			peerdom += r.Calls
+		default:
+			aws += r.Calls
+		}
+	}
+	return p.Assumptions.BaseMsPerInvocation + (float64(aws)*p.Assumptions.MsPerAWSCall+float64(peerdom)*p.Assumptions.MsPerPeerdomCall)/float64(inv)
 }
 
 var rateExpr = regexp.MustCompile(`^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$`)

@@ -47,6 +47,11 @@ type FunctionCount struct {
 	LogBytes    int    `json:"logBytes"`
 }
 
+// EventSource marks, after a function's code folder, the requests Lambda's event source
+// mapping makes for the function (SQS receives and deletes): billed, but not part of the
+// function's duration.
+const EventSource = "#event-source"
+
 // RequestCount is a function's calls of one AWS operation. Units are what the operation
 // bills by: 64 KB chunks for SQS and EventBridge (EventBridge: of each entry), capacity
 // units for DynamoDB. Bytes are the payload (messages, event entries, items written).

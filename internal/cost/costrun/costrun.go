@@ -380,7 +380,7 @@ func (p *Pipeline) target(fn samtemplate.Function) (localpipeline.Target, error)
 		return nil, nil
 	}
 	api, err := peerdomapi.New(sandboxURL, p.sandbox.Config().APIKey,
-		peerdomapi.WithHTTPClient(&http.Client{Transport: handlerTransport{h: p.sandbox}}))
+		peerdomapi.WithHTTPClient(&http.Client{Transport: handlerTransport{h: p.sandbox, c: p.c, code: code}}))
 	if err != nil {
 		return nil, err
 	}
@@ -416,9 +416,18 @@ func (p *Pipeline) target(fn samtemplate.Function) (localpipeline.Target, error)
 }
 
 // handlerTransport serves requests with an http.Handler, in process.
-type handlerTransport struct{ h http.Handler }
+type handlerTransport struct {
+	h    http.Handler
+	c    *counter
+	code string // the function calling
+}
 
+// RoundTrip counts each call of the Peerdom API (not billed by AWS, but what an action's
+// billed duration is made of) and serves it.
 func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if t.c != nil {
+		t.c.request(t.code, "peerdom", r.Method, 0, 0)
+	}
 	rec := httptest.NewRecorder()
 	if r.URL.Host == "" {
 		r.URL.Host, r.Host = "127.0.0.1:9", "127.0.0.1:9"
@@ -447,8 +456,8 @@ func (p *Pipeline) Send(ctx context.Context, n int) error {
 				p.c.invoked(codeWorker)
 				// The event source mapping's receive and delete, made for the worker.
 				n := len(fixedTimes([]byte(batch[0].Body)))
-				p.c.request(codeWorker, "sqs", "ReceiveMessage", chunks64K(n), n)
-				p.c.request(codeWorker, "sqs", "DeleteMessageBatch", 1, 0)
+				p.c.request(codeWorker+cost.EventSource, "sqs", "ReceiveMessage", chunks64K(n), n)
+				p.c.request(codeWorker+cost.EventSource, "sqs", "DeleteMessageBatch", 1, 0)
 				return p.p.Worker.Handle(ctx, batch)
 			})
 			if err != nil {
@@ -511,6 +520,17 @@ func (p *Pipeline) Counts() cost.Counts { return p.c.counts() }
 
 // Reset forgets the counts (the pipeline's state, the sandbox's and the tables', stay).
 func (p *Pipeline) Reset() { p.c.reset() }
+
+// countingTransport tells count of each request.
+type countingTransport struct {
+	next  http.RoundTripper
+	count func(method string)
+}
+
+func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.count(r.Method)
+	return t.next.RoundTrip(r)
+}
 
 // seedCases adds to the sandbox the entities the cases name as created or updated.
 func seedCases(sb *peerdomtest.Peerdom, cases []corpus.Case) {
@@ -606,12 +626,16 @@ func Reconcile(ctx context.Context, templatePath string, params map[string]strin
 	if env == nil {
 		return cost.ReconcileRun{}, fmt.Errorf("the template deploys no %s", codeReconcile)
 	}
+	counting := true
 	api, err := peerdomapi.New(sandboxURL, sb.Config().APIKey,
-		peerdomapi.WithHTTPClient(&http.Client{Transport: handlerTransport{h: sb}}))
+		peerdomapi.WithHTTPClient(&http.Client{Transport: countingTransport{next: handlerTransport{h: sb}, count: func(method string) {
+			if counting {
+				c.request(codeReconcile, "peerdom", method, 0, 0)
+			}
+		}}}))
 	if err != nil {
 		return cost.ReconcileRun{}, err
 	}
-	counting := true
 	db := newDynamo(func(op string, units, size int) {
 		if counting {
 			c.request(codeReconcile, "dynamodb", op, units, size)
