@@ -27,15 +27,15 @@ type Prices struct {
 	Prices      map[string]float64 `json:"prices"`
 	Free        map[string]float64 `json:"free"`
 	Assumptions struct {
-		HoursPerMonth                 float64            `json:"hoursPerMonth"`
-		BaseMsPerInvocation           float64            `json:"baseMsPerInvocation"`
-		MsPerAWSCall                  float64            `json:"msPerAWSCall"`
-		MsPerPeerdomCall              float64            `json:"msPerPeerdomCall"`
-		PlatformLogBytesPerInvocation float64            `json:"platformLogBytesPerInvocation"`
-		AccessLogBytesPerRequest      float64            `json:"accessLogBytesPerRequest"`
-		SQSIdlePollsPerMonth          float64            `json:"sqsIdlePollsPerMonth"`
-		LogsStoredFraction            float64            `json:"logsStoredFraction"`
-		SecretReadsEveryMinutes       float64            `json:"secretReadsEveryMinutes"`
+		HoursPerMonth                 float64 `json:"hoursPerMonth"`
+		BaseMsPerInvocation           float64 `json:"baseMsPerInvocation"`
+		MsPerAWSCall                  float64 `json:"msPerAWSCall"`
+		MsPerPeerdomCall              float64 `json:"msPerPeerdomCall"`
+		PlatformLogBytesPerInvocation float64 `json:"platformLogBytesPerInvocation"`
+		AccessLogBytesPerRequest      float64 `json:"accessLogBytesPerRequest"`
+		SQSIdlePollsPerMonth          float64 `json:"sqsIdlePollsPerMonth"`
+		LogsStoredFraction            float64 `json:"logsStoredFraction"`
+		SecretReadsEveryMinutes       float64 `json:"secretReadsEveryMinutes"`
 	} `json:"assumptions"`
 	Notes []string `json:"notes"`
 }
