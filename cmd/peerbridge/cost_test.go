@@ -214,7 +214,6 @@ prints.
 
 `
 
-const costDocOutro = `Regenerate this page, and the figures, after changing what a function logs or calls:
-
-` + "```sh aws\nmake cost-figures\n```" + `
+const costDocOutro = `After changing what a function logs or calls, ` + "`make cost-figures`" + ` measures the figures
+again and regenerates this page; until then ` + "`make test`" + ` fails.
 `
