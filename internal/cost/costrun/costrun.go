@@ -349,12 +349,12 @@ func New(cfg Config) (*Pipeline, error) {
 	ingestLog := p.logWriter(codeIngest)
 	p.p.Ingest.Queue = countingSender{next: p.p.Queue, c: p.c}
 	p.p.Ingest.Source = ingestEnv["EVENT_SOURCE"]
-	p.p.Ingest.Logger = logging.New(ingestLog, ingestEnv["LOG_LEVEL"])
-	p.p.Ingest.Metrics = metrics.New(ingestLog, ingestEnv["METRICS_NAMESPACE"])
+	p.p.Ingest.Logger = functionLogger(ingestLog, getter(ingestEnv))
+	p.p.Ingest.Metrics = functionMetrics(ingestLog, getter(ingestEnv))
 	workerLog := p.logWriter(codeWorker)
 	p.p.Worker.Bus = countingBus{next: p.p.Bus, c: p.c, code: codeWorker}
-	p.p.Worker.Logger = logging.New(workerLog, workerEnv["LOG_LEVEL"])
-	p.p.Worker.Metrics = metrics.New(workerLog, workerEnv["METRICS_NAMESPACE"])
+	p.p.Worker.Logger = functionLogger(workerLog, getter(workerEnv))
+	p.p.Worker.Metrics = functionMetrics(workerLog, getter(workerEnv))
 	p.p.Bus.Subscribe(func(e membus.Event) {
 		p.pendMu.Lock()
 		p.pending = append(p.pending, e.CloudWatchEvent())
@@ -365,6 +365,35 @@ func New(cfg Config) (*Pipeline, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// functionLogger and functionMetrics build a function's logger and metrics writer as its
+// functions/<name>/main.go does: the counts are only what the deployed function writes
+// while these copy main.go. Wiring lists the expressions copied; a test holds each
+// main.go to them, so a change there fails until it is made here too.
+func functionLogger(w io.Writer, getenv func(string) string) *slog.Logger {
+	return logging.New(w, getenv("LOG_LEVEL"))
+}
+
+func functionMetrics(w io.Writer, getenv func(string) string) *metrics.Writer {
+	return metrics.New(w, getenv("METRICS_NAMESPACE"))
+}
+
+// Wiring are the expressions of each function's main.go that the run copies (the
+// logger, the metrics writer, the action's name on the logger).
+var Wiring = map[string][]string{
+	"functions/ingest":               {`logging.New(os.Stdout, os.Getenv("LOG_LEVEL"))`, `metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))`},
+	"functions/worker":               {`logging.New(os.Stdout, os.Getenv("LOG_LEVEL"))`, `metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))`},
+	"functions/actions/enrich":       {`logging.New(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("action", name))`, `metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))`},
+	"functions/actions/onboard-peer": {`logging.New(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("action", name))`, `metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))`},
+	"functions/actions/role-defaults": {`logging.New(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("action", name))`,
+		`metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))`},
+	"functions/reconcile": {`logging.New(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("function", "reconcile"))`,
+		`reconcile.MetricLine(rep, lambdacontext.FunctionName, time.Now())`, `logger.Info("reconciled", attrs...)`},
+}
+
+func getter(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
 }
 
 func (p *Pipeline) logWriter(code string) *logWriter {
@@ -399,9 +428,9 @@ func (p *Pipeline) target(fn samtemplate.Function) (localpipeline.Target, error)
 		e.State, ignore = dynamostate.New(p.db, getenv("STATE_TABLE")), nil
 	}
 	w := p.logWriter(code)
-	logger := logging.New(w, getenv("LOG_LEVEL")).With(slog.String("action", name))
+	logger := functionLogger(w, getenv).With(slog.String("action", name))
 	runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: ignore, Logger: logger,
-		Metrics: metrics.New(w, getenv("METRICS_NAMESPACE"))}
+		Metrics: functionMetrics(w, getenv)}
 	if table := strings.TrimSpace(getenv("IDEMPOTENCY_TABLE")); table != "" {
 		runner.Once = &action.Once{Store: dynamostore.New(p.db, table)}
 	}
@@ -664,7 +693,7 @@ func Reconcile(ctx context.Context, templatePath string, params map[string]strin
 	}
 	// The function's one log line per run (functions/reconcile/main.go), with the
 	// same attributes.
-	logger := logging.New(w, env["LOG_LEVEL"]).With(slog.String("function", "reconcile"))
+	logger := functionLogger(w, getter(env)).With(slog.String("function", "reconcile"))
 	logger.Info("reconciled", slog.Any("listed", rep.Listed), slog.Int("differences", rep.Differences), slog.Int("published", rep.Published),
 		slog.Int("failed", rep.Failed), slog.Int("recorded", rep.Recorded))
 	return cost.ReconcileRun{Entities: peers + roles + circles, Counts: c.counts()}, nil

@@ -249,3 +249,20 @@ func lineQuantity(b *cost.Bill, service, itemPrefix string) float64 {
 	}
 	return math.NaN()
 }
+
+// TestWiringIsMain's: the run builds each function's logger and metrics writer as its
+// main.go does (functionLogger, functionMetrics, Wiring). When a main.go changes them,
+// this fails: change costrun to match, then make cost-figures.
+func TestWiringIsMains(t *testing.T) {
+	for code, exprs := range Wiring {
+		src, err := os.ReadFile(filepath.Join(root(t), code, "main.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range exprs {
+			if !strings.Contains(string(src), e) {
+				t.Errorf("%s/main.go no longer has %s, which internal/cost/costrun copies: make costrun build the function as main.go does, then run make cost-figures", code, e)
+			}
+		}
+	}
+}
