@@ -142,8 +142,7 @@ func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksP
 	if !strings.Contains(arch, "arm64") {
 		gbSecondPrice, archName = prices.price("lambdaGBSecondX86"), "x86_64"
 	}
-	systemLevel := strings.ToUpper(fmt.Sprint(tpl.Global("Function", "LoggingConfig", "SystemLogLevel")))
-	platformLines := systemLevel != "WARN" && systemLevel != "ERROR"
+	platformLines := PlatformLines(tpl)
 
 	var lambdaRequests, gbSeconds, logBytes float64
 	secretIDs := map[string]bool{}
@@ -416,6 +415,13 @@ func Shown(tpl *samtemplate.Template, params map[string]string) map[string]strin
 
 func (b *Bill) add(service, item string, qty float64, unit string, cost float64) {
 	b.Lines = append(b.Lines, Line{Service: service, Item: item, Quantity: qty, Unit: unit, Cost: cost})
+}
+
+// PlatformLines reports whether Lambda writes its own platform lines (START, REPORT) to
+// the functions' logs: the system log level (Globals) is INFO or finer, as by default.
+func PlatformLines(tpl *samtemplate.Template) bool {
+	level := strings.ToUpper(fmt.Sprint(tpl.Global("Function", "LoggingConfig", "SystemLogLevel")))
+	return level != "WARN" && level != "ERROR"
 }
 
 // billedMs is a function's billed duration per invocation: a base, plus its AWS and
