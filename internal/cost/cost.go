@@ -341,7 +341,7 @@ func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksP
 	b.add("CloudWatch", "alarm metrics (standard resolution)", alarmMetrics, "alarm metrics", alarmMetrics*prices.price("alarmMetricPerMonth"))
 	b.add("CloudWatch", "dashboards", dashboards, "dashboards", dashboards*prices.price("dashboardPerMonth"))
 	b.add("Secrets Manager", "secrets the functions read (the stack's and existing ones named by parameters)", secrets, "secrets", secrets*prices.price("secretPerMonth"))
-	b.add("Secrets Manager", "GetSecretValue calls (at each cold start, ingest every 5 minutes when warm; assumed)", secretReads, "calls", secretReads/1e4*prices.price("secretsAPICallsPer10k"))
+	b.add("Secrets Manager", "GetSecretValue calls (at most one an invocation, and one per 5 minutes a function: an upper bound)", secretReads, "calls", secretReads/1e4*prices.price("secretsAPICallsPer10k"))
 	if ssm > 0 {
 		b.add("SSM Parameter Store", "standard parameters", ssm, "parameters", ssm*prices.price("ssmStandardParameterPerMonth"))
 	}

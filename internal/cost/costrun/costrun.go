@@ -375,6 +375,11 @@ func functionLogger(w io.Writer, getenv func(string) string) *slog.Logger {
 	return logging.New(w, getenv("LOG_LEVEL"))
 }
 
+// actionLogger is an action's logger, as functions/actions/<name>/main.go builds it.
+func actionLogger(w io.Writer, getenv func(string) string, name string) *slog.Logger {
+	return functionLogger(w, getenv).With(slog.String("action", name))
+}
+
 func functionMetrics(w io.Writer, getenv func(string) string) *metrics.Writer {
 	return metrics.New(w, getenv("METRICS_NAMESPACE"))
 }
@@ -428,7 +433,7 @@ func (p *Pipeline) target(fn samtemplate.Function) (localpipeline.Target, error)
 		e.State, ignore = dynamostate.New(p.db, getenv("STATE_TABLE")), nil
 	}
 	w := p.logWriter(code)
-	logger := functionLogger(w, getenv).With(slog.String("action", name))
+	logger := actionLogger(w, getenv, name)
 	runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: ignore, Logger: logger,
 		Metrics: functionMetrics(w, getenv)}
 	if table := strings.TrimSpace(getenv("IDEMPOTENCY_TABLE")); table != "" {
