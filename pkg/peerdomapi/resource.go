@@ -82,8 +82,8 @@ func (r Collection[T]) List(ctx context.Context, opts Options) iter.Seq2[T, erro
 //   - a page longer than the limit (limit ignored) is the whole rest of the list;
 //   - a page whose items were all read already (offset ignored) ends the paging: the
 //     list is read once more without limit and offset, as Peerdom's own client reads
-//     it, and the items not yet read are yielded. Only when that answer adds nothing and
-//     is as long as a full page does the list fail: the endpoint cannot be read past it.
+//     it, and the items not yet read are yielded. Only when that answer is shorter than
+//     what was read already does the list fail: the endpoint cannot be read whole.
 //
 // Items are told apart by their "id" (by their whole JSON when they have none).
 func (r Collection[T]) ListRaw(ctx context.Context, opts Options) iter.Seq2[json.RawMessage, error] {
@@ -131,9 +131,9 @@ func (r Collection[T]) ListRaw(ctx context.Context, opts Options) iter.Seq2[json
 					yield(nil, err)
 					return
 				}
-				n, more := fresh(all)
-				if more && n == 0 && len(all) >= size {
-					yield(nil, fmt.Errorf("peerdom api: GET %s: the server ignores offset and answers at most %d items even without a limit: the list cannot be read past them", r.c.pathOf(r.path), len(all)))
+				_, more := fresh(all)
+				if more && len(all) < len(seen) {
+					yield(nil, fmt.Errorf("peerdom api: GET %s: the server ignores offset and answers only %d of the %d items already read when asked without a limit: the list cannot be read whole", r.c.pathOf(r.path), len(all), len(seen)))
 				}
 				return
 			}

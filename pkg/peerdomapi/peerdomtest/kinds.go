@@ -578,3 +578,26 @@ func slugify(s string) string {
 	}
 	return strings.TrimSuffix(b.String(), "-")
 }
+
+// Leave makes a peer a former peer as of at (sets leftAt), as when someone leaves the
+// organization in Peerdom: no webhook (none is known for it), no write.
+func (p *Peerdom) Leave(peerID string, at time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rec, ok := p.peers.get(peerID)
+	if ok {
+		rec.set("leftAt", at.UTC().Format(time.RFC3339))
+	}
+	return ok
+}
+
+// Return makes a former peer active again (clears leftAt): no webhook, no write.
+func (p *Peerdom) Return(peerID string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rec, ok := p.peers.get(peerID)
+	if ok {
+		delete(rec.attrs, "leftAt")
+	}
+	return ok
+}
