@@ -353,7 +353,7 @@ func (c *collection[T]) apply(rec *record, body map[string]json.RawMessage, fiel
 			}
 			if c.p.cfg.TypedFieldsStrict {
 				for _, f := range fields {
-					if msg := rec.checkTyped(f); msg != "" {
+					if msg := checkTyped(c.definition(rec, f.Name), f); msg != "" {
 						return msg
 					}
 				}
@@ -365,6 +365,9 @@ func (c *collection[T]) apply(rec *record, body map[string]json.RawMessage, fiel
 			}
 			for _, f := range fields {
 				rec.setField(f.Name, f.Values)
+				if def := c.definition(rec, f.Name); def != nil {
+					rec.setDefinition(f.Name, def)
+				}
 			}
 		case asAttributes && isBuiltinKey(key):
 			if _, msg := fieldValues(v); msg != "" {
@@ -420,15 +423,37 @@ func typedValue(typ, v string) json.RawMessage {
 	return b
 }
 
+// definition is a custom field's definition, as Peerdom defines fields for the whole
+// organization: the record's own, else that of a field of the same name on another
+// record of the collection; nil when untyped. Called with p.mu held.
+func (c *collection[T]) definition(rec *record, name string) json.RawMessage {
+	for _, r := range append([]*record{rec}, c.all()...) {
+		for _, f := range r.fields {
+			if strings.EqualFold(f.Name, name) && len(f.Definition) > 0 {
+				return f.Definition
+			}
+		}
+	}
+	return nil
+}
+
+func (r *record) setDefinition(name string, def json.RawMessage) {
+	for i := range r.fields {
+		if strings.EqualFold(r.fields[i].Name, name) {
+			r.fields[i].Definition = def
+		}
+	}
+}
+
 // checkTyped refuses a write of a typed field in another shape than its own
 // (Config.TypedFieldsStrict): text for a number or boolean, one value for a
 // multi-entry field.
-func (r *record) checkTyped(f writtenField) string {
-	for _, cur := range r.fields {
-		if !strings.EqualFold(cur.Name, f.Name) {
-			continue
-		}
-		typ, multi := definitionOf(cur)
+func checkTyped(def json.RawMessage, f writtenField) string {
+	if def == nil {
+		return ""
+	}
+	{
+		typ, multi := definitionOf(peerdomapi.CustomField{Definition: def})
 		raw := strings.TrimSpace(string(f.raw))
 		if raw == "null" || raw == `""` {
 			return "" // clearing
