@@ -171,7 +171,7 @@ func (d *doctor) access(ctx context.Context) bool {
 		d.add("base URL", Fail, "%s", apiErr.Hint())
 		return false
 	case err != nil:
-		d.add("key", Fail, "no answer: %v", err)
+		d.add("base URL", Fail, "%v", err)
 		return false
 	case a.Status == http.StatusUnauthorized:
 		d.add("key", Fail, "refused (401%s): check PEERDOM_API_KEY; only Owners create keys, in Settings > My Data > API Keys", message(a.Body))
@@ -222,12 +222,12 @@ func (d *doctor) maps(ctx context.Context) {
 	case len(items) == 0:
 		d.add("maps", Warn, "no map: roles cannot be created")
 	case draftKey < len(items):
-		d.add("maps", Note, "%d maps, %d without a draft key", len(items), len(items)-draftKey)
+		d.add("maps", Note, "%d map(s), %d without a draft key", len(items), len(items)-draftKey)
 		if d.liveMap == "" {
 			d.liveMap = str(items[0]["id"])
 		}
 	default:
-		d.add("maps", OK, "%d maps, %d live (draft: false)", len(items), live)
+		d.add("maps", OK, "%d map(s), %d live (draft: false)", len(items), live)
 	}
 }
 
@@ -413,7 +413,7 @@ func (d *doctor) formerPeers(ctx context.Context) {
 	case left > 0:
 		d.add("former peers", Note, "%d peers with leftAt listed without includeFormer", left)
 	default:
-		d.add("former peers", Note, "%d peers; none former (includeFormer=true adds nothing)", len(active))
+		d.add("former peers", Note, "%d peer(s); none former (includeFormer=true adds nothing)", len(active))
 	}
 }
 
