@@ -6,17 +6,26 @@
 // URL or handed to a Go callback.
 //
 // Strict: it serves only /peers, /roles (with /roles/{id}/peers to assign and unassign),
-// /circles, GET /groups and GET /maps; anything else, /holders included, is a 404. It
+// /circles and GET /groups (or one of them: Config.Circles) and GET /maps; anything
+// else, /holders included, is a 404. It
 // answers 400 with {"message": "..."} for what the API refuses: a peer without
 // firstName, custom fields sent as an array instead of an object keyed by field name, a
 // limit outside 1–100. Roles come without mapId; peer lists hold active peers unless
 // includeFormer=true; POST /peers takes one object or (API 0.6.0) an array, created all
 // or nothing.
 //
+// Its defaults follow Peerdom's own client: lists are JSON arrays (every item when no
+// limit is given), every success has a JSON body, a root circle has no parentId, maps
+// carry draft.
+//
 // Where the API's behaviour is unverified, Config chooses (Alternatives lists each
 // choice, for tests that must hold under all of them): built-in fields inside or
 // outside customFields, PUT merging or replacing custom fields, parentId required on
-// updates, a root circle, the body that answers an assignment. Choices the double makes
+// updates, a root circle or none, the bodies that answer an assignment, unassignment or
+// DELETE (JSON or empty), offset or limit ignored per collection, circles at /circles or
+// /groups only, role reads without holders, typed custom fields refused as text, the API
+// moved to another base (a 301). Refusals lists the settings under which nothing works
+// (no plan: 403), for tests of the messages. Choices the double makes
 // on its own: a key it does not know in a request body is ignored; an update that
 // changes nothing sends no webhook; assigning a peer twice makes two holders.
 package peerdomtest
