@@ -18,9 +18,10 @@ build:
 # venv: the pinned Python tools (moto for the AWS wire tests). Rebuilt when
 # requirements.txt changes.
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	touch $@
 
 # test: lint, then every package's tests (the AWS wire tests start moto from .venv), then

@@ -22,7 +22,7 @@ import (
 )
 
 // runExport implements `peerbridge export [--format json|csv] [--out DIR] [--api-url URL]
-// [--page-size N] [--include-former]`.
+// [--page-size N] [--include-former=false]`.
 func runExport(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	return exportMain(ctx, args, os.Getenv, stdout, stderr, isTerminal(stderr))
 }
@@ -35,9 +35,9 @@ func exportMain(ctx context.Context, args []string, getenv func(string) string, 
 	var apiURL apiFlag
 	apiURL.register(fs)
 	pageSize := fs.Int("page-size", peerdomapi.DefaultPageSize, "items per list request, 1 to 100 (the API's limit)")
-	includeFormer := fs.Bool("include-former", false, "export former peers too (marked in the former column of peers.csv; leftAt in peers.json)")
+	includeFormer := fs.Bool("include-former", true, "export former peers too (marked in the former column of peers.csv; leftAt in peers.json); --include-former=false leaves them out")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: peerbridge export [--format json|csv] [--out DIR] [--api-url URL] [--page-size N] [--include-former]\n\nReads every map, circle (groups), role and peer through the Peerdom API, custom fields\nincluded, into DIR/<resource>.<format>, and the role assignments from the roles' holders\ninto DIR/role_holders.<format>. The API key comes from $PEERDOM_API_KEY.")
+		fmt.Fprintln(stderr, "usage: peerbridge export [--format json|csv] [--out DIR] [--api-url URL] [--page-size N] [--include-former=false]\n\nReads every map, circle (groups), role and peer through the Peerdom API, custom fields\nincluded, into DIR/<resource>.<format>, and the role assignments from the roles' holders\ninto DIR/role_holders.<format>. The API key comes from $PEERDOM_API_KEY.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -135,6 +135,12 @@ func exportFailed(stderr io.Writer, what string, err error) int {
 		errors.As(err, &apiErr)
 		fmt.Fprintf(stderr, "peerbridge export: Peerdom refused the API key (%d %s). Check PEERDOM_API_KEY: keys belong to one organization and only Owners create them (Settings > My Data > API Keys).\n",
 			apiErr.StatusCode, http.StatusText(apiErr.StatusCode))
+		return 1
+	}
+	var apiErr *peerdomapi.Error
+	if errors.As(err, &apiErr) && apiErr.Hint() != "" && !errors.Is(err, peerdomapi.ErrNotFound) {
+		// 403 (no plan), a redirect not followed: the hint is what to do.
+		fmt.Fprintf(stderr, "peerbridge export: reading %s: %d %s: %s\n", what, apiErr.StatusCode, http.StatusText(apiErr.StatusCode), apiErr.Hint())
 		return 1
 	}
 	fmt.Fprintf(stderr, "peerbridge export: reading %s: %v\n", what, err)

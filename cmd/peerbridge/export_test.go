@@ -20,7 +20,17 @@ import (
 
 func seededPeerdom(t *testing.T) *peerdomtest.Server {
 	t.Helper()
-	s := peerdomtest.NewServer(peerdomtest.Config{APIKey: "export-key"})
+	return seededPeerdomUnder(t, peerdomtest.Alternatives()[0])
+}
+
+// seededPeerdomUnder is seededPeerdom under one of the API's unverified behaviours; it
+// seeds its own root circle.
+func seededPeerdomUnder(t *testing.T, alt peerdomtest.Alternative) *peerdomtest.Server {
+	t.Helper()
+	cfg := peerdomtest.Config{APIKey: "export-key"}
+	alt.Apply(&cfg)
+	cfg.NoRootCircle = true
+	s := peerdomtest.NewServer(cfg)
 	t.Cleanup(s.Close)
 	root := s.AddGroup(peerdomapi.Group{Name: "Root", CustomFields: []peerdomapi.CustomField{{Name: "Purpose", Values: []string{"All of it"}}}})
 	for i := range 7 {
@@ -47,7 +57,7 @@ func TestExportJSON(t *testing.T) {
 	s := seededPeerdom(t)
 	dir := t.TempDir()
 	code, stdout, stderr := runExportWith(t, map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "export-key"}, false,
-		"--out", dir, "--page-size", "3")
+		"--out", dir, "--page-size", "3", "--include-former=false")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -102,7 +112,7 @@ func TestExportIncludeFormer(t *testing.T) {
 	s := seededPeerdom(t)
 	dir := t.TempDir()
 	code, stdout, stderr := runExportWith(t, map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "export-key"}, false,
-		"--out", dir, "--format", "csv", "--include-former")
+		"--out", dir, "--format", "csv") // former peers are in by default
 	if code != 0 || !strings.Contains(stdout, "exported 14 items") {
 		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
 	}
@@ -125,6 +135,52 @@ func TestExportIncludeFormer(t *testing.T) {
 	for _, r := range s.Requests() {
 		if r.Path == "/peers" && !strings.Contains(r.Query, "includeFormer=true") {
 			t.Errorf("peers listed without includeFormer: %s", r.Query)
+		}
+	}
+}
+
+// TestExportUnderEveryAlternative: one item per page (so that an endpoint ignoring
+// offset or limit shows), the same export under every unverified behaviour of the API:
+// each item once, the holders from the roles, the former peer in.
+func TestExportUnderEveryAlternative(t *testing.T) {
+	for _, alt := range peerdomtest.Alternatives() {
+		t.Run(alt.Name, func(t *testing.T) {
+			s := seededPeerdomUnder(t, alt)
+			dir := t.TempDir()
+			code, stdout, stderr := runExportWith(t, map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "export-key"}, false,
+				"--out", dir, "--page-size", "1")
+			if code != 0 || !strings.Contains(stdout, "exported 14 items in 5 files") {
+				t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+			}
+			for file, want := range map[string]int{"maps.json": 1, "groups.json": 1, "roles.json": 2, "role_holders.json": 1, "peers.json": 9} {
+				var items []map[string]any
+				readJSON(t, filepath.Join(dir, file), &items)
+				ids := map[any]bool{}
+				for _, it := range items {
+					ids[it["id"]] = true
+				}
+				if len(items) != want || (file != "role_holders.json" && len(ids) != want) {
+					t.Errorf("%s: %d items (%d ids), want %d once each", file, len(items), len(ids), want)
+				}
+			}
+			if n := len(s.Writes()); n != 0 {
+				t.Errorf("export wrote %d times", n)
+			}
+		})
+	}
+}
+
+// TestExportRefusals: where the API refuses the organization, export says why.
+func TestExportRefusals(t *testing.T) {
+	for _, alt := range peerdomtest.Refusals() {
+		s := seededPeerdomUnder(t, alt)
+		dir := filepath.Join(t.TempDir(), "out")
+		code, _, stderr := runExportWith(t, map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "export-key"}, false, "--out", dir)
+		if code == 0 || !strings.Contains(stderr, "paid plan") || strings.Contains(stderr, "refused the API key") {
+			t.Errorf("%s: exit %d: %s", alt.Name, code, stderr)
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("%s: the output directory was made", alt.Name)
 		}
 	}
 }
@@ -187,7 +243,7 @@ func readJSON(t *testing.T, path string, v any) {
 func TestExportCSV(t *testing.T) {
 	s := seededPeerdom(t)
 	dir := t.TempDir()
-	code, _, stderr := runExportWith(t, map[string]string{"PEERDOM_API_KEY": "export-key"}, false, "--format", "csv", "--out", dir, "--api-url", s.URL)
+	code, _, stderr := runExportWith(t, map[string]string{"PEERDOM_API_KEY": "export-key"}, false, "--format", "csv", "--out", dir, "--api-url", s.URL, "--include-former=false")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -265,7 +321,7 @@ func TestExportProgressOnATerminal(t *testing.T) {
 		t.Fatal(stderr)
 	}
 	// Each resource's line is rewritten in place (\r and erase-line) and then finished.
-	if !strings.Contains(stderr, "\r\033[Kpeers    1…") || !strings.Contains(stderr, "\r\033[Kpeers    8 → ") {
+	if !strings.Contains(stderr, "\r\033[Kpeers    1…") || !strings.Contains(stderr, "\r\033[Kpeers    9 → ") {
 		t.Fatalf("stderr = %q", stderr)
 	}
 }

@@ -30,6 +30,7 @@ type command struct {
 var commands = map[string]command{
 	"cost":      {summary: "the monthly AWS bill of the stack template.yaml deploys, line by line, free tiers apart", run: runCost},
 	"dlq":       {summary: "list, show, redrive or purge a deployed stack's dead-letter queues", run: runDLQ},
+	"doctor":    {summary: "check how your Peerdom API behaves and whether peerbridge works against it", run: runDoctor},
 	"export":    {summary: "export every map, circle, role, role holder and peer to files", run: runExport},
 	"invoke":    {summary: "run one function of template.yaml under the Lambda emulator, as sam local invoke without Docker", run: runInvoke},
 	"parse":     {summary: "turn webhook bodies into events (stdin or FILE)", run: runParse},

@@ -231,7 +231,8 @@ type stack struct {
 // `peerbridge send` (internal/webhooksamples) name, and a role for onboarding.
 func seedSandbox(p *peerdomtest.Peerdom) (onboardingRole string) {
 	p.AddPeer(peerdomapi.Peer{ID: webhooksamples.PeerID, FirstName: "Ada", LastName: "Lovelace"})
-	p.AddGroup(peerdomapi.Group{ID: webhooksamples.GroupID, Name: "Research"})
+	root, _ := p.RootCircle()
+	p.AddGroup(peerdomapi.Group{ID: webhooksamples.GroupID, Name: "Research", ParentID: root.ID})                // in the root circle
 	p.AddRole(peerdomapi.Role{ID: webhooksamples.RoleID, Name: "Facilitator", ParentID: webhooksamples.GroupID}) // in the circle Research
 	return p.AddRole(peerdomapi.Role{ID: sandboxOnboardingRoleID, Name: "Onboarding buddy"}).ID
 }

@@ -157,19 +157,23 @@ func newOwner() string {
 // began, even for an empty list.
 func (r *Reconciler) list(ctx context.Context, rep *Report) (listed, error) {
 	opts := peerdomapi.Options{CustomFields: true}
+	// Peers who left are listed too (the API lists active peers only by default): a peer
+	// who leaves is then an update of its Left field, not a deletion.
+	peerOpts := peerdomapi.Options{CustomFields: true, IncludeFormer: true}
 	out := listed{readAt: map[peerdom.Entity]time.Time{}}
 	for _, s := range []struct {
 		entity peerdom.Entity
 		list   func(context.Context, peerdomapi.Options) iter.Seq2[json.RawMessage, error]
+		opts   peerdomapi.Options
 	}{
-		{peerdom.EntityRole, r.API.Roles().ListRaw},
-		{peerdom.EntityGroup, r.API.Groups().ListRaw},
-		{peerdom.EntityPeer, r.API.Peers().ListRaw},
+		{peerdom.EntityRole, r.API.Roles().ListRaw, opts},
+		{peerdom.EntityGroup, r.API.Groups().ListRaw, opts},
+		{peerdom.EntityPeer, r.API.Peers().ListRaw, peerOpts},
 	} {
 		// The time before the list began: a read that began later (a webhook's) wins.
 		readAt := r.now()
 		out.readAt[s.entity] = readAt
-		for raw, err := range s.list(ctx, opts) {
+		for raw, err := range s.list(ctx, s.opts) {
 			if err != nil {
 				return out, fmt.Errorf("reconcile: listing %ss: %w", s.entity, err)
 			}
@@ -247,7 +251,16 @@ func (r *Reconciler) diff(read listed, records []state.Record, org string) ([]di
 			continue // known from a later read, or unchanged
 		}
 		if ok && cur.Deleted {
-			continue // ids are not reused: a tombstone means a later read saw it gone
+			// Found deleted before this list began, and listed now: it is back (a peer
+			// who left was reported deleted before former peers were listed, and has
+			// returned or is listed again). Reported created, as it was reported gone,
+			// with an id of its own (not that of its first creation).
+			after, err := peerdom.ObjectOf(l.entity, l.raw, nameOf)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r.difference(foundAt, org, l.entity, l.id, "deleted", rec.Hash, peerdom.Difference{After: &after}, rec))
+			continue
 		}
 		after, err := peerdom.ObjectOf(l.entity, l.raw, nameOf)
 		if err != nil {

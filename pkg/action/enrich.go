@@ -142,6 +142,9 @@ func (e *Enrich) record(ctx context.Context, d peerdom.Detail, id string, obj js
 			Note(ctx, "recorded", "no: entity unknown to the state")
 			return nil
 		}
+		if d.Entity == peerdom.EntityRole {
+			obj = keepHolders(cur.Object, obj)
+		}
 		if merged, err = peerdom.MergeReported(d.Entity, cur.Object, obj, d.ChangedFields); err != nil {
 			return fmt.Errorf("enrich: %w", err)
 		}
@@ -152,6 +155,33 @@ func (e *Enrich) record(ctx context.Context, d peerdom.Detail, id string, obj js
 		return fmt.Errorf("enrich: recording %s %s: %w", d.Entity, id, err)
 	}
 	return nil
+}
+
+// keepHolders gives a role read without a "holders" key (whether a read of one role
+// carries them is unverified) the holders last recorded, so that the state does not
+// lose them; reconciliation's list, which carries them, corrects them if they changed.
+func keepHolders(stored, read json.RawMessage) json.RawMessage {
+	var r map[string]json.RawMessage
+	if json.Unmarshal(read, &r) != nil || r == nil {
+		return read
+	}
+	if _, ok := r["holders"]; ok {
+		return read
+	}
+	var s map[string]json.RawMessage
+	if json.Unmarshal(stored, &s) != nil {
+		return read
+	}
+	h, ok := s["holders"]
+	if !ok {
+		return read
+	}
+	r["holders"] = h
+	b, err := json.Marshal(r)
+	if err != nil {
+		return read
+	}
+	return b
 }
 
 // recordDeleted records a deleted entity's tombstone. Without an id (a message whose

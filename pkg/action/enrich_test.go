@@ -69,7 +69,9 @@ func testEnrichPublishesSnapshots(t *testing.T, alt peerdomtest.Alternative) {
 	if err := json.Unmarshal(snap.Object, &obj); err != nil {
 		t.Fatal(err)
 	}
-	if purpose, _ := obj.Field("Purpose"); obj.Color != "#00ff00" || !slices.Equal(purpose, []string{"Notes"}) || !obj.HeldBy(ada.ID) {
+	// The holders are in the snapshot when the API's role read carries them.
+	if purpose, _ := obj.Field("Purpose"); obj.Color != "#00ff00" || !slices.Equal(purpose, []string{"Notes"}) ||
+		obj.HoldersShown() != !s.Config().RoleReadWithoutHolders || (obj.HoldersShown() && !obj.HeldBy(ada.ID)) {
 		t.Fatalf("object = %s", snap.Object)
 	}
 	if got[1].Entry.DetailType != "Peer Snapshot" {
@@ -101,6 +103,17 @@ func testEnrichPublishesSnapshots(t *testing.T, alt peerdomtest.Alternative) {
 	}
 	if n := len(b.Events()); n != 3 {
 		t.Fatalf("published %d events, want 3", n)
+	}
+	// A circle, by id and by name, wherever the API serves circles (/circles or /groups):
+	// a snapshot each, never "gone".
+	ops := s.AddGroup(peerdomapi.Group{Name: "Ops"})
+	for _, d := range []peerdom.Detail{{Entity: "group", Action: "updated", EntityID: ops.ID}, {Entity: "group", Action: "created", Name: "Ops"}} {
+		if err := r.Run(ctx, busEvent(t, peerdom.DetailType(d.Entity, d.Action), d)); err != nil {
+			t.Fatalf("group %+v: %v", d, err)
+		}
+	}
+	if n := len(b.Events()); n != 5 || b.Events()[3].Entry.DetailType != "Group Snapshot" || b.Events()[4].Entry.DetailType != "Group Snapshot" {
+		t.Fatalf("published %d events, want 5 (two group snapshots)", n)
 	}
 	for _, req := range s.Requests() {
 		if req.Method == "GET" && req.Path == "/roles/"+role.ID && req.Query != "with=customfields" {

@@ -35,6 +35,13 @@ func (o *OnboardPeer) Handle(ctx context.Context, ev Event) error {
 		return err
 	}
 	Note(ctx, "peerId", peer.ID)
+	// Who holds a role is read both ways: whether a read of one role carries its holders
+	// is unverified, while a peer's read with=roles lists the roles it fills (API 0.6.0).
+	// The peer is read once, before the first assignment.
+	withRoles, err := o.API.Peers().Get(ctx, peer.ID, peerdomapi.Options{PeerRoles: true})
+	if err != nil {
+		return fmt.Errorf("onboard-peer: reading peer %s with its roles: %w", peer.ID, Gone("peer "+peer.ID, err))
+	}
 	assigned, held := []string{}, []string{}
 	defer func() { Note(ctx, "assigned", assigned); Note(ctx, "alreadyHeld", held) }()
 	for _, roleID := range o.RoleIDs {
@@ -42,9 +49,13 @@ func (o *OnboardPeer) Handle(ctx context.Context, ev Event) error {
 		if err != nil {
 			return fmt.Errorf("onboard-peer: reading onboarding role %s: %w", roleID, err)
 		}
-		if role.HeldBy(peer.ID) {
+		if role.HeldBy(peer.ID) || withRoles.Fills(roleID) {
 			held = append(held, roleID)
 			continue
+		}
+		if !role.HoldersShown() && !withRoles.RolesShown() {
+			// Neither read says who holds the role: assigning could hold it twice.
+			return fmt.Errorf("onboard-peer: cannot tell whether peer %s holds role %s: neither the role's read carries holders nor the peer's read (with=roles) its roles; nothing assigned", peer.ID, roleID)
 		}
 		// A failure here leaves the roles done so far assigned; the retry finds them held.
 		// Nothing is read from the answer (its body is undocumented): the role's holders,

@@ -2,8 +2,12 @@ package action_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/peerbridge/peerbridge/pkg/action"
@@ -107,5 +111,35 @@ func TestOnboardPeerFailsClearly(t *testing.T) {
 	err := h.Handle(context.Background(), action.Event{DetailType: "Peer Created", Detail: peerdom.Detail{Entity: "peer", Action: "created", EntityID: ada.ID}})
 	if !errors.Is(err, peerdomapi.ErrNotFound) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// When neither a role's read carries its holders nor a peer's read its roles, onboard-peer
+// cannot tell whether the peer holds the role: it assigns nothing and says why, rather
+// than risk holding the role twice.
+func TestOnboardPeerRefusesToGuessHolders(t *testing.T) {
+	p := peerdomtest.New(peerdomtest.Config{APIKey: "bot-key", OwnerEmail: botEmail, RoleReadWithoutHolders: true})
+	defer p.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, "/v1/peers/") {
+			p.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, r)
+		var obj map[string]json.RawMessage
+		_ = json.Unmarshal(rec.Body.Bytes(), &obj)
+		delete(obj, "roles") // this API's peer read has no with=roles
+		w.WriteHeader(rec.Code)
+		_ = json.NewEncoder(w).Encode(obj)
+	}))
+	defer srv.Close()
+	api, _ := peerdomapi.New(srv.URL+"/v1", "bot-key")
+	role := p.AddRole(peerdomapi.Role{Name: "Newcomer"})
+	ada := p.AddPeer(peerdomapi.Peer{FirstName: "Ada"})
+	h, _ := action.NewOnboardPeer(api, []string{role.ID})
+	err := h.Handle(context.Background(), busEvent(t, "Peer Created", peerdom.Detail{Entity: "peer", Action: "created", EntityID: ada.ID}))
+	if err == nil || !strings.Contains(err.Error(), "cannot tell whether peer") || len(p.Writes()) != 0 {
+		t.Fatalf("err = %v, writes = %v", err, p.Writes())
 	}
 }

@@ -18,9 +18,10 @@ import (
 //   - built-in fields (Purpose, Accountabilities, Notes) inside customFields or as
 //     attributes of their own: a field is read from wherever the API returns it and
 //     written back there;
-//   - a PUT's customFields merging with the stored ones or replacing them: the update
-//     sends every custom field that has a value besides the ones it fills, so both end
-//     the same;
+//   - a PUT's customFields merging with the stored ones or replacing them: an update
+//     that sends customFields sends every custom field that has a value besides the
+//     ones it fills, each exactly as the API returned it (a typed field keeps its type),
+//     so both end the same; one that fills only built-in attributes sends none;
 //   - parentId required on updates: the role's parentId is sent with it.
 //
 // After writing it reads the role again and fails when a filled field still reads
@@ -92,7 +93,7 @@ func (rd *RoleDefaults) Fill(ctx context.Context, roleID string) ([]string, erro
 // attribute is written as that attribute.
 func FillEmpty(role peerdomapi.Role, defaults []FieldDefault) (peerdomapi.RoleInput, []string) {
 	in := peerdomapi.RoleInput{ParentID: role.ParentID} // Pipedream always sends it: it may be required
-	fields := peerdomapi.KeptValues(role.CustomFields)
+	fields := peerdomapi.CustomFieldValues{}
 	filled := []string{}
 	for _, d := range defaults {
 		values, where := role.Field(d.Name)
@@ -113,6 +114,11 @@ func FillEmpty(role peerdomapi.Role, defaults []FieldDefault) (peerdomapi.RoleIn
 	}
 	if len(fields) > 0 {
 		in.CustomFields = fields
+		// The fields kept go back exactly as read (a number as a number, a list as an
+		// array): whether the API merges or replaces a PUT's custom fields, they keep
+		// their values, and a typed field is never turned into text it may refuse. When
+		// only built-in attributes are filled, customFields is not sent at all.
+		in.KeptFields = peerdomapi.KeptAsRead(role.CustomFields)
 	}
 	return in, filled
 }

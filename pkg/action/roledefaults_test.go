@@ -40,18 +40,27 @@ func testRoleDefaults(t *testing.T, alt peerdomtest.Alternative) {
 		parent = root.ID
 	}
 
-	// Purpose set, Notes and Review absent, Skills present but blank, Other kept.
+	// Purpose set, Notes and Review absent, Skills present but blank, Other kept; Budget
+	// a number field and Tags a multi-entry one (API 0.6.0 definitions), which must keep
+	// their values and types.
 	scribe := s.AddRole(peerdomapi.Role{Name: "Scribe", ParentID: parent, CustomFields: []peerdomapi.CustomField{
-		{Name: "purpose", Values: []string{"Take notes"}}, {Name: "Skills", Values: []string{" "}}, {Name: "Other", Values: []string{"x"}}}})
+		{Name: "purpose", Values: []string{"Take notes"}}, {Name: "Skills", Values: []string{" "}}, {Name: "Other", Values: []string{"x"}},
+		{Name: "Budget", Values: []string{"42"}, Definition: json.RawMessage(`{"name":"Budget","type":"number","multiEntry":false}`)},
+		{Name: "Tags", Values: []string{"ops"}, Definition: json.RawMessage(`{"name":"Tags","type":"text","multiEntry":true}`)}}})
 	ev := busEvent(t, "Role Created", peerdom.Detail{Entity: "role", Action: "created", EntityID: scribe.ID, Name: "Scribe"})
 	if err := r.Run(ctx, ev); err != nil {
 		t.Fatal(err)
 	}
 	for name, want := range map[string][]string{"Purpose": {"Take notes"}, "Notes": {"None yet"}, "Skills": {"Listening", "Writing"},
-		"Review": {"yearly"}, "Other": {"x"}} {
+		"Review": {"yearly"}, "Other": {"x"}, "Budget": {"42"}, "Tags": {"ops"}} {
 		if got := field(t, s, scribe.ID, name); !slices.Equal(got, want) {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
+	}
+	// Budget is still a number as the API shows it.
+	raw, err := s.Client().Roles().GetRaw(ctx, scribe.ID, peerdomapi.Options{CustomFields: true})
+	if err != nil || !strings.Contains(string(raw), `"name":"Budget","values":[42]`) {
+		t.Errorf("Budget as read: %s (%v)", raw, err)
 	}
 	if err := r.Run(ctx, ev); err != nil { // again: already filled
 		t.Fatal(err)

@@ -34,6 +34,9 @@ var apiFields = map[Entity][]APIField{
 		{Attribute: "lastName", Field: "Last name"},
 		{Attribute: "nickName", Field: "Nickname"},
 		{Attribute: "birthdate", Field: "Birthdate"},
+		// A peer who left (API 0.6.0: leftAt, listed with includeFormer): no message is
+		// known to name it; "Left" is the date the peer left, "" while active.
+		{Attribute: "leftAt", Field: "Left"},
 	},
 	EntityRole: {
 		{Attribute: "name", Field: "Name"},

@@ -24,7 +24,14 @@ const maxResponseBytes = 32 << 20
 // Client calls the Peerdom API with one organization's key. It is safe for concurrent
 // use. Time limits come from the caller's context; the client adds none of its own.
 type Client struct {
-	base *url.URL
+	baseMu sync.Mutex
+	base   *url.URL
+	moved  string // the base a redirect led to, when the client follows it ("" if none)
+
+	// circles is where circles answered: "/circles" (Peerdom's client) or "/groups"
+	// (Pipedream's app); "" until one of them did.
+	circlesMu sync.Mutex
+	circles   string
 
 	keyMu     sync.Mutex
 	key       string
@@ -42,7 +49,8 @@ type Client struct {
 type Option func(*Client)
 
 // WithHTTPClient sets the HTTP client (default: http.DefaultClient's transport, no timeout).
-// Whatever its CheckRedirect, the key is never sent on to another host.
+// Its CheckRedirect is not used: the client follows a redirect itself, only between
+// Peerdom's own hosts (see PeerdomHosts), so the key never goes to another host.
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
 
 // WithKeySource gives where the key comes from (a secret), so that a key rotated while
@@ -89,7 +97,7 @@ func New(baseURL, key string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
-	c.http = keepKeyOnHost(c.http)
+	c.http = noAutoRedirect(c.http)
 	return c, nil
 }
 
@@ -102,27 +110,53 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// keepKeyOnHost returns a copy of h that drops the X-Api-Key header from a redirected
-// request going to another host, or from https to http. Go's client forwards custom
-// headers on every redirect (it strips only Authorization and cookies), so without this
-// a redirect would hand the key to whoever the API points at.
-func keepKeyOnHost(h *http.Client) *http.Client {
+// noAutoRedirect returns a copy of h that hands every redirect back to the client
+// instead of following it: Go's client forwards custom headers such as X-Api-Key on a
+// redirect (it strips only Authorization and cookies), and turns a redirected POST into
+// a GET. The client decides itself (see follow).
+func noAutoRedirect(h *http.Client) *http.Client {
 	cp := *h
-	next := h.CheckRedirect
-	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		first := via[0].URL
-		if !strings.EqualFold(req.URL.Host, first.Host) || (first.Scheme == "https" && req.URL.Scheme != "https") {
-			req.Header.Del("X-Api-Key")
-		}
-		if next != nil {
-			return next(req, via)
-		}
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
-		}
-		return nil
-	}
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &cp
+}
+
+// PeerdomHosts are Peerdom's own API hosts: a redirect from one to another is followed
+// with the key (Peerdom's clients use api.peerdom.org; its docs of 2025 name
+// api.peerdom.app). A redirect anywhere else is not followed: the key would go with it.
+var PeerdomHosts = []string{"api.peerdom.org", "api.peerdom.app"}
+
+func isPeerdomHost(host string) bool {
+	for _, h := range PeerdomHosts {
+		if strings.EqualFold(host, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// trustedRedirect reports whether the key may follow a redirect from one URL to
+// another: to the same host (and port), or between Peerdom's hosts over https; never
+// from https to http.
+func trustedRedirect(from, to *url.URL) bool {
+	if from.Scheme == "https" && to.Scheme != "https" {
+		return false
+	}
+	if strings.EqualFold(from.Host, to.Host) {
+		return to.Scheme == "https" || isLoopback(to.Hostname())
+	}
+	return to.Scheme == "https" && isPeerdomHost(from.Hostname()) && isPeerdomHost(to.Hostname())
+}
+
+// rebase is the base URL a redirect of a request for path (below the base) points to:
+// the target with path cut off its end; false when the target does not end in path.
+func rebase(target *url.URL, path string) (*url.URL, bool) {
+	if !strings.HasSuffix(target.Path, path) {
+		return nil, false
+	}
+	nb := *target
+	nb.Path = strings.TrimSuffix(strings.TrimSuffix(target.Path, path), "/")
+	nb.RawPath, nb.RawQuery, nb.Fragment = "", "", ""
+	return &nb, true
 }
 
 // currentKey is the key requests are sent with now.
@@ -155,8 +189,27 @@ func (c *Client) rereadKey(ctx context.Context, refused string) (bool, error) {
 	return true, nil
 }
 
-// BaseURL is the API base the client calls.
-func (c *Client) BaseURL() string { return c.base.String() }
+// BaseURL is the API base the client calls: the one it was made with, or the one a
+// redirect between Peerdom's own hosts moved it to.
+func (c *Client) BaseURL() string {
+	c.baseMu.Lock()
+	defer c.baseMu.Unlock()
+	return c.base.String()
+}
+
+// Redirected is the base URL a redirect between Peerdom's own hosts moved the client
+// to, "" when none did: the URL to configure instead of the one given.
+func (c *Client) Redirected() string {
+	c.baseMu.Lock()
+	defer c.baseMu.Unlock()
+	return c.moved
+}
+
+func (c *Client) baseURL() url.URL {
+	c.baseMu.Lock()
+	defer c.baseMu.Unlock()
+	return *c.base
+}
 
 // Peers is /peers.
 func (c *Client) Peers() Resource[Peer, PeerInput] { return resource[Peer, PeerInput](c, "/peers") }
@@ -164,10 +217,78 @@ func (c *Client) Peers() Resource[Peer, PeerInput] { return resource[Peer, PeerI
 // Roles is /roles.
 func (c *Client) Roles() Resource[Role, RoleInput] { return resource[Role, RoleInput](c, "/roles") }
 
-// Groups is /circles: Peerdom's own client reads and writes circles there. (Pipedream
-// lists them at GET /groups, but /groups/{id} is unverified, so one path serves all.)
+// Groups is the circles: at /circles (Peerdom's own client), or at /groups (Pipedream's
+// app, 2025) when /circles is not there. Which of the two the API serves is unverified:
+// the first call finds out (a 404 for the collection itself means it is not there) and
+// the client remembers the one that answered; CirclesPath says which.
 func (c *Client) Groups() Resource[Group, GroupInput] {
-	return resource[Group, GroupInput](c, "/circles")
+	return resource[Group, GroupInput](c, circlesKey)
+}
+
+// circlesKey is the collection key of circles; doAt resolves it to a path.
+const circlesKey = "/circles"
+
+// circlePaths are the paths circles may be served at, in the order tried.
+var circlePaths = []string{"/circles", "/groups"}
+
+// CirclesPath is the path circles answered at ("/circles" or "/groups"), "" when no
+// call has found out yet.
+func (c *Client) CirclesPath() string {
+	c.circlesMu.Lock()
+	defer c.circlesMu.Unlock()
+	return c.circles
+}
+
+// pathOf is a collection's path as it is known now.
+func (c *Client) pathOf(coll string) string {
+	if coll == circlesKey {
+		if p := c.CirclesPath(); p != "" {
+			return p
+		}
+	}
+	return coll
+}
+
+// doAt is do for coll+suffix (suffix "" or "/{id}"), with the circles' path resolved:
+// a call on a path not known yet first finds which one answers. A list request is its
+// own probe; an item request lists one circle first, so that a 404 for the item is
+// never mistaken for a missing collection (or the other way round).
+func (c *Client) doAt(ctx context.Context, method, coll, suffix string, query url.Values, in, out any) error {
+	if coll != circlesKey {
+		return c.do(ctx, method, coll+suffix, query, in, out)
+	}
+	if p := c.CirclesPath(); p != "" {
+		return c.do(ctx, method, p+suffix, query, in, out)
+	}
+	var lastErr error
+	for _, p := range circlePaths {
+		var err error
+		if method == http.MethodGet && suffix == "" {
+			err = c.do(ctx, method, p, query, in, out)
+		} else {
+			var probe []json.RawMessage
+			err = c.do(ctx, http.MethodGet, p, url.Values{"limit": {"1"}, "offset": {"0"}}, nil, &probe)
+		}
+		if errors.Is(err, ErrNotFound) {
+			lastErr = err
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		c.circlesMu.Lock()
+		c.circles = p
+		c.circlesMu.Unlock()
+		if method == http.MethodGet && suffix == "" {
+			return nil
+		}
+		return c.do(ctx, method, p+suffix, query, in, out)
+	}
+	var apiErr *Error
+	if errors.As(lastErr, &apiErr) {
+		apiErr.Stopped = "neither /circles nor /groups is there: check the base URL (Peerdom's is " + DefaultBaseURL + ")"
+	}
+	return lastErr
 }
 
 // Maps is /maps; only the list is known (GET /maps/{id} is unverified).
@@ -203,17 +324,30 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			return fmt.Errorf("peerdom api: %s %s: encoding the request: %w", method, path, err)
 		}
 	}
-	u := *c.base
+	u := c.baseURL()
 	u.Path += path
 	u.RawQuery = query.Encode()
 
 	mayReread := c.keySource != nil // once per call
 	retried := false                // an attempt was repeated after a failure that may have been applied
+	redirects := 0
 	for attempt := 1; ; attempt++ {
 		key := c.currentKey()
 		status, header, respBody, err := c.send(ctx, method, &u, body, key)
 		if err == nil && status >= 200 && status < 300 {
 			return decode(method, u.Path, respBody, out, key)
+		}
+		if err == nil && isRedirect(status) {
+			// A redirect answer did nothing: the request may be sent again where it points.
+			next, rerr := c.follow(&u, path, status, header.Get("Location"), redirects)
+			if rerr != nil {
+				rerr.Method, rerr.Attempts = method, attempt
+				return rerr
+			}
+			u = *next
+			redirects++
+			attempt--
+			continue
 		}
 		if err == nil && status == http.StatusNotFound && method == http.MethodDelete && retried {
 			// An earlier DELETE attempt failed without an answer we could trust, and now
@@ -315,4 +449,52 @@ func decode(method, path string, body []byte, out any, key string) error {
 		return fmt.Errorf("peerdom api: %s %s: the answer is not the expected JSON (%v): %q", method, path, err, excerpt(body, key))
 	}
 	return nil
+}
+
+func isRedirect(status int) bool {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+// follow decides on a redirect of the request u (path below the base): to a trusted
+// host (see trustedRedirect) whose target keeps the path, the client moves its base
+// there for this and every later call and the request goes again; anywhere else it
+// stops with an error naming where the API answered from.
+func (c *Client) follow(u *url.URL, path string, status int, location string, hops int) (*url.URL, *Error) {
+	fail := &Error{Path: u.Path, StatusCode: status}
+	if location == "" {
+		fail.Stopped = "a redirect without a Location"
+		return nil, fail
+	}
+	target, err := u.Parse(location)
+	if err != nil {
+		fail.Stopped = "a redirect to an unreadable Location"
+		return nil, fail
+	}
+	fail.Location = target.Scheme + "://" + target.Host + target.Path
+	nb, ok := rebase(target, path)
+	if ok {
+		fail.SuggestedBase = nb.String()
+	}
+	switch {
+	case hops >= 5:
+		fail.Stopped = "stopped after 5 redirects"
+		return nil, fail
+	case !trustedRedirect(u, target):
+		fail.Stopped = "not followed: the key is sent to Peerdom's own hosts only"
+		return nil, fail
+	case !ok:
+		// Trusted, but not the same path on another base: followed for this request only.
+		next := *target
+		return &next, nil
+	}
+	c.baseMu.Lock()
+	c.base, c.moved = nb, nb.String()
+	c.baseMu.Unlock()
+	next := *target
+	next.RawQuery = u.RawQuery
+	return &next, nil
 }

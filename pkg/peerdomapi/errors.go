@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -12,8 +13,14 @@ import (
 
 // Errors to test for with errors.Is on an error returned by the client.
 var (
-	// ErrUnauthorized: the API refused the key (401 or 403).
+	// ErrUnauthorized: the API refused the key (401).
 	ErrUnauthorized = errors.New("peerdom api: key refused")
+	// ErrNoPlan: the API knows the key but refuses the organization (403): Peerdom's
+	// API works for paid organizations and trials only.
+	ErrNoPlan = errors.New("peerdom api: forbidden (no plan with API access?)")
+	// ErrRedirected: the API answered with a redirect the client does not follow (to a
+	// host that is not Peerdom's, or too many).
+	ErrRedirected = errors.New("peerdom api: redirected")
 	// ErrNotFound: the entity does not exist (404).
 	ErrNotFound = errors.New("peerdom api: not found")
 	// ErrRateLimited: the API kept answering 429 until the client gave up.
@@ -36,6 +43,34 @@ type Error struct {
 	Attempts   int           // requests made, retries included
 	Stopped    string        // why the client did not retry (further), when it could have mattered
 	Err        error         // the connection error when there was no answer
+	// Location is where a redirect pointed (scheme, host and path), on a 3xx not followed.
+	Location string
+	// SuggestedBase is the base URL that redirect implies, when it kept the request's path.
+	SuggestedBase string
+}
+
+// Hint is what a person should do about the error, "" when there is nothing to add to
+// the status: a refused key, an organization without API access, a missing entity or
+// endpoint, a redirect not followed.
+func (e *Error) Hint() string {
+	switch {
+	case isRedirect(e.StatusCode) && e.Location != "":
+		host := e.Location
+		if u, err := url.Parse(e.Location); err == nil {
+			host = u.Host
+		}
+		if e.SuggestedBase != "" {
+			return fmt.Sprintf("the API answered from %s: set PeerdomApiUrl (PEERDOM_API_URL, --api-url) to %s", host, e.SuggestedBase)
+		}
+		return fmt.Sprintf("the API answered from %s (%s): check PeerdomApiUrl (PEERDOM_API_URL, --api-url)", host, e.Location)
+	case e.StatusCode == http.StatusUnauthorized:
+		return "the API key was refused: check it (a key belongs to one organization; only Owners create keys, in Peerdom under Settings > My Data > API Keys)"
+	case e.StatusCode == http.StatusForbidden:
+		return "the key is known but the organization may not use the API: Peerdom's API works only for organizations on a paid plan or in a trial"
+	case e.StatusCode == http.StatusNotFound:
+		return "not found: the entity does not exist (any more), or, if every call says so, the base URL is wrong (Peerdom's is " + DefaultBaseURL + ")"
+	}
+	return ""
 }
 
 func (e *Error) Error() string {
@@ -58,6 +93,9 @@ func (e *Error) Error() string {
 	if e.Stopped != "" {
 		fmt.Fprintf(&b, " (%s)", e.Stopped)
 	}
+	if h := e.Hint(); h != "" {
+		fmt.Fprintf(&b, ": %s", h)
+	}
 	return b.String()
 }
 
@@ -67,7 +105,11 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) Is(target error) bool {
 	switch target {
 	case ErrUnauthorized:
-		return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden
+		return e.StatusCode == http.StatusUnauthorized
+	case ErrNoPlan:
+		return e.StatusCode == http.StatusForbidden
+	case ErrRedirected:
+		return isRedirect(e.StatusCode)
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
 	case ErrRateLimited:

@@ -14,14 +14,15 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
 )
 
-// TestRedirectToAnotherHostDropsTheKey: the API answers with a redirect to another host
-// (two servers on two ports); the key goes to the API and never to the other host. A
-// redirect on the same host keeps it.
-func TestRedirectToAnotherHostDropsTheKey(t *testing.T) {
+// TestRedirectToAnotherHostIsNotFollowed: the API answers with a redirect to another
+// host (two servers on two ports): the client does not follow it, so the other host
+// never sees the key, and the error names where the API answered from. A redirect on
+// the same host is followed with the key. Whatever the HTTP client's CheckRedirect says.
+func TestRedirectToAnotherHostIsNotFollowed(t *testing.T) {
 	const key = "sk-must-stay-home"
-	var elsewhereGot atomic.Value
+	var elsewhereCalls atomic.Int32
 	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		elsewhereGot.Store(r.Header.Get("X-Api-Key"))
+		elsewhereCalls.Add(1)
 		w.Write([]byte(`[]`))
 	}))
 	defer elsewhere.Close()
@@ -42,7 +43,6 @@ func TestRedirectToAnotherHostDropsTheKey(t *testing.T) {
 	}))
 	defer api.Close()
 	for _, hc := range []*http.Client{http.DefaultClient, {CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}} {
-		elsewhereGot.Store("not called")
 		mu.Lock()
 		homeKeys = nil
 		mu.Unlock()
@@ -50,11 +50,13 @@ func TestRedirectToAnotherHostDropsTheKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.Maps().All(context.Background(), peerdomapi.Options{}); err != nil {
-			t.Fatal(err)
+		_, err = c.Maps().All(context.Background(), peerdomapi.Options{})
+		host := strings.TrimPrefix(elsewhere.URL, "http://")
+		if !errors.Is(err, peerdomapi.ErrRedirected) || !strings.Contains(err.Error(), "the API answered from "+host+": set PeerdomApiUrl") || !strings.Contains(err.Error(), elsewhere.URL+"/v1") {
+			t.Errorf("err = %v, want a redirect error naming %s", err, host)
 		}
-		if got := elsewhereGot.Load(); got != "" {
-			t.Errorf("the other host got X-Api-Key %q, want none", got)
+		if n := elsewhereCalls.Load(); n != 0 {
+			t.Errorf("the other host was called %d times", n)
 		}
 		if _, err := c.Peers().Page(context.Background(), peerdomapi.Options{}); err != nil {
 			t.Fatal(err)
@@ -64,6 +66,9 @@ func TestRedirectToAnotherHostDropsTheKey(t *testing.T) {
 			t.Errorf("keys the API's host got: %q, want the key on each of its 3 requests", homeKeys)
 		}
 		mu.Unlock()
+		if c.BaseURL() != api.URL+"/v1" {
+			t.Errorf("base moved to %s", c.BaseURL())
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package peerdomapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,10 +23,11 @@ type Resource[T, In any] struct {
 	Collection[T]
 }
 
-// Path is the collection's path below the base URL, e.g. "/roles".
-func (r Collection[T]) Path() string { return r.path }
+// Path is the collection's path below the base URL, e.g. "/roles". For circles it is
+// the path that answered ("/circles" or "/groups"), "/circles" before either did.
+func (r Collection[T]) Path() string { return r.c.pathOf(r.path) }
 
-func (r Collection[T]) item(id string) string { return r.path + "/" + url.PathEscape(id) }
+func item(id string) string { return "/" + url.PathEscape(id) }
 
 // Page reads one page: opts.PageSize items from opts.Offset.
 func (r Collection[T]) Page(ctx context.Context, opts Options) ([]T, error) {
@@ -50,22 +50,21 @@ func (r Collection[T]) rawPage(ctx context.Context, opts Options) ([]json.RawMes
 		return nil, fmt.Errorf("peerdom api: GET %s: %w", r.path, err)
 	}
 	var page []json.RawMessage
-	if err := r.c.do(ctx, http.MethodGet, r.path, q, nil, &page); err != nil {
+	if err := r.c.doAt(ctx, http.MethodGet, r.path, "", q, nil, &page); err != nil {
 		return nil, err
 	}
 	return page, nil
 }
 
 // List reads every item, page after page, as an iterator. It stops at the first error,
-// which it yields. A page shorter than asked for does not end the list — a server may cap
-// the limit below what was asked — only an empty page does.
+// which it yields. See ListRaw for how a list ends.
 func (r Collection[T]) List(ctx context.Context, opts Options) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		for raw, err := range r.ListRaw(ctx, opts) {
 			var v T
 			if err == nil {
 				if jerr := json.Unmarshal(raw, &v); jerr != nil {
-					err = fmt.Errorf("peerdom api: GET %s: an item is not the expected JSON: %v", r.path, jerr)
+					err = fmt.Errorf("peerdom api: GET %s: an item is not the expected JSON: %v", r.c.pathOf(r.path), jerr)
 				}
 			}
 			if !yield(v, err) || err != nil {
@@ -76,9 +75,39 @@ func (r Collection[T]) List(ctx context.Context, opts Options) iter.Seq2[T, erro
 }
 
 // ListRaw is List yielding each item's JSON as the API sent it, unknown fields included.
+//
+// Paging is documented for /peers only, so a list is read right whichever way an
+// endpoint treats limit and offset, and yields each item once:
+//   - a page shorter than the limit asked for is the last one, and so is an empty page;
+//   - a page longer than the limit (limit ignored) is the whole rest of the list;
+//   - a page whose items were all read already (offset ignored) ends the paging: the
+//     list is read once more without limit and offset, as Peerdom's own client reads
+//     it, and the items not yet read are yielded. Only when that answer is shorter than
+//     what was read already does the list fail: the endpoint cannot be read whole.
+//
+// Items are told apart by their "id" (by their whole JSON when they have none).
 func (r Collection[T]) ListRaw(ctx context.Context, opts Options) iter.Seq2[json.RawMessage, error] {
 	return func(yield func(json.RawMessage, error) bool) {
-		var previousFirst json.RawMessage
+		size := opts.PageSize
+		if size == 0 {
+			size = DefaultPageSize
+		}
+		seen := map[string]bool{}
+		// fresh yields the items not read yet; false when the consumer stopped.
+		fresh := func(page []json.RawMessage) (n int, more bool) {
+			for _, item := range page {
+				k := itemKey(item)
+				if seen[k] {
+					continue
+				}
+				seen[k] = true
+				n++
+				if !yield(item, nil) {
+					return n, false
+				}
+			}
+			return n, true
+		}
 		for {
 			page, err := r.rawPage(ctx, opts)
 			if err != nil {
@@ -88,20 +117,52 @@ func (r Collection[T]) ListRaw(ctx context.Context, opts Options) iter.Seq2[json
 			if len(page) == 0 {
 				return
 			}
-			// A server that ignored offset would send the same page forever.
-			if previousFirst != nil && bytes.Equal(previousFirst, page[0]) {
-				yield(nil, fmt.Errorf("peerdom api: GET %s: offset %d returned the same page again; the server seems to ignore offset", r.path, opts.Offset))
+			n, more := fresh(page)
+			if !more {
 				return
 			}
-			previousFirst = page[0]
-			for _, item := range page {
-				if !yield(item, nil) {
+			if n == 0 {
+				// The server ignored offset and sent items already read.
+				if len(page) > size {
+					return // it ignored limit too: the first page held the whole list
+				}
+				all, err := r.rawAll(ctx, opts)
+				if err != nil {
+					yield(nil, err)
 					return
 				}
+				_, more := fresh(all)
+				if more && len(all) < len(seen) {
+					yield(nil, fmt.Errorf("peerdom api: GET %s: the server ignores offset and answers only %d of the %d items already read when asked without a limit: the list cannot be read whole", r.c.pathOf(r.path), len(all), len(seen)))
+				}
+				return
+			}
+			if len(page) != size {
+				return // shorter: the last page; longer: limit ignored, the whole rest
 			}
 			opts.Offset += len(page)
 		}
 	}
+}
+
+// itemKey tells list items apart: by id, else by their JSON.
+func itemKey(item json.RawMessage) string {
+	var head struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if json.Unmarshal(item, &head) == nil && !isNull(head.ID) {
+		return "id:" + string(head.ID)
+	}
+	return "json:" + string(item)
+}
+
+// rawAll reads the list in one request without limit and offset.
+func (r Collection[T]) rawAll(ctx context.Context, opts Options) ([]json.RawMessage, error) {
+	var page []json.RawMessage
+	if err := r.c.doAt(ctx, http.MethodGet, r.path, "", opts.query(), nil, &page); err != nil {
+		return nil, err
+	}
+	return page, nil
 }
 
 // All reads the whole list into a slice.
@@ -119,14 +180,14 @@ func (r Collection[T]) All(ctx context.Context, opts Options) ([]T, error) {
 // Get reads one item; opts.CustomFields and opts.PeerRoles apply.
 func (r Collection[T]) Get(ctx context.Context, id string, opts Options) (T, error) {
 	var v T
-	err := r.c.do(ctx, http.MethodGet, r.item(id), opts.query(), nil, &v)
+	err := r.c.doAt(ctx, http.MethodGet, r.path, item(id), opts.query(), nil, &v)
 	return v, err
 }
 
 // GetRaw reads one item as the JSON the API sent, unknown fields included.
 func (r Collection[T]) GetRaw(ctx context.Context, id string, opts Options) (json.RawMessage, error) {
 	var v json.RawMessage
-	err := r.c.do(ctx, http.MethodGet, r.item(id), opts.query(), nil, &v)
+	err := r.c.doAt(ctx, http.MethodGet, r.path, item(id), opts.query(), nil, &v)
 	return v, err
 }
 
@@ -134,7 +195,7 @@ func (r Collection[T]) GetRaw(ctx context.Context, id string, opts Options) (jso
 // an answer that leaves open whether it was applied.
 func (r Resource[T, In]) Create(ctx context.Context, in In) (T, error) {
 	var out T
-	err := r.c.do(ctx, http.MethodPost, r.path, nil, in, &out)
+	err := r.c.doAt(ctx, http.MethodPost, r.path, "", nil, in, &out)
 	return out, err
 }
 
@@ -143,13 +204,13 @@ func (r Resource[T, In]) Create(ctx context.Context, in In) (T, error) {
 // does not name is unverified: read the item again to see what it holds.
 func (r Resource[T, In]) Update(ctx context.Context, id string, in In) (T, error) {
 	var out T
-	err := r.c.do(ctx, http.MethodPut, r.item(id), nil, in, &out)
+	err := r.c.doAt(ctx, http.MethodPut, r.path, item(id), nil, in, &out)
 	return out, err
 }
 
 // Delete removes the item.
 func (r Resource[T, In]) Delete(ctx context.Context, id string) error {
-	return r.c.do(ctx, http.MethodDelete, r.item(id), nil, nil, nil)
+	return r.c.doAt(ctx, http.MethodDelete, r.path, item(id), nil, nil, nil)
 }
 
 // Options are the query options of a read.

@@ -21,6 +21,27 @@ type CustomField struct {
 	// Definition is the field's definition as sent (0.6.0: id, name, type, translation,
 	// multiEntry), kept as JSON: its inner types are not documented.
 	Definition json.RawMessage `json:"definition,omitempty"`
+	// raw are the values as the API sent them (a number field's as numbers), for
+	// writing the field back as it was (see KeptAsRead).
+	raw []json.RawMessage
+}
+
+// MultiEntry reports whether the field's definition says it holds several values.
+func (f CustomField) MultiEntry() bool {
+	var d struct {
+		MultiEntry bool `json:"multiEntry"`
+	}
+	_ = json.Unmarshal(f.Definition, &d)
+	return d.MultiEntry
+}
+
+// Type is the field's definition type as sent (API 0.6.0), "" when it has none.
+func (f CustomField) Type() string {
+	var d struct {
+		Type string `json:"type"`
+	}
+	_ = json.Unmarshal(f.Definition, &d)
+	return d.Type
 }
 
 // UnmarshalJSON decodes a custom field tolerantly: a value that is not a string (a
@@ -47,6 +68,7 @@ func (f *CustomField) UnmarshalJSON(data []byte) error {
 	for _, it := range items {
 		if !isNull(it) {
 			f.Values = append(f.Values, jsonText(it))
+			f.raw = append(f.raw, it)
 		}
 	}
 	return nil
@@ -85,6 +107,19 @@ type Peer struct {
 	LeftAt           string                     `json:"leftAt,omitempty"`   // API 0.6.0: set on a former peer
 	Roles            []PeerRole                 `json:"roles,omitempty"`    // API 0.6.0, with=roles
 	Extra            map[string]json.RawMessage `json:"-"`
+}
+
+// RolesShown reports whether the read carried the peer's roles (with=roles, API 0.6.0).
+func (p Peer) RolesShown() bool { return p.Roles != nil }
+
+// Fills reports whether the peer's roles (RolesShown) include the role.
+func (p Peer) Fills(roleID string) bool {
+	for _, r := range p.Roles {
+		if r.ID == roleID {
+			return true
+		}
+	}
+	return false
 }
 
 // PeerRole is a role a peer fills, as listed inside the peer (API 0.6.0).
@@ -156,6 +191,10 @@ func (r *Role) UnmarshalJSON(data []byte) error {
 }
 
 func (r Role) MarshalJSON() ([]byte, error) { return encodeWithExtra(roleFields(r), r.Extra) }
+
+// HoldersShown reports whether the read carried the role's holders at all (a
+// "holders" key, even empty): whether a read of one role carries them is unverified.
+func (r Role) HoldersShown() bool { return r.Holders != nil }
 
 // HeldBy reports whether the peer is among the role's holders.
 func (r Role) HeldBy(peerID string) bool {
@@ -353,6 +392,35 @@ func KeptValues(fields []CustomField) CustomFieldValues {
 	return out
 }
 
+// KeptAsRead are the custom fields that have a value, each as the API sent it: a
+// number field's values as numbers, a multi-entry field's (or one with several values)
+// as an array, any other's one value alone. Sent along with a change, they keep their
+// values whether the API merges a PUT's custom fields with the stored ones or replaces
+// them (unverified), without being turned into text a typed field may refuse.
+func KeptAsRead(fields []CustomField) map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
+	for _, f := range fields {
+		if isEmpty(f.Values) {
+			continue
+		}
+		raw := f.raw
+		if len(raw) != len(f.Values) { // made in Go, not decoded: the text values
+			raw = nil
+			for _, v := range f.Values {
+				b, _ := json.Marshal(v)
+				raw = append(raw, b)
+			}
+		}
+		if len(raw) == 1 && !f.MultiEntry() {
+			out[f.Name] = raw[0]
+			continue
+		}
+		b, _ := json.Marshal(raw)
+		out[f.Name] = b
+	}
+	return out
+}
+
 // PeerInput creates or updates a peer. A create needs FirstName.
 type PeerInput struct {
 	FirstName    string            `json:"firstName,omitempty"`
@@ -375,6 +443,9 @@ type RoleInput struct {
 	Shape        string            `json:"shape,omitempty"` // "circle" or "hexagon"
 	GroupEmail   string            `json:"groupEmail,omitempty"`
 	CustomFields CustomFieldValues `json:"customFields,omitempty"`
+	// KeptFields are custom fields sent back as they were read (see KeptAsRead), in the
+	// same customFields object; a name also in CustomFields takes that value.
+	KeptFields map[string]json.RawMessage `json:"-"`
 	// Attributes are further keys sent as they are: built-in fields where the API keeps
 	// them as attributes (see SetBuiltin), goals.
 	Attributes map[string]json.RawMessage `json:"-"`
@@ -383,6 +454,45 @@ type RoleInput struct {
 type roleInputFields RoleInput
 
 func (in RoleInput) MarshalJSON() ([]byte, error) {
+	if len(in.KeptFields) > 0 {
+		merged := map[string]json.RawMessage{}
+		for k, v := range in.KeptFields {
+			merged[k] = v
+		}
+		if len(in.CustomFields) > 0 {
+			b, err := json.Marshal(in.CustomFields)
+			if err != nil {
+				return nil, err
+			}
+			var set map[string]json.RawMessage
+			if err := json.Unmarshal(b, &set); err != nil {
+				return nil, err
+			}
+			for k, v := range set {
+				for old := range merged {
+					if strings.EqualFold(old, k) {
+						delete(merged, old)
+					}
+				}
+				merged[k] = v
+			}
+		}
+		b, err := json.Marshal(merged)
+		if err != nil {
+			return nil, err
+		}
+		in.CustomFields = nil
+		body, err := encodeWithExtra(roleInputFields(in), in.Attributes)
+		if err != nil {
+			return nil, err
+		}
+		var all map[string]json.RawMessage
+		if err := json.Unmarshal(body, &all); err != nil {
+			return nil, err
+		}
+		all["customFields"] = b
+		return json.Marshal(all)
+	}
 	return encodeWithExtra(roleInputFields(in), in.Attributes)
 }
 

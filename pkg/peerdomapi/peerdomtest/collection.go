@@ -161,12 +161,20 @@ func (c *collection[T]) view(rec *record, r *http.Request) map[string]json.RawMe
 		}
 	}
 	if r == nil || withOption(r, "customfields") {
-		fields := make([]peerdomapi.CustomField, 0, len(rec.fields))
+		type shown struct {
+			ID         string            `json:"id,omitempty"`
+			Name       string            `json:"name"`
+			Values     []json.RawMessage `json:"values"`
+			Definition json.RawMessage   `json:"definition,omitempty"`
+		}
+		fields := make([]shown, 0, len(rec.fields))
 		for _, f := range rec.fields {
-			if f.Values == nil {
-				f.Values = []string{}
+			typ, _ := definitionOf(f)
+			values := []json.RawMessage{}
+			for _, v := range f.Values {
+				values = append(values, typedValue(typ, v))
 			}
-			fields = append(fields, f)
+			fields = append(fields, shown{ID: f.ID, Name: f.Name, Values: values, Definition: f.Definition})
 		}
 		b, _ := json.Marshal(fields)
 		out["customFields"] = b
@@ -325,7 +333,11 @@ func (c *collection[T]) remove(w http.ResponseWriter, r *http.Request) {
 	}
 	c.p.recordWrite(r)
 	c.p.send(message(c.kind.title, c.kind.link(cur), "deleted", author(r), fieldLines(c.kind.describe(cur))))
-	w.WriteHeader(http.StatusNoContent)
+	if c.p.cfg.EmptySuccessBodies {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeJSON(w, http.StatusOK, c.view(cur, r))
 }
 
 // apply sets the writable keys of a request body on a record; customFields must be an
@@ -339,6 +351,13 @@ func (c *collection[T]) apply(rec *record, body map[string]json.RawMessage, fiel
 			if msg != "" {
 				return msg
 			}
+			if c.p.cfg.TypedFieldsStrict {
+				for _, f := range fields {
+					if msg := checkTyped(c.definition(rec, f.Name), f); msg != "" {
+						return msg
+					}
+				}
+			}
 			if fieldsMode == ReplaceCustomFields {
 				for i := range rec.fields {
 					rec.fields[i].Values = nil
@@ -346,6 +365,9 @@ func (c *collection[T]) apply(rec *record, body map[string]json.RawMessage, fiel
 			}
 			for _, f := range fields {
 				rec.setField(f.Name, f.Values)
+				if def := c.definition(rec, f.Name); def != nil {
+					rec.setDefinition(f.Name, def)
+				}
 			}
 		case asAttributes && isBuiltinKey(key):
 			if _, msg := fieldValues(v); msg != "" {
@@ -372,15 +394,123 @@ func isBuiltinKey(key string) bool {
 	return false
 }
 
+// definitionOf is a stored field's definition type ("number", "boolean", "text", …; ""
+// when untyped) and whether it is multi-entry.
+func definitionOf(f peerdomapi.CustomField) (typ string, multi bool) {
+	var d struct {
+		Type       string `json:"type"`
+		MultiEntry bool   `json:"multiEntry"`
+	}
+	_ = json.Unmarshal(f.Definition, &d)
+	return strings.ToLower(d.Type), d.MultiEntry
+}
+
+// typedValue is a stored value as the API shows it: a number field's as a JSON number,
+// a boolean field's as true or false, any other as a string.
+func typedValue(typ, v string) json.RawMessage {
+	switch typ {
+	case "number":
+		var n json.Number
+		if json.Unmarshal([]byte(v), &n) == nil {
+			return json.RawMessage(n.String())
+		}
+	case "boolean":
+		if v == "true" || v == "false" {
+			return json.RawMessage(v)
+		}
+	}
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// definition is a custom field's definition, as Peerdom defines fields for the whole
+// organization: the record's own, else that of a field of the same name on another
+// record of the collection; nil when untyped. Called with p.mu held.
+func (c *collection[T]) definition(rec *record, name string) json.RawMessage {
+	for _, r := range append([]*record{rec}, c.all()...) {
+		for _, f := range r.fields {
+			if strings.EqualFold(f.Name, name) && len(f.Definition) > 0 {
+				return f.Definition
+			}
+		}
+	}
+	return nil
+}
+
+func (r *record) setDefinition(name string, def json.RawMessage) {
+	for i := range r.fields {
+		if strings.EqualFold(r.fields[i].Name, name) {
+			r.fields[i].Definition = def
+		}
+	}
+}
+
+// checkTyped refuses a write of a typed field in another shape than its own
+// (Config.TypedFieldsStrict): text for a number or boolean, one value for a
+// multi-entry field.
+func checkTyped(def json.RawMessage, f writtenField) string {
+	if def == nil {
+		return ""
+	}
+	{
+		typ, multi := definitionOf(peerdomapi.CustomField{Definition: def})
+		raw := strings.TrimSpace(string(f.raw))
+		if raw == "null" || raw == `""` {
+			return "" // clearing
+		}
+		var items []json.RawMessage
+		isArray := json.Unmarshal(f.raw, &items) == nil
+		if multi && !isArray {
+			return fmt.Sprintf("customFields[%q]: a multi-entry field takes an array", f.Name)
+		}
+		if !isArray {
+			items = []json.RawMessage{f.raw}
+		}
+		for _, it := range items {
+			var v any
+			_ = json.Unmarshal(it, &v)
+			switch v.(type) {
+			case float64:
+				if typ != "number" {
+					return fmt.Sprintf("customFields[%q]: a %s field does not take a number", f.Name, orText(typ))
+				}
+			case bool:
+				if typ != "boolean" {
+					return fmt.Sprintf("customFields[%q]: a %s field does not take true or false", f.Name, orText(typ))
+				}
+			case string:
+				if typ == "number" || typ == "boolean" {
+					return fmt.Sprintf("customFields[%q]: a %s field takes a JSON %s, not text", f.Name, typ, typ)
+				}
+			}
+		}
+		return ""
+	}
+	return ""
+}
+
+func orText(typ string) string {
+	if typ == "" {
+		return "text"
+	}
+	return typ
+}
+
+// writtenField is one entry of a request's customFields: its values as text, and as sent.
+type writtenField struct {
+	peerdomapi.CustomField
+	raw json.RawMessage
+}
+
 // customFieldsObject reads a request's customFields: an object from field name to a
-// string or an array of strings, in the order sent.
-func customFieldsObject(v json.RawMessage) ([]peerdomapi.CustomField, string) {
+// string, number or boolean, or an array of them, in the order sent.
+func customFieldsObject(v json.RawMessage) ([]writtenField, string) {
 	const shape = `customFields must be an object keyed by field name, e.g. {"Office": "Zurich"}`
 	dec := json.NewDecoder(strings.NewReader(string(v)))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return nil, shape
 	}
-	var out []peerdomapi.CustomField
+	var out []writtenField
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
@@ -395,25 +525,49 @@ func customFieldsObject(v json.RawMessage) ([]peerdomapi.CustomField, string) {
 		if msg != "" {
 			return nil, fmt.Sprintf("customFields[%q]: %s", name, msg)
 		}
-		out = append(out, peerdomapi.CustomField{Name: name, Values: values})
+		out = append(out, writtenField{CustomField: peerdomapi.CustomField{Name: name, Values: values}, raw: raw})
 	}
 	return out, ""
 }
 
-// fieldValues reads a written field value: a string, an array of strings, or null.
+// fieldValues reads a written field value: a string, number or boolean, an array of
+// them, or null; each value kept as text.
 func fieldValues(raw json.RawMessage) ([]string, string) {
-	var one *string
-	if json.Unmarshal(raw, &one) == nil {
-		if one == nil || *one == "" {
+	scalar := func(it json.RawMessage) (string, bool) {
+		var v any
+		if json.Unmarshal(it, &v) != nil {
+			return "", false
+		}
+		switch x := v.(type) {
+		case string:
+			return x, true
+		case float64, bool:
+			return strings.TrimSpace(string(it)), true
+		}
+		return "", false
+	}
+	if strings.TrimSpace(string(raw)) == "null" {
+		return nil, ""
+	}
+	if one, ok := scalar(raw); ok {
+		if one == "" {
 			return nil, ""
 		}
-		return []string{*one}, ""
+		return []string{one}, ""
 	}
-	var many []string
-	if json.Unmarshal(raw, &many) == nil {
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) == nil {
+		many := []string{}
+		for _, it := range items {
+			s, ok := scalar(it)
+			if !ok {
+				return nil, "a value must be a string, number or boolean, or an array of them"
+			}
+			many = append(many, s)
+		}
 		return many, ""
 	}
-	return nil, "a value must be a string or an array of strings"
+	return nil, "a value must be a string, number or boolean, or an array of them"
 }
 
 // Seeding and inspection through T, the read shape.

@@ -68,8 +68,18 @@ func ExampleAlternatives() {
 	// built-in fields as attributes: Purpose ["Notes"] found as an attribute
 	// PUT replaces custom fields: Purpose ["Notes"] found in customFields
 	// built-ins as attributes, PUT replaces: Purpose ["Notes"] found as an attribute
-	// parentId required, root circle: Purpose ["Notes"] found in customFields
+	// parentId required: Purpose ["Notes"] found in customFields
 	// assignment answered {}: Purpose ["Notes"] found in customFields
 	// assignment answered with text: Purpose ["Notes"] found in customFields
-	// assignment answered with the role: Purpose ["Notes"] found in customFields
+	// assignment answered with an odd body: Purpose ["Notes"] found in customFields
+	// empty bodies on success: Purpose ["Notes"] found in customFields
+	// offset ignored by roles, circles and maps: Purpose ["Notes"] found in customFields
+	// paging ignored by every list: Purpose ["Notes"] found in customFields
+	// circles at /groups only: Purpose ["Notes"] found in customFields
+	// circles at /circles only: Purpose ["Notes"] found in customFields
+	// role read without holders: Purpose ["Notes"] found in customFields
+	// typed custom fields refused as text: Purpose ["Notes"] found in customFields
+	// typed fields strict, PUT replaces: Purpose ["Notes"] found in customFields
+	// API moved (301 to another base): Purpose ["Notes"] found in customFields
+	// no root circle: Purpose ["Notes"] found in customFields
 }

@@ -74,6 +74,25 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 // ServeHTTP checks the key, applies faults, serves the API and logs the request.
 func (p *Peerdom) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w}
+	if p.cfg.Moved {
+		if rest, ok := strings.CutPrefix(r.URL.Path, APIPrefix); ok && (rest == "" || rest[0] == '/') {
+			target := MovedPrefix + rest
+			if r.URL.RawQuery != "" {
+				target += "?" + r.URL.RawQuery
+			}
+			p.mu.Lock()
+			p.requests = append(p.requests, Request{Method: r.Method, Path: rest, Query: r.URL.RawQuery, Status: http.StatusMovedPermanently, Moved: true})
+			p.mu.Unlock()
+			http.Redirect(w, r, target, http.StatusMovedPermanently)
+			return
+		}
+		if rest, ok := strings.CutPrefix(r.URL.Path, MovedPrefix); ok {
+			r2 := r.Clone(r.Context())
+			r2.URL.Path = APIPrefix + rest
+			r2.URL.RawPath = ""
+			r = r2
+		}
+	}
 	path := strings.TrimPrefix(r.URL.Path, APIPrefix)
 	p.mu.Lock()
 	user, ok := p.users[r.Header.Get("X-Api-Key")]
@@ -85,6 +104,10 @@ func (p *Peerdom) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	if !ok {
 		writeError(rec, http.StatusUnauthorized, "invalid or missing API key (X-Api-Key header)")
+		return
+	}
+	if p.cfg.NoPlan {
+		writeError(rec, http.StatusForbidden, "your organization's plan does not include API access")
 		return
 	}
 	r = r.WithContext(context.WithValue(r.Context(), userKey{}, user))

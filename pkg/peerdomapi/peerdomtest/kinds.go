@@ -158,7 +158,10 @@ func (p *Peerdom) roleKind() kind {
 			}
 			return p.placed(next)
 		},
-		view: func(rec *record, out map[string]json.RawMessage, _ *http.Request) {
+		view: func(rec *record, out map[string]json.RawMessage, r *http.Request) {
+			if p.cfg.RoleReadWithoutHolders && r != nil && r.PathValue("id") != "" {
+				return
+			}
 			holders := []map[string]any{}
 			id := rec.id() // once: it decodes JSON, and a list views every role
 			for _, h := range p.holders {
@@ -307,7 +310,11 @@ func (p *Peerdom) assignPeer(w http.ResponseWriter, r *http.Request) {
 	p.send(message("Role", p.roles.kind.link(role), "updated", author(r), []string{"**Peers:** [+] " + esc(p.peerNameByID(a.PeerID))}))
 	ans := p.cfg.AssignAnswer
 	if ans.Body == "" {
-		w.WriteHeader(ans.Status)
+		if p.cfg.EmptySuccessBodies {
+			w.WriteHeader(ans.Status)
+			return
+		}
+		writeJSON(w, ans.Status, p.roles.view(role, nil))
 		return
 	}
 	if json.Valid([]byte(ans.Body)) {
@@ -334,7 +341,11 @@ func (p *Peerdom) unassignPeer(w http.ResponseWriter, r *http.Request) {
 	}
 	p.recordWrite(r)
 	p.send(message("Role", p.roles.kind.link(role), "updated", author(r), []string{"**Peers:** [-] " + esc(p.peerNameByID(peerID))}))
-	w.WriteHeader(http.StatusNoContent)
+	if p.cfg.EmptySuccessBodies {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeJSON(w, http.StatusOK, p.roles.view(role, nil))
 }
 
 // ---- routes ----
@@ -343,10 +354,19 @@ func (p *Peerdom) routes() {
 	m := http.NewServeMux()
 	p.peers.routes(m)
 	p.roles.routes(m)
-	p.circles.routes(m)
 	p.maps.routes(m)
-	// Pipedream lists circles at /groups; nothing else is known of that path.
-	m.HandleFunc("GET "+APIPrefix+"/groups", p.circles.list)
+	switch p.cfg.Circles {
+	case CirclesAndGroupsList:
+		p.circles.routes(m)
+		// Pipedream lists circles at /groups; nothing else is known of that path.
+		m.HandleFunc("GET "+APIPrefix+"/groups", p.circles.list)
+	case CirclesOnly:
+		p.circles.routes(m)
+	case GroupsOnly:
+		p.circles.kind.path = "/groups"
+		p.circles.routes(m)
+		p.circles.kind.path = "/circles"
+	}
 	m.HandleFunc("POST "+APIPrefix+"/roles/{id}/peers", p.assignPeer)
 	m.HandleFunc("DELETE "+APIPrefix+"/roles/{id}/peers/{peerId}", p.unassignPeer)
 	// Everything else — /holders (removed from the API in 2023), /maps/{id} and
@@ -370,7 +390,7 @@ func withOption(r *http.Request, opt string) bool {
 // page applies limit (an integer from 1 to 100, as documented) and offset to a list of
 // n items; a message refuses the request.
 func (p *Peerdom) page(r *http.Request, n int) (lo, hi int, msg string) {
-	limit, offset := p.cfg.MaxPageSize, 0
+	limit, offset := n, 0
 	q := r.URL.Query()
 	if s := q.Get("limit"); s != "" {
 		v, err := strconv.Atoi(s)
@@ -385,6 +405,13 @@ func (p *Peerdom) page(r *http.Request, n int) (lo, hi int, msg string) {
 			return 0, 0, "offset must be a non-negative integer"
 		}
 		offset = v
+	}
+	coll := strings.TrimPrefix(r.URL.Path, APIPrefix)
+	if slices.Contains(p.cfg.IgnorePaging, coll) {
+		return 0, n, ""
+	}
+	if slices.Contains(p.cfg.IgnoreOffset, coll) {
+		offset = 0
 	}
 	lo = min(offset, n)
 	return lo, min(lo+limit, n), ""
@@ -496,6 +523,7 @@ type Request struct {
 	Query  string
 	Status int
 	Author string // the key owner's email; empty when the key was refused
+	Moved  bool   // answered with a redirect to MovedPrefix (Config.Moved)
 }
 
 // Write is one applied write (POST, PUT or DELETE answered 2xx, or applied before an
@@ -549,4 +577,27 @@ func slugify(s string) string {
 		}
 	}
 	return strings.TrimSuffix(b.String(), "-")
+}
+
+// Leave makes a peer a former peer as of at (sets leftAt), as when someone leaves the
+// organization in Peerdom: no webhook (none is known for it), no write.
+func (p *Peerdom) Leave(peerID string, at time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rec, ok := p.peers.get(peerID)
+	if ok {
+		rec.set("leftAt", at.UTC().Format(time.RFC3339))
+	}
+	return ok
+}
+
+// Return makes a former peer active again (clears leftAt): no webhook, no write.
+func (p *Peerdom) Return(peerID string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rec, ok := p.peers.get(peerID)
+	if ok {
+		delete(rec.attrs, "leftAt")
+	}
+	return ok
 }

@@ -6,17 +6,26 @@
 // URL or handed to a Go callback.
 //
 // Strict: it serves only /peers, /roles (with /roles/{id}/peers to assign and unassign),
-// /circles, GET /groups and GET /maps; anything else, /holders included, is a 404. It
+// /circles and GET /groups (or one of them: Config.Circles) and GET /maps; anything
+// else, /holders included, is a 404. It
 // answers 400 with {"message": "..."} for what the API refuses: a peer without
 // firstName, custom fields sent as an array instead of an object keyed by field name, a
 // limit outside 1–100. Roles come without mapId; peer lists hold active peers unless
 // includeFormer=true; POST /peers takes one object or (API 0.6.0) an array, created all
 // or nothing.
 //
+// Its defaults follow Peerdom's own client: lists are JSON arrays (every item when no
+// limit is given), every success has a JSON body, a root circle has no parentId, maps
+// carry draft.
+//
 // Where the API's behaviour is unverified, Config chooses (Alternatives lists each
 // choice, for tests that must hold under all of them): built-in fields inside or
 // outside customFields, PUT merging or replacing custom fields, parentId required on
-// updates, a root circle, the body that answers an assignment. Choices the double makes
+// updates, a root circle or none, the bodies that answer an assignment, unassignment or
+// DELETE (JSON or empty), offset or limit ignored per collection, circles at /circles or
+// /groups only, role reads without holders, typed custom fields refused as text, the API
+// moved to another base (a 301). Refusals lists the settings under which nothing works
+// (no plan: 403), for tests of the messages. Choices the double makes
 // on its own: a key it does not know in a request body is ignored; an update that
 // changes nothing sends no webhook; assigning a peer twice makes two holders.
 package peerdomtest
@@ -47,6 +56,8 @@ type Config struct {
 	WebhookURL string
 
 	// MaxPageSize caps a list's limit below the API's 100, as a server may (default 100).
+	// A list asked for without a limit answers every item, as Peerdom's own client,
+	// which sends none, expects.
 	MaxPageSize int
 
 	// The unverified alternatives; the zero value of each is the first choice.
@@ -58,12 +69,55 @@ type Config struct {
 	// RequireParentID refuses a PUT on a role or circle that has a parent unless the
 	// body names it (Pipedream always sends parentId: it may be required).
 	RequireParentID bool
-	// RootCircle, when set, is the name of a root circle (no parentId) made at start.
+	// RootCircle is the name of the root circle (no parentId) made at start (default
+	// "Root": Peerdom's own client finds the root as the circle without parentId).
 	RootCircle string
-	// AssignAnswer is the answer to a successful assignment (default 201, empty body):
-	// its body is undocumented, so clients must not depend on it.
+	// NoRootCircle makes no root circle at start.
+	NoRootCircle bool
+	// AssignAnswer is the answer to a successful assignment (default 201 with the role,
+	// as JSON): its body is undocumented, so clients must not depend on it.
 	AssignAnswer AssignAnswer
+
+	// IgnoreOffset lists the collections ("/peers", "/roles", "/circles", "/groups",
+	// "/maps") whose list ignores offset but honours limit: every page is the first.
+	IgnoreOffset []string
+	// IgnorePaging lists the collections whose list ignores limit and offset: every
+	// request answers the whole list.
+	IgnorePaging []string
+	// Circles is where circles are served (default: /circles, and GET /groups lists).
+	Circles CirclePaths
+	// RoleReadWithoutHolders leaves holders out of GET /roles/{id} (lists carry them).
+	RoleReadWithoutHolders bool
+	// TypedFieldsStrict refuses a typed custom field written as text: a "number" field
+	// takes a JSON number, a "boolean" one true or false, a multi-entry one an array.
+	TypedFieldsStrict bool
+	// EmptySuccessBodies answers DELETE, assignment and unassignment with no body (204,
+	// 201, 204) instead of JSON.
+	EmptySuccessBodies bool
+	// Moved answers every request under /v1 with a 301 to the same request under
+	// MovedPrefix, where the API is served: the API moved from the base a client was
+	// given to another one, as from api.peerdom.org/v1 to api.peerdom.app/v1.
+	Moved bool
+	// NoPlan answers every request with a valid key 403: the organization has no plan
+	// that includes the API. Nothing works: see Refusals.
+	NoPlan bool
 }
+
+// CirclePaths is where the double serves circles.
+type CirclePaths int
+
+const (
+	// CirclesAndGroupsList: /circles for everything, and GET /groups lists them too.
+	CirclesAndGroupsList CirclePaths = iota
+	// CirclesOnly: /circles; /groups is a 404.
+	CirclesOnly
+	// GroupsOnly: /groups for everything (list, get, create, update, delete); /circles
+	// is a 404.
+	GroupsOnly
+)
+
+// MovedPrefix is where the API is served when Config.Moved is set.
+const MovedPrefix = "/moved/v1"
 
 // BuiltinPlacement is where the built-in fields (Purpose, Accountabilities, Notes) are.
 type BuiltinPlacement int
@@ -109,12 +163,36 @@ func Alternatives() []Alternative {
 		{"built-ins as attributes, PUT replaces", func(c *Config) {
 			c.Builtins, c.PutCustomFields = BuiltinsAsAttributes, ReplaceCustomFields
 		}},
-		{"parentId required, root circle", func(c *Config) { c.RequireParentID, c.RootCircle = true, "Root" }},
+		{"parentId required", func(c *Config) { c.RequireParentID = true }},
 		{"assignment answered {}", func(c *Config) { c.AssignAnswer = AssignAnswer{Status: 200, Body: "{}"} }},
 		{"assignment answered with text", func(c *Config) { c.AssignAnswer = AssignAnswer{Status: 200, Body: "OK"} }},
-		{"assignment answered with the role", func(c *Config) {
+		{"assignment answered with an odd body", func(c *Config) {
 			c.AssignAnswer = AssignAnswer{Status: 201, Body: `{"id":"not-a-holder","name":"x","holders":"?"}`}
 		}},
+		{"empty bodies on success", func(c *Config) { c.EmptySuccessBodies = true }},
+		{"offset ignored by roles, circles and maps", func(c *Config) {
+			c.IgnoreOffset = []string{"/roles", "/circles", "/groups", "/maps"}
+		}},
+		{"paging ignored by every list", func(c *Config) {
+			c.IgnorePaging = []string{"/peers", "/roles", "/circles", "/groups", "/maps"}
+		}},
+		{"circles at /groups only", func(c *Config) { c.Circles = GroupsOnly }},
+		{"circles at /circles only", func(c *Config) { c.Circles = CirclesOnly }},
+		{"role read without holders", func(c *Config) { c.RoleReadWithoutHolders = true }},
+		{"typed custom fields refused as text", func(c *Config) { c.TypedFieldsStrict = true }},
+		{"typed fields strict, PUT replaces", func(c *Config) {
+			c.TypedFieldsStrict, c.PutCustomFields = true, ReplaceCustomFields
+		}},
+		{"API moved (301 to another base)", func(c *Config) { c.Moved = true }},
+		{"no root circle", func(c *Config) { c.NoRootCircle = true }},
+	}
+}
+
+// Refusals are settings under which peerbridge cannot work and must say why: a test
+// checks that the message names the cause.
+func Refusals() []Alternative {
+	return []Alternative{
+		{"no plan (403)", func(c *Config) { c.NoPlan = true }},
 	}
 }
 
@@ -136,6 +214,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AssignAnswer.Status == 0 {
 		c.AssignAnswer.Status = http.StatusCreated
+	}
+	if c.RootCircle == "" && !c.NoRootCircle {
+		c.RootCircle = "Root"
+	}
+	if c.NoRootCircle {
+		c.RootCircle = ""
 	}
 	return c
 }

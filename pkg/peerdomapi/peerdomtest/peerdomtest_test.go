@@ -235,7 +235,7 @@ func TestStrictness(t *testing.T) {
 		{"POST", "/peers", `{"firstName":"Ada","percentage":150}`, 400, "percentage must be an integer from 0 to 100"},
 		{"POST", "/peers", `{"firstName":"Ada","customFields":[{"name":"Office","values":["Zurich"]}]}`, 400, "customFields must be an object keyed by field name"},
 		{"PUT", "/roles/" + role.ID, `{"customFields":[{"name":"Purpose","values":["x"]}]}`, 400, "customFields must be an object keyed by field name"},
-		{"PUT", "/roles/" + role.ID, `{"customFields":{"Purpose":{"text":"x"}}}`, 400, `customFields["Purpose"]: a value must be a string or an array of strings`},
+		{"PUT", "/roles/" + role.ID, `{"customFields":{"Purpose":{"text":"x"}}}`, 400, `customFields["Purpose"]: a value must be a string, number or boolean, or an array of them`},
 		{"POST", "/peers", `[]`, 400, "the body must be a JSON object or a non-empty array of objects"},
 		{"POST", "/peers", `[{"firstName":"Ada"},{"lastName":"Nobody"}]`, 400, "item 1: firstName is required; nothing was created"},
 		{"POST", "/roles", `[{"name":"x"}]`, 400, "the body must be a JSON object"},
@@ -352,7 +352,13 @@ func TestAssignmentAnswerIsConfigurable(t *testing.T) {
 		if wantStatus == 0 {
 			wantStatus = 201 // the default
 		}
-		if status != wantStatus || body != ans.Body {
+		wantBody := ans.Body
+		if ans.Body == "" && ans.Status == 0 {
+			// The default: the role, as JSON (Peerdom's own client parses a JSON body from
+			// every success).
+			wantBody = "holders"
+		}
+		if status != wantStatus || !strings.Contains(body, wantBody) || (wantBody == "" && body != "") {
 			t.Errorf("answer %+v: got %d %q", ans, status, body)
 		}
 		if err := s.Client().AssignPeer(context.Background(), role.ID, peerdomapi.Assignment{PeerID: peer.ID}); err != nil {
