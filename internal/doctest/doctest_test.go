@@ -405,6 +405,9 @@ func TestDocsAWSBlocks(t *testing.T) {
 				t.Errorf("%s:%d: bash -n: %v\n%s", file, b.Line, err, out)
 			}
 			for _, inv := range Invocations(b.Body) {
+				if len(inv.Args) > 0 && inv.Args[0] == "help" {
+					inv.Args, inv.Flags = inv.Args[1:], nil // peerbridge help [CMD]: CMD must exist
+				}
 				if len(inv.Args) == 0 || strings.HasPrefix(inv.Args[0], "-") {
 					continue // peerbridge alone, or --version
 				}
