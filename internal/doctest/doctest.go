@@ -5,8 +5,8 @@
 //     peerbridge first on PATH;
 //   - a ```sh serve block is run the same way while `peerbridge serve` runs on free ports
 //     (send and the default addresses 127.0.0.1:3000-3003 are pointed at it); the
-//     ```text serve blocks around it are serve's output, compared line for line in any
-//     order (events handled at once print in either order);
+//     ```text serve blocks around it, if any, are serve's output, compared line for line
+//     in any order (events handled at once print in either order);
 //   - a ```sh aws block (an AWS account or a real Peerdom needed) is only checked by
 //     bash -n, and every peerbridge command and flag it names must exist;
 //   - the first ```text block after a ```sh block is its output, compared with the
@@ -102,10 +102,12 @@ var normalisers = []struct {
 	{regexp.MustCompile(`(127\.0\.0\.1|localhost):\d+`), "$1:<port>"},
 	{regexp.MustCompile(`\(\d+(\.\d+)?(ns|µs|us|ms|s)\)`), "(<duration>)"},
 	{regexp.MustCompile(`\bpid \d+`), "pid <pid>"},
+	{regexp.MustCompile(`/tmp/tmp\.[A-Za-z0-9]+`), "<mktemp>"},
 }
 
 // Normalise replaces in s what differs from run to run — UUIDs, long hex tokens, short
-// delivery ids, timestamps and times, loopback ports, measured durations, process ids —
+// delivery ids, timestamps and times, loopback ports, measured durations, process ids,
+// mktemp's directories —
 // by placeholders, drops trailing spaces and blank lines at either end, and replaces the
 // given literal strings (e.g. a temporary directory) first.
 func Normalise(s string, replace ...string) string {
