@@ -153,7 +153,10 @@ func Invocations(script string) []Invocation {
 		words := wordRE.FindAllString(line, -1)
 		cmdPos := true
 		for i := 0; i < len(words); i++ {
-			w := strings.TrimPrefix(words[i], "$(")
+			w := words[i]
+			if k := strings.LastIndex(w, "$("); k >= 0 {
+				w, cmdPos = w[k+2:], true // X=$(cmd ... or "$(cmd ...
+			}
 			if ends(w) {
 				cmdPos = true
 				continue
@@ -180,6 +183,10 @@ func Invocations(script string) []Invocation {
 				if ends(a) || strings.HasPrefix(a, "#") || strings.HasPrefix(a, ">") || strings.HasPrefix(a, "2>") || strings.HasPrefix(a, "<") || a == ")" {
 					break
 				}
+				last := false
+				if strings.HasSuffix(a, ")") && !strings.ContainsAny(a, "('\"") {
+					a, last = strings.TrimSuffix(a, ")"), true // the end of a $(...)
+				}
 				inv.Args = append(inv.Args, a)
 				if strings.HasPrefix(a, "-") && len(a) > 1 {
 					name := strings.TrimLeft(a, "-")
@@ -187,6 +194,9 @@ func Invocations(script string) []Invocation {
 						name = name[:k]
 					}
 					inv.Flags = append(inv.Flags, name)
+				}
+				if last {
+					break
 				}
 			}
 			out = append(out, inv)

@@ -56,6 +56,7 @@ func TestParametersDocumented(t *testing.T) {
 // (several names may share a row: `A`, `B`).
 func tableNames(doc, heading string) map[string]bool {
 	out := map[string]bool{}
+	doc = "\n" + doc
 	i := strings.Index(doc, "\n"+heading+"\n")
 	if i < 0 {
 		return out
