@@ -25,11 +25,12 @@ import (
 
 // Block is one fenced block of a Markdown file.
 type Block struct {
-	File string
-	Line int      // the line of its opening fence, from 1
-	Lang string   // the first word of the info string
-	Tags []string // the words after it
-	Body string
+	File   string
+	Line   int      // the line of its opening fence, from 1
+	Indent string   // the opening fence's indentation
+	Lang   string   // the first word of the info string
+	Tags   []string // the words after it
+	Body   string
 }
 
 // Has reports whether the block's info string carries tag.
@@ -68,7 +69,7 @@ func ParseBlocks(name string, src []byte) []Block {
 		if cur == nil {
 			if strings.HasPrefix(trimmed, "```") {
 				words := strings.Fields(strings.TrimPrefix(trimmed, "```"))
-				b := Block{File: name, Line: n}
+				b := Block{File: name, Line: n, Indent: line[:len(line)-len(trimmed)]}
 				if len(words) > 0 {
 					b.Lang, b.Tags = words[0], words[1:]
 				}
@@ -108,7 +109,8 @@ var normalisers = []struct {
 // Normalise replaces in s what differs from run to run — UUIDs, long hex tokens, short
 // delivery ids, timestamps and times, loopback ports, measured durations, process ids,
 // mktemp's directories —
-// by placeholders, drops trailing spaces and blank lines at either end, and replaces the
+// by placeholders, drops the --url of serve's "try" line (serve on free ports names it,
+// make run's does not), trailing spaces and blank lines at either end, and replaces the
 // given literal strings (e.g. a temporary directory) first.
 func Normalise(s string, replace ...string) string {
 	s = strings.NewReplacer(replace...).Replace(s)
@@ -117,10 +119,16 @@ func Normalise(s string, replace ...string) string {
 	}
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " \t\r")
+		l = strings.TrimRight(l, " \t\r")
+		if tryLineRE.MatchString(l) { // serve's hint names --url when not on make run's port
+			l = strings.Replace(l, " --url http://127.0.0.1:<port>", "", 1)
+		}
+		lines[i] = l
 	}
 	return strings.Trim(strings.Join(lines, "\n"), "\n")
 }
+
+var tryLineRE = regexp.MustCompile(`^\s+try\s`)
 
 var flagRE = regexp.MustCompile(`(?m)^\s+(-{1,2}[A-Za-z][A-Za-z0-9-]*)`)
 

@@ -3,6 +3,7 @@ package doctest
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -50,19 +51,46 @@ func buildPeerbridge(t *testing.T, root string) string {
 	return dir
 }
 
-// env is the environment a block runs in: peerbridge first on PATH, a cache directory of
-// the test's own (serve's admin file goes there), no Peerdom key or webhook token of the
-// developer's.
-func env(binDir, cacheDir string, extra ...string) []string {
+// sandbox is a block's own home for what peerbridge keeps per user (serve's admin file,
+// its store, a redrive's journal), so that nothing of the developer's is read or written.
+type sandbox struct{ cache, state, config string }
+
+func newSandbox(t *testing.T) sandbox {
+	d := t.TempDir()
+	return sandbox{filepath.Join(d, "cache"), filepath.Join(d, "state"), filepath.Join(d, "config")}
+}
+
+// toDoc are the replacements that turn the sandbox's paths into those the docs show.
+func (s sandbox) toDoc() []string {
+	return []string{s.cache, "~/.cache", s.state, "~/.local/state", s.config, "~/.config"}
+}
+
+var goCache = func() string {
+	out, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}()
+
+// env is the environment a block runs in: peerbridge first on PATH, the sandbox's
+// directories (Go's build cache kept: a go command in a block must not rebuild the
+// world), no Peerdom key, webhook token or AWS endpoint of the developer's.
+func env(binDir string, sb sandbox, extra ...string) []string {
 	var out []string
 	for _, kv := range os.Environ() {
 		switch k, _, _ := strings.Cut(kv, "="); k {
-		case "PATH", "XDG_CACHE_HOME", "PEERDOM_API_KEY", "PEERBRIDGE_WEBHOOK_TOKEN", "PEERBRIDGE_ADMIN_FILE", "AWS_ENDPOINT_URL":
+		case "PATH", "XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "GOCACHE", "PEERDOM_API_KEY", "PEERDOM_API_URL",
+			"PEERBRIDGE_WEBHOOK_TOKEN", "PEERBRIDGE_ADMIN_FILE", "AWS_ENDPOINT_URL":
 			continue
 		}
 		out = append(out, kv)
 	}
-	out = append(out, "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"), "XDG_CACHE_HOME="+cacheDir)
+	out = append(out, "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"XDG_CACHE_HOME="+sb.cache, "XDG_STATE_HOME="+sb.state, "XDG_CONFIG_HOME="+sb.config)
+	if goCache != "" {
+		out = append(out, "GOCACHE="+goCache)
+	}
 	return append(out, extra...)
 }
 
@@ -125,6 +153,14 @@ func serveGoldens(blocks []Block, i int) []Block {
 	return out
 }
 
+var update = flag.Bool("update", false, "rewrite the docs' sample outputs (```text blocks after ```sh blocks) from real runs")
+
+// edit replaces the body of a block.
+type edit struct {
+	block Block
+	body  string
+}
+
 func TestDocs(t *testing.T) {
 	root, err := repo.Root()
 	if err != nil {
@@ -137,17 +173,18 @@ func TestDocs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var edits []edit
 		for i, b := range blocks {
 			if b.Lang != "sh" || b.Has("aws") {
 				continue
 			}
 			ran++
 			t.Run(fmt.Sprintf("%s:%d", file, b.Line), func(t *testing.T) {
-				cache := t.TempDir()
-				replace := []string{cache, "~/.cache"}
+				sb := newSandbox(t)
+				replace := sb.toDoc()
 				var got string
+				var run serveRun
 				var err error
-				var serveOut string
 				if b.Has("serve") {
 					var docToken string
 					for _, g := range serveGoldens(blocks, i) {
@@ -155,40 +192,117 @@ func TestDocs(t *testing.T) {
 							docToken = m[2]
 						}
 					}
-					got, serveOut, err = runWithServe(t, root, bin, cache, docToken, b.Body)
+					run, err = runWithServe(t, root, bin, sb, docToken, b.Body)
+					got = run.script
+					replace = append(replace, run.toDoc...)
 				} else {
-					got, err = runScript(t, root, env(bin, cache), b.Body)
+					got, err = runScript(t, root, env(bin, sb), b.Body)
 				}
 				if err != nil {
 					t.Fatalf("%s:%d: %v\n--- script\n%s--- output\n%s", file, b.Line, err, b.Body, got)
 				}
+				raw := func(s string) string { // the run's output as the doc shows it, times and ids kept
+					lines := strings.Split(strings.NewReplacer(replace...).Replace(s), "\n")
+					for i, l := range lines {
+						if tryLineRE.MatchString(l) {
+							lines[i] = strings.Replace(l, " --url http://127.0.0.1:3000", "", 1)
+						}
+					}
+					return strings.Join(lines, "\n")
+				}
 				if golden, ok := following(blocks, i); ok {
 					if want, have := Normalise(golden.Body, replace...), Normalise(got, replace...); want != have {
-						t.Errorf("%s:%d: the output of the block at line %d differs from the real one (normalised):\n--- doc\n%s\n--- real\n%s\n--- real, as it printed\n%s",
-							file, golden.Line, b.Line, want, have, got)
+						if *update {
+							edits = append(edits, edit{golden, raw(got)})
+						} else {
+							t.Errorf("%s:%d: the output of the block at line %d differs from the real one (normalised; go test ./internal/doctest -run TestDocs -update rewrites it):\n--- doc\n%s\n--- real\n%s\n--- real, as it printed\n%s",
+								file, golden.Line, b.Line, want, have, got)
+						}
 					}
 				}
-				if b.Has("serve") {
-					goldens := serveGoldens(blocks, i)
-					if len(goldens) == 0 {
-						return // the doc does not show what serve printed
-					}
-					var want strings.Builder
+				if !b.Has("serve") {
+					return
+				}
+				goldens := serveGoldens(blocks, i)
+				if len(goldens) == 0 {
+					return // the doc does not show what serve printed
+				}
+				var want strings.Builder
+				for _, g := range goldens {
+					want.WriteString(g.Body)
+				}
+				serveOut := strings.Join(run.serve, "\n")
+				missing, extra := lineDiff(Normalise(want.String(), replace...), Normalise(serveOut, replace...))
+				if len(missing)+len(extra) == 0 {
+					return
+				}
+				if *update {
+					// The blocks before the sh serve block get what serve printed before the
+					// script ran, the first after it the rest (any other after it, nothing).
+					before := raw(strings.Join(run.serve[:run.split], "\n"))
+					after := raw(strings.Join(run.serve[run.split:], "\n"))
+					placed := false
 					for _, g := range goldens {
-						want.WriteString(g.Body)
+						switch {
+						case g.Line < b.Line:
+							edits = append(edits, edit{g, before})
+							before = ""
+						case !placed:
+							edits = append(edits, edit{g, before + "\n" + after})
+							placed = true
+						default:
+							edits = append(edits, edit{g, ""})
+						}
 					}
-					missing, extra := lineDiff(Normalise(want.String(), replace...), Normalise(serveOut, replace...))
-					if len(missing)+len(extra) > 0 {
-						t.Errorf("%s:%d: serve's output (the ```text serve blocks at lines %v) differs from the real one, compared line by line in any order:\n--- in the doc, not printed\n%s\n--- printed, not in the doc\n%s\n--- serve printed\n%s",
-							file, b.Line, lines(goldens), strings.Join(missing, "\n"), strings.Join(extra, "\n"), serveOut)
-					}
+					return
 				}
+				t.Errorf("%s:%d: serve's output (the ```text serve blocks at lines %v) differs from the real one, compared line by line in any order (-update rewrites it):\n--- in the doc, not printed\n%s\n--- printed, not in the doc\n%s\n--- serve printed\n%s",
+					file, b.Line, lines(goldens), strings.Join(missing, "\n"), strings.Join(extra, "\n"), serveOut)
 			})
+		}
+		if len(edits) > 0 {
+			if err := applyEdits(filepath.Join(root, file), edits); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: rewrote %d sample outputs from real runs", file, len(edits))
 		}
 	}
 	if ran == 0 {
 		t.Fatal("no ```sh block found in README.md or docs/")
 	}
+}
+
+// applyEdits replaces the bodies of the edited blocks of a file, each line indented as its
+// fence is.
+func applyEdits(path string, edits []edit) error {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	lines := strings.Split(string(src), "\n")
+	sort.Slice(edits, func(i, j int) bool { return edits[i].block.Line > edits[j].block.Line }) // bottom up
+	for _, e := range edits {
+		open := e.block.Line - 1
+		end := open + 1
+		for end < len(lines) && strings.TrimSpace(lines[end]) != "```" {
+			end++
+		}
+		if end == len(lines) {
+			return fmt.Errorf("%s:%d: block not closed", path, e.block.Line)
+		}
+		var body []string
+		if strings.Trim(e.body, "\n") != "" {
+			for _, l := range strings.Split(strings.Trim(e.body, "\n"), "\n") {
+				if l != "" {
+					l = e.block.Indent + l
+				}
+				body = append(body, strings.TrimRight(l, " \t\r"))
+			}
+		}
+		rest := append([]string{}, lines[end:]...)
+		lines = append(append(lines[:open+1], body...), rest...)
+	}
+	return os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644)
 }
 
 func lines(bs []Block) []int {
@@ -277,18 +391,26 @@ var (
 	baselineRE  = regexp.MustCompile(`⟳ reconcile: baseline`)
 )
 
+// serveRun is what a sh serve block's run printed.
+type serveRun struct {
+	script string   // the script's output
+	serve  []string // serve's lines
+	split  int      // how many of serve's lines it printed before the script ran
+	toDoc  []string // replacements from this run's addresses and token to those the doc shows
+}
+
 // runWithServe starts `peerbridge serve` as `make run` does but on free ports, waits
 // until it has printed its addresses (and its first reconciliation, which records the
 // baseline), runs the script with `peerbridge send` and the default addresses pointed at
 // it, the generated token in PEERBRIDGE_WEBHOOK_TOKEN and in place of the token the doc
-// shows serve printing (docToken), then stops serve with SIGINT as
-// Ctrl-C does and returns the script's output and everything serve printed.
-func runWithServe(t *testing.T, root, bin, cache, docToken, script string) (string, string, error) {
+// shows serve printing (docToken), then stops serve with SIGINT as Ctrl-C does.
+func runWithServe(t *testing.T, root, bin string, sb sandbox, docToken, script string) (serveRun, error) {
 	t.Helper()
+	var run serveRun
 	cmd := exec.Command(filepath.Join(bin, "peerbridge"), "serve",
 		"--addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0", "--aws-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0")
 	cmd.Dir = root
-	cmd.Env = env(bin, cache)
+	cmd.Env = env(bin, sb)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -343,25 +465,33 @@ func runWithServe(t *testing.T, root, bin, cache, docToken, script string) (stri
 	if ep == nil {
 		t.Fatalf("serve printed no webhook endpoint:\n%s", head)
 	}
-	addrs := []string{"127.0.0.1:3000", strings.TrimPrefix(ep[1], "http://")}
+	addr := strings.TrimPrefix(ep[1], "http://")
+	toScript := []string{"127.0.0.1:3000", addr}
+	run.toDoc = []string{addr, "127.0.0.1:3000"}
 	if docToken != "" {
-		addrs = append(addrs, docToken, ep[2])
+		toScript = append(toScript, docToken, ep[2])
+		run.toDoc = append(run.toDoc, ep[2], docToken)
 	}
 	for _, x := range []struct {
 		re  *regexp.Regexp
 		def string
 	}{{sandboxRE, "127.0.0.1:3001"}, {localAWSRE, "127.0.0.1:3002"}, {adminRE, "127.0.0.1:3003"}} {
 		if m := x.re.FindStringSubmatch(head); m != nil {
-			addrs = append(addrs, x.def, m[1])
+			toScript = append(toScript, x.def, m[1])
+			run.toDoc = append(run.toDoc, m[1], x.def)
 		}
 	}
 	prelude := fmt.Sprintf(`peerbridge() { if [ "${1-}" = send ]; then shift; command peerbridge send --url %s "$@"; else command peerbridge "$@"; fi; }
 `, ep[1])
-	out, runErr := runScript(t, root, env(bin, cache, "PEERBRIDGE_WEBHOOK_TOKEN="+ep[2]), prelude+strings.NewReplacer(addrs...).Replace(script))
-	if err := stop(); err != nil {
-		return out, strings.Join(s.output(), "\n"), fmt.Errorf("serve: %v (the script: %v)", err, runErr)
+	run.split = len(s.output())
+	out, runErr := runScript(t, root, env(bin, sb, "PEERBRIDGE_WEBHOOK_TOKEN="+ep[2]), prelude+strings.NewReplacer(toScript...).Replace(script))
+	run.script = out
+	err = stop()
+	run.serve = s.output()
+	if err != nil {
+		return run, fmt.Errorf("serve: %v (the script: %v)", err, runErr)
 	}
-	return out, strings.Join(s.output(), "\n"), runErr
+	return run, runErr
 }
 
 // TestDocsAWSBlocks: a ```sh aws block is valid shell, and each peerbridge command and
