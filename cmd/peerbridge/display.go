@@ -23,6 +23,7 @@ type display struct {
 	noActions bool // --no-actions: routes are shown as not run
 
 	blocks     map[string]*eventBlock // by bus event id: events whose actions are running
+	early      map[string]*earlyLines // by bus event id: action lines before the event's block
 	ignored    map[blockRef]string    // the reason an action ignored an event
 	maxRetries map[string]int         // by function: after this many retries a failure is final
 }

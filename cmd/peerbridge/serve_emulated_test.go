@@ -17,24 +17,24 @@ import (
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 )
 
-// readmeBlock is the first ```lang block of README.md's "Write your own action".
+// readmeBlock is the first ```lang block of docs/actions.md's "Write your own action".
 func readmeBlock(t *testing.T, lang string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "actions.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(b), "### Write your own action")
-	section, _, _ = strings.Cut(section, "\n### ")
+	_, section, ok := strings.Cut(string(b), "\n## Write your own action\n")
+	section, _, _ = strings.Cut(section, "\n## ")
 	_, code, ok2 := strings.Cut(section, "```"+lang+"\n")
 	code, _, ok3 := strings.Cut(code, "```\n")
 	if !ok || !ok2 || !ok3 {
-		t.Fatalf("README.md's \"Write your own action\" has no ```%s block", lang)
+		t.Fatalf("docs/actions.md's \"Write your own action\" has no ```%s block", lang)
 	}
 	return code
 }
 
-// TestEmulatedServeRunsTheREADMEAction adds the README's tag-circle action as the README
+// TestEmulatedServeRunsTheREADMEAction adds docs/actions.md's tag-circle action as that page
 // says — main.go, a function with its rule in template.yaml, a Makefile target — to a
 // scratch copy of the project (inside the module, under testdata so that ./... skips
 // it), runs serve on it, and sends a Role Created webhook: serve builds the function with
@@ -72,10 +72,10 @@ func TestEmulatedServeRunsTheREADMEAction(t *testing.T) {
 	write("template.yaml", before+"\n"+readmeBlock(t, "yaml")+"\nOutputs:\n"+after)
 	write("Makefile", makefile+"\n"+readmeBlock(t, "make"))
 	write("functions/actions/tag-circle/main.go", readmeBlock(t, "go"))
-	// The template with the README's function is a valid one (make sam-test installs cfn-lint).
+	// The template with the docs' function is a valid one (make sam-test installs cfn-lint).
 	lint := exec.Command(filepath.Join("..", "..", ".venv", "bin", "cfn-lint"), filepath.Join(dir, "template.yaml"))
 	if out, err := lint.CombinedOutput(); err != nil {
-		t.Errorf("cfn-lint on template.yaml with the README's function: %v\n%s", err, out)
+		t.Errorf("cfn-lint on template.yaml with the docs' function: %v\n%s", err, out)
 	}
 
 	display, logs := &syncBuffer{}, &syncBuffer{}

@@ -12,8 +12,8 @@ import (
 )
 
 // tagCircle writes the name of a new role's circle into the role's "Circle" custom
-// field. README.md ("Write your own action") shows this function, word for word, in a
-// whole main.go; TestReadmeActionIsTheTestedOne holds the two together.
+// field. docs/actions.md ("Write your own action") shows this function, word for word, in a
+// whole main.go; TestDocsActionIsTheTestedOne holds the two together.
 func tagCircle(api *peerdomapi.Client) action.Handler {
 	return action.HandlerFunc(func(ctx context.Context, ev action.Event) error {
 		role, err := action.ResolveRole(ctx, api, ev.Detail) // by entityId, else by name
@@ -36,7 +36,7 @@ func tagCircle(api *peerdomapi.Client) action.Handler {
 	})
 }
 
-// The README's tag-circle action against the Peerdom double: the event comes twice, as
+// The docs' tag-circle action against the Peerdom double: the event comes twice, as
 // EventBridge may deliver it, and the field is written once.
 func Example_tagCircle() {
 	s := peerdomtest.NewServer(peerdomtest.Config{Organization: "acme"})

@@ -15,16 +15,16 @@ import (
 	"github.com/peerbridge/peerbridge/internal/repo"
 )
 
-// readmeAction is the Go block of README.md's "Write your own action".
-func readmeAction(t *testing.T, root string) []byte {
+// docsAction is the Go block of docs/actions.md's "Write your own action".
+func docsAction(t *testing.T, root string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, "README.md"))
+	b, err := os.ReadFile(filepath.Join(root, "docs", "actions.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(b), "### Write your own action")
+	_, section, ok := strings.Cut(string(b), "\n## Write your own action\n")
 	if !ok {
-		t.Fatal(`README.md has no "### Write your own action"`)
+		t.Fatal(`docs/actions.md has no "## Write your own action"`)
 	}
 	_, code, ok := strings.Cut(section, "```go\n")
 	code, _, ok2 := strings.Cut(code, "```\n")
@@ -51,20 +51,20 @@ func funcSource(t *testing.T, file string, src []byte, name string) string {
 	return ""
 }
 
-// TestReadmeActionIsTheTestedOne: the README's main.go compiles in this module, and its
+// TestDocsActionIsTheTestedOne: docs/actions.md's main.go compiles in this module, and its
 // handler is, character for character, the one Example_tagCircle runs.
-func TestReadmeActionIsTheTestedOne(t *testing.T) {
+func TestDocsActionIsTheTestedOne(t *testing.T) {
 	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
-	code := readmeAction(t, root)
+	code := docsAction(t, root)
 	tested, err := os.ReadFile("example_test.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := funcSource(t, "README.md", code, "tagCircle"), funcSource(t, "example_test.go", tested, "tagCircle"); got != want {
-		t.Fatalf("README.md's tagCircle differs from example_test.go's:\n--- README\n%s\n--- example_test.go\n%s", got, want)
+	if got, want := funcSource(t, "docs/actions.md", code, "tagCircle"), funcSource(t, "example_test.go", tested, "tagCircle"); got != want {
+		t.Fatalf("docs/actions.md's tagCircle differs from example_test.go's:\n--- docs/actions.md\n%s\n--- example_test.go\n%s", got, want)
 	}
 
 	// Compiled as functions/actions/tag-circle/main.go would be, without writing into the
@@ -74,17 +74,17 @@ func TestReadmeActionIsTheTestedOne(t *testing.T) {
 	if err := os.WriteFile(mainGo, code, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pkgDir := filepath.Join(root, "functions", "actions", "tag-circle-readme-check")
+	pkgDir := filepath.Join(root, "functions", "actions", "tag-circle-docs-check")
 	overlay, _ := json.Marshal(map[string]map[string]string{"Replace": {filepath.Join(pkgDir, "main.go"): mainGo}})
 	overlayFile := filepath.Join(tmp, "overlay.json")
 	if err := os.WriteFile(overlayFile, overlay, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("go", "build", "-overlay", overlayFile, "-o", filepath.Join(tmp, "bootstrap"), "./functions/actions/tag-circle-readme-check")
+	cmd := exec.Command("go", "build", "-overlay", overlayFile, "-o", filepath.Join(tmp, "bootstrap"), "./functions/actions/tag-circle-docs-check")
 	cmd.Dir = root
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("README.md's main.go does not build: %v\n%s", err, out.String())
+		t.Fatalf("docs/actions.md's main.go does not build: %v\n%s", err, out.String())
 	}
 }
