@@ -452,39 +452,36 @@ func checkTyped(def json.RawMessage, f writtenField) string {
 	if def == nil {
 		return ""
 	}
-	{
-		typ, multi := definitionOf(peerdomapi.CustomField{Definition: def})
-		raw := strings.TrimSpace(string(f.raw))
-		if raw == "null" || raw == `""` {
-			return "" // clearing
-		}
-		var items []json.RawMessage
-		isArray := json.Unmarshal(f.raw, &items) == nil
-		if multi && !isArray {
-			return fmt.Sprintf("customFields[%q]: a multi-entry field takes an array", f.Name)
-		}
-		if !isArray {
-			items = []json.RawMessage{f.raw}
-		}
-		for _, it := range items {
-			var v any
-			_ = json.Unmarshal(it, &v)
-			switch v.(type) {
-			case float64:
-				if typ != "number" {
-					return fmt.Sprintf("customFields[%q]: a %s field does not take a number", f.Name, orText(typ))
-				}
-			case bool:
-				if typ != "boolean" {
-					return fmt.Sprintf("customFields[%q]: a %s field does not take true or false", f.Name, orText(typ))
-				}
-			case string:
-				if typ == "number" || typ == "boolean" {
-					return fmt.Sprintf("customFields[%q]: a %s field takes a JSON %s, not text", f.Name, typ, typ)
-				}
+	typ, multi := definitionOf(peerdomapi.CustomField{Definition: def})
+	raw := strings.TrimSpace(string(f.raw))
+	if raw == "null" || raw == `""` {
+		return "" // clearing
+	}
+	var items []json.RawMessage
+	isArray := json.Unmarshal(f.raw, &items) == nil
+	if multi && !isArray {
+		return fmt.Sprintf("customFields[%q]: a multi-entry field takes an array", f.Name)
+	}
+	if !isArray {
+		items = []json.RawMessage{f.raw}
+	}
+	for _, it := range items {
+		var v any
+		_ = json.Unmarshal(it, &v)
+		switch v.(type) {
+		case float64:
+			if typ != "number" {
+				return fmt.Sprintf("customFields[%q]: a %s field does not take a number", f.Name, orText(typ))
+			}
+		case bool:
+			if typ != "boolean" {
+				return fmt.Sprintf("customFields[%q]: a %s field does not take true or false", f.Name, orText(typ))
+			}
+		case string:
+			if typ == "number" || typ == "boolean" {
+				return fmt.Sprintf("customFields[%q]: a %s field takes a JSON %s, not text", f.Name, typ, typ)
 			}
 		}
-		return ""
 	}
 	return ""
 }
