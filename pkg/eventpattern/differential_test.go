@@ -9,7 +9,7 @@ package eventpattern_test
 // moto is a double, not AWS, and differs from EventBridge in places. Those cases are
 // kept out of these tables (a cross product touches every field with every pattern, so
 // the events avoid them too): no boolean where a pattern compares numbers and no 0 or 1
-// where it compares booleans, no exact number written two ways, no pattern object
+// where it compares booleans, no pattern object
 // applied to an array of objects, no nested or empty arrays under a pattern, no pattern
 // on "time" (moto sets it to a number). Each deviation is listed in motoDeviations with
 // EventBridge's answer, tested in TestMotoDeviations against both, and in

@@ -204,6 +204,7 @@ func TestMatch(t *testing.T) {
 		{"equals-ignore-case: the Kelvin sign is not K", `{"detail":{"w":[{"equals-ignore-case":"kelvin"}]}}`, `{"detail":{"w":"\u212aelvin"}}`, false},
 		{"equals-ignore-case: a titlecase letter is neither case", `{"detail":{"w":[{"equals-ignore-case":"ǅ"}]}}`, `{"detail":{"w":"ǅ"}}`, false},
 		{"equals-ignore-case: an emoji matches only question marks", `{"detail":{"w":[{"equals-ignore-case":"😀"}]}}`, `{"detail":{"w":"😀"}}`, false},
+		{"... but matches two question marks", `{"detail":{"w":[{"equals-ignore-case":"😀"}]}}`, `{"detail":{"w":"??"}}`, true},
 		{"cidr /0 takes a number by its digits", `{"detail":{"n":[{"cidr":"10.0.0.0/0"}]}}`, typed, true},
 		{"cidr /0 takes no number when the field is also numeric", `{"detail":{"n":[{"cidr":"10.0.0.0/0"},{"numeric":[">",100]}]}}`, typed, false},
 
