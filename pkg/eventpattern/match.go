@@ -5,8 +5,9 @@ import (
 	"errors"
 )
 
-// DecodeEvent decodes an event's JSON object for MatchEvent. Numbers stay json.Number,
-// so exact number matches compare them as written, as EventBridge does.
+// DecodeEvent decodes an event's JSON object for MatchEvent. Numbers stay json.Number:
+// event-ruler compares a number by value only when a float64 holds it exactly, and by
+// its text otherwise.
 func DecodeEvent(event []byte) (map[string]any, error) {
 	v, err := decodeJSON(event)
 	if err != nil {
@@ -32,8 +33,7 @@ func (p *Pattern) Match(event []byte) (bool, error) {
 // MatchEvent reports whether a decoded event matches the pattern. The event is read,
 // never changed, so one decoded event may be matched by many goroutines at once. Values
 // are those of encoding/json (map[string]any, []any, string, bool, nil, and json.Number
-// or float64); a float64 has lost its written form, so exact number matches compare it by
-// value.
+// or float64); a float64 has lost its written form and compares by value.
 func (p *Pattern) MatchEvent(event map[string]any) bool {
 	return p.root.match(event, event)
 }

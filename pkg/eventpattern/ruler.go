@@ -169,7 +169,7 @@ func checkOrOverlap(m map[string]any) error {
 }
 
 // subRules lists, for each combination of "$or" alternatives, the flattened field paths
-// the pattern names (with repeats).
+// the pattern names (with repeats); nil when there are more than maxSubRules.
 func subRules(m map[string]any, prefix string) [][]string {
 	names := make([]string, 0, len(m))
 	for k := range m {
@@ -178,32 +178,34 @@ func subRules(m map[string]any, prefix string) [][]string {
 	sort.Strings(names)
 	rules := [][]string{nil}
 	for _, name := range names {
-		var next [][]string
+		var parts [][]string // what this field adds: one of them to each rule so far
 		switch v := m[name].(type) {
 		case []any:
 			if name != "$or" {
-				for _, r := range rules {
-					next = append(next, append(r[:len(r):len(r)], prefix+name))
-				}
+				parts = [][]string{{prefix + name}}
 				break
 			}
-			for _, r := range rules {
-				for _, alt := range v {
-					am, _ := alt.(map[string]any)
-					for _, ar := range subRules(am, prefix) {
-						next = append(next, append(r[:len(r):len(r)], ar...))
-					}
+			for _, alt := range v {
+				am, _ := alt.(map[string]any)
+				sub := subRules(am, prefix)
+				if sub == nil {
+					return nil
 				}
+				parts = append(parts, sub...)
 			}
 		case map[string]any:
-			for _, r := range rules {
-				for _, sr := range subRules(v, prefix+name+".") {
-					next = append(next, append(r[:len(r):len(r)], sr...))
-				}
+			if parts = subRules(v, prefix+name+"."); parts == nil {
+				return nil
 			}
 		}
-		if len(next) > maxSubRules {
-			return nil // too many to check; event-ruler would struggle with it too
+		if len(rules)*len(parts) > maxSubRules {
+			return nil // too many to check
+		}
+		next := make([][]string, 0, len(rules)*len(parts))
+		for _, r := range rules {
+			for _, p := range parts {
+				next = append(next, append(r[:len(r):len(r)], p...))
+			}
 		}
 		rules = next
 	}
