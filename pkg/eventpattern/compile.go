@@ -55,6 +55,9 @@ func Compile(pattern []byte) (*Pattern, error) {
 	if err := checkOrOverlap(m); err != nil {
 		return nil, err
 	}
+	if err := firstBeyond(root, ""); err != nil {
+		return nil, err
+	}
 	markNumericFields(root)
 	return &Pattern{root: root, text: string(pattern)}, nil
 }
@@ -435,16 +438,41 @@ func compileNumeric(arg any) (numRange, error) {
 			return numRange{}, fmt.Errorf("unknown numeric operator %q (want =, <, <=, >, >=)", op)
 		}
 	}
-	if len(arr) == 2 && arr[0] != "=" && (r.lo == math.MaxFloat64 || r.hi == -math.MaxFloat64) ||
-		len(arr) == 4 && (r.lo == math.MaxFloat64 || r.hi == -math.MaxFloat64) {
-		// event-ruler fails on these bounds (an index out of bounds).
-		return numRange{}, errors.New("numeric bound beyond the range EventBridge compares: the largest float64 cannot be a lower bound, nor its negative an upper bound")
-	}
 	if len(arr) == 4 && r.lo >= r.hi {
 		// event-ruler refuses equal bounds too (">=", 5, "<=", 5): write ["=", 5].
 		return numRange{}, errors.New(`numeric range is empty or a single number: the lower bound must be below the upper bound (for one number write ["=", n])`)
 	}
+	// event-ruler fails on these bounds (an index out of bounds) when it adds the rule,
+	// after reading the whole pattern: Compile reports this after every other fault.
+	r.beyond = (len(arr) == 4 || arr[0] != "=") && (r.lo == math.MaxFloat64 || r.hi == -math.MaxFloat64)
 	return r, nil
+}
+
+// errBeyond is the reason for a numeric bound event-ruler cannot take.
+const errBeyond = "numeric bound beyond the range EventBridge compares: the largest float64 cannot be a lower bound, nor its negative an upper bound"
+
+// firstBeyond finds a numeric condition with a bound event-ruler cannot take.
+func firstBeyond(o *object, path string) *Error {
+	for _, f := range o.fields {
+		p := join(path, f.name)
+		if f.sub != nil {
+			if err := firstBeyond(f.sub, p); err != nil {
+				return err
+			}
+			continue
+		}
+		for i, m := range f.leaf {
+			if m.kind == numericRange && m.num.beyond {
+				return &Error{Path: fmt.Sprintf("%s[%d].numeric", p, i), Reason: errBeyond}
+			}
+		}
+	}
+	for i, alt := range o.or {
+		if err := firstBeyond(alt, fmt.Sprintf("%s[%d]", join(path, "$or"), i)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // comparableOperand reads a number event-ruler can compare: one a float64 holds exactly

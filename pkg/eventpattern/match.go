@@ -285,6 +285,7 @@ func number(v any) (float64, bool) {
 type numRange struct {
 	lo, hi         float64
 	loIncl, hiIncl bool
+	beyond         bool // a bound event-ruler cannot take; Compile refuses it
 }
 
 func (r numRange) contains(f float64) bool {
