@@ -200,6 +200,11 @@ func TestMatch(t *testing.T) {
 
 		// IP addresses, case folding: as event-ruler reads them.
 		{"a value written as an IP address matches the address", `{"detail":{"ip6":["2001:DB8:0::1"]}}`, typed, true},
+		{"IPv4 with leading zeros, as Java reads it", `{"detail":{"ip":["10.0.0.1"]}}`, `{"detail":{"ip":"010.000.0.01"}}`, true},
+		{"IPv4 longer than 15 characters is text", `{"detail":{"ip":["1.2.3.4"]}}`, `{"detail":{"ip":"0000000001.2.3.4"}}`, false},
+		{"IPv6 group with more than four digits of leading zeros", `{"detail":{"ip":["::1"]}}`, `{"detail":{"ip":"0000:0::00001"}}`, true},
+		{"IPv6 group above ffff is text", `{"detail":{"ip":["::1:0"]}}`, `{"detail":{"ip":"::10000"}}`, false},
+		{"cidr on an IPv4 address with leading zeros", `{"detail":{"ip":[{"cidr":"010.0.0.0/8"}]}}`, `{"detail":{"ip":"10.1.2.3"}}`, true},
 		{"equals-ignore-case folds ß to SS", `{"detail":{"w":[{"equals-ignore-case":"straße"}]}}`, `{"detail":{"w":"STRASSE"}}`, true},
 		{"equals-ignore-case: the Kelvin sign is not K", `{"detail":{"w":[{"equals-ignore-case":"kelvin"}]}}`, `{"detail":{"w":"\u212aelvin"}}`, false},
 		{"equals-ignore-case: a titlecase letter is neither case", `{"detail":{"w":[{"equals-ignore-case":"ǅ"}]}}`, `{"detail":{"w":"ǅ"}}`, false},

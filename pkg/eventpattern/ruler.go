@@ -18,14 +18,59 @@ import (
 // (IPv4), or hex digits and colons with at least one colon (IPv6; no embedded IPv4
 // dotted part). An IPv4-mapped IPv6 address is its IPv4 address, as in Java.
 func parseIP(s string) (netip.Addr, bool) {
-	if !looksIPv4(s) && !looksIPv6(s) {
+	switch {
+	case looksIPv4(s):
+		return parseIPv4(s)
+	case looksIPv6(s):
+		a, err := netip.ParseAddr(trimGroupZeros(s))
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		return a.Unmap(), true
+	}
+	return netip.Addr{}, false
+}
+
+// parseIPv4 reads four decimal numbers up to 255 as Java does: leading zeros allowed
+// (010.0.0.1 is 10.0.0.1), at most 15 characters in all.
+func parseIPv4(s string) (netip.Addr, bool) {
+	if len(s) > 15 {
 		return netip.Addr{}, false
 	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Addr{}, false
+	var b [4]byte
+	part, n := 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '.' {
+			b[part] = byte(n)
+			part, n = part+1, 0
+			continue
+		}
+		if n = n*10 + int(s[i]-'0'); n > 255 {
+			return netip.Addr{}, false
+		}
 	}
-	return a.Unmap(), true
+	return netip.AddrFrom4(b), true
+}
+
+// trimGroupZeros drops the leading zeros of each IPv6 group beyond four digits, which
+// Java accepts (::00001 is ::1) and Go does not.
+func trimGroupZeros(s string) string {
+	if len(s) < 5 {
+		return s
+	}
+	groups := strings.Split(s, ":")
+	changed := false
+	for i, g := range groups {
+		for len(g) > 4 && g[0] == '0' {
+			g = g[1:]
+			changed = true
+		}
+		groups[i] = g
+	}
+	if !changed {
+		return s
+	}
+	return strings.Join(groups, ":")
 }
 
 func looksIPv4(s string) bool {
@@ -79,11 +124,10 @@ func parseCIDR(s string) (netip.Prefix, error) {
 	if !looksIPv4(parts[0]) && !looksIPv6(parts[0]) {
 		return netip.Prefix{}, fmt.Errorf("cidr %q: %q is not an IPv4 or IPv6 address", s, parts[0])
 	}
-	a, err := netip.ParseAddr(parts[0])
-	if err != nil {
+	a, ok := parseIP(parts[0])
+	if !ok {
 		return netip.Prefix{}, fmt.Errorf("cidr %q: %q is not a valid IP address", s, parts[0])
 	}
-	a = a.Unmap()
 	if a.Is4() && bits > 31 {
 		return netip.Prefix{}, fmt.Errorf("cidr %q: IPv4 mask bits must be < 32 (for one address write the address as a value, [%q])", s, a.String())
 	}
