@@ -32,6 +32,10 @@ func (e *Error) Error() string {
 // Pattern is a compiled event pattern. It is immutable and safe for concurrent use.
 type Pattern struct {
 	root *object
+	// alts are the pattern's "$or" alternatives spelled out: each an object without
+	// "$or", holding the fields outside the "$or" too; the pattern matches when one does.
+	// nil for a pattern without "$or" (root is then the only one) or with too many.
+	alts []*object
 	text string
 }
 
@@ -59,7 +63,11 @@ func Compile(pattern []byte) (*Pattern, error) {
 		return nil, err
 	}
 	markNumericFields(root)
-	return &Pattern{root: root, text: string(pattern)}, nil
+	p := &Pattern{root: root, text: string(pattern)}
+	if hasOr(root) {
+		p.alts = expand(root, new(int))
+	}
+	return p, nil
 }
 
 // MustCompile is Compile for patterns fixed in code; it panics on an invalid pattern.

@@ -213,6 +213,10 @@ func TestMatch(t *testing.T) {
 		{"cidr /0 takes a number by its digits", `{"detail":{"n":[{"cidr":"10.0.0.0/0"}]}}`, typed, true},
 		{"cidr /0 takes no number when the field is also numeric", `{"detail":{"n":[{"cidr":"10.0.0.0/0"},{"numeric":[">",100]}]}}`, typed, false},
 
+		// A "$or" alternative and the fields beside it hold in one element of an array.
+		{"$or and the fields beside it in one element", `{"detail":{"p":{"name":["x"]}},"$or":[{"detail":{"p":{"id":["1"]}}},{"source":["z"]}]}`, `{"detail":{"p":[{"name":"x","id":"1"},{"id":"2"}]}}`, true},
+		{"$or and the fields beside it not across elements", `{"detail":{"p":{"name":["x"]}},"$or":[{"detail":{"p":{"id":["1"]}}},{"source":["z"]}]}`, `{"detail":{"p":[{"name":"x"},{"id":"1"}]}}`, false},
+
 		// Several match values in one leaf.
 		{"mixed operators in a leaf", `{"detail-type":[{"prefix":"Group"},"Role Created"]}`, roleCreated, true},
 		{"mixed operators none", `{"detail-type":[{"prefix":"Group"},{"suffix":"Deleted"}]}`, roleCreated, false},

@@ -35,6 +35,14 @@ func (p *Pattern) Match(event []byte) (bool, error) {
 // are those of encoding/json (map[string]any, []any, string, bool, nil, and json.Number
 // or float64); a float64 has lost its written form and compares by value.
 func (p *Pattern) MatchEvent(event map[string]any) bool {
+	if p.alts != nil {
+		for _, alt := range p.alts {
+			if alt.match(event, event) {
+				return true
+			}
+		}
+		return false
+	}
 	return p.root.match(event, event)
 }
 

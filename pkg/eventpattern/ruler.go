@@ -402,3 +402,93 @@ func markNumericFields(root *object) {
 	walk(root, false)
 	walk(root, true)
 }
+
+// hasOr reports whether a compiled pattern holds a "$or" anywhere.
+func hasOr(o *object) bool {
+	if o.or != nil {
+		return true
+	}
+	for _, f := range o.fields {
+		if f.sub != nil && hasOr(f.sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// expand spells a pattern's "$or"s out as event-ruler does: one object without "$or"
+// for each choice of alternatives, holding the fields outside the "$or"s too, nested
+// objects merged. Matching one such object keeps every field it names to one element
+// of each array of objects on the way, the fields outside a "$or" included (matching the
+// "$or" apart would let them come from different elements). It gives nil past
+// maxSubRules objects in all (count), and the pattern is then matched "$or" by "$or".
+func expand(o *object, count *int) []*object {
+	out := []*object{{}}
+	for _, f := range o.fields {
+		if f.sub == nil {
+			for _, b := range out {
+				b.fields = append(b.fields, f)
+			}
+			continue
+		}
+		subs := expand(f.sub, count)
+		if subs == nil {
+			return nil
+		}
+		out = product(out, subs, func(b, s *object) *object {
+			return &object{fields: append(b.fields[:len(b.fields):len(b.fields)], field{name: f.name, sub: s})}
+		}, count)
+		if out == nil {
+			return nil
+		}
+	}
+	if o.or == nil {
+		return out
+	}
+	var alts []*object
+	for _, alt := range o.or {
+		e := expand(alt, count)
+		if e == nil {
+			return nil
+		}
+		alts = append(alts, e...)
+	}
+	return product(out, alts, merge, count)
+}
+
+// product combines each of bs with each of as; nil past maxSubRules in all.
+func product(bs, as []*object, combine func(b, a *object) *object, count *int) []*object {
+	if *count += len(bs) * len(as); *count > maxSubRules {
+		return nil
+	}
+	out := make([]*object, 0, len(bs)*len(as))
+	for _, b := range bs {
+		for _, a := range as {
+			out = append(out, combine(b, a))
+		}
+	}
+	return out
+}
+
+// merge joins two objects without "$or": a nested object both name becomes one object
+// with the fields of both.
+func merge(b, a *object) *object {
+	m := &object{fields: append([]field(nil), b.fields...)}
+	for _, f := range a.fields {
+		i := -1
+		if f.sub != nil {
+			for j := range m.fields {
+				if m.fields[j].name == f.name && m.fields[j].sub != nil {
+					i = j
+					break
+				}
+			}
+		}
+		if i < 0 {
+			m.fields = append(m.fields, f)
+			continue
+		}
+		m.fields[i] = field{name: f.name, sub: merge(m.fields[i].sub, f.sub)}
+	}
+	return m
+}
