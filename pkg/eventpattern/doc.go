@@ -49,7 +49,12 @@
 //     range, and a JSON number whose digits do (5 is in 10.0.0.0/0) unless the field also
 //     has a numeric condition.
 //   - "$or": [ {...}, {...}, ... ] at any level holds when one of its (two or more)
-//     alternatives matches the object it appears in.
+//     alternatives matches the object it appears in. As in event-ruler, an alternative
+//     and the fields beside the "$or" must hold in one element of each array of objects
+//     on the way (past 4,096 combinations of alternatives, each "$or" is matched on its
+//     own instead).
+//   - Field names are looked up as written. event-ruler joins them with dots, so there
+//     {"a.b": ["x"]} also matches {"a": {"b": "x"}} and the reverse; not here.
 //
 // Invalid patterns — not a JSON object, an empty object or array, a leaf that is not an
 // array, an unknown or malformed operator, a wildcard with consecutive stars, a numeric
