@@ -211,3 +211,16 @@ sam-test: sam-lint sam-build
 	$(GO) test -count=1 -tags saminvoke -run 'Invoke|Emulated' ./cmd/peerbridge/
 
 test: sam-test
+
+# eventruler-verdicts: event-ruler's verdicts on the corpus of (pattern, event) pairs that
+# pkg/eventpattern is held to (its TestEventRulerVerdicts, run by `make test` without
+# Java). Needs Java 17 and Maven; event-ruler is pinned in tools/eventruler/pom.xml.
+# Rerun it when internal/eventrulercorpus, template.yaml's rules or events/ change.
+EVENTRULER_VERDICTS := pkg/eventpattern/testdata/eventruler-verdicts.jsonl.gz
+.PHONY: eventruler-verdicts
+eventruler-verdicts:
+	@mkdir -p tools/eventruler/target
+	$(GO) run ./tools/eventruler tools/eventruler/target/corpus.jsonl.gz
+	cd tools/eventruler && mvn -q -B compile dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
+	java -cp "tools/eventruler/target/classes:$$(cat tools/eventruler/target/classpath.txt)" \
+		peerbridge.eventruler.Recorder tools/eventruler/target/corpus.jsonl.gz $(EVENTRULER_VERDICTS)

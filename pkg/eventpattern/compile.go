@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/netip"
+	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,6 +32,10 @@ func (e *Error) Error() string {
 // Pattern is a compiled event pattern. It is immutable and safe for concurrent use.
 type Pattern struct {
 	root *object
+	// alts are the pattern's "$or" alternatives spelled out: each an object without
+	// "$or", holding the fields outside the "$or" too; the pattern matches when one does.
+	// nil for a pattern without "$or" (root is then the only one) or with too many.
+	alts []*object
 	text string
 }
 
@@ -48,11 +52,22 @@ func Compile(pattern []byte) (*Pattern, error) {
 	if !ok {
 		return nil, &Error{Reason: "a pattern must be a JSON object, got " + kindOf(v)}
 	}
-	root, err := compileObject(m, "", false)
+	root, err := compileObject(m, "", nil, false)
 	if err != nil {
 		return nil, err
 	}
-	return &Pattern{root: root, text: string(pattern)}, nil
+	if err := checkOrOverlap(m); err != nil {
+		return nil, err
+	}
+	if err := firstBeyond(root, ""); err != nil {
+		return nil, err
+	}
+	markNumericFields(root)
+	p := &Pattern{root: root, text: string(pattern)}
+	if hasOr(root) {
+		p.alts = expand(root, new(int))
+	}
+	return p, nil
 }
 
 // MustCompile is Compile for patterns fixed in code; it panics on an invalid pattern.
@@ -93,6 +108,9 @@ type field struct {
 	name string
 	sub  *object
 	leaf []matcher
+	// keys is the leaf's path from the event's root (through $or, which adds no step),
+	// for exists:false, which looks at the whole event.
+	keys []string
 }
 
 // operatorNames are the match operators; Event Ruler refuses them as field names inside
@@ -102,7 +120,7 @@ var operatorNames = map[string]bool{
 	"anything-but": true, "numeric": true, "exists": true, "cidr": true,
 }
 
-func compileObject(m map[string]any, path string, inOr bool) (*object, error) {
+func compileObject(m map[string]any, path string, keys []string, inOr bool) (*object, error) {
 	if len(m) == 0 {
 		return nil, &Error{Path: path, Reason: "empty objects are not allowed"}
 	}
@@ -116,7 +134,7 @@ func compileObject(m map[string]any, path string, inOr bool) (*object, error) {
 		v := m[name]
 		p := join(path, name)
 		if name == "$or" {
-			alts, err := compileOr(v, p)
+			alts, err := compileOr(v, p, keys)
 			if err != nil {
 				return nil, err
 			}
@@ -126,9 +144,10 @@ func compileObject(m map[string]any, path string, inOr bool) (*object, error) {
 		if inOr && operatorNames[name] {
 			return nil, &Error{Path: p, Reason: fmt.Sprintf("%q is an operator, not allowed as a field name inside $or (put it inside a field's array)", name)}
 		}
+		k := append(keys[:len(keys):len(keys)], name)
 		switch t := v.(type) {
 		case map[string]any:
-			sub, err := compileObject(t, p, inOr)
+			sub, err := compileObject(t, p, k, inOr)
 			if err != nil {
 				return nil, err
 			}
@@ -138,7 +157,7 @@ func compileObject(m map[string]any, path string, inOr bool) (*object, error) {
 			if err != nil {
 				return nil, err
 			}
-			o.fields = append(o.fields, field{name: name, leaf: leaf})
+			o.fields = append(o.fields, field{name: name, leaf: leaf, keys: k})
 		default:
 			return nil, &Error{Path: p, Reason: fmt.Sprintf("must be an object or an array of match values, got %s (write [%s])", kindOf(v), compactJSON(v))}
 		}
@@ -146,7 +165,7 @@ func compileObject(m map[string]any, path string, inOr bool) (*object, error) {
 	return o, nil
 }
 
-func compileOr(v any, path string) ([]*object, error) {
+func compileOr(v any, path string, keys []string) ([]*object, error) {
 	arr, ok := v.([]any)
 	if !ok {
 		return nil, &Error{Path: path, Reason: "$or must be an array of pattern objects, got " + kindOf(v)}
@@ -161,7 +180,7 @@ func compileOr(v any, path string) ([]*object, error) {
 		if !ok {
 			return nil, &Error{Path: p, Reason: "each $or alternative must be an object, got " + kindOf(a)}
 		}
-		o, err := compileObject(m, p, true)
+		o, err := compileObject(m, p, keys, true)
 		if err != nil {
 			return nil, err
 		}
@@ -181,8 +200,13 @@ func compileLeaf(arr []any, path string) ([]matcher, error) {
 		switch t := v.(type) {
 		case string:
 			m = matcher{kind: exactString, s: t}
+			if a, ok := parseIP(t); ok {
+				// event-ruler reads a value written as an IP address as that address.
+				m = matcher{kind: ipExact, ip: addrRange(a)}
+			}
 		case json.Number:
-			m = matcher{kind: exactNumber, s: t.String()}
+			f, ok := comparable(string(t))
+			m = matcher{kind: exactNumber, s: t.String(), f: f, b: ok}
 		case bool:
 			m = matcher{kind: exactBool, b: t}
 		case nil:
@@ -227,7 +251,7 @@ func compileOperator(m map[string]any, path string) (matcher, error) {
 			if len(t) != 1 || !ok {
 				return bad(`%s takes a string or {"equals-ignore-case": "<string>"}`, op)
 			}
-			return matcher{kind: fold, s: s}, nil
+			return matcher{kind: fold, fold: compileFold(s)}, nil
 		}
 		return bad("%s takes a string, got %s", op, kindOf(arg))
 	case "equals-ignore-case":
@@ -235,7 +259,7 @@ func compileOperator(m map[string]any, path string) (matcher, error) {
 		if !ok {
 			return bad("equals-ignore-case takes a string, got %s", kindOf(arg))
 		}
-		return matcher{kind: equalsFold, s: s}, nil
+		return matcher{kind: equalsFold, fold: compileFold(s)}, nil
 	case "wildcard":
 		s, ok := arg.(string)
 		if !ok {
@@ -263,11 +287,11 @@ func compileOperator(m map[string]any, path string) (matcher, error) {
 		if !ok {
 			return bad("cidr takes a string such as \"10.0.0.0/24\", got %s", kindOf(arg))
 		}
-		pfx, err := netip.ParsePrefix(s)
+		pfx, err := parseCIDR(s)
 		if err != nil {
-			return bad("cidr %q is not an IP prefix such as \"10.0.0.0/24\"", s)
+			return bad("%v", err)
 		}
-		return matcher{kind: cidr, prefix: pfx.Masked()}, nil
+		return matcher{kind: cidr, ip: prefixRange(pfx)}, nil
 	case "anything-but":
 		ab, err := compileAnythingBut(arg)
 		if err != nil {
@@ -283,7 +307,7 @@ func compileAnythingBut(arg any) (*exclusion, error) {
 	case string:
 		return &exclusion{strs: []string{t}}, nil
 	case json.Number:
-		f, err := finite(t)
+		f, err := comparableOperand(t)
 		if err != nil {
 			return nil, err
 		}
@@ -298,7 +322,7 @@ func compileAnythingBut(arg any) (*exclusion, error) {
 			case string:
 				ex.strs = append(ex.strs, v)
 			case json.Number:
-				f, err := finite(v)
+				f, err := comparableOperand(v)
 				if err != nil {
 					return nil, err
 				}
@@ -331,7 +355,11 @@ func compileAnythingBut(arg any) (*exclusion, error) {
 				if err != nil {
 					return nil, err
 				}
-				return &exclusion{folds: strs}, nil
+				ex := &exclusion{}
+				for _, s := range strs {
+					ex.folds = append(ex.folds, compileFold(s))
+				}
+				return ex, nil
 			case "wildcard":
 				strs, err := stringOrStrings(v, "anything-but wildcard")
 				if err != nil {
@@ -393,7 +421,7 @@ func compileNumeric(arg any) (numRange, error) {
 		if !ok {
 			return numRange{}, fmt.Errorf("numeric operand of %q must be a number, got %s", op, kindOf(arr[i+1]))
 		}
-		f, err := finite(n)
+		f, err := comparableOperand(n)
 		if err != nil {
 			return numRange{}, err
 		}
@@ -418,18 +446,77 @@ func compileNumeric(arg any) (numRange, error) {
 			return numRange{}, fmt.Errorf("unknown numeric operator %q (want =, <, <=, >, >=)", op)
 		}
 	}
-	if r.lo > r.hi || (r.lo == r.hi && !(r.loIncl && r.hiIncl)) {
-		return numRange{}, errors.New("numeric range is empty: the lower bound must be below the upper bound")
+	if len(arr) == 4 && r.lo >= r.hi {
+		// event-ruler refuses equal bounds too (">=", 5, "<=", 5): write ["=", 5].
+		return numRange{}, errors.New(`numeric range is empty or a single number: the lower bound must be below the upper bound (for one number write ["=", n])`)
 	}
+	// event-ruler fails on these bounds (an index out of bounds) when it adds the rule,
+	// after reading the whole pattern: Compile reports this after every other fault.
+	r.beyond = (len(arr) == 4 || arr[0] != "=") && (r.lo == math.MaxFloat64 || r.hi == -math.MaxFloat64)
 	return r, nil
 }
 
-func finite(n json.Number) (float64, error) {
-	f, err := strconv.ParseFloat(n.String(), 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return 0, fmt.Errorf("number %s is out of range", n)
+// errBeyond is the reason for a numeric bound event-ruler cannot take.
+const errBeyond = "numeric bound beyond the range EventBridge compares: the largest float64 cannot be a lower bound, nor its negative an upper bound"
+
+// firstBeyond finds a numeric condition with a bound event-ruler cannot take.
+func firstBeyond(o *object, path string) *Error {
+	for _, f := range o.fields {
+		p := join(path, f.name)
+		if f.sub != nil {
+			if err := firstBeyond(f.sub, p); err != nil {
+				return err
+			}
+			continue
+		}
+		for i, m := range f.leaf {
+			if m.kind == numericRange && m.num.beyond {
+				return &Error{Path: fmt.Sprintf("%s[%d].numeric", p, i), Reason: errBeyond}
+			}
+		}
+	}
+	for i, alt := range o.or {
+		if err := firstBeyond(alt, fmt.Sprintf("%s[%d]", join(path, "$or"), i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// comparableOperand reads a number event-ruler can compare: one a float64 holds exactly
+// (as Java reads it: the shortest decimal that gives back the same double).
+func comparableOperand(n json.Number) (float64, error) {
+	f, ok := comparable(n.String())
+	if !ok {
+		return 0, fmt.Errorf("number %s cannot be compared: it is out of range or has more digits than a 64-bit float holds exactly", n)
 	}
 	return f, nil
+}
+
+// comparable reports whether a JSON number's text is one event-ruler compares by value:
+// finite, and equal as a decimal to the decimal Java writes for the float64 it rounds to
+// (the shortest that reads back the same, with at least two significant digits). So 300,
+// 3e2 and 300.0 are; 9007199254740993 and 0.10000000000000001 are not.
+func comparable(text string) (float64, bool) {
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, false
+	}
+	if len(text) <= 15 && !strings.ContainsAny(text, ".eE") {
+		return f, true // an integer of at most 15 digits: every double holds it
+	}
+	short := strconv.FormatFloat(f, 'e', -1, 64)
+	if !strings.Contains(short[:strings.IndexByte(short, 'e')], ".") {
+		short = strconv.FormatFloat(f, 'e', 1, 64) // Java writes 5e-324 as 4.9E-324
+	}
+	var a, b big.Rat
+	if _, ok := a.SetString(text); !ok {
+		return 0, false
+	}
+	if _, ok := b.SetString(short); !ok {
+		return 0, false
+	}
+	return f, a.Cmp(&b) == 0
 }
 
 func join(path, name string) string {

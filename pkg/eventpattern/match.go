@@ -3,12 +3,11 @@ package eventpattern
 import (
 	"encoding/json"
 	"errors"
-	"net/netip"
-	"strconv"
 )
 
-// DecodeEvent decodes an event's JSON object for MatchEvent. Numbers stay json.Number,
-// so exact number matches compare them as written, as EventBridge does.
+// DecodeEvent decodes an event's JSON object for MatchEvent. Numbers stay json.Number:
+// event-ruler compares a number by value only when a float64 holds it exactly, and by
+// its text otherwise.
 func DecodeEvent(event []byte) (map[string]any, error) {
 	v, err := decodeJSON(event)
 	if err != nil {
@@ -34,31 +33,39 @@ func (p *Pattern) Match(event []byte) (bool, error) {
 // MatchEvent reports whether a decoded event matches the pattern. The event is read,
 // never changed, so one decoded event may be matched by many goroutines at once. Values
 // are those of encoding/json (map[string]any, []any, string, bool, nil, and json.Number
-// or float64); a float64 has lost its written form, so exact number matches compare it by
-// value.
+// or float64); a float64 has lost its written form and compares by value.
 func (p *Pattern) MatchEvent(event map[string]any) bool {
-	return p.root.match(event)
+	if p.alts != nil {
+		for _, alt := range p.alts {
+			if alt.match(event, event) {
+				return true
+			}
+		}
+		return false
+	}
+	return p.root.match(event, event)
 }
 
 // match checks an object pattern against an event object; ev is nil when the event has no
-// object there, which only patterns made of exists:false can match.
-func (o *object) match(ev map[string]any) bool {
+// object there, which only patterns made of exists:false can match. root is the whole
+// event, where exists:false looks.
+func (o *object) match(ev, root map[string]any) bool {
 	for i := range o.fields {
 		f := &o.fields[i]
 		v, present := ev[f.name]
 		if f.sub != nil {
-			if !f.sub.matchValue(v) {
+			if !f.sub.matchValue(v, root) {
 				return false
 			}
 			continue
 		}
-		if !matchLeaf(f.leaf, v, present) {
+		if !matchLeaf(f, v, present, root) {
 			return false
 		}
 	}
 	if o.or != nil {
 		for _, alt := range o.or {
-			if alt.match(ev) {
+			if alt.match(ev, root) {
 				return true
 			}
 		}
@@ -69,29 +76,29 @@ func (o *object) match(ev map[string]any) bool {
 
 // matchValue applies an object pattern to an event value. An array must have one object
 // element that matches on its own: fields never combine across elements.
-func (o *object) matchValue(v any) bool {
+func (o *object) matchValue(v any, root map[string]any) bool {
 	switch t := v.(type) {
 	case map[string]any:
-		return o.match(t)
+		return o.match(t, root)
 	case []any:
-		found, ok := o.matchElements(t)
+		found, ok := o.matchElements(t, root)
 		if found {
 			return ok
 		}
 	}
-	return o.match(nil)
+	return o.match(nil, root)
 }
 
-func (o *object) matchElements(arr []any) (found, ok bool) {
+func (o *object) matchElements(arr []any, root map[string]any) (found, ok bool) {
 	for _, e := range arr {
 		switch t := e.(type) {
 		case map[string]any:
 			found = true
-			if o.match(t) {
+			if o.match(t, root) {
 				return true, true
 			}
 		case []any:
-			f, k := o.matchElements(t)
+			f, k := o.matchElements(t, root)
 			if k {
 				return true, true
 			}
@@ -101,17 +108,51 @@ func (o *object) matchElements(arr []any) (found, ok bool) {
 	return found, false
 }
 
-func matchLeaf(ms []matcher, v any, present bool) bool {
+// matchLeaf checks a pattern leaf against the event's value v there. exists:true holds
+// when v holds a leaf value; exists:false when the field holds no leaf value anywhere in
+// the event: event-ruler flattens every array on the way, so a field that one element of
+// an array of objects has exists for the whole event.
+func matchLeaf(f *field, v any, present bool, root map[string]any) bool {
+	ms := f.leaf
 	for i := range ms {
 		m := &ms[i]
 		if m.kind == exists {
-			if (present && hasLeaf(v)) == m.b {
+			if m.b && present && hasLeaf(v) {
+				return true
+			}
+			if !m.b && !hasLeafAt(root, f.keys) {
 				return true
 			}
 			continue
 		}
 		if present && m.matchAny(v) {
 			return true
+		}
+	}
+	return false
+}
+
+// hasLeafAt reports whether the event holds a leaf value at the path keys, through every
+// element of every array on the way.
+func hasLeafAt(v any, keys []string) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		if len(keys) == 0 {
+			return false
+		}
+		e, ok := t[keys[0]]
+		if !ok {
+			return false
+		}
+		if len(keys) == 1 {
+			return hasLeaf(e)
+		}
+		return hasLeafAt(e, keys[1:])
+	case []any:
+		for _, e := range t {
+			if hasLeafAt(e, keys) {
+				return true
+			}
 		}
 	}
 	return false
@@ -150,18 +191,21 @@ const (
 	numericRange
 	exists
 	cidr
+	ipExact
 	anythingBut
 )
 
 // matcher is one compiled match value of a pattern leaf.
 type matcher struct {
-	kind   kind
-	s      string // string operand; an exact number's text as written
-	b      bool
-	num    numRange
-	wild   *wildcard
-	prefix netip.Prefix
-	but    *exclusion
+	kind kind
+	s    string  // string operand; an exact number's text as written
+	f    float64 // an exact number's value
+	b    bool    // exists's operand; for an exact number, whether it compares by value
+	fold fold
+	num  numRange
+	wild *wildcard
+	ip   *hexRange // cidr and ipExact
+	but  *exclusion
 }
 
 // matchAny reports whether v, or any leaf inside it when it is an array, matches.
@@ -186,15 +230,13 @@ func (m *matcher) matchScalar(v any) bool {
 		s, ok := v.(string)
 		return ok && s == m.s
 	case exactNumber:
-		if n, ok := v.(json.Number); ok {
-			return string(n) == m.s
+		// Equal texts match; otherwise numbers a float64 holds exactly match by value
+		// (300 matches 300.0 and 3e2), as event-ruler compares them.
+		if n, ok := v.(json.Number); ok && string(n) == m.s {
+			return true
 		}
 		f, ok := number(v)
-		if !ok {
-			return false
-		}
-		want, err := strconv.ParseFloat(m.s, 64)
-		return err == nil && f == want
+		return ok && m.b && f == m.f
 	case exactBool:
 		b, ok := v.(bool)
 		return ok && b == m.b
@@ -208,38 +250,33 @@ func (m *matcher) matchScalar(v any) bool {
 		return ok && len(s) >= len(m.s) && s[len(s)-len(m.s):] == m.s
 	case foldPrefix:
 		s, ok := v.(string)
-		return ok && hasPrefixFold(s, m.s)
+		return ok && m.fold.matchPrefix(s, false)
 	case foldSuffix:
 		s, ok := v.(string)
-		return ok && hasSuffixFold(s, m.s)
+		return ok && m.fold.matchSuffix(s)
 	case equalsFold:
 		s, ok := v.(string)
-		return ok && equalFold(s, m.s)
+		return ok && m.fold.matchPrefix(s, true)
 	case wildcardMatch:
 		s, ok := v.(string)
 		return ok && m.wild.match(s)
 	case numericRange:
 		f, ok := number(v)
 		return ok && m.num.contains(f)
-	case cidr:
-		s, ok := v.(string)
-		if !ok {
-			return false
-		}
-		addr, err := netip.ParseAddr(s)
-		return err == nil && m.prefix.Contains(addr.Unmap())
+	case cidr, ipExact:
+		return m.ip.matchValue(v)
 	case anythingBut:
 		return !m.but.excludes(v)
 	}
 	return false
 }
 
-// number reads a JSON number however the event was decoded.
+// number reads a JSON number however the event was decoded. A json.Number is a number
+// only when a float64 holds it exactly (event-ruler compares no other by value).
 func number(v any) (float64, bool) {
 	switch t := v.(type) {
 	case json.Number:
-		f, err := strconv.ParseFloat(string(t), 64)
-		return f, err == nil
+		return comparable(string(t))
 	case float64:
 		return t, true
 	case float32:
@@ -256,6 +293,7 @@ func number(v any) (float64, bool) {
 type numRange struct {
 	lo, hi         float64
 	loIncl, hiIncl bool
+	beyond         bool // a bound event-ruler cannot take; Compile refuses it
 }
 
 func (r numRange) contains(f float64) bool {
@@ -270,7 +308,7 @@ func (r numRange) contains(f float64) bool {
 type exclusion struct {
 	strs      []string
 	nums      []float64
-	folds     []string
+	folds     []fold
 	prefix    string
 	hasPrefix bool
 	suffix    string
@@ -307,7 +345,7 @@ func (e *exclusion) excludes(v any) bool {
 		}
 	}
 	for _, x := range e.folds {
-		if equalFold(s, x) {
+		if x.matchPrefix(s, true) {
 			return true
 		}
 	}

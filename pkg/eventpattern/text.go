@@ -3,67 +3,7 @@ package eventpattern
 import (
 	"errors"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 )
-
-// equalFold is strings.EqualFold: Unicode simple case folding, rune by rune.
-func equalFold(s, t string) bool { return strings.EqualFold(s, t) }
-
-// hasPrefixFold reports whether s begins with prefix under simple case folding. It walks
-// runes rather than bytes because folding can change a rune's encoded length.
-func hasPrefixFold(s, prefix string) bool {
-	for prefix != "" {
-		if s == "" {
-			return false
-		}
-		r1, n1 := utf8.DecodeRuneInString(s)
-		r2, n2 := utf8.DecodeRuneInString(prefix)
-		if !equalFoldRune(r1, r2) {
-			return false
-		}
-		s, prefix = s[n1:], prefix[n2:]
-	}
-	return true
-}
-
-// hasSuffixFold reports whether s ends with suffix under simple case folding.
-func hasSuffixFold(s, suffix string) bool {
-	for suffix != "" {
-		if s == "" {
-			return false
-		}
-		r1, n1 := utf8.DecodeLastRuneInString(s)
-		r2, n2 := utf8.DecodeLastRuneInString(suffix)
-		if !equalFoldRune(r1, r2) {
-			return false
-		}
-		s, suffix = s[:len(s)-n1], suffix[:len(suffix)-n2]
-	}
-	return true
-}
-
-func equalFoldRune(a, b rune) bool {
-	if a == b {
-		return true
-	}
-	if a < utf8.RuneSelf && b < utf8.RuneSelf {
-		if 'A' <= a && a <= 'Z' {
-			a += 'a' - 'A'
-		}
-		if 'A' <= b && b <= 'Z' {
-			b += 'a' - 'A'
-		}
-		return a == b
-	}
-	// Walk a's folding orbit (e.g. k → K → K (Kelvin) → k) looking for b.
-	for r := unicode.SimpleFold(a); r != a; r = unicode.SimpleFold(r) {
-		if r == b {
-			return true
-		}
-	}
-	return false
-}
 
 // wildcard is a compiled wildcard value: literal parts separated by stars.
 type wildcard struct {

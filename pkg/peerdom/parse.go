@@ -122,8 +122,9 @@ func (p *parser) flush() {
 	}
 	raw = strings.TrimSpace(raw)
 	name := p.fieldName
+	value := unescape(raw)
 	if p.d.Action == ActionUpdated {
-		if c, ok := parseChange(name, raw); ok {
+		if c, ok := parseChange(name, value); ok {
 			if cap(p.d.Changes) == 0 {
 				n := p.fieldLinesLeft()
 				p.d.Changes, p.d.ChangedFields = make([]Change, 0, n), make([]string, 0, n)
@@ -136,7 +137,6 @@ func (p *parser) flush() {
 			return
 		}
 	}
-	value := unescape(raw)
 	p.addField(name, value)
 	p.noteName(name, value, false)
 }
@@ -217,7 +217,9 @@ func (p *parser) name() string {
 	return p.nameField // an updated message that shows its Name without changing it
 }
 
-// parseChange reads an updated message's field value as a change, if it is one.
+// parseChange reads an updated message's field value as a change, if it is one. The
+// value's Markdown escapes are already removed: markers and arrows are looked for after,
+// so an escaped marker (\[+\]) or arrow (\->) is still one.
 func parseChange(field, raw string) (Change, bool) {
 	// A value that opens with a list marker is a list even if an item holds an arrow;
 	// otherwise the arrow decides, and markers elsewhere still make a list.
@@ -225,7 +227,7 @@ func parseChange(field, raw string) (Change, bool) {
 		return listChange(field, raw), true
 	}
 	if old, new, ok := cutArrow(raw); ok {
-		return Change{Field: field, Old: unescape(strings.TrimSpace(old)), New: unescape(strings.TrimSpace(new))}, true
+		return Change{Field: field, Old: strings.TrimSpace(old), New: strings.TrimSpace(new)}, true
 	}
 	if nextMarker(raw) >= 0 {
 		return listChange(field, raw), true
@@ -307,7 +309,7 @@ func cleanItem(s string) string {
 	if strings.HasSuffix(s, " -") || strings.HasSuffix(s, " *") {
 		s = strings.TrimSpace(s[:len(s)-2])
 	}
-	return unescape(strings.TrimSpace(strings.TrimRight(s, ",;")))
+	return strings.TrimSpace(strings.TrimRight(s, ",;"))
 }
 
 // parseAuthor reads `Name (email)`, a bare email, or a bare name, or gives nil for an

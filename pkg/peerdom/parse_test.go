@@ -157,6 +157,26 @@ func parseRuleTests() []parseRuleTest {
 			Detail{Entity: EntityRole, Action: ActionCreated, Fields: fieldsOf("Na*me", "[Ops] *lead* _x_", "Link", "[doc](https://x.io)")}},
 		{"escapes removed in change sides and list items", `Role updated` + "\n" + `**Name:** A\_1 → B\_2` + "\n" + `**Tags:** [+] \#ops`,
 			Detail{Entity: EntityRole, Action: ActionUpdated, Name: "B_2", Changes: []Change{scalar("Name", "A_1", "B_2"), list("Tags", []string{"#ops"}, []string{})}, ChangedFields: []string{"Name", "Tags"}}},
+		// Markers and arrows are looked for after the escapes are removed, as a generator
+		// that escapes every bracket or every > writes them.
+		{"escaped list markers are markers", "**Peer** was updated\n\n**Author:** Jane Doe (jane@example.com)\n\n" +
+			`**Languages:** \[+\] French, \[+\] Italian \[-\] German`,
+			Detail{Entity: EntityPeer, Action: ActionUpdated, Author: &Author{Name: "Jane Doe", Email: "jane@example.com"},
+				Changes: []Change{list("Languages", []string{"French", "Italian"}, []string{"German"})}, ChangedFields: []string{"Languages"}}},
+		{"escaped markers in a bulleted list over lines", "**Role** was updated\n\n**Author:** Jane Doe (jane@example.com)\n\n" +
+			"**Skills:**\n" + `- \[+\] Moderation` + "\n" + `- \[-\] Note taking` + "\n" + `* \[+\] C\+\+`,
+			Detail{Entity: EntityRole, Action: ActionUpdated, Author: &Author{Name: "Jane Doe", Email: "jane@example.com"},
+				Changes: []Change{list("Skills", []string{"Moderation", "C++"}, []string{"Note taking"})}, ChangedFields: []string{"Skills"}}},
+		{"escaped arrow is an arrow", "**Peer** was updated\n\n**Author:** Jane Doe (jane@example.com)\n\n" +
+			`**Nickname:** Ada \-> Countess` + "\n" + `**Name:** Ops \_1 \-\> Ops \_2`,
+			Detail{Entity: EntityPeer, Action: ActionUpdated, Name: "Ops _2", Author: &Author{Name: "Jane Doe", Email: "jane@example.com"},
+				Changes: []Change{scalar("Nickname", "Ada", "Countess"), scalar("Name", "Ops _1", "Ops _2")}, ChangedFields: []string{"Nickname", "Name"}}},
+		{"an escaped marker opening a value makes a list even with an arrow in it", "Role updated\n" + `**Purpose:** \[+\] a \-> b`,
+			Detail{Entity: EntityRole, Action: ActionUpdated, Changes: []Change{list("Purpose", []string{"a -> b"}, []string{})}, ChangedFields: []string{"Purpose"}}},
+		{"created keeps escaped markers and arrows as text", "Role created\n" + `**Skills:** \[+\] Go \-> Rust`,
+			Detail{Entity: EntityRole, Action: ActionCreated, Fields: fieldsOf("Skills", "[+] Go -> Rust")}},
+		{"an item is unescaped once", "Role updated\n" + `**Tags:** \[+\] a\\\*b`,
+			Detail{Entity: EntityRole, Action: ActionUpdated, Changes: []Change{list("Tags", []string{`a\*b`}, []string{})}, ChangedFields: []string{"Tags"}}},
 		{"escaped label name", `[Role: Ops \& Co](https://app.peerdom.org/acme/r) was updated`,
 			Detail{Entity: EntityRole, Action: ActionUpdated, Name: "Ops & Co", URL: "https://app.peerdom.org/acme/r", Organization: "acme"}},
 
