@@ -5,8 +5,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"debug/elf"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -38,7 +38,6 @@ type invokeOptions struct {
 	local         bool
 	localEndpoint string // a running serve's local AWS endpoint
 }
-
 
 func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	opts := invokeOptions{params: map[string]string{}}

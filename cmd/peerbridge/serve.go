@@ -214,8 +214,8 @@ type stack struct {
 	local       localDescription
 	localAWSSrv *http.Server
 	awsCreds    localaws.Credentials // the only ones the local AWS endpoint accepts
-	apiKey      string              // the key the actions use, given to emulated functions as a plain value
-	emulated    []*emulatedFunction // the template's functions run under the emulator (serve_emulated.go)
+	apiKey      string               // the key the actions use, given to emulated functions as a plain value
+	emulated    []*emulatedFunction  // the template's functions run under the emulator (serve_emulated.go)
 	// Reconciliation (--reconcile-every): the entity state enrich keeps and the loop reads.
 	state          *memstate.Store
 	source         string // the events' source (the template's EventSource)

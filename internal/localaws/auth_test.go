@@ -159,7 +159,7 @@ func TestGuardRefusesAForeignHost(t *testing.T) {
 		cfg, _ := awsconfig.FromEnv(func(k string) string { return env[k] })
 		cfg.RetryMaxAttempts = 1
 		client := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-			o.BaseEndpoint = aws.String("http://" + host) // signed for that Host...
+			o.BaseEndpoint = aws.String("http://" + host)                                            // signed for that Host...
 			o.HTTPClient = &http.Client{Transport: dialTo{addr: strings.TrimPrefix(url, "http://")}} // ...sent here
 		})
 		err := sqsqueue.New(client, "peerbridge-webhooks").Send(context.Background(), "x")
