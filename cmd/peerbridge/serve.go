@@ -22,6 +22,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
+	"github.com/peerbridge/peerbridge/internal/idempotency/memstore"
 	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/localaws"
 	"github.com/peerbridge/peerbridge/internal/localpipeline"
@@ -473,6 +474,7 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 		opts.busHook(eventBus)
 	}
 	queue := &memqueue.Queue{MaxBacklog: cmp.Or(opts.maxBacklog, defaultMaxBacklog)}
+	leases := leasesOnly{memstore.New(time.Now)} // the actions' leases
 	target := func(fn samtemplate.Function) (localpipeline.Target, error) {
 		dir := strings.TrimSuffix(path.Clean(fn.CodeURI), "/")
 		name := path.Base(dir)
@@ -501,7 +503,9 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 		}
 		// The runner's log tells the display which events it ignored, and why.
 		runnerLog := slog.New(logCounter{next: outcomeHandler{next: logger.Handler(), display: s.display}, c: s.counts, actions: true})
-		runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: ignore, Logger: runnerLog}
+		// As in the Lambda (IdempotencyTable): a lease on what identifies the entity (its id,
+		// else its name), so concurrent deliveries about one entity act one at a time.
+		runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: ignore, Logger: runnerLog, Once: &action.Once{Store: leases}}
 		handle := awsaction.EventBridgeHandler(runner)
 		return func(ctx context.Context, ev events.EventBridgeEvent) error {
 			return handle(withBlockRef(ctx, ev.ID, fn.LogicalID), ev) // its API calls and outcome join the event's block
@@ -597,6 +601,14 @@ func tryLine(addr, token string) string {
 	}
 	return line
 }
+
+// leasesOnly is an idempotency store that keeps leases and no completion records: serve
+// delivers each event to an action once (a failed run, retried, recorded nothing), so
+// records would only grow with every event for as long as serve runs.
+type leasesOnly struct{ *memstore.Store }
+
+func (leasesOnly) Complete(context.Context, string, time.Duration) error { return nil }
+func (leasesOnly) Completed(context.Context, string) (bool, error)       { return false, nil }
 
 // listenAll binds serve's ports: the webhook endpoint, the sandbox (without
 // --peerdom-url), the local AWS endpoint and the admin endpoint (each unless its flag is
