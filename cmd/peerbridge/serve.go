@@ -535,7 +535,14 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	s.source = source
 	var eventsOut func([]byte)
 	if opts.eventsOut != "" {
-		f, err := os.OpenFile(opts.eventsOut, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		// The events hold the organization's data (names, emails): readable by the user
+		// only, as the spill file.
+		f, err := os.OpenFile(opts.eventsOut, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err == nil {
+			if fi, serr := f.Stat(); serr == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
+				err = f.Chmod(0o600) // an existing file others could read
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("--events-out: %w", err)
 		}

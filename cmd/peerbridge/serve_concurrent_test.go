@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -67,5 +69,27 @@ func TestServeConcurrentRoleCreatedWithoutIDWritesOnce(t *testing.T) {
 	}
 	if dead := s.pipeline.DeadActions(); len(dead) != 0 {
 		t.Errorf("dead-lettered actions: %d", len(dead))
+	}
+}
+
+// --events-out holds the organization's data: created readable by the user only, and an
+// existing file others could read is made so.
+func TestServeEventsOutIsPrivate(t *testing.T) {
+	for _, existing := range []bool{false, true} {
+		file := filepath.Join(t.TempDir(), "events.jsonl")
+		if existing {
+			os.WriteFile(file, nil, 0o644)
+			os.Chmod(file, 0o644) // whatever the umask
+		}
+		out := &syncBuffer{}
+		s, err := startStack(context.Background(), serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", token: "t",
+			template: filepath.Join("..", "..", "template.yaml"), eventsOut: file, logLevel: "error", noActions: true}, out, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.shutdown(context.Background())
+		if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("existing %v: --events-out mode %v (%v), want 0600", existing, fi.Mode().Perm(), err)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/busentry"
@@ -166,7 +167,7 @@ func (h *Handler) handle(ctx context.Context, req Request, id string, receivedAt
 		return answer{status: http.StatusBadRequest, outcome: OutcomeBadRequest, bytes: len(body), message: err.Error()}
 	}
 
-	d := peerdom.NewDelivery(id, receivedAt, hook.Text, peerdom.Sender{Address: req.SourceIP, UserAgent: req.UserAgent})
+	d := peerdom.NewDelivery(id, receivedAt, hook.Text, peerdom.Sender{Address: req.SourceIP, UserAgent: boundUserAgent(req.UserAgent)})
 	envelope, err := peerdom.EncodeDelivery(d)
 	if err != nil {
 		return answer{status: http.StatusBadRequest, outcome: OutcomeBadRequest, bytes: len(body), message: "invalid webhook body: " + err.Error()}
@@ -201,6 +202,21 @@ func (h *Handler) handle(ctx context.Context, req Request, id string, receivedAt
 		return answer{status: http.StatusServiceUnavailable, outcome: OutcomeUnavailable, cause: err, bytes: len(body), text: hook.Text, message: message}
 	}
 	return answer{status: http.StatusOK, outcome: OutcomeQueued, bytes: len(body), text: hook.Text}
+}
+
+// MaxUserAgentBytes bounds the User-Agent kept with a delivery (in the queue, the event
+// and the logs); a longer one is cut, at a character boundary, and marked with "…".
+const MaxUserAgentBytes = 256
+
+func boundUserAgent(ua string) string {
+	if len(ua) <= MaxUserAgentBytes {
+		return ua
+	}
+	cut := MaxUserAgentBytes
+	for cut > 0 && !utf8.RuneStart(ua[cut]) {
+		cut--
+	}
+	return ua[:cut] + "…"
 }
 
 // tooLarge says the body's size: exactly when it is known, else that it is over the limit

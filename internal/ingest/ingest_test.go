@@ -426,3 +426,25 @@ func TestStreamedBodyReadOnlyWhenAccepted(t *testing.T) {
 		t.Errorf("no size declared: %d %s", resp.Status, resp.Body)
 	}
 }
+
+// A User-Agent of any length is kept bounded (cut at a character boundary): a webhook
+// is never refused for it, nor told its text is too large because of it.
+func TestUserAgentBounded(t *testing.T) {
+	f := newFixture(t, "info")
+	for _, ua := range []string{strings.Repeat("A", 200_000), strings.Repeat("é", 200), strings.Repeat("a", MaxUserAgentBytes)} {
+		req := request(goodToken, body("**Test** webhook"))
+		req.UserAgent = ua
+		if resp, _ := f.do(t, req); resp.Status != 200 {
+			t.Fatalf("User-Agent of %d bytes: %d %s", len(ua), resp.Status, resp.Body)
+		}
+	}
+	q := f.queued(t)
+	if len(q) != 3 {
+		t.Fatalf("%d queued", len(q))
+	}
+	for i, want := range []string{strings.Repeat("A", MaxUserAgentBytes) + "…", strings.Repeat("é", MaxUserAgentBytes/2) + "…", strings.Repeat("a", MaxUserAgentBytes)} {
+		if got := q[i].Sender.UserAgent; got != want {
+			t.Errorf("delivery %d: User-Agent of %d bytes, want %d", i, len(got), len(want))
+		}
+	}
+}
