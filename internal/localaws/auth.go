@@ -151,7 +151,7 @@ func parseAuthorization(h string) (authorization, error) {
 		}
 	}
 	if a.accessKeyID == "" || a.signature == "" || !slices.Contains(a.signedHeaders, "host") || !slices.Contains(a.signedHeaders, "x-amz-date") {
-		return a, fmt.Errorf("Authorization lacks Credential, Signature, or host and x-amz-date among SignedHeaders")
+		return a, fmt.Errorf("the Authorization header lacks Credential, Signature, or host and x-amz-date among SignedHeaders")
 	}
 	return a, nil
 }
