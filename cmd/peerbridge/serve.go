@@ -330,7 +330,7 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	s.pipeline.Start(runCtx, 4)
 	// Everything is built: now answer.
 	if sandboxLn != nil {
-		s.sandboxSrv = opts.timeouts.server(s.sandbox)
+		s.sandboxSrv = opts.timeouts.server(hostOnly(s.sandbox, sandboxLn))
 		go serveUntilClosed(s.sandboxSrv, sandboxLn, s.done)
 	}
 	s.server = opts.timeouts.server(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -597,6 +597,23 @@ type stopResult struct {
 	spilled                        int    // items written to spillFile
 	spillFile                      string // empty when nothing was spilled
 	lost                           int    // undelivered items that could not be spilled
+}
+
+// hostOnly refuses, on a loopback listener, a request whose Host is not the listener's
+// own address: a web page that reached the port by DNS rebinding (its name resolved to
+// 127.0.0.1) names its own host there.
+func hostOnly(next http.Handler, ln net.Listener) http.Handler {
+	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+		return next
+	}
+	hosts := localaws.LoopbackHosts(ln.Addr())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !slices.Contains(hosts, strings.ToLower(r.Host)) {
+			http.Error(w, fmt.Sprintf("Host %q is not this endpoint's address (%s)", r.Host, hosts[0]), http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // tryLine is the send command that reaches this serve: with --url when its address is

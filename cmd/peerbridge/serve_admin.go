@@ -324,7 +324,7 @@ func (s *stack) startAdmin(ln net.Listener) {
 	mux.HandleFunc("GET /status", s.adminStatus)
 	mux.HandleFunc("GET /dlq/{queue}", s.adminDLQ)
 	mux.HandleFunc("POST /dlq/{queue}/redrive", s.adminRedrive)
-	s.adminSrv = s.opts.timeouts.server(s.adminAuth(mux))
+	s.adminSrv = s.opts.timeouts.server(hostOnly(s.adminAuth(mux), ln))
 	go serveUntilClosed(s.adminSrv, ln, s.done)
 }
 

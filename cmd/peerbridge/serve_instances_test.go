@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -273,5 +274,32 @@ func TestAdminFileNotWrittenThroughSymlinks(t *testing.T) {
 	os.Symlink(real, link)
 	if err := writePrivateFile(filepath.Join(link, "x.json"), []byte("{}")); err == nil {
 		t.Error("wrote through a symlinked directory")
+	}
+}
+
+// The admin endpoint and the sandbox refuse a request naming another host (DNS
+// rebinding), even with the right token or key.
+func TestServeAdminAndSandboxCheckHost(t *testing.T) {
+	t.Setenv(adminDirEnv, t.TempDir())
+	s, _ := startInstance(t)
+	info := readAdminInfo(t, s.adminFile)
+	for _, c := range []struct{ url, header, value string }{
+		{s.adminURL + "/status", "Authorization", "Bearer " + info.Token},
+		{s.sandboxURL + "/roles", "X-Api-Key", s.sandbox.Config().APIKey},
+	} {
+		u, _ := url.Parse(c.url)
+		for host, want := range map[string]int{u.Host: http.StatusOK, "localhost:" + u.Port(): http.StatusOK, "attacker.example:" + u.Port(): http.StatusForbidden} {
+			req, _ := http.NewRequest(http.MethodGet, c.url, nil)
+			req.Header.Set(c.header, c.value)
+			req.Host = host
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("%s with Host %q: %d, want %d", c.url, host, resp.StatusCode, want)
+			}
+		}
 	}
 }
