@@ -194,7 +194,7 @@ SAM_HOST_BUILD = .aws-sam/build-$(HOST_GOARCH)
 
 .PHONY: sam-lint sam-build sam-test
 sam-lint: venv
-	$(CFN_LINT) template.yaml
+	$(CFN_LINT) --include-checks I -- template.yaml
 	$(SAM) validate --lint
 
 sam-build: venv

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"debug/elf"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,9 +17,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/peerbridge/peerbridge/internal/localaws"
 	"github.com/peerbridge/peerbridge/internal/rie"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
 )
@@ -31,9 +38,6 @@ type invokeOptions struct {
 	local         bool
 	localEndpoint string // a running serve's local AWS endpoint
 }
-
-// defaultLocalEndpoint is serve's --aws-addr default.
-const defaultLocalEndpoint = "http://127.0.0.1:3002"
 
 func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	opts := invokeOptions{params: map[string]string{}}
@@ -53,7 +57,7 @@ func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return parseParameterOverrides(v, opts.params)
 	})
 	fs.BoolVar(&opts.local, "local", false, "point the function's AWS and Peerdom calls at a running serve's twins and sandbox (else starts them for this invocation)")
-	fs.StringVar(&opts.localEndpoint, "local-endpoint", defaultLocalEndpoint, "with --local: the `URL` of serve's local AWS endpoint (serve --aws-addr)")
+	fs.StringVar(&opts.localEndpoint, "local-endpoint", "", "with --local, when several serves run: the `URL` of the local AWS endpoint (serve --aws-addr) of the one to use (default: the only one running)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: peerbridge invoke FUNCTION [--event FILE|-] [--env-vars FILE] [--local]\n\nWhat `sam local invoke` does, without Docker: builds the function of template.yaml as `sam build`\ndoes (its Makefile target, for this machine's architecture), runs it once under the Lambda Runtime\nInterface Emulator, prints its logs on stderr and its answer on stdout. Exit status 0 when the\nfunction answered (its answer may be an error object, as with sam), 1 when it could not run.")
 		fs.PrintDefaults()
@@ -196,7 +200,7 @@ func invokeEnv(opts invokeOptions, fn samtemplate.Function, local *localDescript
 }
 
 // applyLocal points a function's environment at serve's twins and sandbox: AWS at the
-// local AWS endpoint, with local credentials; and, among the variables the template
+// local AWS endpoint, with the only credentials it accepts; and, among the variables the template
 // declares, the queue, the bus, the Peerdom API and the tokens.
 func applyLocal(env map[string]string, fn samtemplate.Function, local localDescription) {
 	for k := range env {
@@ -206,7 +210,7 @@ func applyLocal(env map[string]string, fn samtemplate.Function, local localDescr
 	}
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL": local.AWSEndpoint, "AWS_REGION": "us-east-1",
-		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "",
+		"AWS_ACCESS_KEY_ID": local.Creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY": local.Creds.SecretAccessKey, "AWS_SESSION_TOKEN": "",
 	} {
 		env[k] = v
 	}
@@ -326,26 +330,26 @@ func checkArch(path string) error {
 // process for the invocation (its display on stderr), and returns what the function
 // needs to reach it; stop ends what was started, once its work is done.
 func localTwins(ctx context.Context, opts invokeOptions, stderr io.Writer) (localDescription, func(), error) {
-	client := &http.Client{Timeout: 2 * time.Second}
-	resp, err := client.Get(strings.TrimSuffix(opts.localEndpoint, "/") + localDescriptionPath)
-	if err == nil {
-		defer resp.Body.Close()
-		var d localDescription
-		if resp.StatusCode != http.StatusOK {
-			return d, nil, fmt.Errorf("--local: %s answered %s: is it peerbridge serve's --aws-addr?", opts.localEndpoint, resp.Status)
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
-			return d, nil, fmt.Errorf("--local: %s: %w", opts.localEndpoint, err)
-		}
-		fmt.Fprintf(stderr, "peerbridge invoke: --local: using the running serve at %s\n", opts.localEndpoint)
-		return d, func() {}, nil
+	awsOf := func(i adminInfo) string { return i.AWSEndpoint }
+	_, serves, err := runningServes()
+	if err != nil {
+		return localDescription{}, nil, fmt.Errorf("--local: %w", err)
 	}
-	if opts.localEndpoint != defaultLocalEndpoint {
-		return localDescription{}, nil, fmt.Errorf("--local: nothing answers at %s: start peerbridge serve there (make run), or leave --local-endpoint out to start the twins here", opts.localEndpoint)
+	if opts.localEndpoint != "" || slices.ContainsFunc(serves, func(r runningServe) bool { return r.info.AWSEndpoint != "" }) {
+		r, err := pickServe(opts.localEndpoint, "--local-endpoint", awsOf)
+		if err != nil {
+			return localDescription{}, nil, fmt.Errorf("--local: %w", err)
+		}
+		d, err := fetchLocalDescription(ctx, r.info)
+		if err != nil {
+			return d, nil, fmt.Errorf("--local: the serve %s: %w", r, err)
+		}
+		fmt.Fprintf(stderr, "peerbridge invoke: --local: posting to the running serve %s\n", r)
+		return d, func() {}, nil
 	}
 	fmt.Fprintln(stderr, "peerbridge invoke: --local: no serve running (make run starts one); starting the twins and the sandbox for this invocation")
 	s, err := startStack(ctx, serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", awsAddr: "127.0.0.1:0",
-		template: opts.template, params: map[string]string{}, logLevel: "warn"}, stderr, stderr)
+		template: opts.template, params: map[string]string{}, logLevel: "warn", noAdminFile: true}, stderr, stderr)
 	if err != nil {
 		return localDescription{}, nil, fmt.Errorf("--local: starting the twins: %w", err)
 	}
@@ -359,6 +363,43 @@ func localTwins(ctx context.Context, opts invokeOptions, stderr io.Writer) (loca
 		}
 	}
 	return s.local, stop, nil
+}
+
+// fetchLocalDescription asks a serve's local AWS endpoint what a function needs, signed
+// with the credentials of its admin file.
+func fetchLocalDescription(ctx context.Context, info adminInfo) (localDescription, error) {
+	var d localDescription
+	if info.AWS == nil {
+		return d, errors.New("its admin file holds no credentials for the local AWS endpoint: restart that serve")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(info.AWSEndpoint, "/")+localDescriptionPath, nil)
+	if err != nil {
+		return d, err
+	}
+	if err := signLocal(ctx, req, *info.AWS, nil); err != nil {
+		return d, err
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return d, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return d, fmt.Errorf("%s answered %s: %s", info.AWSEndpoint, resp.Status, bytes.TrimSpace(msg))
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+		return d, err
+	}
+	d.Creds = *info.AWS
+	return d, nil
+}
+
+// signLocal signs req for a local AWS endpoint (SigV4, as an SDK client does).
+func signLocal(ctx context.Context, req *http.Request, c localaws.Credentials, body []byte) error {
+	sum := sha256.Sum256(body)
+	return v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey},
+		req, hex.EncodeToString(sum[:]), "peerbridge", "us-east-1", time.Now())
 }
 
 // parseParameterOverrides reads sam's --parameter-overrides: NAME=VALUE pairs separated

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/peerbridge/peerbridge/internal/localaws"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
 )
 
@@ -38,12 +39,13 @@ func TestInvokeEnvIsSamLocalInvokes(t *testing.T) {
 		t.Error("a variable the template does not declare was set")
 	}
 
-	env, err = invokeEnv(opts, fn, &localDescription{AWSEndpoint: "http://127.0.0.1:3002", QueueURL: "http://127.0.0.1:3002/000000000000/q", EventBusName: "b"})
+	env, err = invokeEnv(opts, fn, &localDescription{AWSEndpoint: "http://127.0.0.1:3002", QueueURL: "http://127.0.0.1:3002/000000000000/q", EventBusName: "b",
+		Creds: localaws.Credentials{AccessKeyID: "PBLOCALKEY", SecretAccessKey: "serve-secret"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for k, want := range map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:3002", "QUEUE_URL": "http://127.0.0.1:3002/000000000000/q",
-		"WEBHOOK_TOKENS": "local-test-token", "WEBHOOK_TOKEN_SECRET_ID": "", "AWS_ACCESS_KEY_ID": "local"} {
+		"WEBHOOK_TOKENS": "local-test-token", "WEBHOOK_TOKEN_SECRET_ID": "", "AWS_ACCESS_KEY_ID": "PBLOCALKEY", "AWS_SECRET_ACCESS_KEY": "serve-secret"} {
 		if env[k] != want {
 			t.Errorf("--local: %s=%q, want %q", k, env[k], want)
 		}

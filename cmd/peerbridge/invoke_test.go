@@ -32,6 +32,7 @@ type localStack struct {
 func startLocalStack(t *testing.T) *localStack {
 	t.Helper()
 	ls := &localStack{}
+	t.Setenv(adminDirEnv, t.TempDir()) // invoke --local finds the serve's credentials there
 	s, err := startStack(context.Background(), serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", awsAddr: "127.0.0.1:0",
 		token: "serve-token", template: filepath.Join("..", "..", "template.yaml"), params: map[string]string{}, logLevel: "error",
 		busHook: func(b *membus.Bus) {

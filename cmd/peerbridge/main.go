@@ -42,8 +42,12 @@ var commands = map[string]command{
 	"tail":      {summary: "show a deployed stack's events live (and forward them to a local URL)", run: runTail},
 }
 
+// stopSignals end a command as Ctrl-C does: it cleans up (tail removes its rule and
+// queue, serve drains) and exits. SIGHUP is a closed terminal.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

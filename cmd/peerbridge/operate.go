@@ -94,6 +94,7 @@ func runDLQ(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	yes := fs.Bool("yes", false, "purge: do not ask for confirmation")
 	limit := fs.Int("limit", 0, "list: at most this many messages (0: all)")
 	local := fs.Bool("local", false, "the running peerbridge serve (its admin endpoint) instead of a deployed stack; there, events can be redriven too")
+	adminAddr := fs.String("admin-addr", "", "with --local, when several serves run: the `address` of the one to ask (its serve --admin-addr)")
 	argv, err := parseFlags(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -130,7 +131,7 @@ func runDLQ(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 
 	if *local {
-		return runDLQLocal(ctx, sub, *queueName, ids, *all, sf.json, *limit, stdout, stderr)
+		return runDLQLocal(ctx, *adminAddr, sub, *queueName, ids, *all, sf.json, *limit, stdout, stderr)
 	}
 	cfg, st, err := sf.open(ctx)
 	if err != nil {
@@ -300,6 +301,7 @@ func runStatus(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	var sf stackFlags
 	sf.register(fs)
 	local := fs.Bool("local", false, "the running peerbridge serve (its admin endpoint) instead of a deployed stack")
+	adminAddr := fs.String("admin-addr", "", "with --local, when several serves run: the `address` of the one to ask (its serve --admin-addr)")
 	if argv, err := parseFlags(fs, args); err != nil || len(argv) > 0 {
 		if err == nil {
 			fs.Usage()
@@ -308,7 +310,7 @@ func runStatus(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		return flagExit(err)
 	}
 	if *local {
-		return runStatusLocal(ctx, sf.json, stdout, stderr)
+		return runStatusLocal(ctx, *adminAddr, sf.json, stdout, stderr)
 	}
 	cfg, st, err := sf.open(ctx)
 	if err != nil {

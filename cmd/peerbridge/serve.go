@@ -22,7 +22,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
+	"github.com/peerbridge/peerbridge/internal/idempotency/memstore"
 	"github.com/peerbridge/peerbridge/internal/ingest"
+	"github.com/peerbridge/peerbridge/internal/localaws"
 	"github.com/peerbridge/peerbridge/internal/localpipeline"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
@@ -59,7 +61,7 @@ type serveOptions struct {
 	// records the baseline.
 	reconcileEvery time.Duration
 	adminAddr      string // the admin endpoint for status and dlq --local (serve_admin.go); empty: none
-	adminFile      string // where its address and token are written; empty: adminFile()
+	noAdminFile    bool   // invoke's own twins: no other command is to find them
 
 	// For tests; zero values mean the defaults below.
 	listen       func(network, addr string) (net.Listener, error)
@@ -212,8 +214,9 @@ type stack struct {
 	params      map[string]string // the template parameters, resolved
 	local       localDescription
 	localAWSSrv *http.Server
-	apiKey      string              // the key the actions use, given to emulated functions as a plain value
-	emulated    []*emulatedFunction // the template's functions run under the emulator (serve_emulated.go)
+	awsCreds    localaws.Credentials // the only ones the local AWS endpoint accepts
+	apiKey      string               // the key the actions use, given to emulated functions as a plain value
+	emulated    []*emulatedFunction  // the template's functions run under the emulator (serve_emulated.go)
 	// Reconciliation (--reconcile-every): the entity state enrich keeps and the loop reads.
 	state          *memstate.Store
 	source         string // the events' source (the template's EventSource)
@@ -276,23 +279,20 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	if listen == nil {
 		listen = net.Listen
 	}
-	var webhookLn net.Listener
-	webhookLn, err = listen("tcp", opts.addr)
+	// Every port first, before anything is built: each busy one is named with its flag,
+	// all at once.
+	ports, err := listenAll(listen, opts)
 	if err != nil {
-		return nil, fmt.Errorf("webhook endpoint: %w", err)
+		return nil, err
 	}
+	webhookLn, sandboxLn, awsLn, adminLn := ports[0], ports[1], ports[2], ports[3]
 	webhookLn = newLimitListener(webhookLn, cmp.Or(opts.maxConns, defaultMaxConns))
 	s.webhookURL = "http://" + webhookLn.Addr().String() + "/webhooks/" + opts.token
 
 	// The Peerdom side: a sandbox whose writes send webhooks back in, or a real API.
 	apiURL, apiKey := opts.peerdomURL, opts.apiKey
 	params := map[string]string{}
-	var sandboxLn net.Listener
 	if opts.peerdomURL == "" {
-		if sandboxLn, err = listen("tcp", opts.sandboxAddr); err != nil {
-			webhookLn.Close()
-			return nil, fmt.Errorf("sandbox: %w", err)
-		}
 		s.sandbox = peerdomtest.New(peerdomtest.Config{Webhook: s.sandboxWebhook})
 		onboarding := seedSandbox(s.sandbox)
 		cfg := s.sandbox.Config()
@@ -314,29 +314,16 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		reconcileAPI, err = peerdomapi.New(apiURL, apiKey, peerdomapi.WithUserAgent("peerbridge-serve-reconcile"))
 	}
 	if err != nil {
-		webhookLn.Close()
-		if sandboxLn != nil {
-			sandboxLn.Close()
+		closeAll(webhookLn, sandboxLn, awsLn, adminLn)
+		if s.sandbox != nil {
 			s.sandbox.Close()
 		}
 		return nil, err
 	}
 	s.webhooks = s.counts.countWebhooks(s.pipeline.WebhookHandler())
 	s.apiURL, s.apiKey = apiURL, apiKey
-	awsLn, err := s.listenLocalAWS(listen)
-	var adminLn net.Listener
-	if err == nil && opts.adminAddr != "" {
-		if adminLn, err = listenAdmin(listen, opts.adminAddr); err != nil && awsLn != nil {
-			awsLn.Close()
-		}
-	}
-	if err != nil {
-		webhookLn.Close()
-		if sandboxLn != nil {
-			sandboxLn.Close()
-			s.sandbox.Close()
-		}
-		return nil, err
+	if awsLn != nil {
+		s.describeLocalAWS(awsLn)
 	}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -344,7 +331,7 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	s.pipeline.Start(runCtx, 4)
 	// Everything is built: now answer.
 	if sandboxLn != nil {
-		s.sandboxSrv = opts.timeouts.server(s.sandbox)
+		s.sandboxSrv = opts.timeouts.server(hostOnly(s.sandbox, sandboxLn))
 		go serveUntilClosed(s.sandboxSrv, sandboxLn, s.done)
 	}
 	s.server = opts.timeouts.server(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -356,10 +343,18 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	if awsLn != nil {
 		s.serveLocalAWS(awsLn)
 	}
-	if adminLn != nil {
-		if err := s.startAdmin(adminLn); err != nil {
-			adminLn.Close() // status --local is a convenience: serve runs without it
-			s.display.linef("  ! admin endpoint: %v", err)
+	if (adminLn != nil || awsLn != nil) && !opts.noAdminFile {
+		if err := s.writeAdminFile(adminLn, awsLn); err != nil {
+			// status --local and invoke --local are conveniences: serve runs without them
+			if adminLn != nil {
+				adminLn.Close()
+			}
+			if awsLn != nil {
+				s.stopLocalAWS(time.Second)
+			}
+			s.display.linef("  ! admin file: %v", err)
+		} else if adminLn != nil {
+			s.startAdmin(adminLn)
 		}
 	}
 	if opts.watch {
@@ -396,7 +391,7 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	if s.state != nil {
 		fmt.Fprintf(stdout, "  reconcile         every %s (--reconcile-every; 0 turns it off)\n", opts.reconcileEvery)
 	}
-	fmt.Fprintf(stdout, "  try               PEERBRIDGE_WEBHOOK_TOKEN=%s go run ./cmd/peerbridge send --kind all\n\n", opts.token)
+	fmt.Fprintf(stdout, "  try               %s\n\n", tryLine(webhookLn.Addr().String(), opts.token))
 	return s, nil
 }
 
@@ -480,6 +475,7 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 		opts.busHook(eventBus)
 	}
 	queue := &memqueue.Queue{MaxBacklog: cmp.Or(opts.maxBacklog, defaultMaxBacklog)}
+	leases := leasesOnly{memstore.New(time.Now)} // the actions' leases
 	target := func(fn samtemplate.Function) (localpipeline.Target, error) {
 		dir := strings.TrimSuffix(path.Clean(fn.CodeURI), "/")
 		name := path.Base(dir)
@@ -508,7 +504,9 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 		}
 		// The runner's log tells the display which events it ignored, and why.
 		runnerLog := slog.New(logCounter{next: outcomeHandler{next: logger.Handler(), display: s.display}, c: s.counts, actions: true})
-		runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: ignore, Logger: runnerLog}
+		// As in the Lambda (IdempotencyTable): a lease on what identifies the entity (its id,
+		// else its name), so concurrent deliveries about one entity act one at a time.
+		runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: ignore, Logger: runnerLog, Once: &action.Once{Store: leases}}
 		handle := awsaction.EventBridgeHandler(runner)
 		return func(ctx context.Context, ev events.EventBridgeEvent) error {
 			return handle(withBlockRef(ctx, ev.ID, fn.LogicalID), ev) // its API calls and outcome join the event's block
@@ -538,7 +536,14 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	s.source = source
 	var eventsOut func([]byte)
 	if opts.eventsOut != "" {
-		f, err := os.OpenFile(opts.eventsOut, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		// The events hold the organization's data (names, emails): readable by the user
+		// only, as the spill file.
+		f, err := os.OpenFile(opts.eventsOut, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err == nil {
+			if fi, serr := f.Stat(); serr == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
+				err = f.Chmod(0o600) // an existing file others could read
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("--events-out: %w", err)
 		}
@@ -593,6 +598,93 @@ type stopResult struct {
 	spilled                        int    // items written to spillFile
 	spillFile                      string // empty when nothing was spilled
 	lost                           int    // undelivered items that could not be spilled
+}
+
+// hostOnly refuses, on a loopback listener, a request whose Host is not the listener's
+// own address: a web page that reached the port by DNS rebinding (its name resolved to
+// 127.0.0.1) names its own host there.
+func hostOnly(next http.Handler, ln net.Listener) http.Handler {
+	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+		return next
+	}
+	hosts := localaws.LoopbackHosts(ln.Addr())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !slices.Contains(hosts, strings.ToLower(r.Host)) {
+			http.Error(w, fmt.Sprintf("Host %q is not this endpoint's address (%s)", r.Host, hosts[0]), http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// tryLine is the send command that reaches this serve: with --url when its address is
+// not send's default.
+func tryLine(addr, token string) string {
+	line := "PEERBRIDGE_WEBHOOK_TOKEN=" + token + " go run ./cmd/peerbridge send --kind all"
+	if u := "http://" + addr; u != defaultSendURL {
+		line += " --url " + u
+	}
+	return line
+}
+
+// leasesOnly is an idempotency store that keeps leases and no completion records: serve
+// delivers each event to an action once (a failed run, retried, recorded nothing), so
+// records would only grow with every event for as long as serve runs.
+type leasesOnly struct{ *memstore.Store }
+
+func (leasesOnly) Complete(context.Context, string, time.Duration) error { return nil }
+func (leasesOnly) Completed(context.Context, string) (bool, error)       { return false, nil }
+
+// listenAll binds serve's ports: the webhook endpoint, the sandbox (without
+// --peerdom-url), the local AWS endpoint and the admin endpoint (each unless its flag is
+// empty), in that order, nil for one not wanted. If any cannot be bound, none is kept and
+// the error names each that failed, with its flag.
+func listenAll(listen func(network, addr string) (net.Listener, error), opts serveOptions) ([4]net.Listener, error) {
+	var lns [4]net.Listener
+	var errs []error
+	bind := func(i int, flag, addr string) {
+		ln, err := listen("tcp", addr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s %s: %w", flag, addr, err))
+			return
+		}
+		lns[i] = ln
+	}
+	bind(0, "--addr", opts.addr)
+	if opts.peerdomURL == "" {
+		bind(1, "--sandbox-addr", opts.sandboxAddr)
+	}
+	if opts.awsAddr != "" {
+		if ln, err := listenLocalAWS(listen, opts.awsAddr); err != nil {
+			errs = append(errs, err)
+		} else {
+			lns[2] = ln
+		}
+	}
+	if opts.adminAddr != "" {
+		if ln, err := listenAdmin(listen, opts.adminAddr); err != nil {
+			errs = append(errs, err)
+		} else {
+			lns[3] = ln
+		}
+	}
+	if len(errs) > 0 {
+		closeAll(lns[:]...)
+		msg := "cannot listen (another serve may be running: give these flags other addresses; --aws-addr and --admin-addr may be empty for none)"
+		for _, e := range errs {
+			msg += "\n  " + e.Error()
+		}
+		return lns, errors.New(msg)
+	}
+	return lns, nil
+}
+
+func closeAll(lns ...net.Listener) {
+	for _, ln := range lns {
+		if ln != nil {
+			ln.Close()
+		}
+	}
 }
 
 // stop shuts down in order: the webhook server first, bounded on its own (open requests

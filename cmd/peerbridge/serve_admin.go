@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/internal/localaws"
 	"github.com/peerbridge/peerbridge/internal/localpipeline"
 	"github.com/peerbridge/peerbridge/internal/metrics"
 	"github.com/peerbridge/peerbridge/internal/operate"
@@ -37,28 +38,43 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
-// adminFileEnv names another admin file than the default, e.g. for a second serve.
-const adminFileEnv = "PEERBRIDGE_ADMIN_FILE"
+// adminDirEnv names another directory for the admin files than the default.
+const adminDirEnv = "PEERBRIDGE_ADMIN_DIR"
 
-// adminFile is where serve writes its admin address and token: $PEERBRIDGE_ADMIN_FILE,
-// else serve-admin.json in the user's cache directory (the same for every working
-// directory, so the CLI finds serve from anywhere).
-func adminFile() (string, error) {
-	if f := os.Getenv(adminFileEnv); f != "" {
-		return f, nil
+// adminDir is where each running serve writes its admin file: $PEERBRIDGE_ADMIN_DIR, else
+// peerbridge/serve in the user's cache directory (the same for every working directory,
+// so the CLI finds serve from anywhere).
+func adminDir() (string, error) {
+	if d := os.Getenv(adminDirEnv); d != "" {
+		return d, nil
 	}
 	dir, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("no cache directory for serve's admin file (%w); set %s", err, adminFileEnv)
+		return "", fmt.Errorf("no cache directory for serve's admin files (%w); set %s", err, adminDirEnv)
 	}
-	return filepath.Join(dir, "peerbridge", "serve-admin.json"), nil
+	return filepath.Join(dir, "peerbridge", "serve"), nil
+}
+
+// adminFileName names a serve's admin file by its admin address, or by its local AWS
+// address when it has no admin endpoint: two serves cannot hold one address, so each
+// running serve has its own file.
+func adminFileName(adminAddr, awsAddr string) string {
+	name := "admin-" + adminAddr
+	if adminAddr == "" {
+		name = "aws-" + awsAddr
+	}
+	return strings.NewReplacer(":", "_", "[", "", "]", "", "/", "_").Replace(name) + ".json"
 }
 
 // adminInfo is the admin file's content.
 type adminInfo struct {
-	URL   string `json:"url"`
+	URL   string `json:"url,omitempty"` // the admin endpoint; empty: none
 	Token string `json:"token"`
 	PID   int    `json:"pid"`
+	// The local AWS endpoint (--aws-addr) and the only credentials it accepts: what
+	// `invoke --local` signs with and gives the function.
+	AWSEndpoint string                `json:"awsEndpoint,omitempty"`
+	AWS         *localaws.Credentials `json:"aws,omitempty"`
 }
 
 // counters are what serve counts since it started, under the metric names of the
@@ -116,6 +132,10 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 }
+
+// Unwrap lets http.ResponseController reach the connection (the webhook handler closes
+// it after refusing a body it did not read).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) WriteHeader(code int) {
 	w.status = code
@@ -209,7 +229,7 @@ func listenAdmin(listen func(network, addr string) (net.Listener, error), addr s
 	}
 	ln, err := listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("admin endpoint: %w (give another --admin-addr, or empty for none)", err)
+		return nil, fmt.Errorf("--admin-addr %s: %w", addr, err)
 	}
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
 		ln.Close()
@@ -218,51 +238,108 @@ func listenAdmin(listen func(network, addr string) (net.Listener, error), addr s
 	return ln, nil
 }
 
-// startAdmin serves the admin endpoint on ln and writes the admin file.
-func (s *stack) startAdmin(ln net.Listener) error {
-	file := s.opts.adminFile
-	if file == "" {
-		var err error
-		if file, err = adminFile(); err != nil {
-			return err
-		}
+// writeAdminFile writes this serve's admin file: the admin endpoint's address and token,
+// and the local AWS endpoint's address and credentials. Only the user can read it.
+func (s *stack) writeAdminFile(adminLn, awsLn net.Listener) error {
+	dir, err := adminDir()
+	if err != nil {
+		return err
 	}
 	b := make([]byte, 32)
 	rand.Read(b)
 	s.adminToken = hex.EncodeToString(b)
-	info := adminInfo{URL: "http://" + ln.Addr().String(), Token: s.adminToken, PID: os.Getpid()}
+	info := adminInfo{Token: s.adminToken, PID: os.Getpid()}
+	var adminAddr, awsAddr string
+	if adminLn != nil {
+		adminAddr = adminLn.Addr().String()
+		info.URL = "http://" + adminAddr
+	}
+	if awsLn != nil {
+		awsAddr = awsLn.Addr().String()
+		info.AWSEndpoint, info.AWS = s.local.AWSEndpoint, &s.awsCreds
+	}
 	raw, _ := json.MarshalIndent(info, "", "  ")
-	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
-		return fmt.Errorf("admin file: %w", err)
-	}
-	// Written whole under a temporary name, then renamed: a CLI never reads half a file.
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
-		return fmt.Errorf("admin file: %w", err)
-	}
-	if err := os.Rename(tmp, file); err != nil {
+	file := filepath.Join(dir, adminFileName(adminAddr, awsAddr))
+	if err := writePrivateFile(file, raw); err != nil {
 		return fmt.Errorf("admin file: %w", err)
 	}
 	s.adminFile, s.adminURL = file, info.URL
+	return nil
+}
+
+// writePrivateFile writes file whole (under a temporary name, then renamed: a CLI never
+// reads half a file), readable by the user only, in a directory only the user may enter.
+// Nothing is written through a symbolic link: the directory must be a real one of the
+// user's, and the temporary file is created new (O_EXCL, O_NOFOLLOW).
+func writePrivateFile(file string, raw []byte) error {
+	dir := filepath.Dir(file)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory (a symbolic link?)", dir)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
+		return fmt.Errorf("%s belongs to another user", dir)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	tmp := file + ".tmp"
+	open := func() (*os.File, error) {
+		return os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	}
+	f, err := open()
+	if errors.Is(err, os.ErrExist) { // left by a serve that was killed: removed, not followed
+		if err := os.Remove(tmp); err != nil {
+			return err
+		}
+		f, err = open()
+	}
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(raw)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, file)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// startAdmin serves the admin endpoint on ln (the admin file is written).
+func (s *stack) startAdmin(ln net.Listener) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", s.adminStatus)
 	mux.HandleFunc("GET /dlq/{queue}", s.adminDLQ)
 	mux.HandleFunc("POST /dlq/{queue}/redrive", s.adminRedrive)
-	s.adminSrv = s.opts.timeouts.server(s.adminAuth(mux))
+	s.adminSrv = s.opts.timeouts.server(hostOnly(s.adminAuth(mux), ln))
 	go serveUntilClosed(s.adminSrv, ln, s.done)
-	return nil
 }
 
 // stopAdmin closes the admin endpoint and removes the admin file, if it is still this
 // serve's (another serve may have started since and written its own).
 func (s *stack) stopAdmin() {
-	if s.adminSrv == nil {
-		return
+	if s.adminSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if s.adminSrv.Shutdown(ctx) != nil {
+			s.adminSrv.Close()
+		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if s.adminSrv.Shutdown(ctx) != nil {
-		s.adminSrv.Close()
+	if s.adminFile == "" {
+		return
 	}
 	var info adminInfo
 	if raw, err := os.ReadFile(s.adminFile); err == nil && json.Unmarshal(raw, &info) == nil && info.Token == s.adminToken {
@@ -423,30 +500,107 @@ func (s *stack) adminRedrive(w http.ResponseWriter, r *http.Request) {
 	adminJSON(w, http.StatusOK, resp)
 }
 
-// adminClient is the CLI's side: it finds the running serve through the admin file.
+// adminClient is the CLI's side: it finds the running serve through its admin file.
 type adminClient struct {
 	info adminInfo
 	file string
 	http *http.Client
 }
 
-func openAdmin() (*adminClient, error) {
-	file, err := adminFile()
+// runningServe is one admin file whose serve's process still runs.
+type runningServe struct {
+	file string
+	info adminInfo
+}
+
+func (r runningServe) String() string {
+	var parts []string
+	if r.info.URL != "" {
+		parts = append(parts, "admin "+strings.TrimPrefix(r.info.URL, "http://"))
+	}
+	if r.info.AWSEndpoint != "" {
+		parts = append(parts, "local AWS "+strings.TrimPrefix(r.info.AWSEndpoint, "http://"))
+	}
+	return fmt.Sprintf("%s (pid %d)", strings.Join(parts, ", "), r.info.PID)
+}
+
+// runningServes reads the admin files of the serves whose process still runs (a serve
+// killed with -9 leaves its file behind: it is skipped).
+func runningServes() (dir string, serves []runningServe, err error) {
+	dir, err = adminDir()
+	if err != nil {
+		return "", nil, err
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var info adminInfo
+		if json.Unmarshal(raw, &info) != nil || info.PID <= 0 {
+			continue
+		}
+		if err := syscall.Kill(info.PID, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+			continue
+		}
+		serves = append(serves, runningServe{file: f, info: info})
+	}
+	return dir, serves, nil
+}
+
+// sameAddr says whether URL u names addr (localhost read as 127.0.0.1).
+func sameAddr(u, addr string) bool {
+	norm := func(a string) string {
+		a = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(a, "http://"), "https://"), "/")
+		if h, p, err := net.SplitHostPort(a); err == nil && h == "localhost" {
+			return "127.0.0.1:" + p
+		}
+		return a
+	}
+	return u != "" && norm(u) == norm(addr)
+}
+
+// pickServe is the running serve whose `field` address is addr, or with addr empty the
+// only running one that has that endpoint; flag is what names it on the command line.
+func pickServe(addr, flag string, field func(adminInfo) string) (runningServe, error) {
+	dir, serves, err := runningServes()
+	if err != nil {
+		return runningServe{}, err
+	}
+	serves = slices.DeleteFunc(serves, func(r runningServe) bool { return field(r.info) == "" })
+	var names []string
+	for _, r := range serves {
+		names = append(names, r.String())
+	}
+	if addr != "" {
+		for _, r := range serves {
+			if sameAddr(field(r.info), addr) {
+				return r, nil
+			}
+		}
+		if len(serves) == 0 {
+			return runningServe{}, fmt.Errorf("no serve is running (none has an admin file in %s): start `make run` (or `peerbridge serve`), then ask again", dir)
+		}
+		return runningServe{}, fmt.Errorf("no running serve has %s %s; running: %s", flag, addr, strings.Join(names, "; "))
+	}
+	switch len(serves) {
+	case 0:
+		return runningServe{}, fmt.Errorf("no serve is running (none has an admin file in %s): start `make run` (or `peerbridge serve`), then ask again", dir)
+	case 1:
+		return serves[0], nil
+	}
+	return runningServe{}, fmt.Errorf("%d serves are running: %s; name one with %s", len(serves), strings.Join(names, "; "), flag)
+}
+
+// openAdmin finds the serve to ask: the one whose admin endpoint is adminAddr, or the
+// only one running.
+func openAdmin(adminAddr string) (*adminClient, error) {
+	r, err := pickServe(adminAddr, "--admin-addr", func(i adminInfo) string { return i.URL })
 	if err != nil {
 		return nil, err
 	}
-	raw, err := os.ReadFile(file)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no serve running (it writes %s when it starts): start `make run` (or `peerbridge serve`), then ask again", file)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading serve's admin file: %w", err)
-	}
-	var info adminInfo
-	if err := json.Unmarshal(raw, &info); err != nil || info.URL == "" {
-		return nil, fmt.Errorf("serve's admin file %s is not readable; restart serve (`make run`) to write it again", file)
-	}
-	return &adminClient{info: info, file: file, http: &http.Client{Timeout: 10 * time.Second}}, nil
+	return &adminClient{info: r.info, file: r.file, http: &http.Client{Timeout: 10 * time.Second}}, nil
 }
 
 // call sends one request and decodes the JSON answer into out.
@@ -470,7 +624,7 @@ func (a *adminClient) call(ctx context.Context, method, path string, body, out a
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized {
-		return fmt.Errorf("the serve at %s refused the token of %s: another serve holds that address now; restart it, or point %s at its admin file", a.info.URL, a.file, adminFileEnv)
+		return fmt.Errorf("the serve at %s refused the token of %s: another serve holds that address now; restart it", a.info.URL, a.file)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
@@ -482,8 +636,8 @@ func (a *adminClient) call(ctx context.Context, method, path string, body, out a
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-func runStatusLocal(ctx context.Context, asJSON bool, stdout, stderr io.Writer) int {
-	a, err := openAdmin()
+func runStatusLocal(ctx context.Context, adminAddr string, asJSON bool, stdout, stderr io.Writer) int {
+	a, err := openAdmin(adminAddr)
 	if err != nil {
 		return fail(stderr, "status --local", err)
 	}
@@ -501,8 +655,8 @@ func runStatusLocal(ctx context.Context, asJSON bool, stdout, stderr io.Writer) 
 
 // runDLQLocal is dlq list|show|redrive against the running serve. Unlike the deployed
 // stack, an events dead letter can be redriven: serve hands it to its function again.
-func runDLQLocal(ctx context.Context, sub, kind string, ids []string, all, asJSON bool, limit int, stdout, stderr io.Writer) int {
-	a, err := openAdmin()
+func runDLQLocal(ctx context.Context, adminAddr, sub, kind string, ids []string, all, asJSON bool, limit int, stdout, stderr io.Writer) int {
+	a, err := openAdmin(adminAddr)
 	if err != nil {
 		return fail(stderr, "dlq "+sub+" --local", err)
 	}

@@ -21,12 +21,11 @@ import (
 )
 
 // startAdminStack starts serve with its admin endpoint on a free loopback port, its
-// admin file in a temporary directory (PEERBRIDGE_ADMIN_FILE, as the CLI reads it), and
+// admin file in a temporary directory (PEERBRIDGE_ADMIN_DIR, as the CLI reads it), and
 // a bus that fails every PutEvents while busDown is set.
 func startAdminStack(t *testing.T, busDown *atomic.Bool) (*stack, string) {
 	t.Helper()
-	file := filepath.Join(t.TempDir(), "admin.json")
-	t.Setenv(adminFileEnv, file)
+	t.Setenv(adminDirEnv, t.TempDir())
 	eventsOut := filepath.Join(t.TempDir(), "events.jsonl")
 	out := &syncBuffer{}
 	opts := serveOptions{
@@ -50,11 +49,11 @@ func startAdminStack(t *testing.T, busDown *atomic.Bool) (*stack, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		s.shutdown(ctx)
-		if _, err := os.Stat(file); !os.IsNotExist(err) {
+		if _, err := os.Stat(s.adminFile); !os.IsNotExist(err) {
 			t.Errorf("the admin file is still there after shutdown: %v", err)
 		}
 	})
-	if !strings.Contains(out.String(), file) {
+	if s.adminFile == "" || !strings.Contains(out.String(), s.adminFile) {
 		t.Errorf("serve does not say where its admin file is:\n%s", out)
 	}
 	return s, eventsOut
@@ -193,24 +192,25 @@ func TestServeAdminRefuses(t *testing.T) {
 	}
 
 	// The admin file with a wrong token: refused, and the token is never printed.
-	file := os.Getenv(adminFileEnv)
-	raw, _ := os.ReadFile(file)
+	dir := os.Getenv(adminDirEnv)
+	raw, _ := os.ReadFile(s.adminFile)
 	var info adminInfo
 	json.Unmarshal(raw, &info)
-	wrong := filepath.Join(t.TempDir(), "wrong.json")
+	wrongDir := t.TempDir()
+	wrong := filepath.Join(wrongDir, "admin-wrong.json")
 	bad := info
 	bad.Token = "not-the-token-0123456789"
 	b, _ := json.Marshal(bad)
 	os.WriteFile(wrong, b, 0o600)
-	t.Setenv(adminFileEnv, wrong)
+	t.Setenv(adminDirEnv, wrongDir)
 	code, stdout, stderr := runCLI(t, "", "status", "--local")
 	if code != 1 || !strings.Contains(stderr, "refused the token") || strings.Contains(stdout+stderr, bad.Token) || strings.Contains(stdout+stderr, info.Token) {
 		t.Errorf("status --local with a wrong token: %d %q %q", code, stdout, stderr)
 	}
 
 	// No serve: no admin file, or one left by a serve that has stopped.
-	t.Setenv(adminFileEnv, filepath.Join(t.TempDir(), "none.json"))
-	if code, _, stderr := runCLI(t, "", "dlq", "list", "--local"); code != 1 || !strings.Contains(stderr, "no serve running") || !strings.Contains(stderr, "make run") {
+	t.Setenv(adminDirEnv, t.TempDir())
+	if code, _, stderr := runCLI(t, "", "dlq", "list", "--local"); code != 1 || !strings.Contains(stderr, "no serve is running") || !strings.Contains(stderr, "make run") {
 		t.Errorf("dlq list --local with no serve: %d %s", code, stderr)
 	}
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -219,11 +219,11 @@ func TestServeAdminRefuses(t *testing.T) {
 	ln.Close()
 	b, _ = json.Marshal(stale)
 	os.WriteFile(wrong, b, 0o600)
-	t.Setenv(adminFileEnv, wrong)
+	t.Setenv(adminDirEnv, wrongDir)
 	if code, _, stderr := runCLI(t, "", "status", "--local"); code != 1 || !strings.Contains(stderr, "no serve answers") || !strings.Contains(stderr, "make run") {
 		t.Errorf("status --local with a stopped serve: %d %s", code, stderr)
 	}
-	t.Setenv(adminFileEnv, file) // for the cleanup's check
+	t.Setenv(adminDirEnv, dir)
 }
 
 // TestServeAdminEventRedrive: an action that fails every retry dead-letters its event;

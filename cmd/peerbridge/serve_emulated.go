@@ -154,7 +154,9 @@ func (ef *emulatedFunction) startAPIProxy() error {
 	if err != nil {
 		return err
 	}
-	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: api.Scheme, Host: api.Host})
+	target := &url.URL{Scheme: api.Scheme, Host: api.Host}
+	// SetURL sends the API's own Host, not the proxy's (the sandbox checks it).
+	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(target) }}
 	proxy.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if ref := ef.current.Load(); ref != nil {
 			r = r.WithContext(context.WithValue(r.Context(), blockRef{}, *ref))

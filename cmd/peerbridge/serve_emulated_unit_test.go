@@ -35,6 +35,7 @@ func TestFunctionLogFilter(t *testing.T) {
 // invoke refuses what it cannot run with exit status 1 and a message saying what to do,
 // before building anything.
 func TestInvokeRefusesWithWhatToDo(t *testing.T) {
+	t.Setenv(adminDirEnv, t.TempDir()) // no serve running
 	tpl := filepath.Join("..", "..", "template.yaml")
 	for _, c := range []struct {
 		args []string
@@ -45,7 +46,7 @@ func TestInvokeRefusesWithWhatToDo(t *testing.T) {
 		{[]string{"invoke", "WebhookQueue", "--template", tpl}, 1, `no function "WebhookQueue"`},
 		{[]string{"invoke", "IngestFunction", "--template", tpl, "--event", "nonexistent.json"}, 1, "--event: open nonexistent.json"},
 		{[]string{"invoke", "IngestFunction", "--template", tpl, "--event", "-"}, 1, "the event is not JSON"},
-		{[]string{"invoke", "IngestFunction", "--template", tpl, "--local", "--local-endpoint", "http://127.0.0.1:1"}, 1, "nothing answers at http://127.0.0.1:1"},
+		{[]string{"invoke", "IngestFunction", "--template", tpl, "--local", "--local-endpoint", "http://127.0.0.1:1"}, 1, "no serve is running"},
 		{[]string{"invoke"}, 2, "name one function of the template"},
 	} {
 		var stdout, stderr bytes.Buffer

@@ -409,7 +409,7 @@ func startServeCommand(t *testing.T, ctx context.Context, args ...string) (stdou
 	t.Helper()
 	pr, pw := io.Pipe()
 	stdout, stderr, code = &syncBuffer{}, &syncBuffer{}, make(chan int, 1)
-	t.Setenv(adminFileEnv, filepath.Join(t.TempDir(), "admin.json")) // not the user's
+	t.Setenv(adminDirEnv, t.TempDir()) // not the user's
 	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--aws-addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
 		"--template", filepath.Join("..", "..", "template.yaml")}, args...)
 	go func() {

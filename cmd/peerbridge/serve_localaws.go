@@ -28,17 +28,31 @@ type localDescription struct {
 	PeerdomAPIKey string            `json:"peerdomApiKey"` // the sandbox's key only: a real key is never served
 	WebhookToken  string            `json:"webhookToken"`
 	Params        map[string]string `json:"params"` // the template parameters serve resolved
+
+	Creds localaws.Credentials `json:"-"` // from the admin file: never served
 }
 
-// listenLocalAWS binds serve's local AWS endpoint (--aws-addr; empty: none).
-func (s *stack) listenLocalAWS(listen func(network, addr string) (net.Listener, error)) (net.Listener, error) {
-	if s.opts.awsAddr == "" {
-		return nil, nil
+// listenLocalAWS binds serve's local AWS endpoint (--aws-addr; empty: none). It puts
+// events on the bus that the actions act on: loopback only, and (serveLocalAWS) every
+// request signed with the credentials of the admin file.
+func listenLocalAWS(listen func(network, addr string) (net.Listener, error), addr string) (net.Listener, error) {
+	if err := localaws.CheckLoopback("--aws-addr", addr); err != nil {
+		return nil, err
 	}
-	ln, err := listen("tcp", s.opts.awsAddr)
+	ln, err := listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("local AWS endpoint (--aws-addr; empty for none): %w", err)
+		return nil, fmt.Errorf("--aws-addr %s: %w", addr, err)
 	}
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		ln.Close()
+		return nil, fmt.Errorf("--aws-addr %q resolved to %s, not a loopback address", addr, tcp.IP)
+	}
+	return ln, nil
+}
+
+// describeLocalAWS is what invoke --local learns from the endpoint on ln.
+func (s *stack) describeLocalAWS(ln net.Listener) {
+	s.awsCreds = localaws.NewCredentials()
 	endpoint := "http://" + ln.Addr().String()
 	s.local = localDescription{
 		AWSEndpoint:   endpoint,
@@ -47,15 +61,16 @@ func (s *stack) listenLocalAWS(listen func(network, addr string) (net.Listener, 
 		PeerdomAPIURL: s.apiURL,
 		WebhookToken:  s.opts.token,
 		Params:        s.params,
+		Creds:         s.awsCreds,
 	}
 	if s.sandbox != nil {
 		s.local.PeerdomAPIKey = s.sandbox.Config().APIKey
 	}
-	return ln, nil
 }
 
-// serveLocalAWS answers on ln: the description, and SQS SendMessage and EventBridge
-// PutEvents onto the pipeline's queue and bus.
+// serveLocalAWS answers on ln, to requests addressed to ln and signed with s.awsCreds only:
+// the description, and SQS SendMessage and EventBridge PutEvents onto the pipeline's queue
+// and bus.
 func (s *stack) serveLocalAWS(ln net.Listener) {
 	wire := &localaws.Handler{
 		Queues: map[string]queue.Sender{s.local.QueueURL: s.pipeline.Queue},
@@ -67,7 +82,7 @@ func (s *stack) serveLocalAWS(ln net.Listener) {
 		_ = json.NewEncoder(w).Encode(s.local)
 	})
 	mux.Handle("/", wire)
-	s.localAWSSrv = s.opts.timeouts.server(mux)
+	s.localAWSSrv = s.opts.timeouts.server(&localaws.Guard{Creds: s.awsCreds, Hosts: localaws.LoopbackHosts(ln.Addr()), Next: mux})
 	go serveUntilClosed(s.localAWSSrv, ln, s.done)
 }
 

@@ -26,8 +26,10 @@ func runTail(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 
 Shows the deployed bus's events live, as serve shows them, through a temporary rule and
 queue (tagged peerbridge:tail, with a peerbridge:expires time) that it removes on exit,
-Ctrl-C included. --forward-to POSTs each event's JSON to a URL, such as a consumer
-running on your machine.
+Ctrl-C, SIGTERM and a closed terminal (SIGHUP) included. Each tail first removes the
+rules and queues of earlier tails whose expiry has passed (a tail killed with -9);
+--cleanup does only that. --forward-to POSTs each event's JSON to a URL, such as a
+consumer running on your machine.
 
 flags:`)
 		fs.PrintDefaults()
@@ -39,6 +41,7 @@ flags:`)
 	fs.Var(&detailTypes, "detail-type", "only this detail-type (repeatable; ignored with --pattern)")
 	source := fs.String("source", peerdom.DefaultSource, "the stack's event source (its EventSource parameter)")
 	forwardTo := fs.String("forward-to", "", "POST each event's JSON to this URL")
+	cleanup := fs.Bool("cleanup", false, "only remove the rules and queues of earlier tails whose peerbridge:expires time has passed, then exit")
 	if argv, err := parseFlags(fs, args); err != nil || len(argv) > 0 {
 		if err == nil {
 			fs.Usage()
@@ -58,6 +61,20 @@ flags:`)
 	bus, err := st.Output(operate.OutputEventBusName)
 	if err != nil {
 		return fail(stderr, "tail", err)
+	}
+	removed, err := operate.RemoveExpiredTaps(ctx, sqs.NewFromConfig(cfg), eventbridge.NewFromConfig(cfg), bus, st.Name, time.Now())
+	for _, name := range removed {
+		fmt.Fprintf(stderr, "Removed the expired rule and queue %s (left by an earlier tail).\n", name)
+	}
+	if *cleanup {
+		if err != nil {
+			return fail(stderr, "tail --cleanup", err)
+		}
+		fmt.Fprintf(stderr, "%d expired tail rules and queues removed.\n", len(removed))
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "peerbridge tail: removing expired tails: %v\n", err)
 	}
 	tap, err := operate.OpenTap(ctx, sqs.NewFromConfig(cfg), eventbridge.NewFromConfig(cfg), bus, st.Name, rulePattern, time.Now())
 	if err != nil {

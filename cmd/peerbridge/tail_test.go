@@ -111,8 +111,15 @@ func TestTailShowsAndForwardsThenCleansUp(t *testing.T) {
 }
 
 // TestTailCleansUpOnInterrupt runs tail as its own process, sends it SIGINT (Ctrl-C),
-// and checks that it exits and its rule and queue are gone.
+// SIGTERM or SIGHUP (a closed terminal), and checks that it exits and its rule and queue
+// are gone.
 func TestTailCleansUpOnInterrupt(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) { tailCleansUpOn(t, sig) })
+	}
+}
+
+func tailCleansUpOn(t *testing.T, sig syscall.Signal) {
 	name, outputs, _ := operateStack(t, 0) // sets the AWS environment the child inherits
 	cmd := exec.Command(os.Args[0], "-test.run=^TestTailHelperProcess$")
 	cmd.Env = append(os.Environ(), "TAIL_HELPER_STACK="+name)
@@ -135,18 +142,18 @@ func TestTailCleansUpOnInterrupt(t *testing.T) {
 	if left := tailResources(t, outputs[operate.OutputEventBusName]); len(left) != 2 {
 		t.Fatalf("tail's resources while running: %v (stderr %q)", left, seen)
 	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	rest, _ := io.ReadAll(errPipe)
 	if err := cmd.Wait(); err != nil {
-		t.Errorf("tail after SIGINT: %v\n%s", err, rest)
+		t.Errorf("tail after %v: %v\n%s", sig, err, rest)
 	}
 	if !strings.Contains(string(rest), "Removed the rule and queue") {
-		t.Errorf("stderr after SIGINT: %s", rest)
+		t.Errorf("stderr after %v: %s", sig, rest)
 	}
 	if left := tailResources(t, outputs[operate.OutputEventBusName]); len(left) != 0 {
-		t.Errorf("left after SIGINT: %v", left)
+		t.Errorf("left after %v: %v", sig, left)
 	}
 }
 
@@ -156,9 +163,60 @@ func TestTailHelperProcess(t *testing.T) {
 	if stack == "" {
 		t.Skip("the child process of TestTailCleansUpOnInterrupt")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	if code := run(ctx, []string{"tail", "--stack", stack}, nil, os.Stdout, os.Stderr); code != 0 {
 		os.Exit(code)
 	}
+}
+
+// A tail killed with -9 leaves its rule and queue, tagged with their expiry. Once that
+// has passed, `tail --cleanup` removes them, and leaves a tail's that has not expired
+// (another tail may be running); the next tail removes expired ones before it starts.
+func TestTailRemovesExpiredTaps(t *testing.T) {
+	name, outputs, _ := operateStack(t, 0)
+	bus := outputs[operate.OutputEventBusName]
+	cfg := mototest.Config(t)
+	sq, eb := sqs.NewFromConfig(cfg), eventbridge.NewFromConfig(cfg)
+	ctx := context.Background()
+	open := func(at time.Time) *operate.Tap {
+		tap, err := operate.OpenTap(ctx, sq, eb, bus, name, `{"source":["peerdom"]}`, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tap
+	}
+	old := open(time.Now().Add(-operate.TailExpiry - time.Minute)) // expired a minute ago
+	fresh := open(time.Now())                                      // another tail, running
+	if left := tailResources(t, bus); len(left) != 4 {
+		t.Fatalf("before cleanup: %v", left)
+	}
+	code, _, stderr := runCLI(t, "", "tail", "--stack", name, "--cleanup")
+	if code != 0 || !strings.Contains(stderr, "Removed the expired rule and queue "+old.Rule) || !strings.Contains(stderr, "1 expired") {
+		t.Errorf("tail --cleanup: %d %s", code, stderr)
+	}
+	left := tailResources(t, bus)
+	if len(left) != 2 || !strings.Contains(strings.Join(left, " "), fresh.Rule) {
+		t.Errorf("after cleanup: %v, want only %s's rule and queue", left, fresh.Rule)
+	}
+	if code, _, stderr := runCLI(t, "", "tail", "--stack", name, "--cleanup"); code != 0 || !strings.Contains(stderr, "0 expired") {
+		t.Errorf("tail --cleanup again: %d %s", code, stderr)
+	}
+
+	// The next tail removes an expired one before it starts.
+	old2 := open(time.Now().Add(-operate.TailExpiry - time.Minute))
+	runCtx, cancel := context.WithCancel(ctx)
+	var stdout, errOut syncBuffer
+	done := make(chan int)
+	go func() { done <- run(runCtx, []string{"tail", "--stack", name}, nil, &stdout, &errOut) }()
+	waitFor(t, "tail to start", func() bool { return strings.Contains(errOut.String(), "Tailing bus") })
+	if !strings.Contains(errOut.String(), "Removed the expired rule and queue "+old2.Rule) {
+		t.Errorf("tail did not remove the expired tap: %s", errOut.String())
+	}
+	if left := strings.Join(tailResources(t, bus), " "); strings.Contains(left, old2.Rule) || !strings.Contains(left, fresh.Rule) {
+		t.Errorf("while the next tail runs: %s", left)
+	}
+	cancel()
+	<-done
+	fresh.Close(ctx)
 }

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/busentry"
@@ -51,7 +52,12 @@ type Request struct {
 	Body   []byte
 	// BodyErr is set by a front end that could not read the body (e.g. invalid base64);
 	// the request is then answered 400 with it, after the method and token checks.
-	BodyErr    error
+	BodyErr error
+	// ReadBody, when set, gives Body and BodyErr instead, and is called only once the
+	// method and the token are accepted: a front end that streams (serve) thus never
+	// reads the body of a request it refuses. size is the body's whole size when the
+	// front end knows it though it read only part (a declared Content-Length); else 0.
+	ReadBody   func() (body []byte, size int64, err error)
 	SourceIP   string
 	UserAgent  string
 	DeliveryID string // the caller's id for this request; empty: a generated one
@@ -144,19 +150,24 @@ func (h *Handler) handle(ctx context.Context, req Request, id string, receivedAt
 			message: "missing or wrong webhook token in the URL (/webhooks/{token})"}
 	}
 
+	var size int64
+	if req.ReadBody != nil {
+		req.Body, size, req.BodyErr = req.ReadBody()
+	}
 	if req.BodyErr != nil {
 		return answer{status: http.StatusBadRequest, outcome: OutcomeBadRequest, message: req.BodyErr.Error()}
 	}
 	body := req.Body
 	if len(body) > peerdom.MaxBodyBytes {
-		return answer{status: http.StatusRequestEntityTooLarge, outcome: OutcomeTooLarge, bytes: len(body), message: tooLarge(len(body))}
+		n := max(int64(len(body)), size)
+		return answer{status: http.StatusRequestEntityTooLarge, outcome: OutcomeTooLarge, bytes: int(n), message: tooLarge(n, size > 0 || req.ReadBody == nil)}
 	}
 	hook, err := peerdom.DecodeWebhook(body)
 	if err != nil {
 		return answer{status: http.StatusBadRequest, outcome: OutcomeBadRequest, bytes: len(body), message: err.Error()}
 	}
 
-	d := peerdom.NewDelivery(id, receivedAt, hook.Text, peerdom.Sender{Address: req.SourceIP, UserAgent: req.UserAgent})
+	d := peerdom.NewDelivery(id, receivedAt, hook.Text, peerdom.Sender{Address: req.SourceIP, UserAgent: boundUserAgent(req.UserAgent)})
 	envelope, err := peerdom.EncodeDelivery(d)
 	if err != nil {
 		return answer{status: http.StatusBadRequest, outcome: OutcomeBadRequest, bytes: len(body), message: "invalid webhook body: " + err.Error()}
@@ -193,9 +204,30 @@ func (h *Handler) handle(ctx context.Context, req Request, id string, receivedAt
 	return answer{status: http.StatusOK, outcome: OutcomeQueued, bytes: len(body), text: hook.Text}
 }
 
-func tooLarge(n int) string {
-	return fmt.Sprintf("webhook body is %d bytes; the limit is %d bytes (100 KiB), because the event carries the text and the values parsed from it and must fit EventBridge's 256 KB entry limit",
-		n, peerdom.MaxBodyBytes)
+// MaxUserAgentBytes bounds the User-Agent kept with a delivery (in the queue, the event
+// and the logs); a longer one is cut, at a character boundary, and marked with "…".
+const MaxUserAgentBytes = 256
+
+func boundUserAgent(ua string) string {
+	if len(ua) <= MaxUserAgentBytes {
+		return ua
+	}
+	cut := MaxUserAgentBytes
+	for cut > 0 && !utf8.RuneStart(ua[cut]) {
+		cut--
+	}
+	return ua[:cut] + "…"
+}
+
+// tooLarge says the body's size: exactly when it is known, else that it is over the limit
+// (a streamed body is read no further than that).
+func tooLarge(n int64, exact bool) string {
+	size := fmt.Sprintf("%d bytes", n)
+	if !exact {
+		size = fmt.Sprintf("over %d bytes", peerdom.MaxBodyBytes)
+	}
+	return fmt.Sprintf("webhook body is %s; the limit is %d bytes (100 KiB), because the event carries the text and the values parsed from it and must fit EventBridge's 256 KB entry limit",
+		size, peerdom.MaxBodyBytes)
 }
 
 func methodName(m string) string {

@@ -392,3 +392,59 @@ func FuzzAcceptedBodiesFitTheBus(f *testing.F) {
 		}
 	})
 }
+
+// A streamed body (ReadBody) is read only once the method and the token are accepted;
+// its 413 gives the size it declared, not the part read.
+func TestStreamedBodyReadOnlyWhenAccepted(t *testing.T) {
+	f := newFixture(t, "info")
+	reads := 0
+	streamed := func(method, token, b string, declared int64) Request {
+		req := request(token, "")
+		req.Method, req.Body = method, nil
+		req.ReadBody = func() ([]byte, int64, error) { reads++; return []byte(b), declared, nil }
+		return req
+	}
+	if resp, _ := f.do(t, streamed(http.MethodPost, "wrong", body("x"), 0)); resp.Status != 401 {
+		t.Errorf("wrong token: %d", resp.Status)
+	}
+	if resp, _ := f.do(t, streamed(http.MethodGet, goodToken, body("x"), 0)); resp.Status != 405 {
+		t.Errorf("GET: %d", resp.Status)
+	}
+	if reads != 0 {
+		t.Errorf("the body was read %d times for refused requests", reads)
+	}
+	if resp, _ := f.do(t, streamed(http.MethodPost, goodToken, body("**Test** webhook"), 0)); resp.Status != 200 || reads != 1 {
+		t.Errorf("accepted: %d, %d reads", resp.Status, reads)
+	}
+	part := strings.Repeat("a", peerdom.MaxBodyBytes+1)
+	resp, m := f.do(t, streamed(http.MethodPost, goodToken, part, 5_000_000))
+	if resp.Status != 413 || !strings.Contains(m["error"], "is 5000000 bytes") {
+		t.Errorf("5 MB declared, 100 KiB + 1 read: %d %s", resp.Status, resp.Body)
+	}
+	resp, m = f.do(t, streamed(http.MethodPost, goodToken, part, 0))
+	if resp.Status != 413 || !strings.Contains(m["error"], "is over 102400 bytes") {
+		t.Errorf("no size declared: %d %s", resp.Status, resp.Body)
+	}
+}
+
+// A User-Agent of any length is kept bounded (cut at a character boundary): a webhook
+// is never refused for it, nor told its text is too large because of it.
+func TestUserAgentBounded(t *testing.T) {
+	f := newFixture(t, "info")
+	for _, ua := range []string{strings.Repeat("A", 200_000), strings.Repeat("é", 200), strings.Repeat("a", MaxUserAgentBytes)} {
+		req := request(goodToken, body("**Test** webhook"))
+		req.UserAgent = ua
+		if resp, _ := f.do(t, req); resp.Status != 200 {
+			t.Fatalf("User-Agent of %d bytes: %d %s", len(ua), resp.Status, resp.Body)
+		}
+	}
+	q := f.queued(t)
+	if len(q) != 3 {
+		t.Fatalf("%d queued", len(q))
+	}
+	for i, want := range []string{strings.Repeat("A", MaxUserAgentBytes) + "…", strings.Repeat("é", MaxUserAgentBytes/2) + "…", strings.Repeat("a", MaxUserAgentBytes)} {
+		if got := q[i].Sender.UserAgent; got != want {
+			t.Errorf("delivery %d: User-Agent of %d bytes, want %d", i, len(got), len(want))
+		}
+	}
+}

@@ -578,6 +578,7 @@ func (p *Pipeline) WebhookHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/webhooks/{token}", p.serveWebhook)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		refuseUnread(w, r)
 		writeJSON(w, http.StatusNotFound, `{"error":"not found: POST webhooks to /webhooks/<token>"}`)
 	})
 	return mux
@@ -587,17 +588,39 @@ func (p *Pipeline) WebhookHandler() http.Handler {
 // oversized body (413) from a good one, no more.
 const maxReadBytes = peerdom.MaxBodyBytes + 1
 
+// refuseUnread answers a request whose body is not read whole, as API Gateway refuses
+// an unknown route or a wrong token: the answer goes out at once and the connection is
+// closed after it. Go's server would otherwise read up to 256 KiB of the unread body
+// after the handler returns, so that a slow sender would hold a connection slot for as
+// long as it pleases (or the read timeout).
+func refuseUnread(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength == 0 {
+		return
+	}
+	w.Header().Set("Connection", "close")
+	http.NewResponseController(w).SetReadDeadline(time.Now())
+}
+
 func (p *Pipeline) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	req := ingest.Request{Method: r.Method, Token: r.PathValue("token"), SourceIP: host, UserAgent: r.UserAgent()}
-	req.Body, req.BodyErr = io.ReadAll(io.LimitReader(r.Body, maxReadBytes))
-	if req.BodyErr != nil {
-		req.BodyErr = fmt.Errorf("could not read the request body: %w", req.BodyErr)
+	whole := false
+	// Read only once the method and the token are accepted.
+	req.ReadBody = func() ([]byte, int64, error) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxReadBytes))
+		if err != nil {
+			return body, 0, fmt.Errorf("could not read the request body: %w", err)
+		}
+		whole = len(body) < maxReadBytes
+		return body, max(r.ContentLength, 0), nil
 	}
 	// API Gateway gives an integration 30 seconds.
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
 	resp := p.Ingest.Handle(ctx, req)
+	if !whole {
+		refuseUnread(w, r)
+	}
 	for k, v := range resp.Headers {
 		w.Header().Set(k, v)
 	}

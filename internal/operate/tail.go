@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -143,4 +146,80 @@ func TailPattern(pattern string, detailTypes []string, source string) (string, e
 	}
 	b, _ := json.Marshal(p)
 	return string(b), nil
+}
+
+// RemoveExpiredTaps removes the rules on bus and the queues of stack that tail created
+// and whose ExpiresTag time has passed at now: those of a tail that was killed, or lost
+// its network, before it could remove them. A rule left there keeps copying every
+// matching event, with its personal data, into its queue. Rules and queues without the
+// tag, or not yet expired (another tail may be running), are left. It returns the names
+// of what it removed.
+func RemoveExpiredTaps(ctx context.Context, sq *sqs.Client, eb *eventbridge.Client, bus, stack string, now time.Time) ([]string, error) {
+	expired := func(tags map[string]string) bool {
+		at, err := time.Parse(time.RFC3339, tags[ExpiresTag])
+		return err == nil && now.After(at)
+	}
+	var removed []string
+	var errs []error
+	taps := map[string]*Tap{} // by name: a rule and its queue share it
+	rulesIn := &eventbridge.ListRulesInput{EventBusName: aws.String(bus), NamePrefix: aws.String(TailRulePrefix)}
+	for {
+		out, err := eb.ListRules(ctx, rulesIn)
+		if err != nil {
+			return nil, Explain(err, "events:ListRules")
+		}
+		for _, r := range out.Rules {
+			tags, err := eb.ListTagsForResource(ctx, &eventbridge.ListTagsForResourceInput{ResourceARN: r.Arn})
+			if err != nil {
+				errs = append(errs, Explain(err, "events:ListTagsForResource"))
+				continue
+			}
+			m := map[string]string{}
+			for _, tg := range tags.Tags {
+				m[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+			}
+			if expired(m) {
+				taps[aws.ToString(r.Name)] = &Tap{SQS: sq, EB: eb, Bus: bus, Rule: aws.ToString(r.Name)}
+			}
+		}
+		if out.NextToken == nil {
+			break
+		}
+		rulesIn.NextToken = out.NextToken
+	}
+	queuesIn := &sqs.ListQueuesInput{QueueNamePrefix: aws.String(TailRulePrefix)}
+	for {
+		out, err := sq.ListQueues(ctx, queuesIn)
+		if err != nil {
+			return nil, Explain(err, "sqs:ListQueues")
+		}
+		for _, u := range out.QueueUrls {
+			tags, err := sq.ListQueueTags(ctx, &sqs.ListQueueTagsInput{QueueUrl: aws.String(u)})
+			if err != nil {
+				errs = append(errs, Explain(err, "sqs:ListQueueTags"))
+				continue
+			}
+			if tags.Tags[TailTag] != stack || !expired(tags.Tags) {
+				continue
+			}
+			name := u[strings.LastIndexByte(u, '/')+1:]
+			if t := taps[name]; t != nil {
+				t.QueueURL = u
+			} else {
+				taps[name] = &Tap{SQS: sq, EB: eb, Bus: bus, Rule: name, QueueURL: u}
+			}
+		}
+		if out.NextToken == nil {
+			break
+		}
+		queuesIn.NextToken = out.NextToken
+	}
+	for _, name := range slices.Sorted(maps.Keys(taps)) {
+		if err := taps[name].Close(ctx); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, name)
+	}
+	return removed, errors.Join(errs...)
 }

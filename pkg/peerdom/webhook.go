@@ -60,6 +60,11 @@ func DecodeWebhook(body []byte) (Webhook, error) {
 	if trimmed[0] != '{' {
 		return Webhook{}, &BodyError{Reason: "body must be a JSON object, got null"} // null decodes into nothing
 	}
+	// encoding/json matches keys case-insensitively and keeps the last of duplicates:
+	// {"text":A,"Text":B} would deliver B where another JSON reader sees A.
+	if err := checkTextKey(trimmed); err != nil {
+		return Webhook{}, err
+	}
 	switch text := raw.Text.(type) {
 	case string:
 		if strings.TrimSpace(text) == "" {
@@ -79,6 +84,49 @@ func DecodeWebhook(body []byte) (Webhook, error) {
 	default:
 		return Webhook{}, &BodyError{Reason: "\"text\" must be a string, got an object"}
 	}
+}
+
+// checkTextKey refuses a body whose top-level object has "text" twice, or a key that
+// differs from "text" only in case. Almost every body holds the sequence "text" (quotes
+// included, any case) once, as its key, and no \u escape (which could spell a key): only
+// a body that does not is walked key by key.
+func checkTextKey(body []byte) error {
+	n, exact := 0, false
+	for i := 0; i+6 <= len(body); i++ {
+		if body[i] == '"' && body[i+5] == '"' && bytes.EqualFold(body[i+1:i+5], []byte("text")) {
+			n++
+			exact = string(body[i+1:i+5]) == "text"
+		}
+	}
+	if n == 1 && exact && !bytes.Contains(body, []byte(`\u`)) {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // {
+		return nil // already decoded once: cannot happen
+	}
+	seen := 0
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := tok.(string)
+		switch {
+		case key == "text":
+			seen++
+			if seen > 1 {
+				return &BodyError{Reason: "body has \"text\" more than once"}
+			}
+		case strings.EqualFold(key, "text"):
+			return &BodyError{Reason: fmt.Sprintf("body has the key %q: keys are case-sensitive, the text goes in \"text\"", key)}
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+	}
+	return nil
 }
 
 // jsonKind names the JSON type that starts with b, for error messages.

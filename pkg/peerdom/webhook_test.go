@@ -33,8 +33,16 @@ func TestDecodeWebhook(t *testing.T) {
 		{body: `{"text":true}`, wantErr: `"text" must be a string, got a boolean`},
 		{body: `{"text":1e999}`, wantErr: `"text" must be a string, got a number`},
 		{body: `{"text":{"a":[1e999]}}`, wantErr: `"text" must be a string, got an object`},
-		{body: `{"text":5,"text":"later wins"}`, want: "later wins"},
-		{body: `{"Text":"keys match as encoding/json matches them"}`, want: "keys match as encoding/json matches them"},
+		// Keys are case-sensitive and "text" comes once: readers that keep the first
+		// duplicate, or match keys exactly, would see another text.
+		{body: `{"text":5,"text":"later"}`, wantErr: `"text" more than once`},
+		{body: `{"text":"A","text":"B"}`, wantErr: `"text" more than once`},
+		{body: `{"text":"A","Text":"B"}`, wantErr: `the key "Text"`},
+		{body: `{"TEXT":"A"}`, wantErr: `the key "TEXT"`},
+		{body: `{"Text":"A"}`, wantErr: `keys are case-sensitive`},
+		{body: `{"text":"A","text":"B"}`, wantErr: `"text" more than once`},
+		{body: `{"text":"say \"text\" or \"Text\"","other":{"Text":1,"text":2}}`, want: `say "text" or "Text"`},
+		{body: `{"text":"café"}`, want: "café"},
 		{body: `{"text":""}`, wantErr: `"text" is empty`},
 		{body: `{"text":" \n\t "}`, wantErr: `"text" is empty`},
 	}

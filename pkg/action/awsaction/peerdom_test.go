@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/peerbridge/peerbridge/internal/mototest"
+	"github.com/peerbridge/peerbridge/internal/uuid"
 	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/action/awsaction"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
@@ -17,11 +18,16 @@ import (
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
-func createSecret(t *testing.T, sm *secretsmanager.Client, name, value string) {
+// createSecret creates a secret named base plus a suffix of its own, and returns the
+// name: moto lives as long as the test process, so a fixed name would exist already when
+// the test runs again (-count).
+func createSecret(t *testing.T, sm *secretsmanager.Client, base, value string) string {
 	t.Helper()
+	name := base + "-" + uuid.New()
 	if _, err := sm.CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)}); err != nil {
 		t.Fatal(err)
 	}
+	return name
 }
 
 func TestPeerdomClientReadsTheKeyFromSecretsManager(t *testing.T) {
@@ -30,11 +36,11 @@ func TestPeerdomClientReadsTheKeyFromSecretsManager(t *testing.T) {
 	defer s.Close()
 	s.AddRole(peerdomapi.Role{Name: "Scribe"})
 	sm := secretsmanager.NewFromConfig(mototest.Config(t))
-	createSecret(t, sm, "peerdom/key-json", `{"apiKey":"sk-from-the-secret"}`)
-	createSecret(t, sm, "peerdom/key-plain", "sk-from-the-secret")
-	createSecret(t, sm, "peerdom/no-key", `{"other":"x"}`)
+	keyJSON := createSecret(t, sm, "peerdom/key-json", `{"apiKey":"sk-from-the-secret"}`)
+	keyPlain := createSecret(t, sm, "peerdom/key-plain", "sk-from-the-secret")
+	noKey := createSecret(t, sm, "peerdom/no-key", `{"other":"x"}`)
 
-	for _, id := range []string{"peerdom/key-json", "peerdom/key-plain"} {
+	for _, id := range []string{keyJSON, keyPlain} {
 		api, err := awsaction.PeerdomClient(ctx, "demo", action.Config{APIURL: s.URL, APIKeySecretID: id}, sm)
 		if err != nil {
 			t.Fatalf("%s: %v", id, err)
@@ -52,7 +58,7 @@ func TestPeerdomClientReadsTheKeyFromSecretsManager(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for id, want := range map[string]string{"no/such/secret": `"no/such/secret"`, "peerdom/no-key": `"apiKey"`} {
+	for id, want := range map[string]string{"no/such/secret": `"no/such/secret"`, noKey: `"apiKey"`} {
 		_, err := awsaction.PeerdomClient(ctx, "demo", action.Config{APIURL: s.URL, APIKeySecretID: id}, sm)
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "sk-from") {
 			t.Errorf("%s: err = %v, want it to name %s", id, err, want)
@@ -69,9 +75,9 @@ func TestWarmClientPicksUpARotatedKey(t *testing.T) {
 	s := peerdomtest.NewServer(peerdomtest.Config{APIKey: "sk-new-key"})
 	defer s.Close()
 	sm := secretsmanager.NewFromConfig(mototest.Config(t))
-	createSecret(t, sm, "peerdom/rotating", "sk-old-key")
+	rotating := createSecret(t, sm, "peerdom/rotating", "sk-old-key")
 	s.AddKey("sk-old-key", peerdomtest.User{Name: "Bot", Email: "bot@acme.example"})
-	api, err := awsaction.PeerdomClient(ctx, "demo", action.Config{APIURL: s.URL, APIKeySecretID: "peerdom/rotating"}, sm)
+	api, err := awsaction.PeerdomClient(ctx, "demo", action.Config{APIURL: s.URL, APIKeySecretID: rotating}, sm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +85,7 @@ func TestWarmClientPicksUpARotatedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Rotation: the secret gets the new key; the old one stops working.
-	if _, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String("peerdom/rotating"), SecretString: aws.String("sk-new-key")}); err != nil {
+	if _, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(rotating), SecretString: aws.String("sk-new-key")}); err != nil {
 		t.Fatal(err)
 	}
 	s.RevokeKey("sk-old-key")
@@ -90,7 +96,7 @@ func TestWarmClientPicksUpARotatedKey(t *testing.T) {
 		t.Errorf("writes %+v, want the one create", w)
 	}
 	// A secret holding a key Peerdom refuses: one re-read, one repeat, then a clear error.
-	if _, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String("peerdom/rotating"), SecretString: aws.String("sk-wrong-key")}); err != nil {
+	if _, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(rotating), SecretString: aws.String("sk-wrong-key")}); err != nil {
 		t.Fatal(err)
 	}
 	s.RevokeKey("sk-new-key")
