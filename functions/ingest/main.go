@@ -69,5 +69,5 @@ func newHandler(getenv func(string) string, logger *slog.Logger) (*ingest.Handle
 	}
 	queue := sqsqueue.New(sqs.NewFromConfig(cfg), queueURL)
 	return &ingest.Handler{Tokens: tokens, Queue: queue, Source: getenv("EVENT_SOURCE"), Now: time.Now, Logger: logger,
-		Metrics: metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))}, nil
+		Metrics: metrics.FromEnv(os.Stdout, getenv)}, nil
 }

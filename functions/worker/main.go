@@ -43,5 +43,5 @@ func newHandler(getenv func(string) string, logger *slog.Logger) (*worker.Handle
 	}
 	bus := eventbridgebus.New(eventbridge.NewFromConfig(cfg), busName)
 	return &worker.Handler{Bus: bus, Source: source, Logger: logger,
-		Metrics: metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))}, nil
+		Metrics: metrics.FromEnv(os.Stdout, getenv)}, nil
 }

@@ -139,10 +139,20 @@ func (h *Handler) Handle(ctx context.Context, batch []queue.Message) ([]string, 
 	return failed, nil
 }
 
-// count writes the batch's metrics: one line per detail-type published, and one for
-// the rest. A metric lost is not worth failing the batch: errors are dropped.
+// count writes the batch's metrics: at the basic level one line of totals; detailed,
+// one line per detail-type published, and one for the rest. A metric lost is not worth
+// failing the batch: errors are dropped.
 func (h *Handler) count(byType map[string]int, tooLarge, failed int) {
 	if h.Metrics == nil {
+		return
+	}
+	if !h.Metrics.IsDetailed() {
+		published := 0
+		for _, n := range byType {
+			published += n
+		}
+		h.Metrics.Count(map[string]int{metrics.EventsPublished: published, metrics.Unrecognized: byType[peerdom.DetailTypeUnrecognized],
+			metrics.Oversized: tooLarge, metrics.DeliveriesFailed: failed}, "", "")
 		return
 	}
 	for _, detailType := range slices.Sorted(maps.Keys(byType)) {

@@ -67,5 +67,5 @@ func newRunner(ctx context.Context, getenv func(string) string, logger *slog.Log
 	logger.Info("ready", slog.Any("config", cfg))
 	once := awsaction.Once(awsCfg, getenv("IDEMPOTENCY_TABLE"))
 	return &action.Runner{Name: name, Handler: h, IgnoreAuthors: ignore, Once: once, Logger: logger,
-		Metrics: metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))}, nil
+		Metrics: metrics.FromEnv(os.Stdout, getenv)}, nil
 }
