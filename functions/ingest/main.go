@@ -25,7 +25,7 @@ import (
 )
 
 func main() {
-	logger := logging.New(os.Stdout, os.Getenv("LOG_LEVEL"))
+	logger := logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))
 	h, err := newHandler(os.Getenv, logger)
 	if err != nil {
 		logger.Error("ingest cannot start: fix its configuration", "error", err.Error())

@@ -33,7 +33,7 @@ import (
 )
 
 func main() {
-	logger := logging.New(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("function", "reconcile"))
+	logger := logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("function", "reconcile"))
 	r, err := newReconciler(context.Background(), os.Getenv)
 	if err != nil {
 		logger.Error("reconcile cannot start: fix its configuration", slog.String("error", err.Error()))

@@ -19,7 +19,7 @@ import (
 )
 
 func main() {
-	logger := logging.New(os.Stdout, os.Getenv("LOG_LEVEL"))
+	logger := logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))
 	h, err := newHandler(os.Getenv, logger)
 	if err != nil {
 		logger.Error("worker cannot start: fix its configuration", "error", err.Error())

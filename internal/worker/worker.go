@@ -247,7 +247,12 @@ func (h *Handler) log(ctx context.Context, m *message, entries []bus.Entry) {
 	if m.delivery.ID != "" { // empty for a message that is not an envelope
 		attrs = append(attrs, slog.String("id", m.delivery.ID))
 	}
-	attrs = append(attrs, slog.String("messageId", m.msg.ID), slog.String("outcome", outcome))
+	if outcome != OutcomePublished || m.msg.ReceiveCount > 1 {
+		// What `peerbridge dlq list` looks a dead letter's error up by; a delivery
+		// published at its first receive leaves it out (50 bytes a webhook, issue 22).
+		attrs = append(attrs, slog.String("messageId", m.msg.ID))
+	}
+	attrs = append(attrs, slog.String("outcome", outcome))
 	if m.entry >= 0 {
 		attrs = append(attrs, slog.String("detailType", entries[m.entry].DetailType))
 		if outcome == OutcomeTooLarge {

@@ -21,7 +21,8 @@ import (
 const name = action.NameOnboardPeer
 
 func main() {
-	logger := logging.New(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("action", name))
+	// No "action" member here: the runner names its action in each line.
+	logger := logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))
 	runner, err := newRunner(context.Background(), os.Getenv, logger)
 	if err != nil {
 		logger.Error(name+" cannot start: fix its configuration", slog.String("error", err.Error()))
