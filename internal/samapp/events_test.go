@@ -304,7 +304,7 @@ func envFile() map[string]map[string]string {
 	peerdomAPI := func(extra map[string]string) map[string]string {
 		m := map[string]string{
 			"PEERDOM_API_URL":           "https://api.peerdom.org/v1",
-			"PEERDOM_API_KEY_SECRET_ID": "",
+			"PEERDOM_API_KEY_PARAMETER": "",
 			"PEERDOM_API_KEY":           sampleAPIKey,
 			"IGNORE_AUTHORS":            sampleAPIUser,
 			"EVENT_BUS_NAME":            sampleBus,
