@@ -75,8 +75,7 @@ func TestRunsOverDynamoDBAndEventBridge(t *testing.T) {
 		ev.Detail.Origin != "reconcile" || ev.Detail.EntityID != peer.ID {
 		t.Fatalf("routed %s (%v)", aws.ToString(msgs[0].Body), err)
 	}
-	// The baseline run found no difference: no line (a zero is billed as data).
-	if lines := strings.Split(strings.TrimSpace(metrics.String()), "\n"); len(lines) != 1 || !strings.Contains(lines[0], `"ReconcileDifferences":1`) {
+	if lines := strings.Split(strings.TrimSpace(metrics.String()), "\n"); len(lines) != 2 || !strings.Contains(lines[1], `"ReconcileDifferences":1`) {
 		t.Errorf("metric lines:\n%s", metrics.String())
 	}
 	for _, want := range []string{"first reconciliation: state recorded as the baseline", `"msg":"reconciled"`, `"differences":1`} {

@@ -8,7 +8,8 @@
 // (the template's Metrics parameter, METRICS_LEVEL):
 //   - basic (the default): the counts the alarms and `peerbridge status` read, Basic,
 //     undimensioned, zero counts never written, at most one line per invocation. A
-//     healthy stack sends data only to EventsPublished and ActionsDone; the others
+//     healthy stack sends data only to EventsPublished and ActionsDone (and
+//     reconciliation to its ReconcileDifferences, every run: the heartbeat); the others
 //     count failures. WebhooksAccepted is AWS's own SQS NumberOfMessagesSent (free).
 //   - detailed: every name, undimensioned and by its dimension (Reason, DetailType,
 //     Action): about 35 metrics.

@@ -14,13 +14,9 @@ const (
 
 // MetricLine is the run's metrics as a CloudWatch embedded-metric-format log line: the
 // cheapest metric, one stdout line, no PutMetricData call and no permission. A skipped
-// run (another held the lease) reports nothing; it has looked at nothing. A run that
-// found no difference reports nothing either: CloudWatch bills a custom metric for each
-// hour it receives data, zeros included, and a run every 15 minutes would keep it billed
-// all month ($0.30) in a stack that is otherwise idle. The drift alarm treats the
-// missing data as no differences.
+// run (another held the lease) reports nothing; it has looked at nothing.
 func MetricLine(rep Report, function string, at time.Time) ([]byte, bool) {
-	if rep.Skipped || rep.Differences == 0 {
+	if rep.Skipped {
 		return nil, false
 	}
 	type metric struct {
