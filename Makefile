@@ -76,18 +76,15 @@ endef
 #   decode, the parse and the detail's encoding are the work itself; the log lines and
 #   the parse-deadline goroutine are each under 5% of the invocation's CPU, about 1% of
 #   its billed duration: not worth a speed-up.)
-# - serve's sustained throughput (the drain included) is at least a third of a bare
-#   net/http handler's answering 200 (bare-µs/serve-µs: the two are loaded alternately,
-#   500 webhooks at a time, inside one benchmark): serve runs the whole pipeline
-#   (ingest, queue, worker, bus, the template's rules, its display) on the cores the
-#   HTTP exchange uses, and may cost at most twice what HTTP itself does. (The target was
-#   0.7, set from two benchmarks run seconds apart, whose ratio swung 0.35-1.34. Paired,
-#   serve measured 0.29-0.35; routing that no longer decodes details no rule reads, and
-#   serve's GOGC of 400 (its CPU per webhook down a third; its RSS 20 to 36-39 MB, still
-#   flat), bring it to 0.37-0.43. The rest is the pipeline's own work, 1.5 to 2 times the
-#   HTTP exchange's CPU: 0.7 would need most of it gone, and a user's webhook rate is
-#   orders of magnitude below either.) Its memory
-#   stays flat: RSS after 300k webhooks at most 1.5 times RSS after 10k;
+# - serve's latency and memory: the median webhook's added latency (answer to the
+#   sender beyond a bare net/http handler's, both loaded alternately inside one
+#   benchmark) at most 5 ms, and its memory flat: RSS after 300k webhooks at most 1.5
+#   times RSS after 10k. Its throughput against a bare handler (bare-µs/serve-µs) is
+#   printed, not judged (retired in issue 22): it measured 0.28-0.43 of a bare handler's,
+#   thousands of webhooks a second on this machine, orders of magnitude above any Peerdom
+#   organization's rate, so no user pays for the difference; the target of 0.33 failed
+#   `make bench` on a loaded machine for nothing. ServeWebhooks runs 3 rounds: its
+#   figures are latencies over 5,000 webhooks each;
 # - each Lambda bootstrap's cold start (the emulator's INIT REPORT) is at most 1.2 times
 #   its SDK baseline's: hello world building the same AWS SDK clients, built the same way
 #   (internal/coldstart/testdata/sdk): what our code adds to the cold start every function
@@ -118,7 +115,7 @@ bench:
 	@rm -f .bench-missed .bench-table
 	$(call bench-group,./pkg/peerdom/ ./pkg/eventpattern/,.,,'Parse/BaselineJSONDecode<=2' 'BaselineGoldmark/Parse>=4' $(PARSE_ADVERSARIAL_TARGETS) 'MatchEvent/BaselineDecodeEvent<=0.05' 'Route/BaselineDecodeEvent<=1.5')
 	$(call bench-group,./internal/ingest/ ./internal/worker/,Warm,,'IngestWarm:invoke-µs/sdk-µs<=2' 'WorkerWarm:invoke-µs/baseline-µs<=2.5' 'IngestWarm:invoke-µs' 'IngestWarm:sdk-µs' 'WorkerWarm:billed-ms/baseline-billed-ms' 'WorkerWarm:invoke-µs' 'WorkerWarm:baseline-µs' 'WorkerWarm:billed-ms')
-	$(call bench-group,./cmd/peerbridge/,ServeWebhooks,-benchtime 5000x,'ServeWebhooks:bare-µs/serve-µs>=0.33' 'ServeWebhooks:bare-cpu-µs/cpu-µs' 'ServeWebhooks:webhooks/s' 'ServeWebhooks:p50-ms' 'ServeWebhooks:p99-ms' 'ServeWebhooks:added-p50-ms' 'ServeWebhooksWithActions:bare-µs/serve-µs' 'ServeWebhooksWithActions:added-p50-ms')
+	$(call bench-group,./cmd/peerbridge/,ServeWebhooks,-benchtime 5000x,'ServeWebhooks:added-p50-ms<=5' 'ServeWebhooks:bare-µs/serve-µs' 'ServeWebhooks:bare-cpu-µs/cpu-µs' 'ServeWebhooks:webhooks/s' 'ServeWebhooks:p50-ms' 'ServeWebhooks:p99-ms' 'ServeWebhooksWithActions:bare-µs/serve-µs' 'ServeWebhooksWithActions:added-p50-ms',3)
 	$(call bench-group,./cmd/peerbridge/,ServeSoak,-benchtime 300000x,'ServeSoak:rss-MB@300k/rss-MB@10k<=1.5' 'ServeSoak:rss-MB@300k' 'ServeSoak:heap-MB@300k',3)
 	$(call bench-group,./internal/coldstart/,ColdStart,-benchtime 15x -count $(BENCH_COUNT),$(COLDSTART_TARGETS),1)
 	@echo; echo "bench: every figure (median over rounds; rounds' range and count)"; \

@@ -225,7 +225,7 @@ func applyLocal(env map[string]string, fn samtemplate.Function, local localDescr
 	set("IDEMPOTENCY_TABLE", "") // no DynamoDB twin on the wire: every delivery runs
 	if local.PeerdomAPIKey != "" {
 		set("PEERDOM_API_KEY", local.PeerdomAPIKey)
-		set("PEERDOM_API_KEY_SECRET_ID", "")
+		set("PEERDOM_API_KEY_PARAMETER", "")
 	}
 	if env["WEBHOOK_TOKENS"] == "" {
 		set("WEBHOOK_TOKENS", local.WebhookToken)

@@ -188,3 +188,31 @@ func TestReplayCommand(t *testing.T) {
 		t.Errorf("no --since: exit %d %s", code, errOut)
 	}
 }
+
+// TestStatusAcceptedFromSQSAtBasicMetrics: at the basic metrics level ingest writes no
+// WebhooksAccepted; status shows what SQS counts instead, the messages sent to the
+// webhook queue.
+func TestStatusAcceptedFromSQSAtBasicMetrics(t *testing.T) {
+	name, outputs, _ := operateStack(t, 0)
+	ctx := context.Background()
+	cw := operate.CloudWatch(mototest.Config(t))
+	queue := outputs[operate.OutputWebhookQueueURL][strings.LastIndex(outputs[operate.OutputWebhookQueueURL], "/")+1:]
+	for _, v := range []float64{3, 4} {
+		if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("AWS/SQS"),
+			MetricData: []cwtypes.MetricDatum{{MetricName: aws.String("NumberOfMessagesSent"), Value: aws.Float64(v), Timestamp: aws.Time(time.Now().Add(-time.Minute)),
+				Dimensions: []cwtypes.Dimension{{Name: aws.String("QueueName"), Value: aws.String(queue)}}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runCLI(t, "", "status", "--stack", name, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var s operate.Status
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.LastHour[metrics.WebhooksAccepted] != 7 || len(s.LastHour) != 1 {
+		t.Errorf("last hour %v, want WebhooksAccepted 7 from SQS alone", s.LastHour)
+	}
+}

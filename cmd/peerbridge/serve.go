@@ -300,7 +300,7 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		apiKey = cfg.APIKey
 		s.sandboxURL = apiURL
 		// Sandbox defaults so that the shipped actions run; --param overrides them.
-		params["PeerdomApiKeySecretName"] = "local-sandbox"
+		params["PeerdomApiKeyParameterName"] = "local-sandbox"
 		params["OnboardingRoleIds"] = onboarding
 		params["RoleDefaults"] = `{"Purpose":"To be defined"}`
 		params["IgnoreAuthors"] = cfg.OwnerEmail
@@ -446,7 +446,7 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	if opts.peerdomURL != "" {
 		// The key comes from $PEERDOM_API_KEY; the template's secret name only gates the
 		// actions (its HasApiKey condition), so give it a local placeholder.
-		sandboxParams = map[string]string{"PeerdomApiKeySecretName": "local-env-key"}
+		sandboxParams = map[string]string{"PeerdomApiKeyParameterName": "local-env-key"}
 	}
 	for k, v := range sandboxParams {
 		if _, declared := tpl.Params[k]; declared {

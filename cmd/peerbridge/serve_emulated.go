@@ -138,7 +138,7 @@ func (ef *emulatedFunction) env() map[string]string {
 	// function would call the real Peerdom.
 	env["PEERDOM_API_URL"] = ef.apiURL
 	env["PEERDOM_API_KEY"] = ef.s.apiKey
-	env["PEERDOM_API_KEY_SECRET_ID"] = ""
+	env["PEERDOM_API_KEY_PARAMETER"] = ""
 	env["LOG_LEVEL"] = ef.s.opts.logLevel
 	return env
 }

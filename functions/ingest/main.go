@@ -25,7 +25,7 @@ import (
 )
 
 func main() {
-	logger := logging.New(os.Stdout, os.Getenv("LOG_LEVEL"))
+	logger := logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))
 	h, err := newHandler(os.Getenv, logger)
 	if err != nil {
 		logger.Error("ingest cannot start: fix its configuration", "error", err.Error())
@@ -69,5 +69,5 @@ func newHandler(getenv func(string) string, logger *slog.Logger) (*ingest.Handle
 	}
 	queue := sqsqueue.New(sqs.NewFromConfig(cfg), queueURL)
 	return &ingest.Handler{Tokens: tokens, Queue: queue, Source: getenv("EVENT_SOURCE"), Now: time.Now, Logger: logger,
-		Metrics: metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))}, nil
+		Metrics: metrics.FromEnv(os.Stdout, getenv)}, nil
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/peerbridge/peerbridge/internal/awsconfig"
 	"github.com/peerbridge/peerbridge/internal/bus/eventbridgebus"
 	"github.com/peerbridge/peerbridge/internal/idempotency/dynamostore"
@@ -33,7 +33,7 @@ import (
 )
 
 func main() {
-	logger := logging.New(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("function", "reconcile"))
+	logger := logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("function", "reconcile"))
 	r, err := newReconciler(context.Background(), os.Getenv)
 	if err != nil {
 		logger.Error("reconcile cannot start: fix its configuration", slog.String("error", err.Error()))
@@ -54,7 +54,7 @@ func newReconciler(ctx context.Context, getenv func(string) string) (*reconcile.
 	if err != nil {
 		return nil, err
 	}
-	api, err := awsaction.PeerdomClient(ctx, "reconcile", cfg, secretsmanager.NewFromConfig(awsCfg))
+	api, err := awsaction.PeerdomClient(ctx, "reconcile", cfg, ssm.NewFromConfig(awsCfg))
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 func main() {
-	logger := logging.New(os.Stdout, os.Getenv("LOG_LEVEL"))
+	logger := logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))
 	h, err := newHandler(os.Getenv, logger)
 	if err != nil {
 		logger.Error("worker cannot start: fix its configuration", "error", err.Error())
@@ -43,5 +43,5 @@ func newHandler(getenv func(string) string, logger *slog.Logger) (*worker.Handle
 	}
 	bus := eventbridgebus.New(eventbridge.NewFromConfig(cfg), busName)
 	return &worker.Handler{Bus: bus, Source: source, Logger: logger,
-		Metrics: metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))}, nil
+		Metrics: metrics.FromEnv(os.Stdout, getenv)}, nil
 }

@@ -10,8 +10,9 @@
 //	                    measured inside the same run, e.g. 'ColdStart/Ingest:init-ms/sdk-init-ms<=1.2',
 //	                    or growth, e.g. 'ServeSoak:rss-MB-300k/rss-MB-10k<=1.5'); the target is optional
 //	A-B:U               the difference of metric U between benchmarks A and B, no target
-//	A:U                 benchmark A's metric U, no target (a size, a memory figure; U
-//	                    may hold a slash, e.g. webhooks/s, when A reports that metric)
+//	A:U[<=X]            benchmark A's metric U (a size, a memory figure, a latency; U may
+//	                    hold a slash, e.g. webhooks/s, when A reports that metric), with
+//	                    an optional target (an absolute bound, e.g. a latency in ms)
 //
 // The input is read as rounds: the k-th run of each benchmark belongs to round k (the
 // Makefile runs each benchmark once per round, the rounds one after another). A figure
@@ -46,7 +47,7 @@ var benchLine = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+([0-9.]+) 
 var metric = regexp.MustCompile(`([0-9.]+) (\S+)`)
 var ratioArg = regexp.MustCompile(`^([^/:<>=]+)/([^:<>=]+)(<=|>=)([0-9.]+)$`)
 var metricRatioArg = regexp.MustCompile(`^([^:<>=]+):([^/:<>=]+)/([^/:<>=]+)(?:(<=|>=)([0-9.]+))?$`)
-var metricArg = regexp.MustCompile(`^([^:<>=]+):([^:<>=]+)$`)
+var metricArg = regexp.MustCompile(`^([^:<>=]+):([^:<>=]+)(?:(<=|>=)([0-9.]+))?$`)
 
 func main() {
 	table := flag.String("table", "", "append the figures' rows to this file")
@@ -162,6 +163,7 @@ func judge(runs map[string][]benchRun, arg string) (row, error) {
 		m := metricArg.FindStringSubmatch(arg)
 		name := m[1]
 		unit = " " + m[2]
+		op, limit = m[3], m[4]
 		if _, ok := runs[name]; ok {
 			r.figure = name + unit
 			format = value
@@ -178,7 +180,7 @@ func judge(runs map[string][]benchRun, arg string) (row, error) {
 		format = func(v float64) string { return fmt.Sprintf("%+.3f", v) }
 		values, err = perRound(runs, a, b, m[2], m[2], func(a, b float64) float64 { return a - b })
 	default:
-		return row{}, fmt.Errorf("argument %q is not A/B<=X, A/B>=X, A:U1/U2[<=X], A-B:U or A:U", arg)
+		return row{}, fmt.Errorf("argument %q is not A/B<=X, A/B>=X, A:U1/U2[<=X], A-B:U or A:U[<=X]", arg)
 	}
 	var x float64
 	if op != "" {

@@ -171,3 +171,18 @@ func TestUnitWithASlashIsAMetricNotARatio(t *testing.T) {
 	wantFields(t, rowOf(t, out.String(), "ServeWebhooks webhooks/s"), "9040 webhooks/s")
 	wantFields(t, rowOf(t, out.String(), "ServeWebhooks a / b"), "0.50x")
 }
+
+// TestMetricWithAnAbsoluteTarget: A:U<=X judges the median of metric U over the rounds
+// (Serve's p50-ms: 0.8, 1.6, 0.6, median 0.8).
+func TestMetricWithAnAbsoluteTarget(t *testing.T) {
+	out, err := judgeSample(t, "Serve:p50-ms<=1")
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	wantFields(t, rowOf(t, out, "Serve p50-ms"), "<= 1", "met")
+	out, err = judgeSample(t, "Serve:p50-ms<=0.7")
+	if err == nil {
+		t.Fatalf("median 0.8 against <= 0.7 passed:\n%s", out)
+	}
+	wantFields(t, rowOf(t, out, "Serve p50-ms"), "MISSED")
+}

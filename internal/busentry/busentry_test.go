@@ -18,15 +18,20 @@ func TestEntryIsTheContractEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := json.Marshal(peerdom.NewEvent("", d).Detail)
+	want, err := peerdom.NewEvent("", d).Detail.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if e.Source != peerdom.DefaultSource || e.DetailType != "Role Created" || !e.Time.Equal(received) || e.Detail != string(want) {
 		t.Errorf("entry %+v\nwant detail %s", e, want)
 	}
-	if !strings.Contains(e.Detail, `\u003clead\u003e`) {
-		t.Errorf("detail is not escaped as json.Marshal escapes it: %s", e.Detail)
+	// No HTML escaping: a '<' takes one byte of the bus's 256 KB, not six (\u003c).
+	if !strings.Contains(e.Detail, `Ops <lead> & \"co\"`) {
+		t.Errorf("detail is HTML-escaped: %s", e.Detail)
+	}
+	var back peerdom.Detail
+	if err := json.Unmarshal([]byte(e.Detail), &back); err != nil || back.Fields.Get("Name") != `Ops <lead> & "co"` {
+		t.Errorf("detail does not read back: %v %q", err, back.Fields.Get("Name"))
 	}
 	if other, _ := busentry.FromDelivery("custom.source", d); other.Source != "custom.source" || other.Size() != e.Size()+len("custom.source")-len(peerdom.DefaultSource) {
 		t.Errorf("source: %+v", other)

@@ -16,6 +16,8 @@ package idempotency
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -53,3 +55,77 @@ var (
 	// ErrNotOwner: the caller does not hold the lease it tried to release.
 	ErrNotOwner = errors.New("idempotency: lease not held by this owner")
 )
+
+// Claims are a lease and the completion records of the deliveries that held it, kept
+// together (one item in DynamoDB), so that a delivery costs two writes and no read:
+// Claim takes the lease and answers whether the delivery is already done; Finish ends
+// the lease and records the delivery done. Leases and Records cost two reads and three
+// writes for the same (Completed, Acquire, Completed, Complete, Release). Claim keys
+// are a space of their own, apart from lease and record keys.
+type Claims interface {
+	// Claim takes the lease on key for owner until now+ttl, as Leases.Acquire does (free,
+	// expired, or already owner's; else an error wrapping ErrHeld), and reports in
+	// Claim.Done whether record was recorded done on key and has not expired. The key's
+	// records are kept for at least remember after the claim.
+	Claim(ctx context.Context, key, owner string, ttl, remember time.Duration, record string) (Claim, error)
+	// Finish ends c's lease and, when record is not empty, records it done on c.Key for
+	// c.Remember, in one write. When c.Owner no longer holds the lease (it expired and was
+	// taken over), the lease is left as it is and Finish returns an error wrapping
+	// ErrNotOwner; the record is then written apart (a second write), since the effect
+	// happened. A key keeps at most MaxRecords records, the latest.
+	Finish(ctx context.Context, c Claim, record string) error
+}
+
+// Claim is a lease taken by Claims.Claim.
+type Claim struct {
+	Key, Owner string
+	Remember   time.Duration
+	Done       bool // the record asked about is recorded done
+	// Expired lists the key's expired records, which Finish removes; Oldest the oldest of
+	// the others beyond MaxRecords-1, which Finish removes when it adds a record.
+	Expired, Oldest []string
+}
+
+// MaxRecords bounds a claim key's records, so that its item stays under 1 KB (DynamoDB
+// bills a write unit per KB; a record is ~60 bytes): an entity's latest 8 deliveries,
+// more than EventBridge redelivers at once.
+const MaxRecords = 8
+
+// StaleRecords is Claim.Expired and Claim.Oldest for records (name → expiry) at now.
+func StaleRecords(records map[string]time.Time, now time.Time) (expired, oldest []string) {
+	var stale []string
+	type rec struct {
+		name  string
+		until time.Time
+	}
+	var live []rec
+	for name, until := range records {
+		if !until.After(now) {
+			stale = append(stale, name)
+		} else {
+			live = append(live, rec{name, until})
+		}
+	}
+	slices.Sort(stale)
+	if extra := len(live) - (MaxRecords - 1); extra > 0 {
+		slices.SortFunc(live, func(a, b rec) int {
+			if c := a.until.Compare(b.until); c != 0 {
+				return c
+			}
+			return strings.Compare(a.name, b.name)
+		})
+		for _, r := range live[:extra] {
+			oldest = append(oldest, r.name)
+		}
+	}
+	return stale, oldest
+}
+
+// Removed is what Finish removes of c's records when it adds record ("" for none).
+func (c Claim) Removed(record string) []string {
+	out := slices.Clone(c.Expired)
+	if record != "" {
+		out = append(out, c.Oldest...)
+	}
+	return slices.DeleteFunc(out, func(name string) bool { return name == record })
+}

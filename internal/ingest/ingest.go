@@ -184,7 +184,7 @@ func (h *Handler) handle(ctx context.Context, req Request, id string, receivedAt
 	}
 	if n := entry.Size(); n > bus.MaxPutBytes {
 		return answer{status: http.StatusRequestEntityTooLarge, outcome: OutcomeTooLarge, bytes: len(body), text: hook.Text,
-			message: fmt.Sprintf("the event this webhook becomes would take %d bytes on the event bus (the text appears in it more than once, and <, > and & take 6 bytes each once JSON-escaped); EventBridge's limit for one event is %d bytes (256 KB): send a shorter text", n, bus.MaxPutBytes)}
+			message: fmt.Sprintf("the event this webhook becomes would take %d bytes on the event bus (the text appears in it more than once, and control characters, U+2028, U+2029 and invalid UTF-8 take 6 bytes each once JSON-escaped); EventBridge's limit for one event is %d bytes (256 KB): send a shorter text", n, bus.MaxPutBytes)}
 	}
 
 	sendCtx := ctx

@@ -15,6 +15,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/busentry"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
+	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
@@ -331,12 +332,13 @@ func TestDebugLogsTheText(t *testing.T) {
 }
 
 func TestEventTooLargeForTheBusIs413(t *testing.T) {
-	// 45 KB of '<' is a small body, but each '<' takes 6 bytes in the event's JSON
-	// (\u003c): the event would be ~270 KB, over EventBridge's 256 KB. Refused now, it is
-	// not accepted and then dead-lettered by the worker.
+	// An 88 KB body under the body limit, but its Purpose (~88 KB of "a" and U+2028, which
+	// JSON writes as a 6-byte escape) is carried twice: the event would be ~300 KB, over
+	// EventBridge's 256 KB. Refused now, it is not accepted and then dead-lettered by the
+	// worker.
 	f := newFixture(t, "info")
-	resp, m := f.do(t, request(goodToken, `{"text":"`+strings.Repeat("<", 45*1024)+`"}`))
-	if resp.Status != 413 || !strings.Contains(m["error"], "262144") || !regexp.MustCompile(`would take 2\d{5} bytes`).MatchString(m["error"]) {
+	resp, m := f.do(t, request(goodToken, string(webhooksamples.EventTooLargeForBus())))
+	if resp.Status != 413 || !strings.Contains(m["error"], "262144") || !regexp.MustCompile(`would take 3\d{5} bytes`).MatchString(m["error"]) {
 		t.Fatalf("got %d %s", resp.Status, resp.Body)
 	}
 	if f.q.Len() != 0 {
@@ -344,6 +346,17 @@ func TestEventTooLargeForTheBusIs413(t *testing.T) {
 	}
 	if l := logLines(t, f.logs); len(l) != 1 || l[0]["outcome"] != OutcomeTooLarge {
 		t.Errorf("log: %v", l)
+	}
+}
+
+// TestLessThanRunFitsTheBus: 45 KB of '<' in a field (carried twice in the event) is
+// accepted: the event's JSON keeps each '<' as one byte. (Until issue 22 it escaped each
+// to \u003c, 6 bytes, and a 14.4 KB run was refused.)
+func TestLessThanRunFitsTheBus(t *testing.T) {
+	f := newFixture(t, "info")
+	resp, _ := f.do(t, request(goodToken, string(webhooksamples.BodyOf(webhooksamples.LessThanRun(45*1024)))))
+	if resp.Status != 200 || f.q.Len() != 1 {
+		t.Fatalf("got %d %s, queued %d", resp.Status, resp.Body, f.q.Len())
 	}
 }
 

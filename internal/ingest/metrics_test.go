@@ -13,7 +13,7 @@ import (
 func TestRequestMetrics(t *testing.T) {
 	f := newFixture(t, "info")
 	var out bytes.Buffer
-	f.h.Metrics = metrics.New(&out, "peerbridge/test")
+	f.h.Metrics = &metrics.Writer{W: &out, Namespace: "peerbridge/test", Detailed: true}
 	f.do(t, request(goodToken, body(sampleText)))
 	f.do(t, request("wrong-token-0123456789", body(sampleText)))
 	lines, err := metricstest.Lines(out.String())

@@ -147,6 +147,29 @@ func TestWebhookToRoutedTarget(t *testing.T) {
 	}
 }
 
+// TestLessThanRunIsDelivered: a 45 KB run of '<' inside a field passes ingest's size
+// check, and the worker puts its event on the bus: the target gets the field whole.
+func TestLessThanRunIsDelivered(t *testing.T) {
+	roles := &recorder{}
+	p, srv := start(t, Config{Routes: []Route{route(t, "RoleFn", `{"detail-type":["Role Created"]}`, roles.target, 0)}})
+	run := strings.Repeat("<", 45*1024)
+	status, id := post(t, srv.URL+"/webhooks/"+token, string(webhooksamples.BodyOf(webhooksamples.LessThanRun(45*1024))))
+	if status != 200 {
+		t.Fatalf("status %d %s", status, id)
+	}
+	drain(t, p)
+	if len(roles.got) != 1 {
+		t.Fatalf("delivered %d events, want 1", len(roles.got))
+	}
+	d, err := peerdom.DecodeDetail(roles.got[0].Detail)
+	if err != nil || d.ID != id || d.Fields.Get("Purpose") != run {
+		t.Errorf("delivered detail id %q (want %q), Purpose of %d bytes, %v", d.ID, id, len(d.Fields.Get("Purpose")), err)
+	}
+	if n := len(roles.got[0].Detail); n < 2*len(run) || n > 2*len(run)+2048 {
+		t.Errorf("detail takes %d bytes, want the run twice unescaped (%d) and little else", n, 2*len(run))
+	}
+}
+
 func TestEndpointAnswers(t *testing.T) {
 	_, srv := start(t, Config{})
 	if status, msg := post(t, srv.URL+"/webhooks/wrong", `{"text":"x"}`); status != 401 {
@@ -158,7 +181,7 @@ func TestEndpointAnswers(t *testing.T) {
 	if status, _ := post(t, srv.URL+"/webhooks/"+token, `{"text":"`+strings.Repeat("a", 101*1024)+`"}`); status != 413 {
 		t.Errorf("big body: %d", status)
 	}
-	if status, msg := post(t, srv.URL+"/webhooks/"+token, `{"text":"`+strings.Repeat("<", 45*1024)+`"}`); status != 413 || !strings.Contains(msg, "262144") {
+	if status, msg := post(t, srv.URL+"/webhooks/"+token, string(webhooksamples.EventTooLargeForBus())); status != 413 || !strings.Contains(msg, "262144") {
 		t.Errorf("event too large for the bus: %d %s", status, msg)
 	}
 	if status, _ := post(t, srv.URL+"/elsewhere", `{}`); status != 404 {
@@ -223,7 +246,7 @@ func faultMix(n int) []faultBody {
 		case i%25 == 3:
 			fb = faultBody{"oversized", `{"text":"` + strings.Repeat("a", peerdom.MaxBodyBytes) + `"}`}
 		case i%25 == 8:
-			fb = faultBody{"too large for the bus", `{"text":"` + strings.Repeat("<", 45*1024) + `"}`}
+			fb = faultBody{"too large for the bus", string(webhooksamples.EventTooLargeForBus())}
 		case i%25 == 13:
 			fb = faultBody{"adversarial", `{"text":"` + adversarial[(i/25)%len(adversarial)] + `"}`}
 		case i%25 == 18:

@@ -97,3 +97,24 @@ func TestNewEmptyLevelIsQuietInfo(t *testing.T) {
 		t.Fatalf("info should be shown: %q", buf.String())
 	}
 }
+
+// TestLambdaLinesHaveNoTime: a function's lines leave the time to CloudWatch's stamp;
+// New's keep it.
+func TestLambdaLinesHaveNoTime(t *testing.T) {
+	var lambda, cmd bytes.Buffer
+	Lambda(&lambda, "info").Info("webhook", "time", "an attribute of that name stays")
+	New(&cmd, "info").Info("webhook")
+	var l, c map[string]any
+	if err := json.Unmarshal(lambda.Bytes(), &l); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(cmd.Bytes(), &c); err != nil {
+		t.Fatal(err)
+	}
+	if l["msg"] != "webhook" || l["level"] != "INFO" || l["time"] != "an attribute of that name stays" || c["time"] == nil {
+		t.Errorf("Lambda line %s; New line %s", lambda.String(), cmd.String())
+	}
+	if strings.Count(lambda.String(), `"time"`) != 1 {
+		t.Errorf("Lambda line has the record's time: %s", lambda.String())
+	}
+}

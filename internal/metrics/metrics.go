@@ -1,8 +1,18 @@
 // Package metrics writes CloudWatch metrics as embedded-metric-format (EMF) log lines: a
 // Lambda prints one JSON line to stdout and CloudWatch Logs extracts the metrics from
 // it, with no API call and no extra permission. Each line counts what one request,
-// batch or event did; each count is recorded undimensioned (the totals `peerbridge
-// status` and the alarms read) and, when a dimension is given, by that one dimension.
+// batch or event did.
+//
+// Every distinct (namespace, name, dimensions) is a custom metric CloudWatch bills
+// ($0.30 a month, pro-rated by the hours it receives data), so there are two levels
+// (the template's Metrics parameter, METRICS_LEVEL):
+//   - basic (the default): the counts the alarms and `peerbridge status` read, Basic,
+//     undimensioned, zero counts never written, at most one line per invocation. A
+//     healthy stack sends data only to EventsPublished and ActionsDone (and
+//     reconciliation to its ReconcileDifferences, every run: the heartbeat); the others
+//     count failures. WebhooksAccepted is AWS's own SQS NumberOfMessagesSent (free).
+//   - detailed: every name, undimensioned and by its dimension (Reason, DetailType,
+//     Action): about 35 metrics.
 //
 // Format: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
 package metrics
@@ -31,6 +41,17 @@ const (
 var Names = []string{WebhooksAccepted, WebhooksRejected, EventsPublished, Unrecognized, Oversized, DeliveriesFailed,
 	ActionsDone, ActionsIgnored, ActionsFailed}
 
+// Basic lists the metrics written at the basic level: Names but WebhooksAccepted (SQS
+// counts the messages ingest sends, free) and ActionsIgnored (nothing reads it but a
+// person, who can set Metrics to detailed).
+var Basic = []string{WebhooksRejected, EventsPublished, Unrecognized, Oversized, DeliveriesFailed, ActionsDone, ActionsFailed}
+
+// The levels (METRICS_LEVEL); an empty or unknown level is basic.
+const (
+	LevelBasic    = "basic"
+	LevelDetailed = "detailed"
+)
+
 // Namespace is the stack's CloudWatch namespace (the template gives it to the functions
 // as METRICS_NAMESPACE): one per stack, so two stacks in an account do not add up,
 // without a dimension for it.
@@ -42,12 +63,24 @@ type Writer struct {
 	W         io.Writer
 	Namespace string
 	Now       func() time.Time // nil: time.Now
+	// Detailed writes every name, each by its dimension too; false (basic) writes the
+	// Basic names only, undimensioned.
+	Detailed bool
 
 	mu sync.Mutex // one line at a time
 }
 
-// New returns a Writer for namespace (empty: a Writer that writes nothing).
+// New returns a basic Writer for namespace (empty: a Writer that writes nothing).
 func New(w io.Writer, namespace string) *Writer { return &Writer{W: w, Namespace: namespace} }
+
+// FromEnv is the Writer a function configures from METRICS_NAMESPACE and METRICS_LEVEL
+// (basic unless "detailed").
+func FromEnv(w io.Writer, getenv func(string) string) *Writer {
+	return &Writer{W: w, Namespace: getenv("METRICS_NAMESPACE"), Detailed: getenv("METRICS_LEVEL") == LevelDetailed}
+}
+
+// IsDetailed reports whether w writes dimensioned metrics (false for a nil Writer).
+func (w *Writer) IsDetailed() bool { return w != nil && w.Detailed }
 
 type directive struct {
 	Namespace  string     `json:"Namespace"`
@@ -61,11 +94,16 @@ type metric struct {
 }
 
 // Count writes one line with the given counts (name → value; zero counts are left out,
-// and no line is written when all are zero). With a dimension name, each count is also
-// recorded under dimension=value.
+// and no line is written when all are zero). Detailed, with a dimension name, each count
+// is also recorded under dimension=value; basic, only the Basic names are written and
+// the dimension is ignored.
 func (w *Writer) Count(counts map[string]int, dimension, value string) error {
 	if w == nil || w.Namespace == "" {
 		return nil
+	}
+	names := Names
+	if !w.Detailed {
+		names, dimension = Basic, ""
 	}
 	line := map[string]any{}
 	d := directive{Namespace: w.Namespace, Dimensions: [][]string{{}}}
@@ -76,7 +114,7 @@ func (w *Writer) Count(counts map[string]int, dimension, value string) error {
 		}
 		line[dimension] = value
 	}
-	for _, name := range Names { // a fixed order: the same line for the same counts
+	for _, name := range names { // a fixed order: the same line for the same counts
 		if n := counts[name]; n != 0 {
 			d.Metrics = append(d.Metrics, metric{Name: name, Unit: "Count"})
 			line[name] = n

@@ -11,7 +11,7 @@ import (
 
 func TestCountWritesValidEMF(t *testing.T) {
 	var buf bytes.Buffer
-	w := New(&buf, "peerbridge/test")
+	w := &Writer{W: &buf, Namespace: "peerbridge/test", Detailed: true}
 	w.Now = func() time.Time { return time.UnixMilli(1796000000123) }
 	if err := w.Count(map[string]int{EventsPublished: 3, Unrecognized: 1, ActionsDone: 0}, "DetailType", "Role Created"); err != nil {
 		t.Fatal(err)
@@ -39,6 +39,40 @@ func TestCountWritesValidEMF(t *testing.T) {
 	}
 	if _, err := metricstest.CheckEMF([]byte(lines[1])); err != nil || !strings.Contains(lines[1], `"Reason":"unknown"`) {
 		t.Errorf("empty dimension value: %v %s", err, lines[1])
+	}
+}
+
+// TestBasicWritesBasicNamesUndimensioned: at the basic level a line holds only the
+// Basic names, with no dimension; a count of names outside Basic alone writes no line.
+func TestBasicWritesBasicNamesUndimensioned(t *testing.T) {
+	var buf bytes.Buffer
+	w := New(&buf, "peerbridge/test")
+	w.Now = func() time.Time { return time.UnixMilli(1796000000123) }
+	if err := w.Count(map[string]int{EventsPublished: 3, Unrecognized: 1}, "DetailType", "Role Created"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Count(map[string]int{WebhooksAccepted: 1}, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Count(map[string]int{ActionsIgnored: 1}, "Action", "enrich"); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"EventsPublished":3,"UnrecognizedMessages":1,"_aws":{"CloudWatchMetrics":[{"Namespace":"peerbridge/test","Dimensions":[[]],"Metrics":[{"Name":"EventsPublished","Unit":"Count"},{"Name":"UnrecognizedMessages","Unit":"Count"}]}],"Timestamp":1796000000123}}` + "\n"
+	if buf.String() != want {
+		t.Errorf("basic wrote\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+func TestFromEnvLevel(t *testing.T) {
+	env := func(level string) func(string) string {
+		return func(k string) string {
+			return map[string]string{"METRICS_NAMESPACE": "ns", "METRICS_LEVEL": level}[k]
+		}
+	}
+	for level, detailed := range map[string]bool{"": false, "basic": false, "detailed": true, "Detailed": false} {
+		if w := FromEnv(&bytes.Buffer{}, env(level)); w.Namespace != "ns" || w.IsDetailed() != detailed {
+			t.Errorf("METRICS_LEVEL=%q: %+v", level, w)
+		}
 	}
 }
 

@@ -85,7 +85,7 @@ func ReadStatus(ctx context.Context, cfg aws.Config, s Stack, now time.Time) (St
 		st.Alarms = append(st.Alarms, Alarm{Name: strings.TrimPrefix(aws.ToString(a.AlarmName), s.Name+"-"), State: string(a.StateValue), Reason: aws.ToString(a.StateReason)})
 	}
 
-	sums, err := lastHourSums(ctx, cw, metrics.Namespace(s.Name), now)
+	sums, err := lastHourSums(ctx, cw, metrics.Namespace(s.Name), lastPart(s.Outputs[OutputWebhookQueueURL], "/"), now)
 	if err != nil {
 		return st, err
 	}
@@ -114,13 +114,25 @@ func oldestAge(ctx context.Context, cw *cloudwatch.Client, queueURL string, now 
 	return nil, nil
 }
 
+// sqsSent labels the query of the webhook queue's NumberOfMessagesSent.
+const sqsSent = "sqs:NumberOfMessagesSent"
+
 // lastHourSums sums every metric of the namespace over the last hour, one query per
 // metric name with no dimensions (internal/metrics emits each count undimensioned too).
-func lastHourSums(ctx context.Context, cw *cloudwatch.Client, namespace string, now time.Time) (map[string]float64, error) {
+// At the basic metrics level the functions do not write WebhooksAccepted: it is then
+// what SQS counts for free, the messages sent to the webhook queue (ingest sends one per
+// webhook accepted; a redrive of dead letters sends more).
+func lastHourSums(ctx context.Context, cw *cloudwatch.Client, namespace, queueName string, now time.Time) (map[string]float64, error) {
 	var queries []cwtypes.MetricDataQuery
 	for i, name := range metrics.Names {
 		queries = append(queries, cwtypes.MetricDataQuery{Id: aws.String(fmt.Sprintf("m%d", i)), Label: aws.String(name),
 			MetricStat: &cwtypes.MetricStat{Metric: &cwtypes.Metric{Namespace: aws.String(namespace), MetricName: aws.String(name)},
+				Period: aws.Int32(3600), Stat: aws.String("Sum")}})
+	}
+	if queueName != "" {
+		queries = append(queries, cwtypes.MetricDataQuery{Id: aws.String("sent"), Label: aws.String(sqsSent),
+			MetricStat: &cwtypes.MetricStat{Metric: &cwtypes.Metric{Namespace: aws.String("AWS/SQS"), MetricName: aws.String("NumberOfMessagesSent"),
+				Dimensions: []cwtypes.Dimension{{Name: aws.String("QueueName"), Value: aws.String(queueName)}}},
 				Period: aws.Int32(3600), Stat: aws.String("Sum")}})
 	}
 	out, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(now.Add(-time.Hour)), EndTime: aws.Time(now), MetricDataQueries: queries})
@@ -137,6 +149,12 @@ func lastHourSums(ctx context.Context, cw *cloudwatch.Client, namespace string, 
 			sum += v
 		}
 		sums[aws.ToString(r.Label)] = sum
+	}
+	if sent, ok := sums[sqsSent]; ok {
+		if _, emitted := sums[metrics.WebhooksAccepted]; !emitted {
+			sums[metrics.WebhooksAccepted] = sent
+		}
+		delete(sums, sqsSent)
 	}
 	return sums, nil
 }

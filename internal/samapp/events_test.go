@@ -82,9 +82,9 @@ func ingestCases() []ingestCase {
 		ingestCase{file: "bad-text-empty", status: 400, body: `{"text": "  "}`},
 		ingestCase{file: "bad-base64", status: 400, body: "not base64 %%%", base64: true},
 		ingestCase{file: "too-large", status: 413, body: string(huge)},
-		// A 45 KB body whose event would not fit the bus: each '<' takes 6 bytes in the
-		// event's JSON (\u003c).
-		ingestCase{file: "too-large-event", status: 413, body: `{"text": "` + strings.Repeat("<", 45*1024) + `"}`},
+		// An 88 KB body whose event would not fit the bus: its field carried twice, each
+		// U+2028 in it a 6-byte escape in the event's JSON.
+		ingestCase{file: "too-large-event", status: 413, body: string(webhooksamples.EventTooLargeForBus())},
 	)
 }
 
@@ -304,7 +304,7 @@ func envFile() map[string]map[string]string {
 	peerdomAPI := func(extra map[string]string) map[string]string {
 		m := map[string]string{
 			"PEERDOM_API_URL":           "https://api.peerdom.org/v1",
-			"PEERDOM_API_KEY_SECRET_ID": "",
+			"PEERDOM_API_KEY_PARAMETER": "",
 			"PEERDOM_API_KEY":           sampleAPIKey,
 			"IGNORE_AUTHORS":            sampleAPIUser,
 			"EVENT_BUS_NAME":            sampleBus,

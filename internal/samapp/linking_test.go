@@ -17,12 +17,12 @@ const sdk = "github.com/aws/aws-sdk-go-v2/"
 // links are the SDK packages each function must (true) and must not (false) link: only
 // the clients it calls, so no other client's initialisation runs in its cold start.
 var links = map[string]map[string]bool{
-	"IngestFunction":       {"service/sqs": true, "service/dynamodb": false, "service/secretsmanager": true, "service/eventbridge": false},
-	"WorkerFunction":       {"service/eventbridge": true, "service/dynamodb": false, "service/sqs": false, "service/secretsmanager": false},
-	"OnboardPeerFunction":  {"service/secretsmanager": true, "service/dynamodb": true, "service/eventbridge": false, "service/sqs": false},
-	"RoleDefaultsFunction": {"service/secretsmanager": true, "service/dynamodb": true, "service/eventbridge": false, "service/sqs": false},
-	"EnrichFunction":       {"service/secretsmanager": true, "service/dynamodb": true, "service/eventbridge": true, "service/sqs": false},
-	"ReconcileFunction":    {"service/secretsmanager": true, "service/dynamodb": true, "service/eventbridge": true, "service/sqs": false},
+	"IngestFunction":       {"service/sqs": true, "service/dynamodb": false, "service/secretsmanager": true, "service/eventbridge": false, "service/ssm": false},
+	"WorkerFunction":       {"service/eventbridge": true, "service/dynamodb": false, "service/sqs": false, "service/secretsmanager": false, "service/ssm": false},
+	"OnboardPeerFunction":  {"service/ssm": true, "service/secretsmanager": false, "service/dynamodb": true, "service/eventbridge": false, "service/sqs": false},
+	"RoleDefaultsFunction": {"service/ssm": true, "service/secretsmanager": false, "service/dynamodb": true, "service/eventbridge": false, "service/sqs": false},
+	"EnrichFunction":       {"service/ssm": true, "service/secretsmanager": false, "service/dynamodb": true, "service/eventbridge": true, "service/sqs": false},
+	"ReconcileFunction":    {"service/ssm": true, "service/secretsmanager": false, "service/dynamodb": true, "service/eventbridge": true, "service/sqs": false},
 }
 
 // neverLinked are what config.LoadDefaultConfig brings in for credentials Lambda never

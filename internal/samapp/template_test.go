@@ -33,11 +33,11 @@ var endpointFunctions = map[string]string{"IngestUrlFunction": "functions/ingest
 
 // allOn are parameters under which every optional part of the template is deployed.
 var allOn = map[string]string{
-	"PeerdomApiKeySecretName": "peerbridge/peerdom-api-key",
-	"OnboardingRoleIds":       sampleOnboardingID,
-	"RoleDefaults":            sampleRoleDefaults,
-	"ChatWebhookUrl":          "https://hooks.slack.com/services/T000/B000/XXXX",
-	"AlarmTopicArn":           "arn:aws:sns:us-east-1:123456789012:alarms",
+	"PeerdomApiKeyParameterName": "peerbridge/peerdom-api-key",
+	"OnboardingRoleIds":          sampleOnboardingID,
+	"RoleDefaults":               sampleRoleDefaults,
+	"ChatWebhookUrl":             "https://hooks.slack.com/services/T000/B000/XXXX",
+	"AlarmTopicArn":              "arn:aws:sns:us-east-1:123456789012:alarms",
 }
 
 // lambdaProvided are variables Lambda sets itself (the function role's credentials
@@ -537,8 +537,8 @@ func TestEnvFileSetsOnlyDeclaredVariables(t *testing.T) {
 		}
 	}
 	// No AWS secret needed: the secret ids are emptied and the plain values given.
-	for fn, secretVar := range map[string]string{"IngestFunction": "WEBHOOK_TOKEN_SECRET_ID", "IngestUrlFunction": "WEBHOOK_TOKEN_SECRET_ID", "OnboardPeerFunction": "PEERDOM_API_KEY_SECRET_ID",
-		"RoleDefaultsFunction": "PEERDOM_API_KEY_SECRET_ID", "EnrichFunction": "PEERDOM_API_KEY_SECRET_ID"} {
+	for fn, secretVar := range map[string]string{"IngestFunction": "WEBHOOK_TOKEN_SECRET_ID", "IngestUrlFunction": "WEBHOOK_TOKEN_SECRET_ID", "OnboardPeerFunction": "PEERDOM_API_KEY_PARAMETER",
+		"RoleDefaultsFunction": "PEERDOM_API_KEY_PARAMETER", "EnrichFunction": "PEERDOM_API_KEY_PARAMETER"} {
 		if v, ok := env[fn][secretVar]; !ok || v != "" {
 			t.Errorf("env.json %s.%s = %q, want \"\" (no secret locally)", fn, secretVar, v)
 		}

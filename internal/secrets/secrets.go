@@ -1,6 +1,7 @@
 // Package secrets reads a secret's value from AWS Secrets Manager. It is the only place
-// peerbridge calls GetSecretValue; callers decide what the value means (webhook tokens,
-// the Peerdom API key). Errors name the secret id, never its value.
+// peerbridge calls GetSecretValue; callers decide what the value means (the webhook
+// tokens; the Peerdom API key is a parameter, internal/parameter). Errors name the
+// secret id, never its value.
 package secrets
 
 import (

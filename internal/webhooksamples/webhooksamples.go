@@ -5,7 +5,11 @@
 // `peerbridge send`, tests and the local pipeline. It imports only the standard library.
 package webhooksamples
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+)
 
 // Test is the kind of the Test URL button's message, which peerbridge does not
 // recognize: it becomes an "Unrecognized Message" event.
@@ -84,4 +88,36 @@ func Body(kind string) ([]byte, bool) {
 		panic(err)
 	}
 	return b, true
+}
+
+// LessThanRun is a role-created text whose Purpose is a run of n '<': the event carries
+// the run twice (text and field), and the bus takes it as it is, one byte a '<' (a
+// detail's JSON is not HTML-escaped). 45 KB of them fit the bus.
+func LessThanRun(n int) string {
+	return strings.Replace(texts["role-created"], "**Purpose:** Meetings that end on time, with decisions",
+		"**Purpose:** "+strings.Repeat("<", n), 1)
+}
+
+// EventTooLargeForBus is a body under the 100 KiB body limit whose event would not fit
+// the bus's 256 KB: a role-created text whose Purpose is ~88 KB of "a" and U+2028 (LINE
+// SEPARATOR, 3 bytes raw, which JSON always writes as a 6-byte escape), carried twice.
+func EventTooLargeForBus() []byte {
+	text := strings.Replace(texts["role-created"], "**Purpose:** Meetings that end on time, with decisions",
+		"**Purpose:** "+strings.Repeat("a\u2028", 22000)+"a", 1)
+	// encoding/json escapes U+2028 here too; Peerdom's sender may not: send it raw.
+	return bytes.ReplaceAll(BodyOf(text), []byte(`\u2028`), []byte("\u2028"))
+}
+
+// BodyOf is the webhook body {"text": text}, with <, > and & as they are (encoding/json
+// would send each as a 6-byte escape).
+func BodyOf(text string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(struct {
+		Text string `json:"text"`
+	}{text}); err != nil { // a string always encodes
+		panic(err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }

@@ -22,7 +22,7 @@ func TestBatchMetrics(t *testing.T) {
 		return "", ""
 	}
 	var out bytes.Buffer
-	h := &Handler{Bus: b, Metrics: metrics.New(&out, "peerbridge/test")}
+	h := &Handler{Bus: b, Metrics: &metrics.Writer{W: &out, Namespace: "peerbridge/test", Detailed: true}}
 	handle(t, h, record("m1", envelope(t, "d1", roleText)), record("m2", envelope(t, "d2", roleText)),
 		record("m3", envelope(t, "d3", roleText)), record("m4", envelope(t, "d4", sampleText)), record("m5", "{"))
 	lines, err := metricstest.Lines(out.String())
@@ -42,5 +42,30 @@ func TestBatchMetrics(t *testing.T) {
 	}
 	if lines[2][metrics.DeliveriesFailed] != 2 || len(lines[2]) != 1 {
 		t.Errorf("line 3 (the failed: d3's put and m5's envelope): %s", text[2])
+	}
+}
+
+// TestBatchMetricsBasic: at the basic level, one undimensioned line of totals per batch.
+func TestBatchMetricsBasic(t *testing.T) {
+	b := membus.New()
+	b.FailEntry = func(e bus.Entry) (string, string) {
+		if strings.Contains(e.Detail, `"id":"d3"`) {
+			return "InternalFailure", "injected"
+		}
+		return "", ""
+	}
+	var out bytes.Buffer
+	h := &Handler{Bus: b, Metrics: metrics.New(&out, "peerbridge/test")}
+	handle(t, h, record("m1", envelope(t, "d1", roleText)), record("m2", envelope(t, "d2", roleText)),
+		record("m3", envelope(t, "d3", roleText)), record("m4", envelope(t, "d4", sampleText)), record("m5", "{"))
+	lines, err := metricstest.Lines(out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 1 || lines[0][metrics.EventsPublished] != 3 || lines[0][metrics.Unrecognized] != 1 || lines[0][metrics.DeliveriesFailed] != 2 || len(lines[0]) != 3 {
+		t.Fatalf("lines %v:\n%s", lines, out.String())
+	}
+	if strings.Contains(out.String(), "DetailType") {
+		t.Errorf("basic line has a dimension:\n%s", out.String())
 	}
 }

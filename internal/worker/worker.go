@@ -139,10 +139,20 @@ func (h *Handler) Handle(ctx context.Context, batch []queue.Message) ([]string, 
 	return failed, nil
 }
 
-// count writes the batch's metrics: one line per detail-type published, and one for
-// the rest. A metric lost is not worth failing the batch: errors are dropped.
+// count writes the batch's metrics: at the basic level one line of totals; detailed,
+// one line per detail-type published, and one for the rest. A metric lost is not worth
+// failing the batch: errors are dropped.
 func (h *Handler) count(byType map[string]int, tooLarge, failed int) {
 	if h.Metrics == nil {
+		return
+	}
+	if !h.Metrics.IsDetailed() {
+		published := 0
+		for _, n := range byType {
+			published += n
+		}
+		h.Metrics.Count(map[string]int{metrics.EventsPublished: published, metrics.Unrecognized: byType[peerdom.DetailTypeUnrecognized],
+			metrics.Oversized: tooLarge, metrics.DeliveriesFailed: failed}, "", "")
 		return
 	}
 	for _, detailType := range slices.Sorted(maps.Keys(byType)) {
@@ -237,7 +247,12 @@ func (h *Handler) log(ctx context.Context, m *message, entries []bus.Entry) {
 	if m.delivery.ID != "" { // empty for a message that is not an envelope
 		attrs = append(attrs, slog.String("id", m.delivery.ID))
 	}
-	attrs = append(attrs, slog.String("messageId", m.msg.ID), slog.String("outcome", outcome))
+	if outcome != OutcomePublished || m.msg.ReceiveCount > 1 {
+		// What `peerbridge dlq list` looks a dead letter's error up by; a delivery
+		// published at its first receive leaves it out (50 bytes a webhook, issue 22).
+		attrs = append(attrs, slog.String("messageId", m.msg.ID))
+	}
+	attrs = append(attrs, slog.String("outcome", outcome))
 	if m.entry >= 0 {
 		attrs = append(attrs, slog.String("detailType", entries[m.entry].DetailType))
 		if outcome == OutcomeTooLarge {

@@ -14,27 +14,27 @@ import (
 
 // Config is what every action reads from its environment (COMMON.md's names).
 type Config struct {
-	APIURL         string   // PEERDOM_API_URL (default peerdomapi.DefaultBaseURL)
-	APIKeySecretID string   // PEERDOM_API_KEY_SECRET_ID: the secret holding the API key
-	APIKey         string   // PEERDOM_API_KEY: the key itself, for local use when no secret id is set
-	IgnoreAuthors  []string // IGNORE_AUTHORS: comma-separated author emails
-	LogLevel       string   // LOG_LEVEL
-	EventBusName   string   // EVENT_BUS_NAME (actions that publish)
-	EventSource    string   // EVENT_SOURCE (default peerdom.DefaultSource)
+	APIURL          string   // PEERDOM_API_URL (default peerdomapi.DefaultBaseURL)
+	APIKeyParameter string   // PEERDOM_API_KEY_PARAMETER: the SSM SecureString parameter holding the API key
+	APIKey          string   // PEERDOM_API_KEY: the key itself, for local use when no parameter is set
+	IgnoreAuthors   []string // IGNORE_AUTHORS: comma-separated author emails
+	LogLevel        string   // LOG_LEVEL
+	EventBusName    string   // EVENT_BUS_NAME (actions that publish)
+	EventSource     string   // EVENT_SOURCE (default peerdom.DefaultSource)
 }
 
 // LoadConfig reads the Config from getenv (os.Getenv in a Lambda). The key comes from
-// the secret when PEERDOM_API_KEY_SECRET_ID is set, else from PEERDOM_API_KEY; one of
+// the parameter when PEERDOM_API_KEY_PARAMETER is set, else from PEERDOM_API_KEY; one of
 // them is required.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
-		APIURL:         strings.TrimSpace(getenv("PEERDOM_API_URL")),
-		APIKeySecretID: strings.TrimSpace(getenv("PEERDOM_API_KEY_SECRET_ID")),
-		APIKey:         strings.TrimSpace(getenv("PEERDOM_API_KEY")),
-		IgnoreAuthors:  ParseList(getenv("IGNORE_AUTHORS")),
-		LogLevel:       getenv("LOG_LEVEL"),
-		EventBusName:   strings.TrimSpace(getenv("EVENT_BUS_NAME")),
-		EventSource:    strings.TrimSpace(getenv("EVENT_SOURCE")),
+		APIURL:          strings.TrimSpace(getenv("PEERDOM_API_URL")),
+		APIKeyParameter: strings.TrimSpace(getenv("PEERDOM_API_KEY_PARAMETER")),
+		APIKey:          strings.TrimSpace(getenv("PEERDOM_API_KEY")),
+		IgnoreAuthors:   ParseList(getenv("IGNORE_AUTHORS")),
+		LogLevel:        getenv("LOG_LEVEL"),
+		EventBusName:    strings.TrimSpace(getenv("EVENT_BUS_NAME")),
+		EventSource:     strings.TrimSpace(getenv("EVENT_SOURCE")),
 	}
 	if c.APIURL == "" {
 		c.APIURL = peerdomapi.DefaultBaseURL
@@ -42,8 +42,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.EventSource == "" {
 		c.EventSource = peerdom.DefaultSource
 	}
-	if c.APIKeySecretID == "" && c.APIKey == "" {
-		return c, errors.New("action: set PEERDOM_API_KEY_SECRET_ID (the Secrets Manager secret holding the Peerdom API key) or, for local use, PEERDOM_API_KEY")
+	if c.APIKeyParameter == "" && c.APIKey == "" {
+		return c, errors.New("action: set PEERDOM_API_KEY_PARAMETER (the Systems Manager SecureString parameter holding the Peerdom API key) or, for local use, PEERDOM_API_KEY")
 	}
 	return c, nil
 }
@@ -55,7 +55,7 @@ func (c Config) LogValue() slog.Value {
 		key = "[set]"
 	}
 	return slog.GroupValue(
-		slog.String("apiUrl", c.APIURL), slog.String("apiKeySecretId", c.APIKeySecretID), slog.String("apiKey", key),
+		slog.String("apiUrl", c.APIURL), slog.String("apiKeyParameter", c.APIKeyParameter), slog.String("apiKey", key),
 		slog.Any("ignoreAuthors", c.IgnoreAuthors), slog.String("eventBusName", c.EventBusName), slog.String("eventSource", c.EventSource))
 }
 

@@ -22,7 +22,7 @@ func TestLoadConfig(t *testing.T) {
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("config = %+v, want %+v", c, want)
 	}
-	if _, err := action.LoadConfig(env(nil)); err == nil || !strings.Contains(err.Error(), "PEERDOM_API_KEY_SECRET_ID") {
+	if _, err := action.LoadConfig(env(nil)); err == nil || !strings.Contains(err.Error(), "PEERDOM_API_KEY_PARAMETER") {
 		t.Fatalf("no key: %v", err)
 	}
 	var buf bytes.Buffer

@@ -1,6 +1,7 @@
 package action
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -112,17 +113,23 @@ func (e *Enrich) Handle(ctx context.Context, ev Event) error {
 	}
 	snap := Snapshot{ID: snapshotID(d.ID, id), CausedBy: d.ID, CauseType: ev.DetailType, TakenAt: now().UTC(),
 		Entity: d.Entity, EntityID: id, Organization: d.Organization, Object: obj}
-	detail, err := json.Marshal(snap)
-	if err != nil {
+	// Without HTML escaping, as the webhook events: a '<' takes one byte of the bus's
+	// 256 KB, not six.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(snap); err != nil {
 		return fmt.Errorf("enrich: encoding the snapshot: %w", err)
 	}
+	detail := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	entry := bus.Entry{Source: e.Source, DetailType: SnapshotDetailType(d.Entity), Detail: string(detail), Time: snap.TakenAt}
 	res := bus.Publish(ctx, e.Bus, []bus.Entry{entry})
 	if res[0].Err != nil {
 		return fmt.Errorf("enrich: publishing %s: %w", entry.DetailType, res[0].Err)
 	}
+	// The snapshot's detail id; its bus event id is left out of the line (issue 22: the
+	// line is written for every change).
 	Note(ctx, "snapshotId", snap.ID)
-	Note(ctx, "snapshotEventId", res[0].EventID)
 	return nil
 }
 

@@ -18,7 +18,7 @@ import (
 func TestRunnerCountsOutcomesByAction(t *testing.T) {
 	var out bytes.Buffer
 	var logs logBuffer
-	r := &action.Runner{Name: "demo", Logger: logs.logger(), Metrics: metrics.New(&out, "peerbridge/test"),
+	r := &action.Runner{Name: "demo", Logger: logs.logger(), Metrics: &metrics.Writer{W: &out, Namespace: "peerbridge/test", Detailed: true},
 		Handler: action.HandlerFunc(func(ctx context.Context, ev action.Event) error {
 			switch ev.Detail.Name {
 			case "fail":

@@ -25,6 +25,12 @@ import (
 //
 // The lease lasts until the context's deadline (the Lambda's timeout) plus LeaseMargin,
 // so a crashed holder blocks the entity no longer than it could have run.
+//
+// A Store that is also an idempotency.Claims (both shipped stores are) keeps the
+// entity's lease and its completed deliveries together: the claim is one conditional
+// write that answers whether the delivery is done, the finish one more that records it,
+// no read (2 writes per delivery, where the separate lease and records take 2 reads and
+// 3 writes).
 type Once struct {
 	Store idempotency.Store // nil: every delivery runs the handler, as without Once
 
@@ -64,6 +70,9 @@ func (o *Once) run(ctx context.Context, name string, ev Event, handle func(conte
 	doneKey := "" // no delivery id: repeats cannot be told apart, only the lease applies
 	if ev.Detail.ID != "" {
 		doneKey = name + "/" + ev.Detail.ID
+	}
+	if claims, ok := o.Store.(idempotency.Claims); ok {
+		return o.runClaim(ctx, claims, name+"/"+leaseSubject(ev), doneKey, ev, handle)
 	}
 	if err := o.alreadyDone(ctx, doneKey); err != nil {
 		return err
@@ -124,10 +133,17 @@ func leaseSubject(ev Event) string {
 
 // acquire takes the lease, waiting while another owner holds it.
 func (o *Once) acquire(ctx context.Context, key, owner string) error {
+	return o.wait(ctx, key, func() error { return o.Store.Acquire(ctx, key, owner, o.leaseTTL(ctx)) })
+}
+
+// wait calls try (a lease's acquire or claim on key) until it succeeds, waiting while it
+// answers ErrHeld, and fails with ErrEntityBusy when the next try would come after the
+// context's deadline.
+func (o *Once) wait(ctx context.Context, key string, try func() error) error {
 	start := time.Now()
 	wait := orDefault(o.PollMin, defaultPollMin)
 	for tries := 0; ; tries++ {
-		err := o.Store.Acquire(ctx, key, owner, o.leaseTTL(ctx))
+		err := try()
 		if err == nil {
 			if waited := time.Since(start); waited >= time.Millisecond {
 				Note(ctx, "leaseWaitMs", waited.Milliseconds())
@@ -170,4 +186,44 @@ func (o *Once) release(ctx context.Context, key, owner string) {
 	if err := o.Store.Release(rctx, key, owner); err != nil {
 		Note(ctx, "leaseReleaseError", err.Error())
 	}
+}
+
+// runClaim is run on a Claims store: claim the entity (waiting while another delivery
+// holds it), skip a delivery already done, run the handler, finish recording it done.
+func (o *Once) runClaim(ctx context.Context, claims idempotency.Claims, key, doneKey string, ev Event, handle func(context.Context, Event) error) error {
+	owner := uuid.New()
+	remember := orDefault(o.RememberFor, defaultRememberFor)
+	var c idempotency.Claim
+	err := o.wait(ctx, key, func() error {
+		var err error
+		c, err = claims.Claim(ctx, key, owner, o.leaseTTL(ctx), remember, doneKey)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	finish := func(record string) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		defer cancel()
+		if ferr := claims.Finish(rctx, c, record); ferr != nil {
+			if record != "" && !errors.Is(ferr, idempotency.ErrNotOwner) {
+				Note(ctx, "recordError", ferr.Error())
+			} else {
+				Note(ctx, "leaseReleaseError", ferr.Error())
+			}
+		}
+	}
+	if c.Done {
+		finish("")
+		return Ignore("already done")
+	}
+	err = handle(ctx, ev)
+	record := ""
+	if doneKey != "" && (err == nil || IsIgnored(err)) {
+		// The effect is done; failing the event now would only run it again, so a record
+		// that cannot be written is noted, and the state checks catch a repeat.
+		record = doneKey
+	}
+	finish(record)
+	return err
 }

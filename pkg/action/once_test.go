@@ -32,13 +32,25 @@ const (
 	deliveries = 20  // at once, per round
 )
 
-// newOnce is the hook under test: the memory store, polling fast so a round stays short.
-func newOnce() *action.Once {
+// leasesOnly is the memory store without its idempotency.Claims: Once then takes the
+// separate lease and records (the path a Store without claims takes).
+type leasesOnly struct{ idempotency.Store }
+
+// newOnce is the hook under test: the memory store (with claims, or its leases and
+// records only), polling fast so a round stays short.
+func newOnce(claims bool) *action.Once {
 	if *noStore {
 		return nil
 	}
-	return &action.Once{Store: memstore.New(nil), PollMin: 500 * time.Microsecond, PollMax: 2 * time.Millisecond}
+	var store idempotency.Store = memstore.New(nil)
+	if !claims {
+		store = leasesOnly{store}
+	}
+	return &action.Once{Store: store, PollMin: 500 * time.Microsecond, PollMax: 2 * time.Millisecond}
 }
+
+// storeKinds are the two ways Once keeps effects once, each run by the concurrency tests.
+var storeKinds = map[bool]string{true: "claims", false: "leases and records"}
 
 // deliverAtOnce runs the events through r concurrently, released together, and returns
 // the runs' errors.
@@ -79,11 +91,11 @@ func copies(n int, detailType string, d peerdom.Detail, sameDelivery bool) []act
 // the store, the deliveries of one webhook (sameDelivery) run the action once in all —
 // the others are skipped without an API call; deliveries of several webhooks all run, one
 // at a time, and the state check finds the work done.
-func concurrentRounds(t *testing.T, s *peerdomtest.Server, name string, h action.Handler, sameDelivery bool, newEntity func(n int) (string, peerdom.Detail)) {
+func concurrentRounds(t *testing.T, s *peerdomtest.Server, name string, h action.Handler, sameDelivery, claims bool, newEntity func(n int) (string, peerdom.Detail)) {
 	t.Helper()
 	var runs atomic.Int32
 	counted := action.HandlerFunc(func(ctx context.Context, ev action.Event) error { runs.Add(1); return h.Handle(ctx, ev) })
-	r := &action.Runner{Name: name, Handler: counted, Once: newOnce(), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	r := &action.Runner{Name: name, Handler: counted, Once: newOnce(claims), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	wantRuns := int32(deliveries)
 	if sameDelivery && !*noStore {
 		wantRuns = 1
@@ -120,15 +132,16 @@ func fmtHist(hist map[int]int) string {
 var variants = map[bool]string{true: "one webhook redelivered", false: "several webhooks"}
 
 func TestConcurrentPeerCreatedAssignsOnce(t *testing.T) {
-	for _, sameDelivery := range []bool{true, false} {
-		t.Run(variants[sameDelivery], func(t *testing.T) {
+	for _, c := range []struct{ sameDelivery, claims bool }{{true, true}, {false, true}, {true, false}, {false, false}} {
+		sameDelivery := c.sameDelivery
+		t.Run(variants[sameDelivery]+", "+storeKinds[c.claims], func(t *testing.T) {
 			s := newPeerdom(t, nil)
 			newcomer := s.AddRole(peerdomapi.Role{Name: "Newcomer"})
 			onboard, err := action.NewOnboardPeer(fastClient(s), []string{newcomer.ID})
 			if err != nil {
 				t.Fatal(err)
 			}
-			concurrentRounds(t, s, action.NameOnboardPeer, onboard, sameDelivery, func(n int) (string, peerdom.Detail) {
+			concurrentRounds(t, s, action.NameOnboardPeer, onboard, sameDelivery, c.claims, func(n int) (string, peerdom.Detail) {
 				p := s.AddPeer(peerdomapi.Peer{FirstName: "Peer", LastName: fmt.Sprint(n)})
 				return "Peer Created", peerdom.Detail{Entity: peerdom.EntityPeer, Action: peerdom.ActionCreated,
 					EntityID: p.ID, Name: "Peer " + fmt.Sprint(n), Author: author("Jane Doe", janeEmail)}
@@ -141,8 +154,9 @@ func TestConcurrentPeerCreatedAssignsOnce(t *testing.T) {
 }
 
 func TestConcurrentRoleCreatedFillsOnce(t *testing.T) {
-	for _, sameDelivery := range []bool{true, false} {
-		t.Run(variants[sameDelivery], func(t *testing.T) {
+	for _, c := range []struct{ sameDelivery, claims bool }{{true, true}, {false, true}, {true, false}, {false, false}} {
+		sameDelivery := c.sameDelivery
+		t.Run(variants[sameDelivery]+", "+storeKinds[c.claims], func(t *testing.T) {
 			s := newPeerdom(t, nil)
 			defaults, err := action.ParseFieldDefaults(`{"Purpose": "To be defined"}`)
 			if err != nil {
@@ -152,7 +166,7 @@ func TestConcurrentRoleCreatedFillsOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			concurrentRounds(t, s, action.NameRoleDefaults, roleDefaults, sameDelivery, func(n int) (string, peerdom.Detail) {
+			concurrentRounds(t, s, action.NameRoleDefaults, roleDefaults, sameDelivery, c.claims, func(n int) (string, peerdom.Detail) {
 				role := s.AddRole(peerdomapi.Role{Name: fmt.Sprint("Role ", n)})
 				return "Role Created", peerdom.Detail{Entity: peerdom.EntityRole, Action: peerdom.ActionCreated,
 					EntityID: role.ID, Name: role.Name, Author: author("Jane Doe", janeEmail)}
@@ -426,5 +440,61 @@ func TestOnceLeasesByNameWhenTheEntityHasNoID(t *testing.T) {
 	close(finish)
 	if err := <-first; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// claimCounting counts a claims store's calls and can make them fail.
+type claimCounting struct {
+	*memstore.Store
+	claims, finishes atomic.Int32
+	err              error
+}
+
+func (c *claimCounting) Claim(ctx context.Context, key, owner string, ttl, remember time.Duration, record string) (idempotency.Claim, error) {
+	c.claims.Add(1)
+	if c.err != nil {
+		return idempotency.Claim{}, c.err
+	}
+	return c.Store.Claim(ctx, key, owner, ttl, remember, record)
+}
+
+func (c *claimCounting) Finish(ctx context.Context, cl idempotency.Claim, record string) error {
+	c.finishes.Add(1)
+	if c.err != nil {
+		return c.err
+	}
+	return c.Store.Finish(ctx, cl, record)
+}
+
+// TestOnceWithClaimsTakesTwoWrites: with a claims store, a delivery costs one claim and
+// one finish (two conditional writes in DynamoDB) and nothing else; its repeat is
+// skipped by the claim without the handler; an unreachable store fails the event before
+// the handler runs.
+func TestOnceWithClaimsTakesTwoWrites(t *testing.T) {
+	var logs logBuffer
+	store := &claimCounting{Store: memstore.New(nil)}
+	r, calls := countingRunner(&action.Once{Store: store}, &logs, func(int32) error { return nil })
+	ev := peerCreated(peerdom.NewDeliveryID(), "p-1")
+	if err := r.Run(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 1 || store.claims.Load() != 1 || store.finishes.Load() != 1 {
+		t.Fatalf("first delivery: %d handler calls, %d claims, %d finishes; want 1, 1, 1", calls.Load(), store.claims.Load(), store.finishes.Load())
+	}
+	again := ev
+	again.ID = peerdom.NewDeliveryID() // EventBridge's redelivery: a new event id, the same delivery
+	if err := r.Run(context.Background(), again); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 1 || store.claims.Load() != 2 || store.finishes.Load() != 2 {
+		t.Fatalf("redelivery: %d handler calls, %d claims, %d finishes; want 1, 2, 2", calls.Load(), store.claims.Load(), store.finishes.Load())
+	}
+	if l := logs.lines(t); len(l) != 2 || l[1]["outcome"] != "ignored" || l[1]["reason"] != "already done" {
+		t.Errorf("lines %v", l)
+	}
+	down := &claimCounting{Store: memstore.New(nil), err: errors.New("DynamoDB: service unavailable")}
+	r, calls = countingRunner(&action.Once{Store: down}, &logs, func(int32) error { return nil })
+	if err := r.Run(context.Background(), peerCreated(peerdom.NewDeliveryID(), "p-2")); err == nil || calls.Load() != 0 {
+		t.Fatalf("an unreachable store: err %v, %d handler calls; want an error and none", err, calls.Load())
 	}
 }

@@ -49,7 +49,7 @@ func (f Fields) Map() map[string]string {
 
 // MarshalJSON writes the fields as a JSON object, Map's: keys sorted, a name given
 // twice with its last value; nil is {}.
-func (f Fields) MarshalJSON() ([]byte, error) { return json.Marshal(f.Map()) }
+func (f Fields) MarshalJSON() ([]byte, error) { return marshalText(f.Map()) }
 
 // UnmarshalJSON reads a JSON object (null leaves the fields as they are, as for a map);
 // as a JSON object has no order, the fields come sorted by name.

@@ -62,7 +62,7 @@ func TestConfigurationErrorsNameTheSetting(t *testing.T) {
 		vars map[string]string
 		want string
 	}{
-		"no key": {map[string]string{"EVENT_BUS_NAME": "b"}, "PEERDOM_API_KEY_SECRET_ID"},
+		"no key": {map[string]string{"EVENT_BUS_NAME": "b"}, "PEERDOM_API_KEY_PARAMETER"},
 		"no bus": {map[string]string{"PEERDOM_API_KEY": "k"}, "EVENT_BUS_NAME"},
 	} {
 		if _, err := newRunner(context.Background(), mototest.Getenv(c.vars), logging.Discard()); err == nil || !strings.Contains(err.Error(), c.want) {

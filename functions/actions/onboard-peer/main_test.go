@@ -9,7 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/peerbridge/peerbridge/internal/idempotency/dynamostore"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/mototest"
@@ -22,8 +23,8 @@ import (
 
 func TestMain(m *testing.M) { mototest.Main(m) }
 
-// TestWiredFromEnvironment builds the function as Lambda does, the key in Secrets
-// Manager (moto), and runs a Peer Created event as EventBridge delivers it.
+// TestWiredFromEnvironment builds the function as Lambda does, the key in an SSM
+// SecureString parameter (moto), and runs a Peer Created event as EventBridge delivers it.
 func TestWiredFromEnvironment(t *testing.T) {
 	mototest.SetEnv(t)
 	ctx := context.Background()
@@ -31,18 +32,19 @@ func TestWiredFromEnvironment(t *testing.T) {
 	defer s.Close()
 	role := s.AddRole(peerdomapi.Role{Name: "Newcomer"})
 	ada := s.AddPeer(peerdomapi.Peer{FirstName: "Ada"})
-	sm := secretsmanager.NewFromConfig(mototest.Config(t))
-	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("onboard/peerdom-key"), SecretString: aws.String(`{"apiKey":"sk-from-the-secret"}`)}); err != nil {
+	ps := ssm.NewFromConfig(mototest.Config(t))
+	if _, err := ps.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/onboard/peerdom-key"), Value: aws.String(`{"apiKey":"sk-from-the-secret"}`),
+		Type: ssmtypes.ParameterTypeSecureString}); err != nil {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	r, err := newRunner(ctx, mototest.Getenv(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY_SECRET_ID": "onboard/peerdom-key",
+	r, err := newRunner(ctx, mototest.Getenv(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY_PARAMETER": "/onboard/peerdom-key",
 		"ONBOARDING_ROLE_IDS": role.ID, "IGNORE_AUTHORS": "bot@acme.example"}), logging.New(&logs, "info"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The key was read once, at the cold start: removing the secret changes nothing now.
-	if _, err := sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String("onboard/peerdom-key"), ForceDeleteWithoutRecovery: aws.Bool(true)}); err != nil {
+	// The key was read once, at the cold start: removing the parameter changes nothing now.
+	if _, err := ps.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String("/onboard/peerdom-key")}); err != nil {
 		t.Fatal(err)
 	}
 	ev, _ := awsaction.ToEventBridge(action.Event{ID: "ev-1", Source: "peerdom", DetailType: "Peer Created", Time: time.Now(),
@@ -65,10 +67,10 @@ func TestConfigurationErrorsNameTheSetting(t *testing.T) {
 		vars map[string]string
 		want string
 	}{
-		"no key":         {map[string]string{"ONBOARDING_ROLE_IDS": "r"}, "PEERDOM_API_KEY_SECRET_ID"},
-		"missing secret": {map[string]string{"PEERDOM_API_KEY_SECRET_ID": "no/such/secret", "ONBOARDING_ROLE_IDS": "r"}, `"no/such/secret"`},
-		"no roles":       {map[string]string{"PEERDOM_API_KEY": "k"}, "ONBOARDING_ROLE_IDS"},
-		"bad url":        {map[string]string{"PEERDOM_API_KEY": "k", "ONBOARDING_ROLE_IDS": "r", "PEERDOM_API_URL": "api.peerdom.org"}, "not an http(s) URL"},
+		"no key":            {map[string]string{"ONBOARDING_ROLE_IDS": "r"}, "PEERDOM_API_KEY_PARAMETER"},
+		"missing parameter": {map[string]string{"PEERDOM_API_KEY_PARAMETER": "/no/such/parameter", "ONBOARDING_ROLE_IDS": "r"}, `"/no/such/parameter"`},
+		"no roles":          {map[string]string{"PEERDOM_API_KEY": "k"}, "ONBOARDING_ROLE_IDS"},
+		"bad url":           {map[string]string{"PEERDOM_API_KEY": "k", "ONBOARDING_ROLE_IDS": "r", "PEERDOM_API_URL": "api.peerdom.org"}, "not an http(s) URL"},
 	} {
 		if _, err := newRunner(context.Background(), mototest.Getenv(c.vars), logging.Discard()); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want it to mention %s", name, err, c.want)

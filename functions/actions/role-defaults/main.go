@@ -10,7 +10,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/peerbridge/peerbridge/internal/awsconfig"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/metrics"
@@ -21,7 +21,8 @@ import (
 const name = action.NameRoleDefaults
 
 func main() {
-	logger := logging.New(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("action", name))
+	// No "action" member here: the runner names its action in each line.
+	logger := logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))
 	runner, err := newRunner(context.Background(), os.Getenv, logger)
 	if err != nil {
 		logger.Error(name+" cannot start: fix its configuration", slog.String("error", err.Error()))
@@ -39,7 +40,7 @@ func newRunner(ctx context.Context, getenv func(string) string, logger *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	api, err := awsaction.PeerdomClient(ctx, name, cfg, secretsmanager.NewFromConfig(awsCfg))
+	api, err := awsaction.PeerdomClient(ctx, name, cfg, ssm.NewFromConfig(awsCfg))
 	if err != nil {
 		return nil, err
 	}
@@ -54,5 +55,5 @@ func newRunner(ctx context.Context, getenv func(string) string, logger *slog.Log
 	logger.Info("ready", slog.Any("config", cfg))
 	once := awsaction.Once(awsCfg, getenv("IDEMPOTENCY_TABLE"))
 	return &action.Runner{Name: name, Handler: h, IgnoreAuthors: cfg.IgnoreAuthors, Once: once, Logger: logger,
-		Metrics: metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))}, nil
+		Metrics: metrics.FromEnv(os.Stdout, getenv)}, nil
 }

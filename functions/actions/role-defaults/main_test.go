@@ -44,7 +44,7 @@ func TestConfigurationErrorsNameTheSetting(t *testing.T) {
 		vars map[string]string
 		want string
 	}{
-		"no key":       {map[string]string{"ROLE_DEFAULTS": `{"Purpose": "x"}`}, "PEERDOM_API_KEY_SECRET_ID"},
+		"no key":       {map[string]string{"ROLE_DEFAULTS": `{"Purpose": "x"}`}, "PEERDOM_API_KEY_PARAMETER"},
 		"no defaults":  {map[string]string{"PEERDOM_API_KEY": "k"}, "ROLE_DEFAULTS"},
 		"bad defaults": {map[string]string{"PEERDOM_API_KEY": "k", "ROLE_DEFAULTS": "Purpose=x"}, "ROLE_DEFAULTS"},
 	} {

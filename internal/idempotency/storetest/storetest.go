@@ -79,6 +79,13 @@ func Run(t *testing.T, newStore NewStore, f Features) {
 	t.Run("CompletionRecordExpires", func(t *testing.T) { testRecordExpiry(t, newStore) })
 	t.Run("CancelledContextIsNotContention", func(t *testing.T) { testCancelled(t, newStore) })
 	t.Run("ConcurrentAcquireHasOneWinner", func(t *testing.T) { testContention(t, newStore, f) })
+	if _, ok := newStore(t, NewClock()).(idempotency.Claims); ok {
+		claims := func(t *testing.T, c *Clock) idempotency.Claims { return newStore(t, c).(idempotency.Claims) }
+		t.Run("ClaimContendFinish", func(t *testing.T) { testClaimContendFinish(t, claims) })
+		t.Run("ClaimRecordsExpireAndAreBounded", func(t *testing.T) { testClaimRecords(t, claims) })
+		t.Run("FinishByALoserStillRecords", func(t *testing.T) { testFinishLost(t, claims) })
+		t.Run("ConcurrentClaimHasOneWinner", func(t *testing.T) { testClaimContention(t, claims, f) })
+	}
 }
 
 var ctx = context.Background()
@@ -250,6 +257,131 @@ func testContention(t *testing.T, newStore NewStore, f Features) {
 		}
 		if wins.Load() != 1 || held.Load() != int32(f.Contenders-1) {
 			t.Fatalf("round %d: %d winners and %d held of %d contenders, want 1 and %d", round, wins.Load(), held.Load(), f.Contenders, f.Contenders-1)
+		}
+	}
+}
+
+func claim(t *testing.T, s idempotency.Claims, k, owner, record string) idempotency.Claim {
+	t.Helper()
+	c, err := s.Claim(ctx, k, owner, time.Minute, time.Hour, record)
+	must(t, owner+" claims "+k, err)
+	return c
+}
+
+// testClaimContendFinish: a claim is a lease (held, extended by its owner, free again
+// once finished), and a delivery finished with its record is done for the next claim.
+func testClaimContendFinish(t *testing.T, newClaims func(*testing.T, *Clock) idempotency.Claims) {
+	s, k := newClaims(t, NewClock()), key(t)
+	a := claim(t, s, k, "a", "d1")
+	if a.Done || a.Key != k || a.Owner != "a" {
+		t.Fatalf("first claim %+v", a)
+	}
+	_, err := s.Claim(ctx, k, "b", time.Minute, time.Hour, "d1")
+	wantErr(t, "b claims a's lease", err, idempotency.ErrHeld)
+	claim(t, s, k, "a", "d1") // its own, again
+	must(t, "a finishes d1", s.Finish(ctx, a, "d1"))
+	b := claim(t, s, k, "b", "d1")
+	if !b.Done {
+		t.Fatalf("d1 finished, then claimed again: Done = false")
+	}
+	must(t, "b finishes without a record", s.Finish(ctx, b, ""))
+	if c := claim(t, s, k, "c", "d2"); c.Done {
+		t.Fatalf("d2 was never finished: Done = true")
+	}
+	if c := claim(t, s, k+"/other", "c", "d1"); c.Done {
+		t.Fatalf("d1 is done on another key")
+	}
+}
+
+// testClaimRecords: a record expires after remember; a key keeps MaxRecords records, the
+// latest.
+func testClaimRecords(t *testing.T, newClaims func(*testing.T, *Clock) idempotency.Claims) {
+	clock := NewClock()
+	s, k := newClaims(t, clock), key(t)
+	must(t, "finish old", s.Finish(ctx, claim(t, s, k, "a", "old"), "old"))
+	clock.Advance(time.Hour - time.Millisecond)
+	if c := claim(t, s, k, "a", "old"); !c.Done {
+		t.Fatal("old: not done 1ms before its expiry")
+	} else {
+		must(t, "release", s.Finish(ctx, c, ""))
+	}
+	clock.Advance(time.Millisecond)
+	c := claim(t, s, k, "a", "old")
+	if c.Done || len(c.Expired) != 1 || c.Expired[0] != "old" {
+		t.Fatalf("old at its expiry: %+v, want not done and stale", c)
+	}
+	must(t, "release", s.Finish(ctx, c, ""))
+	for i := range idempotency.MaxRecords + 3 {
+		clock.Advance(time.Millisecond)
+		r := fmt.Sprintf("r%02d", i)
+		must(t, "finish "+r, s.Finish(ctx, claim(t, s, k, "a", r), r))
+	}
+	for i := range idempotency.MaxRecords + 3 {
+		r := fmt.Sprintf("r%02d", i)
+		c := claim(t, s, k, "b", r)
+		if want := i >= 3; c.Done != want {
+			t.Errorf("%s: Done = %v, want %v (the latest %d kept)", r, c.Done, want, idempotency.MaxRecords)
+		}
+		if len(c.Expired) != 0 || len(c.Oldest) != 1 {
+			t.Errorf("%s: expired %v, oldest %v with %d records, want none and the one to make room", r, c.Expired, c.Oldest, idempotency.MaxRecords)
+		}
+		must(t, "release", s.Finish(ctx, c, ""))
+	}
+}
+
+// testFinishLost: a claim that outlived its ttl and was taken over is not finished by its
+// first owner (ErrNotOwner, the new owner keeps the lease), but its record counts.
+func testFinishLost(t *testing.T, newClaims func(*testing.T, *Clock) idempotency.Claims) {
+	clock := NewClock()
+	s, k := newClaims(t, clock), key(t)
+	a := claim(t, s, k, "a", "d1")
+	clock.Advance(time.Minute)
+	b := claim(t, s, k, "b", "d2")
+	wantErr(t, "a finishes the claim it lost", s.Finish(ctx, a, "d1"), idempotency.ErrNotOwner)
+	_, err := s.Claim(ctx, k, "c", time.Minute, time.Hour, "d1")
+	wantErr(t, "c claims b's lease", err, idempotency.ErrHeld)
+	must(t, "b finishes", s.Finish(ctx, b, "d2"))
+	for _, r := range []string{"d1", "d2"} {
+		if c := claim(t, s, k, "c", r); !c.Done {
+			t.Errorf("%s: not done", r)
+		} else {
+			must(t, "release", s.Finish(ctx, c, ""))
+		}
+	}
+}
+
+// testClaimContention: Contenders goroutines claim one key at once, round after round:
+// one wins (see Features.ConditionalWriteRaces), the others see ErrHeld.
+func testClaimContention(t *testing.T, newClaims func(*testing.T, *Clock) idempotency.Claims, f Features) {
+	s := newClaims(t, NewClock())
+	for round := range f.ContentionRounds {
+		k := key(t)
+		var wins, held atomic.Int32
+		errs := make(chan error, f.Contenders)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range f.Contenders {
+			wg.Go(func() {
+				<-start
+				_, err := s.Claim(ctx, k, fmt.Sprintf("owner-%d", i), time.Minute, time.Hour, "d")
+				switch {
+				case err == nil:
+					wins.Add(1)
+				case errors.Is(err, idempotency.ErrHeld):
+					held.Add(1)
+				default:
+					errs <- err
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if wins.Load() < 1 || wins.Load()+held.Load() != int32(f.Contenders) || (!f.ConditionalWriteRaces && wins.Load() != 1) {
+			t.Fatalf("round %d: %d winners and %d held of %d contenders", round, wins.Load(), held.Load(), f.Contenders)
 		}
 	}
 }

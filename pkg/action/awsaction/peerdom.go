@@ -5,36 +5,36 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/peerbridge/peerbridge/internal/secrets"
+	"github.com/peerbridge/peerbridge/internal/parameter"
 	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 )
 
-// SecretsClient is the part of *secretsmanager.Client that PeerdomClient uses.
-type SecretsClient = secrets.Client
+// ParameterClient is the part of *ssm.Client that PeerdomClient uses.
+type ParameterClient = parameter.Client
 
 // secretTimeout bounds reading the key at the cold start.
 const secretTimeout = 10 * time.Second
 
 // PeerdomClient is the action's Peerdom API client: cfg.APIURL, with the key from the
-// secret cfg.APIKeySecretID (read now, at the cold start, and read again once when the
+// SecureString parameter cfg.APIKeyParameter (read now, at the cold start, and read again once when the
 // API answers 401: the key was rotated since, and a warm container picks up the new one)
-// or else cfg.APIKey; its user agent names the action. Errors say which setting or secret
+// or else cfg.APIKey; its user agent names the action. Errors say which setting or parameter
 // is wrong, never the key.
-func PeerdomClient(ctx context.Context, name string, cfg action.Config, sm SecretsClient) (*peerdomapi.Client, error) {
+func PeerdomClient(ctx context.Context, name string, cfg action.Config, ps ParameterClient) (*peerdomapi.Client, error) {
 	opts := []peerdomapi.Option{peerdomapi.WithUserAgent("peerbridge-" + name)}
 	key := cfg.APIKey
-	if cfg.APIKeySecretID != "" {
+	if cfg.APIKeyParameter != "" {
 		read := func(ctx context.Context) (string, error) {
 			ctx, cancel := context.WithTimeout(ctx, secretTimeout)
 			defer cancel()
-			value, err := secrets.Fetch(ctx, sm, cfg.APIKeySecretID)
+			value, err := parameter.Fetch(ctx, ps, cfg.APIKeyParameter)
 			if err != nil {
-				return "", fmt.Errorf("reading the Peerdom API key (PEERDOM_API_KEY_SECRET_ID): %w", err)
+				return "", fmt.Errorf("reading the Peerdom API key (PEERDOM_API_KEY_PARAMETER): %w", err)
 			}
 			key, err := action.APIKeyFromSecret(value)
 			if err != nil {
-				return "", fmt.Errorf("secret %q: %w", cfg.APIKeySecretID, err)
+				return "", fmt.Errorf("parameter %q: %w", cfg.APIKeyParameter, err)
 			}
 			return key, nil
 		}

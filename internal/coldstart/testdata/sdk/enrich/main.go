@@ -1,5 +1,5 @@
 // Command enrich is a cold start baseline of the functions that link the EventBridge,
-// Secrets Manager and DynamoDB clients (enrich): the aws-lambda-go hello world (../../hello) that also
+// SSM and DynamoDB clients (enrich): the aws-lambda-go hello world (../../hello) that also
 // builds those SDK clients from the environment as the functions do, and links the
 // operations they call on them, and does nothing else. Its init is what those clients cost any function that must link them;
 // internal/coldstart's benchmark holds each function's init to its baseline's.
@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/peerbridge/peerbridge/internal/awsconfig"
 )
 
@@ -26,10 +26,10 @@ func main() {
 		panic(err)
 	}
 	c0 := eventbridge.NewFromConfig(cfg)
-	c1 := secretsmanager.NewFromConfig(cfg)
+	c1 := ssm.NewFromConfig(cfg)
 	c2 := dynamodb.NewFromConfig(cfg)
 	lambda.Start(func(_ context.Context, e event) (string, error) {
-		_ = []any{c0.PutEvents, c1.GetSecretValue, c2.PutItem, c2.DeleteItem, c2.GetItem} // linked, as the function links them; never called
+		_ = []any{c0.PutEvents, c1.GetParameter, c2.PutItem, c2.DeleteItem, c2.GetItem} // linked, as the function links them; never called
 		return "Hello " + e.Name + "!", nil
 	})
 }

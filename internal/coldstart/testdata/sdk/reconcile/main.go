@@ -1,5 +1,5 @@
 // Command reconcile is a cold start baseline of the reconcile function, which links the
-// EventBridge, Secrets Manager and DynamoDB clients: the aws-lambda-go hello world
+// EventBridge, SSM and DynamoDB clients: the aws-lambda-go hello world
 // (../../hello) that also builds those SDK clients from the environment as the function
 // does, and links the operations it calls on them, and does nothing else. Its init is what
 // those clients cost any function that must link them; internal/coldstart's benchmark
@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/peerbridge/peerbridge/internal/awsconfig"
 )
 
@@ -27,10 +27,10 @@ func main() {
 		panic(err)
 	}
 	c0 := eventbridge.NewFromConfig(cfg)
-	c1 := secretsmanager.NewFromConfig(cfg)
+	c1 := ssm.NewFromConfig(cfg)
 	c2 := dynamodb.NewFromConfig(cfg)
 	lambda.Start(func(_ context.Context, e event) (string, error) {
-		_ = []any{c0.PutEvents, c1.GetSecretValue, c2.PutItem, c2.DeleteItem, c2.GetItem, c2.Scan} // linked, as the function links them; never called
+		_ = []any{c0.PutEvents, c1.GetParameter, c2.PutItem, c2.DeleteItem, c2.GetItem, c2.Scan} // linked, as the function links them; never called
 		return "Hello " + e.Name + "!", nil
 	})
 }
