@@ -33,11 +33,11 @@ var endpointFunctions = map[string]string{"IngestUrlFunction": "functions/ingest
 
 // allOn are parameters under which every optional part of the template is deployed.
 var allOn = map[string]string{
-	"PeerdomApiKeySecretName": "peerbridge/peerdom-api-key",
-	"OnboardingRoleIds":       sampleOnboardingID,
-	"RoleDefaults":            sampleRoleDefaults,
-	"ChatWebhookUrl":          "https://hooks.slack.com/services/T000/B000/XXXX",
-	"AlarmTopicArn":           "arn:aws:sns:us-east-1:123456789012:alarms",
+	"PeerdomApiKeySecretName":  "peerbridge/peerdom-api-key",
+	"OnboardingRoleIds":        sampleOnboardingID,
+	"RoleDefaults":             sampleRoleDefaults,
+	"ChatWebhookUrlSecretName": "peerbridge/chat-webhook-url",
+	"AlarmTopicArn":            "arn:aws:sns:us-east-1:123456789012:alarms",
 }
 
 // lambdaProvided are variables Lambda sets itself (the function role's credentials
