@@ -97,3 +97,17 @@ func TestNewEmptyLevelIsQuietInfo(t *testing.T) {
 		t.Fatalf("info should be shown: %q", buf.String())
 	}
 }
+
+func TestCheckOneKey(t *testing.T) {
+	logs := []byte(`{"msg":"ready","action":"a","config":{"action":"x"}}
+{"msg":"event","action":"a","action":"a"}
+{"msg":"start"}
+`)
+	err := CheckOneKey(logs, "action")
+	if err == nil || strings.Contains(err.Error(), "ready") || !strings.Contains(err.Error(), `2 times in {"msg":"event"`) || !strings.Contains(err.Error(), `0 times in {"msg":"start"}`) {
+		t.Errorf("CheckOneKey = %v", err)
+	}
+	if err := CheckOneKey(logs[:strings.Index(string(logs), "\n")], "action"); err != nil {
+		t.Errorf("one key: %v", err)
+	}
+}
