@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
@@ -35,4 +37,15 @@ func (f *apiFlag) client(cmd string, getenv func(string) string, stderr io.Write
 		return nil
 	}
 	return api
+}
+
+// keyRefused is what the commands reading the Peerdom API (export, reconcile) say when
+// Peerdom refused the key, or "" when err is not a refusal.
+func keyRefused(cmd string, err error) string {
+	var apiErr *peerdomapi.Error
+	if !errors.Is(err, peerdomapi.ErrUnauthorized) || !errors.As(err, &apiErr) {
+		return ""
+	}
+	return fmt.Sprintf("peerbridge %s: Peerdom refused the API key (%d %s). Check PEERDOM_API_KEY: keys belong to one organization and only Owners create them (Settings > My Data > API Keys).",
+		cmd, apiErr.StatusCode, http.StatusText(apiErr.StatusCode))
 }
