@@ -157,9 +157,16 @@ func TestFirstDeployRehearsal(t *testing.T) {
 		}
 	}
 
+	// A moto of its own: the stack's names are a user's (peerbridge-events, …), which the
+	// emulator tests of this package also use on the shared server.
+	own := mototest.Own(t)
 	mototest.SetEnv(t)
+	t.Setenv("AWS_ENDPOINT_URL", own)
 	ctx := context.Background()
-	cfg := mototest.Config(t)
+	cfg := aws.Config{Region: mototest.Region, BaseEndpoint: aws.String(own),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "testing", SecretAccessKey: "testing"}, nil
+		})}
 	cf := cloudformation.NewFromConfig(cfg)
 	sm := secretsmanager.NewFromConfig(cfg)
 
@@ -168,19 +175,14 @@ func TestFirstDeployRehearsal(t *testing.T) {
 		t.Fatal(err)
 	}
 	// `sam deploy` keeps its artifacts in a bucket of a stack it creates once per account
-	// and region, tagged and with the bucket as an output. moto's change sets drop tags,
-	// so the stack SAM would create is created here as SAM would leave it.
+	// and region, tagged and with the bucket as an output. The stack moto makes from SAM's
+	// change set lacks the tags or outputs SAM then checks, so it is created here as SAM
+	// would leave it.
 	if _, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String(samManagedName),
 		TemplateBody: aws.String("Resources:\n  SamCliSourceBucket:\n    Type: AWS::S3::Bucket\nOutputs:\n  SourceBucket:\n    Value: !Ref SamCliSourceBucket\n"),
 		Tags:         []cftypes.Tag{{Key: aws.String("ManagedStackSource"), Value: aws.String("AwsSamCli")}}}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		for _, s := range []string{rehearsalStack, samManagedName} {
-			cf.DeleteStack(context.Background(), &cloudformation.DeleteStackInput{StackName: aws.String(s)})
-		}
-		sm.DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: aws.String(docDeployParams["PeerdomApiKeySecretName"]), ForceDeleteWithoutRecovery: aws.Bool(true)})
-	})
 
 	// A clone after `make venv` and `sam build`: the repository's files, its .venv and the
 	// build; the guided deploy writes its answers into this samconfig.toml.
