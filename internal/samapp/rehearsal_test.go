@@ -62,9 +62,9 @@ func docDeployCommand(t *testing.T) string {
 		case strings.HasPrefix(trimmed, "```"):
 			inBlock = false
 		case inBlock && cmd == nil && strings.Contains(trimmed, "sam deploy --guided --parameter-overrides"):
-			cmd = []string{trimmed}
+			cmd = []string{line} // as written: a space after a final \ would break it for a user too
 		case inBlock && cmd != nil:
-			cmd = append(cmd, trimmed)
+			cmd = append(cmd, line)
 		}
 		if cmd != nil && !strings.HasSuffix(cmd[len(cmd)-1], `\`) {
 			found = append(found, strings.Join(cmd, "\n"))
