@@ -78,13 +78,14 @@ func docDeployCommand(t *testing.T) string {
 }
 
 var (
-	ansi        = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
-	paramPrompt = regexp.MustCompile(`^Parameter (\w+) \[(.*)\]: $`)
-	overrides   = regexp.MustCompile(`(?m)^\s*Parameter overrides\s*: (\{.*\})\s*$`)
+	ansi         = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
+	paramPrompt  = regexp.MustCompile(`^Parameter (\w+) \[(.*)\]: $`)
+	noEchoPrompt = regexp.MustCompile(`^Parameter \w+: $`)
+	overrides    = regexp.MustCompile(`(?m)^\s*Parameter overrides\s*: (\{.*\})\s*$`)
 )
 
 // guided runs command through bash in a pseudo-terminal, in dir, answering every prompt
-// (a line ending in "]: ") with its default, and `y` to SAM's "has no authentication"
+// (a line ending in "]: ", or a NoEcho parameter's "Parameter X: ") with its default, and `y` to SAM's "has no authentication"
 // questions. It returns the prompts in order, and the whole output without colours.
 func guided(t *testing.T, dir, command string, env []string) (prompts []string, output string) {
 	t.Helper()
@@ -112,16 +113,23 @@ func guided(t *testing.T, dir, command string, env []string) (prompts []string, 
 		}
 	}()
 	var raw bytes.Buffer
+	stuck := "" // the prompt still asked after 100 answers
 	for c := range chunks {
 		raw.Write(c)
 		text := strings.ReplaceAll(ansi.ReplaceAllString(raw.String(), ""), "\r", "")
 		last := strings.TrimLeft(text[strings.LastIndex(text, "\n")+1:], " \t")
-		if !strings.HasSuffix(last, "]: ") {
+		// A prompt shows its default in brackets; a NoEcho parameter's shows none.
+		if !strings.HasSuffix(last, "]: ") && !noEchoPrompt.MatchString(last) {
 			continue
+		}
+		if stuck != "" {
+			continue // killed: drain what is left
 		}
 		prompts = append(prompts, last)
 		if len(prompts) > 100 {
-			t.Fatalf("more than 100 prompts; the last: %q", last)
+			stuck = last
+			cmd.Process.Kill()
+			continue
 		}
 		answer := "\r"
 		if strings.Contains(last, "has no authentication. Is this okay?") {
@@ -138,6 +146,9 @@ func guided(t *testing.T, dir, command string, env []string) (prompts []string, 
 		t.Fatalf("sam deploy --guided did not end within 5 minutes:\n%s", output)
 	}
 	t.Logf("sam deploy --guided (exit: %v):\n%s", err, output)
+	if stuck != "" {
+		t.Fatalf("more than 100 prompts, the last asked again and again: %q", stuck)
+	}
 	return prompts, output
 }
 
