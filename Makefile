@@ -140,9 +140,13 @@ lint:
 # run: the whole pipeline on this machine (no AWS, no Docker); ARGS passes serve's flags,
 # e.g. make run ARGS='--events-out events.jsonl'. Built, then run (not `go run`, which
 # exits 1 after a Ctrl-C even when serve stopped cleanly): make's status is serve's.
+# `set -m` runs serve as its own job, in its own process group holding the terminal, so
+# Ctrl-C reaches serve alone: make, which would re-raise the SIGINT and end with 130
+# whatever serve did, never sees it. (`; exit $?` keeps bash from exec'ing serve in its
+# own place, which would skip the job.)
 run:
 	$(GO) build -o bin/peerbridge ./cmd/peerbridge
-	./bin/peerbridge serve $(ARGS)
+	set -m; ./bin/peerbridge serve $(ARGS); exit $$?
 
 clean:
 	rm -rf bin .aws-sam

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
@@ -35,4 +37,22 @@ func (f *apiFlag) client(cmd string, getenv func(string) string, stderr io.Write
 		return nil
 	}
 	return api
+}
+
+// keyRefused is what the commands reading the Peerdom API (export, reconcile) say when
+// Peerdom refused the key (401), refused the organization the API (403: no paid plan),
+// or answered from another base URL (a redirect not followed), or "" for any other error.
+func keyRefused(cmd string, err error) string {
+	var apiErr *peerdomapi.Error
+	if !errors.As(err, &apiErr) {
+		return ""
+	}
+	if errors.Is(err, peerdomapi.ErrUnauthorized) {
+		return fmt.Sprintf("peerbridge %s: Peerdom refused the API key (%d %s). Check PEERDOM_API_KEY: keys belong to one organization and only Owners create them (Settings > My Data > API Keys).",
+			cmd, apiErr.StatusCode, http.StatusText(apiErr.StatusCode))
+	}
+	if apiErr.Hint() == "" || errors.Is(err, peerdomapi.ErrNotFound) {
+		return ""
+	}
+	return fmt.Sprintf("peerbridge %s: Peerdom answered %d %s: %s", cmd, apiErr.StatusCode, http.StatusText(apiErr.StatusCode), apiErr.Hint())
 }

@@ -8,8 +8,9 @@ import (
 	"testing"
 )
 
-// TestHelpIsDashH: `peerbridge help CMD` prints exactly what `peerbridge CMD -h` prints,
-// for every command of the table, and exits 0.
+// TestHelpIsDashH: `peerbridge help CMD` prints exactly what `peerbridge CMD -h` and
+// `peerbridge CMD --help` print, on stdout (so `peerbridge serve -h | less` works), for
+// every command of the table, and exits 0.
 func TestHelpIsDashH(t *testing.T) {
 	if len(commands) < 4 {
 		t.Fatalf("command table has %d commands", len(commands))
@@ -20,21 +21,29 @@ func TestHelpIsDashH(t *testing.T) {
 		}
 		code1, out1, err1 := runCLI(t, "", "help", name)
 		code2, out2, err2 := runCLI(t, "", name, "-h")
-		if code1 != 0 || code2 != 0 || out1 != out2 || err1 != err2 {
-			t.Errorf("%s: help exit %d, -h exit %d; outputs differ:\n%s\n---\n%s", name, code1, code2, err1, err2)
+		code3, out3, err3 := runCLI(t, "", name, "--help")
+		if code1 != 0 || code2 != 0 || code3 != 0 || out1 != out2 || out1 != out3 || err1 != "" || err2 != "" || err3 != "" {
+			t.Errorf("%s: help exit %d, -h exit %d, --help exit %d; stdout differ or stderr not empty:\n%s\n---\n%s\n---\n%s\n---stderr:\n%s%s%s",
+				name, code1, code2, code3, out1, out2, out3, err1, err2, err3)
 		}
-		if !strings.Contains(err1, "usage: peerbridge "+name) {
-			t.Errorf("help %s: %q", name, err1)
-		}
-	}
-	code, _, errOut := runCLI(t, "", "help")
-	for _, name := range sortedCommandNames() {
-		if !strings.Contains(errOut, "  "+name+" ") || !strings.Contains(errOut, commands[name].summary) {
-			t.Errorf("usage lacks %s and its summary:\n%s", name, errOut)
+		if !strings.Contains(out1, "usage: peerbridge "+name) || !strings.Contains(out1, "-") {
+			t.Errorf("help %s: %q", name, out1)
 		}
 	}
-	if code != 0 {
-		t.Errorf("help: exit %d", code)
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}} {
+		code, out, errOut := runCLI(t, "", args...)
+		for _, name := range sortedCommandNames() {
+			if !strings.Contains(out, "  "+name+" ") || !strings.Contains(out, commands[name].summary) {
+				t.Errorf("%s: usage on stdout lacks %s and its summary:\n%s", args[0], name, out)
+			}
+		}
+		if code != 0 || errOut != "" {
+			t.Errorf("%s: exit %d, stderr %q", args[0], code, errOut)
+		}
+	}
+	// A mistake still prints the usage to stderr, with status 2.
+	if code, out, errOut := runCLI(t, "", "serve", "--no-such-flag"); code != 2 || out != "" || !strings.Contains(errOut, "usage: peerbridge serve") {
+		t.Errorf("serve --no-such-flag: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	if code, _, errOut := runCLI(t, "", "help", "nope"); code != 2 || !strings.Contains(errOut, `unknown command "nope"`) {
 		t.Errorf("help nope: exit %d, %q", code, errOut)

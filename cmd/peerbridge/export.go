@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"iter"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -130,17 +128,8 @@ func exportMain(ctx context.Context, args []string, getenv func(string) string, 
 }
 
 func exportFailed(stderr io.Writer, what string, err error) int {
-	if errors.Is(err, peerdomapi.ErrUnauthorized) {
-		var apiErr *peerdomapi.Error
-		errors.As(err, &apiErr)
-		fmt.Fprintf(stderr, "peerbridge export: Peerdom refused the API key (%d %s). Check PEERDOM_API_KEY: keys belong to one organization and only Owners create them (Settings > My Data > API Keys).\n",
-			apiErr.StatusCode, http.StatusText(apiErr.StatusCode))
-		return 1
-	}
-	var apiErr *peerdomapi.Error
-	if errors.As(err, &apiErr) && apiErr.Hint() != "" && !errors.Is(err, peerdomapi.ErrNotFound) {
-		// 403 (no plan), a redirect not followed: the hint is what to do.
-		fmt.Fprintf(stderr, "peerbridge export: reading %s: %d %s: %s\n", what, apiErr.StatusCode, http.StatusText(apiErr.StatusCode), apiErr.Hint())
+	if msg := keyRefused("export", err); msg != "" {
+		fmt.Fprintln(stderr, msg)
 		return 1
 	}
 	fmt.Fprintf(stderr, "peerbridge export: reading %s: %v\n", what, err)

@@ -327,10 +327,10 @@ func TestExportProgressOnATerminal(t *testing.T) {
 }
 
 func TestExportIsRegistered(t *testing.T) {
-	var stderr bytes.Buffer
-	run(context.Background(), []string{"help"}, nil, &bytes.Buffer{}, &stderr)
-	if !strings.Contains(stderr.String(), "export") {
-		t.Fatalf("usage lacks export: %s", stderr.String())
+	var stdout bytes.Buffer
+	run(context.Background(), []string{"help"}, nil, &stdout, &bytes.Buffer{})
+	if !strings.Contains(stdout.String(), "export") {
+		t.Fatalf("usage lacks export: %s", stdout.String())
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -59,7 +60,7 @@ func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fs.BoolVar(&opts.local, "local", false, "point the function's AWS and Peerdom calls at a running serve's twins and sandbox (else starts them for this invocation)")
 	fs.StringVar(&opts.localEndpoint, "local-endpoint", "", "with --local, when several serves run: the `URL` of the local AWS endpoint (serve --aws-addr) of the one to use (default: the only one running)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: peerbridge invoke FUNCTION [--event FILE|-] [--env-vars FILE] [--local]\n\nWhat `sam local invoke` does, without Docker: builds the function of template.yaml as `sam build`\ndoes (its Makefile target, for this machine's architecture), runs it once under the Lambda Runtime\nInterface Emulator, prints its logs on stderr and its answer on stdout. Exit status 0 when the\nfunction answered (its answer may be an error object, as with sam), 1 when it could not run.")
+		fmt.Fprintln(stderr, "usage: peerbridge invoke FUNCTION [--event FILE|-] [--env-vars FILE] [--local]\n\nWhat `sam local invoke` does, without Docker: builds the function of template.yaml as `sam build`\ndoes (its Makefile target, for this machine's architecture), runs it once under the Lambda Runtime\nInterface Emulator, prints its logs on stderr and its answer on stdout. Exit status 0 when the\nfunction answered (its answer may be an error object, as with sam), 1 when it could not run (an init failure prints Lambda's error\nobject, {\"errorMessage\": …, \"errorType\": …}, as sam does).")
 		fs.PrintDefaults()
 	}
 	argv, err := parseFlags(fs, args)
@@ -72,12 +73,55 @@ func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	opts.function = argv[0]
 	answer, err := invoke(ctx, opts, stdin, stderr)
+	if errors.Is(err, errInitFailed) {
+		// As sam local invoke: Lambda's error object on stdout; the function's own log
+		// lines, saying why, are above on stderr.
+		fmt.Fprintf(stdout, "%s\n", answer)
+		fmt.Fprintf(stderr, "peerbridge invoke: %v\n", err)
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "peerbridge invoke: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s\n", answer)
 	return 0
+}
+
+// errInitFailed: the function never answered: its init failed (it exited, or crashed,
+// before asking for the event). invoke then returns Lambda's error object for it.
+var errInitFailed = errors.New("the function's init failed: see its log above")
+
+var (
+	rieFatalType   = regexp.MustCompile(`First fatal error stored in appctx: (\S+)`)
+	rieInitFailed  = regexp.MustCompile(`Init failed error=(.*?) InvokeID=`)
+	rieInvokeStart = regexp.MustCompile(`INVOKE START\(requestId: ([^)\s]+)\)`)
+)
+
+// initErrorObject is the {"errorMessage", "errorType"} object Lambda (and sam local
+// invoke) answers for an invocation whose init failed: the emulator's own answer when it
+// is one, else built from the emulator's log ("Init failed error=…", "First fatal error
+// stored in appctx: Runtime.ExitError").
+func initErrorObject(status int, body []byte, logs string) []byte {
+	var obj struct {
+		Message string `json:"errorMessage"`
+		Type    string `json:"errorType"`
+	}
+	if json.Unmarshal(body, &obj) == nil && obj.Message != "" && obj.Type != "" {
+		return bytes.TrimSpace(body)
+	}
+	obj.Type, obj.Message = "Runtime.Unknown", fmt.Sprintf("the function did not answer (the emulator answered HTTP %d)", status)
+	if m := rieFatalType.FindStringSubmatch(logs); m != nil {
+		obj.Type = m[1]
+	}
+	if m := rieInitFailed.FindStringSubmatch(logs); m != nil {
+		obj.Message = "Error: " + m[1]
+		if id := rieInvokeStart.FindStringSubmatch(logs); id != nil {
+			obj.Message = "RequestId: " + id[1] + " " + obj.Message
+		}
+	}
+	b, _ := json.Marshal(obj)
+	return b
 }
 
 // invoke builds, starts and invokes the function, and returns its answer.
@@ -145,6 +189,9 @@ func invoke(ctx context.Context, opts invokeOptions, stdin io.Reader, stderr io.
 	e.Stop() // its logs are all out once it has ended
 	if err != nil {
 		return nil, err
+	}
+	if resp.Status != http.StatusOK || len(bytes.TrimSpace(resp.Body)) == 0 {
+		return initErrorObject(resp.Status, resp.Body, e.Logs()), errInitFailed
 	}
 	return resp.Body, nil
 }

@@ -76,3 +76,29 @@ func TestParseParameterOverrides(t *testing.T) {
 		}
 	}
 }
+
+// TestInitErrorObject: an init failure answers Lambda's error object, taken from the
+// emulator's log as sam local invoke shows it, or the emulator's own answer when it is one.
+func TestInitErrorObject(t *testing.T) {
+	logs := `07 Dec 2026 20:20:13,374 {"level":"ERROR","msg":"ingest cannot start: fix its configuration"}
+07 Dec 2026 20:20:13,375 [WARNING] (rapid) First fatal error stored in appctx: Runtime.ExitError
+07 Dec 2026 20:20:13,375 [ERROR] (rapid) Init failed error=Runtime exited with error: exit status 1 InvokeID=
+07 Dec 2026 20:20:13,375 [INFO] (rapid) INVOKE START(requestId: 2555-6be8)
+07 Dec 2026 20:20:13,375 [ERROR] (rapid) Invoke failed error=Runtime exited with error: exit status 1 InvokeID=2555-6be8
+`
+	cases := []struct {
+		status     int
+		body, logs string
+		want       string
+	}{
+		{502, "", logs, `{"errorMessage":"RequestId: 2555-6be8 Error: Runtime exited with error: exit status 1","errorType":"Runtime.ExitError"}`},
+		{200, "\n", logs, `{"errorMessage":"RequestId: 2555-6be8 Error: Runtime exited with error: exit status 1","errorType":"Runtime.ExitError"}`},
+		{502, `{"errorMessage":"boom","errorType":"Runtime.Crash"}` + "\n", "", `{"errorMessage":"boom","errorType":"Runtime.Crash"}`},
+		{502, "", "", `{"errorMessage":"the function did not answer (the emulator answered HTTP 502)","errorType":"Runtime.Unknown"}`},
+	}
+	for _, c := range cases {
+		if got := string(initErrorObject(c.status, []byte(c.body), c.logs)); got != c.want {
+			t.Errorf("initErrorObject(%d, %q) = %s, want %s", c.status, c.body, got, c.want)
+		}
+	}
+}

@@ -279,3 +279,26 @@ func TestInvokeLocalActionsEveryFile(t *testing.T) {
 		t.Errorf("%d action event files, want at least 4", checked)
 	}
 }
+
+// TestInvokeInitFailure: a function whose init fails (ingest without QUEUE_URL) under
+// `peerbridge invoke`: Lambda's error object on stdout, as sam local invoke prints it, the
+// function's own reason on stderr, and exit status 1.
+func TestInvokeInitFailure(t *testing.T) {
+	env := filepath.Join(t.TempDir(), "env.json")
+	if err := os.WriteFile(env, []byte(`{"IngestFunction": {"QUEUE_URL": ""}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"invoke", "IngestFunction", "--env-vars", env,
+		"--template", filepath.Join("..", "..", "template.yaml")}, nil, &stdout, &stderr)
+	var obj struct {
+		Message string `json:"errorMessage"`
+		Type    string `json:"errorType"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &obj); err != nil || code != 1 || obj.Type != "Runtime.ExitError" || !strings.Contains(obj.Message, "exit status 1") {
+		t.Errorf("exit %d, stdout %q (%v), want exit 1 and Runtime.ExitError's object\n%s", code, stdout.String(), err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "QUEUE_URL is not set") || !strings.Contains(stderr.String(), "init failed") {
+		t.Errorf("stderr lacks the function's reason or the init failure:\n%s", stderr.String())
+	}
+}

@@ -58,9 +58,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		usage(stderr)
 		return 2
 	}
+	// Help is what was asked for: it goes to stdout with status 0 (`peerbridge serve -h |
+	// less`); a usage printed because of a mistake goes to stderr with status 2.
 	switch args[0] {
 	case "-h", "-help", "--help":
-		usage(stderr)
+		usage(stdout)
 		return 0
 	case "-version", "--version", "version":
 		bi, ok := debug.ReadBuildInfo()
@@ -68,7 +70,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 0
 	case "help":
 		if len(args) == 1 {
-			usage(stderr)
+			usage(stdout)
 			return 0
 		}
 		// `help CMD` is `CMD -h`: the same text, on the same stream, with the same status.
@@ -78,7 +80,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			usage(stderr)
 			return 2
 		}
-		return cmd.run(ctx, []string{"-h"}, stdin, stdout, stderr)
+		return cmd.run(ctx, []string{"-h"}, stdin, stdout, stdout)
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -86,7 +88,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		usage(stderr)
 		return 2
 	}
+	if helpRequested(args[1:]) {
+		// The command's flag set prints its usage to the stream it is given as stderr.
+		stderr = stdout
+	}
 	return cmd.run(ctx, args[1:], stdin, stdout, stderr)
+}
+
+// helpRequested reports whether a command's arguments ask for its help (-h, -help or
+// --help before any "--").
+func helpRequested(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }
 
 func usage(w io.Writer) {

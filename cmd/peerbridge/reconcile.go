@@ -51,6 +51,10 @@ func reconcileMain(ctx context.Context, args []string, getenv func(string) strin
 		return 1
 	}
 	rep, err := (&reconcile.Reconciler{API: api, State: st}).Run(ctx)
+	if msg := keyRefused("reconcile", err); msg != "" {
+		fmt.Fprintln(stderr, msg)
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "peerbridge reconcile: %v\n", err)
 		return 1

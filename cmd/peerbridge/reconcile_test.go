@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,5 +55,39 @@ func TestReconcileDryRun(t *testing.T) {
 	var errOut2 bytes.Buffer
 	if code := reconcileMain(ctx, []string{"--state", state}, getenv, &bytes.Buffer{}, &errOut2); code != 2 || !strings.Contains(errOut2.String(), "--dry-run") {
 		t.Errorf("without --dry-run: %d %s", code, errOut2.String())
+	}
+}
+
+// TestReconcileAPIErrors: a refused key says so as export does (401 and 403); any other
+// failure carries one "reconcile" prefix, the command's.
+func TestReconcileAPIErrors(t *testing.T) {
+	srv := peerdomtest.NewServer(peerdomtest.Config{})
+	defer srv.Close()
+	status := 0
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(status) }))
+	defer plain.Close()
+	cases := []struct {
+		url, key string
+		status   int
+		want     string
+	}{
+		{srv.URL, "sk-wrong-key", 0, "peerbridge reconcile: Peerdom refused the API key (401 Unauthorized). Check PEERDOM_API_KEY"},
+		{plain.URL, "sk-key", http.StatusForbidden, "peerbridge reconcile: Peerdom refused the API key (403 Forbidden). Check PEERDOM_API_KEY"},
+		{plain.URL, "sk-key", http.StatusNotFound, "peerbridge reconcile: listing roles: peerdom api: GET "},
+	}
+	for _, c := range cases {
+		status = c.status
+		getenv := func(k string) string { return map[string]string{"PEERDOM_API_KEY": c.key}[k] }
+		var errOut bytes.Buffer
+		code := reconcileMain(context.Background(), []string{"--dry-run", "--state", filepath.Join(t.TempDir(), "state.json"), "--api-url", c.url}, getenv, &bytes.Buffer{}, &errOut)
+		if code != 1 || !strings.HasPrefix(errOut.String(), c.want) || strings.Count(errOut.String(), "reconcile") != 1 || strings.Contains(errOut.String(), c.key) {
+			t.Errorf("%s (%d): exit %d, stderr %q, want it to start %q with one \"reconcile\"", c.url, c.status, code, errOut.String(), c.want)
+		}
+	}
+	// export says the same of the same key.
+	var exportErr bytes.Buffer
+	exportFailed(&exportErr, "roles", &peerdomapi.Error{Method: "GET", Path: "/roles", StatusCode: http.StatusUnauthorized})
+	if want := strings.Replace(cases[0].want, "reconcile", "export", 1); !strings.HasPrefix(exportErr.String(), want) {
+		t.Errorf("export: %q, want %q", exportErr.String(), want)
 	}
 }

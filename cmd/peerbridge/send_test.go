@@ -183,9 +183,9 @@ func TestSendUsageErrors(t *testing.T) {
 			}
 		})
 	}
-	code, _, errOut := runCLI(t, "", "send", "-h")
-	if code != 0 || !strings.Contains(errOut, "usage: peerbridge send") || !strings.Contains(errOut, "group-updated") {
-		t.Errorf("send -h: exit %d, stderr %q", code, errOut)
+	code, out, _ := runCLI(t, "", "send", "-h")
+	if code != 0 || !strings.Contains(out, "usage: peerbridge send") || !strings.Contains(out, "group-updated") {
+		t.Errorf("send -h: exit %d, stdout %q", code, out)
 	}
 }
 
@@ -263,8 +263,8 @@ func TestSendConnectionRefused(t *testing.T) {
 }
 
 func TestSendListedInUsage(t *testing.T) {
-	_, _, errOut := runCLI(t, "", "help")
-	if !strings.Contains(errOut, "send") || !strings.Contains(errOut, "sample webhooks") {
-		t.Errorf("usage does not list send: %q", errOut)
+	_, out, _ := runCLI(t, "", "help")
+	if !strings.Contains(out, "send") || !strings.Contains(out, "sample webhooks") {
+		t.Errorf("usage does not list send: %q", out)
 	}
 }

@@ -49,11 +49,11 @@ func Corpus(repoRoot string) ([]Group, error) {
 
 // TemplateParams deploy every optional part of template.yaml.
 var TemplateParams = map[string]string{
-	"PeerdomApiKeySecretName": "peerbridge/peerdom-api-key",
-	"OnboardingRoleIds":       "9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66",
-	"RoleDefaults":            `{"9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66":{"Purpose":"Meetings that end on time"}}`,
-	"ChatWebhookUrl":          "https://hooks.slack.com/services/T000/B000/XXXX",
-	"AlarmTopicArn":           "arn:aws:sns:us-east-1:123456789012:alarms",
+	"PeerdomApiKeyParameterName": "/peerbridge/peerdom-api-key",
+	"OnboardingRoleIds":          "9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66",
+	"RoleDefaults":               `{"9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66":{"Purpose":"Meetings that end on time"}}`,
+	"ChatWebhookUrlSecretName":   "peerbridge/chat-webhook-url",
+	"AlarmTopicArn":              "arn:aws:sns:us-east-1:123456789012:alarms",
 }
 
 // TemplateGroups is every rule pattern of template.yaml (the chat rule's default pattern

@@ -118,3 +118,17 @@ func TestLambdaLinesHaveNoTime(t *testing.T) {
 		t.Errorf("Lambda line has the record's time: %s", lambda.String())
 	}
 }
+
+func TestCheckOneKey(t *testing.T) {
+	logs := []byte(`{"msg":"ready","action":"a","config":{"action":"x"}}
+{"msg":"event","action":"a","action":"a"}
+{"msg":"start"}
+`)
+	err := CheckOneKey(logs, "action")
+	if err == nil || strings.Contains(err.Error(), "ready") || !strings.Contains(err.Error(), `2 times in {"msg":"event"`) || !strings.Contains(err.Error(), `0 times in {"msg":"start"}`) {
+		t.Errorf("CheckOneKey = %v", err)
+	}
+	if err := CheckOneKey(logs[:strings.Index(string(logs), "\n")], "action"); err != nil {
+		t.Errorf("one key: %v", err)
+	}
+}

@@ -79,39 +79,56 @@ func Python() string {
 }
 
 func start() {
+	proc, endpoint, exited, startErr = launch()
+}
+
+// launch starts a moto server on a free loopback port and waits until it answers. exited
+// receives the server's exit; only launch's goroutine waits on the process.
+func launch() (*exec.Cmd, string, chan error, error) {
 	port, err := freePort()
 	if err != nil {
-		startErr = err
-		return
+		return nil, "", nil, err
 	}
 	cmd := exec.Command(Python(), "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	cmd.Stdout, cmd.Stderr = nil, nil
 	if err := cmd.Start(); err != nil {
-		startErr = fmt.Errorf("start %s -m moto.server: %w", Python(), err)
-		return
+		return nil, "", nil, fmt.Errorf("start %s -m moto.server: %w", Python(), err)
 	}
-	proc = cmd
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	exited = make(chan error, 1)
+	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-exited:
-			proc = nil
-			exited <- err
-			startErr = fmt.Errorf("moto.server exited at start: %v", err)
-			return
+			return nil, "", nil, fmt.Errorf("moto.server exited at start: %v", err)
 		default:
 		}
 		if resp, err := http.Get(url + "/moto-api/"); err == nil {
 			resp.Body.Close()
-			endpoint = url
-			return
+			return cmd, url, exited, nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	startErr = fmt.Errorf("moto.server did not answer on %s within 30s", url)
+	_ = cmd.Process.Kill()
+	<-exited
+	return nil, "", nil, fmt.Errorf("moto.server did not answer on %s within 30s", url)
+}
+
+// Own starts a moto server for tb alone, stopped when tb ends, and returns its URL: for a
+// test whose resources are named as a user's would be (a whole stack's), which would
+// meet what other tests of the binary left on the shared server.
+func Own(tb testing.TB) string {
+	tb.Helper()
+	cmd, url, exited, err := launch()
+	if err != nil {
+		tb.Fatalf("moto server: %v (run `make test`, which installs moto into .venv)", err)
+	}
+	tb.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	return url
 }
 
 func freePort() (int, error) {

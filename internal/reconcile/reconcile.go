@@ -175,13 +175,13 @@ func (r *Reconciler) list(ctx context.Context, rep *Report) (listed, error) {
 		out.readAt[s.entity] = readAt
 		for raw, err := range s.list(ctx, s.opts) {
 			if err != nil {
-				return out, fmt.Errorf("reconcile: listing %ss: %w", s.entity, err)
+				return out, fmt.Errorf("listing %ss: %w", s.entity, err)
 			}
 			var head struct {
 				ID string `json:"id"`
 			}
 			if json.Unmarshal(raw, &head) != nil || head.ID == "" {
-				return out, fmt.Errorf("reconcile: a listed %s has no id: %.200s", s.entity, raw)
+				return out, fmt.Errorf("a listed %s has no id: %.200s", s.entity, raw)
 			}
 			out.items = append(out.items, listing{entity: s.entity, id: head.ID, raw: raw, readAt: readAt})
 			rep.Listed[string(s.entity)]++
@@ -351,7 +351,7 @@ func (r *Reconciler) publish(work, ctx context.Context, diffs []difference, rep 
 			}
 			b, err := json.Marshal(d.event.Detail)
 			if err != nil {
-				return fmt.Errorf("reconcile: encoding an event: %w", err)
+				return fmt.Errorf("encoding an event: %w", err)
 			}
 			entries = append(entries, bus.Entry{Source: d.event.Source, DetailType: d.event.DetailType, Detail: string(b), Time: d.event.Time})
 			idx = append(idx, i)

@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/peerbridge/peerbridge/internal/mototest"
 	"github.com/peerbridge/peerbridge/internal/reconcile"
 	"github.com/peerbridge/peerbridge/internal/rie"
@@ -34,7 +36,7 @@ func TestMain(m *testing.M) { mototest.Main(m) }
 // The secrets the deployed stack reads; env.json replaces them with plain values.
 const (
 	tokenSecret  = "peerbridge/webhook-token"
-	apiKeySecret = "peerbridge/peerdom-api-key"
+	apiKeyParam  = "/peerbridge/peerdom-api-key"
 	rotatedToken = "rotated-token-9f3e1d"
 )
 
@@ -125,8 +127,8 @@ func newWorld(t *testing.T) *world {
 	w.captured = mototest.RouteToQueue(t, sampleBus, `{"source": ["`+sampleSource+`"]}`)
 	check(sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(tokenSecret),
 		SecretString: aws.String(fmt.Sprintf("[%q, %q]", rotatedToken, sampleToken))}))
-	check(sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(apiKeySecret),
-		SecretString: aws.String(`{"apiKey": "` + sampleAPIKey + `"}`)}))
+	check(ssm.NewFromConfig(cfg).PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(apiKeyParam),
+		Value: aws.String(`{"apiKey": "` + sampleAPIKey + `"}`), Type: ssmtypes.ParameterTypeSecureString, Overwrite: aws.Bool(true)}))
 
 	w.peerdom = peerdomtest.NewServer(peerdomtest.Config{Organization: "acme", APIKey: sampleAPIKey,
 		OwnerName: "Peerbridge Bot", OwnerEmail: sampleAPIUser})
@@ -546,9 +548,9 @@ func TestEventsUnderTheEmulator(t *testing.T) {
 		}
 	})
 
-	t.Run("actions read the API key from the secret", func(t *testing.T) {
+	t.Run("actions read the API key from the parameter", func(t *testing.T) {
 		e := start(t, fns["EnrichFunction"], map[string]string{"PEERDOM_API_URL": w.peerdom.URL,
-			"PEERDOM_API_KEY_SECRET_ID": apiKeySecret, "PEERDOM_API_KEY": ""})
+			"PEERDOM_API_KEY_PARAMETER": apiKeyParam, "PEERDOM_API_KEY": ""})
 		resp := invokeFile(t, e, "events/enrich/role-updated.json")
 		if msg, failed := resp.FunctionError(); failed {
 			t.Fatal(msg)

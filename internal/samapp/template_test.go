@@ -36,7 +36,7 @@ var allOn = map[string]string{
 	"PeerdomApiKeyParameterName": "peerbridge/peerdom-api-key",
 	"OnboardingRoleIds":          sampleOnboardingID,
 	"RoleDefaults":               sampleRoleDefaults,
-	"ChatWebhookUrl":             "https://hooks.slack.com/services/T000/B000/XXXX",
+	"ChatWebhookUrlSecretName":   "peerbridge/chat-webhook-url",
 	"AlarmTopicArn":              "arn:aws:sns:us-east-1:123456789012:alarms",
 }
 

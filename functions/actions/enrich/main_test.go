@@ -32,7 +32,7 @@ func TestPublishesSnapshotsToEventBridge(t *testing.T) {
 	role := s.AddRole(peerdomapi.Role{Name: "Scribe", CustomFields: []peerdomapi.CustomField{{Name: "Purpose", Values: []string{"Notes"}}}})
 	var logs bytes.Buffer
 	r, err := newRunner(ctx, mototest.Getenv(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": s.Config().APIKey,
-		"EVENT_BUS_NAME": busName, "EVENT_SOURCE": "peerdom-enrich"}), logging.New(&logs, "info"))
+		"EVENT_BUS_NAME": busName, "EVENT_SOURCE": "peerdom-enrich"}), newLogger(&logs, func(string) string { return "info" }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +53,10 @@ func TestPublishesSnapshotsToEventBridge(t *testing.T) {
 	}
 	if routed.Source != "peerdom-enrich" || routed.DetailType != "Role Snapshot" || routed.Detail.CausedBy != "delivery-42" || routed.Detail.EntityID != role.ID {
 		t.Fatalf("routed = %+v", routed)
+	}
+	// main's logger, as here: each line (ready, the event's outcome) names the action once.
+	if err := logging.CheckOneKey(logs.Bytes(), "action"); err != nil || !strings.Contains(logs.String(), `"outcome":"done"`) {
+		t.Errorf("%v\n%s", err, logs.String())
 	}
 }
 

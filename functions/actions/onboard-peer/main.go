@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"os"
 
@@ -21,14 +22,19 @@ import (
 const name = action.NameOnboardPeer
 
 func main() {
-	// No "action" member here: the runner names its action in each line.
-	logger := logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))
+	logger := newLogger(os.Stdout, os.Getenv)
 	runner, err := newRunner(context.Background(), os.Getenv, logger)
 	if err != nil {
-		logger.Error(name+" cannot start: fix its configuration", slog.String("error", err.Error()))
+		logger.Error(name+" cannot start: fix its configuration", slog.String("action", name), slog.String("error", err.Error()))
 		os.Exit(1)
 	}
 	lambda.Start(awsaction.EventBridgeHandler(runner))
+}
+
+// newLogger is the function's logger: JSON lines at LOG_LEVEL. No With("action", …): the
+// runner names the action in each line it logs, and a second "action" key would repeat it.
+func newLogger(w io.Writer, getenv func(string) string) *slog.Logger {
+	return logging.Lambda(w, getenv("LOG_LEVEL"))
 }
 
 func newRunner(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*action.Runner, error) {
@@ -48,7 +54,7 @@ func newRunner(ctx context.Context, getenv func(string) string, logger *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	logger.Info("ready", slog.Any("config", cfg))
+	logger.Info("ready", slog.String("action", name), slog.Any("config", cfg))
 	once := awsaction.Once(awsCfg, getenv("IDEMPOTENCY_TABLE"))
 	return &action.Runner{Name: name, Handler: h, IgnoreAuthors: cfg.IgnoreAuthors, Once: once, Logger: logger,
 		Metrics: metrics.FromEnv(os.Stdout, getenv)}, nil

@@ -39,7 +39,7 @@ func TestWiredFromEnvironment(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	r, err := newRunner(ctx, mototest.Getenv(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY_PARAMETER": "/onboard/peerdom-key",
-		"ONBOARDING_ROLE_IDS": role.ID, "IGNORE_AUTHORS": "bot@acme.example"}), logging.New(&logs, "info"))
+		"ONBOARDING_ROLE_IDS": role.ID, "IGNORE_AUTHORS": "bot@acme.example"}), newLogger(&logs, func(string) string { return "info" }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +58,10 @@ func TestWiredFromEnvironment(t *testing.T) {
 	if len(r.IgnoreAuthors) != 1 || strings.Contains(logs.String(), "sk-from-the-secret") ||
 		!strings.Contains(logs.String(), `"msg":"ready"`) || !strings.Contains(logs.String(), `"outcome":"done"`) {
 		t.Fatalf("ignore authors %v; log:\n%s", r.IgnoreAuthors, logs.String())
+	}
+	// main's logger, as here: each line names the action once.
+	if err := logging.CheckOneKey(logs.Bytes(), "action"); err != nil {
+		t.Error(err)
 	}
 }
 

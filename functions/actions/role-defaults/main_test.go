@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -23,8 +24,9 @@ func TestWiredFromEnvironment(t *testing.T) {
 	s := peerdomtest.NewServer(peerdomtest.Config{})
 	defer s.Close()
 	role := s.AddRole(peerdomapi.Role{Name: "Scribe"})
+	var logs bytes.Buffer
 	r, err := newRunner(ctx, env(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": s.Config().APIKey,
-		"ROLE_DEFAULTS": `{"Purpose": "To be defined"}`}), logging.Discard())
+		"ROLE_DEFAULTS": `{"Purpose": "To be defined"}`}), newLogger(&logs, func(string) string { return "info" }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,6 +38,10 @@ func TestWiredFromEnvironment(t *testing.T) {
 	got, _ := s.Role(role.ID)
 	if peerdomapi.FieldEmpty(got.CustomFields, "Purpose") {
 		t.Fatalf("Purpose not filled: %+v", got.CustomFields)
+	}
+	// main's logger, as here: each line (ready, the event's outcome) names the action once.
+	if err := logging.CheckOneKey(logs.Bytes(), "action"); err != nil || !strings.Contains(logs.String(), `"outcome":"done"`) {
+		t.Errorf("%v\n%s", err, logs.String())
 	}
 }
 
