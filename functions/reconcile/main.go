@@ -1,5 +1,5 @@
 // Command reconcile is the ReconcileFunction: on a schedule it lists every role, group and
-// peer from the Peerdom API, publishes the changes no webhook reported (CONTRACT.md §5)
+// peer from the Peerdom API, publishes the changes no webhook reported (docs/contract.md)
 // and records the entity state (internal/reconcile). Configuration: action.LoadConfig's
 // variables (the API URL and key, EVENT_BUS_NAME, EVENT_SOURCE), STATE_TABLE, and
 // IDEMPOTENCY_TABLE for the lease (both empty in local runs: memory, no lease); AWS as

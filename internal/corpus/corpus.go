@@ -1,6 +1,5 @@
-// Package corpus loads the webhook examples of the contract, the repository's copy in
-// pkg/peerdom/testdata/corpus of ../shared/corpus: each a webhook body and the event it
-// must become.
+// Package corpus loads the webhook examples of the contract, in
+// pkg/peerdom/testdata/corpus: each a webhook body and the event it must become.
 package corpus
 
 import (
@@ -37,15 +36,9 @@ func Dir() (string, error) {
 	return filepath.Join(root, Path), nil
 }
 
-// SharedDir is the shared corpus the repository's copy is made from, ../shared/corpus
-// beside the repository root; it may not exist.
-func SharedDir() (string, error) {
-	root, err := repo.Root()
-	if err != nil {
-		return "", fmt.Errorf("corpus: %w", err)
-	}
-	return filepath.Join(root, "..", "shared", "corpus"), nil
-}
+// UpstreamEnv names a directory the corpus is copied from, when a maintainer keeps one
+// elsewhere: TestCopyMatchesUpstream compares the copy with it.
+const UpstreamEnv = "PEERBRIDGE_CORPUS_UPSTREAM"
 
 // Load reads every *.json case of the corpus, sorted by file name. It fails the test
 // when the corpus is missing or empty: the contract is not tested without it.

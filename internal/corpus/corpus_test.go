@@ -7,17 +7,14 @@ import (
 	"testing"
 )
 
-// TestCopyMatchesShared fails when the repository's corpus differs from the shared one it
-// is copied from (a file added, removed or changed on either side), so that a change of
-// the contract's examples reaches the repository. Without ../shared (a clone on its own)
-// there is nothing to compare.
-func TestCopyMatchesShared(t *testing.T) {
-	shared, err := SharedDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Dir(shared)); os.IsNotExist(err) {
-		t.Skipf("%s does not exist: no shared corpus to compare the copy with", filepath.Dir(shared))
+// TestCopyMatchesUpstream fails when the repository's corpus differs from the one named by
+// $PEERBRIDGE_CORPUS_UPSTREAM (a file added, removed or changed on either side), so that
+// a maintainer who keeps the contract's examples elsewhere sees a change reach the
+// repository. Unset (a clone on its own), there is nothing to compare.
+func TestCopyMatchesUpstream(t *testing.T) {
+	shared := os.Getenv(UpstreamEnv)
+	if shared == "" {
+		t.Skipf("%s is not set: no upstream corpus to compare the copy with", UpstreamEnv)
 	}
 	local, err := Dir()
 	if err != nil {

@@ -1,5 +1,5 @@
 // Package repo finds the repository's root from a test's working directory, so that
-// tests and test tools can reach template.yaml, .venv and ../shared wherever they run.
+// tests and test tools can reach template.yaml and .venv wherever they run.
 package repo
 
 import (

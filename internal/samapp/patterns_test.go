@@ -215,7 +215,7 @@ func TestSchemaDescribesTheEvents(t *testing.T) {
 	}
 }
 
-// reconcileSampleEvent is an event reconciliation publishes (CONTRACT.md §5): origin, no text.
+// reconcileSampleEvent is an event reconciliation publishes (docs/contract.md): origin, no text.
 func reconcileSampleEvent(t *testing.T) []byte {
 	t.Helper()
 	before, err := peerdom.ObjectOf(peerdom.EntityRole, json.RawMessage(`{"id":"9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66","name":"Engineer","holders":[]}`), nil)

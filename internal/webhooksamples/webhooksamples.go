@@ -1,7 +1,7 @@
 // Package webhooksamples holds sample Peerdom webhook texts, one for each kind of
 // message: every entity (role, group, peer) with every action (created, updated,
 // deleted), and the message Peerdom's Test URL button sends. They are written the way
-// CONTRACT.md §1 describes Peerdom's messages (like the shared corpus), for
+// docs/contract.md describes Peerdom's messages (like the shared corpus), for
 // `peerbridge send`, tests and the local pipeline. It imports only the standard library.
 package webhooksamples
 

@@ -8,7 +8,7 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
-// What each sample must parse to (CONTRACT.md §2–3).
+// What each sample must parse to (docs/contract.md).
 var want = map[string]struct {
 	detailType, name, entityID, authorEmail string
 	changedFields                           []string

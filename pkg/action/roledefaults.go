@@ -14,7 +14,7 @@ import (
 // (ROLE_DEFAULTS). A field that has a value is never overwritten, so a role that already
 // has them all is not written to.
 //
-// It makes no assumption on what PEERDOM_API.md leaves open:
+// It makes no assumption on what docs/peerdom-api.md leaves open:
 //   - built-in fields (Purpose, Accountabilities, Notes) inside customFields or as
 //     attributes of their own: a field is read from wherever the API returns it and
 //     written back there;

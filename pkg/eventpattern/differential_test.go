@@ -44,7 +44,7 @@ type diffEvent struct {
 }
 
 var diffEvents = []diffEvent{
-	// Shaped like peerbridge's events (CONTRACT.md §2).
+	// Shaped like peerbridge's events (docs/contract.md).
 	{"role-created", "peerdom", "Role Created", nil, `{"id":"d-1","receivedAt":"2026-03-02T10:00:00Z","entity":"role","action":"created","name":"Facilitator",
 		"url":"https://app.peerdom.org/acme/map/3f2b6a1e-9c4d-4e8a-b1f0-2a7c5d9e8b11/role/9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66","organization":"acme",
 		"entityId":"9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66","author":{"name":"Jane Doe","email":"jane@example.com"},

@@ -8,7 +8,7 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/eventpattern"
 )
 
-// Events shaped like peerbridge's (CONTRACT.md §2), in the envelope EventBridge gives rules.
+// Events shaped like peerbridge's (docs/contract.md), in the envelope EventBridge gives rules.
 const (
 	roleCreated = `{"version":"0","id":"e1","detail-type":"Role Created","source":"peerdom",
 	  "account":"123456789012","time":"2026-03-02T10:00:00Z","region":"us-east-1","resources":[],

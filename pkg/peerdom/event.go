@@ -142,7 +142,7 @@ func (c *Change) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Detail is the `detail` of a peerbridge event (CONTRACT.md §2). Optional keys are
+// Detail is the `detail` of a peerbridge event (docs/contract.md). Optional keys are
 // omitted from the JSON when empty; fields, changes and changedFields are always present
 // (empty, never null). Fields is nil when a message has none; read one with
 // d.Fields.Get(name).
@@ -174,7 +174,7 @@ func (d Detail) MarshalJSON() ([]byte, error) {
 	type detail Detail // the same fields without this method
 	d.Changes, d.ChangedFields = nonNil(d.Changes), nonNil(d.ChangedFields)
 	if d.Origin == OriginReconcile {
-		// No text: the API does not say how a change was worded (CONTRACT.md §5).
+		// No text: the API does not say how a change was worded (docs/contract.md).
 		return marshalText(struct {
 			detail
 			Text string `json:"text,omitempty"`

@@ -20,7 +20,7 @@ func TestDetailTypes(t *testing.T) {
 	}
 }
 
-// TestDetailJSONKeys checks which keys a detail's JSON has (CONTRACT.md §2): optional
+// TestDetailJSONKeys checks which keys a detail's JSON has (docs/contract.md): optional
 // keys only when known, the collections always, arrays never null.
 func TestDetailJSONKeys(t *testing.T) {
 	b, err := json.Marshal(Detail{Text: "x"})

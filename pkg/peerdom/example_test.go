@@ -19,7 +19,7 @@ func ExampleParse() {
 	fmt.Println("changed:", d.ChangedFields)
 	fmt.Println("purpose:", d.Fields.Get("Purpose"))
 
-	// The detail's JSON is the event contract's (CONTRACT.md §2).
+	// The detail's JSON is the event contract's (docs/contract.md).
 	b, _ := json.Marshal(d.Changes)
 	fmt.Println(string(b))
 	// Output:

@@ -15,7 +15,7 @@ type Field struct {
 // Fields are a message's fields in the order the message gives them. Parse files each
 // name once (a name given again keeps its first place and takes the later value); Get
 // and Lookup return the first field of a name. Their JSON is an object, keys in the
-// order encoding/json gives a map's (CONTRACT.md §2).
+// order encoding/json gives a map's (docs/contract.md).
 //
 // A slice rather than a map: the worker parses every webhook, and building a map was
 // a quarter of a parse. Use Get or Lookup to read a field by name.

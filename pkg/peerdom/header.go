@@ -6,7 +6,7 @@ import (
 )
 
 // The header is a message's first non-blank line: it names the entity and what happened
-// to it, in words (CONTRACT.md §3), and may hold a link to the entity.
+// to it, in words (docs/contract.md), and may hold a link to the entity.
 
 // header reads the header line: the entity, the action, the link.
 func (p *parser) header(h string) {
@@ -63,7 +63,7 @@ func nameInLabel(label string) string {
 	return ""
 }
 
-// keywords are the header's entity and action words (CONTRACT.md §3).
+// keywords are the header's entity and action words (docs/contract.md).
 var keywords = [...]struct {
 	word   string
 	entity Entity

@@ -5,7 +5,7 @@ import (
 	"unicode"
 )
 
-// Parse turns a webhook's Markdown text into an event detail (CONTRACT.md §3).
+// Parse turns a webhook's Markdown text into an event detail (docs/contract.md).
 // It never fails: a header it does not understand gives an unrecognized detail with
 // only the text and empty fields and changes. ID and ReceivedAt are left for the caller.
 //
@@ -24,7 +24,7 @@ func Parse(text string) Detail {
 	}
 	p.flush()
 	if !p.d.Recognized() {
-		// An unrecognized message carries only its text (CONTRACT.md §3).
+		// An unrecognized message carries only its text (docs/contract.md).
 		return Detail{Text: text, Changes: []Change{}, ChangedFields: []string{}}
 	}
 	p.d.Name = p.name()
@@ -46,7 +46,7 @@ type parser struct {
 	fieldName            string
 	valueStart, valueEnd int
 
-	// what the name is derived from (CONTRACT.md §2, `name`)
+	// what the name is derived from (docs/contract.md, `name`)
 	nameChange, nameField, firstName, lastName string
 }
 

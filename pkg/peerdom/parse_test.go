@@ -37,7 +37,7 @@ type parseRuleTest struct {
 	want Detail
 }
 
-// parseRuleTests has a case for each rule of CONTRACT.md §3, beyond the shared corpus.
+// parseRuleTests has a case for each rule of docs/contract.md, beyond the shared corpus.
 // The JSON encoder's differential test encodes their details too.
 func parseRuleTests() []parseRuleTest {
 	const org = "https://app.peerdom.org/acme/roles/ops"

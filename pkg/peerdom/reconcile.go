@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// OriginReconcile is Detail.Origin on an event found by reconciliation (CONTRACT.md §5);
+// OriginReconcile is Detail.Origin on an event found by reconciliation (docs/contract.md);
 // events from webhooks have no origin.
 const OriginReconcile = "reconcile"
 
@@ -266,7 +266,7 @@ type Difference struct {
 	Before, After *Object
 }
 
-// ReconcileDetail is the event detail of a difference (CONTRACT.md §5), and false when
+// ReconcileDetail is the event detail of a difference (docs/contract.md), and false when
 // the two states do not differ. id is the difference's stable id (see DifferenceID).
 func ReconcileDetail(id string, foundAt time.Time, organization string, diff Difference) (Detail, bool) {
 	d := Detail{ID: id, Origin: OriginReconcile, ReceivedAt: foundAt, Organization: organization,

@@ -18,7 +18,7 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
 )
 
-// The contract tests hold the client to the shapes PEERDOM_API.md records (testdata/):
+// The contract tests hold the client to the shapes docs/peerdom-api.md records (testdata/):
 // it must decode them, and hand them on (GetRaw, ListRaw: what snapshots and export use)
 // byte for byte, unknown keys included.
 

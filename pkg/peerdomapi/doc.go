@@ -1,4 +1,4 @@
-// Package peerdomapi is a client for Peerdom's REST API (PEERDOM_API.md): typed peers,
+// Package peerdomapi is a client for Peerdom's REST API (docs/peerdom-api.md): typed peers,
 // roles, circles (Group) and maps; paginated lists as iterators; assigning a peer to a
 // role and removing it; retries with backoff that never repeat a write that may already
 // have happened.

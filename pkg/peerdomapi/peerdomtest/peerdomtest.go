@@ -1,5 +1,5 @@
 // Package peerdomtest is an in-memory Peerdom, served over HTTP like net/http/httptest:
-// the REST endpoints PEERDOM_API.md documents or Peerdom's own clients confirm, as
+// the REST endpoints docs/peerdom-api.md documents or Peerdom's own clients confirm, as
 // strict as the real API is known to be, with seeding and inspection for tests, fault
 // injection (429 with Retry-After, 5xx, delays, lost webhooks), and — like the real
 // Peerdom — a webhook in the documented Markdown format for every write, POSTed to a
