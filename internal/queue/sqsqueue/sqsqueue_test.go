@@ -66,11 +66,11 @@ func newQueue(t *testing.T, maxReceives int) queuetest.Instance {
 }
 
 func TestConformance(t *testing.T) {
-	queuetest.Run(t, queuetest.Features{
+	queuetest.Run(t, newQueue, queuetest.Features{
 		Visibility:      time.Second,
 		MaxMessageBytes: queue.MaxMessageBytes,
 		SendRacesDelete: true, // moto's, not SQS's
-	}, newQueue)
+	})
 }
 
 func TestSendToMissingQueueFails(t *testing.T) {
