@@ -64,6 +64,7 @@ func TestConformance(t *testing.T) {
 
 // newBus makes a bus of its own in the one moto server.
 func newBus(t *testing.T) bustest.Instance {
+	t.Helper()
 	ctx := context.Background()
 	cfg := mototest.Config(t)
 	eb, sq := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
