@@ -73,7 +73,10 @@ func Run(t *testing.T, newBus NewBus, f Features) {
 		{"ConcurrentPublishers", testConcurrentPublishers},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newBus, f) })
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each test has a bus of its own
+			tc.fn(t, newBus, f)
+		})
 	}
 }
 

@@ -105,8 +105,9 @@ func newBus(t *testing.T) bustest.Instance {
 }
 
 func TestPutEventsOverTheWire(t *testing.T) {
-	eb, url := routedBus(t, "wire-bus", "peerdom-wire")
-	b := New(eb, "wire-bus")
+	name := fmt.Sprintf("wire-bus-%d", buses.Add(1)) // moto lives as long as the test binary: -count reruns
+	eb, url := routedBus(t, name, "peerdom-wire")
+	b := New(eb, name)
 	entries := []bus.Entry{
 		{Source: "peerdom-wire", DetailType: "Role Created", Detail: `{"id":"d-1","name":"Ops"}`, Time: time.Now()},
 		{Source: "peerdom-wire", DetailType: "", Detail: `{"id":"d-2"}`}, // moto, like EventBridge, rejects this entry alone

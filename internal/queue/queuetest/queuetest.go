@@ -70,7 +70,10 @@ func Run(t *testing.T, newQueue NewQueue, f Features) {
 		{"ConcurrentSendersAndReceivers", testConcurrent},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newQueue, f) })
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each test has a queue of its own
+			tc.fn(t, newQueue, f)
+		})
 	}
 }
 
