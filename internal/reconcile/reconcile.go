@@ -12,8 +12,6 @@ package reconcile
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -148,11 +146,7 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 	return rep, r.publish(ctx, stopBy, diffs, &rep)
 }
 
-func newOwner() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return "reconcile-" + hex.EncodeToString(b)
-}
+func newOwner() string { return "reconcile-" + peerdom.NewDeliveryID() }
 
 // list reads every role, group and peer. listed.readAt tells, per kind, when its list
 // began, even for an empty list.
