@@ -235,6 +235,7 @@ func median(v []float64) float64 {
 }
 
 func fileSize(b *testing.B, path string) int64 {
+	b.Helper()
 	st, err := os.Stat(path)
 	if err != nil {
 		b.Fatal(err)

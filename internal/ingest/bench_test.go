@@ -72,6 +72,7 @@ func sqsClient(rt http.RoundTripper) *sqs.Client {
 // invocations are the corpus webhooks as API Gateway (HTTP API, payload 2.0) delivers
 // them to the function: events/ingest/role-created.json with each corpus body.
 func invocations(b *testing.B) [][]byte {
+	b.Helper()
 	root, err := repo.Root()
 	if err != nil {
 		b.Fatal(err)
@@ -102,6 +103,7 @@ func invocations(b *testing.B) [][]byte {
 }
 
 func benchHandler(b *testing.B, q queue.Sender) *ingest.Handler {
+	b.Helper()
 	tokens, err := ingest.NewTokens([]string{benchToken})
 	if err != nil {
 		b.Fatal(err)
@@ -120,6 +122,7 @@ func (q *recordingQueue) Send(_ context.Context, body string) error {
 
 // envelopes are the message bodies the handler queues for payloads, in order.
 func envelopes(b *testing.B, payloads [][]byte) []string {
+	b.Helper()
 	q := &recordingQueue{}
 	h := lambdaHandler(benchHandler(b, q))
 	for _, p := range payloads {
@@ -132,6 +135,7 @@ func envelopes(b *testing.B, payloads [][]byte) []string {
 }
 
 func invoke(b *testing.B, h lambda.Handler, payload []byte) {
+	b.Helper()
 	answer, err := h.Invoke(context.Background(), payload)
 	if err != nil {
 		b.Fatal(err)

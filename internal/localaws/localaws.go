@@ -23,7 +23,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/queue"
-	"github.com/peerbridge/peerbridge/internal/uuid"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
 // Handler serves the wire protocol. Queues maps a queue URL or name to its queue; Buses
@@ -87,7 +87,7 @@ func (h *Handler) sendMessage(w http.ResponseWriter, r *http.Request, body []byt
 		return
 	}
 	sum := md5.Sum([]byte(in.MessageBody)) // the SDK checks it
-	writeJSON(w, map[string]string{"MessageId": uuid.New(), "MD5OfMessageBody": hex.EncodeToString(sum[:])})
+	writeJSON(w, map[string]string{"MessageId": peerdom.NewDeliveryID(), "MD5OfMessageBody": hex.EncodeToString(sum[:])})
 }
 
 func (h *Handler) putEvents(w http.ResponseWriter, r *http.Request, body []byte) {

@@ -85,6 +85,7 @@ func webhookDLQ(t *testing.T, s Stack) DLQ {
 }
 
 func TestDLQListAndShowWithTheWorkersError(t *testing.T) {
+	t.Parallel() // a stack of its own
 	s := deployStack(t)
 	deliveries, msgIDs := deadLetter(t, s, 3)
 	logWorkerFailure(t, s.WorkerLogGroup(), deliveries[1], msgIDs[1], "eventbridge PutEvents: ThrottlingException")
@@ -120,6 +121,7 @@ func TestDLQListAndShowWithTheWorkersError(t *testing.T) {
 }
 
 func TestDLQPurge(t *testing.T) {
+	t.Parallel() // a stack of its own
 	s := deployStack(t)
 	deadLetter(t, s, 2)
 	d := webhookDLQ(t, s)
@@ -132,6 +134,7 @@ func TestDLQPurge(t *testing.T) {
 }
 
 func TestMoveTaskFallsBackOnMoto(t *testing.T) {
+	t.Parallel() // a stack of its own
 	s := deployStack(t)
 	deadLetter(t, s, 1)
 	_, err := webhookDLQ(t, s).MoveTask(context.Background(), nil)
@@ -166,6 +169,7 @@ func checkEachOnce(t *testing.T, deliveries, inSource, inDLQ []string) {
 }
 
 func TestRedriveStopsBetweenMessagesOnCancel(t *testing.T) {
+	t.Parallel() // a stack of its own
 	s := deployStack(t)
 	deliveries, _ := deadLetter(t, s, 5)
 	d := webhookDLQ(t, s)
@@ -192,6 +196,7 @@ func TestRedriveStopsBetweenMessagesOnCancel(t *testing.T) {
 // send and before that message's delete, runs it again, and checks that every delivery
 // ends in exactly one queue: the killed run's last message is not sent twice.
 func TestRedriveKilledHalfWay(t *testing.T) {
+	t.Parallel() // a stack of its own
 	s := deployStack(t)
 	deliveries, _ := deadLetter(t, s, 6)
 	d := webhookDLQ(t, s)
@@ -252,6 +257,7 @@ func TestRedriveHelperProcess(t *testing.T) {
 }
 
 func TestRedriveByID(t *testing.T) {
+	t.Parallel() // a stack of its own
 	s := deployStack(t)
 	deliveries, msgIDs := deadLetter(t, s, 3)
 	d := webhookDLQ(t, s)
@@ -270,6 +276,7 @@ func TestRedriveByID(t *testing.T) {
 // deliver (EventBridge's message attributes) and an action's failed run (Lambda's
 // on-failure record).
 func TestEventDLQList(t *testing.T) {
+	t.Parallel() // a stack of its own
 	s := deployStack(t)
 	c := sqsClient(t)
 	url := s.Outputs[OutputEventDLQURL]

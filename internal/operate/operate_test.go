@@ -28,6 +28,7 @@ func deployStack(t *testing.T) Stack {
 }
 
 func TestLookupStackReadsOutputs(t *testing.T) {
+	t.Parallel() // a stack of its own
 	s := deployStack(t)
 	for _, key := range []string{OutputWebhookQueueURL, OutputWebhookDLQURL, OutputEventDLQURL, OutputEventBusName} {
 		v, err := s.Output(key)

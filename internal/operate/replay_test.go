@@ -48,6 +48,7 @@ func TestChooseRules(t *testing.T) {
 // follows it: moto keeps the request's destination and reports the replay COMPLETED at
 // once. Which archived events reach which rule is EventBridge's part and not tested here.
 func TestReplayOnMoto(t *testing.T) {
+	t.Parallel() // a stack of its own
 	s := deployStack(t)
 	eb := eventbridge.NewFromConfig(mototest.Config(t))
 	rules, err := BusRules(context.Background(), eb, s.Outputs[OutputEventBusName])

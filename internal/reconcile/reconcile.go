@@ -12,8 +12,6 @@ package reconcile
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -144,14 +142,11 @@ func (r *Reconciler) Run(ctx context.Context) (Report, error) {
 		return rep, err
 	}
 	rep.Differences = len(diffs)
-	return rep, r.publish(work, ctx, diffs, &rep)
+	stopBy, _ := work.Deadline() // the reserve before ctx's deadline finishes a batch begun
+	return rep, r.publish(ctx, stopBy, diffs, &rep)
 }
 
-func newOwner() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return "reconcile-" + hex.EncodeToString(b)
-}
+func newOwner() string { return "reconcile-" + peerdom.NewDeliveryID() }
 
 // list reads every role, group and peer. listed.readAt tells, per kind, when its list
 // began, even for an empty list.
@@ -316,25 +311,16 @@ func (r *Reconciler) difference(foundAt time.Time, org string, e peerdom.Entity,
 	return difference{event: peerdom.Event{Source: source, DetailType: detail.DetailType(), Time: foundAt, Detail: detail}, record: rec}
 }
 
-// over reports whether ctx has ended or its deadline has passed (its timer may not have
-// fired yet).
-func over(ctx context.Context) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	dl, ok := ctx.Deadline()
-	return ok && !time.Now().Before(dl)
-}
-
 // publish puts the events on the bus a batch at a time and records each difference once
-// its event is on the bus. It stops before a batch when work's deadline has come.
-func (r *Reconciler) publish(work, ctx context.Context, diffs []difference, rep *Report) error {
+// its event is on the bus. It stops before a batch when ctx has ended or stopBy (if not
+// zero) has come: a batch begun is finished.
+func (r *Reconciler) publish(ctx context.Context, stopBy time.Time, diffs []difference, rep *Report) error {
 	batch := r.Batch
 	if batch <= 0 {
 		batch = 50
 	}
 	for start := 0; start < len(diffs); start += batch {
-		if over(work) {
+		if ctx.Err() != nil || (!stopBy.IsZero() && !time.Now().Before(stopBy)) {
 			rep.Incomplete = true
 			return nil
 		}

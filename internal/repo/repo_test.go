@@ -24,6 +24,7 @@ func TestRootHoldsGoMod(t *testing.T) {
 }
 
 func mustWd(t *testing.T) string {
+	t.Helper()
 	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)

@@ -73,6 +73,7 @@ func eventBridgeClient(rt http.RoundTripper) *eventbridge.Client {
 // batchPayload is the corpus's messages as one SQS batch event, each record shaped like
 // events/worker/batch.json's first (attributes, ARN, MD5 of the body).
 func batchPayload(b *testing.B) []byte {
+	b.Helper()
 	root, err := repo.Root()
 	if err != nil {
 		b.Fatal(err)
@@ -128,6 +129,7 @@ func (r *recordingPutter) PutEvents(_ context.Context, entries []bus.Entry) ([]b
 
 // putCalls are the PutEvents calls the worker makes for payload, in order.
 func putCalls(b *testing.B, payload []byte) [][]bus.Entry {
+	b.Helper()
 	r := &recordingPutter{}
 	invoke(b, lambdaHandler(benchHandler(r)), payload)
 	if len(r.calls) == 0 {
@@ -139,6 +141,7 @@ func putCalls(b *testing.B, payload []byte) [][]bus.Entry {
 // invoke invokes h and fails unless the answer is a batch response without failures. The
 // check is one comparison once the first answer was decoded, so it costs the loop little.
 func invoke(b *testing.B, h lambda.Handler, payload []byte) {
+	b.Helper()
 	// With a deadline, as the Lambda runtime invokes it (the template's Timeout): the
 	// worker then builds the events on another goroutine, each within its share of the
 	// time left.

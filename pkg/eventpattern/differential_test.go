@@ -293,6 +293,7 @@ type motoBus struct {
 }
 
 func newMotoBus(t *testing.T) *motoBus {
+	t.Helper()
 	cfg := mototest.Config(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)

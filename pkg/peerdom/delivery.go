@@ -36,11 +36,18 @@ func NewDelivery(id string, receivedAt time.Time, text string, sender Sender) De
 	return Delivery{Version: DeliveryVersion, ID: id, ReceivedAt: receivedAt.UTC(), Text: text, Sender: sender}
 }
 
-// NewDeliveryID returns a random UUID (version 4) string.
+// NewDeliveryID returns a random UUID (version 4) string. It is the one random id
+// maker of peerbridge: delivery ids, and the ids its twins and leases make up.
 func NewDeliveryID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
 	b[6] = b[6]&0x0f | 0x40
+	return uuidString(b)
+}
+
+// uuidString formats 16 bytes, whose version nibble (b[6]'s high half) is set, as a
+// lower-case 8-4-4-4-12 UUID of RFC 9562's variant.
+func uuidString(b [16]byte) string {
 	b[8] = b[8]&0x3f | 0x80
 	var s [36]byte
 	hex.Encode(s[0:8], b[0:4])

@@ -303,10 +303,9 @@ func ReconcileDetail(id string, foundAt time.Time, organization string, diff Dif
 // difference publishes the same id and consumers de-duplicate it as any detail.id.
 func DifferenceID(e Entity, entityID, beforeHash, afterHash string) string {
 	sum := sha256.Sum256([]byte("peerbridge reconcile\x00" + string(e) + "\x00" + entityID + "\x00" + beforeHash + "\x00" + afterHash))
-	b := sum[:16]
+	b := [16]byte(sum[:16])
 	b[6] = b[6]&0x0f | 0x80
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return uuidString(b)
 }
 
 // messageAliases are field names Peerdom's messages use for what the table names

@@ -73,6 +73,7 @@ func jsonEqual(t *testing.T, got, want []byte) bool {
 }
 
 func compact(t *testing.T, b []byte) string {
+	t.Helper()
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, b); err != nil {
 		t.Fatal(err)

@@ -59,10 +59,10 @@ type Instance struct {
 type NewBus func(t *testing.T) Instance
 
 // Run runs the whole suite.
-func Run(t *testing.T, f Features, newBus NewBus) {
+func Run(t *testing.T, newBus NewBus, f Features) {
 	tests := []struct {
 		name string
-		fn   func(*testing.T, Features, NewBus)
+		fn   func(*testing.T, NewBus, Features)
 	}{
 		{"PutAndRoute", testPutAndRoute},
 		{"MoreThanTenEntriesRefused", testTooManyEntries},
@@ -73,7 +73,10 @@ func Run(t *testing.T, f Features, newBus NewBus) {
 		{"ConcurrentPublishers", testConcurrentPublishers},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, f, newBus) })
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each test has a bus of its own
+			tc.fn(t, newBus, f)
+		})
 	}
 }
 
@@ -153,7 +156,7 @@ func routedBesides(t *testing.T, p bus.Putter, routed func(int) []Routed, marker
 	return others
 }
 
-func testPutAndRoute(t *testing.T, f Features, newBus NewBus) {
+func testPutAndRoute(t *testing.T, newBus NewBus, f Features) {
 	inst := newBus(t)
 	routed := inst.Route(t, `{"source":["bustest"],"detail-type":["Role Created","Peer Deleted"]}`)
 	at := time.Date(2026, 11, 30, 12, 34, 56, 0, time.UTC)
@@ -190,7 +193,7 @@ func testPutAndRoute(t *testing.T, f Features, newBus NewBus) {
 	}
 }
 
-func testTooManyEntries(t *testing.T, f Features, newBus NewBus) {
+func testTooManyEntries(t *testing.T, newBus NewBus, f Features) {
 	inst := newBus(t)
 	routed := inst.Route(t, `{"source":["bustest"]}`)
 	entries := make([]bus.Entry, bus.MaxEntriesPerPut+1)
@@ -205,7 +208,7 @@ func testTooManyEntries(t *testing.T, f Features, newBus NewBus) {
 	}
 }
 
-func testOversizedCall(t *testing.T, f Features, newBus NewBus) {
+func testOversizedCall(t *testing.T, newBus NewBus, f Features) {
 	// Two entries, each under the limit, together over it; and one alone over it.
 	half := entry("Big", `{"x":"`+strings.Repeat("x", bus.MaxPutBytes/2)+`"}`)
 	huge := entry("Huge", `{"x":"`+strings.Repeat("h", bus.MaxPutBytes)+`"}`)
@@ -233,7 +236,7 @@ func testOversizedCall(t *testing.T, f Features, newBus NewBus) {
 	}
 }
 
-func testPublishSplits(t *testing.T, f Features, newBus NewBus) {
+func testPublishSplits(t *testing.T, newBus NewBus, f Features) {
 	inst := newBus(t)
 	routed := inst.Route(t, `{"source":["bustest"]}`)
 	p := &countingPutter{Putter: inst.Putter}
@@ -276,7 +279,7 @@ func testPublishSplits(t *testing.T, f Features, newBus NewBus) {
 	}
 }
 
-func testPerEntryFailures(t *testing.T, f Features, newBus NewBus) {
+func testPerEntryFailures(t *testing.T, newBus NewBus, f Features) {
 	inst := newBus(t)
 	routed := inst.Route(t, `{"source":["bustest"]}`)
 	entries := []bus.Entry{
@@ -315,7 +318,7 @@ func testPerEntryFailures(t *testing.T, f Features, newBus NewBus) {
 	}
 }
 
-func testPatternRouting(t *testing.T, f Features, newBus NewBus) {
+func testPatternRouting(t *testing.T, newBus NewBus, f Features) {
 	inst := newBus(t)
 	// The template's kind of rule: source, detail-type and content filters on detail.
 	routed := inst.Route(t, `{"source":["bustest"],"detail-type":[{"prefix":"Peer "}],`+
@@ -366,7 +369,7 @@ func testPatternRouting(t *testing.T, f Features, newBus NewBus) {
 
 // testConcurrentPublishers publishes from several goroutines at once through one
 // Putter: every entry is accepted once and routed once.
-func testConcurrentPublishers(t *testing.T, f Features, newBus NewBus) {
+func testConcurrentPublishers(t *testing.T, newBus NewBus, f Features) {
 	inst := newBus(t)
 	routed := inst.Route(t, `{"source":["bustest"]}`)
 	const publishers, perPublisher = 4, 15

@@ -54,55 +54,60 @@ var buses atomic.Int64 // numbers the buses each test creates in the one moto se
 // TestConformance runs the suite against moto: each rule sends what it matches to an
 // SQS queue, read back as a target would get it.
 func TestConformance(t *testing.T) {
-	bustest.Run(t, bustest.Features{
+	bustest.Run(t, newBus, bustest.Features{
 		// moto 5.2.1's deviations from EventBridge; the suite asserts each.
 		RefusesOversizedCall:   false,
 		RefusesNonObjectDetail: false,
 		MatchesObjectsInArrays: false,
-	}, func(t *testing.T) bustest.Instance {
-		ctx := context.Background()
-		cfg := mototest.Config(t)
-		eb, sq := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
-		name := fmt.Sprintf("bustest-%d", buses.Add(1))
-		if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)}); err != nil {
-			t.Fatal(err)
-		}
-		rules := 0
-		return bustest.Instance{Putter: New(eb, name), Route: func(t testing.TB, pattern string) func(int) []bustest.Routed {
-			rules++
-			url := mototest.RuleToQueue(t, name, fmt.Sprintf("rule-%d", rules), pattern)
-			var routed []bustest.Routed
-			// Receive until want have come and a receive finds no more.
-			return func(want int) []bustest.Routed {
-				deadline := time.Now().Add(10 * time.Second)
-				for time.Now().Before(deadline) {
-					out, err := sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 60})
-					if err != nil {
-						t.Fatal(err)
-					}
-					for _, m := range out.Messages {
-						var r bustest.Routed
-						if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &r); err != nil {
-							t.Fatalf("routed message is not an event: %v", err)
-						}
-						routed = append(routed, r)
-					}
-					if len(out.Messages) == 0 && len(routed) >= want {
-						break
-					}
-					if len(out.Messages) == 0 {
-						time.Sleep(20 * time.Millisecond)
-					}
-				}
-				return append([]bustest.Routed(nil), routed...)
-			}
-		}}
 	})
 }
 
+// newBus makes a bus of its own in the one moto server.
+func newBus(t *testing.T) bustest.Instance {
+	t.Helper()
+	ctx := context.Background()
+	cfg := mototest.Config(t)
+	eb, sq := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	name := fmt.Sprintf("bustest-%d", buses.Add(1))
+	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)}); err != nil {
+		t.Fatal(err)
+	}
+	rules := 0
+	return bustest.Instance{Putter: New(eb, name), Route: func(t testing.TB, pattern string) func(int) []bustest.Routed {
+		rules++
+		url := mototest.RuleToQueue(t, name, fmt.Sprintf("rule-%d", rules), pattern)
+		var routed []bustest.Routed
+		// Receive until want have come and a receive finds no more.
+		return func(want int) []bustest.Routed {
+			deadline := time.Now().Add(10 * time.Second)
+			for time.Now().Before(deadline) {
+				out, err := sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 60})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range out.Messages {
+					var r bustest.Routed
+					if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &r); err != nil {
+						t.Fatalf("routed message is not an event: %v", err)
+					}
+					routed = append(routed, r)
+				}
+				if len(out.Messages) == 0 && len(routed) >= want {
+					break
+				}
+				if len(out.Messages) == 0 {
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+			return append([]bustest.Routed(nil), routed...)
+		}
+	}}
+}
+
 func TestPutEventsOverTheWire(t *testing.T) {
-	eb, url := routedBus(t, "wire-bus", "peerdom-wire")
-	b := New(eb, "wire-bus")
+	name := fmt.Sprintf("wire-bus-%d", buses.Add(1)) // moto lives as long as the test binary: -count reruns
+	eb, url := routedBus(t, name, "peerdom-wire")
+	b := New(eb, name)
 	entries := []bus.Entry{
 		{Source: "peerdom-wire", DetailType: "Role Created", Detail: `{"id":"d-1","name":"Ops"}`, Time: time.Now()},
 		{Source: "peerdom-wire", DetailType: "", Detail: `{"id":"d-2"}`}, // moto, like EventBridge, rejects this entry alone

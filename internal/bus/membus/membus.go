@@ -21,7 +21,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/internal/bus"
-	"github.com/peerbridge/peerbridge/internal/uuid"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
 // Account and Region stamp the events CloudWatchEvent builds; they name no real account.
@@ -164,7 +164,7 @@ func (b *Bus) PutEvents(ctx context.Context, entries []bus.Entry) ([]bus.Result,
 				continue
 			}
 		}
-		ev := Event{ID: uuid.New(), Time: e.Time, Entry: e}
+		ev := Event{ID: peerdom.NewDeliveryID(), Time: e.Time, Entry: e}
 		if ev.Time.IsZero() {
 			ev.Time = now()
 		}

@@ -64,7 +64,7 @@ func key(t *testing.T) string {
 	return fmt.Sprintf("%s/%d/%d", t.Name(), time.Now().UnixNano(), keySeq.Add(1))
 }
 
-// Run runs the suite.
+// Run runs the suite, its tests in parallel (each on keys of its own).
 func Run(t *testing.T, newStore NewStore, f Features) {
 	if f.ContentionRounds <= 0 {
 		f.ContentionRounds = 20
@@ -72,19 +72,19 @@ func Run(t *testing.T, newStore NewStore, f Features) {
 	if f.Contenders <= 0 {
 		f.Contenders = 20
 	}
-	t.Run("AcquireContendRelease", func(t *testing.T) { testAcquireContendRelease(t, newStore) })
-	t.Run("ExpiredLeaseIsTakenOver", func(t *testing.T) { testExpiryTakeover(t, newStore) })
-	t.Run("ReleaseByNonOwnerIsRefused", func(t *testing.T) { testReleaseByNonOwner(t, newStore) })
-	t.Run("CompletionRecord", func(t *testing.T) { testCompletionRecord(t, newStore) })
-	t.Run("CompletionRecordExpires", func(t *testing.T) { testRecordExpiry(t, newStore) })
-	t.Run("CancelledContextIsNotContention", func(t *testing.T) { testCancelled(t, newStore) })
-	t.Run("ConcurrentAcquireHasOneWinner", func(t *testing.T) { testContention(t, newStore, f) })
+	t.Run("AcquireContendRelease", func(t *testing.T) { t.Parallel(); testAcquireContendRelease(t, newStore) })
+	t.Run("ExpiredLeaseIsTakenOver", func(t *testing.T) { t.Parallel(); testExpiryTakeover(t, newStore) })
+	t.Run("ReleaseByNonOwnerIsRefused", func(t *testing.T) { t.Parallel(); testReleaseByNonOwner(t, newStore) })
+	t.Run("CompletionRecord", func(t *testing.T) { t.Parallel(); testCompletionRecord(t, newStore) })
+	t.Run("CompletionRecordExpires", func(t *testing.T) { t.Parallel(); testRecordExpiry(t, newStore) })
+	t.Run("CancelledContextIsNotContention", func(t *testing.T) { t.Parallel(); testCancelled(t, newStore) })
+	t.Run("ConcurrentAcquireHasOneWinner", func(t *testing.T) { t.Parallel(); testContention(t, newStore, f) })
 	if _, ok := newStore(t, NewClock()).(idempotency.Claims); ok {
 		claims := func(t *testing.T, c *Clock) idempotency.Claims { return newStore(t, c).(idempotency.Claims) }
-		t.Run("ClaimContendFinish", func(t *testing.T) { testClaimContendFinish(t, claims) })
-		t.Run("ClaimRecordsExpireAndAreBounded", func(t *testing.T) { testClaimRecords(t, claims) })
-		t.Run("FinishByALoserStillRecords", func(t *testing.T) { testFinishLost(t, claims) })
-		t.Run("ConcurrentClaimHasOneWinner", func(t *testing.T) { testClaimContention(t, claims, f) })
+		t.Run("ClaimContendFinish", func(t *testing.T) { t.Parallel(); testClaimContendFinish(t, claims) })
+		t.Run("ClaimRecordsExpireAndAreBounded", func(t *testing.T) { t.Parallel(); testClaimRecords(t, claims) })
+		t.Run("FinishByALoserStillRecords", func(t *testing.T) { t.Parallel(); testFinishLost(t, claims) })
+		t.Run("ConcurrentClaimHasOneWinner", func(t *testing.T) { t.Parallel(); testClaimContention(t, claims, f) })
 	}
 }
 

@@ -30,7 +30,7 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/internal/queue"
-	"github.com/peerbridge/peerbridge/internal/uuid"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
 // Defaults mirroring the template's queue.
@@ -104,7 +104,7 @@ func (q *Queue) Send(ctx context.Context, body string) error {
 		q.mu.Unlock()
 		return fmt.Errorf("%w (%d messages)", ErrFull, q.MaxBacklog)
 	}
-	q.visible = append(q.visible, &message{Message: queue.Message{ID: uuid.New(), Body: body, SentAt: time.Now().UTC()}})
+	q.visible = append(q.visible, &message{Message: queue.Message{ID: peerdom.NewDeliveryID(), Body: body, SentAt: time.Now().UTC()}})
 	q.signal()
 	q.mu.Unlock()
 	return nil

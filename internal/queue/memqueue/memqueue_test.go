@@ -14,12 +14,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	queuetest.Run(t, queuetest.Features{
-		FIFO:                true,
-		DeadLetterOnRelease: true,
-		Visibility:          250 * time.Millisecond,
-		MaxMessageBytes:     MaxMessageBytes,
-	}, func(t *testing.T, maxReceives int) queuetest.Instance {
+	queuetest.Run(t, func(t *testing.T, maxReceives int) queuetest.Instance {
 		q := &Queue{MaxReceives: maxReceives}
 		taken := 0 // DeadLetters hands out each dead letter once, as a receive from a DLQ does
 		return queuetest.Instance{Queue: q, DeadLetters: func(testing.TB) []queue.Message {
@@ -28,6 +23,11 @@ func TestConformance(t *testing.T) {
 			taken = len(dead)
 			return out
 		}}
+	}, queuetest.Features{
+		FIFO:                true,
+		DeadLetterOnRelease: true,
+		Visibility:          250 * time.Millisecond,
+		MaxMessageBytes:     MaxMessageBytes,
 	})
 }
 

@@ -56,10 +56,10 @@ const settle = 10 * time.Second
 const long = 60 * time.Second
 
 // Run runs the whole suite.
-func Run(t *testing.T, f Features, newQueue NewQueue) {
+func Run(t *testing.T, newQueue NewQueue, f Features) {
 	tests := []struct {
 		name string
-		fn   func(*testing.T, Features, NewQueue)
+		fn   func(*testing.T, NewQueue, Features)
 	}{
 		{"SendReceiveDelete", testSendReceiveDelete},
 		{"Visibility", testVisibility},
@@ -70,7 +70,10 @@ func Run(t *testing.T, f Features, newQueue NewQueue) {
 		{"ConcurrentSendersAndReceivers", testConcurrent},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, f, newQueue) })
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each test has a queue of its own
+			tc.fn(t, newQueue, f)
+		})
 	}
 }
 
@@ -121,7 +124,7 @@ func bodies(ms []queue.Message) []string {
 	return out
 }
 
-func testSendReceiveDelete(t *testing.T, f Features, newQueue NewQueue) {
+func testSendReceiveDelete(t *testing.T, newQueue NewQueue, f Features) {
 	ctx := context.Background()
 	q := newQueue(t, 5).Queue
 	sent := []string{"first", `{"text":"é → ü <b>&</b>"}`, "third"}
@@ -165,7 +168,7 @@ func testSendReceiveDelete(t *testing.T, f Features, newQueue NewQueue) {
 	receiveNone(t, q, "all deleted")
 }
 
-func testVisibility(t *testing.T, f Features, newQueue NewQueue) {
+func testVisibility(t *testing.T, newQueue NewQueue, f Features) {
 	ctx := context.Background()
 	q := newQueue(t, 10).Queue
 	send(t, q, "hidden")
@@ -203,7 +206,7 @@ func testVisibility(t *testing.T, f Features, newQueue NewQueue) {
 	}
 }
 
-func testRedrive(t *testing.T, f Features, newQueue NewQueue) {
+func testRedrive(t *testing.T, newQueue NewQueue, f Features) {
 	ctx := context.Background()
 	const maxReceives = 3
 	inst := newQueue(t, maxReceives)
@@ -268,7 +271,7 @@ func failBodies(saw *[]queue.Message, fail ...string) queue.BatchHandler {
 	}
 }
 
-func testPartialBatchFailures(t *testing.T, f Features, newQueue NewQueue) {
+func testPartialBatchFailures(t *testing.T, newQueue NewQueue, f Features) {
 	q := newQueue(t, 5).Queue
 	send(t, q, "a", "b", "c", "d", "e")
 	visibleToOneReceive(t, q, 5)
@@ -305,7 +308,7 @@ func visibleToOneReceive(t testing.TB, q queue.Consumer, n int) {
 	}
 }
 
-func testHandlerErrorFailsTheBatch(t *testing.T, f Features, newQueue NewQueue) {
+func testHandlerErrorFailsTheBatch(t *testing.T, newQueue NewQueue, f Features) {
 	q := newQueue(t, 5).Queue
 	boom := errors.New("handler failed")
 	for _, tc := range []struct {
@@ -335,7 +338,7 @@ func testHandlerErrorFailsTheBatch(t *testing.T, f Features, newQueue NewQueue) 
 	}
 }
 
-func testMessageSizeLimit(t *testing.T, f Features, newQueue NewQueue) {
+func testMessageSizeLimit(t *testing.T, newQueue NewQueue, f Features) {
 	q := newQueue(t, 5).Queue
 	limit := strings.Repeat("x", f.MaxMessageBytes)
 	if err := q.Send(context.Background(), limit); err != nil {
@@ -355,7 +358,7 @@ func testMessageSizeLimit(t *testing.T, f Features, newQueue NewQueue) {
 // testConcurrent runs senders and receivers at once. Receivers delete every message
 // except the poison ones, which they release each time until the redrive policy
 // dead-letters them. Every message sent must end delivered or dead-lettered, once.
-func testConcurrent(t *testing.T, f Features, newQueue NewQueue) {
+func testConcurrent(t *testing.T, newQueue NewQueue, f Features) {
 	const (
 		senders, perSender = 4, 25
 		receivers          = 4

@@ -22,6 +22,7 @@ var queues atomic.Int64 // numbers the queues each test creates in the one moto 
 // newQueue creates, in moto, a queue as the template declares it (256 KiB messages, a
 // redrive policy to a dead-letter queue after maxReceives receives) and its DLQ.
 func newQueue(t *testing.T, maxReceives int) queuetest.Instance {
+	t.Helper()
 	ctx := context.Background()
 	c := sqs.NewFromConfig(mototest.Config(t))
 	name := fmt.Sprintf("conformance-%d", queues.Add(1))
@@ -66,11 +67,11 @@ func newQueue(t *testing.T, maxReceives int) queuetest.Instance {
 }
 
 func TestConformance(t *testing.T) {
-	queuetest.Run(t, queuetest.Features{
+	queuetest.Run(t, newQueue, queuetest.Features{
 		Visibility:      time.Second,
 		MaxMessageBytes: queue.MaxMessageBytes,
 		SendRacesDelete: true, // moto's, not SQS's
-	}, newQueue)
+	})
 }
 
 func TestSendToMissingQueueFails(t *testing.T) {

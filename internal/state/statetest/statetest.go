@@ -38,18 +38,18 @@ var ctx = context.Background()
 // t0 has nanoseconds: a store must compare reads a microsecond apart.
 var t0 = time.Date(2026, 12, 1, 1, 0, 0, 123456789, time.UTC)
 
-// Run runs the suite.
+// Run runs the suite, its tests in parallel (each on a store of its own).
 func Run(t *testing.T, newStore NewStore, f Features) {
 	if f.ContentionRounds <= 0 {
 		f.ContentionRounds = 10
 	}
-	t.Run("PutGetRoundTrip", func(t *testing.T) { testRoundTrip(t, newStore(t)) })
-	t.Run("OlderReadNeverOverwritesNewer", func(t *testing.T) { testOlderRead(t, newStore(t)) })
-	t.Run("TombstoneIsNotResurrectedByAnOlderRead", func(t *testing.T) { testTombstone(t, newStore(t)) })
-	t.Run("EntitiesAreSeparate", func(t *testing.T) { testEntities(t, newStore(t)) })
-	t.Run("AllListsEveryRecord", func(t *testing.T) { testAll(t, newStore(t)) })
-	t.Run("Baseline", func(t *testing.T) { testBaseline(t, newStore(t)) })
-	t.Run("ConcurrentPutsKeepTheNewest", func(t *testing.T) { testContention(t, newStore(t), f) })
+	t.Run("PutGetRoundTrip", func(t *testing.T) { t.Parallel(); testRoundTrip(t, newStore(t)) })
+	t.Run("OlderReadNeverOverwritesNewer", func(t *testing.T) { t.Parallel(); testOlderRead(t, newStore(t)) })
+	t.Run("TombstoneIsNotResurrectedByAnOlderRead", func(t *testing.T) { t.Parallel(); testTombstone(t, newStore(t)) })
+	t.Run("EntitiesAreSeparate", func(t *testing.T) { t.Parallel(); testEntities(t, newStore(t)) })
+	t.Run("AllListsEveryRecord", func(t *testing.T) { t.Parallel(); testAll(t, newStore(t)) })
+	t.Run("Baseline", func(t *testing.T) { t.Parallel(); testBaseline(t, newStore(t)) })
+	t.Run("ConcurrentPutsKeepTheNewest", func(t *testing.T) { t.Parallel(); testContention(t, newStore(t), f) })
 }
 
 func obj(name string) json.RawMessage {

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/peerbridge/peerbridge/internal/uuid"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 )
 
@@ -246,7 +246,7 @@ func (c *collection[T]) create(w http.ResponseWriter, r *http.Request) {
 		rec := &record{attrs: map[string]json.RawMessage{}}
 		msg := c.apply(rec, body, MergeCustomFields)
 		if msg == "" {
-			rec.set("id", uuid.New())
+			rec.set("id", peerdom.NewDeliveryID())
 			msg = c.kind.created(rec)
 		}
 		if msg != "" {
@@ -586,7 +586,7 @@ func (c *collection[T]) seed(v T, complete func(rec *record)) T {
 		delete(rec.attrs, "customFields")
 	}
 	if rec.id() == "" {
-		rec.set("id", uuid.New())
+		rec.set("id", peerdom.NewDeliveryID())
 	}
 	if c.kind.builtins {
 		c.p.placeBuiltins(rec)
