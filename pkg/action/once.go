@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
 	"math/rand/v2"
 	"time"
 
 	"github.com/peerbridge/peerbridge/internal/idempotency"
-	"github.com/peerbridge/peerbridge/internal/uuid"
 )
 
 // Once makes an action's effects happen once although EventBridge delivers each event at
@@ -78,7 +78,7 @@ func (o *Once) run(ctx context.Context, name string, ev Event, handle func(conte
 		return err
 	}
 
-	leaseKey, owner := name+"/"+leaseSubject(ev), uuid.New()
+	leaseKey, owner := name+"/"+leaseSubject(ev), peerdom.NewDeliveryID()
 	if err := o.acquire(ctx, leaseKey, owner); err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func (o *Once) release(ctx context.Context, key, owner string) {
 // runClaim is run on a Claims store: claim the entity (waiting while another delivery
 // holds it), skip a delivery already done, run the handler, finish recording it done.
 func (o *Once) runClaim(ctx context.Context, claims idempotency.Claims, key, doneKey string, ev Event, handle func(context.Context, Event) error) error {
-	owner := uuid.New()
+	owner := peerdom.NewDeliveryID()
 	remember := orDefault(o.RememberFor, defaultRememberFor)
 	var c idempotency.Claim
 	err := o.wait(ctx, key, func() error {
