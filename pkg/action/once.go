@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/peerbridge/peerbridge/pkg/peerdom"
 	"math/rand/v2"
 	"time"
 
 	"github.com/peerbridge/peerbridge/internal/idempotency"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
 // Once makes an action's effects happen once although EventBridge delivers each event at
