@@ -58,8 +58,9 @@ func TestReconcileDryRun(t *testing.T) {
 	}
 }
 
-// TestReconcileAPIErrors: a refused key says so as export does (401 and 403); any other
-// failure carries one "reconcile" prefix, the command's.
+// TestReconcileAPIErrors: a refused key (401) and an organization without the API (403)
+// are said as export says them; any other failure carries one "reconcile" prefix, the
+// command's.
 func TestReconcileAPIErrors(t *testing.T) {
 	srv := peerdomtest.NewServer(peerdomtest.Config{})
 	defer srv.Close()
@@ -72,7 +73,7 @@ func TestReconcileAPIErrors(t *testing.T) {
 		want     string
 	}{
 		{srv.URL, "sk-wrong-key", 0, "peerbridge reconcile: Peerdom refused the API key (401 Unauthorized). Check PEERDOM_API_KEY"},
-		{plain.URL, "sk-key", http.StatusForbidden, "peerbridge reconcile: Peerdom refused the API key (403 Forbidden). Check PEERDOM_API_KEY"},
+		{plain.URL, "sk-key", http.StatusForbidden, "peerbridge reconcile: Peerdom answered 403 Forbidden: the key is known but the organization may not use the API"},
 		{plain.URL, "sk-key", http.StatusNotFound, "peerbridge reconcile: listing roles: peerdom api: GET "},
 	}
 	for _, c := range cases {
@@ -84,10 +85,12 @@ func TestReconcileAPIErrors(t *testing.T) {
 			t.Errorf("%s (%d): exit %d, stderr %q, want it to start %q with one \"reconcile\"", c.url, c.status, code, errOut.String(), c.want)
 		}
 	}
-	// export says the same of the same key.
-	var exportErr bytes.Buffer
-	exportFailed(&exportErr, "roles", &peerdomapi.Error{Method: "GET", Path: "/roles", StatusCode: http.StatusUnauthorized})
-	if want := strings.Replace(cases[0].want, "reconcile", "export", 1); !strings.HasPrefix(exportErr.String(), want) {
-		t.Errorf("export: %q, want %q", exportErr.String(), want)
+	// export says the same of the same answers.
+	for i, st := range []int{http.StatusUnauthorized, http.StatusForbidden} {
+		var exportErr bytes.Buffer
+		exportFailed(&exportErr, "roles", &peerdomapi.Error{Method: "GET", Path: "/roles", StatusCode: st})
+		if want := strings.Replace(cases[i].want, "reconcile", "export", 1); !strings.HasPrefix(exportErr.String(), want) {
+			t.Errorf("export (%d): %q, want %q", st, exportErr.String(), want)
+		}
 	}
 }
