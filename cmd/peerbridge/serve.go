@@ -24,6 +24,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
 	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/localpipeline"
+	"github.com/peerbridge/peerbridge/internal/localpipeline/boltstore"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
 	"github.com/peerbridge/peerbridge/internal/reconcile"
@@ -60,6 +61,11 @@ type serveOptions struct {
 	reconcileEvery time.Duration
 	adminAddr      string // the admin endpoint for status and dlq --local (serve_admin.go); empty: none
 	adminFile      string // where its address and token are written; empty: adminFile()
+	// dataDir holds the durable store (serve_store.go); empty: everything in memory
+	// (--in-memory, and the tests that build a stack directly).
+	dataDir string
+	// maxPending bounds the action stage; 0: defaultMaxPending.
+	maxPending int
 
 	// For tests; zero values mean the defaults below.
 	listen       func(network, addr string) (net.Listener, error)
@@ -81,6 +87,7 @@ const (
 	defaultHTTPShutdown = 5 * time.Second
 	defaultMaxBacklog   = 10000
 	defaultMaxConns     = 512
+	defaultMaxPending   = 2000
 )
 
 func (t serverTimeouts) server(h http.Handler) *http.Server {
@@ -130,6 +137,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.BoolVar(&opts.watch, "watch", false, "rebuild a function run under the Lambda emulator (not a shipped action) when a file under its CodeUri changes")
 	fs.DurationVar(&opts.reconcileEvery, "reconcile-every", time.Minute, "run reconciliation this often against the Peerdom side: changes no webhook reported are published (the first run, at start, records the baseline); 0 turns it off")
 	fs.StringVar(&opts.adminAddr, "admin-addr", "127.0.0.1:3003", "loopback `address` of the admin endpoint that peerbridge status --local and dlq --local ask (its token is in the admin file); empty: none")
+	fs.StringVar(&opts.dataDir, "data-dir", "", "`DIR` of the on-disk store of queued webhooks and pending actions (default "+defaultDataDirText+")")
+	inMemory := fs.Bool("in-memory", false, "keep the queue and the pending actions in memory only: a kill -9 loses them (shutdown spills what is left to --spill)")
+	fs.IntVar(&opts.maxPending, "max-pending-actions", defaultMaxPending, "most matched events waiting for their actions; beyond it the worker waits, the queue fills and the endpoint answers 503")
 	fs.StringVar(&opts.spill, "spill", "", "`FILE` for the work still undelivered when --drain-timeout ends (default peerbridge-spill-<time>.jsonl, written only if needed); re-post it with peerbridge send --replay FILE")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: peerbridge serve [flags]\n\nRuns ingest, the queue, the worker, the bus and the actions on this machine, routing events\nby the rules of template.yaml, against an in-memory sandbox Peerdom (or a real one).")
@@ -146,9 +156,19 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if testServeOptions != nil {
 		testServeOptions(&opts)
 	}
-	if opts.maxBacklog < 1 || opts.maxConns < 1 {
-		fmt.Fprintln(stderr, "peerbridge serve: --max-backlog and --max-conns must be at least 1")
+	if opts.maxBacklog < 1 || opts.maxConns < 1 || opts.maxPending < 1 {
+		fmt.Fprintln(stderr, "peerbridge serve: --max-backlog, --max-conns and --max-pending-actions must be at least 1")
 		return 2
+	}
+	if *inMemory && opts.dataDir != "" {
+		fmt.Fprintln(stderr, "peerbridge serve: give --data-dir or --in-memory, not both")
+		return 2
+	}
+	if !*inMemory && opts.dataDir == "" {
+		if opts.dataDir, err = defaultDataDir(); err != nil {
+			fmt.Fprintf(stderr, "peerbridge serve: %v; give --data-dir DIR or --in-memory\n", err)
+			return 2
+		}
 	}
 	if opts.token == "" {
 		opts.token = os.Getenv("PEERBRIDGE_WEBHOOK_TOKEN") // not the flag's default: -h would show it
@@ -225,6 +245,9 @@ type stack struct {
 	adminToken string
 	adminFile  string
 	adminURL   string
+	// The durable store (serve_store.go); nil: --in-memory.
+	store                          *boltstore.Store
+	restoredQueue, restoredActions int
 }
 
 // seedSandbox fills the sandbox with its first contents: the entities the sample webhooks of
@@ -318,6 +341,7 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 			sandboxLn.Close()
 			s.sandbox.Close()
 		}
+		s.closeStore()
 		return nil, err
 	}
 	s.webhooks = s.counts.countWebhooks(s.pipeline.WebhookHandler())
@@ -335,6 +359,7 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 			sandboxLn.Close()
 			s.sandbox.Close()
 		}
+		s.closeStore()
 		return nil, err
 	}
 
@@ -373,7 +398,15 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		go s.reconcileLoop(rctx, r, opts.reconcileEvery)
 	}
 
-	fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running (its queue is in memory: a kill -9 loses what is not yet on the bus)\n")
+	if s.store != nil {
+		fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running; accepted webhooks and pending actions are kept on disk: after a crash or kill -9, serve started again on the same data dir delivers each once\n")
+		fmt.Fprintf(stdout, "  data dir          %s\n", s.opts.dataDir)
+		if s.restoredQueue+s.restoredActions > 0 {
+			fmt.Fprintf(stdout, "  restored          %d queued webhook(s) and %d pending action(s) of the previous run\n", s.restoredQueue, s.restoredActions)
+		}
+	} else {
+		fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running (--in-memory: a kill -9 loses the accepted webhooks not yet on the bus and the actions not yet run)\n")
+	}
 	fmt.Fprintf(stdout, "  webhook endpoint  POST %s\n", s.webhookURL)
 	if generated {
 		fmt.Fprintf(stdout, "                    (generated token; set PEERBRIDGE_WEBHOOK_TOKEN or --token to keep one)\n")
@@ -479,6 +512,13 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 		opts.busHook(eventBus)
 	}
 	queue := &memqueue.Queue{MaxBacklog: cmp.Or(opts.maxBacklog, defaultMaxBacklog)}
+	var pending []localpipeline.StoredAction
+	if opts.dataDir != "" {
+		var err error
+		if pending, err = s.openStore(queue); err != nil {
+			return nil, err
+		}
+	}
 	target := func(fn samtemplate.Function) (localpipeline.Target, error) {
 		dir := strings.TrimSuffix(path.Clean(fn.CodeURI), "/")
 		name := path.Base(dir)
@@ -535,25 +575,33 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 		source = src
 	}
 	s.source = source
-	var eventsOut func([]byte)
+	var eventsOut io.Writer
+	var eventsOutAt int64
 	if opts.eventsOut != "" {
-		f, err := os.OpenFile(opts.eventsOut, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		f, at, err := s.openEventsOut(opts.eventsOut)
 		if err != nil {
 			return nil, fmt.Errorf("--events-out: %w", err)
 		}
-		s.eventsFile = f
-		eventsOut = func(raw []byte) { f.Write(append(raw, '\n')) }
+		s.eventsFile, eventsOut, eventsOutAt = f, f, at
+	}
+	var store localpipeline.Store
+	if s.store != nil {
+		store = s.store
 	}
 	pipeline := localpipeline.New(localpipeline.Config{
-		Bus:    eventBus,
-		Queue:  queue,
-		Tokens: tokens,
-		Source: source,
-		Routes: routes,
-		Logger: logger,
+		Bus:               eventBus,
+		Queue:             queue,
+		Tokens:            tokens,
+		Source:            source,
+		Routes:            routes,
+		Logger:            logger,
+		MaxPendingActions: cmp.Or(opts.maxPending, defaultMaxPending),
+		EventsOut:         eventsOut,
+		EventsOutAt:       eventsOutAt,
+		Store:             store,
+		Pending:           pending,
 		Observer: localpipeline.Observer{
 			Event:      s.counts.countEvent(s.display.event),
-			EventJSON:  eventsOut,
 			ActionDone: s.display.actionDone,
 			DeadLetter: func(what string, err error) { s.display.linef("  ✗ dead-lettered: %s: %v", what, err) },
 			WorkerError: func(err error) {
@@ -592,6 +640,7 @@ type stopResult struct {
 	spilled                        int    // items written to spillFile
 	spillFile                      string // empty when nothing was spilled
 	lost                           int    // undelivered items that could not be spilled
+	kept                           int    // undelivered items kept in the store
 }
 
 // stop shuts down in order: the webhook server first, bounded on its own (open requests
@@ -633,7 +682,9 @@ func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
 			break // nothing new came in while the sandbox delivered
 		}
 	}
-	if !drained {
+	if !drained && s.store != nil {
+		s.display.linef("  ! drain: --drain-timeout (%s) ended with work left; it stays in the data dir for the next start", drainFor)
+	} else if !drained {
 		s.display.linef("  ! drain: --drain-timeout (%s) ended with work left; keeping it in a spill file", drainFor)
 	}
 	pendingActions := s.pipeline.Stop(s.cancel)
@@ -655,7 +706,16 @@ func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
 		queueDead:   len(s.pipeline.Queue.DeadLetters()),
 		actionsDead: len(s.pipeline.DeadActions()),
 	}
+	if s.store != nil {
+		res.kept = len(s.pipeline.Queue.Pending()) + len(pendingActions)
+		if err := s.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("data dir: %w", err))
+		}
+	}
 	items := spillItems(s.pipeline.Queue.Pending(), pendingActions)
+	if s.store != nil {
+		items = nil // kept in the store, not spilled
+	}
 	if len(items) > 0 {
 		name := s.opts.spill
 		if name == "" {
@@ -671,6 +731,9 @@ func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
 	summary := fmt.Sprintf("stopped: %d events on the bus, %d queue messages and %d action events dead-lettered", res.events, res.queueDead, res.actionsDead)
 	if res.spilled > 0 {
 		summary += fmt.Sprintf(", %d undelivered kept in %s", res.spilled, res.spillFile)
+	}
+	if res.kept > 0 {
+		summary += fmt.Sprintf(", %d undelivered kept in %s for the next start", res.kept, s.opts.dataDir)
 	}
 	if res.lost > 0 {
 		summary += fmt.Sprintf(", %d LOST", res.lost)
@@ -690,6 +753,14 @@ func (s *stack) shutdown(ctx context.Context) error {
 		err = fmt.Errorf("shutdown left %d spilled and %d lost", res.spilled, res.lost)
 	}
 	return err
+}
+
+// closeStore closes the store of a stack that failed to start.
+func (s *stack) closeStore() {
+	if s.store != nil {
+		s.store.Close()
+		s.store = nil
+	}
 }
 
 // serveUntilClosed serves until Shutdown; it reports any other end on done.
