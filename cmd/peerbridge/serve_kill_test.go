@@ -113,7 +113,7 @@ func busEvents(t *testing.T, name string) (perDelivery map[string]int) {
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		var ev struct {
-			DetailType string `json:"detail-type"`
+			DetailType string              `json:"detail-type"`
 			Detail     struct{ ID string } `json:"detail"`
 		}
 		if json.Unmarshal([]byte(line), &ev) != nil || ev.DetailType != "Role Created" {

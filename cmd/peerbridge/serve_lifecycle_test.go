@@ -410,6 +410,7 @@ func startServeCommand(t *testing.T, ctx context.Context, args ...string) (stdou
 	pr, pw := io.Pipe()
 	stdout, stderr, code = &syncBuffer{}, &syncBuffer{}, make(chan int, 1)
 	t.Setenv(adminFileEnv, filepath.Join(t.TempDir(), "admin.json")) // not the user's
+	t.Setenv("XDG_STATE_HOME", t.TempDir())                           // nor its data dir
 	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--aws-addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
 		"--template", filepath.Join("..", "..", "template.yaml")}, args...)
 	go func() {
@@ -489,6 +490,7 @@ func TestServeSlowHeadersCut(t *testing.T) {
 // every action was off, silently, since the template's API-key condition was false).
 func TestServePeerdomURLNamesMissingParams(t *testing.T) {
 	t.Setenv("PEERDOM_API_KEY", "k")
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // serve's default data dir: not the user's
 	serve := func(extra ...string) (int, string) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel() // start, then stop at once

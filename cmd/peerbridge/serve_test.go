@@ -255,6 +255,7 @@ func TestServeCommandDrainsOnSignal(t *testing.T) {
 	eventsOut := filepath.Join(t.TempDir(), "events.jsonl")
 	adminFile := filepath.Join(t.TempDir(), "admin.json")
 	t.Setenv(adminFileEnv, adminFile)
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // serve's default data dir: not the user's
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
