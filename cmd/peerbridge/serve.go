@@ -66,6 +66,7 @@ type serveOptions struct {
 	dataDir string
 	// maxPending bounds the action stage; 0: defaultMaxPending.
 	maxPending int
+	replay     string // a spill file to restore before serving
 
 	// For tests; zero values mean the defaults below.
 	listen       func(network, addr string) (net.Listener, error)
@@ -140,7 +141,8 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.StringVar(&opts.dataDir, "data-dir", "", "`DIR` of the on-disk store of queued webhooks and pending actions (default "+defaultDataDirText+")")
 	inMemory := fs.Bool("in-memory", false, "keep the queue and the pending actions in memory only: a kill -9 loses them (shutdown spills what is left to --spill)")
 	fs.IntVar(&opts.maxPending, "max-pending-actions", defaultMaxPending, "most matched events waiting for their actions; beyond it the worker waits, the queue fills and the endpoint answers 503")
-	fs.StringVar(&opts.spill, "spill", "", "`FILE` for the work still undelivered when --drain-timeout ends (default peerbridge-spill-<time>.jsonl, written only if needed); re-post it with peerbridge send --replay FILE")
+	fs.StringVar(&opts.replay, "replay", "", "restore a spill `FILE` of an earlier serve --in-memory before serving: its webhooks queued again with their delivery ids, its events given only the actions still pending (restore a file once)")
+	fs.StringVar(&opts.spill, "spill", "", "`FILE` for the work still undelivered when --drain-timeout ends (default peerbridge-spill-<time>.jsonl, written only if needed), with --in-memory; restore it with peerbridge serve --replay FILE")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: peerbridge serve [flags]\n\nRuns ingest, the queue, the worker, the bus and the actions on this machine, routing events\nby the rules of template.yaml, against an in-memory sandbox Peerdom (or a real one).")
 		fs.PrintDefaults()
@@ -200,7 +202,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		status = 1
 	}
 	if res.spilled > 0 {
-		fmt.Fprintf(stderr, "peerbridge serve: %d undelivered item(s) written to %s; re-post them with: peerbridge send --replay %s\n", res.spilled, res.spillFile, res.spillFile)
+		fmt.Fprintf(stderr, "peerbridge serve: %d undelivered item(s) written to %s; restore them with: peerbridge serve --replay %s\n", res.spilled, res.spillFile, res.spillFile)
 		status = 1
 	}
 	if res.lost > 0 {
@@ -248,6 +250,7 @@ type stack struct {
 	// The durable store (serve_store.go); nil: --in-memory.
 	store                          *boltstore.Store
 	restoredQueue, restoredActions int
+	replayed                       string // what --replay restored, for the banner
 }
 
 // seedSandbox fills the sandbox with its first contents: the entities the sample webhooks of
@@ -344,6 +347,18 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		s.closeStore()
 		return nil, err
 	}
+	if err == nil && opts.replay != "" {
+		err = s.replaySpill(opts.replay)
+	}
+	if err != nil {
+		webhookLn.Close()
+		if sandboxLn != nil {
+			sandboxLn.Close()
+			s.sandbox.Close()
+		}
+		s.closeStore()
+		return nil, err
+	}
 	s.webhooks = s.counts.countWebhooks(s.pipeline.WebhookHandler())
 	s.apiURL, s.apiKey = apiURL, apiKey
 	awsLn, err := s.listenLocalAWS(listen)
@@ -406,6 +421,9 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		}
 	} else {
 		fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running (--in-memory: a kill -9 loses the accepted webhooks not yet on the bus and the actions not yet run)\n")
+	}
+	if s.replayed != "" {
+		fmt.Fprintf(stdout, "  replayed          %s\n", s.replayed)
 	}
 	fmt.Fprintf(stdout, "  webhook endpoint  POST %s\n", s.webhookURL)
 	if generated {
@@ -753,6 +771,19 @@ func (s *stack) shutdown(ctx context.Context) error {
 		err = fmt.Errorf("shutdown left %d spilled and %d lost", res.spilled, res.lost)
 	}
 	return err
+}
+
+// replaySpill restores a spill file into the pipeline, before it starts.
+func (s *stack) replaySpill(name string) error {
+	envelopes, actions, err := restoreSpill(name)
+	if err != nil {
+		return fmt.Errorf("--replay: %w", err)
+	}
+	if err := s.pipeline.Replay(context.Background(), envelopes, actions); err != nil {
+		return fmt.Errorf("--replay %s: %w", name, err)
+	}
+	s.replayed = fmt.Sprintf("%d queued webhook(s) and %d pending action(s) from %s", len(envelopes), len(actions), name)
+	return nil
 }
 
 // closeStore closes the store of a stack that failed to start.

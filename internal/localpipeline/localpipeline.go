@@ -623,6 +623,7 @@ func (p *Pipeline) Close() {
 // PendingAction is a matched event no target has finished with.
 type PendingAction struct {
 	Function string
+	Rule     string
 	Event    events.CloudWatchEvent
 }
 
@@ -645,7 +646,7 @@ func (p *Pipeline) Stop(cancel context.CancelFunc) []PendingAction {
 	}
 	out := make([]PendingAction, len(p.jobs))
 	for i, j := range p.jobs {
-		out[i] = PendingAction{Function: j.route.Function, Event: j.event}
+		out[i] = PendingAction{Function: j.route.Function, Rule: j.route.Rule, Event: j.event}
 	}
 	p.jobs = nil
 	return out

@@ -223,3 +223,36 @@ func (p *Pipeline) storeDone(j job, deliverErr error) {
 		})
 	}
 }
+
+// Replay restores work a stopped pipeline left (serve's spill file), before Start:
+// envelopes are queued again as they were (the same delivery ids), and actions become
+// pending for their function and rule only; their events are not put on the bus again.
+// With a Store, both are stored before Replay returns.
+func (p *Pipeline) Replay(ctx context.Context, envelopes []string, actions []StoredAction) error {
+	jobs := make([]job, 0, len(actions))
+	for _, a := range actions {
+		r := p.routeFor(a.Function, a.Rule)
+		if r == nil || r.Target == nil {
+			return fmt.Errorf("event %s is pending for %s (rule %s), which has no rule with a target here", a.Event.ID, a.Function, a.Rule)
+		}
+		jobs = append(jobs, job{route: r, event: a.Event, attempt: 1, entity: entityKey(r.Function, a.Event.Detail, nil)})
+	}
+	for i, env := range envelopes {
+		if err := p.Queue.Send(ctx, env); err != nil {
+			return fmt.Errorf("queueing message %d of %d: %w", i+1, len(envelopes), err)
+		}
+	}
+	if p.store != nil && len(actions) > 0 {
+		c := &Commit{Actions: append([]StoredAction(nil), actions...), EventsOut: -1}
+		if err := p.store.Commit(c); err != nil {
+			return fmt.Errorf("storing the pending actions: %w", err)
+		}
+		for i := range jobs {
+			jobs[i].key = c.Actions[i].Key
+		}
+	}
+	p.mu.Lock()
+	p.jobs = append(p.jobs, jobs...)
+	p.mu.Unlock()
+	return nil
+}
