@@ -283,7 +283,7 @@ func TestServeCommandDrainsOnSignal(t *testing.T) {
 	}
 	kinds := webhooksamples.Kinds()
 	acked := map[string]string{} // delivery id -> kind
-	for range 3 { // each kind three times: three deliveries, three events
+	for range 3 {                // each kind three times: three deliveries, three events
 		for _, kind := range kinds {
 			body, _ := webhooksamples.Body(kind)
 			resp, err := http.Post(endpoint, "application/json", bytes.NewReader(body))
