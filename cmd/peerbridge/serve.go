@@ -262,6 +262,10 @@ func seedSandbox(p *peerdomtest.Peerdom) (onboardingRole string) {
 	return p.AddRole(peerdomapi.Role{ID: sandboxOnboardingRoleID, Name: "Onboarding buddy"}).ID
 }
 
+// sandboxKeepRecords bounds the requests and writes serve's sandbox remembers, which no
+// one reads in serve: its memory stays flat however many actions call it.
+const sandboxKeepRecords = 1000
+
 // sandboxOnboardingRoleID is events/env.json's ONBOARDING_ROLE_IDS, so that a function
 // invoked with it against the sandbox (peerbridge invoke --local) finds the role.
 const sandboxOnboardingRoleID = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -318,7 +322,7 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 			webhookLn.Close()
 			return nil, fmt.Errorf("sandbox: %w", err)
 		}
-		s.sandbox = peerdomtest.New(peerdomtest.Config{Webhook: s.sandboxWebhook})
+		s.sandbox = peerdomtest.New(peerdomtest.Config{Webhook: s.sandboxWebhook, KeepRecords: sandboxKeepRecords})
 		onboarding := seedSandbox(s.sandbox)
 		cfg := s.sandbox.Config()
 		apiURL = "http://" + sandboxLn.Addr().String() + peerdomtest.APIPrefix

@@ -63,6 +63,10 @@ type Config struct {
 	// AssignAnswer is the answer to a successful assignment (default 201, empty body):
 	// its body is undocumented, so clients must not depend on it.
 	AssignAnswer AssignAnswer
+	// KeepRecords, when above 0, bounds the requests and writes kept for Requests and
+	// Writes: the latest KeepRecords of each at least, fewer than twice that, so that a
+	// long-running sandbox (peerbridge serve's) keeps a flat memory; 0 keeps every one.
+	KeepRecords int
 }
 
 // BuiltinPlacement is where the built-in fields (Purpose, Accountabilities, Notes) are.
