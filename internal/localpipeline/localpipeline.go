@@ -241,7 +241,7 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 			return
 		}
 		p.batchWindow(ctx)
-		for {
+		for p.hasRoom() {
 			n, err := p.Queue.Poll(ctx, memqueue.MaxBatch, p.invokeWorker)
 			if err != nil {
 				p.observe(func(o Observer) {
@@ -266,6 +266,13 @@ func (p *Pipeline) waitRoom(ctx context.Context) bool {
 		p.room.Wait()
 	}
 	return !p.closed && ctx.Err() == nil
+}
+
+// hasRoom reports whether the action stage is below its bound.
+func (p *Pipeline) hasRoom() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.maxJobs <= 0 || len(p.jobs)+p.running < p.maxJobs
 }
 
 // PendingActions is how many matched events wait for, or are in, their targets.
