@@ -579,12 +579,6 @@ func (p *Pipeline) observe(fn func(Observer)) {
 	fn(p.observer)
 }
 
-func (p *Pipeline) isClosed() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.closed
-}
-
 // Idle reports whether nothing is queued, in flight, waiting for a target or running.
 func (p *Pipeline) Idle() bool {
 	p.mu.Lock()

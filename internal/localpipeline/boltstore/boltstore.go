@@ -16,6 +16,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/queue/boltqueue"
 	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 var (
@@ -41,7 +42,7 @@ var ErrLocked = errors.New("the data file is in use by another process (another 
 // must be new; q then keeps itself in the database.
 func Open(path string, q *memqueue.Queue) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%s: %w", path, ErrLocked)
 	}
 	if err != nil {

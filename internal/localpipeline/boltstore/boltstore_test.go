@@ -3,6 +3,7 @@ package boltstore_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -126,5 +127,18 @@ func TestStopAndRestart(t *testing.T) {
 	}
 	if left, err := st2.Pending(); err != nil || len(left) != 0 {
 		t.Errorf("after the drain, %d actions still stored (%v)", len(left), err)
+	}
+}
+
+// TestOneProcessPerFile: a second Open of a file in use is refused with ErrLocked.
+func TestOneProcessPerFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "serve.db")
+	st, err := boltstore.Open(path, &memqueue.Queue{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := boltstore.Open(path, &memqueue.Queue{}); !errors.Is(err, boltstore.ErrLocked) {
+		t.Fatalf("second Open: %v, want ErrLocked", err)
 	}
 }
