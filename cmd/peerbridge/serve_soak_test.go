@@ -98,6 +98,10 @@ func BenchmarkServeSoak(b *testing.B) {
 		rss, heap := rssAndLiveHeap()
 		b.ReportMetric(rss/(1<<20), fmt.Sprintf("rss-MB@%dk", to/1000))
 		b.ReportMetric(heap/(1<<20), fmt.Sprintf("heap-MB@%dk", to/1000))
+		s.display.mu.Lock()
+		open := len(s.display.blocks) // events whose actions all ended must have no block left
+		s.display.mu.Unlock()
+		b.ReportMetric(float64(open), fmt.Sprintf("open-blocks@%dk", to/1000))
 		b.StartTimer()
 	}
 	b.StopTimer()

@@ -352,26 +352,8 @@ func (p *Pipeline) route(e membus.Event) {
 		p.routeStored(cw)
 		return
 	}
-	var routedTo []string
-	var detail map[string]any
-	if len(p.Routes) > 0 { // without rules, nothing needs the decoded event
-		if decoded, err := decodedEvent(cw, p.matchDetail); err == nil {
-			detail, _ = decoded["detail"].(map[string]any)
-			p.mu.Lock()
-			for i := range p.Routes {
-				r := &p.Routes[i]
-				if r.Pattern.MatchEvent(decoded) {
-					routedTo = append(routedTo, r.Function)
-					if r.Target == nil {
-						continue
-					}
-					p.jobs = append(p.jobs, job{route: r, event: cw, attempt: 1, entity: entityKey(r.Function, cw.Detail, detail)})
-					p.cond.Signal() // one target per job: waking them all would cost a handoff each
-				}
-			}
-			p.mu.Unlock()
-		}
-	}
+	detail, routedTo, jobs := p.match(cw)
+	// The observer first: an action's outcome must not come before its event.
 	p.observe(func(o Observer) {
 		if o.EventJSON != nil || p.eventsOut != nil {
 			if raw, err := json.Marshal(cw); err == nil {
@@ -387,6 +369,15 @@ func (p *Pipeline) route(e membus.Event) {
 			o.Event(cw, detail, routedTo)
 		}
 	})
+	if len(jobs) == 0 {
+		return
+	}
+	p.mu.Lock()
+	for _, j := range jobs {
+		p.jobs = append(p.jobs, j)
+		p.cond.Signal() // one target per job: waking them all would cost a handoff each
+	}
+	p.mu.Unlock()
 }
 
 // match is the rules' verdict on one event: the functions it is routed to, and a job

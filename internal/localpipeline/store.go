@@ -178,23 +178,15 @@ func (p *Pipeline) commit(gen uint64) error {
 	if err == nil {
 		err = p.store.Commit(c)
 	}
-	p.mu.Lock()
-	p.committedGen = upto
-	if err == nil {
-		k := 0
-		for _, st := range batch {
-			for _, j := range st.jobs {
-				j.key = c.Actions[k].Key
-				k++
-				p.jobs = append(p.jobs, j)
-				p.cond.Signal()
-			}
-		}
-	}
-	p.mu.Unlock()
 	if err != nil {
+		p.mu.Lock()
+		p.committedGen = upto
+		p.mu.Unlock()
 		return err
 	}
+	// The observer hears of each event before its actions may run, so that an action's
+	// outcome never comes before the event it belongs to (a display would keep the
+	// event's block open forever).
 	for _, st := range batch {
 		p.observe(func(o Observer) {
 			if o.EventJSON != nil && st.raw != nil {
@@ -205,6 +197,18 @@ func (p *Pipeline) commit(gen uint64) error {
 			}
 		})
 	}
+	p.mu.Lock()
+	p.committedGen = upto
+	k := 0
+	for _, st := range batch {
+		for _, j := range st.jobs {
+			j.key = c.Actions[k].Key
+			k++
+			p.jobs = append(p.jobs, j)
+			p.cond.Signal()
+		}
+	}
+	p.mu.Unlock()
 	return nil
 }
 
