@@ -108,6 +108,7 @@ type Pipeline struct {
 	stageGen     uint64
 	committedGen uint64
 	batch        map[string]string
+	published    map[string]bool // messages of the current batch with an event on the bus
 	eventsOut    io.Writer
 	eventsOutAt  int64
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/internal/queue"
@@ -63,7 +64,13 @@ func (p *Pipeline) restore(pending []StoredAction) {
 		r := p.routeFor(a.Function, a.Rule)
 		if r == nil || r.Target == nil {
 			// No rule of that function now (a changed template): it cannot run here.
-			p.dead = append(p.dead, DeadAction{Function: a.Function, Event: a.Event, Err: fmt.Errorf("pending at start, but function %s has no rule %s with a target now", a.Function, a.Rule)})
+			err := fmt.Errorf("pending at start, but function %s has no rule %s with a target now", a.Function, a.Rule)
+			p.dead = append(p.dead, DeadAction{Function: a.Function, Event: a.Event, Err: err})
+			if p.store != nil {
+				dead := a
+				dead.Err = err.Error()
+				p.store.Done(a.Key, &dead) // kept among the dead, not found pending again
+			}
 			continue
 		}
 		p.jobs = append(p.jobs, job{route: r, event: a.Event, attempt: 1, entity: entityKey(r.Function, a.Event.Detail, nil), key: a.Key})
@@ -91,17 +98,39 @@ func (p *Pipeline) invokeWorkerStored(ctx context.Context, batch []queue.Message
 	}
 	p.mu.Lock()
 	p.batch = ids
+	p.published = map[string]bool{}
 	p.mu.Unlock()
 	failed, err := p.Worker.Handle(ctx, batch)
 	p.mu.Lock()
 	p.batch = nil
+	published := p.published
+	p.published = nil
 	gen := p.stageGen
 	p.mu.Unlock()
 	if cerr := p.commit(gen); cerr != nil {
 		// Nothing of the batch is recorded: it stays queued, and is published again.
 		return nil, fmt.Errorf("recording the batch's events: %w", cerr)
 	}
-	return failed, err
+	if err == nil && len(failed) == 0 {
+		return nil, nil
+	}
+	// The worker failed some (or all) of the batch, maybe after some of its events were
+	// on the bus: those left the queue in the commit; only the others are retried, so
+	// that none reaches the bus twice.
+	if err != nil {
+		p.observe(func(o Observer) {
+			if o.WorkerError != nil {
+				o.WorkerError(err)
+			}
+		})
+	}
+	var retry []string
+	for _, m := range batch {
+		if !published[m.ID] && (err != nil || slices.Contains(failed, m.ID)) {
+			retry = append(retry, m.ID)
+		}
+	}
+	return retry, nil
 }
 
 // routeStored stages an event; one that is not of the worker's current batch is
@@ -120,6 +149,9 @@ func (p *Pipeline) routeStored(cw events.CloudWatchEvent) {
 	p.mu.Lock()
 	if p.batch != nil && json.Unmarshal(cw.Detail, &d) == nil {
 		st.message = p.batch[d.ID]
+		if st.message != "" {
+			p.published[st.message] = true
+		}
 	}
 	p.staged = append(p.staged, st)
 	p.stageGen++

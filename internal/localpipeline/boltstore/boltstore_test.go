@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/internal/bus"
+	"github.com/peerbridge/peerbridge/internal/bus/membus"
 	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/localpipeline"
 	"github.com/peerbridge/peerbridge/internal/localpipeline/boltstore"
@@ -140,5 +143,110 @@ func TestOneProcessPerFile(t *testing.T) {
 	defer st.Close()
 	if _, err := boltstore.Open(path, &memqueue.Queue{}); !errors.Is(err, boltstore.ErrLocked) {
 		t.Fatalf("second Open: %v, want ErrLocked", err)
+	}
+}
+
+// TestBusFaultsWithStore: with the store, the bus refusing whole calls and single entries
+// at random (seeded; each kind forced on its first chance), every acknowledged webhook
+// still reaches the bus once and its target once, counted per delivery id.
+func TestBusFaultsWithStore(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 3))
+	var rmu sync.Mutex
+	var callFaults, entryFaults int
+	b := &membus.Bus{
+		FailCall: func([]bus.Entry) error {
+			rmu.Lock()
+			defer rmu.Unlock()
+			if callFaults == 0 || rng.IntN(5) == 0 {
+				callFaults++
+				return errors.New("injected: bus unreachable")
+			}
+			return nil
+		},
+		FailEntry: func(bus.Entry) (string, string) {
+			rmu.Lock()
+			defer rmu.Unlock()
+			if entryFaults == 0 || rng.IntN(5) == 0 {
+				entryFaults++
+				return "InternalFailure", "injected"
+			}
+			return "", ""
+		},
+	}
+	onBus := map[string]int{}
+	var bmu sync.Mutex
+	b.Subscribe(func(e membus.Event) {
+		var d struct{ ID string }
+		json.Unmarshal(e.CloudWatchEvent().Detail, &d)
+		bmu.Lock()
+		onBus[d.ID]++
+		bmu.Unlock()
+	})
+	path := filepath.Join(t.TempDir(), "serve.db")
+	c := &counter{got: map[string]int{}, stuck: make(chan struct{})}
+	close(c.stuck)
+	tk, _ := ingest.NewTokens([]string{token})
+	q := &memqueue.Queue{MaxReceives: 50}
+	st, err := boltstore.Open(path, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pat, _ := eventpattern.Compile([]byte(`{"source":["peerdom"]}`))
+	p := localpipeline.New(localpipeline.Config{Tokens: tk, Queue: q, Bus: b, Store: st,
+		Routes: []localpipeline.Route{{Function: "Fn", Rule: "R", Pattern: pat, Target: c.target}}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p.Start(ctx, 4)
+	srv := httptest.NewServer(p.WebhookHandler())
+	defer srv.Close()
+	acked := map[string]bool{}
+	var amu sync.Mutex
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 40 {
+				resp, err := http.Post(srv.URL+"/webhooks/"+token, "application/json", strings.NewReader(fmt.Sprintf(`{"text":"fault %d-%d"}`, g, i)))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var ans struct{ ID string }
+				json.NewDecoder(resp.Body).Decode(&ans)
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					amu.Lock()
+					acked[ans.ID] = true
+					amu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	dctx, dcancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer dcancel()
+	if err := p.Drain(dctx); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	bmu.Lock()
+	defer bmu.Unlock()
+	var lost, dup int
+	for id := range acked {
+		switch {
+		case onBus[id] == 0 || c.got[id] == 0:
+			lost++
+		case onBus[id] > 1 || c.got[id] > 1:
+			dup++
+		}
+	}
+	t.Logf("acknowledged %d; call faults %d, entry faults %d; lost %d, duplicated %d; queue dead letters %d", len(acked), callFaults, entryFaults, lost, dup, len(q.DeadLetters()))
+	if callFaults == 0 || entryFaults == 0 {
+		t.Fatalf("faults did not fire: %d calls, %d entries", callFaults, entryFaults)
+	}
+	if lost != 0 || dup != 0 || len(acked) != 160 {
+		t.Fatalf("of %d acknowledged: %d lost, %d duplicated", len(acked), lost, dup)
 	}
 }
