@@ -34,12 +34,12 @@ func runSend(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	token := fs.String("token", "", "the webhook `token` (default $"+tokenEnv+")")
 	kindList := fs.String("kind", webhooksamples.Test, "what to send: a `kind`, several separated by commas, or all")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long each request may take")
-	replay := fs.String("replay", "", "post the webhooks of a `FILE` that `peerbridge serve` spilled at shutdown, instead of samples")
+	replay := fs.String("replay", "", "no longer posts a spill `FILE`: restore it with peerbridge serve --replay FILE")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: peerbridge send [--url URL] [--token T] [--kind KIND[,KIND...]|all | --replay FILE] [--timeout D]\n\n"+
+		fmt.Fprintf(stderr, "usage: peerbridge send [--url URL] [--token T] [--kind KIND[,KIND...]|all] [--timeout D]\n\n"+
 			"Posts sample Peerdom webhooks, as the Test URL button does, and prints each answer's\n"+
 			"status and body (the delivery id). Kinds: %s, or all.\n"+
-			"With --replay, posts instead the webhooks serve could not deliver before it stopped.\n\n", strings.Join(webhooksamples.Kinds(), ", "))
+			"A spill file of serve is restored by peerbridge serve --replay FILE.\n\n", strings.Join(webhooksamples.Kinds(), ", "))
 		fs.PrintDefaults()
 	}
 	argv, err := parseFlags(fs, args)
@@ -50,10 +50,11 @@ func runSend(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "peerbridge send: unexpected argument %q (the kind goes in --kind)\n", argOr(argv, 0))
 		return 2
 	}
-	kindGiven := false
-	fs.Visit(func(f *flag.Flag) { kindGiven = kindGiven || f.Name == "kind" })
-	if *replay != "" && kindGiven {
-		fmt.Fprintln(stderr, "peerbridge send: give --kind or --replay, not both")
+	if *replay != "" {
+		// Posted as new webhooks, a spill file's deliveries got new ids and ran every
+		// action again; serve --replay restores them exactly.
+		fmt.Fprintf(stderr, "peerbridge send: --replay: restore a spill file with: peerbridge serve --replay %s\n"+
+			"(it queues its webhooks again with their delivery ids, and runs only the actions still pending)\n", *replay)
 		return 2
 	}
 	kinds, err := sendKinds(*kindList)
@@ -73,9 +74,6 @@ func runSend(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		// token to wherever it points.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	if *replay != "" {
-		return replaySpill(ctx, client, ep, *replay, stdout, stderr)
-	}
 	for _, kind := range kinds {
 		body, _ := webhooksamples.Body(kind) // sendKinds let only known kinds through
 		status, answer, err := post(ctx, client, ep, body)
@@ -88,48 +86,6 @@ func runSend(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 			return 1
 		}
 		fmt.Fprintf(stdout, "%s: %s %s\n", kind, statusText(status), oneLine(answer))
-	}
-	return 0
-}
-
-// replaySpill posts the text of each item of a spill file, in order. It stops at the
-// first refusal, saying which line to resume from; items without a text (an event a
-// webhook did not make) cannot be posted and are reported.
-func replaySpill(ctx context.Context, client *http.Client, ep endpoint, name string, stdout, stderr io.Writer) int {
-	f, err := os.Open(name)
-	if err != nil {
-		fmt.Fprintf(stderr, "peerbridge send: %v\n", err)
-		return 1
-	}
-	items, err := readSpill(f, name)
-	f.Close()
-	if err != nil {
-		fmt.Fprintf(stderr, "peerbridge send: %v\n", err)
-		return 1
-	}
-	posted, skipped := 0, 0
-	for i, it := range items {
-		what := fmt.Sprintf("%s:%d (%s %s)", name, i+1, it.Stage, short(it.DeliveryID))
-		if it.Text == "" {
-			fmt.Fprintf(stderr, "peerbridge send: %s: no webhook text to post; left as it is\n", what)
-			skipped++
-			continue
-		}
-		body, _ := json.Marshal(map[string]string{"text": it.Text})
-		status, answer, err := post(ctx, client, ep, body)
-		if err == nil && status/100 != 2 {
-			err = fmt.Errorf("%s: %s", statusText(status), errorMessage(answer))
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "peerbridge send: %s: %v\n%d of %d posted; resume from line %d: tail -n +%d %s > rest.jsonl\n", what, err, posted, len(items), i+1, i+1, name)
-			return 1
-		}
-		posted++
-		fmt.Fprintf(stdout, "%s: %s %s\n", what, statusText(status), oneLine(answer))
-	}
-	fmt.Fprintf(stdout, "replayed %d of %d items from %s\n", posted, len(items), name)
-	if skipped > 0 {
-		return 1
 	}
 	return 0
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/localaws"
 	"github.com/peerbridge/peerbridge/internal/localpipeline"
+	"github.com/peerbridge/peerbridge/internal/localpipeline/boltstore"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
 	"github.com/peerbridge/peerbridge/internal/reconcile"
@@ -62,6 +63,12 @@ type serveOptions struct {
 	reconcileEvery time.Duration
 	adminAddr      string // the admin endpoint for status and dlq --local (serve_admin.go); empty: none
 	noAdminFile    bool   // invoke's own twins: no other command is to find them
+	// dataDir holds the durable store (serve_store.go); empty: everything in memory
+	// (--in-memory, and the tests that build a stack directly).
+	dataDir string
+	// maxPending bounds the action stage; 0: defaultMaxPending.
+	maxPending int
+	replay     string // a spill file to restore before serving
 
 	// For tests; zero values mean the defaults below.
 	listen       func(network, addr string) (net.Listener, error)
@@ -83,6 +90,7 @@ const (
 	defaultHTTPShutdown = 5 * time.Second
 	defaultMaxBacklog   = 10000
 	defaultMaxConns     = 512
+	defaultMaxPending   = 2000
 )
 
 func (t serverTimeouts) server(h http.Handler) *http.Server {
@@ -132,7 +140,11 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.BoolVar(&opts.watch, "watch", false, "rebuild a function run under the Lambda emulator (not a shipped action) when a file under its CodeUri changes")
 	fs.DurationVar(&opts.reconcileEvery, "reconcile-every", time.Minute, "run reconciliation this often against the Peerdom side: changes no webhook reported are published (the first run, at start, records the baseline); 0 turns it off")
 	fs.StringVar(&opts.adminAddr, "admin-addr", "127.0.0.1:3003", "loopback `address` of the admin endpoint that peerbridge status --local and dlq --local ask (its token is in the admin file); empty: none")
-	fs.StringVar(&opts.spill, "spill", "", "`FILE` for the work still undelivered when --drain-timeout ends (default peerbridge-spill-<time>.jsonl, written only if needed); re-post it with peerbridge send --replay FILE")
+	fs.StringVar(&opts.dataDir, "data-dir", "", "`DIR` of the on-disk store of queued webhooks and pending actions (default "+defaultDataDirText+")")
+	inMemory := fs.Bool("in-memory", false, "keep the queue and the pending actions in memory only: a kill -9 loses them (shutdown spills what is left to --spill)")
+	fs.IntVar(&opts.maxPending, "max-pending-actions", defaultMaxPending, "most matched events waiting for their actions; beyond it the worker waits, the queue fills and the endpoint answers 503")
+	fs.StringVar(&opts.replay, "replay", "", "restore a spill `FILE` of an earlier serve --in-memory before serving: its webhooks queued again with their delivery ids, its events given only the actions still pending (restore a file once)")
+	fs.StringVar(&opts.spill, "spill", "", "`FILE` for the work still undelivered when --drain-timeout ends (default peerbridge-spill-<time>.jsonl, written only if needed), with --in-memory; restore it with peerbridge serve --replay FILE")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: peerbridge serve [flags]\n\nRuns ingest, the queue, the worker, the bus and the actions on this machine, routing events\nby the rules of template.yaml, against an in-memory sandbox Peerdom (or a real one).")
 		fs.PrintDefaults()
@@ -148,9 +160,19 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if testServeOptions != nil {
 		testServeOptions(&opts)
 	}
-	if opts.maxBacklog < 1 || opts.maxConns < 1 {
-		fmt.Fprintln(stderr, "peerbridge serve: --max-backlog and --max-conns must be at least 1")
+	if opts.maxBacklog < 1 || opts.maxConns < 1 || opts.maxPending < 1 {
+		fmt.Fprintln(stderr, "peerbridge serve: --max-backlog, --max-conns and --max-pending-actions must be at least 1")
 		return 2
+	}
+	if *inMemory && opts.dataDir != "" {
+		fmt.Fprintln(stderr, "peerbridge serve: give --data-dir or --in-memory, not both")
+		return 2
+	}
+	if !*inMemory && opts.dataDir == "" {
+		if opts.dataDir, err = defaultDataDir(); err != nil {
+			fmt.Fprintf(stderr, "peerbridge serve: %v; give --data-dir DIR or --in-memory\n", err)
+			return 2
+		}
 	}
 	if opts.token == "" {
 		opts.token = os.Getenv("PEERBRIDGE_WEBHOOK_TOKEN") // not the flag's default: -h would show it
@@ -182,7 +204,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		status = 1
 	}
 	if res.spilled > 0 {
-		fmt.Fprintf(stderr, "peerbridge serve: %d undelivered item(s) written to %s; re-post them with: peerbridge send --replay %s\n", res.spilled, res.spillFile, res.spillFile)
+		fmt.Fprintf(stderr, "peerbridge serve: %d undelivered item(s) written to %s; restore them with: peerbridge serve --replay %s\n", res.spilled, res.spillFile, res.spillFile)
 		status = 1
 	}
 	if res.lost > 0 {
@@ -228,6 +250,10 @@ type stack struct {
 	adminToken string
 	adminFile  string
 	adminURL   string
+	// The durable store (serve_store.go); nil: --in-memory.
+	store                          *boltstore.Store
+	restoredQueue, restoredActions int
+	replayed                       string // what --replay restored, for the banner
 }
 
 // seedSandbox fills the sandbox with its first contents: the entities the sample webhooks of
@@ -239,6 +265,10 @@ func seedSandbox(p *peerdomtest.Peerdom) (onboardingRole string) {
 	p.AddRole(peerdomapi.Role{ID: webhooksamples.RoleID, Name: "Facilitator", ParentID: webhooksamples.GroupID}) // in the circle Research
 	return p.AddRole(peerdomapi.Role{ID: sandboxOnboardingRoleID, Name: "Onboarding buddy"}).ID
 }
+
+// sandboxKeepRecords bounds the requests and writes serve's sandbox remembers, which no
+// one reads in serve: its memory stays flat however many actions call it.
+const sandboxKeepRecords = 1000
 
 // sandboxOnboardingRoleID is events/env.json's ONBOARDING_ROLE_IDS, so that a function
 // invoked with it against the sandbox (peerbridge invoke --local) finds the role.
@@ -293,7 +323,7 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	apiURL, apiKey := opts.peerdomURL, opts.apiKey
 	params := map[string]string{}
 	if opts.peerdomURL == "" {
-		s.sandbox = peerdomtest.New(peerdomtest.Config{Webhook: s.sandboxWebhook})
+		s.sandbox = peerdomtest.New(peerdomtest.Config{Webhook: s.sandboxWebhook, KeepRecords: sandboxKeepRecords})
 		onboarding := seedSandbox(s.sandbox)
 		cfg := s.sandbox.Config()
 		apiURL = "http://" + sandboxLn.Addr().String() + peerdomtest.APIPrefix
@@ -318,7 +348,18 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		if s.sandbox != nil {
 			s.sandbox.Close()
 		}
+		s.closeStore()
 		return nil, err
+	}
+	if opts.replay != "" {
+		if err = s.replaySpill(opts.replay); err != nil {
+			closeAll(webhookLn, sandboxLn, awsLn, adminLn)
+			if s.sandbox != nil {
+				s.sandbox.Close()
+			}
+			s.closeStore()
+			return nil, err
+		}
 	}
 	s.webhooks = s.counts.countWebhooks(s.pipeline.WebhookHandler())
 	s.apiURL, s.apiKey = apiURL, apiKey
@@ -369,7 +410,18 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		go s.reconcileLoop(rctx, r, opts.reconcileEvery)
 	}
 
-	fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running (its queue is in memory: a kill -9 loses what is not yet on the bus)\n")
+	if s.store != nil {
+		fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running; accepted webhooks and pending actions are kept on disk: after a crash or kill -9, serve started again on the same data dir delivers each once\n")
+		fmt.Fprintf(stdout, "  data dir          %s\n", s.opts.dataDir)
+		if s.restoredQueue+s.restoredActions > 0 {
+			fmt.Fprintf(stdout, "  restored          %d queued webhook(s) and %d pending action(s) of the previous run\n", s.restoredQueue, s.restoredActions)
+		}
+	} else {
+		fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running (--in-memory: a kill -9 loses the accepted webhooks not yet on the bus and the actions not yet run)\n")
+	}
+	if s.replayed != "" {
+		fmt.Fprintf(stdout, "  replayed          %s\n", s.replayed)
+	}
 	fmt.Fprintf(stdout, "  webhook endpoint  POST %s\n", s.webhookURL)
 	if generated {
 		fmt.Fprintf(stdout, "                    (generated token; set PEERBRIDGE_WEBHOOK_TOKEN or --token to keep one)\n")
@@ -476,6 +528,13 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	}
 	queue := &memqueue.Queue{MaxBacklog: cmp.Or(opts.maxBacklog, defaultMaxBacklog)}
 	leases := leasesOnly{memstore.New(time.Now)} // the actions' leases
+	var pending []localpipeline.StoredAction
+	if opts.dataDir != "" {
+		var err error
+		if pending, err = s.openStore(queue); err != nil {
+			return nil, err
+		}
+	}
 	target := func(fn samtemplate.Function) (localpipeline.Target, error) {
 		dir := strings.TrimSuffix(path.Clean(fn.CodeURI), "/")
 		name := path.Base(dir)
@@ -534,32 +593,33 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 		source = src
 	}
 	s.source = source
-	var eventsOut func([]byte)
+	var eventsOut io.Writer
+	var eventsOutAt int64
 	if opts.eventsOut != "" {
-		// The events hold the organization's data (names, emails): readable by the user
-		// only, as the spill file.
-		f, err := os.OpenFile(opts.eventsOut, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-		if err == nil {
-			if fi, serr := f.Stat(); serr == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
-				err = f.Chmod(0o600) // an existing file others could read
-			}
-		}
+		f, at, err := s.openEventsOut(opts.eventsOut)
 		if err != nil {
 			return nil, fmt.Errorf("--events-out: %w", err)
 		}
-		s.eventsFile = f
-		eventsOut = func(raw []byte) { f.Write(append(raw, '\n')) }
+		s.eventsFile, eventsOut, eventsOutAt = f, f, at
+	}
+	var store localpipeline.Store
+	if s.store != nil {
+		store = s.store
 	}
 	pipeline := localpipeline.New(localpipeline.Config{
-		Bus:    eventBus,
-		Queue:  queue,
-		Tokens: tokens,
-		Source: source,
-		Routes: routes,
-		Logger: logger,
+		Bus:               eventBus,
+		Queue:             queue,
+		Tokens:            tokens,
+		Source:            source,
+		Routes:            routes,
+		Logger:            logger,
+		MaxPendingActions: cmp.Or(opts.maxPending, defaultMaxPending),
+		EventsOut:         eventsOut,
+		EventsOutAt:       eventsOutAt,
+		Store:             store,
+		Pending:           pending,
 		Observer: localpipeline.Observer{
 			Event:      s.counts.countEvent(s.display.event),
-			EventJSON:  eventsOut,
 			ActionDone: s.display.actionDone,
 			DeadLetter: func(what string, err error) { s.display.linef("  ✗ dead-lettered: %s: %v", what, err) },
 			WorkerError: func(err error) {
@@ -598,6 +658,7 @@ type stopResult struct {
 	spilled                        int    // items written to spillFile
 	spillFile                      string // empty when nothing was spilled
 	lost                           int    // undelivered items that could not be spilled
+	kept                           int    // undelivered items kept in the store
 }
 
 // hostOnly refuses, on a loopback listener, a request whose Host is not the listener's
@@ -726,7 +787,9 @@ func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
 			break // nothing new came in while the sandbox delivered
 		}
 	}
-	if !drained {
+	if !drained && s.store != nil {
+		s.display.linef("  ! drain: --drain-timeout (%s) ended with work left; it stays in the data dir for the next start", drainFor)
+	} else if !drained {
 		s.display.linef("  ! drain: --drain-timeout (%s) ended with work left; keeping it in a spill file", drainFor)
 	}
 	pendingActions := s.pipeline.Stop(s.cancel)
@@ -748,7 +811,16 @@ func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
 		queueDead:   len(s.pipeline.Queue.DeadLetters()),
 		actionsDead: len(s.pipeline.DeadActions()),
 	}
+	if s.store != nil {
+		res.kept = len(s.pipeline.Queue.Pending()) + len(pendingActions)
+		if err := s.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("data dir: %w", err))
+		}
+	}
 	items := spillItems(s.pipeline.Queue.Pending(), pendingActions)
+	if s.store != nil {
+		items = nil // kept in the store, not spilled
+	}
 	if len(items) > 0 {
 		name := s.opts.spill
 		if name == "" {
@@ -764,6 +836,9 @@ func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
 	summary := fmt.Sprintf("stopped: %d events on the bus, %d queue messages and %d action events dead-lettered", res.events, res.queueDead, res.actionsDead)
 	if res.spilled > 0 {
 		summary += fmt.Sprintf(", %d undelivered kept in %s", res.spilled, res.spillFile)
+	}
+	if res.kept > 0 {
+		summary += fmt.Sprintf(", %d undelivered kept in %s for the next start", res.kept, s.opts.dataDir)
 	}
 	if res.lost > 0 {
 		summary += fmt.Sprintf(", %d LOST", res.lost)
@@ -783,6 +858,27 @@ func (s *stack) shutdown(ctx context.Context) error {
 		err = fmt.Errorf("shutdown left %d spilled and %d lost", res.spilled, res.lost)
 	}
 	return err
+}
+
+// replaySpill restores a spill file into the pipeline, before it starts.
+func (s *stack) replaySpill(name string) error {
+	envelopes, actions, err := restoreSpill(name)
+	if err != nil {
+		return fmt.Errorf("--replay: %w", err)
+	}
+	if err := s.pipeline.Replay(context.Background(), envelopes, actions); err != nil {
+		return fmt.Errorf("--replay %s: %w", name, err)
+	}
+	s.replayed = fmt.Sprintf("%d queued webhook(s) and %d pending action(s) from %s", len(envelopes), len(actions), name)
+	return nil
+}
+
+// closeStore closes the store of a stack that failed to start.
+func (s *stack) closeStore() {
+	if s.store != nil {
+		s.store.Close()
+		s.store = nil
+	}
 }
 
 // serveUntilClosed serves until Shutdown; it reports any other end on done.

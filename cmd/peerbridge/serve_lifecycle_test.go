@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -214,17 +215,35 @@ func TestServeBacklogBound(t *testing.T) {
 	}
 }
 
-// TestServeDrainSpillReplay: serve is signalled while clients are busy sending thousands
-// of webhooks into a backlog (the bus held back, then slow), with a slow client holding a
-// connection mid-request. The HTTP shutdown cuts the slow client off on its own bound,
-// the drain runs out of time, and the rest is spilled: every acknowledged webhook is on
-// the bus or in the spill file, none twice; the exit status is 1; and send --replay
-// posts exactly the spilled ones to a fresh serve.
+// TestServeDrainSpillReplay: serve --in-memory, with its actions on against a slow
+// Peerdom and a slow bus, is stopped while clients are still sending Role Created
+// webhooks, with a drain too short to finish; what is left goes to the spill file, one
+// line per delivery with what was still pending for it, and serve --replay restores
+// exactly that in a new serve. Counted per delivery id over both runs: every
+// acknowledged webhook on the bus once; per role in the sandbox: role-defaults wrote it
+// once. Both stages are shown spilled (webhooks not yet on the bus, and events whose
+// actions had not all run).
 func TestServeDrainSpillReplay(t *testing.T) {
 	for round := range 2 {
 		dir := t.TempDir()
 		spill := filepath.Join(dir, "spill.jsonl")
 		eventsOut := filepath.Join(dir, "events.jsonl")
+		eventsOut2 := filepath.Join(dir, "events-replay.jsonl")
+		const total, signalAt = 3000, 1500
+		sandbox := peerdomtest.New(peerdomtest.Config{})
+		defer sandbox.Close()
+		for i := range total {
+			sandbox.AddRole(peerdomapi.Role{ID: killRoleID(i), Name: fmt.Sprintf("Role %d", i)})
+		}
+		api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(time.Millisecond) // a slower Peerdom: actions are left pending
+			sandbox.ServeHTTP(w, r)
+		}))
+		defer api.Close()
+		t.Setenv("PEERDOM_API_KEY", sandbox.Config().APIKey)
+		peerdomArgs := []string{"--peerdom-url", api.URL + peerdomtest.APIPrefix, "--reconcile-every", "0",
+			"--param", "OnboardingRoleIds=" + killRoleID(0), "--param", `RoleDefaults={"Purpose":"To be defined"}`}
+
 		gate := make(chan struct{})
 		var busCalls atomic.Int64
 		testServeOptions = func(o *serveOptions) {
@@ -240,8 +259,8 @@ func TestServeDrainSpillReplay(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		stdout, stderr, code, endpoint := startServeCommand(t, ctx, "--no-actions", "--token", "drain-token",
-			"--drain-timeout", "200ms", "--spill", spill, "--events-out", eventsOut)
+		stdout, stderr, code, endpoint := startServeCommand(t, ctx, append([]string{"--in-memory", "--token", "drain-token",
+			"--drain-timeout", "200ms", "--spill", spill, "--events-out", eventsOut}, peerdomArgs...)...)
 
 		// The slow client: a request whose body never finishes.
 		host := strings.TrimPrefix(strings.SplitN(endpoint, "/webhooks/", 2)[0], "http://")
@@ -251,9 +270,8 @@ func TestServeDrainSpillReplay(t *testing.T) {
 		}
 		fmt.Fprintf(slow, "POST /webhooks/drain-token HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"te", host)
 
-		const total, signalAt = 4000, 2500
 		var mu sync.Mutex
-		acked := map[string]string{} // delivery id → text
+		acked := map[string]int{} // delivery id -> role
 		var sent, refused atomic.Int64
 		var next atomic.Int64
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}, Timeout: 10 * time.Second}
@@ -261,12 +279,11 @@ func TestServeDrainSpillReplay(t *testing.T) {
 		for range 8 {
 			wg.Go(func() {
 				for {
-					i := next.Add(1) - 1
+					i := int(next.Add(1) - 1)
 					if i >= total {
 						return
 					}
-					text := fmt.Sprintf("drain test webhook %d-%d", round, i)
-					body, _ := json.Marshal(map[string]string{"text": text})
+					body, _ := json.Marshal(map[string]string{"text": roleText(killRoleID(i), i)})
 					sent.Add(1)
 					resp, err := client.Post(endpoint, "application/json", bytes.NewReader(body))
 					if err != nil {
@@ -281,7 +298,7 @@ func TestServeDrainSpillReplay(t *testing.T) {
 						continue
 					}
 					mu.Lock()
-					acked[ans.ID] = text
+					acked[ans.ID] = i
 					if len(acked) == signalAt {
 						cancel() // SIGINT, while the clients are still sending
 						close(gate)
@@ -297,22 +314,15 @@ func TestServeDrainSpillReplay(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatal("serve did not stop")
 		}
+		testServeOptions = nil
 		slow.SetReadDeadline(time.Now().Add(5 * time.Second))
 		if _, err := slow.Read(make([]byte, 1)); err == nil || isTimeout(err) {
 			t.Errorf("the slow client's connection was not closed by the shutdown: %v", err)
 		}
 		slow.Close()
 
-		onBus := map[string]int{}
-		for _, line := range readLines(t, eventsOut) {
-			var ev struct {
-				Detail struct{ ID, Text string } `json:"detail"`
-			}
-			if err := json.Unmarshal([]byte(line), &ev); err != nil {
-				t.Fatal(err)
-			}
-			onBus[ev.Detail.ID]++
-		}
+		onBus := busEvents(t, eventsOut)
+		writtenFirst := writesPerRole(sandbox)
 		f, err := os.Open(spill)
 		if err != nil {
 			t.Fatalf("no spill file: %v; stderr: %s", err, stderr.String())
@@ -323,83 +333,102 @@ func TestServeDrainSpillReplay(t *testing.T) {
 			t.Fatal(err)
 		}
 		inSpill := map[string]int{}
+		var spilledQueue, spilledAction, actionsPending int
 		for _, it := range items {
 			inSpill[it.DeliveryID]++
+			if it.Stage == "queue" {
+				spilledQueue++
+				continue
+			}
+			spilledAction++
+			actionsPending += len(it.Pending)
+			if onBus[it.DeliveryID] != 1 {
+				t.Errorf("spilled as on the bus, but %s is on the bus %d times", it.DeliveryID, onBus[it.DeliveryID])
+			}
+			roleDefaultsPending := false
+			for _, a := range it.Pending {
+				roleDefaultsPending = roleDefaultsPending || a.Function == "RoleDefaultsFunction"
+			}
+			mu.Lock()
+			role, ok := acked[it.DeliveryID]
+			mu.Unlock()
+			if ok && !roleDefaultsPending && writtenFirst[killRoleID(role)] != 1 {
+				t.Errorf("delivery %s: spilled without RoleDefaultsFunction pending, but its role was written %d times", it.DeliveryID, writtenFirst[killRoleID(role)])
+			}
 		}
-		var delivered, spilled, duplicated, lost int
+		for id, n := range inSpill {
+			if n > 1 {
+				t.Errorf("delivery %s spilled %d times", id, n)
+			}
+		}
 		mu.Lock()
+		var delivered, spilled, duplicated, lost int
 		for id := range acked {
 			switch b, sp := onBus[id], inSpill[id]; {
-			case b+sp > 1:
+			case b > 1:
 				duplicated++
-			case b == 1:
-				delivered++
-			case sp == 1:
-				spilled++
+			case b == 1 || sp == 1:
+				delivered += b
+				if sp == 1 {
+					spilled++
+				}
 			default:
 				lost++
 			}
 		}
-		unacked := 0
-		for id := range onBus {
-			if _, ok := acked[id]; !ok {
-				unacked++ // cut off after queueing: on the bus, never acknowledged
-			}
-		}
 		nAcked := len(acked)
 		mu.Unlock()
-		t.Logf("round %d: sent %d, acknowledged %d, refused %d; delivered %d, spilled %d, duplicated %d, lost %d; on the bus unacknowledged %d; bus calls %d",
-			round, sent.Load(), nAcked, refused.Load(), delivered, spilled, duplicated, lost, unacked, busCalls.Load())
-		if duplicated != 0 || lost != 0 || spilled == 0 || delivered == 0 || nAcked < signalAt {
-			t.Fatalf("round %d: delivered %d, spilled %d, duplicated %d, lost %d of %d acknowledged", round, delivered, spilled, duplicated, lost, nAcked)
+		t.Logf("round %d: sent %d, acknowledged %d, refused %d; on the bus %d, spilled %d (%d not on the bus, %d on it with %d actions pending), duplicated %d, lost %d; bus calls %d",
+			round, sent.Load(), nAcked, refused.Load(), delivered, spilled, spilledQueue, spilledAction, actionsPending, duplicated, lost, busCalls.Load())
+		if duplicated != 0 || lost != 0 || spilledQueue == 0 || spilledAction == 0 || nAcked < signalAt {
+			t.Fatalf("round %d: duplicated %d, lost %d of %d acknowledged; spilled %d not on the bus and %d with actions pending (want both above 0)", round, duplicated, lost, nAcked, spilledQueue, spilledAction)
 		}
-		if len(items) != spilled || len(onBus) != delivered+unacked {
-			t.Errorf("spill has %d lines for %d spilled; bus %d", len(items), spilled, len(onBus))
+		if exit != 1 || !strings.Contains(stderr.String(), fmt.Sprintf("%d undelivered item(s) written to %s", len(items), spill)) {
+			t.Errorf("exit %d, stderr %s", exit, lastLines(stderr.String(), 5))
 		}
-		if exit != 1 || !strings.Contains(stderr.String(), fmt.Sprintf("%d undelivered item(s) written to %s", spilled, spill)) {
-			t.Errorf("exit %d, stderr %s", exit, stderr.String())
-		}
-		if want := fmt.Sprintf("stopped: %d events on the bus, 0 queue messages and 0 action events dead-lettered, %d undelivered kept in %s", len(onBus), spilled, spill); !strings.Contains(stdout.String(), want) {
+		if want := fmt.Sprintf(", %d undelivered kept in %s", len(items), spill); !strings.Contains(stdout.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, lastLines(stdout.String(), 5))
 		}
 
-		// Replay into a fresh serve: exactly the spilled texts arrive, once each.
-		testServeOptions = nil
-		opts := testOptions(t)
-		opts.noActions = true
-		s2, err := startStack(context.Background(), opts, io.Discard, io.Discard)
-		if err != nil {
-			t.Fatal(err)
+		// serve --replay in a new serve: the spilled webhooks reach the bus with their
+		// delivery ids, the events already on it get their pending actions only.
+		rctx, rcancel := context.WithCancel(context.Background())
+		rout, rerr, rcode, _ := startServeCommand(t, rctx, append([]string{"--in-memory", "--replay", spill, "--events-out", eventsOut2, "--drain-timeout", "60s"}, peerdomArgs...)...)
+		if want := fmt.Sprintf("replayed          %d queued webhook(s) and %d pending action(s) from %s", spilledQueue, actionsPending, spill); !strings.Contains(rout.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, rout.String())
 		}
-		var rout, rerr bytes.Buffer
-		if c := run(context.Background(), []string{"send", "--replay", spill, "--url", s2.webhookURL}, nil, &rout, &rerr); c != 0 {
-			t.Fatalf("send --replay: exit %d: %s", c, rerr.String())
-		}
-		sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
-		err = s2.shutdown(sctx)
-		scancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		replayed := map[string]int{}
-		for _, line := range readLines(t, opts.eventsOut) {
-			var ev struct {
-				Detail struct{ Text string } `json:"detail"`
+		rcancel()
+		select {
+		case c := <-rcode:
+			if c != 0 {
+				t.Fatalf("serve --replay: exit %d: %s", c, lastLines(rerr.String(), 5))
 			}
-			json.Unmarshal([]byte(line), &ev)
-			replayed[ev.Detail.Text]++
+		case <-time.After(60 * time.Second):
+			t.Fatal("serve --replay did not stop")
 		}
-		if len(replayed) != spilled {
-			t.Errorf("replay put %d distinct texts on the bus, want the %d spilled", len(replayed), spilled)
-		}
-		for _, it := range items {
-			if replayed[it.Text] != 1 {
-				t.Errorf("spilled %q arrived %d times on replay", it.Text, replayed[it.Text])
+		replayed := busEvents(t, eventsOut2)
+		written := writesPerRole(sandbox)
+		mu.Lock()
+		defer mu.Unlock()
+		var onceBoth, wroteOnce int
+		for id, role := range acked {
+			if n := onBus[id] + replayed[id]; n != 1 {
+				t.Errorf("delivery %s (role %d): on the bus %d times over both runs (%d, then %d)", id, role, n, onBus[id], replayed[id])
+			} else {
+				onceBoth++
+			}
+			if n := written[killRoleID(role)]; n != 1 {
+				t.Errorf("role %d (delivery %s): written %d times over both runs", role, id, n)
+			} else {
+				wroteOnce++
 			}
 		}
-		if !strings.Contains(rout.String(), fmt.Sprintf("replayed %d of %d items", spilled, spilled)) {
-			t.Errorf("send --replay output: %s", lastLines(rout.String(), 2))
+		for id, n := range replayed {
+			if _, ok := acked[id]; !ok && inSpill[id] == 0 {
+				t.Errorf("replay put %s on the bus (%d times): neither acknowledged nor spilled", id, n)
+			}
 		}
+		t.Logf("round %d: after replay, %d of %d acknowledged on the bus once over both runs, %d roles written once", round, onceBoth, len(acked), wroteOnce)
 	}
 }
 
@@ -409,7 +438,8 @@ func startServeCommand(t *testing.T, ctx context.Context, args ...string) (stdou
 	t.Helper()
 	pr, pw := io.Pipe()
 	stdout, stderr, code = &syncBuffer{}, &syncBuffer{}, make(chan int, 1)
-	t.Setenv(adminDirEnv, t.TempDir()) // not the user's
+	t.Setenv(adminDirEnv, t.TempDir())      // not the user's
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // nor its data dir
 	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--aws-addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
 		"--template", filepath.Join("..", "..", "template.yaml")}, args...)
 	go func() {
@@ -489,6 +519,7 @@ func TestServeSlowHeadersCut(t *testing.T) {
 // every action was off, silently, since the template's API-key condition was false).
 func TestServePeerdomURLNamesMissingParams(t *testing.T) {
 	t.Setenv("PEERDOM_API_KEY", "k")
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // serve's default data dir: not the user's
 	serve := func(extra ...string) (int, string) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel() // start, then stop at once

@@ -255,6 +255,7 @@ func TestServeCommandDrainsOnSignal(t *testing.T) {
 	eventsOut := filepath.Join(t.TempDir(), "events.jsonl")
 	adminDir := t.TempDir()
 	t.Setenv(adminDirEnv, adminDir)
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // serve's default data dir: not the user's
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
@@ -281,15 +282,21 @@ func TestServeCommandDrainsOnSignal(t *testing.T) {
 		t.Errorf("status --local against the serve command: %d %s %s", c, out, e)
 	}
 	kinds := webhooksamples.Kinds()
-	for _, kind := range kinds {
-		body, _ := webhooksamples.Body(kind)
-		resp, err := http.Post(endpoint, "application/json", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: %d", kind, resp.StatusCode)
+	acked := map[string]string{} // delivery id -> kind
+	for range 3 {                // each kind three times: three deliveries, three events
+		for _, kind := range kinds {
+			body, _ := webhooksamples.Body(kind)
+			resp, err := http.Post(endpoint, "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ans struct{ ID string }
+			json.NewDecoder(resp.Body).Decode(&ans)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || ans.ID == "" {
+				t.Fatalf("%s: %d %q", kind, resp.StatusCode, ans.ID)
+			}
+			acked[ans.ID] = kind
 		}
 	}
 	cancel() // what SIGINT does to main's context
@@ -308,23 +315,27 @@ func TestServeCommandDrainsOnSignal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	received := map[string]bool{}
+	received := map[string]int{} // delivery id -> events
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		var ev struct {
-			DetailType string `json:"detail-type"`
-			Detail     struct {
-				Text string `json:"text"`
+			Detail struct {
+				ID string `json:"id"`
 			} `json:"detail"`
 		}
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatal(err)
 		}
-		received[ev.Detail.Text] = true
-	}
-	for _, kind := range kinds {
-		if text, _ := webhooksamples.Get(kind); !received[text] {
-			t.Errorf("the %s webhook, acknowledged before the signal, is not in --events-out", kind)
+		if ev.Detail.ID != "" {
+			received[ev.Detail.ID]++
 		}
+	}
+	for id, kind := range acked {
+		if received[id] != 1 {
+			t.Errorf("the %s webhook %s, acknowledged before the signal, is in --events-out %d times, want 1", kind, id, received[id])
+		}
+	}
+	if len(acked) != 3*len(kinds) {
+		t.Errorf("%d distinct delivery ids for %d webhooks", len(acked), 3*len(kinds))
 	}
 	if !strings.Contains(rest.String(), "stopped: ") {
 		t.Errorf("no closing summary in: %s", rest.String())

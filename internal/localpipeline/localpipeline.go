@@ -94,6 +94,23 @@ type Pipeline struct {
 	// matchDetail: some rule's pattern reads the detail, so routing decodes each event's
 	// detail whole; otherwise it does not decode it.
 	matchDetail bool
+
+	// The action stage's bound (Config.MaxPendingActions); room is signalled when a job
+	// ends, for the worker waiting for room.
+	maxJobs int
+	room    *sync.Cond
+
+	// With a Store (store.go): events routed but not yet committed, and what the
+	// worker's current batch is (delivery id -> queue message id).
+	store        Store
+	commitMu     sync.Mutex
+	staged       []staged
+	stageGen     uint64
+	committedGen uint64
+	batch        map[string]string
+	published    map[string]bool // messages of the current batch with an event on the bus
+	eventsOut    io.Writer
+	eventsOutAt  int64
 }
 
 type job struct {
@@ -101,6 +118,7 @@ type job struct {
 	event   events.CloudWatchEvent
 	attempt int
 	entity  string // route.Function + detail.entityId; empty: no entity to serialize on
+	key     uint64 // its key in the Store; 0: not stored
 }
 
 // Config is what New needs.
@@ -115,17 +133,33 @@ type Config struct {
 	Bus   *membus.Bus
 	// RetryDelay is the pause before a target's retry; nil: 100ms doubling to 2s.
 	RetryDelay func(attempt int) time.Duration
+	// MaxPendingActions bounds the action stage: while this many matched events wait
+	// for (or are in) their targets, the worker takes nothing from the queue, so the
+	// queue fills and ingest answers 503 (with the queue's MaxBacklog). 0: unbounded.
+	MaxPendingActions int
+	// EventsOut, when set, gets each bus event as EventBridge delivers it to a target,
+	// one JSON line each; EventsOutAt is its length when given (kept by the Store).
+	EventsOut   io.Writer
+	EventsOutAt int64
+	// Store, when set, keeps the pending actions on disk (store.go), and Pending are the
+	// ones it held at start, delivered first.
+	Store   Store
+	Pending []StoredAction
 }
 
 // New builds a pipeline. Call Start to run its worker and targets.
 func New(cfg Config) *Pipeline {
 	p := &Pipeline{
-		Queue:    cfg.Queue,
-		Bus:      cfg.Bus,
-		Routes:   cfg.Routes,
-		observer: cfg.Observer,
-		logger:   cfg.Logger,
-		retryIn:  cfg.RetryDelay,
+		Queue:       cfg.Queue,
+		Bus:         cfg.Bus,
+		Routes:      cfg.Routes,
+		observer:    cfg.Observer,
+		logger:      cfg.Logger,
+		retryIn:     cfg.RetryDelay,
+		maxJobs:     cfg.MaxPendingActions,
+		store:       cfg.Store,
+		eventsOut:   cfg.EventsOut,
+		eventsOutAt: cfg.EventsOutAt,
 	}
 	if p.Queue == nil {
 		p.Queue = memqueue.New()
@@ -145,6 +179,8 @@ func New(cfg Config) *Pipeline {
 		p.matchDetail = p.matchDetail || readsDetail(r.Pattern)
 	}
 	p.cond = sync.NewCond(&p.mu)
+	p.room = sync.NewCond(&p.mu)
+	p.restore(cfg.Pending)
 	p.Ingest = &ingest.Handler{Tokens: cfg.Tokens, Queue: p.Queue, Source: cfg.Source, Logger: cfg.Logger}
 	p.Worker = &worker.Handler{Bus: p.Bus, Source: cfg.Source, Logger: cfg.Logger}
 	p.Bus.Subscribe(p.route)
@@ -202,11 +238,11 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 		case <-p.Queue.Ready():
 		case <-time.After(200 * time.Millisecond): // a safety net: Ready is edge-triggered
 		}
-		if p.isClosed() {
+		if !p.waitRoom(ctx) {
 			return
 		}
 		p.batchWindow(ctx)
-		for {
+		for p.hasRoom() {
 			n, err := p.Queue.Poll(ctx, memqueue.MaxBatch, p.invokeWorker)
 			if err != nil {
 				p.observe(func(o Observer) {
@@ -223,6 +259,30 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 	}
 }
 
+// waitRoom waits while the action stage is full; false: the pipeline is closing.
+func (p *Pipeline) waitRoom(ctx context.Context) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.maxJobs > 0 && len(p.jobs)+p.running >= p.maxJobs && !p.closed && ctx.Err() == nil {
+		p.room.Wait()
+	}
+	return !p.closed && ctx.Err() == nil
+}
+
+// hasRoom reports whether the action stage is below its bound.
+func (p *Pipeline) hasRoom() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.maxJobs <= 0 || len(p.jobs)+p.running < p.maxJobs
+}
+
+// PendingActions is how many matched events wait for, or are in, their targets.
+func (p *Pipeline) PendingActions() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.jobs) + p.running
+}
+
 // workerTimeout is the worker function's Timeout in template.yaml.
 const workerTimeout = 30 * time.Second
 
@@ -231,7 +291,10 @@ const workerTimeout = 30 * time.Second
 func (p *Pipeline) invokeWorker(ctx context.Context, batch []queue.Message) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, workerTimeout)
 	defer cancel()
-	return p.Worker.Handle(ctx, batch)
+	if p.store == nil {
+		return p.Worker.Handle(ctx, batch)
+	}
+	return p.invokeWorkerStored(ctx, batch)
 }
 
 // BatchWindow is how long the worker waits, once woken, for a full batch of messages
@@ -286,36 +349,59 @@ func (p *Pipeline) noteDeadLetters() {
 // queues a job per match. It never blocks on a target, since it runs inside PutEvents.
 func (p *Pipeline) route(e membus.Event) {
 	cw := e.CloudWatchEvent()
-	var routedTo []string
-	var detail map[string]any
-	if len(p.Routes) > 0 { // without rules, nothing needs the decoded event
-		if decoded, err := decodedEvent(cw, p.matchDetail); err == nil {
-			detail, _ = decoded["detail"].(map[string]any)
-			p.mu.Lock()
-			for i := range p.Routes {
-				r := &p.Routes[i]
-				if r.Pattern.MatchEvent(decoded) {
-					routedTo = append(routedTo, r.Function)
-					if r.Target == nil {
-						continue
-					}
-					p.jobs = append(p.jobs, job{route: r, event: cw, attempt: 1, entity: entityKey(r.Function, cw.Detail, detail)})
-					p.cond.Signal() // one target per job: waking them all would cost a handoff each
-				}
-			}
-			p.mu.Unlock()
-		}
+	if p.store != nil {
+		p.routeStored(cw)
+		return
 	}
+	detail, routedTo, jobs := p.match(cw)
+	// The observer first: an action's outcome must not come before its event.
 	p.observe(func(o Observer) {
-		if o.EventJSON != nil {
+		if o.EventJSON != nil || p.eventsOut != nil {
 			if raw, err := json.Marshal(cw); err == nil {
-				o.EventJSON(raw)
+				if o.EventJSON != nil {
+					o.EventJSON(raw)
+				}
+				if p.eventsOut != nil {
+					p.eventsOut.Write(append(raw, '\n'))
+				}
 			}
 		}
 		if o.Event != nil {
 			o.Event(cw, detail, routedTo)
 		}
 	})
+	if len(jobs) == 0 {
+		return
+	}
+	p.mu.Lock()
+	for _, j := range jobs {
+		p.jobs = append(p.jobs, j)
+		p.cond.Signal() // one target per job: waking them all would cost a handoff each
+	}
+	p.mu.Unlock()
+}
+
+// match is the rules' verdict on one event: the functions it is routed to, and a job
+// for each that has a target.
+func (p *Pipeline) match(cw events.CloudWatchEvent) (detail map[string]any, routedTo []string, jobs []job) {
+	if len(p.Routes) == 0 {
+		return nil, nil, nil
+	}
+	decoded, err := decodedEvent(cw, p.matchDetail)
+	if err != nil {
+		return nil, nil, nil
+	}
+	detail, _ = decoded["detail"].(map[string]any)
+	for i := range p.Routes {
+		r := &p.Routes[i]
+		if r.Pattern.MatchEvent(decoded) {
+			routedTo = append(routedTo, r.Function)
+			if r.Target != nil {
+				jobs = append(jobs, job{route: r, event: cw, attempt: 1, entity: entityKey(r.Function, cw.Detail, detail)})
+			}
+		}
+	}
+	return detail, routedTo, jobs
 }
 
 // decodedEvent is the event as eventpattern.DecodeEvent would read its JSON: only the
@@ -403,6 +489,9 @@ func (p *Pipeline) targetLoop(ctx context.Context) {
 			time.AfterFunc(p.retryIn(j.attempt-1), func() { p.requeue(j) })
 			continue
 		}
+		if j.key != 0 {
+			p.storeDone(j, err)
+		}
 		if err != nil {
 			p.mu.Lock()
 			p.dead = append(p.dead, DeadAction{Function: j.route.Function, Event: j.event, Err: err})
@@ -416,6 +505,7 @@ func (p *Pipeline) targetLoop(ctx context.Context) {
 		p.mu.Lock()
 		p.running--
 		p.cond.Broadcast()
+		p.room.Broadcast()
 		p.mu.Unlock()
 	}
 }
@@ -481,16 +571,10 @@ func (p *Pipeline) observe(fn func(Observer)) {
 	fn(p.observer)
 }
 
-func (p *Pipeline) isClosed() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.closed
-}
-
 // Idle reports whether nothing is queued, in flight, waiting for a target or running.
 func (p *Pipeline) Idle() bool {
 	p.mu.Lock()
-	busy := len(p.jobs) > 0 || p.running > 0
+	busy := len(p.jobs) > 0 || p.running > 0 || len(p.staged) > 0
 	p.mu.Unlock()
 	return !busy && p.Queue.Len() == 0 && p.Queue.InFlight() == 0
 }
@@ -524,6 +608,7 @@ func (p *Pipeline) Close() {
 	p.mu.Lock()
 	p.closed = true
 	p.cond.Broadcast()
+	p.room.Broadcast()
 	p.mu.Unlock()
 	p.wg.Wait()
 }
@@ -531,6 +616,7 @@ func (p *Pipeline) Close() {
 // PendingAction is a matched event no target has finished with.
 type PendingAction struct {
 	Function string
+	Rule     string
 	Event    events.CloudWatchEvent
 }
 
@@ -553,7 +639,7 @@ func (p *Pipeline) Stop(cancel context.CancelFunc) []PendingAction {
 	}
 	out := make([]PendingAction, len(p.jobs))
 	for i, j := range p.jobs {
-		out[i] = PendingAction{Function: j.route.Function, Event: j.event}
+		out[i] = PendingAction{Function: j.route.Function, Rule: j.route.Rule, Event: j.event}
 	}
 	p.jobs = nil
 	return out

@@ -60,17 +60,54 @@ type Queue struct {
 	// beyond it returns ErrFull and queues nothing, as an unreachable queue would. The
 	// dead-letter list is not counted.
 	MaxBacklog int
+	// Journal, when set, keeps the queue on disk (internal/queue/boltqueue): Send returns
+	// nil only once Journal.Sent has stored the message, and the queue tells it of each
+	// message handled, dead-lettered or redriven.
+	Journal Journal
 
 	mu       sync.Mutex
 	visible  []*message
 	inFlight map[string]*message // by id
 	dead     []queue.Message
 	ready    chan struct{}
+	// journaling counts the Sends being stored by the Journal, held against MaxBacklog.
+	journaling int
+	// told are the Journal calls to make once q.mu is released.
+	told []func()
 }
 
 type message struct {
 	queue.Message
 	hiddenUntil time.Time // while in flight
+}
+
+// Journal is told of the queue's changes, to keep them where a restart finds them.
+type Journal interface {
+	// Sent stores a message before Send reports it queued; an error refuses the Send.
+	Sent(m queue.Message) error
+	// Deleted: the message was handled. It may be recorded lazily: a message handled
+	// but found again after a crash is received again (at least once, as SQS).
+	Deleted(m queue.Message)
+	// DeadLettered: the message moved to the dead-letter list.
+	DeadLettered(m queue.Message)
+	// Redriven: the dead letter moved back to the queue, its receive count reset.
+	Redriven(m queue.Message)
+}
+
+// Restore puts messages read back from a Journal into an empty queue: visible ones
+// (oldest first, as received again after a restart) and dead letters. The Journal is not
+// told of them.
+func (q *Queue) Restore(visible, dead []queue.Message) {
+	q.mu.Lock()
+	defer q.unlock()
+	for _, m := range visible {
+		m.Receipt = ""
+		q.visible = append(q.visible, &message{Message: m})
+	}
+	q.dead = append(q.dead, dead...)
+	if len(visible) > 0 {
+		q.signal()
+	}
 }
 
 // New returns an empty queue.
@@ -100,11 +137,24 @@ func (q *Queue) Send(ctx context.Context, body string) error {
 		return fmt.Errorf("%s: %w (%d bytes)", q.name(), ErrTooLarge, len(body))
 	}
 	q.mu.Lock()
-	if q.MaxBacklog > 0 && len(q.visible)+len(q.inFlight) >= q.MaxBacklog {
+	if q.MaxBacklog > 0 && len(q.visible)+len(q.inFlight)+q.journaling >= q.MaxBacklog {
 		q.mu.Unlock()
 		return fmt.Errorf("%w (%d messages)", ErrFull, q.MaxBacklog)
 	}
-	q.visible = append(q.visible, &message{Message: queue.Message{ID: peerdom.NewDeliveryID(), Body: body, SentAt: time.Now().UTC()}})
+	m := &message{Message: queue.Message{ID: peerdom.NewDeliveryID(), Body: body, SentAt: time.Now().UTC()}}
+	if q.Journal != nil {
+		// Stored first, outside the lock, so that concurrent Sends share one write.
+		q.journaling++
+		q.mu.Unlock()
+		err := q.Journal.Sent(m.Message)
+		q.mu.Lock()
+		q.journaling--
+		if err != nil {
+			q.mu.Unlock()
+			return fmt.Errorf("%s: storing the message: %w", q.name(), err)
+		}
+	}
+	q.visible = append(q.visible, m)
 	q.signal()
 	q.mu.Unlock()
 	return nil
@@ -121,7 +171,7 @@ func (q *Queue) name() string {
 // is sent or released, so a consumer can wait for work instead of polling in a loop.
 func (q *Queue) Ready() <-chan struct{} {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	return q.readyChan()
 }
 
@@ -153,7 +203,7 @@ func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) 
 		}
 	}
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	now := time.Now()
 	q.expire(now)
 	n := min(max, MaxBatch, len(q.visible))
@@ -191,14 +241,28 @@ func (q *Queue) inFlightByReceipt(receipt string) (*message, error) {
 // Delete removes an in-flight message for good (it was handled).
 func (q *Queue) Delete(_ context.Context, receipt string) error {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	q.expire(time.Now())
 	m, err := q.inFlightByReceipt(receipt)
 	if err != nil {
 		return err
 	}
 	delete(q.inFlight, m.ID)
+	if q.Journal != nil {
+		q.told = append(q.told, func() { q.Journal.Deleted(m.Message) })
+	}
 	return nil
+}
+
+// unlock releases q.mu, then makes the Journal calls queued under it (in order: a
+// message dead-lettered then redriven is told so).
+func (q *Queue) unlock() {
+	told := q.told
+	q.told = nil
+	q.mu.Unlock()
+	for _, f := range told {
+		f()
+	}
 }
 
 // ChangeVisibility hides an in-flight message for timeout from now; a timeout of 0 or
@@ -206,7 +270,7 @@ func (q *Queue) Delete(_ context.Context, receipt string) error {
 // MaxReceives times, moved to the dead-letter list.
 func (q *Queue) ChangeVisibility(_ context.Context, receipt string, timeout time.Duration) error {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	now := time.Now()
 	q.expire(now)
 	m, err := q.inFlightByReceipt(receipt)
@@ -230,6 +294,10 @@ func (q *Queue) release(m *message) {
 	}
 	if m.ReceiveCount >= maxReceives {
 		q.dead = append(q.dead, m.Message)
+		if q.Journal != nil {
+			dl := m.Message
+			q.told = append(q.told, func() { q.Journal.DeadLettered(dl) })
+		}
 		return
 	}
 	q.visible = append(q.visible, m)
@@ -249,7 +317,7 @@ func (q *Queue) expire(now time.Time) {
 // Len is the number of visible messages.
 func (q *Queue) Len() int {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	q.expire(time.Now())
 	return len(q.visible)
 }
@@ -258,7 +326,7 @@ func (q *Queue) Len() int {
 // a look at what is queued, for tests and displays.
 func (q *Queue) Visible() []queue.Message {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	q.expire(time.Now())
 	out := make([]queue.Message, len(q.visible))
 	for i, m := range q.visible {
@@ -270,7 +338,7 @@ func (q *Queue) Visible() []queue.Message {
 // InFlight is the number of received messages neither deleted nor visible again.
 func (q *Queue) InFlight() int {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	q.expire(time.Now())
 	return len(q.inFlight)
 }
@@ -280,7 +348,7 @@ func (q *Queue) InFlight() int {
 // and must keep what is left (serve's spill file).
 func (q *Queue) Pending() []queue.Message {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	out := make([]queue.Message, 0, len(q.visible)+len(q.inFlight))
 	for _, m := range q.visible {
 		out = append(out, m.Message)
@@ -295,7 +363,7 @@ func (q *Queue) Pending() []queue.Message {
 // without being deleted, in the order they were dead-lettered.
 func (q *Queue) DeadLetters() []queue.Message {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	q.expire(time.Now())
 	return append([]queue.Message(nil), q.dead...)
 }

@@ -12,7 +12,7 @@ func (q *Queue) Redrive(ids []string) int {
 		want[id] = true
 	}
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer q.unlock()
 	kept := q.dead[:0]
 	moved := 0
 	for _, m := range q.dead {
@@ -22,6 +22,9 @@ func (q *Queue) Redrive(ids []string) int {
 		}
 		m.ReceiveCount, m.Receipt = 0, ""
 		q.visible = append(q.visible, &message{Message: m})
+		if q.Journal != nil {
+			q.told = append(q.told, func() { q.Journal.Redriven(m) })
+		}
 		moved++
 	}
 	clear(q.dead[len(kept):]) // drop the moved messages' bodies from the backing array

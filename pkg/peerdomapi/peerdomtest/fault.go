@@ -99,7 +99,7 @@ func (p *Peerdom) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
-		p.requests = append(p.requests, Request{Method: r.Method, Path: path, Query: r.URL.RawQuery, Status: rec.status, Author: user.Email})
+		p.requests = keepLatest(append(p.requests, Request{Method: r.Method, Path: path, Query: r.URL.RawQuery, Status: rec.status, Author: user.Email}), p.cfg.KeepRecords)
 		p.mu.Unlock()
 	}()
 	if !ok {
@@ -171,4 +171,15 @@ func parseObject(b []byte) (map[string]json.RawMessage, string) {
 		return nil, "the body must be a JSON object"
 	}
 	return obj, ""
+}
+
+// keepLatest drops the oldest records beyond keep (0: keeps all), copying the latest
+// down once the slice has grown to twice keep, so the cost per record stays constant.
+func keepLatest[T any](recs []T, keep int) []T {
+	if keep <= 0 || len(recs) < 2*keep {
+		return recs
+	}
+	n := copy(recs, recs[len(recs)-keep:])
+	clear(recs[n:])
+	return recs[:n]
 }

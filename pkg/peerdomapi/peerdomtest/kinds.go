@@ -561,7 +561,7 @@ func (p *Peerdom) WritesBy(email string) []Write {
 
 // recordWrite logs an applied write. Called with p.mu held.
 func (p *Peerdom) recordWrite(r *http.Request) {
-	p.writes = append(p.writes, Write{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, APIPrefix), Author: author(r).Email})
+	p.writes = keepLatest(append(p.writes, Write{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, APIPrefix), Author: author(r).Email}), p.cfg.KeepRecords)
 }
 
 func slugify(s string) string {

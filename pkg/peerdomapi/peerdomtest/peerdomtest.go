@@ -101,6 +101,10 @@ type Config struct {
 	// NoPlan answers every request with a valid key 403: the organization has no plan
 	// that includes the API. Nothing works: see Refusals.
 	NoPlan bool
+	// KeepRecords, when above 0, bounds the requests and writes kept for Requests and
+	// Writes: the latest KeepRecords of each at least, fewer than twice that, so that a
+	// long-running sandbox (peerbridge serve's) keeps a flat memory; 0 keeps every one.
+	KeepRecords int
 }
 
 // CirclePaths is where the double serves circles.
