@@ -134,7 +134,8 @@ func (d *dynamo) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, _
 // #a = if_not_exists(#a, :v) and #m.#k = :v (a key in a map attribute), and REMOVE of
 // #a and #m.#k, under the condition; ReturnValues ALL_NEW and, on a refused condition,
 // ReturnValuesOnConditionCheckFailure ALL_OLD. Billed as DynamoDB does: write units of
-// the larger of the old and the new item, refused or not.
+// the larger of the old and the new item, refused or not; bytes counted are the
+// request's values.
 func (d *dynamo) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err // a call the SDK never sends: not billed
@@ -149,7 +150,10 @@ func (d *dynamo) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, _
 		d.count("UpdateItem", 0, 0) // a refused request is still a request
 		return nil, err
 	}
-	d.count("UpdateItem", writeUnits(max(itemSize(old), itemSize(next))), itemSize(next))
+	// Bytes: what the request writes (its values), not the item's size, which grows with
+	// the records an entity's claim item keeps and so depends on how long the run is;
+	// the units (what DynamoDB bills) are the item's, old or new, the larger.
+	d.count("UpdateItem", writeUnits(max(itemSize(old), itemSize(next))), itemSize(in.ExpressionAttributeValues))
 	ok, err := holds(aws.ToString(in.ConditionExpression), old, in.ExpressionAttributeNames, in.ExpressionAttributeValues)
 	if err != nil {
 		return nil, err
