@@ -292,9 +292,9 @@ func (p *Pipeline) Template() *samtemplate.Template { return p.tpl }
 func SandboxParams(onboardingRole, owner string) map[string]string {
 	return map[string]string{
 		"PeerdomApiKeyParameterName": "local-sandbox",
-		"OnboardingRoleIds":       onboardingRole,
-		"RoleDefaults":            `{"Purpose":"To be defined"}`,
-		"IgnoreAuthors":           owner,
+		"OnboardingRoleIds":          onboardingRole,
+		"RoleDefaults":               `{"Purpose":"To be defined"}`,
+		"IgnoreAuthors":              owner,
 	}
 }
 
