@@ -16,7 +16,7 @@ import (
 
 // typicalOrg are the parameters of a typical organization's stack: the three actions
 // deployed, the function URL endpoint.
-var typicalOrg = []string{"--param", "Endpoint=FunctionUrl", "--param", "PeerdomApiKeySecretName=peerdom-api-key",
+var typicalOrg = []string{"--param", "Endpoint=FunctionUrl", "--param", "PeerdomApiKeyParameterName=peerdom-api-key",
 	"--param", "OnboardingRoleIds=7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "--param", `RoleDefaults={"Purpose":"To be defined"}`}
 
 func runCostCmd(t *testing.T, args ...string) (stdout, stderr string, code int) {

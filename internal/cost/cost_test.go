@@ -86,7 +86,7 @@ func find(b *Bill, service, prefix string) (Line, bool) {
 	return Line{}, false
 }
 
-var actions = map[string]string{"PeerdomApiKeySecretName": "key", "OnboardingRoleIds": "r1", "RoleDefaults": `{"Purpose":"x"}`}
+var actions = map[string]string{"PeerdomApiKeyParameterName": "key", "OnboardingRoleIds": "r1", "RoleDefaults": `{"Purpose":"x"}`}
 
 // The bill follows the template and its parameters: what is deployed, how often
 // reconcile runs, the endpoint, the secrets, the log level and the system log level.
@@ -110,8 +110,11 @@ func TestEstimateFollowsTheTemplate(t *testing.T) {
 	if _, ok := find(full, "API Gateway", ""); ok {
 		t.Error("FunctionUrl: an API Gateway line")
 	}
-	if l, _ := find(full, "Secrets Manager", "secrets"); l.Quantity != 2 {
-		t.Errorf("with the actions: %v secrets, want 2 (the token, the API key)", l.Quantity)
+	if l, _ := find(full, "Secrets Manager", "secrets"); l.Quantity != 1 {
+		t.Errorf("with the actions: %v secrets, want 1 (the token; the API key is an SSM parameter)", l.Quantity)
+	}
+	if l, ok := find(full, "SSM Parameter Store", ""); ok && l.Cost != 0 {
+		t.Errorf("SSM standard parameters are free: %+v", l)
 	}
 	if l, _ := find(full, "Lambda", "ReconcileFunction requests"); l.Quantity != 2920 {
 		t.Errorf("reconcile every 15 minutes: %v runs, want 2920", l.Quantity)
@@ -170,5 +173,30 @@ func TestMetricsAreProRated(t *testing.T) {
 	// data in nearly every hour.
 	if none.Quantity != 0 || !(quiet.Quantity > 0 && quiet.Quantity < 1) || !(busy.Quantity > 0.9*float64(metrics)) {
 		t.Errorf("metric-months of %d metrics: %v at 0 webhooks, %v at 30, %v at 43,800", metrics, none.Quantity, quiet.Quantity, busy.Quantity)
+	}
+}
+
+// The Metrics parameter: basic (the default) writes few undimensioned metrics and
+// deploys no dashboard; detailed adds the per-type dimensions and the dashboard.
+func TestMetricsLevel(t *testing.T) {
+	count := func(b *Bill) int {
+		l, ok := find(b, "CloudWatch", "custom metrics")
+		var n int
+		if _, err := fmt.Sscanf(l.Item, "custom metrics: %d,", &n); !ok || err != nil {
+			t.Fatalf("no custom metrics line: %+v", l)
+		}
+		return n
+	}
+	basic := estimate(t, load(t, nil, actions), 10000)
+	detailed := estimate(t, load(t, nil, map[string]string{"Metrics": "detailed", "PeerdomApiKeyParameterName": "key",
+		"OnboardingRoleIds": "r1", "RoleDefaults": `{"Purpose":"x"}`}), 10000)
+	if b, d := count(basic), count(detailed); b == 0 || b > 8 || d <= b {
+		t.Errorf("custom metrics: basic %d (want 1..8), detailed %d (want more)", b, d)
+	}
+	if l, _ := find(basic, "CloudWatch", "dashboards"); l.Quantity != 0 {
+		t.Errorf("basic: %v dashboards, want 0", l.Quantity)
+	}
+	if l, _ := find(detailed, "CloudWatch", "dashboards"); l.Quantity != 1 {
+		t.Errorf("detailed: %v dashboards, want 1", l.Quantity)
 	}
 }

@@ -291,10 +291,10 @@ func (p *Pipeline) Template() *samtemplate.Template { return p.tpl }
 // default and the key owner as the ignored author.
 func SandboxParams(onboardingRole, owner string) map[string]string {
 	return map[string]string{
-		"PeerdomApiKeySecretName": "local-sandbox",
-		"OnboardingRoleIds":       onboardingRole,
-		"RoleDefaults":            `{"Purpose":"To be defined"}`,
-		"IgnoreAuthors":           owner,
+		"PeerdomApiKeyParameterName": "local-sandbox",
+		"OnboardingRoleIds":          onboardingRole,
+		"RoleDefaults":               `{"Purpose":"To be defined"}`,
+		"IgnoreAuthors":              owner,
 	}
 }
 
@@ -372,28 +372,28 @@ func New(cfg Config) (*Pipeline, error) {
 // while these copy main.go. Wiring lists the expressions copied; a test holds each
 // main.go to them, so a change there fails until it is made here too.
 func functionLogger(w io.Writer, getenv func(string) string) *slog.Logger {
-	return logging.New(w, getenv("LOG_LEVEL"))
+	return logging.Lambda(w, getenv("LOG_LEVEL"))
 }
 
 // actionLogger is an action's logger, as functions/actions/<name>/main.go builds it.
 func actionLogger(w io.Writer, getenv func(string) string, name string) *slog.Logger {
-	return functionLogger(w, getenv).With(slog.String("action", name))
+	return functionLogger(w, getenv)
 }
 
 func functionMetrics(w io.Writer, getenv func(string) string) *metrics.Writer {
-	return metrics.New(w, getenv("METRICS_NAMESPACE"))
+	return metrics.FromEnv(w, getenv)
 }
 
 // Wiring are the expressions of each function's main.go that the run copies (the
 // logger, the metrics writer, the action's name on the logger).
 var Wiring = map[string][]string{
-	"functions/ingest":               {`logging.New(os.Stdout, os.Getenv("LOG_LEVEL"))`, `metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))`},
-	"functions/worker":               {`logging.New(os.Stdout, os.Getenv("LOG_LEVEL"))`, `metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))`},
-	"functions/actions/enrich":       {`logging.New(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("action", name))`, `metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))`},
-	"functions/actions/onboard-peer": {`logging.New(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("action", name))`, `metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))`},
-	"functions/actions/role-defaults": {`logging.New(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("action", name))`,
-		`metrics.New(os.Stdout, getenv("METRICS_NAMESPACE"))`},
-	"functions/reconcile": {`logging.New(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("function", "reconcile"))`,
+	"functions/ingest":               {`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))`, `metrics.FromEnv(os.Stdout, getenv)`},
+	"functions/worker":               {`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))`, `metrics.FromEnv(os.Stdout, getenv)`},
+	"functions/actions/enrich":       {`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))`, `metrics.FromEnv(os.Stdout, getenv)`},
+	"functions/actions/onboard-peer": {`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))`, `metrics.FromEnv(os.Stdout, getenv)`},
+	"functions/actions/role-defaults": {`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))`,
+		`metrics.FromEnv(os.Stdout, getenv)`},
+	"functions/reconcile": {`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("function", "reconcile"))`,
 		`reconcile.MetricLine(rep, lambdacontext.FunctionName, time.Now())`, `logger.Info("reconciled", attrs...)`},
 }
 

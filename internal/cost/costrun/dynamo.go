@@ -58,6 +58,9 @@ func itemSize(item map[string]types.AttributeValue) int {
 			n += (digits+1)/2 + 1
 		case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
 			n++
+		case *types.AttributeValueMemberM:
+			// A map: 3 bytes, plus each element's name, value and 1 byte.
+			n += 3 + itemSize(x.Value) + len(x.Value)
 		default:
 			n += len(fmt.Sprint(v))
 		}
@@ -126,6 +129,185 @@ func (d *dynamo) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, _
 	delete(t, key)
 	return &dynamodb.DeleteItemOutput{}, nil
 }
+
+// UpdateItem applies the update expressions the claims write: SET of #a = :v,
+// #a = if_not_exists(#a, :v) and #m.#k = :v (a key in a map attribute), and REMOVE of
+// #a and #m.#k, under the condition; ReturnValues ALL_NEW and, on a refused condition,
+// ReturnValuesOnConditionCheckFailure ALL_OLD. Billed as DynamoDB does: write units of
+// the larger of the old and the new item, refused or not; bytes counted are the
+// request's values.
+func (d *dynamo) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err // a call the SDK never sends: not billed
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t := d.table(in.TableName)
+	key := keyOf(in.Key)
+	old := t[key]
+	next, err := applyUpdate(aws.ToString(in.UpdateExpression), old, in.Key, in.ExpressionAttributeNames, in.ExpressionAttributeValues)
+	if err != nil {
+		d.count("UpdateItem", 0, 0) // a refused request is still a request
+		return nil, err
+	}
+	// Bytes: what the request writes (its values), not the item's size, which grows with
+	// the records an entity's claim item keeps and so depends on how long the run is;
+	// the units (what DynamoDB bills) are the item's, old or new, the larger.
+	d.count("UpdateItem", writeUnits(max(itemSize(old), itemSize(next))), itemSize(in.ExpressionAttributeValues))
+	ok, err := holds(aws.ToString(in.ConditionExpression), old, in.ExpressionAttributeNames, in.ExpressionAttributeValues)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		e := &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
+		if in.ReturnValuesOnConditionCheckFailure == types.ReturnValuesOnConditionCheckFailureAllOld && old != nil {
+			e.Item = deepCopy(old)
+		}
+		return nil, e
+	}
+	t[key] = next
+	out := &dynamodb.UpdateItemOutput{}
+	switch in.ReturnValues {
+	case types.ReturnValueAllNew:
+		out.Attributes = deepCopy(next)
+	case types.ReturnValueAllOld:
+		out.Attributes = deepCopy(old)
+	case types.ReturnValueNone, "":
+	default:
+		return nil, fmt.Errorf("dynamodb twin: ReturnValues %q not understood", in.ReturnValues)
+	}
+	return out, nil
+}
+
+// deepCopy copies an item and its maps, so that stored items are never shared with
+// a caller (DynamoDB hands out copies on the wire).
+func deepCopy(item map[string]types.AttributeValue) map[string]types.AttributeValue {
+	if item == nil {
+		return nil
+	}
+	out := make(map[string]types.AttributeValue, len(item))
+	for k, v := range item {
+		if m, ok := v.(*types.AttributeValueMemberM); ok {
+			v = &types.AttributeValueMemberM{Value: deepCopy(m.Value)}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// applyUpdate returns the item old (nil when absent, then created with key) with the
+// update expression applied; old itself is left as it was.
+func applyUpdate(expr string, old, key map[string]types.AttributeValue, names map[string]string, values map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
+	item := deepCopy(old)
+	if item == nil {
+		item = deepCopy(key)
+	}
+	name := func(s string) string {
+		if n, ok := names[s]; ok {
+			return n
+		}
+		return s
+	}
+	invalid := func(format string, a ...any) error {
+		return &smithyValidation{msg: fmt.Sprintf("Invalid UpdateExpression: "+format, a...)}
+	}
+	// path resolves "#a" or "#m.#k" to the map holding the last element and its name.
+	path := func(p string, create bool) (map[string]types.AttributeValue, string, error) {
+		parts := strings.Split(strings.TrimSpace(p), ".")
+		m := item
+		for _, part := range parts[:len(parts)-1] {
+			inner, ok := m[name(part)].(*types.AttributeValueMemberM)
+			if !ok {
+				if !create {
+					return nil, "", nil // removing below a missing map: nothing to do
+				}
+				return nil, "", &smithyValidation{msg: "The document path provided in the update expression is invalid for update"}
+			}
+			m = inner.Value
+		}
+		return m, name(parts[len(parts)-1]), nil
+	}
+	rest := strings.TrimSpace(expr)
+	var set, remove string
+	if s, ok := strings.CutPrefix(rest, "SET "); ok {
+		set, remove, _ = strings.Cut(s, " REMOVE ")
+	} else if r, ok := strings.CutPrefix(rest, "REMOVE "); ok {
+		remove = r
+	} else {
+		return nil, invalid("%q not understood", expr)
+	}
+	if set != "" {
+		for _, clause := range splitTop(set) {
+			target, operand, ok := strings.Cut(clause, "=")
+			if !ok {
+				return nil, invalid("%q not understood", clause)
+			}
+			m, attr, err := path(target, true)
+			if err != nil {
+				return nil, err
+			}
+			operand = strings.TrimSpace(operand)
+			var v types.AttributeValue
+			if inner, ok := strings.CutPrefix(operand, "if_not_exists("); ok {
+				a, b, ok := strings.Cut(strings.TrimSuffix(inner, ")"), ",")
+				if !ok {
+					return nil, invalid("%q not understood", operand)
+				}
+				if cur, exists := old[name(strings.TrimSpace(a))]; exists && !strings.Contains(a, ".") {
+					v = cur
+				} else {
+					v = values[strings.TrimSpace(b)]
+				}
+			} else {
+				v = values[operand]
+			}
+			if v == nil {
+				return nil, invalid("value %q not given", operand)
+			}
+			if mv, ok := v.(*types.AttributeValueMemberM); ok {
+				v = &types.AttributeValueMemberM{Value: deepCopy(mv.Value)}
+			}
+			m[attr] = v
+		}
+	}
+	if remove != "" {
+		for _, p := range strings.Split(remove, ",") {
+			m, attr, err := path(p, false)
+			if err != nil {
+				return nil, err
+			}
+			if m != nil {
+				delete(m, attr)
+			}
+		}
+	}
+	return item, nil
+}
+
+// splitTop splits a list of clauses at the commas outside parentheses.
+func splitTop(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i, r := range s {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, s[start:])
+}
+
+// smithyValidation is the ValidationException DynamoDB answers a bad request with.
+type smithyValidation struct{ msg string }
+
+func (e *smithyValidation) Error() string { return "ValidationException: " + e.msg }
 
 // Scan answers one page of at most in.Limit items (1 MB when none), in key order;
 // billed as reads of the page's total size.
