@@ -91,15 +91,32 @@ func TestCostRefusesBadInput(t *testing.T) {
 	}
 }
 
+// TestCostHidesNoEchoParameters: a parameter the template marks NoEcho is never printed
+// (template.yaml has none now; a copy of it declares one).
 func TestCostHidesNoEchoParameters(t *testing.T) {
-	const url = "https://hooks.example.com/services/T000/B000/secretsecret"
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withSecret := strings.Replace(string(b), "\nParameters:\n", "\nParameters:\n  SecretThing:\n    Type: String\n    NoEcho: true\n    Default: \"\"\n", 1)
+	if withSecret == string(b) {
+		t.Fatal("template.yaml has no Parameters: section to add a NoEcho parameter to")
+	}
+	tpl := filepath.Join(t.TempDir(), "template.yaml")
+	if err := os.WriteFile(tpl, []byte(withSecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, format := range []string{"--json", "--webhooks-per-month=10"} {
-		out, errOut, code := runCostCmd(t, format, "--param", "ChatWebhookUrl="+url)
+		out, errOut, code := runCostCmd(t, format, "--template", tpl, "--param", "SecretThing=secretsecret")
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
 		if strings.Contains(out, "secretsecret") {
-			t.Errorf("%s: the chat webhook URL (NoEcho) is shown:\n%s", format, out)
+			t.Errorf("%s: the NoEcho parameter is shown:\n%s", format, out)
 		}
 	}
 }
