@@ -389,9 +389,9 @@ func functionMetrics(w io.Writer, getenv func(string) string) *metrics.Writer {
 var Wiring = map[string][]string{
 	"functions/ingest":               {`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))`, `metrics.FromEnv(os.Stdout, getenv)`},
 	"functions/worker":               {`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))`, `metrics.FromEnv(os.Stdout, getenv)`},
-	"functions/actions/enrich":       {`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))`, `metrics.FromEnv(os.Stdout, getenv)`},
-	"functions/actions/onboard-peer": {`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))`, `metrics.FromEnv(os.Stdout, getenv)`},
-	"functions/actions/role-defaults": {`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))`,
+	"functions/actions/enrich":       {`logging.Lambda(w, getenv("LOG_LEVEL"))`, `metrics.FromEnv(os.Stdout, getenv)`},
+	"functions/actions/onboard-peer": {`logging.Lambda(w, getenv("LOG_LEVEL"))`, `metrics.FromEnv(os.Stdout, getenv)`},
+	"functions/actions/role-defaults": {`logging.Lambda(w, getenv("LOG_LEVEL"))`,
 		`metrics.FromEnv(os.Stdout, getenv)`},
 	"functions/reconcile": {`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("function", "reconcile"))`,
 		`reconcile.MetricLine(rep, lambdacontext.FunctionName, time.Now())`, `logger.Info("reconciled", attrs...)`},
