@@ -36,7 +36,7 @@ var commands = map[string]command{
 	"parse":     {summary: "turn webhook bodies into events (stdin or FILE)", run: runParse},
 	"reconcile": {summary: "print what changed in Peerdom since a state file: what webhooks missed (--dry-run)", run: runReconcile},
 	"replay":    {summary: "replay archived events to the chosen rules of a deployed stack's bus", run: runReplay},
-	"send":      {summary: "post sample webhooks (or a serve spill file) to a local or deployed endpoint", run: runSend},
+	"send":      {summary: "post sample webhooks to a local or deployed endpoint", run: runSend},
 	"serve":     {summary: "run the whole pipeline locally: webhooks in, events, actions", run: runServe},
 	"status":    {summary: "a deployed stack's endpoint, queues, dead-letter queues, alarms and last hour's counts", run: runStatus},
 	"tail":      {summary: "show a deployed stack's events live (and forward them to a local URL)", run: runTail},
