@@ -101,6 +101,7 @@ var normalisers = []struct {
 	{regexp.MustCompile(`\b\d{8}-\d{6}\b`), "<stamp>"},
 	{regexp.MustCompile(`\b\d{2}:\d{2}:\d{2}\b`), "<time>"},
 	{regexp.MustCompile(`(127\.0\.0\.1|localhost):\d+`), "$1:<port>"},
+	{regexp.MustCompile(`(127\.0\.0\.1|localhost)_\d+\.json`), "${1}_<port>.json"},
 	{regexp.MustCompile(`\(\d+(\.\d+)?(ns|µs|us|ms|s)\)`), "(<duration>)"},
 	{regexp.MustCompile(`\bpid \d+`), "pid <pid>"},
 	{regexp.MustCompile(`/tmp/tmp\.[A-Za-z0-9]+`), "<mktemp>"},
