@@ -27,7 +27,7 @@ func TestMakeRunExitsZeroOnCtrlC(t *testing.T) {
 	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "run",
 		"ARGS=--addr 127.0.0.1:0 --sandbox-addr 127.0.0.1:0 --aws-addr= --admin-addr= --reconcile-every 0")
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), adminDirEnv+"="+t.TempDir())
+	cmd.Env = append(os.Environ(), adminDirEnv+"="+t.TempDir(), "XDG_STATE_HOME="+t.TempDir()) // not the user's files
 	f, err := pty.Start(cmd)
 	if err != nil {
 		t.Fatal(err)
