@@ -85,9 +85,8 @@ endef
 #   organization's rate, so no user pays for the difference; the target of 0.33 failed
 #   `make bench` on a loaded machine for nothing. ServeWebhooks runs 3 rounds: its
 #   figures are latencies over 5,000 webhooks each. ServeSoak runs serve as `serve`
-#   does by default (actions on, its queue and pending actions in the on-disk store,
-#   ~2 ms a webhook there: about 11 minutes for 300k), one round: its figure is a ratio
-#   within the run;
+#   does by default (actions on, its queue and pending actions in the on-disk store), one
+#   round: its figure is a ratio within the run;
 # - each Lambda bootstrap's cold start (the emulator's INIT REPORT) is at most 1.2 times
 #   its SDK baseline's: hello world building the same AWS SDK clients, built the same way
 #   (internal/coldstart/testdata/sdk): what our code adds to the cold start every function
