@@ -46,9 +46,10 @@ func newQueue(t *testing.T, name string) (*sqs.Client, string) {
 func TestWiredFromEnvironment(t *testing.T) {
 	mototest.SetEnv(t)
 	ctx := context.Background()
-	q, url := newQueue(t, "ingest-main")
+	q, url := newQueue(t, mototest.Name("ingest-main"))
+	secret := mototest.Name("peerbridge/webhook-tokens")
 	var logs bytes.Buffer
-	h, err := newHandler(mototest.Getenv(map[string]string{"QUEUE_URL": url, "WEBHOOK_TOKEN_SECRET_ID": "peerbridge/webhook-tokens"}), logging.New(&logs, "info"))
+	h, err := newHandler(mototest.Getenv(map[string]string{"QUEUE_URL": url, "WEBHOOK_TOKEN_SECRET_ID": secret}), logging.New(&logs, "info"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestWiredFromEnvironment(t *testing.T) {
 		t.Fatalf("without the secret: %d %s", resp.StatusCode, resp.Body)
 	}
 	sm := secretsmanager.NewFromConfig(mototest.Config(t))
-	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("peerbridge/webhook-tokens"), SecretString: aws.String(`["tok-1","tok-2"]`)}); err != nil {
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(secret), SecretString: aws.String(`["tok-1","tok-2"]`)}); err != nil {
 		t.Fatal(err)
 	}
 	for i, tok := range []string{"tok-1", "tok-2"} {

@@ -33,7 +33,7 @@ func TestConfigurationErrors(t *testing.T) {
 func TestRunsOverDynamoDBAndEventBridge(t *testing.T) {
 	mototest.SetEnv(t)
 	ctx := context.Background()
-	suffix := time.Now().Format("150405000000")
+	suffix := mototest.Name("run")
 	busName := "reconcile-fn-" + suffix
 	routed := mototest.RouteToQueue(t, busName, `{"source":["peerdom"]}`)
 	db := dynamodb.NewFromConfig(mototest.Config(t))

@@ -20,9 +20,10 @@ func TestMain(m *testing.M) { mototest.Main(m) }
 func TestWiredFromEnvironment(t *testing.T) {
 	mototest.SetEnv(t)
 	ctx := context.Background()
-	routed := mototest.RouteToQueue(t, "worker-main", `{"source":["acme.peerdom"]}`)
+	bus := mototest.Name("worker-main")
+	routed := mototest.RouteToQueue(t, bus, `{"source":["acme.peerdom"]}`)
 
-	h, err := newHandler(mototest.Getenv(map[string]string{"EVENT_BUS_NAME": "worker-main", "EVENT_SOURCE": "acme.peerdom"}), logging.Discard())
+	h, err := newHandler(mototest.Getenv(map[string]string{"EVENT_BUS_NAME": bus, "EVENT_SOURCE": "acme.peerdom"}), logging.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,11 @@
 package mototest
 
 import (
+	"fmt"
 	"os"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // SetEnv points the AWS SDK's environment configuration at the moto server for the rest
@@ -36,4 +39,13 @@ func Getenv(vars map[string]string) func(string) string {
 		}
 		return os.Getenv(k)
 	}
+}
+
+var nameSeq atomic.Int64
+
+// Name is base with a suffix no other call in any test process makes: moto lives as long
+// as the test process (and across -count runs), so a fixed resource name would exist
+// already when a test runs again.
+func Name(base string) string {
+	return fmt.Sprintf("%s-%d-%d", base, time.Now().UnixNano()%1e9, nameSeq.Add(1))
 }

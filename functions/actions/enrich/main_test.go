@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { mototest.Main(m) }
 func TestPublishesSnapshotsToEventBridge(t *testing.T) {
 	mototest.SetEnv(t)
 	ctx := context.Background()
-	const busName = "enrich-wire-bus"
+	busName := mototest.Name("enrich-wire-bus")
 	routedURL := mototest.RouteToQueue(t, busName, `{"source":["peerdom-enrich"],"detail-type":["Role Snapshot"]}`)
 	s := peerdomtest.NewServer(peerdomtest.Config{})
 	defer s.Close()

@@ -88,7 +88,8 @@ func TestConfigurationErrorsNameTheSetting(t *testing.T) {
 func TestRepeatedDeliveryIsSkippedThroughDynamoDB(t *testing.T) {
 	mototest.SetEnv(t)
 	ctx := context.Background()
-	if err := dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(mototest.Config(t)), "onboard-idempotency"); err != nil {
+	table := mototest.Name("onboard-idempotency")
+	if err := dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(mototest.Config(t)), table); err != nil {
 		t.Fatal(err)
 	}
 	s := peerdomtest.NewServer(peerdomtest.Config{APIKey: "k"})
@@ -97,7 +98,7 @@ func TestRepeatedDeliveryIsSkippedThroughDynamoDB(t *testing.T) {
 	ada := s.AddPeer(peerdomapi.Peer{FirstName: "Ada"})
 	var logs bytes.Buffer
 	r, err := newRunner(ctx, mototest.Getenv(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "k",
-		"ONBOARDING_ROLE_IDS": role.ID, "IDEMPOTENCY_TABLE": "onboard-idempotency"}), logging.New(&logs, "info"))
+		"ONBOARDING_ROLE_IDS": role.ID, "IDEMPOTENCY_TABLE": table}), logging.New(&logs, "info"))
 	if err != nil {
 		t.Fatal(err)
 	}
