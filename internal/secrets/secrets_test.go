@@ -22,23 +22,24 @@ func TestFetchOverTheWire(t *testing.T) {
 	ctx := context.Background()
 	c := client(t)
 	value := "s3cr3t-value-" + t.Name()
+	name := mototest.Name("fetch-string")
 	if _, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name: aws.String("fetch-string"), SecretString: aws.String(value),
+		Name: aws.String(name), SecretString: aws.String(value),
 	}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Fetch(ctx, c, "fetch-string")
+	got, err := Fetch(ctx, c, name)
 	if err != nil || got != value {
 		t.Fatalf("Fetch = %q, %v; want %q", got, err, value)
 	}
 
 	// A rotation is seen by the next Fetch.
 	if _, err := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
-		SecretId: aws.String("fetch-string"), SecretString: aws.String("rotated"),
+		SecretId: aws.String(name), SecretString: aws.String("rotated"),
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := Fetch(ctx, c, "fetch-string"); err != nil || got != "rotated" {
+	if got, err := Fetch(ctx, c, name); err != nil || got != "rotated" {
 		t.Fatalf("after rotation Fetch = %q, %v", got, err)
 	}
 }
@@ -46,12 +47,13 @@ func TestFetchOverTheWire(t *testing.T) {
 func TestFetchBinarySecret(t *testing.T) {
 	ctx := context.Background()
 	c := client(t)
+	name := mototest.Name("fetch-binary")
 	if _, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name: aws.String("fetch-binary"), SecretBinary: []byte(`["a","b"]`),
+		Name: aws.String(name), SecretBinary: []byte(`["a","b"]`),
 	}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Fetch(ctx, c, "fetch-binary")
+	got, err := Fetch(ctx, c, name)
 	if err != nil || got != `["a","b"]` {
 		t.Fatalf("Fetch = %q, %v", got, err)
 	}

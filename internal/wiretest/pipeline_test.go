@@ -30,8 +30,6 @@ func TestMain(m *testing.M) { mototest.Main(m) }
 
 const (
 	source    = "peerdom.wiretest"
-	busName   = "peerbridge-wiretest"
-	secretID  = "peerbridge/wiretest/webhook-tokens"
 	tokenA    = "wire-token-a-5f1c9e"
 	tokenB    = "wire-token-b-07d2aa"
 	maxWait   = 15 * time.Second
@@ -45,25 +43,27 @@ type awsSetup struct {
 	eb                    *eventbridge.Client
 	sm                    *secretsmanager.Client
 	webhookQueue, routedQ string
+	busName, secretID     string // named anew for each run: moto outlives a -count run
 }
 
 func setup(t *testing.T) awsSetup {
 	t.Helper()
 	ctx := context.Background()
 	cfg := mototest.Config(t)
-	s := awsSetup{sqs: sqs.NewFromConfig(cfg), eb: eventbridge.NewFromConfig(cfg), sm: secretsmanager.NewFromConfig(cfg)}
+	s := awsSetup{sqs: sqs.NewFromConfig(cfg), eb: eventbridge.NewFromConfig(cfg), sm: secretsmanager.NewFromConfig(cfg),
+		busName: mototest.Name("peerbridge-wiretest"), secretID: mototest.Name("peerbridge/wiretest/webhook-tokens")}
 	must := func(_ any, err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	must(s.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(secretID),
+	must(s.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(s.secretID),
 		SecretString: aws.String(fmt.Sprintf("[%q, %q]", tokenA, tokenB))}))
-	q, err := s.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("wiretest-webhooks")})
+	q, err := s.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(mototest.Name("wiretest-webhooks"))})
 	must(q, err)
 	s.webhookQueue = aws.ToString(q.QueueUrl)
-	s.routedQ = mototest.RouteToQueue(t, busName, fmt.Sprintf(`{"source":[%q]}`, source))
+	s.routedQ = mototest.RouteToQueue(t, s.busName, fmt.Sprintf(`{"source":[%q]}`, source))
 	return s
 }
 
@@ -79,7 +79,7 @@ func TestCorpusThroughThePipeline(t *testing.T) {
 	// Wired as functions/ingest and functions/worker do it.
 	in := &ingest.Handler{
 		Tokens: &ingest.TokenLoader{Load: func(ctx context.Context) ([]string, error) {
-			v, err := secrets.Fetch(ctx, s.sm, secretID)
+			v, err := secrets.Fetch(ctx, s.sm, s.secretID)
 			if err != nil {
 				return nil, err
 			}
@@ -90,7 +90,7 @@ func TestCorpusThroughThePipeline(t *testing.T) {
 		Now:    time.Now,
 		Logger: log,
 	}
-	work := &worker.Handler{Bus: eventbridgebus.New(s.eb, busName), Source: source, Logger: log}
+	work := &worker.Handler{Bus: eventbridgebus.New(s.eb, s.busName), Source: source, Logger: log}
 
 	// 1. Ingest: every case, alternating the two configured tokens.
 	sentAt := map[string]time.Time{} // delivery id → when it was posted
@@ -185,7 +185,7 @@ func TestWorkerRedriveOverTheWire(t *testing.T) {
 	const maxReceives = 2
 	cfg := mototest.Config(t)
 	sq := sqs.NewFromConfig(cfg)
-	dlqOut, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("wiretest-redrive-dlq")})
+	dlqOut, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(mototest.Name("wiretest-redrive-dlq"))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,15 +193,16 @@ func TestWorkerRedriveOverTheWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	qOut, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("wiretest-redrive"), Attributes: map[string]string{
+	qOut, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(mototest.Name("wiretest-redrive")), Attributes: map[string]string{
 		"RedrivePolicy": fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":%d}`, dlqARN, maxReceives),
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	q, dlq := sqsqueue.New(sq, aws.ToString(qOut.QueueUrl)), sqsqueue.New(sq, aws.ToString(dlqOut.QueueUrl))
-	routed := mototest.RouteToQueue(t, "wiretest-redrive-bus", fmt.Sprintf(`{"source":[%q]}`, source))
-	work := &worker.Handler{Bus: eventbridgebus.New(eventbridge.NewFromConfig(cfg), "wiretest-redrive-bus"), Source: source, Logger: logging.Discard()}
+	redriveBus := mototest.Name("wiretest-redrive-bus")
+	routed := mototest.RouteToQueue(t, redriveBus, fmt.Sprintf(`{"source":[%q]}`, source))
+	work := &worker.Handler{Bus: eventbridgebus.New(eventbridge.NewFromConfig(cfg), redriveBus), Source: source, Logger: logging.Discard()}
 
 	good, err := peerdom.EncodeDelivery(peerdom.NewDelivery("d-redrive", time.Now(), "Hello from Peerdom!", peerdom.Sender{}))
 	if err != nil {
