@@ -27,7 +27,7 @@ func reconcileMain(ctx context.Context, args []string, getenv func(string) strin
 	apiURL.register(fs)
 	asJSON := fs.Bool("json", false, "print the events themselves, one JSON object a line")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: peerbridge reconcile --dry-run [--state FILE] [--api-url URL] [--json]\n\nLists every role, group and peer through the Peerdom API and prints what changed since\nthe state FILE was last updated, as the events reconciliation would publish (docs/contract.md\n§5): what your webhooks may have missed. The first run only records the state. The API\nkey comes from $PEERDOM_API_KEY.")
+		fmt.Fprintln(stderr, "usage: peerbridge reconcile --dry-run [--state FILE] [--api-url URL] [--json]\n\nLists every role, group and peer through the Peerdom API and prints what changed since\nthe state FILE was last updated, as the events reconciliation would publish (docs/contract.md,\n\"Events found by reconciliation\"): what your webhooks may have missed. The first run only records the state. The API\nkey comes from $PEERDOM_API_KEY.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

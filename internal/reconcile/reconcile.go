@@ -1,7 +1,7 @@
 // Package reconcile finds the changes no webhook reported: it lists every role, group
 // and peer from the Peerdom API (custom fields, a role's holders), compares them with
 // the entity state (internal/state), publishes one event per difference as docs/contract.md
-// §5 says, and records what it read. Peerdom sends each webhook once; this is what makes
+// ("Events found by reconciliation") says, and records what it read. Peerdom sends each webhook once; this is what makes
 // a missed one visible.
 //
 // A run is safe to repeat and to overlap: a lease lets one run at a time work, each
