@@ -98,12 +98,8 @@ func (d *dynamo) PutItem(ctx context.Context, in *dynamodb.PutItemInput, _ ...fu
 	key := keyOf(in.Item)
 	old := t[key]
 	d.count("PutItem", writeUnits(max(itemSize(old), itemSize(in.Item))), itemSize(in.Item))
-	ok, err := holds(aws.ToString(in.ConditionExpression), old, in.ExpressionAttributeNames, in.ExpressionAttributeValues)
-	if err != nil {
+	if err := check(aws.ToString(in.ConditionExpression), old, in.ExpressionAttributeNames, in.ExpressionAttributeValues); err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
 	}
 	t[key] = in.Item
 	return &dynamodb.PutItemOutput{}, nil
@@ -119,12 +115,8 @@ func (d *dynamo) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, _
 	key := keyOf(in.Key)
 	old := t[key]
 	d.count("DeleteItem", writeUnits(itemSize(old)), 0)
-	ok, err := holds(aws.ToString(in.ConditionExpression), old, in.ExpressionAttributeNames, in.ExpressionAttributeValues)
-	if err != nil {
+	if err := check(aws.ToString(in.ConditionExpression), old, in.ExpressionAttributeNames, in.ExpressionAttributeValues); err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
 	}
 	delete(t, key)
 	return &dynamodb.DeleteItemOutput{}, nil
@@ -349,6 +341,19 @@ func (d *dynamo) Scan(ctx context.Context, in *dynamodb.ScanInput, _ ...func(*dy
 	out.Count = int32(len(out.Items))
 	d.count("Scan", readUnits(size), size)
 	return out, nil
+}
+
+// check is holds as DynamoDB answers it: a condition that does not hold is a
+// ConditionalCheckFailedException.
+func check(expr string, item map[string]types.AttributeValue, names map[string]string, values map[string]types.AttributeValue) error {
+	ok, err := holds(expr, item, names, values)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
+	}
+	return nil
 }
 
 // holds evaluates the condition expressions the adapters write: terms joined by OR, each

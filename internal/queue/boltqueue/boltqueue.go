@@ -125,18 +125,22 @@ func cmpUint(a, b uint64) int {
 
 // Sent stores m and syncs, sharing the write with concurrent Sends.
 func (j *Journal) Sent(m queue.Message) error {
-	return j.db.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketQueue)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		v, err := json.Marshal(record{Seq: seq, Body: m.Body, SentAt: m.SentAt})
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(m.ID), v)
-	})
+	return j.db.Batch(func(tx *bolt.Tx) error { return enqueue(tx, m) })
+}
+
+// enqueue writes m into the queue bucket behind every message there (its sequence is the
+// order a reopened queue restores).
+func enqueue(tx *bolt.Tx, m queue.Message) error {
+	b := tx.Bucket(bucketQueue)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	v, err := json.Marshal(record{Seq: seq, Body: m.Body, SentAt: m.SentAt})
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(m.ID), v)
 }
 
 // Deleted queues m's removal for the next flush.
@@ -166,16 +170,7 @@ func (j *Journal) Redriven(m queue.Message) {
 		if err := tx.Bucket(bucketDead).Delete([]byte(m.ID)); err != nil {
 			return err
 		}
-		b := tx.Bucket(bucketQueue)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		v, err := json.Marshal(record{Seq: seq, Body: m.Body, SentAt: m.SentAt})
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(m.ID), v)
+		return enqueue(tx, m)
 	})
 }
 
