@@ -22,6 +22,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
+	"github.com/peerbridge/peerbridge/internal/idempotency"
 	"github.com/peerbridge/peerbridge/internal/idempotency/memstore"
 	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/localaws"
@@ -690,8 +691,10 @@ func tryLine(addr, token string) string {
 
 // leasesOnly is an idempotency store that keeps leases and no completion records: serve
 // delivers each event to an action once (a failed run, retried, recorded nothing), so
-// records would only grow with every event for as long as serve runs.
-type leasesOnly struct{ *memstore.Store }
+// records would only grow with every event for as long as serve runs. It embeds the
+// Leases alone: an embedded *memstore.Store would also promote its Claims, which action.Once
+// prefers, and the records would be kept after all.
+type leasesOnly struct{ idempotency.Leases }
 
 func (leasesOnly) Complete(context.Context, string, time.Duration) error { return nil }
 func (leasesOnly) Completed(context.Context, string) (bool, error)       { return false, nil }

@@ -11,8 +11,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerbridge/peerbridge/internal/idempotency"
+	"github.com/peerbridge/peerbridge/internal/idempotency/memstore"
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 )
+
+// TestLeasesOnlyKeepsNoRecords: serve's actions' store keeps no completion records, so
+// action.Once must not find Claims on it (a claim item keeps an entity's deliveries).
+func TestLeasesOnlyKeepsNoRecords(t *testing.T) {
+	var s idempotency.Store = leasesOnly{memstore.New(time.Now)}
+	if _, ok := s.(idempotency.Claims); ok {
+		t.Fatal("leasesOnly offers Claims: action.Once would keep completion records in serve")
+	}
+	ctx := context.Background()
+	if err := s.Complete(ctx, "k", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := s.Completed(ctx, "k"); err != nil || done {
+		t.Errorf("Completed after Complete = %v, %v; want false: no records kept", done, err)
+	}
+}
 
 // 20 Role Created webhooks at once for the same role, whose link holds no id (the
 // action finds the role by name): serve's actions take a lease on what identifies the
