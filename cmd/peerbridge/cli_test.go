@@ -1,12 +1,31 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 )
+
+// runCLI runs the command line in-process and returns its exit status and streams.
+func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// TestCommandTable: every command is in the table, under its name.
+func TestCommandTable(t *testing.T) {
+	want := []string{"cost", "dlq", "doctor", "export", "invoke", "parse", "reconcile", "replay", "send", "serve", "status", "tail"}
+	if got := sortedCommandNames(); !slices.Equal(got, want) {
+		t.Errorf("commands %q, want %q", got, want)
+	}
+}
 
 // TestHelpIsDashH: `peerbridge help CMD` prints exactly what `peerbridge CMD -h` and
 // `peerbridge CMD --help` print, on stdout (so `peerbridge serve -h | less` works), for
@@ -16,7 +35,7 @@ func TestHelpIsDashH(t *testing.T) {
 		t.Fatalf("command table has %d commands", len(commands))
 	}
 	for _, name := range sortedCommandNames() {
-		if commands[name].summary == "" || commands[name].run == nil {
+		if commands[name].Summary == "" || commands[name].Run == nil {
 			t.Errorf("%s: no summary or run func", name)
 		}
 		code1, out1, err1 := runCLI(t, "", "help", name)
@@ -33,7 +52,7 @@ func TestHelpIsDashH(t *testing.T) {
 	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}} {
 		code, out, errOut := runCLI(t, "", args...)
 		for _, name := range sortedCommandNames() {
-			if !strings.Contains(out, "  "+name+" ") || !strings.Contains(out, commands[name].summary) {
+			if !strings.Contains(out, "  "+name+" ") || !strings.Contains(out, commands[name].Summary) {
 				t.Errorf("%s: usage on stdout lacks %s and its summary:\n%s", args[0], name, out)
 			}
 		}
@@ -98,5 +117,24 @@ func TestFlagsAfterArguments(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, "", "serve", "extra", "--no-actions"); code != 2 || !strings.Contains(errOut, `unexpected argument "extra"`) {
 		t.Errorf("serve extra: exit %d %q", code, errOut)
+	}
+}
+
+// TestUsageErrors: a missing file fails (1); two files, an unknown command, a bad flag
+// are usage errors (2).
+func TestUsageErrors(t *testing.T) {
+	if code, _, errOut := runCLI(t, "", "parse", filepath.Join(t.TempDir(), "missing.json")); code != 1 || !strings.Contains(errOut, "no such file") {
+		t.Errorf("missing file: exit %d, stderr %q", code, errOut)
+	}
+	if code, _, _ := runCLI(t, "", "parse", "a", "b"); code != 2 {
+		t.Errorf("two files: exit %d", code)
+	}
+	if code, _, errOut := runCLI(t, "", "nope"); code != 2 || !strings.Contains(errOut, `unknown command "nope"`) {
+		t.Errorf("unknown command: exit %d, stderr %q", code, errOut)
+	}
+	for _, name := range sortedCommandNames() {
+		if code, out, errOut := runCLI(t, "", name, "--no-such-flag"); code != 2 || out != "" || !strings.Contains(errOut, "usage: peerbridge "+name) {
+			t.Errorf("%s --no-such-flag: exit %d, stdout %q, stderr %q", name, code, out, errOut)
+		}
 	}
 }

@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -16,30 +14,69 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/internal/cmd/cmdutil"
+	"github.com/peerbridge/peerbridge/internal/cmd/cost"
+	"github.com/peerbridge/peerbridge/internal/cmd/dlq"
+	"github.com/peerbridge/peerbridge/internal/cmd/doctor"
+	"github.com/peerbridge/peerbridge/internal/cmd/export"
+	"github.com/peerbridge/peerbridge/internal/cmd/invoke"
+	"github.com/peerbridge/peerbridge/internal/cmd/parse"
+	"github.com/peerbridge/peerbridge/internal/cmd/reconcile"
+	"github.com/peerbridge/peerbridge/internal/cmd/replay"
+	"github.com/peerbridge/peerbridge/internal/cmd/send"
+	"github.com/peerbridge/peerbridge/internal/cmd/status"
+	"github.com/peerbridge/peerbridge/internal/cmd/tail"
 )
 
-// command is one subcommand: it gets its own arguments and the process's streams, and
-// returns the exit status.
-type command struct {
-	summary string
-	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+// commands is the command table: name, one-line summary, and the function that runs it
+// (each command is its own package under internal/cmd). Adding a command is one line here.
+var commands = map[string]cmdutil.Command{
+	"cost":      {Summary: "the monthly AWS bill of the stack template.yaml deploys, line by line, free tiers apart", Run: cost.Main},
+	"dlq":       {Summary: "list, show, redrive or purge a deployed stack's dead-letter queues", Run: withLocal(dlq.Main, runDLQLocal)},
+	"doctor":    {Summary: "check how your Peerdom API behaves and whether peerbridge works against it", Run: withEnv(doctor.Main)},
+	"export":    {Summary: "export every map, circle, role, role holder and peer to files", Run: withEnv(export.Main)},
+	"invoke":    {Summary: "run one function of template.yaml under the Lambda emulator, as sam local invoke without Docker", Run: withLocal(invoke.Main, invokeTwins)},
+	"parse":     {Summary: "turn webhook bodies into events (stdin or FILE)", Run: parse.Main},
+	"reconcile": {Summary: "print what changed in Peerdom since a state file: what webhooks missed (--dry-run)", Run: withEnv(reconcile.Main)},
+	"replay":    {Summary: "replay archived events to the chosen rules of a deployed stack's bus", Run: replay.Main},
+	"send":      {Summary: "post sample webhooks to a local or deployed endpoint", Run: withEnv(send.Main)},
+	"serve":     {Summary: "run the whole pipeline locally: webhooks in, events, actions", Run: ownFlags(runServe)},
+	"status":    {Summary: "a deployed stack's endpoint, queues, dead-letter queues, alarms and last hour's counts", Run: withLocal(status.Main, runStatusLocal)},
+	"tail":      {Summary: "show a deployed stack's events live (and forward them to a local URL)", Run: withLocal(tail.Main, showEvents)},
 }
 
-// commands is the command table: name, one-line summary, run function. Adding a command
-// is one line here.
-var commands = map[string]command{
-	"cost":      {summary: "the monthly AWS bill of the stack template.yaml deploys, line by line, free tiers apart", run: runCost},
-	"dlq":       {summary: "list, show, redrive or purge a deployed stack's dead-letter queues", run: runDLQ},
-	"doctor":    {summary: "check how your Peerdom API behaves and whether peerbridge works against it", run: runDoctor},
-	"export":    {summary: "export every map, circle, role, role holder and peer to files", run: runExport},
-	"invoke":    {summary: "run one function of template.yaml under the Lambda emulator, as sam local invoke without Docker", run: runInvoke},
-	"parse":     {summary: "turn webhook bodies into events (stdin or FILE)", run: runParse},
-	"reconcile": {summary: "print what changed in Peerdom since a state file: what webhooks missed (--dry-run)", run: runReconcile},
-	"replay":    {summary: "replay archived events to the chosen rules of a deployed stack's bus", run: runReplay},
-	"send":      {summary: "post sample webhooks to a local or deployed endpoint", run: runSend},
-	"serve":     {summary: "run the whole pipeline locally: webhooks in, events, actions", run: runServe},
-	"status":    {summary: "a deployed stack's endpoint, queues, dead-letter queues, alarms and last hour's counts", run: runStatus},
-	"tail":      {summary: "show a deployed stack's events live (and forward them to a local URL)", run: runTail},
+// withEnv gives a command this process's environment.
+func withEnv(main func(context.Context, cmdutil.IOStreams, func(string) string, []string) int) func(context.Context, cmdutil.IOStreams, []string) int {
+	return func(ctx context.Context, ios cmdutil.IOStreams, args []string) int {
+		return main(ctx, ios, os.Getenv, args)
+	}
+}
+
+// withLocal gives a command what it needs of serve (its --local side, or serve's display).
+func withLocal[L any](main func(context.Context, cmdutil.IOStreams, L, []string) int, local L) func(context.Context, cmdutil.IOStreams, []string) int {
+	return func(ctx context.Context, ios cmdutil.IOStreams, args []string) int {
+		return main(ctx, ios, local, args)
+	}
+}
+
+// ownFlags runs a command that still sets up its flags itself (serve): its usage goes to
+// the stream it is given as stderr, so for help that is stdout, as cmdutil does.
+func ownFlags(run func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int) func(context.Context, cmdutil.IOStreams, []string) int {
+	return func(ctx context.Context, ios cmdutil.IOStreams, args []string) int {
+		stderr := ios.ErrOut
+		if cmdutil.HelpRequested(args) {
+			stderr = ios.Out
+		}
+		return run(ctx, args, ios.In, ios.Out, stderr)
+	}
+}
+
+// showEvents is tail's display: serve's.
+func showEvents(w io.Writer) func(events.CloudWatchEvent) {
+	d := &display{w: w}
+	return func(ev events.CloudWatchEvent) { d.event(ev, nil, nil) }
 }
 
 // stopSignals end a command as Ctrl-C does: it cleans up (tail removes its rule and
@@ -80,7 +117,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			usage(stderr)
 			return 2
 		}
-		return cmd.run(ctx, []string{"-h"}, stdin, stdout, stdout)
+		return cmd.Run(ctx, cmdutil.IOStreams{In: stdin, Out: stdout, ErrOut: stdout}, []string{"-h"})
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -88,31 +125,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		usage(stderr)
 		return 2
 	}
-	if helpRequested(args[1:]) {
-		// The command's flag set prints its usage to the stream it is given as stderr.
-		stderr = stdout
-	}
-	return cmd.run(ctx, args[1:], stdin, stdout, stderr)
-}
-
-// helpRequested reports whether a command's arguments ask for its help (-h, -help or
-// --help before any "--").
-func helpRequested(args []string) bool {
-	for _, a := range args {
-		switch a {
-		case "--":
-			return false
-		case "-h", "-help", "--help":
-			return true
-		}
-	}
-	return false
+	return cmd.Run(ctx, cmdutil.IOStreams{In: stdin, Out: stdout, ErrOut: stderr}, args[1:])
 }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: peerbridge <command> [flags] [arguments]\n\ncommands:")
 	for _, name := range sortedCommandNames() {
-		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].summary)
+		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].Summary)
 	}
 	fmt.Fprintln(w, "\nRun 'peerbridge help <command>' (or 'peerbridge <command> -h') for a command's flags;\n'peerbridge --version' for the version.")
 }
@@ -152,42 +171,4 @@ func versionLine(bi *debug.BuildInfo, ok bool) string {
 		line += " " + bi.GoVersion
 	}
 	return line
-}
-
-// parseFlags parses args with fs, letting flags follow arguments (`parse FILE --jsonl`):
-// it returns the arguments that are not flags, in order. After "--" everything is an
-// argument.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return positional, nil
-		}
-		if i := len(args) - len(rest); i > 0 && args[i-1] == "--" {
-			return append(positional, rest...), nil
-		}
-		positional = append(positional, rest[0])
-		args = rest[1:]
-	}
-}
-
-// flagExit is the exit status for a flag parsing error: 0 for -h (help was asked for
-// and shown), 2 for bad flags (the flag package has printed what is wrong).
-func flagExit(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	return 2
-}
-
-// argOr is argv[i], or "" when there is no such argument.
-func argOr(argv []string, i int) string {
-	if i < len(argv) {
-		return argv[i]
-	}
-	return ""
 }

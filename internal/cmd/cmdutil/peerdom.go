@@ -1,4 +1,4 @@
-package main
+package cmdutil
 
 import (
 	"errors"
@@ -11,23 +11,24 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 )
 
-// apiFlag is the --api-url flag of the commands that read the Peerdom API (export,
-// reconcile); the key comes from $PEERDOM_API_KEY.
-type apiFlag struct{ url string }
+// APIFlag is the --api-url flag of the commands that read the Peerdom API (doctor,
+// export, reconcile); the key comes from $PEERDOM_API_KEY.
+type APIFlag struct{ URL string }
 
-func (f *apiFlag) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.url, "api-url", "", "the Peerdom API base `URL` (default $PEERDOM_API_URL, else "+peerdomapi.DefaultBaseURL+")")
+// Register adds --api-url to fs.
+func (f *APIFlag) Register(fs *flag.FlagSet) {
+	fs.StringVar(&f.URL, "api-url", "", "the Peerdom API base `URL` (default $PEERDOM_API_URL, else "+peerdomapi.DefaultBaseURL+")")
 }
 
-// client is the Peerdom API client for cmd (its user agent is peerbridge-cmd), or nil
+// Client is the Peerdom API client for cmd (its user agent is peerbridge-cmd), or nil
 // after saying on stderr what is missing or wrong: the command then exits 2.
-func (f *apiFlag) client(cmd string, getenv func(string) string, stderr io.Writer) *peerdomapi.Client {
+func (f *APIFlag) Client(cmd string, getenv func(string) string, stderr io.Writer) *peerdomapi.Client {
 	key := strings.TrimSpace(getenv("PEERDOM_API_KEY"))
 	if key == "" {
 		fmt.Fprintf(stderr, "peerbridge %s: set PEERDOM_API_KEY to a Peerdom API key (an Owner creates one in Settings > My Data > API Keys)\n", cmd)
 		return nil
 	}
-	url := f.url
+	url := f.URL
 	if url == "" {
 		url = getenv("PEERDOM_API_URL")
 	}
@@ -39,10 +40,10 @@ func (f *apiFlag) client(cmd string, getenv func(string) string, stderr io.Write
 	return api
 }
 
-// keyRefused is what the commands reading the Peerdom API (export, reconcile) say when
+// KeyRefused is what the commands reading the Peerdom API (export, reconcile) say when
 // Peerdom refused the key (401), refused the organization the API (403: no paid plan),
 // or answered from another base URL (a redirect not followed), or "" for any other error.
-func keyRefused(cmd string, err error) string {
+func KeyRefused(cmd string, err error) string {
 	var apiErr *peerdomapi.Error
 	if !errors.As(err, &apiErr) {
 		return ""

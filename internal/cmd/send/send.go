@@ -1,91 +1,111 @@
-package main
+// Package send is `peerbridge send [--url URL] [--token T] [--kind KIND[,KIND…]|all]`:
+// the Test URL button of Peerdom, from the command line, for any kind of message.
+package send
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/peerbridge/peerbridge/internal/cmd/cmdutil"
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 )
 
 const (
-	defaultSendURL = "http://127.0.0.1:3000"
-	tokenEnv       = "PEERBRIDGE_WEBHOOK_TOKEN"
+	// DefaultURL is where make run's serve takes webhooks.
+	DefaultURL = "http://127.0.0.1:3000"
+	// TokenEnv holds the webhook token when --token is not given.
+	TokenEnv = "PEERBRIDGE_WEBHOOK_TOKEN"
 	// maxAnswerBytes bounds how much of an answer is read: ingest answers a line of JSON.
 	maxAnswerBytes = 64 * 1024
 )
 
-// runSend implements `peerbridge send [--url URL] [--token T] [--kind KIND[,KIND…]|all]`:
-// the Test URL button of Peerdom, from the command line, for any kind of message.
-func runSend(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	rawURL := fs.String("url", defaultSendURL, "the endpoint: a base URL, to which /webhooks/<token> is added, or the whole webhook URL with its token")
-	token := fs.String("token", "", "the webhook `token` (default $"+tokenEnv+")")
-	kindList := fs.String("kind", webhooksamples.Test, "what to send: a `kind`, several separated by commas, or all")
-	timeout := fs.Duration("timeout", 10*time.Second, "how long each request may take")
-	replay := fs.String("replay", "", "no longer posts a spill `FILE`: restore it with peerbridge serve --replay FILE")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: peerbridge send [--url URL] [--token T] [--kind KIND[,KIND...]|all] [--timeout D]\n\n"+
+// Options are send's flags, checked.
+type Options struct {
+	IO       cmdutil.IOStreams
+	Endpoint Endpoint // where to post, token apart
+	Kinds    []string // webhooksamples kinds, in order
+	Timeout  time.Duration
+}
+
+// Main parses args and runs the command.
+func Main(ctx context.Context, ios cmdutil.IOStreams, getenv func(string) string, args []string) int {
+	opts, err := Parse(ios, getenv, args)
+	if err != nil {
+		return cmdutil.Status(err)
+	}
+	return Run(ctx, opts)
+}
+
+// Parse reads the command line into Options; the token comes from --token, the URL, or
+// $PEERBRIDGE_WEBHOOK_TOKEN.
+func Parse(ios cmdutil.IOStreams, getenv func(string) string, args []string) (*Options, error) {
+	opts := &Options{IO: ios}
+	fs := cmdutil.NewFlagSet("send", ios, args, func(w io.Writer) {
+		fmt.Fprintf(w, "usage: peerbridge send [--url URL] [--token T] [--kind KIND[,KIND...]|all] [--timeout D]\n\n"+
 			"Posts sample Peerdom webhooks, as the Test URL button does, and prints each answer's\n"+
 			"status and body (the delivery id). Kinds: %s, or all.\n"+
 			"A spill file of serve is restored by peerbridge serve --replay FILE.\n\n", strings.Join(webhooksamples.Kinds(), ", "))
-		fs.PrintDefaults()
-	}
-	argv, err := parseFlags(fs, args)
+	})
+	rawURL := fs.String("url", DefaultURL, "the endpoint: a base URL, to which /webhooks/<token> is added, or the whole webhook URL with its token")
+	token := fs.String("token", "", "the webhook `token` (default $"+TokenEnv+")")
+	kindList := fs.String("kind", webhooksamples.Test, "what to send: a `kind`, several separated by commas, or all")
+	fs.DurationVar(&opts.Timeout, "timeout", 10*time.Second, "how long each request may take")
+	replay := fs.String("replay", "", "no longer posts a spill `FILE`: restore it with peerbridge serve --replay FILE")
+	argv, err := cmdutil.Parse(fs, args)
 	if err != nil {
-		return flagExit(err)
+		return nil, err
 	}
 	if len(argv) > 0 {
-		fmt.Fprintf(stderr, "peerbridge send: unexpected argument %q (the kind goes in --kind)\n", argOr(argv, 0))
-		return 2
+		return nil, cmdutil.Usagef(ios, "send", "unexpected argument %q (the kind goes in --kind)", argv[0])
 	}
 	if *replay != "" {
 		// Posted as new webhooks, a spill file's deliveries got new ids and ran every
 		// action again; serve --replay restores them exactly.
-		fmt.Fprintf(stderr, "peerbridge send: --replay: restore a spill file with: peerbridge serve --replay %s\n"+
-			"(it queues its webhooks again with their delivery ids, and runs only the actions still pending)\n", *replay)
-		return 2
+		return nil, cmdutil.Usagef(ios, "send", "--replay: restore a spill file with: peerbridge serve --replay %s\n"+
+			"(it queues its webhooks again with their delivery ids, and runs only the actions still pending)", *replay)
 	}
-	kinds, err := sendKinds(*kindList)
-	if err != nil {
-		fmt.Fprintf(stderr, "peerbridge send: %v\n", err)
-		return 2
+	if opts.Kinds, err = sendKinds(*kindList); err != nil {
+		return nil, cmdutil.Usagef(ios, "send", "%v", err)
 	}
-	ep, err := webhookEndpoint(*rawURL, *token, os.Getenv(tokenEnv))
-	if err != nil {
-		fmt.Fprintf(stderr, "peerbridge send: %v\n", err)
-		return 2
+	if opts.Endpoint, err = webhookEndpoint(*rawURL, *token, getenv(TokenEnv)); err != nil {
+		return nil, cmdutil.Usagef(ios, "send", "%v", err)
 	}
+	return opts, nil
+}
 
+// Run posts each kind's sample and prints the answers; it stops with status 1 at the
+// first that fails or is refused.
+func Run(ctx context.Context, opts *Options) int {
 	client := &http.Client{
-		Timeout: *timeout,
+		Timeout: opts.Timeout,
 		// An answer is shown as it comes; following a redirect would also carry the
 		// token to wherever it points.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	for _, kind := range kinds {
-		body, _ := webhooksamples.Body(kind) // sendKinds let only known kinds through
-		status, answer, err := post(ctx, client, ep, body)
+	for _, kind := range opts.Kinds {
+		body, ok := webhooksamples.Body(kind)
+		if !ok {
+			return cmdutil.Fail(opts.IO.ErrOut, "send", fmt.Errorf("unknown kind %q", kind))
+		}
+		status, answer, err := post(ctx, client, opts.Endpoint, body)
 		if err != nil {
-			fmt.Fprintf(stderr, "peerbridge send: %s: %v\n", kind, err)
+			fmt.Fprintf(opts.IO.ErrOut, "peerbridge send: %s: %v\n", kind, err)
 			return 1
 		}
 		if status/100 != 2 {
-			fmt.Fprintf(stderr, "peerbridge send: %s: %s: %s\n", kind, statusText(status), errorMessage(answer))
+			fmt.Fprintf(opts.IO.ErrOut, "peerbridge send: %s: %s: %s\n", kind, statusText(status), errorMessage(answer))
 			return 1
 		}
-		fmt.Fprintf(stdout, "%s: %s %s\n", kind, statusText(status), oneLine(answer))
+		fmt.Fprintf(opts.IO.Out, "%s: %s %s\n", kind, statusText(status), oneLine(answer))
 	}
 	return 0
 }
@@ -106,55 +126,55 @@ func sendKinds(list string) ([]string, error) {
 	return kinds, nil
 }
 
-// endpoint is a webhook URL split around its token, so the token can be left out of
+// Endpoint is a webhook URL split around its token, so the token can be left out of
 // everything printed.
-type endpoint struct {
+type Endpoint struct {
 	prefix string // scheme://host/…/webhooks/
 	token  string
 }
 
-func (e endpoint) String() string   { return e.prefix + url.PathEscape(e.token) }
-func (e endpoint) Redacted() string { return e.prefix + "<token>" }
+func (e Endpoint) String() string   { return e.prefix + url.PathEscape(e.token) }
+func (e Endpoint) Redacted() string { return e.prefix + "<token>" }
 
 // webhookEndpoint builds the URL to post to. A URL whose path ends in /webhooks/<token>
 // is used as it is; any other gets /webhooks/<token> added, with the token from --token,
 // else from the environment.
-func webhookEndpoint(rawURL, flagToken, envToken string) (endpoint, error) {
+func webhookEndpoint(rawURL, flagToken, envToken string) (Endpoint, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return endpoint{}, fmt.Errorf("--url %q is not an http:// or https:// URL", rawURL)
+		return Endpoint{}, fmt.Errorf("--url %q is not an http:// or https:// URL", rawURL)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return endpoint{}, errors.New("--url must not have a query or fragment: the endpoint is POST /webhooks/{token}")
+		return Endpoint{}, errors.New("--url must not have a query or fragment: the endpoint is POST /webhooks/{token}")
 	}
 	path := strings.TrimSuffix(u.EscapedPath(), "/")
 	base := u.Scheme + "://" + u.Host
 	if i := strings.LastIndex(path, "/webhooks/"); i >= 0 && !strings.Contains(path[i+len("/webhooks/"):], "/") {
 		urlToken, err := url.PathUnescape(path[i+len("/webhooks/"):])
 		if err != nil {
-			return endpoint{}, fmt.Errorf("--url has a badly escaped token: %v", err)
+			return Endpoint{}, fmt.Errorf("--url has a badly escaped token: %v", err)
 		}
 		if flagToken != "" && flagToken != urlToken {
-			return endpoint{}, errors.New("--url already ends in /webhooks/<token> and --token gives another; give the token once")
+			return Endpoint{}, errors.New("--url already ends in /webhooks/<token> and --token gives another; give the token once")
 		}
-		return endpoint{prefix: base + path[:i+len("/webhooks/")], token: urlToken}, nil
+		return Endpoint{prefix: base + path[:i+len("/webhooks/")], token: urlToken}, nil
 	}
 	token := flagToken
 	if token == "" {
 		token = envToken
 	}
 	if token == "" {
-		return endpoint{}, fmt.Errorf("no webhook token: pass --token, set %s, or give the whole URL …/webhooks/<token> in --url", tokenEnv)
+		return Endpoint{}, fmt.Errorf("no webhook token: pass --token, set %s, or give the whole URL …/webhooks/<token> in --url", TokenEnv)
 	}
 	if strings.HasSuffix(path, "/webhooks") {
-		return endpoint{prefix: base + path + "/", token: token}, nil
+		return Endpoint{prefix: base + path + "/", token: token}, nil
 	}
-	return endpoint{prefix: base + path + "/webhooks/", token: token}, nil
+	return Endpoint{prefix: base + path + "/webhooks/", token: token}, nil
 }
 
 // post sends one body and returns the answer's status and body. Its errors name the
 // endpoint without the token.
-func post(ctx context.Context, client *http.Client, ep endpoint, body []byte) (int, []byte, error) {
+func post(ctx context.Context, client *http.Client, ep Endpoint, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.String(), bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, fmt.Errorf("POST %s: %v", ep.Redacted(), redact(err))

@@ -1,10 +1,12 @@
-package main
+// Package tail is `peerbridge tail [--pattern JSON] [--detail-type TYPE ...]
+// [--forward-to URL] [--cleanup]`: a deployed stack's events live, through a temporary
+// rule and queue it removes on exit.
+package tail
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,15 +16,40 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/peerbridge/peerbridge/internal/cmd/cmdutil"
 	"github.com/peerbridge/peerbridge/internal/operate"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
-func runTail(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, `usage: peerbridge tail [--pattern JSON] [--detail-type TYPE ...] [--forward-to URL] [flags]
+// Display makes what shows each event on w (serve's display); nil prints each event's
+// JSON.
+type Display func(w io.Writer) func(events.CloudWatchEvent)
+
+// Options are tail's flags.
+type Options struct {
+	IO        cmdutil.IOStreams
+	Display   Display
+	Stack     cmdutil.StackFlags
+	Pattern   string // the rule's event pattern, made from the flags
+	ForwardTo string // a URL each event's JSON is posted to
+	Cleanup   bool   // only remove expired tails
+}
+
+// Main parses args and runs the command.
+func Main(ctx context.Context, ios cmdutil.IOStreams, display Display, args []string) int {
+	opts, err := Parse(ios, args)
+	if err != nil {
+		return cmdutil.Status(err)
+	}
+	opts.Display = display
+	return Run(ctx, opts)
+}
+
+// Parse reads the command line into Options.
+func Parse(ios cmdutil.IOStreams, args []string) (*Options, error) {
+	opts := &Options{IO: ios}
+	fs := cmdutil.NewFlagSet("tail", ios, args, func(w io.Writer) {
+		fmt.Fprintln(w, `usage: peerbridge tail [--pattern JSON] [--detail-type TYPE ...] [--forward-to URL] [flags]
 
 Shows the deployed bus's events live, as serve shows them, through a temporary rule and
 queue (tagged peerbridge:tail, with a peerbridge:expires time) that it removes on exit,
@@ -32,43 +59,47 @@ rules and queues of earlier tails whose expiry has passed (a tail killed with -9
 consumer running on your machine.
 
 flags:`)
-		fs.PrintDefaults()
-	}
-	var sf stackFlags
-	sf.register(fs)
+	})
+	opts.Stack.Register(fs)
 	pattern := fs.String("pattern", "", "an EventBridge event pattern (JSON) selecting the events (default: every event of --source)")
-	var detailTypes multiFlag
+	var detailTypes cmdutil.MultiFlag
 	fs.Var(&detailTypes, "detail-type", "only this detail-type (repeatable; ignored with --pattern)")
 	source := fs.String("source", peerdom.DefaultSource, "the stack's event source (its EventSource parameter)")
-	forwardTo := fs.String("forward-to", "", "POST each event's JSON to this URL")
-	cleanup := fs.Bool("cleanup", false, "only remove the rules and queues of earlier tails whose peerbridge:expires time has passed, then exit")
-	if argv, err := parseFlags(fs, args); err != nil || len(argv) > 0 {
-		if err == nil {
-			fs.Usage()
-			return 2
-		}
-		return flagExit(err)
-	}
-	rulePattern, err := operate.TailPattern(*pattern, detailTypes, *source)
+	fs.StringVar(&opts.ForwardTo, "forward-to", "", "POST each event's JSON to this URL")
+	fs.BoolVar(&opts.Cleanup, "cleanup", false, "only remove the rules and queues of earlier tails whose peerbridge:expires time has passed, then exit")
+	argv, err := cmdutil.Parse(fs, args)
 	if err != nil {
-		fmt.Fprintf(stderr, "peerbridge tail: %v\n", err)
-		return 2
+		return nil, err
 	}
-	cfg, st, err := sf.open(ctx)
+	if len(argv) > 0 {
+		fs.Usage()
+		return nil, cmdutil.Exit(cmdutil.StatusUsage)
+	}
+	if opts.Pattern, err = operate.TailPattern(*pattern, detailTypes, *source); err != nil {
+		return nil, cmdutil.Usagef(ios, "tail", "%v", err)
+	}
+	return opts, nil
+}
+
+// Run removes expired tails, then (unless Cleanup) shows the bus's events until ctx
+// ends, and removes its own rule and queue.
+func Run(ctx context.Context, opts *Options) int {
+	stderr := opts.IO.ErrOut
+	cfg, st, err := opts.Stack.Open(ctx)
 	if err != nil {
-		return fail(stderr, "tail", err)
+		return cmdutil.Fail(stderr, "tail", err)
 	}
 	bus, err := st.Output(operate.OutputEventBusName)
 	if err != nil {
-		return fail(stderr, "tail", err)
+		return cmdutil.Fail(stderr, "tail", err)
 	}
 	removed, err := operate.RemoveExpiredTaps(ctx, sqs.NewFromConfig(cfg), eventbridge.NewFromConfig(cfg), bus, st.Name, time.Now())
 	for _, name := range removed {
 		fmt.Fprintf(stderr, "Removed the expired rule and queue %s (left by an earlier tail).\n", name)
 	}
-	if *cleanup {
+	if opts.Cleanup {
 		if err != nil {
-			return fail(stderr, "tail --cleanup", err)
+			return cmdutil.Fail(stderr, "tail --cleanup", err)
 		}
 		fmt.Fprintf(stderr, "%d expired tail rules and queues removed.\n", len(removed))
 		return 0
@@ -76,22 +107,26 @@ flags:`)
 	if err != nil {
 		fmt.Fprintf(stderr, "peerbridge tail: removing expired tails: %v\n", err)
 	}
-	tap, err := operate.OpenTap(ctx, sqs.NewFromConfig(cfg), eventbridge.NewFromConfig(cfg), bus, st.Name, rulePattern, time.Now())
+	tap, err := operate.OpenTap(ctx, sqs.NewFromConfig(cfg), eventbridge.NewFromConfig(cfg), bus, st.Name, opts.Pattern, time.Now())
 	if err != nil {
-		return fail(stderr, "tail", err)
+		return cmdutil.Fail(stderr, "tail", err)
 	}
-	code := tail(ctx, tap, *forwardTo, sf.json, stdout, stderr)
+	code := show(ctx, tap, opts)
 	if err := tap.Close(ctx); err != nil {
-		fmt.Fprintf(stderr, "peerbridge tail: %v\n", err)
-		return 1
+		return cmdutil.Fail(stderr, "tail", err)
 	}
 	fmt.Fprintf(stderr, "Removed the rule and queue %s.\n", tap.Rule)
 	return code
 }
 
-func tail(ctx context.Context, tap *operate.Tap, forwardTo string, asJSON bool, stdout, stderr io.Writer) int {
+// show prints (and forwards) the tap's events until ctx ends.
+func show(ctx context.Context, tap *operate.Tap, opts *Options) int {
+	stdout, stderr := opts.IO.Out, opts.IO.ErrOut
 	fmt.Fprintf(stderr, "Tailing bus %s through rule and queue %s; Ctrl-C stops and removes them.\n", tap.Bus, tap.Rule)
-	d := &display{w: stdout}
+	var display func(events.CloudWatchEvent)
+	if opts.Display != nil {
+		display = opts.Display(stdout)
+	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	for ctx.Err() == nil {
 		msgs, err := tap.Next(ctx)
@@ -99,21 +134,18 @@ func tail(ctx context.Context, tap *operate.Tap, forwardTo string, asJSON bool, 
 			return 0
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "peerbridge tail: %v\n", err)
-			return 1
+			return cmdutil.Fail(stderr, "tail", err)
 		}
 		for _, m := range msgs {
 			body := aws.ToString(m.Body)
 			var ev events.CloudWatchEvent
-			if asJSON {
-				fmt.Fprintln(stdout, body)
-			} else if err := json.Unmarshal([]byte(body), &ev); err == nil {
-				d.event(ev, nil, nil)
+			if !opts.Stack.JSON && display != nil && json.Unmarshal([]byte(body), &ev) == nil {
+				display(ev)
 			} else {
 				fmt.Fprintln(stdout, body)
 			}
-			if forwardTo != "" {
-				forward(ctx, client, forwardTo, body, stderr)
+			if opts.ForwardTo != "" {
+				forward(ctx, client, opts.ForwardTo, body, stderr)
 			}
 			if err := tap.Done(context.WithoutCancel(ctx), m); err != nil {
 				fmt.Fprintf(stderr, "peerbridge tail: %v\n", err)

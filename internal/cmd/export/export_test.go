@@ -1,4 +1,4 @@
-package main
+package export
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/peerbridge/peerbridge/internal/cmd/cmdutil"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
 )
@@ -46,18 +47,35 @@ func seededPeerdomUnder(t *testing.T, alt peerdomtest.Alternative) *peerdomtest.
 	return s
 }
 
-func runExportWith(t *testing.T, env map[string]string, tty bool, args ...string) (int, string, string) {
+// runExport runs export with opts (json and the API's default page size unless given)
+// and env as its environment.
+func runExport(t *testing.T, env map[string]string, opts Options) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := exportMain(context.Background(), args, func(k string) string { return env[k] }, &stdout, &stderr, tty)
+	opts.IO = cmdutil.IOStreams{Out: &stdout, ErrOut: &stderr}
+	opts.Getenv = func(k string) string { return env[k] }
+	if opts.Format == "" {
+		opts.Format = "json"
+	}
+	if opts.PageSize == 0 {
+		opts.PageSize = peerdomapi.DefaultPageSize
+	}
+	code := Run(context.Background(), &opts)
+	return code, stdout.String(), stderr.String()
+}
+
+// runExportArgs runs export's command line, parsing included.
+func runExportArgs(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), cmdutil.IOStreams{Out: &stdout, ErrOut: &stderr}, func(k string) string { return env[k] }, args)
 	return code, stdout.String(), stderr.String()
 }
 
 func TestExportJSON(t *testing.T) {
 	s := seededPeerdom(t)
 	dir := t.TempDir()
-	code, stdout, stderr := runExportWith(t, map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "export-key"}, false,
-		"--out", dir, "--page-size", "3", "--include-former=false")
+	code, stdout, stderr := runExport(t, map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "export-key"}, Options{OutDir: dir, PageSize: 3})
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -111,8 +129,7 @@ func TestExportJSON(t *testing.T) {
 func TestExportIncludeFormer(t *testing.T) {
 	s := seededPeerdom(t)
 	dir := t.TempDir()
-	code, stdout, stderr := runExportWith(t, map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "export-key"}, false,
-		"--out", dir, "--format", "csv") // former peers are in by default
+	code, stdout, stderr := runExport(t, map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "export-key"}, Options{OutDir: dir, Format: "csv", IncludeFormer: true}) // former peers are in by default
 	if code != 0 || !strings.Contains(stdout, "exported 14 items") {
 		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
 	}
@@ -147,8 +164,7 @@ func TestExportUnderEveryAlternative(t *testing.T) {
 		t.Run(alt.Name, func(t *testing.T) {
 			s := seededPeerdomUnder(t, alt)
 			dir := t.TempDir()
-			code, stdout, stderr := runExportWith(t, map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "export-key"}, false,
-				"--out", dir, "--page-size", "1")
+			code, stdout, stderr := runExport(t, map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "export-key"}, Options{OutDir: dir, PageSize: 1, IncludeFormer: true})
 			if code != 0 || !strings.Contains(stdout, "exported 14 items in 5 files") {
 				t.Fatalf("exit %d: %s %s", code, stdout, stderr)
 			}
@@ -175,7 +191,7 @@ func TestExportRefusals(t *testing.T) {
 	for _, alt := range peerdomtest.Refusals() {
 		s := seededPeerdomUnder(t, alt)
 		dir := filepath.Join(t.TempDir(), "out")
-		code, _, stderr := runExportWith(t, map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "export-key"}, false, "--out", dir)
+		code, _, stderr := runExport(t, map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "export-key"}, Options{OutDir: dir, IncludeFormer: true})
 		if code == 0 || !strings.Contains(stderr, "paid plan") || strings.Contains(stderr, "refused the API key") {
 			t.Errorf("%s: exit %d: %s", alt.Name, code, stderr)
 		}
@@ -189,7 +205,7 @@ func TestExportRefusals(t *testing.T) {
 // keys and nulls included.
 func TestExportIsLossless(t *testing.T) {
 	read := func(name string) string {
-		b, err := os.ReadFile("../../pkg/peerdomapi/testdata/" + name)
+		b, err := os.ReadFile("../../../pkg/peerdomapi/testdata/" + name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +229,7 @@ func TestExportIsLossless(t *testing.T) {
 	}))
 	defer srv.Close()
 	dir := t.TempDir()
-	if code, _, stderr := runExportWith(t, map[string]string{"PEERDOM_API_URL": srv.URL, "PEERDOM_API_KEY": "k"}, false, "--out", dir); code != 0 {
+	if code, _, stderr := runExport(t, map[string]string{"PEERDOM_API_URL": srv.URL, "PEERDOM_API_KEY": "k"}, Options{OutDir: dir, IncludeFormer: true}); code != 0 {
 		t.Fatal(stderr)
 	}
 	var peers, roles []json.RawMessage
@@ -243,7 +259,7 @@ func readJSON(t *testing.T, path string, v any) {
 func TestExportCSV(t *testing.T) {
 	s := seededPeerdom(t)
 	dir := t.TempDir()
-	code, _, stderr := runExportWith(t, map[string]string{"PEERDOM_API_KEY": "export-key"}, false, "--format", "csv", "--out", dir, "--api-url", s.URL, "--include-former=false")
+	code, _, stderr := runExport(t, map[string]string{"PEERDOM_API_KEY": "export-key"}, Options{Format: "csv", OutDir: dir, API: cmdutil.APIFlag{URL: s.URL}})
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -281,7 +297,7 @@ func readCSV(t *testing.T, path string) [][]string {
 func TestExportBadKey(t *testing.T) {
 	s := seededPeerdom(t)
 	dir := filepath.Join(t.TempDir(), "out")
-	code, _, stderr := runExportWith(t, map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "sk-wrong-key"}, true, "--out", dir)
+	code, _, stderr := runExport(t, map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "sk-wrong-key"}, Options{OutDir: dir, TTY: true, IncludeFormer: true})
 	if code != 1 {
 		t.Fatalf("exit %d", code)
 	}
@@ -307,7 +323,7 @@ func TestExportUsageErrors(t *testing.T) {
 		{map[string]string{"PEERDOM_API_KEY": "k"}, []string{"--page-size", "101"}, "--page-size must be from 1 to 100 (the API's limit), not 101"},
 		{map[string]string{"PEERDOM_API_KEY": "k"}, []string{"--page-size", "-5"}, "--page-size must be from 1 to 100"},
 	} {
-		code, _, stderr := runExportWith(t, c.env, false, c.args...)
+		code, _, stderr := runExportArgs(t, c.env, c.args...)
 		if code != 2 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v %v: exit %d, %q", c.env, c.args, code, stderr)
 		}
@@ -316,21 +332,13 @@ func TestExportUsageErrors(t *testing.T) {
 
 func TestExportProgressOnATerminal(t *testing.T) {
 	s := seededPeerdom(t)
-	code, _, stderr := runExportWith(t, map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "export-key"}, true, "--out", t.TempDir())
+	code, _, stderr := runExport(t, map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "export-key"}, Options{OutDir: t.TempDir(), TTY: true, IncludeFormer: true})
 	if code != 0 {
 		t.Fatal(stderr)
 	}
 	// Each resource's line is rewritten in place (\r and erase-line) and then finished.
 	if !strings.Contains(stderr, "\r\033[Kpeers    1…") || !strings.Contains(stderr, "\r\033[Kpeers    9 → ") {
 		t.Fatalf("stderr = %q", stderr)
-	}
-}
-
-func TestExportIsRegistered(t *testing.T) {
-	var stdout bytes.Buffer
-	run(context.Background(), []string{"help"}, nil, &stdout, &bytes.Buffer{})
-	if !strings.Contains(stdout.String(), "export") {
-		t.Fatalf("usage lacks export: %s", stdout.String())
 	}
 }
 

@@ -1,4 +1,6 @@
-package main
+// Package parse is `peerbridge parse [--source S] [--jsonl] [FILE]`: webhook bodies in,
+// the events they become out.
+package parse
 
 import (
 	"bufio"
@@ -6,54 +8,79 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/peerbridge/peerbridge/internal/cmd/cmdutil"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
-// runParse implements `peerbridge parse [--source S] [--jsonl] [FILE]`.
-func runParse(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("parse", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	source := fs.String("source", peerdom.DefaultSource, "the event `source`")
-	jsonl := fs.Bool("jsonl", false, "read one webhook body per line and print one event per line")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: peerbridge parse [--source S] [--jsonl] [FILE]\n\nReads a webhook body ({\"text\": \"...\"}) from FILE, or stdin when FILE is absent or -,\nand prints the event it becomes: {\"source\", \"detailType\", \"detail\"}.")
-		fs.PrintDefaults()
-	}
-	argv, err := parseFlags(fs, args)
+// Options are parse's flags and argument.
+type Options struct {
+	IO     cmdutil.IOStreams
+	Source string // the event source
+	JSONL  bool   // one body per line in, one event per line out
+	File   string // "" or "-": stdin
+}
+
+// Main parses args and runs the command.
+func Main(ctx context.Context, ios cmdutil.IOStreams, args []string) int {
+	opts, err := Parse(ios, args)
 	if err != nil {
-		return flagExit(err)
+		return cmdutil.Status(err)
+	}
+	return Run(ctx, opts)
+}
+
+// Parse reads the command line into Options.
+func Parse(ios cmdutil.IOStreams, args []string) (*Options, error) {
+	opts := &Options{IO: ios}
+	fs := cmdutil.NewFlagSet("parse", ios, args, func(w io.Writer) {
+		fmt.Fprintln(w, "usage: peerbridge parse [--source S] [--jsonl] [FILE]\n\nReads a webhook body ({\"text\": \"...\"}) from FILE, or stdin when FILE is absent or -,\nand prints the event it becomes: {\"source\", \"detailType\", \"detail\"}.")
+	})
+	fs.StringVar(&opts.Source, "source", peerdom.DefaultSource, "the event `source`")
+	fs.BoolVar(&opts.JSONL, "jsonl", false, "read one webhook body per line and print one event per line")
+	argv, err := cmdutil.Parse(fs, args)
+	if err != nil {
+		return nil, err
 	}
 	if len(argv) > 1 {
-		fmt.Fprintln(stderr, "peerbridge parse: at most one FILE")
-		return 2
+		fmt.Fprintln(ios.ErrOut, "peerbridge parse: at most one FILE")
+		return nil, cmdutil.Exit(cmdutil.StatusUsage)
 	}
-	in := stdin
+	if len(argv) == 1 {
+		opts.File = argv[0]
+	}
+	return opts, nil
+}
+
+// Run parses the body (or the lines) and prints the event(s): status 2 when a body is
+// not a webhook, 1 when the input cannot be read.
+func Run(_ context.Context, opts *Options) int {
+	stderr := opts.IO.ErrOut
+	in := opts.IO.In
 	name := "stdin"
-	if path := argOr(argv, 0); path != "" && path != "-" {
-		f, err := os.Open(path)
+	if opts.File != "" && opts.File != "-" {
+		f, err := os.Open(opts.File)
 		if err != nil {
 			fmt.Fprintf(stderr, "peerbridge parse: %v\n", err)
 			return 1
 		}
 		defer f.Close()
-		in, name = f, path
+		in, name = f, opts.File
 	}
-	out := bufio.NewWriter(stdout)
+	out := bufio.NewWriter(opts.IO.Out)
 	defer out.Flush()
-	if *jsonl {
-		return parseLines(in, name, *source, out, stderr)
+	if opts.JSONL {
+		return parseLines(in, name, opts.Source, out, stderr)
 	}
 	body, err := io.ReadAll(io.LimitReader(in, peerdom.MaxBodyBytes+1))
 	if err != nil {
 		fmt.Fprintf(stderr, "peerbridge parse: reading %s: %v\n", name, err)
 		return 1
 	}
-	ev, err := eventFromBody(body, *source)
+	ev, err := eventFromBody(body, opts.Source)
 	if err != nil {
 		fmt.Fprintf(stderr, "peerbridge parse: %s: %v\n", name, err)
 		return 2

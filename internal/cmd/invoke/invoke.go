@@ -1,15 +1,15 @@
-package main
+// Package invoke is `peerbridge invoke FUNCTION [--event FILE|-] [--env-vars FILE]
+// [--local]`: what `sam local invoke` does, without Docker: build one function of the
+// template for this machine and run it once under the Lambda Runtime Interface Emulator.
+package invoke
 
 import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"debug/elf"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,73 +18,103 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/peerbridge/peerbridge/internal/cmd/cmdutil"
 	"github.com/peerbridge/peerbridge/internal/localaws"
 	"github.com/peerbridge/peerbridge/internal/rie"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
 )
 
-// invokeOptions are invoke's flags.
-type invokeOptions struct {
-	function      string
-	event         string // a file, "-" for stdin, empty for {}
-	envVars       string // sam local invoke's env.json shape
-	template      string
-	params        map[string]string
-	local         bool
-	localEndpoint string // a running serve's local AWS endpoint
+// Local is what a function run against a running serve needs to reach its twins and its
+// sandbox (what serve's local AWS endpoint describes).
+type Local struct {
+	AWSEndpoint   string            `json:"awsEndpoint"`   // SQS and EventBridge over AWS's JSON protocol
+	QueueURL      string            `json:"queueUrl"`      // the webhook queue
+	EventBusName  string            `json:"eventBusName"`  // the bus
+	PeerdomAPIURL string            `json:"peerdomApiUrl"` // the sandbox, or the real API
+	PeerdomAPIKey string            `json:"peerdomApiKey"` // the sandbox's key only: a real key is never served
+	WebhookToken  string            `json:"webhookToken"`
+	Params        map[string]string `json:"params"` // the template parameters serve resolved
+
+	Creds localaws.Credentials `json:"-"` // from the admin file: never served
 }
 
-func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	opts := invokeOptions{params: map[string]string{}}
-	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// Twins finds a running serve, or starts the twins and the sandbox for one invocation
+// (serve's side of --local), and returns what the function needs to reach them; stop
+// ends what was started.
+type Twins func(ctx context.Context, opts *Options, stderr io.Writer) (local Local, stop func(), err error)
+
+// Options are invoke's function and flags.
+type Options struct {
+	IO            cmdutil.IOStreams
+	Twins         Twins  // with Local
+	Function      string // the template's logical id
+	Event         string // a file, "-" for stdin, empty for {}
+	EnvVars       string // sam local invoke's env.json shape
+	Template      string
+	Params        map[string]string
+	Local         bool
+	LocalEndpoint string // a running serve's local AWS endpoint
+}
+
+// Main parses args and runs the command.
+func Main(ctx context.Context, ios cmdutil.IOStreams, twins Twins, args []string) int {
+	opts, err := Parse(ios, args)
+	if err != nil {
+		return cmdutil.Status(err)
+	}
+	opts.Twins = twins
+	return Run(ctx, opts)
+}
+
+// Parse reads the command line into Options.
+func Parse(ios cmdutil.IOStreams, args []string) (*Options, error) {
+	opts := &Options{IO: ios, Params: map[string]string{}}
+	fs := cmdutil.NewFlagSet("invoke", ios, args, func(w io.Writer) {
+		fmt.Fprintln(w, "usage: peerbridge invoke FUNCTION [--event FILE|-] [--env-vars FILE] [--local]\n\nWhat `sam local invoke` does, without Docker: builds the function of template.yaml as `sam build`\ndoes (its Makefile target, for this machine's architecture), runs it once under the Lambda Runtime\nInterface Emulator, prints its logs on stderr and its answer on stdout. Exit status 0 when the\nfunction answered (its answer may be an error object, as with sam), 1 when it could not run (an init failure prints Lambda's error\nobject, {\"errorMessage\": …, \"errorType\": …}, as sam does).")
+	})
 	for _, name := range []string{"event", "e"} {
-		fs.StringVar(&opts.event, name, "", "the event, a JSON `FILE` (- for stdin; default {})")
+		fs.StringVar(&opts.Event, name, "", "the event, a JSON `FILE` (- for stdin; default {})")
 	}
 	for _, name := range []string{"env-vars", "n"} {
-		fs.StringVar(&opts.envVars, name, "", "JSON `FILE` of environment values, as sam local invoke's: {\"FunctionName\": {\"VAR\": \"value\"}, \"Parameters\": {\"VAR\": \"value\"}} (default: samconfig.toml's local_invoke env_vars)")
+		fs.StringVar(&opts.EnvVars, name, "", "JSON `FILE` of environment values, as sam local invoke's: {\"FunctionName\": {\"VAR\": \"value\"}, \"Parameters\": {\"VAR\": \"value\"}} (default: samconfig.toml's local_invoke env_vars)")
 	}
 	for _, name := range []string{"template", "t"} {
-		fs.StringVar(&opts.template, name, "template.yaml", "the SAM `template`")
+		fs.StringVar(&opts.Template, name, "template.yaml", "the SAM `template`")
 	}
-	fs.Var(paramFlag(opts.params), "param", "template parameter `NAME=VALUE` (repeatable)")
+	fs.Var(cmdutil.ParamFlag(opts.Params), "param", "template parameter `NAME=VALUE` (repeatable)")
 	fs.Func("parameter-overrides", "template parameters as sam takes them: `'NAME=VALUE NAME2=\"VALUE 2\"'`", func(v string) error {
-		return parseParameterOverrides(v, opts.params)
+		return parseParameterOverrides(v, opts.Params)
 	})
-	fs.BoolVar(&opts.local, "local", false, "point the function's AWS and Peerdom calls at a running serve's twins and sandbox (else starts them for this invocation)")
-	fs.StringVar(&opts.localEndpoint, "local-endpoint", "", "with --local, when several serves run: the `URL` of the local AWS endpoint (serve --aws-addr) of the one to use (default: the only one running)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: peerbridge invoke FUNCTION [--event FILE|-] [--env-vars FILE] [--local]\n\nWhat `sam local invoke` does, without Docker: builds the function of template.yaml as `sam build`\ndoes (its Makefile target, for this machine's architecture), runs it once under the Lambda Runtime\nInterface Emulator, prints its logs on stderr and its answer on stdout. Exit status 0 when the\nfunction answered (its answer may be an error object, as with sam), 1 when it could not run (an init failure prints Lambda's error\nobject, {\"errorMessage\": …, \"errorType\": …}, as sam does).")
-		fs.PrintDefaults()
-	}
-	argv, err := parseFlags(fs, args)
+	fs.BoolVar(&opts.Local, "local", false, "point the function's AWS and Peerdom calls at a running serve's twins and sandbox (else starts them for this invocation)")
+	fs.StringVar(&opts.LocalEndpoint, "local-endpoint", "", "with --local, when several serves run: the `URL` of the local AWS endpoint (serve --aws-addr) of the one to use (default: the only one running)")
+	argv, err := cmdutil.Parse(fs, args)
 	if err != nil {
-		return flagExit(err)
+		return nil, err
 	}
 	if len(argv) != 1 {
-		fmt.Fprintln(stderr, "peerbridge invoke: name one function of the template, e.g. peerbridge invoke IngestFunction --event events/ingest/role-created.json")
-		return 2
+		return nil, cmdutil.Usagef(ios, "invoke", "name one function of the template, e.g. peerbridge invoke IngestFunction --event events/ingest/role-created.json")
 	}
-	opts.function = argv[0]
-	answer, err := invoke(ctx, opts, stdin, stderr)
+	opts.Function = argv[0]
+	return opts, nil
+}
+
+// Run invokes the function and prints its answer on stdout: status 0 when it answered,
+// 1 when it could not run (for an init failure, Lambda's error object on stdout).
+func Run(ctx context.Context, opts *Options) int {
+	answer, err := invoke(ctx, opts)
 	if errors.Is(err, errInitFailed) {
 		// As sam local invoke: Lambda's error object on stdout; the function's own log
 		// lines, saying why, are above on stderr.
-		fmt.Fprintf(stdout, "%s\n", answer)
-		fmt.Fprintf(stderr, "peerbridge invoke: %v\n", err)
-		return 1
+		fmt.Fprintf(opts.IO.Out, "%s\n", answer)
+		return cmdutil.Fail(opts.IO.ErrOut, "invoke", err)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "peerbridge invoke: %v\n", err)
-		return 1
+		return cmdutil.Fail(opts.IO.ErrOut, "invoke", err)
 	}
-	fmt.Fprintf(stdout, "%s\n", answer)
+	fmt.Fprintf(opts.IO.Out, "%s\n", answer)
 	return 0
 }
 
@@ -125,18 +155,56 @@ func initErrorObject(status int, body []byte, logs string) []byte {
 }
 
 // invoke builds, starts and invokes the function, and returns its answer.
-func invoke(ctx context.Context, opts invokeOptions, stdin io.Reader, stderr io.Writer) ([]byte, error) {
+func invoke(ctx context.Context, opts *Options) ([]byte, error) {
+	payload, err := readEvent(opts)
+	if err != nil {
+		return nil, err
+	}
+	var local *Local
+	if opts.Local {
+		if opts.Twins == nil {
+			return nil, errors.New("--local: not available in this build")
+		}
+		d, stop, err := opts.Twins(ctx, opts, opts.IO.ErrOut)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+		local = &d
+		for k, v := range d.Params {
+			if _, given := opts.Params[k]; !given {
+				opts.Params[k] = v
+			}
+		}
+	}
+	tpl, err := samtemplate.Load(opts.Template, opts.Params)
+	if err != nil {
+		return nil, fmt.Errorf("reading the template: %w (run from the repository, or give --template)", err)
+	}
+	fn, _, err := tpl.Function(opts.Function)
+	if err != nil {
+		return nil, err
+	}
+	env, err := invokeEnv(opts, fn, local)
+	if err != nil {
+		return nil, err
+	}
+	return runOnce(ctx, opts, fn, env, payload)
+}
+
+// readEvent is the event to invoke with: --event's file, stdin, or {}.
+func readEvent(opts *Options) ([]byte, error) {
 	payload := []byte("{}")
-	switch opts.event {
+	switch opts.Event {
 	case "":
 	case "-":
-		b, err := io.ReadAll(stdin)
+		b, err := io.ReadAll(opts.IO.In)
 		if err != nil {
 			return nil, fmt.Errorf("reading the event from stdin: %w", err)
 		}
 		payload = b
 	default:
-		b, err := os.ReadFile(opts.event)
+		b, err := os.ReadFile(opts.Event)
 		if err != nil {
 			return nil, fmt.Errorf("--event: %w", err)
 		}
@@ -145,34 +213,13 @@ func invoke(ctx context.Context, opts invokeOptions, stdin io.Reader, stderr io.
 	if !json.Valid(payload) {
 		return nil, fmt.Errorf("the event is not JSON: give a JSON file, e.g. one of events/")
 	}
+	return payload, nil
+}
 
-	var local *localDescription
-	if opts.local {
-		d, stop, err := localTwins(ctx, opts, stderr)
-		if err != nil {
-			return nil, err
-		}
-		defer stop()
-		local = &d
-		for k, v := range d.Params {
-			if _, given := opts.params[k]; !given {
-				opts.params[k] = v
-			}
-		}
-	}
-	tpl, err := samtemplate.Load(opts.template, opts.params)
-	if err != nil {
-		return nil, fmt.Errorf("reading the template: %w (run from the repository, or give --template)", err)
-	}
-	fn, _, err := tpl.Function(opts.function)
-	if err != nil {
-		return nil, err
-	}
-	env, err := invokeEnv(opts, fn, local)
-	if err != nil {
-		return nil, err
-	}
-	bootstrap, err := buildFunction(ctx, filepath.Dir(opts.template), fn, stderr)
+// runOnce builds fn, runs it under the emulator with env and invokes it once.
+func runOnce(ctx context.Context, opts *Options, fn samtemplate.Function, env map[string]string, payload []byte) ([]byte, error) {
+	stderr := opts.IO.ErrOut
+	bootstrap, err := BuildFunction(ctx, filepath.Dir(opts.Template), fn, stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -202,16 +249,16 @@ func invoke(ctx context.Context, opts invokeOptions, stdin io.Reader, stderr io.
 // sets no variable the template does not declare); this process's AWS credentials,
 // region and endpoints (Lambda gives the function its role's; profiles are not read);
 // and with --local, the twins' and the sandbox's addresses.
-func invokeEnv(opts invokeOptions, fn samtemplate.Function, local *localDescription) (map[string]string, error) {
+func invokeEnv(opts *Options, fn samtemplate.Function, local *Local) (map[string]string, error) {
 	env := map[string]string{}
 	for k, v := range fn.Env {
 		env[k] = v
 	}
-	file := opts.envVars
+	file := opts.EnvVars
 	if file == "" {
-		file = samconfigEnvVars(filepath.Join(filepath.Dir(opts.template), "samconfig.toml"))
+		file = samconfigEnvVars(filepath.Join(filepath.Dir(opts.Template), "samconfig.toml"))
 		if file != "" {
-			file = filepath.Join(filepath.Dir(opts.template), file)
+			file = filepath.Join(filepath.Dir(opts.Template), file)
 		}
 	}
 	if file != "" {
@@ -241,15 +288,15 @@ func invokeEnv(opts invokeOptions, fn samtemplate.Function, local *localDescript
 		}
 	}
 	if local != nil {
-		applyLocal(env, fn, *local)
+		ApplyLocal(env, fn, *local)
 	}
 	return env, nil
 }
 
-// applyLocal points a function's environment at serve's twins and sandbox: AWS at the
+// ApplyLocal points a function's environment at serve's twins and sandbox: AWS at the
 // local AWS endpoint, with the only credentials it accepts; and, among the variables the template
 // declares, the queue, the bus, the Peerdom API and the tokens.
-func applyLocal(env map[string]string, fn samtemplate.Function, local localDescription) {
+func ApplyLocal(env map[string]string, fn samtemplate.Function, local Local) {
 	for k := range env {
 		if strings.HasPrefix(k, "AWS_ENDPOINT_URL_") {
 			delete(env, k)
@@ -317,12 +364,12 @@ func samconfigEnvVars(path string) string {
 	return ""
 }
 
-// buildFunction builds fn as `sam build` does, but for this machine's architecture (the
+// BuildFunction builds fn as `sam build` does, but for this machine's architecture (the
 // emulator runs it natively), into .aws-sam/local-<arch>/<LogicalId>/, and returns its
 // bootstrap. BuildMethod makefile runs the Makefile's build-<LogicalId> target with
 // ARTIFACTS_DIR set, as sam does, and LAMBDA_GOARCH (this project's Makefile's variable
 // for the architecture); go1.x runs go build on CodeUri.
-func buildFunction(ctx context.Context, root string, fn samtemplate.Function, stderr io.Writer) (string, error) {
+func BuildFunction(ctx context.Context, root string, fn samtemplate.Function, stderr io.Writer) (string, error) {
 	out, err := filepath.Abs(filepath.Join(root, ".aws-sam", "local-"+runtime.GOARCH, fn.LogicalID))
 	if err != nil {
 		return "", err
@@ -373,82 +420,6 @@ func checkArch(path string) error {
 	return nil
 }
 
-// localTwins finds a running serve's local AWS endpoint, or starts the pipeline in this
-// process for the invocation (its display on stderr), and returns what the function
-// needs to reach it; stop ends what was started, once its work is done.
-func localTwins(ctx context.Context, opts invokeOptions, stderr io.Writer) (localDescription, func(), error) {
-	awsOf := func(i adminInfo) string { return i.AWSEndpoint }
-	_, serves, err := runningServes()
-	if err != nil {
-		return localDescription{}, nil, fmt.Errorf("--local: %w", err)
-	}
-	if opts.localEndpoint != "" || slices.ContainsFunc(serves, func(r runningServe) bool { return r.info.AWSEndpoint != "" }) {
-		r, err := pickServe(opts.localEndpoint, "--local-endpoint", awsOf)
-		if err != nil {
-			return localDescription{}, nil, fmt.Errorf("--local: %w", err)
-		}
-		d, err := fetchLocalDescription(ctx, r.info)
-		if err != nil {
-			return d, nil, fmt.Errorf("--local: the serve %s: %w", r, err)
-		}
-		fmt.Fprintf(stderr, "peerbridge invoke: --local: posting to the running serve %s\n", r)
-		return d, func() {}, nil
-	}
-	fmt.Fprintln(stderr, "peerbridge invoke: --local: no serve running (make run starts one); starting the twins and the sandbox for this invocation")
-	s, err := startStack(ctx, serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", awsAddr: "127.0.0.1:0",
-		template: opts.template, params: map[string]string{}, logLevel: "warn", noAdminFile: true}, stderr, stderr)
-	if err != nil {
-		return localDescription{}, nil, fmt.Errorf("--local: starting the twins: %w", err)
-	}
-	stop := func() {
-		res, err := s.stop(30 * time.Second)
-		if err == nil && res.spilled+res.lost > 0 {
-			err = errors.New("work was left undone")
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "peerbridge invoke: --local: %v\n", err)
-		}
-	}
-	return s.local, stop, nil
-}
-
-// fetchLocalDescription asks a serve's local AWS endpoint what a function needs, signed
-// with the credentials of its admin file.
-func fetchLocalDescription(ctx context.Context, info adminInfo) (localDescription, error) {
-	var d localDescription
-	if info.AWS == nil {
-		return d, errors.New("its admin file holds no credentials for the local AWS endpoint: restart that serve")
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(info.AWSEndpoint, "/")+localDescriptionPath, nil)
-	if err != nil {
-		return d, err
-	}
-	if err := signLocal(ctx, req, *info.AWS, nil); err != nil {
-		return d, err
-	}
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
-	if err != nil {
-		return d, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return d, fmt.Errorf("%s answered %s: %s", info.AWSEndpoint, resp.Status, bytes.TrimSpace(msg))
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
-		return d, err
-	}
-	d.Creds = *info.AWS
-	return d, nil
-}
-
-// signLocal signs req for a local AWS endpoint (SigV4, as an SDK client does).
-func signLocal(ctx context.Context, req *http.Request, c localaws.Credentials, body []byte) error {
-	sum := sha256.Sum256(body)
-	return v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey},
-		req, hex.EncodeToString(sum[:]), "peerbridge", "us-east-1", time.Now())
-}
-
 // parseParameterOverrides reads sam's --parameter-overrides: NAME=VALUE pairs separated
 // by spaces, a value quoted ('…' or "…") when it holds spaces.
 func parseParameterOverrides(s string, into map[string]string) error {
@@ -482,7 +453,7 @@ func parseParameterOverrides(s string, into map[string]string) error {
 		words = append(words, cur.String())
 	}
 	for _, w := range words {
-		if err := paramFlag(into).Set(w); err != nil {
+		if err := cmdutil.ParamFlag(into).Set(w); err != nil {
 			return err
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package parse
 
 import (
 	"bytes"
@@ -9,14 +9,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/peerbridge/peerbridge/internal/cmd/cmdutil"
 	"github.com/peerbridge/peerbridge/internal/corpus"
 )
 
-// runCLI runs the command line in-process and returns its exit status and streams.
-func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
-	t.Helper()
+// run runs parse with opts on stdin and returns its exit status and streams.
+func run(stdin string, opts Options) (int, string, string) {
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
+	opts.IO = cmdutil.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut}
+	code := Run(context.Background(), &opts)
 	return code, out.String(), errOut.String()
 }
 
@@ -27,10 +28,10 @@ func TestParseCorpusFromFileAndStdin(t *testing.T) {
 		if err := os.WriteFile(file, c.Body, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		for _, args := range [][]string{{"parse", file}, {"parse", "-"}, {"parse", "--source", "acme.peerdom"}} {
-			code, out, errOut := runCLI(t, string(c.Body), args...)
+		for _, opts := range []Options{{File: file}, {File: "-"}, {Source: "acme.peerdom"}} {
+			code, out, errOut := run(string(c.Body), opts)
 			if code != 0 || errOut != "" {
-				t.Fatalf("%v: exit %d, stderr %q", args, code, errOut)
+				t.Fatalf("%+v: exit %d, stderr %q", opts, code, errOut)
 			}
 			var ev struct {
 				Source     string          `json:"source"`
@@ -38,14 +39,14 @@ func TestParseCorpusFromFileAndStdin(t *testing.T) {
 				Detail     json.RawMessage `json:"detail"`
 			}
 			if err := json.Unmarshal([]byte(out), &ev); err != nil {
-				t.Fatalf("%v: output is not one JSON object: %v\n%s", args, err, out)
+				t.Fatalf("%+v: output is not one JSON object: %v\n%s", opts, err, out)
 			}
 			wantSource := "peerdom"
-			if args[1] == "--source" {
-				wantSource = "acme.peerdom"
+			if opts.Source != "" {
+				wantSource = opts.Source
 			}
 			if ev.Source != wantSource || ev.DetailType != c.DetailType {
-				t.Errorf("%s %v: source %q detailType %q", c.Name, args, ev.Source, ev.DetailType)
+				t.Errorf("%s %+v: source %q detailType %q", c.Name, opts, ev.Source, ev.DetailType)
 			}
 			c.Check(t, ev.Detail)
 		}
@@ -61,7 +62,7 @@ func TestParseBadBody(t *testing.T) {
 		{`{"text":"` + strings.Repeat("a", 100*1024) + `"}`, "larger than 100 KiB"},
 	}
 	for _, tt := range tests {
-		code, out, errOut := runCLI(t, tt.stdin, "parse")
+		code, out, errOut := run(tt.stdin, Options{})
 		if code != 2 || out != "" || !strings.Contains(errOut, tt.want) || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("stdin %.30q: exit %d, stdout %q, stderr %q; want exit 2 and one line naming %q", tt.stdin, code, out, errOut, tt.want)
 		}
@@ -73,7 +74,7 @@ func TestParseJSONLReportsBadLinesAndGoesOn(t *testing.T) {
 		`{"text": 5}` + "\n\n" +
 		`not json` + "\n" +
 		`{"text":"Peer was deleted"}` // no final newline
-	code, out, errOut := runCLI(t, in, "parse", "--jsonl")
+	code, out, errOut := run(in, Options{JSONL: true})
 	if code != 2 {
 		t.Errorf("exit %d, want 2", code)
 	}
@@ -84,19 +85,26 @@ func TestParseJSONLReportsBadLinesAndGoesOn(t *testing.T) {
 	if !strings.Contains(errOut, "stdin:2:") || !strings.Contains(errOut, "stdin:4:") || strings.Count(errOut, "\n") != 2 {
 		t.Errorf("stderr = %q, want lines 2 and 4 reported", errOut)
 	}
-	if code, _, _ := runCLI(t, `{"text":"Role was created"}`+"\n", "parse", "--jsonl"); code != 0 {
+	if code, _, _ := run(`{"text":"Role was created"}`+"\n", Options{JSONL: true}); code != 0 {
 		t.Errorf("all-good jsonl: exit %d", code)
 	}
 }
 
-func TestParseUsageErrors(t *testing.T) {
-	if code, _, errOut := runCLI(t, "", "parse", filepath.Join(t.TempDir(), "missing.json")); code != 1 || !strings.Contains(errOut, "no such file") {
+func TestParseMissingFile(t *testing.T) {
+	if code, _, errOut := run("", Options{File: filepath.Join(t.TempDir(), "missing.json")}); code != 1 || !strings.Contains(errOut, "no such file") {
 		t.Errorf("missing file: exit %d, stderr %q", code, errOut)
 	}
-	if code, _, _ := runCLI(t, "", "parse", "a", "b"); code != 2 {
-		t.Errorf("two files: exit %d", code)
+}
+
+// TestParseFlags: flags may follow the FILE; more than one FILE is a usage error.
+func TestParseFlags(t *testing.T) {
+	var errOut bytes.Buffer
+	ios := cmdutil.IOStreams{Out: &bytes.Buffer{}, ErrOut: &errOut}
+	opts, err := Parse(ios, []string{"f.json", "--jsonl", "--source", "acme"})
+	if err != nil || opts.File != "f.json" || !opts.JSONL || opts.Source != "acme" {
+		t.Fatalf("Parse: %+v %v", opts, err)
 	}
-	if code, _, errOut := runCLI(t, "", "nope"); code != 2 || !strings.Contains(errOut, `unknown command "nope"`) {
-		t.Errorf("unknown command: exit %d, stderr %q", code, errOut)
+	if _, err := Parse(ios, []string{"a", "b"}); cmdutil.Status(err) != 2 || !strings.Contains(errOut.String(), "at most one FILE") {
+		t.Errorf("two files: status %d, stderr %q", cmdutil.Status(err), errOut.String())
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package invoke
 
 import (
 	"maps"
@@ -23,7 +23,7 @@ func TestInvokeEnvIsSamLocalInvokes(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDCALLER")
 	fn := samtemplate.Function{LogicalID: "IngestFunction", Env: map[string]string{"LOG_LEVEL": "info", "WEBHOOK_TOKENS": "",
 		"WEBHOOK_TOKEN_SECRET_ID": "WebhookTokenSecret", "QUEUE_URL": "WebhookQueue", "EVENT_SOURCE": "peerdom", "TIMEOUT_N": ""}}
-	opts := invokeOptions{envVars: envFile, template: filepath.Join(dir, "template.yaml")}
+	opts := &Options{EnvVars: envFile, Template: filepath.Join(dir, "template.yaml")}
 
 	env, err := invokeEnv(opts, fn, nil)
 	if err != nil {
@@ -39,7 +39,7 @@ func TestInvokeEnvIsSamLocalInvokes(t *testing.T) {
 		t.Error("a variable the template does not declare was set")
 	}
 
-	env, err = invokeEnv(opts, fn, &localDescription{AWSEndpoint: "http://127.0.0.1:3002", QueueURL: "http://127.0.0.1:3002/000000000000/q", EventBusName: "b",
+	env, err = invokeEnv(opts, fn, &Local{AWSEndpoint: "http://127.0.0.1:3002", QueueURL: "http://127.0.0.1:3002/000000000000/q", EventBusName: "b",
 		Creds: localaws.Credentials{AccessKeyID: "PBLOCALKEY", SecretAccessKey: "serve-secret"}})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func TestInvokeEnvIsSamLocalInvokes(t *testing.T) {
 }
 
 func TestSamconfigEnvVars(t *testing.T) {
-	if got := samconfigEnvVars(filepath.Join("..", "..", "samconfig.toml")); got != "events/env.json" {
+	if got := samconfigEnvVars(filepath.Join("..", "..", "..", "samconfig.toml")); got != "events/env.json" {
 		t.Errorf("samconfig.toml's env_vars: %q, want events/env.json", got)
 	}
 }

@@ -1,11 +1,13 @@
-package main
+// Package export is `peerbridge export [--format json|csv] [--out DIR] [--api-url URL]
+// [--page-size N] [--include-former=false]`: every map, circle, role, role holder and
+// peer of the organization, read through the Peerdom API, into files.
+package export
 
 import (
 	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"iter"
@@ -16,60 +18,81 @@ import (
 	"strings"
 	"time"
 
+	"github.com/peerbridge/peerbridge/internal/cmd/cmdutil"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 )
 
-// runExport implements `peerbridge export [--format json|csv] [--out DIR] [--api-url URL]
-// [--page-size N] [--include-former=false]`.
-func runExport(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	return exportMain(ctx, args, os.Getenv, stdout, stderr, isTerminal(stderr))
+// Options are export's flags.
+type Options struct {
+	IO            cmdutil.IOStreams
+	Getenv        func(string) string // PEERDOM_API_KEY, PEERDOM_API_URL
+	TTY           bool                // stderr is a terminal: progress is redrawn in place
+	API           cmdutil.APIFlag
+	Format        string // json or csv
+	OutDir        string
+	PageSize      int
+	IncludeFormer bool
 }
 
-func exportMain(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, tty bool) int {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	format := fs.String("format", "json", "file `format`: json (the API's objects, as returned) or csv (one column per field and custom field)")
-	outDir := fs.String("out", "peerdom-export", "the `directory` to write into (created if missing)")
-	var apiURL apiFlag
-	apiURL.register(fs)
-	pageSize := fs.Int("page-size", peerdomapi.DefaultPageSize, "items per list request, 1 to 100 (the API's limit)")
-	includeFormer := fs.Bool("include-former", true, "export former peers too (marked in the former column of peers.csv; leftAt in peers.json); --include-former=false leaves them out")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: peerbridge export [--format json|csv] [--out DIR] [--api-url URL] [--page-size N] [--include-former=false]\n\nReads every map, circle (groups), role and peer through the Peerdom API, custom fields\nincluded, into DIR/<resource>.<format>, and the role assignments from the roles' holders\ninto DIR/role_holders.<format>. The API key comes from $PEERDOM_API_KEY.")
-		fs.PrintDefaults()
+// Main parses args and runs the command.
+func Main(ctx context.Context, ios cmdutil.IOStreams, getenv func(string) string, args []string) int {
+	opts, err := Parse(ios, getenv, args)
+	if err != nil {
+		return cmdutil.Status(err)
 	}
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
+	return Run(ctx, opts)
+}
+
+// Parse reads the command line into Options.
+func Parse(ios cmdutil.IOStreams, getenv func(string) string, args []string) (*Options, error) {
+	opts := &Options{IO: ios, Getenv: getenv, TTY: cmdutil.IsTerminal(ios.ErrOut)}
+	fs := cmdutil.NewFlagSet("export", ios, args, func(w io.Writer) {
+		fmt.Fprintln(w, "usage: peerbridge export [--format json|csv] [--out DIR] [--api-url URL] [--page-size N] [--include-former=false]\n\nReads every map, circle (groups), role and peer through the Peerdom API, custom fields\nincluded, into DIR/<resource>.<format>, and the role assignments from the roles' holders\ninto DIR/role_holders.<format>. The API key comes from $PEERDOM_API_KEY.")
+	})
+	fs.StringVar(&opts.Format, "format", "json", "file `format`: json (the API's objects, as returned) or csv (one column per field and custom field)")
+	fs.StringVar(&opts.OutDir, "out", "peerdom-export", "the `directory` to write into (created if missing)")
+	opts.API.Register(fs)
+	fs.IntVar(&opts.PageSize, "page-size", peerdomapi.DefaultPageSize, "items per list request, 1 to 100 (the API's limit)")
+	fs.BoolVar(&opts.IncludeFormer, "include-former", true, "export former peers too (marked in the former column of peers.csv; leftAt in peers.json); --include-former=false leaves them out")
+	argv, err := cmdutil.Parse(fs, args)
+	if err != nil {
+		return nil, err
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "peerbridge export: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if len(argv) > 0 {
+		return nil, cmdutil.Usagef(ios, "export", "unexpected argument %q", argv[0])
 	}
-	if *format != "json" && *format != "csv" {
-		fmt.Fprintf(stderr, "peerbridge export: --format must be json or csv, not %q\n", *format)
-		return 2
+	if opts.Format != "json" && opts.Format != "csv" {
+		return nil, cmdutil.Usagef(ios, "export", "--format must be json or csv, not %q", opts.Format)
 	}
-	if *pageSize == 0 || peerdomapi.CheckPageSize(*pageSize) != nil {
-		fmt.Fprintf(stderr, "peerbridge export: --page-size must be from 1 to %d (the API's limit), not %d\n", peerdomapi.MaxPageSize, *pageSize)
-		return 2
+	if opts.PageSize == 0 || peerdomapi.CheckPageSize(opts.PageSize) != nil {
+		return nil, cmdutil.Usagef(ios, "export", "--page-size must be from 1 to %d (the API's limit), not %d", peerdomapi.MaxPageSize, opts.PageSize)
 	}
-	api := apiURL.client("export", getenv, stderr)
+	return opts, nil
+}
+
+// resource is one file of the export: how to list its items, and its CSV table.
+type resource struct {
+	name  string
+	items func() iter.Seq2[json.RawMessage, error]
+	table func([]json.RawMessage) ([][]string, error)
+}
+
+// Run reads every resource and writes its file: status 2 without an API key, 1 when
+// Peerdom or a file fails (a file already written stays; none is half-written).
+func Run(ctx context.Context, opts *Options) int {
+	stderr := opts.IO.ErrOut
+	api := opts.API.Client("export", opts.Getenv, stderr)
 	if api == nil {
 		return 2
 	}
-
-	opts := peerdomapi.Options{PageSize: *pageSize}
-	withCF := peerdomapi.Options{PageSize: *pageSize, CustomFields: true}
-	peerOpts := peerdomapi.Options{PageSize: *pageSize, CustomFields: true, IncludeFormer: *includeFormer}
+	plain := peerdomapi.Options{PageSize: opts.PageSize}
+	withCF := peerdomapi.Options{PageSize: opts.PageSize, CustomFields: true}
+	peerOpts := peerdomapi.Options{PageSize: opts.PageSize, CustomFields: true, IncludeFormer: opts.IncludeFormer}
 	// The API has no list of assignments (the /holders endpoints were removed): each
 	// role carries its holders, so role_holders is made from the roles just read.
 	var roles []json.RawMessage
-	resources := []struct {
-		name  string
-		items func() iter.Seq2[json.RawMessage, error]
-		table func([]json.RawMessage) ([][]string, error)
-	}{
-		{"maps", func() iter.Seq2[json.RawMessage, error] { return api.Maps().ListRaw(ctx, opts) }, mapsTable},
+	resources := []resource{
+		{"maps", func() iter.Seq2[json.RawMessage, error] { return api.Maps().ListRaw(ctx, plain) }, mapsTable},
 		{"groups", func() iter.Seq2[json.RawMessage, error] { return api.Groups().ListRaw(ctx, withCF) }, groupsTable},
 		{"roles", func() iter.Seq2[json.RawMessage, error] { return api.Roles().ListRaw(ctx, withCF) }, rolesTable},
 		{"role_holders", func() iter.Seq2[json.RawMessage, error] { return roleHolders(roles) }, roleHoldersTable},
@@ -78,57 +101,69 @@ func exportMain(ctx context.Context, args []string, getenv func(string) string, 
 	start := time.Now()
 	total := 0
 	for _, res := range resources {
-		p := &progress{w: stderr, tty: tty, name: res.name}
-		var items []json.RawMessage
-		for raw, err := range res.items() {
-			if err != nil {
-				p.abort()
-				return exportFailed(stderr, res.name, err)
-			}
-			items = append(items, raw)
-			p.update(len(items))
+		items, code := exportOne(opts, res)
+		if code != 0 {
+			return code
 		}
 		if res.name == "roles" {
 			roles = items
 		}
-		path := filepath.Join(*outDir, res.name+"."+*format)
-		// Created only now, so that a refused key leaves nothing behind.
-		if err := os.MkdirAll(*outDir, 0o755); err != nil {
-			p.abort()
-			fmt.Fprintf(stderr, "peerbridge export: %v\n", err)
-			return 1
-		}
-		var werr error
-		if *format == "json" {
-			werr = writeFileAtomic(path, func(w io.Writer) error { return writeJSONArray(w, items) })
-		} else {
-			rows, err := res.table(items)
-			if err != nil {
-				p.abort()
-				return exportFailed(stderr, res.name, err)
-			}
-			werr = writeFileAtomic(path, func(w io.Writer) error {
-				cw := csv.NewWriter(w)
-				if err := cw.WriteAll(guardFormulas(rows)); err != nil {
-					return err
-				}
-				return cw.Error()
-			})
-		}
-		if werr != nil {
-			p.abort()
-			fmt.Fprintf(stderr, "peerbridge export: writing %s: %v\n", path, werr)
-			return 1
-		}
-		p.done(len(items), path)
 		total += len(items)
 	}
-	fmt.Fprintf(stdout, "exported %d items in %d files to %s (%s)\n", total, len(resources), *outDir, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(opts.IO.Out, "exported %d items in %d files to %s (%s)\n", total, len(resources), opts.OutDir, time.Since(start).Round(time.Millisecond))
 	return 0
 }
 
+// exportOne reads one resource's items and writes its file; a non-zero status says it
+// failed (and stderr why).
+func exportOne(opts *Options, res resource) ([]json.RawMessage, int) {
+	stderr := opts.IO.ErrOut
+	p := &progress{w: stderr, tty: opts.TTY, name: res.name}
+	var items []json.RawMessage
+	for raw, err := range res.items() {
+		if err != nil {
+			p.abort()
+			return nil, exportFailed(stderr, res.name, err)
+		}
+		items = append(items, raw)
+		p.update(len(items))
+	}
+	path := filepath.Join(opts.OutDir, res.name+"."+opts.Format)
+	// Created only now, so that a refused key leaves nothing behind.
+	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+		p.abort()
+		return nil, cmdutil.Fail(stderr, "export", err)
+	}
+	var werr error
+	if opts.Format == "json" {
+		werr = writeFileAtomic(path, func(w io.Writer) error { return writeJSONArray(w, items) })
+	} else {
+		rows, err := res.table(items)
+		if err != nil {
+			p.abort()
+			return nil, exportFailed(stderr, res.name, err)
+		}
+		werr = writeFileAtomic(path, func(w io.Writer) error { return writeCSV(w, rows) })
+	}
+	if werr != nil {
+		p.abort()
+		return nil, cmdutil.Fail(stderr, "export", fmt.Errorf("writing %s: %v", path, werr))
+	}
+	p.done(len(items), path)
+	return items, 0
+}
+
+// writeCSV writes rows, every cell a spreadsheet would read as a formula guarded.
+func writeCSV(w io.Writer, rows [][]string) error {
+	cw := csv.NewWriter(w)
+	if err := cw.WriteAll(guardFormulas(rows)); err != nil {
+		return err
+	}
+	return cw.Error()
+}
+
 func exportFailed(stderr io.Writer, what string, err error) int {
-	if msg := keyRefused("export", err); msg != "" {
+	if msg := cmdutil.KeyRefused("export", err); msg != "" {
 		fmt.Fprintln(stderr, msg)
 		return 1
 	}
@@ -166,15 +201,6 @@ func (p *progress) abort() {
 	if p.tty && p.shown {
 		fmt.Fprintln(p.w)
 	}
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // writeFileAtomic writes through a temporary file and renames it into place, so a failed

@@ -1,15 +1,20 @@
-package main
+package send
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/peerbridge/peerbridge/internal/cmd/cmdutil"
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
@@ -28,6 +33,23 @@ type webhookServer struct {
 type recorded struct {
 	method, escapedPath, contentType string
 	body                             []byte
+}
+
+// runSend runs send's command line, parsing included, with this process's environment.
+func runSend(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), cmdutil.IOStreams{Out: &out, ErrOut: &errOut}, os.Getenv, args)
+	return code, out.String(), errOut.String()
+}
+
+// run runs send with opts (a 10 s timeout).
+func run(opts Options) (int, string, string) {
+	var out, errOut bytes.Buffer
+	opts.IO = cmdutil.IOStreams{Out: &out, ErrOut: &errOut}
+	opts.Timeout = 10 * time.Second
+	code := Run(context.Background(), &opts)
+	return code, out.String(), errOut.String()
 }
 
 func newWebhookServer(t *testing.T) *webhookServer {
@@ -57,9 +79,8 @@ func (s *webhookServer) got() []recorded {
 }
 
 func TestSendAllKinds(t *testing.T) {
-	t.Setenv(tokenEnv, "")
 	srv := newWebhookServer(t)
-	code, out, errOut := runCLI(t, "", "send", "--url", srv.URL, "--token", secretToken, "--kind", "all")
+	code, out, errOut := run(Options{Endpoint: Endpoint{prefix: srv.URL + "/webhooks/", token: secretToken}, Kinds: webhooksamples.Kinds()})
 	if code != 0 || errOut != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -102,9 +123,9 @@ func TestSendAllKinds(t *testing.T) {
 }
 
 func TestSendDefaultKindIsTest(t *testing.T) {
-	t.Setenv(tokenEnv, secretToken)
+	t.Setenv(TokenEnv, secretToken)
 	srv := newWebhookServer(t)
-	code, out, errOut := runCLI(t, "", "send", "--url", srv.URL)
+	code, out, errOut := runSend(t, "--url", srv.URL)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -135,13 +156,13 @@ func TestSendURLAndToken(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			t.Setenv(tokenEnv, c.envToken)
+			t.Setenv(TokenEnv, c.envToken)
 			before := len(srv.got())
-			args := []string{"send", "--url", c.url}
+			args := []string{"--url", c.url}
 			if c.flagToken != "" {
 				args = append(args, "--token", c.flagToken)
 			}
-			code, _, errOut := runCLI(t, "", args...)
+			code, _, errOut := runSend(t, args...)
 			if code != 0 {
 				t.Fatalf("exit %d, stderr %q", code, errOut)
 			}
@@ -160,19 +181,19 @@ func TestSendUsageErrors(t *testing.T) {
 		args     []string
 		wantErrs []string
 	}{
-		{"no token", "", []string{"send"}, []string{"no webhook token", "--token", tokenEnv}},
-		{"two tokens", "", []string{"send", "--url", "http://127.0.0.1:1/webhooks/a", "--token", "b"}, []string{"give the token once"}},
-		{"unknown kind", "t", []string{"send", "--kind", "role-renamed"}, []string{`unknown kind "role-renamed"`, "peer-deleted", "all"}},
-		{"one unknown in a list", "t", []string{"send", "--kind", "role-created,nope"}, []string{`unknown kind "nope"`}},
-		{"not http", "t", []string{"send", "--url", "ftp://example.com"}, []string{"not an http:// or https:// URL"}},
-		{"query", "t", []string{"send", "--url", "http://example.com/?x=1"}, []string{"query"}},
-		{"argument", "t", []string{"send", "role-created"}, []string{"unexpected argument", "--kind"}},
-		{"bad flag", "t", []string{"send", "--nope"}, []string{"flag provided but not defined"}},
+		{"no token", "", nil, []string{"no webhook token", "--token", TokenEnv}},
+		{"two tokens", "", []string{"--url", "http://127.0.0.1:1/webhooks/a", "--token", "b"}, []string{"give the token once"}},
+		{"unknown kind", "t", []string{"--kind", "role-renamed"}, []string{`unknown kind "role-renamed"`, "peer-deleted", "all"}},
+		{"one unknown in a list", "t", []string{"--kind", "role-created,nope"}, []string{`unknown kind "nope"`}},
+		{"not http", "t", []string{"--url", "ftp://example.com"}, []string{"not an http:// or https:// URL"}},
+		{"query", "t", []string{"--url", "http://example.com/?x=1"}, []string{"query"}},
+		{"argument", "t", []string{"role-created"}, []string{"unexpected argument", "--kind"}},
+		{"bad flag", "t", []string{"--nope"}, []string{"flag provided but not defined"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			t.Setenv(tokenEnv, c.env)
-			code, out, errOut := runCLI(t, "", c.args...)
+			t.Setenv(TokenEnv, c.env)
+			code, out, errOut := runSend(t, c.args...)
 			if code != 2 || out != "" {
 				t.Fatalf("exit %d, stdout %q; want 2 and nothing", code, out)
 			}
@@ -183,14 +204,13 @@ func TestSendUsageErrors(t *testing.T) {
 			}
 		})
 	}
-	code, out, _ := runCLI(t, "", "send", "-h")
+	code, out, _ := runSend(t, "-h")
 	if code != 0 || !strings.Contains(out, "usage: peerbridge send") || !strings.Contains(out, "group-updated") {
 		t.Errorf("send -h: exit %d, stdout %q", code, out)
 	}
 }
 
 func TestSendReportsServerErrors(t *testing.T) {
-	t.Setenv(tokenEnv, secretToken)
 	cases := []struct {
 		name   string
 		answer func(w http.ResponseWriter, r *http.Request)
@@ -220,7 +240,7 @@ func TestSendReportsServerErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			srv := newWebhookServer(t)
 			srv.answer = c.answer
-			code, out, errOut := runCLI(t, "", "send", "--url", srv.URL, "--kind", "role-created,peer-created")
+			code, out, errOut := run(Options{Endpoint: Endpoint{prefix: srv.URL + "/webhooks/", token: secretToken}, Kinds: []string{"role-created", "peer-created"}})
 			if code != 1 {
 				t.Fatalf("exit %d, want 1 (stderr %q)", code, errOut)
 			}
@@ -247,8 +267,8 @@ func TestSendConnectionRefused(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
-	t.Setenv(tokenEnv, "")
-	code, out, errOut := runCLI(t, "", "send", "--url", "http://"+addr, "--token", secretToken)
+	t.Setenv(TokenEnv, "")
+	code, out, errOut := runSend(t, "--url", "http://"+addr, "--token", secretToken)
 	if code != 1 || out != "" {
 		t.Fatalf("exit %d, stdout %q", code, out)
 	}
@@ -259,12 +279,5 @@ func TestSendConnectionRefused(t *testing.T) {
 	}
 	if strings.Contains(errOut, secretToken) {
 		t.Errorf("the token was printed: %q", errOut)
-	}
-}
-
-func TestSendListedInUsage(t *testing.T) {
-	_, out, _ := runCLI(t, "", "help")
-	if !strings.Contains(out, "send") || !strings.Contains(out, "sample webhooks") {
-		t.Errorf("usage does not list send: %q", out)
 	}
 }
