@@ -35,21 +35,7 @@ func (d *doctor) write(ctx context.Context) {
 	defer func() { d.cleanup(ctx, roleID, peerID) }()
 	rolePath := "/roles/" + url.PathEscape(roleID)
 
-	// parentId on updates.
-	if d.root != "" {
-		a, err = d.call(ctx, http.MethodPut, rolePath, map[string]any{"name": name})
-		switch {
-		case err != nil:
-			d.add("PUT without parentId", Skip, "%v", err)
-		case a.Status >= 400 && a.Status < 500:
-			d.add("PUT without parentId", Note, "refused (%d%s): peerbridge sends parentId with every update", a.Status, message(a.Body))
-		default:
-			d.add("PUT without parentId", OK, "accepted (%d)", a.Status)
-		}
-	}
-
-	// Merge or replace: two untyped custom fields written one after the other.
-	fa, fb := d.scratchFields()
+	d.putWithoutParent(ctx, rolePath, name)
 	put := func(fields map[string]any) (peerdomapi.Answer, error) {
 		b := map[string]any{"customFields": fields}
 		if d.root != "" {
@@ -57,39 +43,65 @@ func (d *doctor) write(ctx context.Context) {
 		}
 		return d.call(ctx, http.MethodPut, rolePath, b)
 	}
+	d.mergeOrReplace(ctx, rolePath, put)
+	// Typed fields written as text.
+	d.typedAsText(ctx, put)
+	peerID = d.assignments(ctx, rolePath, stamp)
+}
+
+// putWithoutParent: is parentId needed on updates?
+func (d *doctor) putWithoutParent(ctx context.Context, rolePath, name string) {
+	if d.root == "" {
+		return
+	}
+	a, err := d.call(ctx, http.MethodPut, rolePath, map[string]any{"name": name})
+	switch {
+	case err != nil:
+		d.add("PUT without parentId", Skip, "%v", err)
+	case a.Status >= 400 && a.Status < 500:
+		d.add("PUT without parentId", Note, "refused (%d%s): peerbridge sends parentId with every update", a.Status, message(a.Body))
+	default:
+		d.add("PUT without parentId", OK, "accepted (%d)", a.Status)
+	}
+}
+
+// mergeOrReplace: does a PUT of custom fields merge or replace them? Two untyped custom
+// fields are written one after the other, then read back.
+func (d *doctor) mergeOrReplace(ctx context.Context, rolePath string, put func(map[string]any) (peerdomapi.Answer, error)) {
+	fa, fb := d.scratchFields()
 	a1, err1 := put(map[string]any{fa: "doctor-a"})
 	a2, err2 := put(map[string]any{fb: "doctor-b"})
 	if err1 != nil || err2 != nil || a1.Status >= 300 || a2.Status >= 300 {
 		d.add("PUT custom fields", Skip, "writing %q and %q: %s / %s", fa, fb, answerText(a1, err1), answerText(a2, err2))
-	} else {
-		got, err := d.get(ctx, rolePath, url.Values{"with": {"customfields"}})
-		var role peerdomapi.Role
-		if err == nil {
-			_ = json.Unmarshal(got.Body, &role)
-		}
-		va, _ := peerdomapi.FieldValues(role.CustomFields, fa)
-		vb, _ := peerdomapi.FieldValues(role.CustomFields, fb)
-		switch {
-		case err != nil || got.Status != http.StatusOK:
-			d.add("PUT custom fields", Skip, "reading the role back: %s", answerText(got, err))
-		case len(vb) == 1 && vb[0] == "doctor-b" && len(va) == 1 && va[0] == "doctor-a":
-			d.add("PUT custom fields", OK, "merged: a PUT leaves the custom fields it does not name (%s)", bodyKind(a2))
-		case len(vb) == 1 && vb[0] == "doctor-b":
-			d.add("PUT custom fields", Note, "replaced: a PUT empties the custom fields it does not name; role-defaults sends them back as read (%s)", bodyKind(a2))
-		default:
-			d.add("PUT custom fields", Warn, "written but not read back (%q: %q, %q: %q)", fa, va, fb, vb)
-		}
+		return
 	}
+	got, err := d.get(ctx, rolePath, url.Values{"with": {"customfields"}})
+	var role peerdomapi.Role
+	if err == nil {
+		_ = json.Unmarshal(got.Body, &role)
+	}
+	va, _ := peerdomapi.FieldValues(role.CustomFields, fa)
+	vb, _ := peerdomapi.FieldValues(role.CustomFields, fb)
+	switch {
+	case err != nil || got.Status != http.StatusOK:
+		d.add("PUT custom fields", Skip, "reading the role back: %s", answerText(got, err))
+	case len(vb) == 1 && vb[0] == "doctor-b" && len(va) == 1 && va[0] == "doctor-a":
+		d.add("PUT custom fields", OK, "merged: a PUT leaves the custom fields it does not name (%s)", bodyKind(a2))
+	case len(vb) == 1 && vb[0] == "doctor-b":
+		d.add("PUT custom fields", Note, "replaced: a PUT empties the custom fields it does not name; role-defaults sends them back as read (%s)", bodyKind(a2))
+	default:
+		d.add("PUT custom fields", Warn, "written but not read back (%q: %q, %q: %q)", fa, va, fb, vb)
+	}
+}
 
-	// Typed fields written as text.
-	d.typedAsText(ctx, put)
-
-	// A scratch peer, assigned, assigned again, unassigned.
-	a, err = d.call(ctx, http.MethodPost, "/peers", map[string]any{"firstName": "peerbridge-doctor", "lastName": stamp})
+// assignments makes a scratch peer and assigns it to the scratch role, assigns it again,
+// and unassigns it; it returns the peer's id ("" when none was made), for the cleanup.
+func (d *doctor) assignments(ctx context.Context, rolePath, stamp string) (peerID string) {
+	a, err := d.call(ctx, http.MethodPost, "/peers", map[string]any{"firstName": "peerbridge-doctor", "lastName": stamp})
 	peerID = idOf(a)
 	if err != nil || a.Status >= 300 || peerID == "" {
 		d.add("scratch peer", Fail, "POST /peers: %s", answerText(a, err))
-		return
+		return peerID
 	}
 	d.add("scratch peer", OK, "created peerbridge-doctor %s (%s)", stamp, bodyKind(a))
 	assign := func() (peerdomapi.Answer, error) {
@@ -98,7 +110,7 @@ func (d *doctor) write(ctx context.Context) {
 	a, err = assign()
 	if err != nil || a.Status >= 300 {
 		d.add("assignment", Fail, "POST /roles/{id}/peers: %s", answerText(a, err))
-		return
+		return peerID
 	}
 	d.add("assignment answer", OK, "%s (peerbridge reads nothing from it)", bodyKind(a))
 	a, err = assign()
@@ -125,6 +137,7 @@ func (d *doctor) write(ctx context.Context) {
 			d.add("unassignment answer", OK, "%s", bodyKind(a))
 		}
 	}
+	return peerID
 }
 
 // scratchFields are two custom field names to write on the scratch role: untyped

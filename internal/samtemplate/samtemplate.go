@@ -340,6 +340,16 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 			return t.resolve(l[1])
 		}
 		return t.resolve(l[2])
+	case "Fn::Join", "Fn::Split", "Fn::Select":
+		return t.listIntrinsic(fn, arg)
+	}
+	// Anything else only has a value once deployed.
+	return fn + "(...)", nil
+}
+
+// listIntrinsic resolves the intrinsics on lists: Fn::Join, Fn::Split and Fn::Select.
+func (t *Template) listIntrinsic(fn string, arg any) (any, error) {
+	switch fn {
 	case "Fn::Join":
 		l, ok := arg.([]any)
 		if !ok || len(l) != 2 {
@@ -385,8 +395,7 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 		}
 		return ll[i], nil
 	}
-	// Anything else only has a value once deployed.
-	return fn + "(...)", nil
+	return nil, fmt.Errorf("%s is not a list intrinsic", fn)
 }
 
 func (t *Template) ref(name string) string {
