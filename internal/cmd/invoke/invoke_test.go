@@ -1,11 +1,16 @@
 package invoke
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/peerbridge/peerbridge/internal/cmd/cmdutil"
 	"github.com/peerbridge/peerbridge/internal/localaws"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
 )
@@ -100,5 +105,33 @@ func TestInitErrorObject(t *testing.T) {
 		if got := string(initErrorObject(c.status, []byte(c.body), c.logs)); got != c.want {
 			t.Errorf("initErrorObject(%d, %q) = %s, want %s", c.status, c.body, got, c.want)
 		}
+	}
+}
+
+// TestParse: sam's short flags, --param and --parameter-overrides together, one FUNCTION.
+func TestParse(t *testing.T) {
+	ios := cmdutil.IOStreams{Out: io.Discard, ErrOut: io.Discard}
+	opts, err := Parse(ios, []string{"IngestFunction", "-e", "ev.json", "-t", "tpl.yaml", "--param", "A=1", "--parameter-overrides", `B=2 C="x y"`, "--local"})
+	if err != nil || opts.Function != "IngestFunction" || opts.Event != "ev.json" || opts.Template != "tpl.yaml" || !opts.Local ||
+		!maps.Equal(opts.Params, map[string]string{"A": "1", "B": "2", "C": "x y"}) {
+		t.Fatalf("%+v %v", opts, err)
+	}
+	var errOut bytes.Buffer
+	if _, err := Parse(cmdutil.IOStreams{Out: io.Discard, ErrOut: &errOut}, nil); cmdutil.Status(err) != 2 || !strings.Contains(errOut.String(), "name one function") {
+		t.Errorf("no function: %d %q", cmdutil.Status(err), errOut.String())
+	}
+}
+
+// TestRunRefusesAnEventThatIsNotJSON before building anything.
+func TestRunRefusesAnEventThatIsNotJSON(t *testing.T) {
+	var out, errOut bytes.Buffer
+	opts := &Options{IO: cmdutil.IOStreams{In: strings.NewReader("not json"), Out: &out, ErrOut: &errOut}, Function: "IngestFunction", Event: "-", Template: "template.yaml"}
+	if code := Run(context.Background(), opts); code != 1 || out.Len() != 0 || !strings.Contains(errOut.String(), "peerbridge invoke: the event is not JSON") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+	errOut.Reset()
+	opts = &Options{IO: cmdutil.IOStreams{Out: &out, ErrOut: &errOut}, Function: "IngestFunction", Local: true, Template: "template.yaml"}
+	if code := Run(context.Background(), opts); code != 1 || !strings.Contains(errOut.String(), "--local: not available") {
+		t.Errorf("--local without Twins: exit %d, %q", code, errOut.String())
 	}
 }
