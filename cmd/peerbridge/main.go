@@ -15,7 +15,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/internal/cmd/cmdutil"
 	"github.com/peerbridge/peerbridge/internal/cmd/cost"
 	"github.com/peerbridge/peerbridge/internal/cmd/dlq"
@@ -71,12 +70,6 @@ func ownFlags(run func(ctx context.Context, args []string, stdin io.Reader, stdo
 		}
 		return run(ctx, args, ios.In, ios.Out, stderr)
 	}
-}
-
-// showEvents is tail's display: serve's.
-func showEvents(w io.Writer) func(events.CloudWatchEvent) {
-	d := &display{w: w}
-	return func(ev events.CloudWatchEvent) { d.event(ev, nil, nil) }
 }
 
 // stopSignals end a command as Ctrl-C does: it cleans up (tail removes its rule and

@@ -1,7 +1,8 @@
 package main
 
-// invoke --local's side in serve: finding a running serve's local AWS endpoint, or
-// starting the twins for one invocation. internal/cmd/invoke gets it as its Twins.
+// What the commands in internal/cmd get from serve, through the command table: invoke
+// --local's twins (a running serve's local AWS endpoint, or the twins started for one
+// invocation) and tail's display. It goes with serve to internal/serve.
 
 import (
 	"bytes"
@@ -17,11 +18,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/peerbridge/peerbridge/internal/cmd/invoke"
 	"github.com/peerbridge/peerbridge/internal/localaws"
 )
+
+// showEvents is tail's display: serve's.
+func showEvents(w io.Writer) func(events.CloudWatchEvent) {
+	d := &display{w: w}
+	return func(ev events.CloudWatchEvent) { d.event(ev, nil, nil) }
+}
 
 // invokeOptions are what localTwins reads of invoke's options.
 type invokeOptions struct {
