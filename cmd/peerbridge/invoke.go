@@ -278,7 +278,8 @@ func applyLocal(env map[string]string, fn samtemplate.Function, local localDescr
 		set("WEBHOOK_TOKENS", local.WebhookToken)
 	}
 	if env["WEBHOOK_TOKENS"] != "" {
-		set("WEBHOOK_TOKEN_SECRET_ID", "") // plain tokens: no secret to read
+		set("WEBHOOK_TOKEN_SECRET_ID", "") // plain tokens: no secret or parameter to read
+		set("WEBHOOK_TOKEN_PARAMETER", "")
 	}
 }
 
