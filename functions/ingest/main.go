@@ -1,9 +1,10 @@
 // Command ingest is the webhook Lambda (IngestFunction): API Gateway HTTP API
 // POST /webhooks/{token} → internal/ingest → SQS; or, with ENDPOINT=FunctionUrl
 // (IngestUrlFunction), a Lambda function URL. Configuration: QUEUE_URL; the accepted
-// tokens (a JSON list or one token) from the Secrets Manager secret
+// tokens from WEBHOOK_TOKENS (comma-separated, the slot local runs fill; empty when
+// deployed), else (a JSON list or one token) from the Secrets Manager secret
 // WEBHOOK_TOKEN_SECRET_ID when set, else from the SSM SecureString parameter
-// WEBHOOK_TOKEN_PARAMETER, else from WEBHOOK_TOKENS (comma-separated, for local use); EVENT_SOURCE, the worker's, so the
+// WEBHOOK_TOKEN_PARAMETER; EVENT_SOURCE, the worker's, so the
 // event's size is measured as it will be published; LOG_LEVEL; AWS as internal/awsconfig reads it.
 package main
 
@@ -67,14 +68,20 @@ func newHandler(getenv func(string) string, logger *slog.Logger) (*ingest.Handle
 			return ingest.ParseSecretTokens(value)
 		}}
 	}
-	if id := getenv("WEBHOOK_TOKEN_SECRET_ID"); id != "" {
-		client := secretsmanager.NewFromConfig(cfg)
+	switch plain := ingest.SplitTokenList(getenv("WEBHOOK_TOKENS")); {
+	case len(plain) > 0: // the slot local runs fill (sam local invoke --env-vars); empty when deployed
+		tokens, err = ingest.NewTokens(plain)
+		if err != nil {
+			return nil, errors.New("WEBHOOK_TOKENS: " + err.Error())
+		}
+	case getenv("WEBHOOK_TOKEN_SECRET_ID") != "":
+		client, id := secretsmanager.NewFromConfig(cfg), getenv("WEBHOOK_TOKEN_SECRET_ID")
 		tokens = loader(func(ctx context.Context) (string, error) { return secrets.Fetch(ctx, client, id) })
-	} else if name := getenv("WEBHOOK_TOKEN_PARAMETER"); name != "" {
-		client := ssm.NewFromConfig(cfg)
+	case getenv("WEBHOOK_TOKEN_PARAMETER") != "":
+		client, name := ssm.NewFromConfig(cfg), getenv("WEBHOOK_TOKEN_PARAMETER")
 		tokens = loader(func(ctx context.Context) (string, error) { return parameter.Fetch(ctx, client, name) })
-	} else if tokens, err = ingest.NewTokens(ingest.SplitTokenList(getenv("WEBHOOK_TOKENS"))); err != nil {
-		return nil, errors.New("set WEBHOOK_TOKEN_PARAMETER (an SSM parameter holding the tokens), WEBHOOK_TOKEN_SECRET_ID (a secret) or WEBHOOK_TOKENS: " + err.Error())
+	default:
+		return nil, errors.New("set WEBHOOK_TOKEN_PARAMETER (an SSM parameter holding the tokens), WEBHOOK_TOKEN_SECRET_ID (a secret) or WEBHOOK_TOKENS")
 	}
 	queue := sqsqueue.New(sqs.NewFromConfig(cfg), queueURL)
 	return &ingest.Handler{Tokens: tokens, Queue: queue, Source: getenv("EVENT_SOURCE"), Now: time.Now, Logger: logger,

@@ -100,7 +100,7 @@ func TestWiredFromEnvironment(t *testing.T) {
 // TestWiredFromParameter: the template's default, the tokens from a Systems Manager
 // SecureString parameter (WEBHOOK_TOKEN_PARAMETER) read over the wire from moto:
 // unavailable until it exists, then each of its tokens accepted, another refused, and
-// a secret named too (WebhookTokenSecretName) taking its place.
+// a secret named too (WebhookTokenSecretName) taking its place, plain tokens both's.
 func TestWiredFromParameter(t *testing.T) {
 	mototest.SetEnv(t)
 	ctx := context.Background()
@@ -149,6 +149,21 @@ func TestWiredFromParameter(t *testing.T) {
 	}
 	if resp, _ := both.HandleFunctionURL(ctx, urlPost("tok-p1", "x")); resp.StatusCode != 401 {
 		t.Errorf("the parameter's token with a secret named: %d", resp.StatusCode)
+	}
+
+	// Plain tokens (the slot sam local invoke --env-vars fills) win over both.
+	local, err := newHandler(mototest.Getenv(map[string]string{"QUEUE_URL": url, "WEBHOOK_TOKEN_PARAMETER": name, "WEBHOOK_TOKEN_SECRET_ID": secret,
+		"WEBHOOK_TOKENS": "local-test-token"}), logging.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := local.HandleFunctionURL(ctx, urlPost("local-test-token", "Role created locally")); resp.StatusCode != 200 {
+		t.Errorf("the plain token: %d %s", resp.StatusCode, resp.Body)
+	}
+	for _, tok := range []string{"tok-s1", "tok-p1"} {
+		if resp, _ := local.HandleFunctionURL(ctx, urlPost(tok, "x")); resp.StatusCode != 401 {
+			t.Errorf("%s with plain tokens set: %d", tok, resp.StatusCode)
+		}
 	}
 }
 

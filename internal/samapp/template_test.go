@@ -547,8 +547,9 @@ func TestEnvFileSetsOnlyDeclaredVariables(t *testing.T) {
 		}
 	}
 	// No AWS secret needed: the secret ids are emptied and the plain values given.
-	for fn, secretVars := range map[string][]string{"IngestFunction": {"WEBHOOK_TOKEN_SECRET_ID", "WEBHOOK_TOKEN_PARAMETER"},
-		"IngestUrlFunction": {"WEBHOOK_TOKEN_SECRET_ID", "WEBHOOK_TOKEN_PARAMETER"}, "OnboardPeerFunction": {"PEERDOM_API_KEY_PARAMETER"},
+	// (ingest takes WEBHOOK_TOKENS before its secret or parameter)
+	for fn, secretVars := range map[string][]string{"IngestFunction": {"WEBHOOK_TOKEN_SECRET_ID"},
+		"IngestUrlFunction": {"WEBHOOK_TOKEN_SECRET_ID"}, "OnboardPeerFunction": {"PEERDOM_API_KEY_PARAMETER"},
 		"RoleDefaultsFunction": {"PEERDOM_API_KEY_PARAMETER"}, "EnrichFunction": {"PEERDOM_API_KEY_PARAMETER"}} {
 		for _, secretVar := range secretVars {
 			if v, ok := env[fn][secretVar]; !ok || v != "" {
