@@ -190,18 +190,20 @@ func TestReplayCommand(t *testing.T) {
 }
 
 // TestStatusAcceptedFromSQSAtBasicMetrics: at the basic metrics level ingest writes no
-// WebhooksAccepted; status shows what SQS counts instead, the messages sent to the
-// webhook queue.
+// WebhooksAccepted and the worker no EventsPublished; status shows what SQS counts
+// instead, the messages sent to the webhook queue and deleted from it.
 func TestStatusAcceptedFromSQSAtBasicMetrics(t *testing.T) {
 	name, outputs, _ := operateStack(t, 0)
 	ctx := context.Background()
 	cw := operate.CloudWatch(mototest.Config(t))
 	queue := outputs[operate.OutputWebhookQueueURL][strings.LastIndex(outputs[operate.OutputWebhookQueueURL], "/")+1:]
-	for _, v := range []float64{3, 4} {
-		if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("AWS/SQS"),
-			MetricData: []cwtypes.MetricDatum{{MetricName: aws.String("NumberOfMessagesSent"), Value: aws.Float64(v), Timestamp: aws.Time(time.Now().Add(-time.Minute)),
-				Dimensions: []cwtypes.Dimension{{Name: aws.String("QueueName"), Value: aws.String(queue)}}}}}); err != nil {
-			t.Fatal(err)
+	for metric, values := range map[string][]float64{"NumberOfMessagesSent": {3, 4}, "NumberOfMessagesDeleted": {2, 3}} {
+		for _, v := range values {
+			if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("AWS/SQS"),
+				MetricData: []cwtypes.MetricDatum{{MetricName: aws.String(metric), Value: aws.Float64(v), Timestamp: aws.Time(time.Now().Add(-time.Minute)),
+					Dimensions: []cwtypes.Dimension{{Name: aws.String("QueueName"), Value: aws.String(queue)}}}}}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	code, out, errOut := runCLI(t, "", "status", "--stack", name, "--json")
@@ -212,7 +214,7 @@ func TestStatusAcceptedFromSQSAtBasicMetrics(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &s); err != nil {
 		t.Fatal(err)
 	}
-	if s.LastHour[metrics.WebhooksAccepted] != 7 || len(s.LastHour) != 1 {
-		t.Errorf("last hour %v, want WebhooksAccepted 7 from SQS alone", s.LastHour)
+	if s.LastHour[metrics.WebhooksAccepted] != 7 || s.LastHour[metrics.EventsPublished] != 5 || len(s.LastHour) != 2 {
+		t.Errorf("last hour %v, want WebhooksAccepted 7 and EventsPublished 5 from SQS alone", s.LastHour)
 	}
 }

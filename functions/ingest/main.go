@@ -1,8 +1,10 @@
 // Command ingest is the webhook Lambda (IngestFunction): API Gateway HTTP API
 // POST /webhooks/{token} → internal/ingest → SQS; or, with ENDPOINT=FunctionUrl
 // (IngestUrlFunction), a Lambda function URL. Configuration: QUEUE_URL; the accepted
-// tokens from the secret WEBHOOK_TOKEN_SECRET_ID (a JSON list or one token), else from
-// WEBHOOK_TOKENS (comma-separated, for local use); EVENT_SOURCE, the worker's, so the
+// tokens from WEBHOOK_TOKENS (comma-separated, the slot local runs fill; empty when
+// deployed), else (a JSON list or one token) from the Secrets Manager secret
+// WEBHOOK_TOKEN_SECRET_ID when set, else from the SSM SecureString parameter
+// WEBHOOK_TOKEN_PARAMETER; EVENT_SOURCE, the worker's, so the
 // event's size is measured as it will be published; LOG_LEVEL; AWS as internal/awsconfig reads it.
 package main
 
@@ -16,10 +18,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/peerbridge/peerbridge/internal/awsconfig"
 	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/metrics"
+	"github.com/peerbridge/peerbridge/internal/parameter"
 	"github.com/peerbridge/peerbridge/internal/queue/sqsqueue"
 	"github.com/peerbridge/peerbridge/internal/secrets"
 )
@@ -54,18 +58,30 @@ func newHandler(getenv func(string) string, logger *slog.Logger) (*ingest.Handle
 		return nil, err
 	}
 	var tokens ingest.TokenSource
-	if id := getenv("WEBHOOK_TOKEN_SECRET_ID"); id != "" {
-		client := secretsmanager.NewFromConfig(cfg)
-		// Reloaded every 5 minutes, so a rotated secret reaches warm containers.
-		tokens = &ingest.TokenLoader{MaxAge: 5 * time.Minute, Logger: logger, Load: func(ctx context.Context) ([]string, error) {
-			value, err := secrets.Fetch(ctx, client, id)
+	// Reloaded every 5 minutes, so a rotated token reaches warm containers.
+	loader := func(fetch func(context.Context) (string, error)) ingest.TokenSource {
+		return &ingest.TokenLoader{MaxAge: 5 * time.Minute, Logger: logger, Load: func(ctx context.Context) ([]string, error) {
+			value, err := fetch(ctx)
 			if err != nil {
 				return nil, err
 			}
 			return ingest.ParseSecretTokens(value)
 		}}
-	} else if tokens, err = ingest.NewTokens(ingest.SplitTokenList(getenv("WEBHOOK_TOKENS"))); err != nil {
-		return nil, errors.New("set WEBHOOK_TOKEN_SECRET_ID (a secret holding the tokens) or WEBHOOK_TOKENS: " + err.Error())
+	}
+	switch plain := ingest.SplitTokenList(getenv("WEBHOOK_TOKENS")); {
+	case len(plain) > 0: // the slot local runs fill (sam local invoke --env-vars); empty when deployed
+		tokens, err = ingest.NewTokens(plain)
+		if err != nil {
+			return nil, errors.New("WEBHOOK_TOKENS: " + err.Error())
+		}
+	case getenv("WEBHOOK_TOKEN_SECRET_ID") != "":
+		client, id := secretsmanager.NewFromConfig(cfg), getenv("WEBHOOK_TOKEN_SECRET_ID")
+		tokens = loader(func(ctx context.Context) (string, error) { return secrets.Fetch(ctx, client, id) })
+	case getenv("WEBHOOK_TOKEN_PARAMETER") != "":
+		client, name := ssm.NewFromConfig(cfg), getenv("WEBHOOK_TOKEN_PARAMETER")
+		tokens = loader(func(ctx context.Context) (string, error) { return parameter.Fetch(ctx, client, name) })
+	default:
+		return nil, errors.New("set WEBHOOK_TOKEN_PARAMETER (an SSM parameter holding the tokens), WEBHOOK_TOKEN_SECRET_ID (a secret) or WEBHOOK_TOKENS")
 	}
 	queue := sqsqueue.New(sqs.NewFromConfig(cfg), queueURL)
 	return &ingest.Handler{Tokens: tokens, Queue: queue, Source: getenv("EVENT_SOURCE"), Now: time.Now, Logger: logger,

@@ -75,7 +75,8 @@ func TestRunsOverDynamoDBAndEventBridge(t *testing.T) {
 		ev.Detail.Origin != "reconcile" || ev.Detail.EntityID != peer.ID {
 		t.Fatalf("routed %s (%v)", aws.ToString(msgs[0].Body), err)
 	}
-	if lines := strings.Split(strings.TrimSpace(metrics.String()), "\n"); len(lines) != 2 || !strings.Contains(lines[1], `"ReconcileDifferences":1`) {
+	// The baseline found no difference: one metric line, the second run's.
+	if lines := strings.Split(strings.TrimSpace(metrics.String()), "\n"); len(lines) != 1 || !strings.Contains(lines[0], `"ReconcileDifferences":1`) {
 		t.Errorf("metric lines:\n%s", metrics.String())
 	}
 	for _, want := range []string{"first reconciliation: state recorded as the baseline", `"msg":"reconciled"`, `"differences":1`} {
@@ -84,7 +85,11 @@ func TestRunsOverDynamoDBAndEventBridge(t *testing.T) {
 		}
 	}
 	// The state is in the table: a third run finds nothing.
+	metrics.Reset()
 	if rep, err := h(ctx, json.RawMessage(`{}`)); err != nil || rep.Differences != 0 {
 		t.Errorf("third run: %+v, %v", rep, err)
+	}
+	if metrics.Len() != 0 {
+		t.Errorf("a run without differences wrote a metric line: %s", metrics.String())
 	}
 }

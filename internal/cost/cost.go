@@ -252,7 +252,11 @@ func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksP
 			b.add("EventBridge", op+" custom events (64 KB chunks)", a.units, "events", a.units/1e6*prices.price("eventBridgeCustomEventsPerMillion"))
 		case "dynamodb":
 			if op == "GetItem" || op == "Scan" || op == "Query" {
-				b.add("DynamoDB", fmt.Sprintf("%s: %.0f calls, read units (on demand, consistent)", op, a.calls), a.units, "RRU", a.units/1e6*prices.price("dynamoReadUnitsPerMillion"))
+				consistency := "consistent" // the adapters' GetItem; reconcile's Scan is not (internal/state/dynamostate)
+				if op == "Scan" {
+					consistency = "eventually consistent"
+				}
+				b.add("DynamoDB", fmt.Sprintf("%s: %.0f calls, read units (on demand, %s)", op, a.calls, consistency), a.units, "RRU", a.units/1e6*prices.price("dynamoReadUnitsPerMillion"))
 			} else {
 				b.add("DynamoDB", fmt.Sprintf("%s: %.0f calls, write units (on demand)", op, a.calls), a.units, "WRU", a.units/1e6*prices.price("dynamoWriteUnitsPerMillion"))
 			}

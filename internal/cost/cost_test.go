@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -98,8 +99,15 @@ func TestEstimateFollowsTheTemplate(t *testing.T) {
 	if _, ok := find(plain, "Lambda", "EnrichFunction"); ok {
 		t.Error("no API key secret: enrich is not deployed, yet priced")
 	}
-	if l, _ := find(plain, "Secrets Manager", "secrets"); l.Quantity != 1 {
-		t.Errorf("default: %v secrets, want 1 (the token)", l.Quantity)
+	if l, _ := find(plain, "Secrets Manager", "secrets"); l.Quantity != 0 {
+		t.Errorf("default: %v secrets, want 0 (the token is an SSM parameter)", l.Quantity)
+	}
+	legacy := estimate(t, load(t, nil, map[string]string{"WebhookTokenSecretName": "peerbridge/webhook-token"}), 10000)
+	if l, _ := find(legacy, "Secrets Manager", "secrets"); l.Quantity != 1 || l.Cost != 0.40 {
+		t.Errorf("WebhookTokenSecretName: %+v, want 1 secret at 0.40", l)
+	}
+	if l, _ := find(legacy, "Secrets Manager", "GetSecretValue"); l.Quantity == 0 {
+		t.Errorf("WebhookTokenSecretName: no secret reads priced: %+v", l)
 	}
 
 	withURL := map[string]string{"Endpoint": "FunctionUrl"}
@@ -110,8 +118,8 @@ func TestEstimateFollowsTheTemplate(t *testing.T) {
 	if _, ok := find(full, "API Gateway", ""); ok {
 		t.Error("FunctionUrl: an API Gateway line")
 	}
-	if l, _ := find(full, "Secrets Manager", "secrets"); l.Quantity != 1 {
-		t.Errorf("with the actions: %v secrets, want 1 (the token; the API key is an SSM parameter)", l.Quantity)
+	if l, _ := find(full, "Secrets Manager", "secrets"); l.Quantity != 0 {
+		t.Errorf("with the actions: %v secrets, want 0 (the token and the API key are SSM parameters)", l.Quantity)
 	}
 	if l, ok := find(full, "SSM Parameter Store", ""); ok && l.Cost != 0 {
 		t.Errorf("SSM standard parameters are free: %+v", l)
@@ -161,7 +169,7 @@ func TestEstimateFollowsTheTemplate(t *testing.T) {
 // Custom metrics are pro-rated by the hours with data: a metric written at every webhook
 // costs nearly a full month at a webhook a minute, a small share at one a day.
 func TestMetricsAreProRated(t *testing.T) {
-	tpl := load(t, nil, nil)
+	tpl := load(t, nil, map[string]string{"Metrics": "detailed"}) // basic writes none on the samples' healthy path
 	busy, _ := find(estimate(t, tpl, 43800), "CloudWatch", "custom metrics")
 	quiet, _ := find(estimate(t, tpl, 30), "CloudWatch", "custom metrics")
 	none, _ := find(estimate(t, tpl, 0), "CloudWatch", "custom metrics")
@@ -190,13 +198,63 @@ func TestMetricsLevel(t *testing.T) {
 	basic := estimate(t, load(t, nil, actions), 10000)
 	detailed := estimate(t, load(t, nil, map[string]string{"Metrics": "detailed", "PeerdomApiKeyParameterName": "key",
 		"OnboardingRoleIds": "r1", "RoleDefaults": `{"Purpose":"x"}`}), 10000)
-	if b, d := count(basic), count(detailed); b == 0 || b > 8 || d <= b {
-		t.Errorf("custom metrics: basic %d (want 1..8), detailed %d (want more)", b, d)
+	// basic writes failure counts only: the samples' run, where nothing fails, feeds none.
+	if b, d := count(basic), count(detailed); b != 0 || d <= 8 {
+		t.Errorf("custom metrics: basic %d (want 0), detailed %d (want more than 8)", b, d)
 	}
 	if l, _ := find(basic, "CloudWatch", "dashboards"); l.Quantity != 0 {
 		t.Errorf("basic: %v dashboards, want 0", l.Quantity)
 	}
 	if l, _ := find(detailed, "CloudWatch", "dashboards"); l.Quantity != 1 {
 		t.Errorf("detailed: %v dashboards, want 1", l.Quantity)
+	}
+}
+
+// The alarms at the default metrics level: a dead-letter alarm for each queue, the
+// webhook queue's age, and with reconciliation its heartbeat and drift; the endpoint's
+// 4xx/5xx alarms only without reconciliation (or at detailed). All but ReconcileDrift
+// watch AWS's own metrics, free of custom-metric charges; each is priced per metric.
+func TestAlarmsAtBasic(t *testing.T) {
+	alarms := func(params map[string]string) (names []string, custom []string) {
+		for _, r := range load(t, nil, params).Resources() {
+			if r.Type != "AWS::CloudWatch::Alarm" {
+				continue
+			}
+			names = append(names, r.LogicalID)
+			if ns, _ := r.Properties["Namespace"].(string); !strings.HasPrefix(ns, "AWS/") {
+				custom = append(custom, r.LogicalID)
+			}
+		}
+		slices.Sort(names)
+		return names, custom
+	}
+	typical := map[string]string{"Endpoint": "FunctionUrl"}
+	for k, v := range actions {
+		typical[k] = v
+	}
+	names, custom := alarms(typical)
+	if want := []string{"EventDeliveryDLQAlarm", "ReconcileDriftAlarm", "ReconcileHeartbeatAlarm", "WebhookDLQAlarm", "WebhookQueueAgeAlarm"}; !slices.Equal(names, want) {
+		t.Errorf("typical organization, basic: alarms %v, want %v", names, want)
+	}
+	if !slices.Equal(custom, []string{"ReconcileDriftAlarm"}) {
+		t.Errorf("alarms on custom metrics %v, want ReconcileDriftAlarm alone (written only when reconcile finds differences)", custom)
+	}
+	if l, _ := find(estimate(t, load(t, nil, typical), 10000), "CloudWatch", "alarm metrics"); l.Quantity != 5 {
+		t.Errorf("typical organization: %v alarm metrics priced, want 5", l.Quantity)
+	}
+	names, _ = alarms(nil)
+	if want := []string{"EventDeliveryDLQAlarm", "Ingest4xxAlarm", "Ingest5xxAlarm", "WebhookDLQAlarm", "WebhookQueueAgeAlarm"}; !slices.Equal(names, want) {
+		t.Errorf("defaults (no reconciliation): alarms %v, want %v", names, want)
+	}
+	noSchedule := map[string]string{"Endpoint": "FunctionUrl", "ReconcileSchedule": ""}
+	for k, v := range actions {
+		noSchedule[k] = v
+	}
+	if names, _ = alarms(noSchedule); !slices.Contains(names, "IngestUrl5xxAlarm") || slices.Contains(names, "ReconcileHeartbeatAlarm") {
+		t.Errorf("actions without a reconcile schedule: alarms %v, want the endpoint's 5xx alarm and no heartbeat", names)
+	}
+	typical["Metrics"] = "detailed"
+	if names, _ = alarms(typical); !slices.Contains(names, "IngestUrl5xxAlarm") || !slices.Contains(names, "UnrecognizedShareAlarm") {
+		t.Errorf("detailed: alarms %v, want the endpoint's and the unrecognized share's too", names)
 	}
 }

@@ -6,11 +6,12 @@
 // Every distinct (namespace, name, dimensions) is a custom metric CloudWatch bills
 // ($0.30 a month, pro-rated by the hours it receives data), so there are two levels
 // (the template's Metrics parameter, METRICS_LEVEL):
-//   - basic (the default): the counts the alarms and `peerbridge status` read, Basic,
-//     undimensioned, zero counts never written, at most one line per invocation. A
-//     healthy stack sends data only to EventsPublished and ActionsDone (and
-//     reconciliation to its ReconcileDifferences, every run: the heartbeat); the others
-//     count failures. WebhooksAccepted is AWS's own SQS NumberOfMessagesSent (free).
+//   - basic (the default): the failure counts, Basic, undimensioned, zero counts never
+//     written, at most one line per invocation. A healthy stack writes none, so it pays
+//     for none (and reconciliation writes its ReconcileDifferences only when it found
+//     some). The alarms watch AWS's own metrics (free): SQS depth and age, Lambda errors.
+//     `peerbridge status` shows WebhooksAccepted and EventsPublished from the webhook
+//     queue's SQS NumberOfMessagesSent and NumberOfMessagesDeleted (free).
 //   - detailed: every name, undimensioned and by its dimension (Reason, DetailType,
 //     Action): about 35 metrics.
 //
@@ -41,10 +42,12 @@ const (
 var Names = []string{WebhooksAccepted, WebhooksRejected, EventsPublished, Unrecognized, Oversized, DeliveriesFailed,
 	ActionsDone, ActionsIgnored, ActionsFailed}
 
-// Basic lists the metrics written at the basic level: Names but WebhooksAccepted (SQS
-// counts the messages ingest sends, free) and ActionsIgnored (nothing reads it but a
-// person, who can set Metrics to detailed).
-var Basic = []string{WebhooksRejected, EventsPublished, Unrecognized, Oversized, DeliveriesFailed, ActionsDone, ActionsFailed}
+// Basic lists the metrics written at the basic level: the counts of failures, which a
+// healthy stack never writes (a custom metric is billed only for the hours it receives
+// data). The counts of work done (WebhooksAccepted, EventsPublished, ActionsDone,
+// ActionsIgnored) and UnrecognizedMessages, which Peerdom's test messages feed, are
+// written at detailed only.
+var Basic = []string{WebhooksRejected, Oversized, DeliveriesFailed, ActionsFailed}
 
 // The levels (METRICS_LEVEL); an empty or unknown level is basic.
 const (

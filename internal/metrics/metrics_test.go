@@ -43,23 +43,30 @@ func TestCountWritesValidEMF(t *testing.T) {
 }
 
 // TestBasicWritesBasicNamesUndimensioned: at the basic level a line holds only the
-// Basic names, with no dimension; a count of names outside Basic alone writes no line.
+// Basic names (failures), with no dimension; counts of work done (events published,
+// actions done, unrecognized messages) alone write no line, so a healthy stack feeds no
+// custom metric.
 func TestBasicWritesBasicNamesUndimensioned(t *testing.T) {
 	var buf bytes.Buffer
 	w := New(&buf, "peerbridge/test")
 	w.Now = func() time.Time { return time.UnixMilli(1796000000123) }
-	if err := w.Count(map[string]int{EventsPublished: 3, Unrecognized: 1}, "DetailType", "Role Created"); err != nil {
+	if err := w.Count(map[string]int{EventsPublished: 3, Unrecognized: 1, DeliveriesFailed: 2}, "DetailType", "Role Created"); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Count(map[string]int{WebhooksAccepted: 1}, "", ""); err != nil {
-		t.Fatal(err)
+	for _, healthy := range []map[string]int{{WebhooksAccepted: 1}, {EventsPublished: 1, Unrecognized: 1}, {ActionsDone: 1}, {ActionsIgnored: 1}} {
+		if err := w.Count(healthy, "Action", "enrich"); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := w.Count(map[string]int{ActionsIgnored: 1}, "Action", "enrich"); err != nil {
-		t.Fatal(err)
-	}
-	want := `{"EventsPublished":3,"UnrecognizedMessages":1,"_aws":{"CloudWatchMetrics":[{"Namespace":"peerbridge/test","Dimensions":[[]],"Metrics":[{"Name":"EventsPublished","Unit":"Count"},{"Name":"UnrecognizedMessages","Unit":"Count"}]}],"Timestamp":1796000000123}}` + "\n"
+	want := `{"DeliveriesFailed":2,"_aws":{"CloudWatchMetrics":[{"Namespace":"peerbridge/test","Dimensions":[[]],"Metrics":[{"Name":"DeliveriesFailed","Unit":"Count"}]}],"Timestamp":1796000000123}}` + "\n"
 	if buf.String() != want {
 		t.Errorf("basic wrote\n%s\nwant\n%s", buf.String(), want)
+	}
+	for _, name := range Basic {
+		buf.Reset()
+		if err := w.Count(map[string]int{name: 1}, "Reason", "x"); err != nil || !strings.Contains(buf.String(), `{"Name":"`+name+`"`) {
+			t.Errorf("%s at basic: %v %q", name, err, buf.String())
+		}
 	}
 }
 

@@ -114,14 +114,22 @@ func oldestAge(ctx context.Context, cw *cloudwatch.Client, queueURL string, now 
 	return nil, nil
 }
 
-// sqsSent labels the query of the webhook queue's NumberOfMessagesSent.
-const sqsSent = "sqs:NumberOfMessagesSent"
+// sqsCounts are the webhook queue's own SQS metrics (free) status shows in place of a
+// count the functions do not write at the basic metrics level: the label of each query,
+// and the name it is shown under.
+var sqsCounts = []struct{ metric, shownAs string }{
+	// ingest sends one message per webhook accepted (a redrive of dead letters sends more)
+	{"NumberOfMessagesSent", metrics.WebhooksAccepted},
+	// the worker deletes a message once its event is on the bus (or it was dropped as
+	// too large for it, which Oversized counts)
+	{"NumberOfMessagesDeleted", metrics.EventsPublished},
+}
 
 // lastHourSums sums every metric of the namespace over the last hour, one query per
 // metric name with no dimensions (internal/metrics emits each count undimensioned too).
-// At the basic metrics level the functions do not write WebhooksAccepted: it is then
-// what SQS counts for free, the messages sent to the webhook queue (ingest sends one per
-// webhook accepted; a redrive of dead letters sends more).
+// At the basic metrics level the functions do not write WebhooksAccepted and
+// EventsPublished: they are then what SQS counts for free on the webhook queue
+// (sqsCounts).
 func lastHourSums(ctx context.Context, cw *cloudwatch.Client, namespace, queueName string, now time.Time) (map[string]float64, error) {
 	var queries []cwtypes.MetricDataQuery
 	for i, name := range metrics.Names {
@@ -129,9 +137,12 @@ func lastHourSums(ctx context.Context, cw *cloudwatch.Client, namespace, queueNa
 			MetricStat: &cwtypes.MetricStat{Metric: &cwtypes.Metric{Namespace: aws.String(namespace), MetricName: aws.String(name)},
 				Period: aws.Int32(3600), Stat: aws.String("Sum")}})
 	}
-	if queueName != "" {
-		queries = append(queries, cwtypes.MetricDataQuery{Id: aws.String("sent"), Label: aws.String(sqsSent),
-			MetricStat: &cwtypes.MetricStat{Metric: &cwtypes.Metric{Namespace: aws.String("AWS/SQS"), MetricName: aws.String("NumberOfMessagesSent"),
+	for i, c := range sqsCounts {
+		if queueName == "" {
+			break
+		}
+		queries = append(queries, cwtypes.MetricDataQuery{Id: aws.String(fmt.Sprintf("sqs%d", i)), Label: aws.String("sqs:" + c.metric),
+			MetricStat: &cwtypes.MetricStat{Metric: &cwtypes.Metric{Namespace: aws.String("AWS/SQS"), MetricName: aws.String(c.metric),
 				Dimensions: []cwtypes.Dimension{{Name: aws.String("QueueName"), Value: aws.String(queueName)}}},
 				Period: aws.Int32(3600), Stat: aws.String("Sum")}})
 	}
@@ -150,11 +161,13 @@ func lastHourSums(ctx context.Context, cw *cloudwatch.Client, namespace, queueNa
 		}
 		sums[aws.ToString(r.Label)] = sum
 	}
-	if sent, ok := sums[sqsSent]; ok {
-		if _, emitted := sums[metrics.WebhooksAccepted]; !emitted {
-			sums[metrics.WebhooksAccepted] = sent
+	for _, c := range sqsCounts {
+		if v, ok := sums["sqs:"+c.metric]; ok {
+			if _, emitted := sums[c.shownAs]; !emitted {
+				sums[c.shownAs] = v
+			}
+			delete(sums, "sqs:"+c.metric)
 		}
-		delete(sums, sqsSent)
 	}
 	return sums, nil
 }

@@ -17,7 +17,7 @@ const sdk = "github.com/aws/aws-sdk-go-v2/"
 // links are the SDK packages each function must (true) and must not (false) link: only
 // the clients it calls, so no other client's initialisation runs in its cold start.
 var links = map[string]map[string]bool{
-	"IngestFunction":       {"service/sqs": true, "service/dynamodb": false, "service/secretsmanager": true, "service/eventbridge": false, "service/ssm": false},
+	"IngestFunction":       {"service/sqs": true, "service/dynamodb": false, "service/secretsmanager": true, "service/eventbridge": false, "service/ssm": true},
 	"WorkerFunction":       {"service/eventbridge": true, "service/dynamodb": false, "service/sqs": false, "service/secretsmanager": false, "service/ssm": false},
 	"OnboardPeerFunction":  {"service/ssm": true, "service/secretsmanager": false, "service/dynamodb": true, "service/eventbridge": false, "service/sqs": false},
 	"RoleDefaultsFunction": {"service/ssm": true, "service/secretsmanager": false, "service/dynamodb": true, "service/eventbridge": false, "service/sqs": false},

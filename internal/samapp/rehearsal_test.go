@@ -181,10 +181,18 @@ func TestFirstDeployRehearsal(t *testing.T) {
 		})}
 	cf := cloudformation.NewFromConfig(cfg)
 
-	// Step 1 of the page: the API key's parameter.
-	if _, err := ssm.NewFromConfig(cfg).PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(docDeployParams["PeerdomApiKeyParameterName"]),
-		Value: aws.String("pd-key-rehearsal"), Type: ssmtypes.ParameterTypeSecureString, Overwrite: aws.Bool(true)}); err != nil {
-		t.Fatal(err)
+	// Step 1 of the page: the webhook token's parameter, under the name the stack reads
+	// by default (the page's command must name it), and the API key's.
+	tokenParam := "/" + rehearsalStack + "/webhook-token"
+	if page, _ := os.ReadFile(filepath.Join(root, "docs", "deploy.md")); !strings.Contains(string(page),
+		"aws ssm put-parameter --name "+tokenParam+" --type SecureString --value \"$(openssl rand -hex 20)\"") {
+		t.Errorf("docs/deploy.md does not store the webhook token in %s, the parameter the stack %s reads", tokenParam, rehearsalStack)
+	}
+	for name, value := range map[string]string{tokenParam: "tok-rehearsal-0123456789abcdef0123456789ab", docDeployParams["PeerdomApiKeyParameterName"]: "pd-key-rehearsal"} {
+		if _, err := ssm.NewFromConfig(cfg).PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(name),
+			Value: aws.String(value), Type: ssmtypes.ParameterTypeSecureString, Overwrite: aws.Bool(true)}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// `sam deploy` keeps its artifacts in a bucket of a stack it creates once per account
 	// and region, tagged and with the bucket as an output. The stack moto makes from SAM's
@@ -318,6 +326,9 @@ func TestFirstDeployRehearsal(t *testing.T) {
 
 	// What the operator commands must find: one webhook waiting, one dead-lettered.
 	outputs := stackOutputs(t, cf, rehearsalStack)
+	if want := "aws ssm get-parameter --region " + mototest.Region + " --name " + tokenParam + " --with-decryption --query Parameter.Value --output text"; outputs["WebhookTokenCommand"] != want {
+		t.Errorf("WebhookTokenCommand output %q, want %q", outputs["WebhookTokenCommand"], want)
+	}
 	q := sqs.NewFromConfig(cfg)
 	if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(outputs["WebhookQueueUrl"]), MessageBody: aws.String(`{"text":"waiting"}`)}); err != nil {
 		t.Fatal(err)

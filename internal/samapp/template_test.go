@@ -240,7 +240,17 @@ func statements(v any, where string, check func(where string, st map[string]any)
 	case map[string]any:
 		if sts, ok := x["Statement"].([]any); ok {
 			for i, s := range sts {
-				if st, ok := s.(map[string]any); ok {
+				st, ok := s.(map[string]any)
+				// A statement chosen by a condition: each branch is a statement.
+				if branches, cond := st["Fn::If"].([]any); ok && cond && len(branches) == 3 {
+					for j, b := range branches[1:] {
+						if bst, ok := b.(map[string]any); ok {
+							check(fmt.Sprintf("%s.Statement[%d].Fn::If[%d]", where, i, j+1), bst)
+						}
+					}
+					continue
+				}
+				if ok {
 					check(fmt.Sprintf("%s.Statement[%d]", where, i), st)
 				}
 			}
@@ -537,10 +547,14 @@ func TestEnvFileSetsOnlyDeclaredVariables(t *testing.T) {
 		}
 	}
 	// No AWS secret needed: the secret ids are emptied and the plain values given.
-	for fn, secretVar := range map[string]string{"IngestFunction": "WEBHOOK_TOKEN_SECRET_ID", "IngestUrlFunction": "WEBHOOK_TOKEN_SECRET_ID", "OnboardPeerFunction": "PEERDOM_API_KEY_PARAMETER",
-		"RoleDefaultsFunction": "PEERDOM_API_KEY_PARAMETER", "EnrichFunction": "PEERDOM_API_KEY_PARAMETER"} {
-		if v, ok := env[fn][secretVar]; !ok || v != "" {
-			t.Errorf("env.json %s.%s = %q, want \"\" (no secret locally)", fn, secretVar, v)
+	// (ingest takes WEBHOOK_TOKENS before its secret or parameter)
+	for fn, secretVars := range map[string][]string{"IngestFunction": {"WEBHOOK_TOKEN_SECRET_ID"},
+		"IngestUrlFunction": {"WEBHOOK_TOKEN_SECRET_ID"}, "OnboardPeerFunction": {"PEERDOM_API_KEY_PARAMETER"},
+		"RoleDefaultsFunction": {"PEERDOM_API_KEY_PARAMETER"}, "EnrichFunction": {"PEERDOM_API_KEY_PARAMETER"}} {
+		for _, secretVar := range secretVars {
+			if v, ok := env[fn][secretVar]; !ok || v != "" {
+				t.Errorf("env.json %s.%s = %q, want \"\" (no secret locally)", fn, secretVar, v)
+			}
 		}
 	}
 }

@@ -46,8 +46,10 @@ func TestTemplateKeepsStateAndAlarms(t *testing.T) {
 
 	hb, _ := resources["ReconcileHeartbeatAlarm"].(map[string]any)
 	props, _ := hb["Properties"].(map[string]any)
-	if hb == nil || props["TreatMissingData"] != "breaching" || props["ComparisonOperator"] != "LessThanThreshold" ||
-		props["MetricName"] != "ReconcileDifferences" || props["Statistic"] != "SampleCount" || hb["Condition"] != "HasReconcileSchedule" {
+	// On the function's own Lambda Errors (free): a run writes no metric when it finds nothing.
+	if hb == nil || props["TreatMissingData"] != "notBreaching" || props["ComparisonOperator"] != "GreaterThanOrEqualToThreshold" ||
+		props["Namespace"] != "AWS/Lambda" || props["MetricName"] != "Errors" || props["Statistic"] != "Sum" || hb["Condition"] != "HasReconcileSchedule" ||
+		dig(props, "Dimensions") == nil {
 		t.Errorf("ReconcileHeartbeatAlarm: %v", hb)
 	}
 	if n := dig(resources, "ReconcileFunction", "Properties", "EventInvokeConfig", "MaximumRetryAttempts"); n == 0 || n == nil {

@@ -325,7 +325,8 @@ func ApplyLocal(env map[string]string, fn samtemplate.Function, local Local) {
 		set("WEBHOOK_TOKENS", local.WebhookToken)
 	}
 	if env["WEBHOOK_TOKENS"] != "" {
-		set("WEBHOOK_TOKEN_SECRET_ID", "") // plain tokens: no secret to read
+		set("WEBHOOK_TOKEN_SECRET_ID", "") // plain tokens: no secret or parameter to read
+		set("WEBHOOK_TOKEN_PARAMETER", "")
 	}
 }
 

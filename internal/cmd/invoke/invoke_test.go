@@ -27,7 +27,7 @@ func TestInvokeEnvIsSamLocalInvokes(t *testing.T) {
 	}
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDCALLER")
 	fn := samtemplate.Function{LogicalID: "IngestFunction", Env: map[string]string{"LOG_LEVEL": "info", "WEBHOOK_TOKENS": "",
-		"WEBHOOK_TOKEN_SECRET_ID": "WebhookTokenSecret", "QUEUE_URL": "WebhookQueue", "EVENT_SOURCE": "peerdom", "TIMEOUT_N": ""}}
+		"WEBHOOK_TOKEN_SECRET_ID": "", "WEBHOOK_TOKEN_PARAMETER": "/peerbridge/webhook-token", "QUEUE_URL": "WebhookQueue", "EVENT_SOURCE": "peerdom", "TIMEOUT_N": ""}}
 	opts := &Options{EnvVars: envFile, Template: filepath.Join(dir, "template.yaml")}
 
 	env, err := invokeEnv(opts, fn, nil)
@@ -35,7 +35,7 @@ func TestInvokeEnvIsSamLocalInvokes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, want := range map[string]string{"LOG_LEVEL": "debug", "WEBHOOK_TOKENS": "local-test-token", "QUEUE_URL": "https://sqs.example/q",
-		"EVENT_SOURCE": "peerdom", "TIMEOUT_N": "5", "WEBHOOK_TOKEN_SECRET_ID": "WebhookTokenSecret", "AWS_ACCESS_KEY_ID": "AKIDCALLER", "AWS_SAM_LOCAL": "true"} {
+		"EVENT_SOURCE": "peerdom", "TIMEOUT_N": "5", "WEBHOOK_TOKEN_PARAMETER": "/peerbridge/webhook-token", "AWS_ACCESS_KEY_ID": "AKIDCALLER", "AWS_SAM_LOCAL": "true"} {
 		if env[k] != want {
 			t.Errorf("%s=%q, want %q", k, env[k], want)
 		}
@@ -50,7 +50,7 @@ func TestInvokeEnvIsSamLocalInvokes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, want := range map[string]string{"AWS_ENDPOINT_URL": "http://127.0.0.1:3002", "QUEUE_URL": "http://127.0.0.1:3002/000000000000/q",
-		"WEBHOOK_TOKENS": "local-test-token", "WEBHOOK_TOKEN_SECRET_ID": "", "AWS_ACCESS_KEY_ID": "PBLOCALKEY", "AWS_SECRET_ACCESS_KEY": "serve-secret"} {
+		"WEBHOOK_TOKENS": "local-test-token", "WEBHOOK_TOKEN_SECRET_ID": "", "WEBHOOK_TOKEN_PARAMETER": "", "AWS_ACCESS_KEY_ID": "PBLOCALKEY", "AWS_SECRET_ACCESS_KEY": "serve-secret"} {
 		if env[k] != want {
 			t.Errorf("--local: %s=%q, want %q", k, env[k], want)
 		}

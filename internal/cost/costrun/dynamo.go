@@ -71,6 +71,10 @@ func itemSize(item map[string]types.AttributeValue) int {
 // readUnits: strongly consistent reads bill one unit per 4 KB, at least one.
 func readUnits(size int) int { return max(1, (size+4095)/4096) }
 
+// eventualReadUnits: an eventually consistent read bills half a unit per 4 KB; counted in
+// whole units, rounded up (at most half a unit over, per call).
+func eventualReadUnits(size int) int { return (readUnits(size) + 1) / 2 }
+
 // writeUnits: writes bill one unit per 1 KB of the larger of the old and new item.
 func writeUnits(size int) int { return max(1, (size+1023)/1024) }
 
@@ -302,7 +306,7 @@ type smithyValidation struct{ msg string }
 func (e *smithyValidation) Error() string { return "ValidationException: " + e.msg }
 
 // Scan answers one page of at most in.Limit items (1 MB when none), in key order;
-// billed as reads of the page's total size.
+// billed as reads of the page's total size (half, eventually consistent).
 func (d *dynamo) Scan(ctx context.Context, in *dynamodb.ScanInput, _ ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err // a call the SDK never sends: not billed
@@ -339,7 +343,11 @@ func (d *dynamo) Scan(ctx context.Context, in *dynamodb.ScanInput, _ ...func(*dy
 		}
 	}
 	out.Count = int32(len(out.Items))
-	d.count("Scan", readUnits(size), size)
+	units := readUnits(size)
+	if !aws.ToBool(in.ConsistentRead) {
+		units = eventualReadUnits(size)
+	}
+	d.count("Scan", units, size)
 	return out, nil
 }
 

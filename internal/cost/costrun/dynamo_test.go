@@ -1,7 +1,10 @@
 package costrun
 
 import (
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/peerbridge/peerbridge/internal/idempotency"
 	"github.com/peerbridge/peerbridge/internal/idempotency/dynamostore"
@@ -38,5 +41,38 @@ func TestDynamoTwinUnits(t *testing.T) {
 		if got := writeUnits(c.size); got != c.write {
 			t.Errorf("writeUnits(%d) = %d, want %d", c.size, got, c.write)
 		}
+	}
+}
+
+// Reconciliation's scan of the state is eventually consistent: the twin bills it half
+// the units of a consistent read of the same bytes.
+func TestStateScanBillsEventualReads(t *testing.T) {
+	for _, c := range []struct{ size, units int }{{0, 1}, {4096, 1}, {8192, 1}, {8193, 2}, {1 << 20, 128}} {
+		if got := eventualReadUnits(c.size); got != c.units {
+			t.Errorf("eventualReadUnits(%d) = %d, want %d", c.size, got, c.units)
+		}
+	}
+	var scanUnits, scanBytes, scans int
+	db := newDynamo(func(op string, units, bytes int) {
+		if op == "Scan" {
+			scans++
+			scanUnits += units
+			scanBytes += bytes
+		}
+	})
+	s := dynamostate.New(db, "state")
+	ctx := t.Context()
+	obj := []byte(`{"id":"x","name":"` + strings.Repeat("n", 900) + `"}`)
+	for i := range 100 {
+		if _, err := s.Put(ctx, state.NewRecord("role", fmt.Sprint("r", i), obj, time.Unix(1, 0), state.FromReconcile)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs, err := s.All(ctx)
+	if err != nil || len(recs) != 100 {
+		t.Fatalf("All: %d records, %v", len(recs), err)
+	}
+	if consistent := readUnits(scanBytes); scans != 1 || scanUnits != (consistent+1)/2 || scanUnits*2 > consistent+1 {
+		t.Errorf("%d scans of %d bytes billed %d units; a consistent read is %d", scans, scanBytes, scanUnits, consistent)
 	}
 }
