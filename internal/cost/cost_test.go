@@ -200,3 +200,55 @@ func TestMetricsLevel(t *testing.T) {
 		t.Errorf("detailed: %v dashboards, want 1", l.Quantity)
 	}
 }
+
+// Per million webhooks at volume (issue 22): the pipeline with the function URL at most
+// 2.50 USD, the actions (at the corpus mix) at most 2.00 USD; the log bytes a webhook
+// at info (platform lines and the HTTP API's access log included) at most 800.
+func TestPerMillionTargets(t *testing.T) {
+	fig, _ := Measured()
+	prices, _ := ListPrices()
+	perMillion := func(params map[string]string) (float64, float64) {
+		usd, logBytes, err := PerMillion(load(t, nil, params), fig, prices)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return usd, logBytes
+	}
+	withActions := func(endpoint string) map[string]string {
+		m := map[string]string{"Endpoint": endpoint}
+		for k, v := range actions {
+			m[k] = v
+		}
+		return m
+	}
+	urlPipeline, urlLog := perMillion(map[string]string{"Endpoint": "FunctionUrl"})
+	apiPipeline, apiLog := perMillion(map[string]string{"Endpoint": "HttpApi"})
+	urlFull, _ := perMillion(withActions("FunctionUrl"))
+	apiFull, _ := perMillion(withActions("HttpApi"))
+	t.Logf("per million webhooks: pipeline %.3f USD with the function URL, %.3f with the HTTP API; actions %.3f (%.3f with the HTTP API); log bytes a webhook %.0f (function URL), %.0f (HTTP API)",
+		urlPipeline, apiPipeline, urlFull-urlPipeline, apiFull-apiPipeline, urlLog, apiLog)
+	if urlPipeline > 2.50 {
+		t.Errorf("the pipeline with the function URL costs %.3f USD a million webhooks, want at most 2.50", urlPipeline)
+	}
+	if actions := urlFull - urlPipeline; actions > 2.00 {
+		t.Errorf("the actions cost %.3f USD a million webhooks, want at most 2.00", actions)
+	}
+	if apiLog > 800 {
+		t.Errorf("%.0f log bytes a webhook with the HTTP API at volume, want at most 800", apiLog)
+	}
+	// And each webhook its own batch, as at a typical organization's rate.
+	one, err := EstimateAt(load(t, nil, map[string]string{"Endpoint": "HttpApi"}), fig, prices, 10000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logGB float64
+	for _, l := range one.Lines {
+		if l.Service == "CloudWatch Logs" && l.Unit == "GB" {
+			logGB += l.Quantity
+		}
+	}
+	t.Logf("log bytes a webhook in batches of one, HTTP API: %.0f", logGB*1e9/10000)
+	if b := logGB * 1e9 / 10000; b > 800 {
+		t.Errorf("%.0f log bytes a webhook with the HTTP API in batches of one, want at most 800", b)
+	}
+}
