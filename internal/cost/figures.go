@@ -13,12 +13,12 @@ import (
 // `make cost-figures`): totals for Webhooks webhooks of the corpus mix, one set per
 // combination of the parameters that change what the functions write (VariantParams).
 type Figures struct {
-	Measured string    `json:"measured"` // the date of the run
-	How      string    `json:"how"`
-	Webhooks int       `json:"webhooks"` // the webhooks each variant's totals are for
+	Measured string `json:"measured"` // the date of the run
+	How      string `json:"how"`
+	Webhooks int    `json:"webhooks"` // the webhooks each variant's totals are for
 	// WorkerBatch is the batch size of each variant's Batched counts.
-	WorkerBatch int `json:"workerBatch,omitempty"`
-	Variants []Variant `json:"variants"`
+	WorkerBatch int       `json:"workerBatch,omitempty"`
+	Variants    []Variant `json:"variants"`
 	// Reconcile is one scheduled reconciliation run that finds no difference, over an
 	// organization of Entities roles, circles and peers.
 	Reconcile ReconcileRun `json:"reconcile"`
