@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/corpus"
 	"github.com/peerbridge/peerbridge/internal/cost"
+	"github.com/peerbridge/peerbridge/internal/ingest"
+	"github.com/peerbridge/peerbridge/internal/queue"
 	"github.com/peerbridge/peerbridge/internal/repo"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
 )
@@ -400,4 +404,79 @@ func actionEvents(c cost.Counts) float64 {
 		}
 	}
 	return n
+}
+
+// TestBatchWithAFailedEntry: a batch of 10 through the pipeline the figures count, one of
+// whose events the bus refuses once: the worker reports that message alone, the queue
+// gives it back alone (its second receive), and every delivery id is published exactly
+// once; nothing is dead-lettered or left in the queue.
+func TestBatchWithAFailedEntry(t *testing.T) {
+	cases := corpus.Load(t)
+	p, err := New(Config{Template: filepath.Join(root(t), "template.yaml"), Cases: cases})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var ids []string
+	for _, c := range cases {
+		resp := p.p.Ingest.Handle(ctx, ingest.Request{Method: http.MethodPost, Token: p.token, Body: c.Body})
+		if resp.Status != http.StatusOK {
+			t.Fatalf("%s: %d %s", c.Name, resp.Status, resp.Body)
+		}
+		var answer struct{ ID string }
+		if err := json.Unmarshal([]byte(resp.Body), &answer); err != nil || answer.ID == "" {
+			t.Fatalf("%s: answer %s: %v", c.Name, resp.Body, err)
+		}
+		ids = append(ids, answer.ID)
+	}
+	victim := ids[3]
+	refused := 0
+	p.p.Bus.FailEntry = func(e bus.Entry) (string, string) {
+		if strings.Contains(e.Detail, `"id":"`+victim+`"`) && refused == 0 {
+			refused++
+			return "InternalFailure", "injected"
+		}
+		return "", ""
+	}
+	var batches []int
+	var reported [][]string
+	for {
+		got, err := p.p.Queue.Poll(ctx, 10, func(ctx context.Context, batch []queue.Message) ([]string, error) {
+			failed, err := p.p.Worker.Handle(ctx, batch)
+			reported = append(reported, failed)
+			return failed, err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == 0 {
+			break
+		}
+		batches = append(batches, got)
+	}
+	if refused != 1 {
+		t.Fatalf("the fault fired %d times, want 1", refused)
+	}
+	if !reflect.DeepEqual(batches, []int{10, 1}) || len(reported[0]) != 1 || len(reported[1]) != 0 {
+		t.Errorf("batches %v, reported failures %v: want [10 1], one then none", batches, reported)
+	}
+	published := map[string]int{}
+	for _, e := range p.p.Bus.Events() {
+		var d struct{ ID string }
+		if err := json.Unmarshal([]byte(e.Entry.Detail), &d); err != nil {
+			t.Fatal(err)
+		}
+		published[d.ID]++
+	}
+	for _, id := range ids {
+		if published[id] != 1 {
+			t.Errorf("delivery %s published %d times, want once", id, published[id])
+		}
+	}
+	if len(published) != len(ids) {
+		t.Errorf("%d delivery ids published, want %d", len(published), len(ids))
+	}
+	if n, dead := p.p.Queue.Len(), len(p.p.Queue.DeadLetters()); n != 0 || dead != 0 {
+		t.Errorf("%d messages left in the queue, %d dead-lettered", n, dead)
+	}
 }
