@@ -256,3 +256,37 @@ func TestPerMillionTargets(t *testing.T) {
 		t.Errorf("%.0f log bytes a webhook with the HTTP API in batches of one, want at most 800", b)
 	}
 }
+
+// The worker's mean batch follows the template's window and batch size and the rate:
+// 1 + rate × window, at most the batch size; 1 without a window.
+func TestWorkerBatching(t *testing.T) {
+	for _, c := range []struct {
+		window   string
+		webhooks float64
+		want     float64
+	}{
+		{"10", 0, 1},
+		{"10", 10000, 1 + 10000.0/(730*3600)*10},
+		{"10", 1e6, 1 + 1e6/(730*3600)*10},
+		{"0", 1e6, 1},
+		{"60", 1e7, 10},
+	} {
+		b, err := WorkerBatching(load(t, nil, map[string]string{"WorkerBatchingWindow": c.window}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.Expected(c.webhooks, 730); b.Size != 10 || math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("window %s s, %v webhooks a month: batch size %d, mean batch %v; want 10, %v", c.window, c.webhooks, b.Size, got, c.want)
+		}
+	}
+	// The bill's worker invocations are the webhooks over the mean batch.
+	fig, _ := Measured()
+	prices, _ := ListPrices()
+	bill, err := Estimate(load(t, nil, map[string]string{"WorkerBatchingWindow": "60"}), fig, prices, 10_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, ok := find(bill, "Lambda", "WorkerFunction requests"); !ok || math.Abs(l.Quantity-1_000_000) > 1e-3 {
+		t.Errorf("10M webhooks in batches of 10: %v worker invocations, want 1,000,000", l.Quantity)
+	}
+}
