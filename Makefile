@@ -58,8 +58,16 @@ endef
 # - ingest's warm invocation (JSON event in, handler, the real SDK SendMessage with its
 #   HTTP round trip stubbed, JSON answer out) costs at most twice the SDK call alone: our
 #   code around the one AWS call the function exists to make may cost as much CPU as
-#   that call, no more. Both are timed alternately inside one benchmark (invoke-µs,
-#   sdk-µs), as they must see the machine at the same moment;
+#   that call, no more. Both are timed in turns inside one benchmark, as they must see
+#   the machine at the same moment. Judged on CPU time (invoke-cpu-µs/sdk-cpu-µs, the
+#   process's getrusage, garbage collection included) since issue 22: wall time
+#   (invoke-µs/sdk-µs, printed) counts the moments other processes hold the core, and
+#   on this shared machine it put the median at 2.02 against 2 while CPU time put it at
+#   1.8-1.9; the target and its baseline are unchanged. Issue 22 also cut the cause:
+#   ingest's Lambda handler decodes only the event fields it reads (HTTPAPIRequest), not
+#   the whole events.APIGatewayV2HTTPRequest, a third of the invocation's CPU beside the
+#   call. invoke-cpu-µs/baseline-cpu-µs (printed) is against what any ingest written the
+#   usual way must do: decode the whole event and make the call;
 # - the worker's warm invocation (one batch of 10, invoked with a deadline as Lambda
 #   does, PutEvents stubbed the same way) costs at most 2.5 times what any worker must do
 #   with the batch (the runtime decoding its JSON, and PutEvents), timed alternately with
@@ -67,9 +75,12 @@ endef
 #   in which PutEvents' network round trip (~10 ms) dominates; at the template's 128 MB a
 #   function gets 128/1769 of a vCPU, so the baseline's ~100 µs of CPU here are ~1.4 ms
 #   there, and 2.5x adds ~2.1 ms: at most a fifth of the ~11.4 ms the call the function
-#   exists to make bills anyway. billed-ms (invoke-µs x 1769/128 + 10 ms) prints that
+#   exists to make bills anyway. billed-ms (invoke-cpu-µs x 1769/128 + 10 ms) prints that
 #   model, beside baseline-billed-ms; it reads this machine's load as Lambda's, so it is
-#   not the one judged. (Until issue 10 the target was invoke-µs/sdk-µs <= 2, PutEvents
+#   not the one judged. Judged on CPU time (invoke-cpu-µs/baseline-cpu-µs) since issue
+#   22, as IngestWarm below: the same target and baseline; wall time's ratio
+#   (invoke-µs/baseline-µs, printed) measured 2.58x, and main's worker 2.61x, on this
+#   machine beside 8 other agents, where it had been met on a quieter one. (Until issue 10 the target was invoke-µs/sdk-µs <= 2, PutEvents
 #   alone, invoked without a deadline: CPU that a warm invocation bills only beside the
 #   network wait; it measured 3.3x, and 5x with the deadline, a miss that cost the user
 #   under a fifth of the billed duration. Of the handler's own parts, the envelope
@@ -116,7 +127,7 @@ COLDSTART_TARGETS := $(foreach f,$(COLDSTART_FUNCTIONS),'ColdStart/$(f):init-ms/
 bench:
 	@rm -f .bench-missed .bench-table
 	$(call bench-group,./pkg/peerdom/ ./pkg/eventpattern/,.,,'Parse/BaselineJSONDecode<=2' 'BaselineGoldmark/Parse>=4' $(PARSE_ADVERSARIAL_TARGETS) 'MatchEvent/BaselineDecodeEvent<=0.05' 'Route/BaselineDecodeEvent<=1.5')
-	$(call bench-group,./internal/ingest/ ./internal/worker/,Warm,,'IngestWarm:invoke-µs/sdk-µs<=2' 'WorkerWarm:invoke-µs/baseline-µs<=2.5' 'IngestWarm:invoke-µs' 'IngestWarm:sdk-µs' 'WorkerWarm:billed-ms/baseline-billed-ms' 'WorkerWarm:invoke-µs' 'WorkerWarm:baseline-µs' 'WorkerWarm:billed-ms')
+	$(call bench-group,./internal/ingest/ ./internal/worker/,Warm,,'IngestWarm:invoke-cpu-µs/sdk-cpu-µs<=2' 'WorkerWarm:invoke-cpu-µs/baseline-cpu-µs<=2.5' 'WorkerWarm:invoke-µs/baseline-µs' 'IngestWarm:invoke-µs/sdk-µs' 'IngestWarm:invoke-cpu-µs/baseline-cpu-µs' 'IngestWarm:invoke-µs' 'IngestWarm:sdk-µs' 'IngestWarm:invoke-cpu-µs' 'IngestWarm:sdk-cpu-µs' 'WorkerWarm:billed-ms/baseline-billed-ms' 'WorkerWarm:invoke-µs' 'WorkerWarm:baseline-µs' 'WorkerWarm:invoke-cpu-µs' 'WorkerWarm:baseline-cpu-µs' 'WorkerWarm:billed-ms')
 	$(call bench-group,./cmd/peerbridge/,ServeWebhooks,-benchtime 5000x,'ServeWebhooks:added-p50-ms<=5' 'ServeWebhooks:bare-µs/serve-µs' 'ServeWebhooks:bare-cpu-µs/cpu-µs' 'ServeWebhooks:webhooks/s' 'ServeWebhooks:p50-ms' 'ServeWebhooks:p99-ms' 'ServeWebhooksWithActions:bare-µs/serve-µs' 'ServeWebhooksWithActions:added-p50-ms',3)
 	$(call bench-group,./cmd/peerbridge/,ServeSoak,-benchtime 300000x,'ServeSoak:rss-MB@300k/rss-MB@10k<=1.5' 'ServeSoak:rss-MB@300k' 'ServeSoak:heap-MB@300k',1)
 	$(call bench-group,./internal/coldstart/,ColdStart,-benchtime 15x -count $(BENCH_COUNT),$(COLDSTART_TARGETS),1)

@@ -213,16 +213,21 @@ with the parameters you give it, line by line, before you deploy:
   writes to its log, and the custom metrics its metric lines create; it writes them to
   internal/cost/figures.json, which ` + "`peerbridge cost`" + ` embeds. A test runs 10,000 webhooks
   through the counting pipeline and holds the bill for 10,000 to its counts, so the figures
-  cannot drift from the code.
+  cannot drift from the code. The worker's counts are measured twice, each webhook its
+  own batch and in batches of 10, and another test holds the bill for batches of 1, 2, 5
+  and 10 webhooks to counted runs in such batches.
 - **assumptions** (prices.json, named "assumed" on the bill): what cannot be measured on
   this machine, each with its reason: the billed milliseconds of an invocation, Lambda's
   own platform log lines, the HTTP API's access log line, the idle long polls of the
   worker's SQS event source (5 pollers, 20 s each: about 648,000 requests a month, inside
-  SQS's free million), log compression, how often secrets are read.
+  SQS's free million), log compression, how often secrets are read; and the worker's
+  mean batch: 1 + the webhooks a second times the batching window
+  (` + "`WorkerBatchingWindow`" + `, 10 s), at most 10, as for webhooks arriving at random moments
+  (bursts make batches larger), with one ReceiveMessage a webhook whatever the batch (at
+  these rates each arrival ends a long poll), one invocation and one delete a batch.
 - **what the figures leave out**: the webhooks the actions' own writes cause (Peerdom sends
   them; count them in ` + "`--webhooks-per-month`" + `); retries and dead letters; X-Ray
-  (Tracing=on); chat's API destination invocations; a worker batch of more than one
-  webhook (at these rates each webhook is its own batch, which is the upper bound).
+  (Tracing=on); chat's API destination invocations.
 
 A typical organization: a few hundred people, the three actions deployed, reconciliation
 every 15 minutes, the function URL endpoint. This page is generated from

@@ -45,7 +45,7 @@ func main() {
 		lambda.Start(h.HandleFunctionURL) // a function URL has no routes: ingest checks the route
 		return
 	}
-	lambda.Start(h.HandleAPIGateway)
+	lambda.Start(h.HandleHTTPAPI) // the HTTP API's event, decoding only what ingest reads
 }
 
 func newHandler(getenv func(string) string, logger *slog.Logger) (*ingest.Handler, error) {

@@ -104,12 +104,25 @@ type FunctionUsage struct {
 }
 
 // Estimate prices a month of webhooksPerMonth webhooks through tpl (resolved with its
-// parameters) from the measured figures.
+// parameters) from the measured figures, the worker's batches as large as the rate and
+// the template's batching window make them (Batching.Expected).
 func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksPerMonth int) (*Bill, error) {
+	batching, err := WorkerBatching(tpl)
+	if err != nil {
+		return nil, err
+	}
+	return EstimateAt(tpl, fig, prices, webhooksPerMonth, batching.Expected(float64(webhooksPerMonth), prices.Assumptions.HoursPerMonth))
+}
+
+// EstimateAt is Estimate with the worker's mean batch given: batch webhooks a worker
+// invocation (1: each webhook its own batch).
+func EstimateAt(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksPerMonth int, batch float64) (*Bill, error) {
 	variant, err := fig.Variant(tpl.Params)
 	if err != nil {
 		return nil, err
 	}
+	vu := usesAt(variant.Counts, variant.Batched, fig.WorkerBatch, batch)
+	ru := usesAt(fig.Reconcile.Counts, nil, 0, 1)
 	fns, err := tpl.Functions()
 	if err != nil {
 		return nil, err
@@ -117,7 +130,7 @@ func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksP
 	resources := tpl.Resources()
 	b := &Bill{WebhooksPerMonth: webhooksPerMonth, Params: Shown(tpl, tpl.Params), PricesDate: prices.Date, FiguresDate: fig.Measured}
 	n := float64(webhooksPerMonth)
-	perWebhook := func(v int) float64 { return float64(v) * n / float64(fig.Webhooks) }
+	perWebhook := func(v float64) float64 { return v * n / float64(fig.Webhooks) }
 	hours := prices.Assumptions.HoursPerMonth
 
 	// Reconcile's schedule: runs a month.
@@ -156,14 +169,14 @@ func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksP
 			inv = runs * float64(max(fig.Reconcile.Function(code).Invocations, 1))
 			ownLog = runs * float64(fig.Reconcile.Function(code).LogBytes)
 		} else {
-			fc := variant.Function(code)
-			if fc.Invocations == 0 {
+			fc := vu.function(code)
+			if fc.invocations == 0 {
 				b.Notes = append(b.Notes, fmt.Sprintf("%s (%s): no figures measured; priced at zero", fn.LogicalID, code))
 			}
-			inv = perWebhook(fc.Invocations)
-			ownLog = perWebhook(fc.LogBytes)
+			inv = perWebhook(fc.invocations)
+			ownLog = perWebhook(fc.logBytes)
 		}
-		ms := billedMs(prices, variant.Counts, fig.Reconcile.Counts, code)
+		ms := billedMs(prices, vu, ru, code)
 		gbs := inv * ms / 1000 * float64(fn.MemoryMB) / 1024
 		lambdaRequests += inv
 		gbSeconds += gbs
@@ -219,13 +232,13 @@ func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksP
 		ops[k].units += units
 	}
 	var eventBytes float64
-	for _, r := range variant.Requests {
-		if !deployed[strings.TrimSuffix(r.Function, EventSource)] || r.Service == "peerdom" {
+	for _, r := range vu.requests {
+		if !deployed[strings.TrimSuffix(r.function, EventSource)] || r.service == "peerdom" {
 			continue
 		}
-		addOp(r.Service, r.Operation, perWebhook(r.Calls), perWebhook(r.Units))
-		if r.Service == "events" {
-			eventBytes += perWebhook(r.Bytes)
+		addOp(r.service, r.operation, perWebhook(r.calls), perWebhook(r.units))
+		if r.service == "events" {
+			eventBytes += perWebhook(r.bytes)
 		}
 	}
 	if deployed["functions/reconcile"] && runs > 0 {
@@ -299,9 +312,9 @@ func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksP
 		}
 		metricsUsed[key].perHour += perMonth / hours
 	}
-	for _, m := range variant.Metrics {
-		if deployed[m.Function] {
-			useMetric(m.Name+" "+m.Dimensions, perWebhook(m.Datapoints))
+	for _, m := range vu.metrics {
+		if deployed[m.function] {
+			useMetric(m.name+" "+m.dimensions, perWebhook(m.datapoints))
 		}
 	}
 	if deployed["functions/reconcile"] && runs > 0 {
@@ -348,6 +361,10 @@ func Estimate(tpl *samtemplate.Template, fig *Figures, prices *Prices, webhooksP
 	b.add("Secrets Manager", "GetSecretValue calls (at most one an invocation, and one per 5 minutes a function: an upper bound)", secretReads, "calls", secretReads/1e4*prices.price("secretsAPICallsPer10k"))
 	if ssm > 0 {
 		b.add("SSM Parameter Store", "standard parameters", ssm, "parameters", ssm*prices.price("ssmStandardParameterPerMonth"))
+	}
+	if deployed[codeWorker] && batch > 1 {
+		b.Notes = append(b.Notes, fmt.Sprintf("the worker's batches: %.2f webhooks each on average (1 + the rate, %.2g a second, times the %g s batching window; at most %d)",
+			batch, n/(hours*3600), mustBatching(tpl).Window, mustBatching(tpl).Size))
 	}
 	if runs > 0 {
 		b.Notes = append(b.Notes, fmt.Sprintf("reconcile runs %.0f times a month, each over an organization of %d roles, circles and peers (measured run: no difference found)", runs, fig.Reconcile.Entities))
@@ -430,25 +447,30 @@ func PlatformLines(tpl *samtemplate.Template) bool {
 
 // billedMs is a function's billed duration per invocation: a base, plus its AWS and
 // Peerdom API calls per invocation (counted) at their assumed latencies.
-func billedMs(p *Prices, c, reconcile Counts, code string) float64 {
+func billedMs(p *Prices, c, reconcile use, code string) float64 {
 	if code == "functions/reconcile" {
 		c = reconcile
 	}
-	inv := c.Function(code).Invocations
+	inv := c.function(code).invocations
 	if inv == 0 {
 		return p.Assumptions.BaseMsPerInvocation
 	}
-	var aws, peerdom int
-	for _, r := range c.Requests {
+	var aws, peerdom float64
+	for _, r := range c.requests {
 		switch {
-		case r.Function != code:
-		case r.Service == "peerdom":
-			peerdom += r.Calls
+		case r.function != code:
+		case r.service == "peerdom":
+			peerdom += r.calls
 		default:
-			aws += r.Calls
+			aws += r.calls
 		}
 	}
-	return p.Assumptions.BaseMsPerInvocation + (float64(aws)*p.Assumptions.MsPerAWSCall+float64(peerdom)*p.Assumptions.MsPerPeerdomCall)/float64(inv)
+	return p.Assumptions.BaseMsPerInvocation + (aws*p.Assumptions.MsPerAWSCall+peerdom*p.Assumptions.MsPerPeerdomCall)/inv
+}
+
+func mustBatching(tpl *samtemplate.Template) Batching {
+	b, _ := WorkerBatching(tpl)
+	return b
 }
 
 var rateExpr = regexp.MustCompile(`^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$`)

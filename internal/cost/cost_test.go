@@ -258,3 +258,93 @@ func TestAlarmsAtBasic(t *testing.T) {
 		t.Errorf("detailed: alarms %v, want the endpoint's and the unrecognized share's too", names)
 	}
 }
+
+// Per million webhooks at volume (issue 22): the pipeline with the function URL at most
+// 2.50 USD; the actions (at the corpus mix) held to what was reached (the target, 2.00,
+// is not met); the log bytes a webhook at info (platform lines and the HTTP API's access
+// log included) at most 800, at volume and in batches of one.
+func TestPerMillionTargets(t *testing.T) {
+	fig, _ := Measured()
+	prices, _ := ListPrices()
+	perMillion := func(params map[string]string) (float64, float64) {
+		usd, logBytes, err := PerMillion(load(t, nil, params), fig, prices)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return usd, logBytes
+	}
+	withActions := func(endpoint string) map[string]string {
+		m := map[string]string{"Endpoint": endpoint}
+		for k, v := range actions {
+			m[k] = v
+		}
+		return m
+	}
+	urlPipeline, urlLog := perMillion(map[string]string{"Endpoint": "FunctionUrl"})
+	apiPipeline, apiLog := perMillion(map[string]string{"Endpoint": "HttpApi"})
+	urlFull, _ := perMillion(withActions("FunctionUrl"))
+	apiFull, _ := perMillion(withActions("HttpApi"))
+	t.Logf("per million webhooks: pipeline %.3f USD with the function URL, %.3f with the HTTP API; actions %.3f (%.3f with the HTTP API); log bytes a webhook %.0f (function URL), %.0f (HTTP API)",
+		urlPipeline, apiPipeline, urlFull-urlPipeline, apiFull-apiPipeline, urlLog, apiLog)
+	if urlPipeline > 2.50 {
+		t.Errorf("the pipeline with the function URL costs %.3f USD a million webhooks, want at most 2.50", urlPipeline)
+	}
+	// Issue 22's target for the actions is 2.00 USD: NOT met (2.155 since enrich's rule
+	// matches only events it acts on, from 2.972; docs/cost-levers.md says what is left).
+	// This holds what was reached, so that a change cannot lose it unnoticed.
+	if actions := urlFull - urlPipeline; actions > 2.16 {
+		t.Errorf("the actions cost %.3f USD a million webhooks, more than the 2.16 reached in issue 22 (its target: 2.00)", actions)
+	}
+	if apiLog > 800 {
+		t.Errorf("%.0f log bytes a webhook with the HTTP API at volume, want at most 800", apiLog)
+	}
+	// And each webhook its own batch, as at a typical organization's rate.
+	one, err := EstimateAt(load(t, nil, map[string]string{"Endpoint": "HttpApi"}), fig, prices, 10000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logGB float64
+	for _, l := range one.Lines {
+		if l.Service == "CloudWatch Logs" && l.Unit == "GB" {
+			logGB += l.Quantity
+		}
+	}
+	t.Logf("log bytes a webhook in batches of one, HTTP API: %.0f", logGB*1e9/10000)
+	if b := logGB * 1e9 / 10000; b > 800 {
+		t.Errorf("%.0f log bytes a webhook with the HTTP API in batches of one, want at most 800", b)
+	}
+}
+
+// The worker's mean batch follows the template's window and batch size and the rate:
+// 1 + rate × window, at most the batch size; 1 without a window.
+func TestWorkerBatching(t *testing.T) {
+	for _, c := range []struct {
+		window   string
+		webhooks float64
+		want     float64
+	}{
+		{"10", 0, 1},
+		{"10", 10000, 1 + 10000.0/(730*3600)*10},
+		{"10", 1e6, 1 + 1e6/(730*3600)*10},
+		{"0", 1e6, 1},
+		{"60", 1e7, 10},
+	} {
+		b, err := WorkerBatching(load(t, nil, map[string]string{"WorkerBatchingWindow": c.window}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.Expected(c.webhooks, 730); b.Size != 10 || math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("window %s s, %v webhooks a month: batch size %d, mean batch %v; want 10, %v", c.window, c.webhooks, b.Size, got, c.want)
+		}
+	}
+	// The bill's worker invocations are the webhooks over the mean batch.
+	fig, _ := Measured()
+	prices, _ := ListPrices()
+	bill, err := Estimate(load(t, nil, map[string]string{"WorkerBatchingWindow": "60"}), fig, prices, 10_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, ok := find(bill, "Lambda", "WorkerFunction requests"); !ok || math.Abs(l.Quantity-1_000_000) > 1e-3 {
+		t.Errorf("10M webhooks in batches of 10: %v worker invocations, want 1,000,000", l.Quantity)
+	}
+}

@@ -13,10 +13,12 @@ import (
 // `make cost-figures`): totals for Webhooks webhooks of the corpus mix, one set per
 // combination of the parameters that change what the functions write (VariantParams).
 type Figures struct {
-	Measured string    `json:"measured"` // the date of the run
-	How      string    `json:"how"`
-	Webhooks int       `json:"webhooks"` // the webhooks each variant's totals are for
-	Variants []Variant `json:"variants"`
+	Measured string `json:"measured"` // the date of the run
+	How      string `json:"how"`
+	Webhooks int    `json:"webhooks"` // the webhooks each variant's totals are for
+	// WorkerBatch is the batch size of each variant's Batched counts.
+	WorkerBatch int       `json:"workerBatch,omitempty"`
+	Variants    []Variant `json:"variants"`
 	// Reconcile is one scheduled reconciliation run that finds no difference, over an
 	// organization of Entities roles, circles and peers.
 	Reconcile ReconcileRun `json:"reconcile"`
@@ -30,6 +32,10 @@ var VariantParams = []string{"LogLevel", "Metrics"}
 type Variant struct {
 	Params map[string]string `json:"params"`
 	Counts
+	// Batched are the worker's counts (and its event source's) for the same webhooks
+	// arriving in batches of Figures.WorkerBatch; Counts are in batches of one. The bill
+	// takes the worker's figures at the batch size it assumes from both (atBatch).
+	Batched *Counts `json:"batched,omitempty"`
 }
 
 // Counts are what a run did, by function (its code folder, e.g. "functions/ingest").

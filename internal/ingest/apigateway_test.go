@@ -3,11 +3,17 @@ package ingest
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
@@ -110,5 +116,55 @@ func TestAPIGatewayResponseHeaders(t *testing.T) {
 	resp := f.doAPI(t, req)
 	if resp.StatusCode != 405 || resp.Headers["Allow"] != "POST" || resp.Headers["Content-Type"] != "application/json" {
 		t.Errorf("got %d %v", resp.StatusCode, resp.Headers)
+	}
+}
+
+// volatileLog are a log line's fields that depend on the moment.
+var volatileLog = regexp.MustCompile(`"(time|durationMs)":("[^"]*"|[0-9.]+),?`)
+
+// HandleHTTPAPI (what functions/ingest starts, decoding only what ingest reads) answers,
+// queues and logs exactly as HandleAPIGateway (the whole event type) does, for every
+// sample event in events/ingest and the variants above, invoked through aws-lambda-go
+// as the runtime invokes them.
+func TestHTTPAPIIsAPIGateway(t *testing.T) {
+	var payloads [][]byte
+	files, err := filepath.Glob(filepath.Join("..", "..", "events", "ingest", "*.json"))
+	if err != nil || len(files) < 10 {
+		t.Fatalf("sample events: %v, %v", files, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payloads = append(payloads, b)
+	}
+	rawPathOnly := apiRequest(goodToken, body(sampleText))
+	rawPathOnly.PathParameters = nil
+	headerAgent := apiRequest(goodToken, body(sampleText))
+	headerAgent.RequestContext.HTTP.UserAgent = ""
+	encoded := apiRequest(rotatedToken, base64.StdEncoding.EncodeToString([]byte(body(sampleText))))
+	encoded.IsBase64Encoded = true
+	for _, req := range []events.APIGatewayV2HTTPRequest{rawPathOnly, headerAgent, encoded, apiRequest("wrong", body(sampleText))} {
+		b, err := json.Marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payloads = append(payloads, b)
+	}
+	for i, p := range payloads {
+		whole, slim := newFixture(t, "info"), newFixture(t, "info")
+		a, errA := lambda.NewHandler(whole.h.HandleAPIGateway).Invoke(context.Background(), p)
+		b, errB := lambda.NewHandler(slim.h.HandleHTTPAPI).Invoke(context.Background(), p)
+		if errA != nil || errB != nil || string(a) != string(b) {
+			t.Errorf("payload %d: HandleAPIGateway answered %s (%v), HandleHTTPAPI %s (%v)", i, a, errA, b, errB)
+		}
+		if qa, qb := whole.queued(t), slim.queued(t); !reflect.DeepEqual(qa, qb) {
+			t.Errorf("payload %d: queued %+v and %+v", i, qa, qb)
+		}
+		norm := func(s string) string { return volatileLog.ReplaceAllString(s, "") }
+		if norm(whole.logs.String()) != norm(slim.logs.String()) {
+			t.Errorf("payload %d: logged\n%s\nand\n%s", i, whole.logs, slim.logs)
+		}
 	}
 }

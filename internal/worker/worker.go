@@ -259,7 +259,9 @@ func (h *Handler) log(ctx context.Context, m *message, entries []bus.Entry) {
 			attrs = append(attrs, slog.Int("size", entries[m.entry].Size()))
 		}
 	}
-	if m.eventID != "" {
+	if m.eventID != "" && h.Logger.Enabled(ctx, slog.LevelDebug) {
+		// At debug only (48 bytes a webhook, issue 22): the actions' lines name the
+		// event and the delivery id, which ties this line to them.
 		attrs = append(attrs, slog.String("eventId", m.eventID))
 	}
 	if m.msg.ReceiveCount > 1 {

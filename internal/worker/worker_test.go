@@ -235,6 +235,20 @@ func TestDebugLogsText(t *testing.T) {
 	}
 }
 
+// At info the published delivery's line names the delivery, its outcome and detail-type,
+// not the bus's event id (debug adds it): 48 bytes a webhook (issue 22).
+func TestInfoLineLeavesOutTheEventID(t *testing.T) {
+	var logs bytes.Buffer
+	handle(t, &Handler{Bus: membus.New(), Logger: logging.New(&logs, "info")}, record("m1", envelope(t, "d1", roleText)))
+	var m map[string]any
+	if err := json.Unmarshal(logs.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["id"] != "d1" || m["outcome"] != OutcomePublished || m["detailType"] != "Role Created" || m["eventId"] != nil {
+		t.Errorf("line: %v", m)
+	}
+}
+
 // TestRetriesKeepTheDeliveryID runs the worker under the in-memory queue as Lambda would:
 // a failed message comes back, its retry carries the same delivery id, and a message that
 // never works ends in the dead-letter list instead of disappearing.

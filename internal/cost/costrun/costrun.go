@@ -474,39 +474,60 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // them (each webhook a batch of one for the worker): ingest, the worker, then every
 // action its events match, and the actions' own events in turn. An action that fails is
 // an error: a counted run must not count retries by accident.
-func (p *Pipeline) Send(ctx context.Context, n int) error {
-	for i := 0; i < n; i++ {
-		c := p.cfg.Cases[p.webhooks%len(p.cfg.Cases)]
-		p.webhooks++
-		p.c.invoked(codeIngest)
-		resp := p.p.Ingest.Handle(ctx, ingest.Request{Method: http.MethodPost, Token: p.token, Body: c.Body,
-			SourceIP: "203.0.113.7", UserAgent: "Peerdom-Webhooks"})
-		if resp.Status != http.StatusOK {
-			return fmt.Errorf("webhook %s: ingest answered %d %s", c.Name, resp.Status, resp.Body)
+func (p *Pipeline) Send(ctx context.Context, n int) error { return p.SendBatched(ctx, n, 1) }
+
+// SendBatched runs n webhooks through the pipeline in worker batches of k (the last one
+// smaller when k does not divide n), as the worker's event source gathers them within
+// its batching window at volume: k webhooks are ingested, then the worker takes them in
+// one invocation, then the actions get the events. The event source's requests are
+// counted as priced: one ReceiveMessage a webhook (at these rates each arrival ends a
+// long poll, whatever the batch), one DeleteMessageBatch a batch (10 messages a call).
+func (p *Pipeline) SendBatched(ctx context.Context, n, k int) error {
+	if k < 1 || k > queue.MaxBatch {
+		return fmt.Errorf("a worker batch of %d webhooks: want 1 to %d", k, queue.MaxBatch)
+	}
+	for sent := 0; sent < n; {
+		size := min(k, n-sent)
+		var names []string
+		for range size {
+			c := p.cfg.Cases[p.webhooks%len(p.cfg.Cases)]
+			p.webhooks++
+			sent++
+			names = append(names, c.Name)
+			p.c.invoked(codeIngest)
+			resp := p.p.Ingest.Handle(ctx, ingest.Request{Method: http.MethodPost, Token: p.token, Body: c.Body,
+				SourceIP: "203.0.113.7", UserAgent: "Peerdom-Webhooks"})
+			if resp.Status != http.StatusOK {
+				return fmt.Errorf("webhook %s: ingest answered %d %s", c.Name, resp.Status, resp.Body)
+			}
 		}
-		batches := 0
+		var sizes []int
 		for {
-			got, err := p.p.Queue.Poll(ctx, 1, func(ctx context.Context, batch []queue.Message) ([]string, error) {
+			got, err := p.p.Queue.Poll(ctx, size, func(ctx context.Context, batch []queue.Message) ([]string, error) {
 				p.c.invoked(codeWorker)
-				// The event source mapping's receive and delete, made for the worker.
-				n := len(fixedTimes([]byte(batch[0].Body)))
-				p.c.request(codeWorker+cost.EventSource, "sqs", "ReceiveMessage", chunks64K(n), n)
-				p.c.request(codeWorker+cost.EventSource, "sqs", "DeleteMessageBatch", 1, 0)
+				// The event source mapping's receives and delete, made for the worker.
+				for _, m := range batch {
+					n := len(fixedTimes([]byte(m.Body)))
+					p.c.request(codeWorker+cost.EventSource, "sqs", "ReceiveMessage", chunks64K(n), n)
+				}
+				for range (len(batch) + 9) / 10 {
+					p.c.request(codeWorker+cost.EventSource, "sqs", "DeleteMessageBatch", 1, 0)
+				}
 				return p.p.Worker.Handle(ctx, batch)
 			})
 			if err != nil {
-				return fmt.Errorf("webhook %s: worker: %w", c.Name, err)
+				return fmt.Errorf("webhooks %v: worker: %w", names, err)
 			}
 			if got == 0 {
 				break
 			}
-			batches++
+			sizes = append(sizes, got)
 		}
-		if batches != 1 {
-			return fmt.Errorf("webhook %s: the worker got %d batches, want 1", c.Name, batches)
+		if len(sizes) != 1 || sizes[0] != size {
+			return fmt.Errorf("webhooks %v: the worker got batches of %v, want one of %d", names, sizes, size)
 		}
 		if err := p.deliver(ctx); err != nil {
-			return fmt.Errorf("webhook %s: %w", c.Name, err)
+			return fmt.Errorf("webhooks %v: %w", names, err)
 		}
 	}
 	return nil

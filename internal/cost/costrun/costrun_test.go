@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/corpus"
 	"github.com/peerbridge/peerbridge/internal/cost"
+	"github.com/peerbridge/peerbridge/internal/ingest"
+	"github.com/peerbridge/peerbridge/internal/queue"
 	"github.com/peerbridge/peerbridge/internal/repo"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
 )
@@ -49,6 +53,59 @@ func measure(t testing.TB, params map[string]string) cost.Counts {
 		t.Fatal(err)
 	}
 	return p.Counts()
+}
+
+// measureBatched counts the worker (and its event source) on the same pass of the corpus
+// in batches of k, after the same warm pass.
+func measureBatched(t testing.TB, params map[string]string, k int) *cost.Counts {
+	cases := corpus.Load(t)
+	p, err := New(Config{Template: filepath.Join(root(t), "template.yaml"), Params: params, Cases: cases})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(context.Background(), len(cases)); err != nil {
+		t.Fatal(err)
+	}
+	p.Reset()
+	if err := p.SendBatched(context.Background(), len(cases), k); err != nil {
+		t.Fatal(err)
+	}
+	return workerOnly(p.Counts())
+}
+
+// workerOnly is the worker's counts and its event source's.
+func workerOnly(c cost.Counts) *cost.Counts {
+	var out cost.Counts
+	for _, f := range c.Functions {
+		if f.Code == codeWorker {
+			out.Functions = append(out.Functions, f)
+		}
+	}
+	for _, r := range c.Requests {
+		if strings.TrimSuffix(r.Function, cost.EventSource) == codeWorker {
+			out.Requests = append(out.Requests, r)
+		}
+	}
+	for _, m := range c.Metrics {
+		if m.Function == codeWorker {
+			out.Metrics = append(out.Metrics, m)
+		}
+	}
+	return &out
+}
+
+// workerBatchSize is the template's BatchSize for the worker: the batch the figures'
+// batched counts are measured at.
+func workerBatchSize(t testing.TB) int {
+	tpl, err := samtemplate.Load(filepath.Join(root(t), "template.yaml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := cost.WorkerBatching(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Size
 }
 
 // variants are the combinations of VariantParams' allowed values in the template.
@@ -91,10 +148,13 @@ func TestFigures(t *testing.T) {
 		How: fmt.Sprintf("internal/cost/costrun: each variant runs the %d corpus webhooks once to warm the sandbox and tables, then once counted, "+
 			"one at a time, through ingest, the worker and every action of template.yaml (all deployed, against the sandbox Peerdom); reconcile is one run finding no difference "+
 			"over %d peers, %d roles and %d circles", len(cases), peers, roles, circles),
-		Webhooks: len(cases),
+		Webhooks:    len(cases),
+		WorkerBatch: workerBatchSize(t),
 	}
+	fig.How += fmt.Sprintf("; the worker's counts again with the same webhooks in batches of %d", fig.WorkerBatch)
 	for _, params := range variants(t) {
-		fig.Variants = append(fig.Variants, cost.Variant{Params: params, Counts: measure(t, params)})
+		fig.Variants = append(fig.Variants, cost.Variant{Params: params, Counts: measure(t, params),
+			Batched: measureBatched(t, params, fig.WorkerBatch)})
 	}
 	rr, err := Reconcile(context.Background(), filepath.Join(root(t), "template.yaml"), nil, peers, roles, circles)
 	if err != nil {
@@ -164,7 +224,7 @@ func TestCountedRunMatchesCost(t *testing.T) {
 		t.Fatal(err)
 	}
 	tpl := p.Template()
-	bill, err := cost.Estimate(tpl, fig, prices, n)
+	bill, err := cost.EstimateAt(tpl, fig, prices, n, 1) // one at a time, as sent
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,5 +327,156 @@ func TestWiringIsMains(t *testing.T) {
 				t.Errorf("%s/main.go no longer has %s, which internal/cost/costrun copies: make costrun build the function as main.go does, then run make cost-figures", code, e)
 			}
 		}
+	}
+}
+
+// TestBatchedRunMatchesCost sends webhooks in worker batches of k (as the batching window
+// gathers them at volume) and holds the bill for a mean batch of k to the counts: the
+// worker's invocations and its event source's requests exactly, its log bytes within
+// the metric line's digits (a batch's line says EventsPublished 5, not 1).
+func TestBatchedRunMatchesCost(t *testing.T) {
+	const n = 1000
+	cases := corpus.Load(t)
+	tplPath := filepath.Join(root(t), "template.yaml")
+	fig, err := cost.Measured()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prices, err := cost.ListPrices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []int{1, 2, 5, 10} {
+		p, err := New(Config{Template: tplPath, Cases: cases})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Send(context.Background(), len(cases)); err != nil {
+			t.Fatal(err)
+		}
+		p.Reset()
+		if err := p.SendBatched(context.Background(), n, k); err != nil {
+			t.Fatal(err)
+		}
+		counted := p.Counts()
+		bill, err := cost.EstimateAt(p.Template(), fig, prices, n, float64(k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := lineQuantity(bill, "Lambda", "WorkerFunction requests"), float64(counted.Function(codeWorker).Invocations); math.Abs(got-want) > 1e-6 || want != n/float64(k) {
+			t.Errorf("batches of %d: cost says %.3f worker invocations, the counted run made %.0f (want %d)", k, got, want, n/k)
+		}
+		for _, op := range []string{"ReceiveMessage", "DeleteMessageBatch"} {
+			var want float64
+			for _, r := range counted.Requests {
+				if r.Service == "sqs" && r.Operation == op {
+					want += float64(r.Units)
+				}
+			}
+			if got := lineQuantity(bill, "SQS", op); math.Abs(got-want) > 1e-6 {
+				t.Errorf("batches of %d: cost says %.3f %s requests, the counted run made %.0f", k, got, op, want)
+			}
+		}
+		var events float64
+		for _, r := range counted.Requests {
+			if r.Function == codeWorker && r.Service == "events" {
+				events += float64(r.Units)
+			}
+		}
+		if got := lineQuantity(bill, "EventBridge", "PutEvents") - actionEvents(counted); math.Abs(got-events) > 1e-6 {
+			t.Errorf("batches of %d: cost says %.3f of the worker's events, the counted run put %.0f", k, got, events)
+		}
+		want := float64(counted.Function(codeWorker).LogBytes)
+		got := lineQuantity(bill, "CloudWatch Logs", "WorkerFunction log ingestion") * 1e9
+		if math.Abs(got-want) > 0.01*want {
+			t.Errorf("batches of %d: cost says %.0f bytes of the worker's log, the counted run wrote %.0f", k, got, want)
+		}
+		t.Logf("batches of %d: worker log %.0f B counted, %.0f B priced; %d invocations", k, want, got, counted.Function(codeWorker).Invocations)
+	}
+}
+
+// actionEvents are the events the counted run's actions put (enrich's snapshots).
+func actionEvents(c cost.Counts) float64 {
+	var n float64
+	for _, r := range c.Requests {
+		if r.Service == "events" && r.Function != codeWorker {
+			n += float64(r.Units)
+		}
+	}
+	return n
+}
+
+// TestBatchWithAFailedEntry: a batch of 10 through the pipeline the figures count, one of
+// whose events the bus refuses once: the worker reports that message alone, the queue
+// gives it back alone (its second receive), and every delivery id is published exactly
+// once; nothing is dead-lettered or left in the queue.
+func TestBatchWithAFailedEntry(t *testing.T) {
+	cases := corpus.Load(t)
+	p, err := New(Config{Template: filepath.Join(root(t), "template.yaml"), Cases: cases})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var ids []string
+	for _, c := range cases {
+		resp := p.p.Ingest.Handle(ctx, ingest.Request{Method: http.MethodPost, Token: p.token, Body: c.Body})
+		if resp.Status != http.StatusOK {
+			t.Fatalf("%s: %d %s", c.Name, resp.Status, resp.Body)
+		}
+		var answer struct{ ID string }
+		if err := json.Unmarshal([]byte(resp.Body), &answer); err != nil || answer.ID == "" {
+			t.Fatalf("%s: answer %s: %v", c.Name, resp.Body, err)
+		}
+		ids = append(ids, answer.ID)
+	}
+	victim := ids[3]
+	refused := 0
+	p.p.Bus.FailEntry = func(e bus.Entry) (string, string) {
+		if strings.Contains(e.Detail, `"id":"`+victim+`"`) && refused == 0 {
+			refused++
+			return "InternalFailure", "injected"
+		}
+		return "", ""
+	}
+	var batches []int
+	var reported [][]string
+	for {
+		got, err := p.p.Queue.Poll(ctx, 10, func(ctx context.Context, batch []queue.Message) ([]string, error) {
+			failed, err := p.p.Worker.Handle(ctx, batch)
+			reported = append(reported, failed)
+			return failed, err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == 0 {
+			break
+		}
+		batches = append(batches, got)
+	}
+	if refused != 1 {
+		t.Fatalf("the fault fired %d times, want 1", refused)
+	}
+	if !reflect.DeepEqual(batches, []int{10, 1}) || len(reported[0]) != 1 || len(reported[1]) != 0 {
+		t.Errorf("batches %v, reported failures %v: want [10 1], one then none", batches, reported)
+	}
+	published := map[string]int{}
+	for _, e := range p.p.Bus.Events() {
+		var d struct{ ID string }
+		if err := json.Unmarshal([]byte(e.Entry.Detail), &d); err != nil {
+			t.Fatal(err)
+		}
+		published[d.ID]++
+	}
+	for _, id := range ids {
+		if published[id] != 1 {
+			t.Errorf("delivery %s published %d times, want once", id, published[id])
+		}
+	}
+	if len(published) != len(ids) {
+		t.Errorf("%d delivery ids published, want %d", len(published), len(ids))
+	}
+	if n, dead := p.p.Queue.Len(), len(p.p.Queue.DeadLetters()); n != 0 || dead != 0 {
+		t.Errorf("%d messages left in the queue, %d dead-lettered", n, dead)
 	}
 }
