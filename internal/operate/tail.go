@@ -223,3 +223,27 @@ func RemoveExpiredTaps(ctx context.Context, sq *sqs.Client, eb *eventbridge.Clie
 	}
 	return removed, errors.Join(errs...)
 }
+
+// Follow receives the tap's events until ctx ends, hands each event's JSON (as the bus
+// delivered it to the queue) to handle, and deletes it from the queue once handle has
+// returned. It returns nil when ctx ends, and the first receive error otherwise; a
+// failed delete is only reported to onDeleteErr (the event may come again). The caller
+// still closes the tap.
+func (t *Tap) Follow(ctx context.Context, handle func(body string), onDeleteErr func(error)) error {
+	for ctx.Err() == nil {
+		msgs, err := t.Next(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			handle(aws.ToString(m.Body))
+			if err := t.Done(context.WithoutCancel(ctx), m); err != nil && onDeleteErr != nil {
+				onDeleteErr(err)
+			}
+		}
+	}
+	return nil
+}

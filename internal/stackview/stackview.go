@@ -1,0 +1,150 @@
+// Package stackview is the data side of `peerbridge console --stack NAME`: the console
+// served on the user's machine against a deployed stack. A View finds the stack by its
+// CloudFormation outputs and gives the console its status (queue depth, oldest message,
+// alarms, the last hour's metrics), its dead-letter queues (list with the error,
+// redrive, purge) and a live tail of its bus, each event decoded to peerbridge's event
+// contract and kept in a ring of the last N.
+//
+// It is internal/operate (what `status`, `dlq` and `tail --stack` do) held open for a
+// page: the same calls, the same IAM actions, the same temporary rule and queue for the
+// tail, removed when the tail ends (its context cancelled: Ctrl-C, SIGTERM, a closed
+// terminal) and, if the process is killed, by the next tail once their expiry passed.
+package stackview
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/peerbridge/peerbridge/internal/operate"
+	"github.com/peerbridge/peerbridge/pkg/peerdom"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxEvents      = 10_000
+	DefaultMaxEventBytes  = 64 << 20
+	DefaultStatusInterval = 15 * time.Second
+)
+
+// Options tune a View; the zero value is the console's defaults.
+type Options struct {
+	// Pattern is the tail rule's EventBridge pattern (JSON); empty: every event of Source.
+	Pattern string
+	// Source is the stack's event source (its EventSource parameter); empty: "peerdom".
+	Source string
+	// MaxEvents and MaxEventBytes bound the ring of tailed events (oldest dropped first);
+	// 0: DefaultMaxEvents, DefaultMaxEventBytes.
+	MaxEvents, MaxEventBytes int
+	// StatusInterval is how long a status read is reused before AWS is asked again (a
+	// page that polls, or several tabs, then cost one set of calls per interval);
+	// 0: DefaultStatusInterval, negative: never reused.
+	StatusInterval time.Duration
+	// JournalDir holds the redrive journals; empty: operate.DefaultJournal's directory
+	// (your cache directory), shared with `peerbridge dlq redrive`.
+	JournalDir string
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+
+	// retryBackoff is the first wait after a failed receive of the tail (doubled up to
+	// 30 s); 0: one second. Tests shorten it.
+	retryBackoff time.Duration
+}
+
+// View is one deployed stack, opened for the console. Its methods are safe for
+// concurrent use.
+type View struct {
+	cfg   aws.Config
+	stack operate.Stack
+	opts  Options
+	sqs   *sqs.Client
+	eb    *eventbridge.Client
+	logs  *cloudwatchlogs.Client
+	ring  *ring
+
+	statusMu sync.Mutex
+	status   *operate.Status
+	statusAt time.Time
+
+	tailMu    sync.Mutex
+	tail      TailState
+	tailing   bool
+	stateNews chan struct{}
+}
+
+// Open finds the stack by name (cloudformation:DescribeStacks) in cfg's region; cfg
+// carries the user's credentials (cmd/peerbridge's stack flags load them).
+func Open(ctx context.Context, cfg aws.Config, stackName string, opts Options) (*View, error) {
+	st, err := operate.LookupStack(ctx, cfg, stackName)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg, st, opts)
+}
+
+// New is Open for a stack already looked up.
+func New(cfg aws.Config, st operate.Stack, opts Options) (*View, error) {
+	if _, err := st.Output(operate.OutputEventBusName); err != nil {
+		return nil, err
+	}
+	if opts.MaxEvents < 0 || opts.MaxEventBytes < 0 {
+		return nil, errors.New("stackview: MaxEvents and MaxEventBytes must not be negative")
+	}
+	opts.MaxEvents = cmp.Or(opts.MaxEvents, DefaultMaxEvents)
+	opts.MaxEventBytes = cmp.Or(opts.MaxEventBytes, DefaultMaxEventBytes)
+	opts.StatusInterval = cmp.Or(opts.StatusInterval, DefaultStatusInterval)
+	opts.Source = cmp.Or(opts.Source, peerdom.DefaultSource)
+	opts.retryBackoff = cmp.Or(opts.retryBackoff, time.Second)
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	pattern, err := operate.TailPattern(opts.Pattern, nil, opts.Source)
+	if err != nil {
+		return nil, fmt.Errorf("stackview: %w", err)
+	}
+	opts.Pattern = pattern
+	return &View{cfg: cfg, stack: st, opts: opts,
+		sqs: sqs.NewFromConfig(cfg), eb: eventbridge.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg),
+		ring: newRing(opts.MaxEvents, opts.MaxEventBytes), tail: TailState{State: TailIdle}, stateNews: make(chan struct{})}, nil
+}
+
+// Stack is the stack as its outputs describe it (name, status, outputs).
+func (v *View) Stack() operate.Stack { return v.stack }
+
+// Status is the stack's status as `peerbridge status` shows it: the webhook URL (token
+// hidden), the webhook queue's depth and oldest message's age, the dead-letter queues'
+// depths, the stack's alarms (FiringAlarms keeps those in ALARM) and the last hour's
+// sums of its metrics. A read younger than Options.StatusInterval is reused unless
+// fresh is set.
+func (v *View) Status(ctx context.Context, fresh bool) (operate.Status, error) {
+	v.statusMu.Lock()
+	defer v.statusMu.Unlock()
+	now := v.opts.Now()
+	if !fresh && v.status != nil && v.opts.StatusInterval > 0 && now.Sub(v.statusAt) < v.opts.StatusInterval {
+		return *v.status, nil
+	}
+	st, err := operate.ReadStatus(ctx, v.cfg, v.stack, now)
+	if err != nil {
+		return st, err
+	}
+	v.status, v.statusAt = &st, now
+	return st, nil
+}
+
+// FiringAlarms are the alarms of s in state ALARM.
+func FiringAlarms(s operate.Status) []operate.Alarm {
+	var out []operate.Alarm
+	for _, a := range s.Alarms {
+		if a.State == "ALARM" {
+			out = append(out, a)
+		}
+	}
+	return out
+}

@@ -1,0 +1,165 @@
+package stackview
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/peerbridge/peerbridge/internal/operate"
+)
+
+// The tail's states (TailState.State).
+const (
+	TailIdle     = "idle"     // Tail not called yet
+	TailStarting = "starting" // removing expired taps, creating the rule and queue
+	TailRunning  = "tailing"  // the rule copies the bus's events to the queue
+	TailRetrying = "retrying" // a receive failed; trying again (Err says why)
+	TailStopped  = "stopped"  // ended; its rule and queue removed (Err says if not)
+	TailFailed   = "failed"   // could not start, or gave up; Err says why
+)
+
+// TailState is what the tail is doing, for the console to show.
+type TailState struct {
+	State   string    `json:"state"`
+	Bus     string    `json:"bus"`
+	Rule    string    `json:"rule,omitempty"`  // the temporary rule's and queue's name
+	Pattern string    `json:"pattern"`         // the rule's event pattern
+	Since   time.Time `json:"since,omitzero"`  // when the rule was in place
+	Err     string    `json:"error,omitempty"` // the last failure
+	// RemovedExpired names the rules and queues of earlier tails, past their expiry
+	// (killed before they could remove them), that this tail removed when it started.
+	RemovedExpired []string `json:"removedExpired,omitempty"`
+}
+
+// ErrTailRunning is returned by a second Tail while one runs.
+var ErrTailRunning = errors.New("the stack is tailed already")
+
+// maxReceiveFailures is how many receives in a row may fail before the tail gives up.
+const maxReceiveFailures = 6
+
+// Tail follows the stack's bus until ctx ends: it removes expired rules and queues of
+// earlier tails, creates a rule and a queue (named peerbridge-tail-…, tagged with the
+// stack and an expiry) taking the bus's events that match Options.Pattern, and adds
+// each event to the ring (Events, Wait). When ctx ends (the console stops: Ctrl-C,
+// SIGTERM, a closed terminal) it removes the rule and the queue before it returns, nil
+// when that worked. A receive that fails is retried with a growing wait; after
+// maxReceiveFailures in a row the tail gives up, removes them and returns the error.
+// One Tail runs at a time per View.
+func (v *View) Tail(ctx context.Context) (err error) {
+	v.tailMu.Lock()
+	if v.tailing {
+		v.tailMu.Unlock()
+		return ErrTailRunning
+	}
+	v.tailing = true
+	v.tailMu.Unlock()
+	defer func() {
+		v.tailMu.Lock()
+		v.tailing = false
+		v.tailMu.Unlock()
+	}()
+
+	bus, _ := v.stack.Output(operate.OutputEventBusName) // New checked it
+	v.setTail(func(s *TailState) { *s = TailState{State: TailStarting, Bus: bus, Pattern: v.opts.Pattern} })
+	removed, err := operate.RemoveExpiredTaps(ctx, v.sqs, v.eb, bus, v.stack.Name, v.opts.Now())
+	v.setTail(func(s *TailState) {
+		s.RemovedExpired = removed
+		if err != nil { // not fatal: this tail can run beside them
+			s.Err = "removing expired tails: " + err.Error()
+		}
+	})
+	tap, err := operate.OpenTap(ctx, v.sqs, v.eb, bus, v.stack.Name, v.opts.Pattern, v.opts.Now())
+	if err != nil {
+		v.setTail(func(s *TailState) { s.State, s.Err = TailFailed, err.Error() })
+		return err
+	}
+	defer func() {
+		closeErr := tap.Close(ctx) // runs on a context of its own when ctx is cancelled
+		err = errors.Join(err, closeErr)
+		v.setTail(func(s *TailState) {
+			s.State = TailStopped
+			if err != nil {
+				s.State, s.Err = TailFailed, err.Error()
+			}
+		})
+	}()
+	v.setTail(func(s *TailState) { s.State, s.Rule, s.Since = TailRunning, tap.Rule, v.opts.Now() })
+	return v.follow(ctx, tap)
+}
+
+// follow receives until ctx ends, retrying failed receives with a growing wait.
+func (v *View) follow(ctx context.Context, tap *operate.Tap) error {
+	handle := func(body string) { v.ring.add(decodeEvent(body, v.opts.Now())) }
+	onDeleteErr := func(err error) { v.setTail(func(s *TailState) { s.Err = err.Error() }) }
+	failures, wait := 0, v.opts.retryBackoff
+	for {
+		err := tap.Follow(ctx, func(body string) {
+			failures, wait = 0, v.opts.retryBackoff
+			handle(body)
+		}, onDeleteErr)
+		if err == nil || ctx.Err() != nil {
+			return nil
+		}
+		if failures++; failures >= maxReceiveFailures {
+			return fmt.Errorf("gave up after %d failed receives: %w", failures, err)
+		}
+		v.setTail(func(s *TailState) { s.State, s.Err = TailRetrying, err.Error() })
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+		v.setTail(func(s *TailState) { s.State = TailRunning })
+	}
+}
+
+func (v *View) setTail(f func(*TailState)) {
+	v.tailMu.Lock()
+	defer v.tailMu.Unlock()
+	f(&v.tail)
+	close(v.stateNews)
+	v.stateNews = make(chan struct{})
+}
+
+// TailStatus is the tail's state, and a channel closed when it next changes.
+func (v *View) TailStatus() (TailState, <-chan struct{}) {
+	v.tailMu.Lock()
+	defer v.tailMu.Unlock()
+	s := v.tail
+	s.RemovedExpired = append([]string(nil), s.RemovedExpired...)
+	return s, v.stateNews
+}
+
+// Events are the tailed events still in the ring with Seq > after, oldest first: at most
+// limit (0: all), the newest ones when there are more. Events(0, 0) is the whole ring.
+func (v *View) Events(after uint64, limit int) []Event {
+	evs, _ := v.ring.since(after, limit)
+	return evs
+}
+
+// Wait is Events, but waits until there is at least one event after `after`; it returns
+// ctx's error when ctx ends first. A server-sent-events stream loops on it, passing the
+// last Seq it sent: a reader never holds up the tail, and one that fell behind the ring
+// gets what the ring still holds (Stats says how many were dropped).
+func (v *View) Wait(ctx context.Context, after uint64, limit int) ([]Event, error) {
+	return v.ring.wait(ctx, after, limit)
+}
+
+// Event is the event with the given Seq, while the ring holds it.
+func (v *View) Event(seq uint64) (Event, bool) { return v.ring.get(seq) }
+
+// RingStats are the ring's counts.
+type RingStats struct {
+	Held     int    `json:"held"`     // events in the ring
+	Bytes    int    `json:"bytes"`    // their accounted size
+	Dropped  uint64 `json:"dropped"`  // pushed out, oldest first, by MaxEvents or MaxEventBytes
+	Received uint64 `json:"received"` // since the View was made
+}
+
+// Stats are the ring's counts.
+func (v *View) Stats() RingStats {
+	held, bytes, dropped, total := v.ring.stats()
+	return RingStats{Held: held, Bytes: bytes, Dropped: dropped, Received: total}
+}
