@@ -489,3 +489,36 @@ func TestEventDeadLettersAndPurge(t *testing.T) {
 		t.Errorf("after purge: %v %v", left, err)
 	}
 }
+
+// A tail whose context ends while it creates its rule and queue still removes both:
+// cancelled before it starts, as it starts, and just after.
+func TestTailCancelledWhileStartingLeavesNothing(t *testing.T) {
+	t.Parallel() // a stack of its own
+	first := openView(t, Options{})
+	for _, at := range []string{"before", TailStarting, TailRunning} {
+		v, err := New(first.cfg, first.stack, Options{}) // a tail state of its own, idle
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if at == "before" {
+			cancel()
+		}
+		done := make(chan error, 1)
+		go func() { done <- v.Tail(ctx) }()
+		if at != "before" {
+			waitTail(t, v, at, func(s TailState) bool { return s.State == at || s.State == TailFailed })
+			cancel()
+		}
+		if err := <-done; err != nil {
+			t.Errorf("cancelled %s: %v", at, err)
+		}
+		if s, _ := v.TailStatus(); s.State != TailStopped {
+			t.Errorf("cancelled %s: state %+v", at, s)
+		}
+		if left := tapLeft(t, v, ""); len(left) != 0 {
+			t.Errorf("cancelled %s: left %v", at, left)
+		}
+	}
+}

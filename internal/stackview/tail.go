@@ -69,7 +69,15 @@ func (v *View) Tail(ctx context.Context) (err error) {
 			s.Err = "removing expired tails: " + err.Error()
 		}
 	})
-	tap, err := operate.OpenTap(ctx, v.sqs, v.eb, bus, v.stack.Name, v.opts.Pattern, v.opts.Now())
+	if err := ctx.Err(); err != nil {
+		v.setTail(func(s *TailState) { s.State = TailStopped })
+		return nil
+	}
+	// Created whole even when ctx ends meanwhile: a call cancelled in flight may have
+	// created the queue without the tap learning its URL, leaving it behind.
+	openCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	tap, err := operate.OpenTap(openCtx, v.sqs, v.eb, bus, v.stack.Name, v.opts.Pattern, v.opts.Now())
+	cancel()
 	if err != nil {
 		v.setTail(func(s *TailState) { s.State, s.Err = TailFailed, err.Error() })
 		return err
