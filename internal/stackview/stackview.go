@@ -16,6 +16,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,7 +33,8 @@ import (
 const (
 	DefaultMaxEvents      = 10_000
 	DefaultMaxEventBytes  = 64 << 20
-	DefaultStatusInterval = 15 * time.Second
+	DefaultStatusInterval  = 5 * time.Second
+	DefaultMetricsInterval = time.Minute
 )
 
 // Options tune a View; the zero value is the console's defaults.
@@ -43,10 +46,12 @@ type Options struct {
 	// MaxEvents and MaxEventBytes bound the ring of tailed events (oldest dropped first);
 	// 0: DefaultMaxEvents, DefaultMaxEventBytes.
 	MaxEvents, MaxEventBytes int
-	// StatusInterval is how long a status read is reused before AWS is asked again (a
-	// page that polls, or several tabs, then cost one set of calls per interval);
-	// 0: DefaultStatusInterval, negative: never reused.
-	StatusInterval time.Duration
+	// StatusInterval is how long Status reuses the queues' depths (three SQS requests)
+	// before it asks SQS again, and MetricsInterval how long it reuses the CloudWatch
+	// part (alarms, oldest age, the last hour's sums: 11 metrics of GetMetricData, billed
+	// per metric), so a page that polls, or several tabs, cost one set of calls per
+	// interval. 0: DefaultStatusInterval, DefaultMetricsInterval; negative: never reused.
+	StatusInterval, MetricsInterval time.Duration
 	// JournalDir holds the redrive journals; empty: operate.DefaultJournal's directory
 	// (your cache directory), shared with `peerbridge dlq redrive`.
 	JournalDir string
@@ -69,9 +74,11 @@ type View struct {
 	logs  *cloudwatchlogs.Client
 	ring  *ring
 
-	statusMu sync.Mutex
-	status   *operate.Status
-	statusAt time.Time
+	statusMu     sync.Mutex
+	queues       operate.Status // ReadQueues's, read at queuesAt
+	queuesAt     time.Time
+	cloudWatch   operate.Status // ReadCloudWatch's, read at cloudWatchAt
+	cloudWatchAt time.Time
 
 	tailMu    sync.Mutex
 	tail      TailState
@@ -100,6 +107,7 @@ func New(cfg aws.Config, st operate.Stack, opts Options) (*View, error) {
 	opts.MaxEvents = cmp.Or(opts.MaxEvents, DefaultMaxEvents)
 	opts.MaxEventBytes = cmp.Or(opts.MaxEventBytes, DefaultMaxEventBytes)
 	opts.StatusInterval = cmp.Or(opts.StatusInterval, DefaultStatusInterval)
+	opts.MetricsInterval = cmp.Or(opts.MetricsInterval, DefaultMetricsInterval)
 	opts.Source = cmp.Or(opts.Source, peerdom.DefaultSource)
 	opts.retryBackoff = cmp.Or(opts.retryBackoff, time.Second)
 	if opts.Now == nil {
@@ -121,20 +129,33 @@ func (v *View) Stack() operate.Stack { return v.stack }
 // Status is the stack's status as `peerbridge status` shows it: the webhook URL (token
 // hidden), the webhook queue's depth and oldest message's age, the dead-letter queues'
 // depths, the stack's alarms (FiringAlarms keeps those in ALARM) and the last hour's
-// sums of its metrics. A read younger than Options.StatusInterval is reused unless
-// fresh is set.
+// sums of its metrics. The queues' depths are reused for Options.StatusInterval, the
+// CloudWatch part (billed per metric read) for Options.MetricsInterval, unless fresh is
+// set (a person pressed refresh).
 func (v *View) Status(ctx context.Context, fresh bool) (operate.Status, error) {
 	v.statusMu.Lock()
 	defer v.statusMu.Unlock()
 	now := v.opts.Now()
-	if !fresh && v.status != nil && v.opts.StatusInterval > 0 && now.Sub(v.statusAt) < v.opts.StatusInterval {
-		return *v.status, nil
+	stale := func(at time.Time, every time.Duration) bool { return fresh || at.IsZero() || every <= 0 || now.Sub(at) >= every }
+	if stale(v.queuesAt, v.opts.StatusInterval) {
+		q, err := operate.ReadQueues(ctx, v.cfg, v.stack)
+		if err != nil {
+			return q, err
+		}
+		v.queues, v.queuesAt = q, now
 	}
-	st, err := operate.ReadStatus(ctx, v.cfg, v.stack, now)
-	if err != nil {
-		return st, err
+	if stale(v.cloudWatchAt, v.opts.MetricsInterval) {
+		cw, err := operate.ReadCloudWatch(ctx, v.cfg, v.stack, now)
+		if err != nil {
+			return cw, err
+		}
+		v.cloudWatch, v.cloudWatchAt = cw, now
 	}
-	v.status, v.statusAt = &st, now
+	st := v.cloudWatch
+	st.Queue.Visible, st.Queue.InFlight = v.queues.Queue.Visible, v.queues.Queue.InFlight
+	st.DLQs = slices.Clone(v.queues.DLQs)
+	st.Alarms = slices.Clone(st.Alarms)
+	st.LastHour = maps.Clone(st.LastHour)
 	return st, nil
 }
 

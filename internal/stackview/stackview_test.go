@@ -284,12 +284,12 @@ func TestTailGivesUpAndRemovesItsRule(t *testing.T) {
 func lastSegment(url string) string { return url[strings.LastIndexByte(url, '/')+1:] }
 
 // Status is `peerbridge status`'s: queue and DLQ depths, the alarms (one in ALARM), the
-// last hour's metric sums; a second read within StatusInterval is the first one again
-// unless fresh.
+// last hour's metric sums; the queues' part is reused within StatusInterval, the
+// CloudWatch part within MetricsInterval, neither when fresh.
 func TestStatus(t *testing.T) {
 	t.Parallel() // a stack of its own
 	now := time.Now()
-	v := openView(t, Options{StatusInterval: time.Minute, Now: func() time.Time { return now }})
+	v := openView(t, Options{StatusInterval: time.Minute, MetricsInterval: 10 * time.Minute, Now: func() time.Time { return now }})
 	ctx := context.Background()
 	cw := operate.CloudWatch(mototest.Config(t))
 	for _, a := range []struct {
@@ -335,18 +335,27 @@ func TestStatus(t *testing.T) {
 		t.Errorf("status %+v (firing %v)", s, firing)
 	}
 
+	// More dead letters and another metric data point: reused within the intervals,
+	// read again after them or when fresh.
 	sendTo(t, v.output(t, operate.OutputWebhookDLQURL), 1)
-	if again, err := v.Status(ctx, false); err != nil || again.DLQs[0].Visible != 2 {
-		t.Errorf("within the interval: %v, webhook DLQ %d; want the first read's 2", err, again.DLQs[0].Visible)
+	if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String(metrics.Namespace(v.stack.Name)),
+		MetricData: []cwtypes.MetricDatum{{MetricName: aws.String(metrics.DeliveriesFailed), Value: aws.Float64(4), Timestamp: aws.Time(now.Add(-time.Minute))}}}); err != nil {
+		t.Fatal(err)
 	}
-	if fresh, err := v.Status(ctx, true); err != nil || fresh.DLQs[0].Visible != 3 {
-		t.Errorf("fresh: %v, webhook DLQ %d; want 3", err, fresh.DLQs[0].Visible)
+	check := func(when string, dlq int, failed float64) {
+		t.Helper()
+		s, err := v.Status(ctx, when == "fresh")
+		if err != nil || s.DLQs[0].Visible != dlq || s.LastHour[metrics.DeliveriesFailed] != failed || len(FiringAlarms(s)) != 1 {
+			t.Errorf("%s: %v, webhook DLQ %d, DeliveriesFailed %v; want %d and %v", when, err, s.DLQs[0].Visible, s.LastHour[metrics.DeliveriesFailed], dlq, failed)
+		}
 	}
-	now = now.Add(2 * time.Minute)
+	check("within both intervals", 2, 1)
+	now = now.Add(2 * time.Minute) // past the queues' interval, within the metrics'
+	check("after the queues' interval", 3, 1)
+	check("fresh", 3, 5)
 	sendTo(t, v.output(t, operate.OutputWebhookDLQURL), 1)
-	if later, err := v.Status(ctx, false); err != nil || later.DLQs[0].Visible != 4 {
-		t.Errorf("after the interval: %v, webhook DLQ %d; want 4", err, later.DLQs[0].Visible)
-	}
+	now = now.Add(11 * time.Minute)
+	check("after both intervals", 4, 5)
 }
 
 // sendTo puts n deliveries in a queue and returns their delivery ids.
