@@ -31,8 +31,8 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultMaxEvents      = 10_000
-	DefaultMaxEventBytes  = 64 << 20
+	DefaultMaxEvents       = 10_000
+	DefaultMaxEventBytes   = 64 << 20
 	DefaultStatusInterval  = 5 * time.Second
 	DefaultMetricsInterval = time.Minute
 )
@@ -136,7 +136,9 @@ func (v *View) Status(ctx context.Context, fresh bool) (operate.Status, error) {
 	v.statusMu.Lock()
 	defer v.statusMu.Unlock()
 	now := v.opts.Now()
-	stale := func(at time.Time, every time.Duration) bool { return fresh || at.IsZero() || every <= 0 || now.Sub(at) >= every }
+	stale := func(at time.Time, every time.Duration) bool {
+		return fresh || at.IsZero() || every <= 0 || now.Sub(at) >= every
+	}
 	if stale(v.queuesAt, v.opts.StatusInterval) {
 		q, err := operate.ReadQueues(ctx, v.cfg, v.stack)
 		if err != nil {
