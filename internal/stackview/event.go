@@ -30,12 +30,19 @@ type Event struct {
 	Snapshot *action.Snapshot `json:"snapshot,omitempty"`
 	// ReplayName is set on an event a replay of the archive sent again.
 	ReplayName string `json:"replayName,omitempty"`
+	// Rules are the bus's rules whose pattern matches the event, as the bus routes it
+	// (peerbridge's own matcher, on the rules listed at most a minute before; the tail's
+	// and the archive's left out): where it went. What each target then did is in its
+	// function's log.
+	Rules []string `json:"rules,omitempty"`
 	// DecodeError says why the body or its detail is not the contract's (another source's
 	// event on the bus, a hand-written one); the event is still shown, by its raw JSON.
 	DecodeError string `json:"decodeError,omitempty"`
 	// Raw is the event's JSON as the bus delivered it.
 	Raw json.RawMessage `json:"raw"`
 }
+
+const errNotJSON = "the message is not JSON"
 
 // eventOverhead is what an Event costs besides its bytes of text, roughly (the struct,
 // slice and map headers of the decoded detail).
@@ -51,7 +58,7 @@ func decodeEvent(body string, tailedAt time.Time) Event {
 	e := Event{TailedAt: tailedAt, Raw: json.RawMessage(body)}
 	if !json.Valid([]byte(body)) {
 		e.Raw, _ = json.Marshal(body) // kept as a JSON string, so Raw stays JSON
-		e.DecodeError = "the message is not JSON"
+		e.DecodeError = errNotJSON
 		return e
 	}
 	var env struct {

@@ -66,13 +66,14 @@ type Options struct {
 // View is one deployed stack, opened for the console. Its methods are safe for
 // concurrent use.
 type View struct {
-	cfg   aws.Config
-	stack operate.Stack
-	opts  Options
-	sqs   *sqs.Client
-	eb    *eventbridge.Client
-	logs  *cloudwatchlogs.Client
-	ring  *ring
+	cfg    aws.Config
+	stack  operate.Stack
+	opts   Options
+	sqs    *sqs.Client
+	eb     *eventbridge.Client
+	logs   *cloudwatchlogs.Client
+	ring   *ring
+	router router
 
 	statusMu     sync.Mutex
 	queues       operate.Status // ReadQueues's, read at queuesAt

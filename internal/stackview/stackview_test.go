@@ -134,6 +134,11 @@ func tapLeft(t *testing.T, v *View, rule string) []string {
 func TestTailDecodesEventsAndCleansUpOnCancel(t *testing.T) {
 	t.Parallel() // a stack of its own
 	v := openView(t, Options{Pattern: `{"source": ["peerdom", "someone.else"]}`})
+	// The onboarding rule disabled: it routes nothing, so no event shows it.
+	if _, err := v.eb.DisableRule(context.Background(), &eventbridge.DisableRuleInput{EventBusName: aws.String(v.output(t, operate.OutputEventBusName)),
+		Name: aws.String(v.stack.Name + "-OnboardPeerFunctionPeerCreated-ABC")}); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- v.Tail(ctx) }()
@@ -201,6 +206,18 @@ func TestTailDecodesEventsAndCleansUpOnCancel(t *testing.T) {
 	}
 	if len(byDelivery) != len(want) {
 		t.Errorf("%d deliveries tailed, want %d: %v", len(byDelivery), len(want), byDelivery)
+	}
+	// Where each went: the test stack's enrich rule takes Role Created and Peer Updated,
+	// its chat rule Role Created and Peer Created; onboarding is disabled.
+	wantRules := map[string][]string{
+		"Role Created": {v.stack.Name + "-ChatRule-GHI", v.stack.Name + "-EnrichFunctionEntityChanged-DEF"},
+		"Peer Created": {v.stack.Name + "-ChatRule-GHI"},
+		"Peer Updated": {v.stack.Name + "-EnrichFunctionEntityChanged-DEF"},
+	}
+	for _, e := range got {
+		if rules := slices.Sorted(slices.Values(e.Rules)); !slices.Equal(rules, wantRules[e.DetailType]) {
+			t.Errorf("%s routed to %v, want %v", e.DetailType, rules, wantRules[e.DetailType])
+		}
 	}
 	i := slices.IndexFunc(got, func(e Event) bool { return e.DetailType == "Role Updated" })
 	if i < 0 {

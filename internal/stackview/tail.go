@@ -98,7 +98,15 @@ func (v *View) Tail(ctx context.Context) (err error) {
 
 // follow receives until ctx ends, retrying failed receives with a growing wait.
 func (v *View) follow(ctx context.Context, tap *operate.Tap) error {
-	handle := func(body string) { v.ring.add(decodeEvent(body, v.opts.Now())) }
+	handle := func(body string) {
+		now := v.opts.Now()
+		e := decodeEvent(body, now)
+		if e.DecodeError != errNotJSON {
+			v.router.refresh(ctx, v, now)
+			e.Rules = v.router.match([]byte(body))
+		}
+		v.ring.add(e)
+	}
 	onDeleteErr := func(err error) { v.setTail(func(s *TailState) { s.Err = err.Error() }) }
 	failures, wait := 0, v.opts.retryBackoff
 	for {
