@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/peerbridge/peerbridge/internal/observe"
 	"github.com/peerbridge/peerbridge/internal/operate"
 )
 
@@ -84,11 +85,17 @@ func (v *View) Redrive(ctx context.Context, queue string, ids []string) (operate
 	if v.opts.JournalDir != "" {
 		journal = filepath.Join(v.opts.JournalDir, filepath.Base(journal))
 	}
-	return operate.RedriveWebhooks(ctx, d, to, ids, operate.Redrive{Journal: journal}, nil)
+	res, err := operate.RedriveWebhooks(ctx, d, to, ids, operate.Redrive{Journal: journal}, nil)
+	if res.Moved > 0 {
+		v.stream.Publish(observe.Record{Kind: observe.KindRedriven, Redriven: &observe.Redriven{Queue: observe.QueueWebhooks, Count: res.Moved, IDs: ids}})
+	}
+	return res, err
 }
 
 // Purge deletes every message of the queue for good (sqs:PurgeQueue) and returns how
-// many it held (SQS's approximate count just before). The console asks first.
+// many it held (SQS's approximate count just before). The console asks first. A redrive
+// or a purge is also published to the stream (observe.KindRedriven, KindPurged), as
+// serve records its own.
 func (v *View) Purge(ctx context.Context, queue string) (int, error) {
 	d, err := v.dlq(queue)
 	if err != nil {
@@ -101,5 +108,6 @@ func (v *View) Purge(ctx context.Context, queue string) (int, error) {
 	if err := d.Purge(ctx); err != nil {
 		return 0, err
 	}
+	v.stream.Publish(observe.Record{Kind: observe.KindPurged, Purged: &observe.Purged{Queue: queue, Count: visible + inFlight}})
 	return visible + inFlight, nil
 }

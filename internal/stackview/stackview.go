@@ -3,7 +3,8 @@
 // CloudFormation outputs and gives the console its status (queue depth, oldest message,
 // alarms, the last hour's metrics), its dead-letter queues (list with the error,
 // redrive, purge) and a live tail of its bus, each event decoded to peerbridge's event
-// contract and kept in a ring of the last N.
+// contract and published, with the rules it matched, as internal/observe records: the
+// console shows them as it shows serve's.
 //
 // It is internal/operate (what `status`, `dlq` and `tail --stack` do) held open for a
 // page: the same calls, the same IAM actions, the same temporary rule and queue for the
@@ -25,14 +26,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/peerbridge/peerbridge/internal/observe"
 	"github.com/peerbridge/peerbridge/internal/operate"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
 // Defaults of Options.
 const (
-	DefaultMaxEvents       = 10_000
-	DefaultMaxEventBytes   = 64 << 20
 	DefaultStatusInterval  = 5 * time.Second
 	DefaultMetricsInterval = time.Minute
 )
@@ -43,9 +43,12 @@ type Options struct {
 	Pattern string
 	// Source is the stack's event source (its EventSource parameter); empty: "peerdom".
 	Source string
-	// MaxEvents and MaxEventBytes bound the ring of tailed events (oldest dropped first);
-	// 0: DefaultMaxEvents, DefaultMaxEventBytes.
-	MaxEvents, MaxEventBytes int
+	// Stream is where the tail publishes each event, as observe records (the console
+	// reads it as it reads serve's); nil: a stream of the View's own, its ring bounded
+	// by MaxRecords records and MaxBytes (0: observe's defaults, 10,000 and 64 MiB).
+	// An event is a record, and one more for each rule (and target) it matched.
+	Stream               *observe.Stream
+	MaxRecords, MaxBytes int
 	// StatusInterval is how long Status reuses the queues' depths (three SQS requests)
 	// before it asks SQS again, and MetricsInterval how long it reuses the CloudWatch
 	// part (alarms, oldest age, the last hour's sums: 11 metrics of GetMetricData, billed
@@ -72,7 +75,7 @@ type View struct {
 	sqs    *sqs.Client
 	eb     *eventbridge.Client
 	logs   *cloudwatchlogs.Client
-	ring   *ring
+	stream *observe.Stream
 	router router
 
 	statusMu     sync.Mutex
@@ -102,11 +105,13 @@ func New(cfg aws.Config, st operate.Stack, opts Options) (*View, error) {
 	if _, err := st.Output(operate.OutputEventBusName); err != nil {
 		return nil, err
 	}
-	if opts.MaxEvents < 0 || opts.MaxEventBytes < 0 {
-		return nil, errors.New("stackview: MaxEvents and MaxEventBytes must not be negative")
+	if opts.MaxRecords < 0 || opts.MaxBytes < 0 {
+		return nil, errors.New("stackview: MaxRecords and MaxBytes must not be negative")
 	}
-	opts.MaxEvents = cmp.Or(opts.MaxEvents, DefaultMaxEvents)
-	opts.MaxEventBytes = cmp.Or(opts.MaxEventBytes, DefaultMaxEventBytes)
+	stream := opts.Stream
+	if stream == nil {
+		stream = observe.New(observe.Options{Size: opts.MaxRecords, MaxBytes: opts.MaxBytes, Now: opts.Now})
+	}
 	opts.StatusInterval = cmp.Or(opts.StatusInterval, DefaultStatusInterval)
 	opts.MetricsInterval = cmp.Or(opts.MetricsInterval, DefaultMetricsInterval)
 	opts.Source = cmp.Or(opts.Source, peerdom.DefaultSource)
@@ -121,8 +126,11 @@ func New(cfg aws.Config, st operate.Stack, opts Options) (*View, error) {
 	opts.Pattern = pattern
 	return &View{cfg: cfg, stack: st, opts: opts,
 		sqs: sqs.NewFromConfig(cfg), eb: eventbridge.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg),
-		ring: newRing(opts.MaxEvents, opts.MaxEventBytes), tail: TailState{State: TailIdle}, stateNews: make(chan struct{})}, nil
+		stream: stream, tail: TailState{State: TailIdle}, stateNews: make(chan struct{})}, nil
 }
+
+// Stream is the stream the tail publishes to (Options.Stream, or the View's own).
+func (v *View) Stream() *observe.Stream { return v.stream }
 
 // Stack is the stack as its outputs describe it (name, status, outputs).
 func (v *View) Stack() operate.Stack { return v.stack }

@@ -19,6 +19,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/peerbridge/peerbridge/internal/metrics"
 	"github.com/peerbridge/peerbridge/internal/mototest"
+	"github.com/peerbridge/peerbridge/internal/observe"
 	"github.com/peerbridge/peerbridge/internal/operate"
 	"github.com/peerbridge/peerbridge/internal/operate/operatetest"
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
@@ -128,15 +129,31 @@ func tapLeft(t *testing.T, v *View, rule string) []string {
 }
 
 // A tail against the stack: while it runs, its rule and queue exist; the bus's events
-// that match come into the ring decoded to the contract, one each, in order; a foreign
-// event shows with its decode error; when its context is cancelled, Tail removes the
-// rule and the queue and returns nil.
+// that match come into the stream as observe records (each published once, with the
+// rules and targets it matched); a foreign event comes raw; when its context is
+// cancelled, Tail removes the rule and the queue and returns nil.
 func TestTailDecodesEventsAndCleansUpOnCancel(t *testing.T) {
 	t.Parallel() // a stack of its own
 	v := openView(t, Options{Pattern: `{"source": ["peerdom", "someone.else"]}`})
-	// The onboarding rule disabled: it routes nothing, so no event shows it.
-	if _, err := v.eb.DisableRule(context.Background(), &eventbridge.DisableRuleInput{EventBusName: aws.String(v.output(t, operate.OutputEventBusName)),
+	// The onboarding rule disabled: it routes nothing, so no event shows it. The enrich
+	// rule sends to a queue.
+	bus := v.output(t, operate.OutputEventBusName)
+	chatRule, enrichRule := v.stack.Name+"-ChatRule-GHI", v.stack.Name+"-EnrichFunctionEntityChanged-DEF"
+	if _, err := v.eb.DisableRule(context.Background(), &eventbridge.DisableRuleInput{EventBusName: aws.String(bus),
 		Name: aws.String(v.stack.Name + "-OnboardPeerFunctionPeerCreated-ABC")}); err != nil {
+		t.Fatal(err)
+	}
+	enrichTarget := mototest.Name("enrich-target")
+	q, err := v.sqs.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(enrichTarget)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn, err := mototest.QueueARN(context.Background(), v.sqs, aws.ToString(q.QueueUrl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.eb.PutTargets(context.Background(), &eventbridge.PutTargetsInput{EventBusName: aws.String(bus), Rule: aws.String(enrichRule),
+		Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: aws.String(arn)}}}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -162,13 +179,17 @@ func TestTailDecodesEventsAndCleansUpOnCancel(t *testing.T) {
 
 	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer wcancel()
-	var got []Event
-	for len(got) < len(want)+1 {
-		evs, err := v.Wait(wctx, uint64(len(got)), 0)
-		if err != nil {
-			t.Fatalf("waiting for events: %v; got %d of %d", err, len(got), len(want)+1)
+	sub := v.Stream().SubscribeSince(wctx, 0)
+	recs := sub.History
+	published := func() int {
+		return len(slices.DeleteFunc(slices.Clone(recs), func(r observe.Record) bool { return r.Kind != observe.KindPublished }))
+	}
+	for published() < len(want)+1 {
+		r, ok := <-sub.C
+		if !ok {
+			t.Fatalf("waiting for events: got %d of %d", published(), len(want)+1)
 		}
-		got = append(got, evs...)
+		recs = append(recs, r)
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -181,22 +202,68 @@ func TestTailDecodesEventsAndCleansUpOnCancel(t *testing.T) {
 		t.Errorf("left after the tail ended: %v", left)
 	}
 
-	// Per delivery id, each sample event exactly once; the foreign one with its error;
-	// the untailed source not at all.
+	// Per delivery id, each sample event published exactly once, with the whole event
+	// and its text; the foreign one raw; the untailed source not at all. Where each went:
+	// the test stack's enrich rule (given a queue as its target here) takes Role Created
+	// and Peer Updated, its chat rule (no target) Role Created and Peer Created;
+	// onboarding is disabled.
+	wantRoutes := map[string][]string{
+		"Role Created": {chatRule + " -> ", enrichRule + " -> " + enrichTarget},
+		"Peer Created": {chatRule + " -> "},
+		"Peer Updated": {enrichRule + " -> " + enrichTarget},
+	}
 	byDelivery := map[string]int{}
-	for i, e := range got {
-		if e.Seq != uint64(i+1) {
-			t.Errorf("event %d has Seq %d", i, e.Seq)
+	routes := map[string][]string{} // by event id
+	types := map[string]string{}    // detail-type by event id
+	for i, r := range recs {
+		if r.Seq != uint64(i+1) {
+			t.Errorf("record %d has Seq %d", i, r.Seq)
 		}
-		if e.DecodeError != "" {
-			if e.Source != "someone.else" || e.DetailType != "Invoice Paid" || !json.Valid(e.Raw) {
-				t.Errorf("undecodable event %+v", e)
+		switch r.Kind {
+		case observe.KindRouted:
+			routes[r.EventID] = append(routes[r.EventID], r.Routed.Rule+" -> "+r.Routed.Function)
+			if r.Routed.Pattern == "" || r.Routed.Delivered != (r.Routed.Function != "") {
+				t.Errorf("routed %+v", r.Routed)
+			}
+			continue
+		case observe.KindPublished:
+		default:
+			t.Errorf("record %+v", r)
+			continue
+		}
+		p := r.Published
+		types[r.EventID] = p.DetailType
+		if p.Source == "someone.else" {
+			if p.DetailType != "Invoice Paid" || r.DeliveryID != "" || !strings.Contains(string(p.Event), `"amount": 3`) && !strings.Contains(string(p.Event), `"amount":3`) {
+				t.Errorf("foreign event %+v", p)
 			}
 			continue
 		}
-		byDelivery[e.Detail.ID]++
-		if e.ID == "" || e.Source != peerdom.DefaultSource || e.DetailType != e.Detail.DetailType() || e.Detail.Text == "" {
-			t.Errorf("event %d: %+v", e.Seq, e)
+		byDelivery[r.DeliveryID]++
+		var ev struct {
+			ID     string         `json:"id"`
+			Detail peerdom.Detail `json:"detail"`
+		}
+		if err := json.Unmarshal(p.Event, &ev); err != nil || ev.ID != r.EventID || ev.Detail.ID != r.DeliveryID || ev.Detail.Text != p.Text || p.Text == "" ||
+			p.Source != peerdom.DefaultSource || p.DetailType != ev.Detail.DetailType() || p.Unrecognized != (p.DetailType == peerdom.DetailTypeUnrecognized) {
+			t.Errorf("published %+v (%v)", p, err)
+		}
+		if want := wantRoutes[p.DetailType]; len(want) > 0 {
+			var to []string
+			for _, w := range want {
+				if _, fn, _ := strings.Cut(w, " -> "); fn != "" {
+					to = append(to, fn)
+				}
+			}
+			if !slices.Equal(p.RoutedTo, to) {
+				t.Errorf("%s routed to %v, want %v", p.DetailType, p.RoutedTo, to)
+			}
+		}
+	}
+	for id, got := range routes {
+		slices.Sort(got)
+		if want := wantRoutes[types[id]]; !slices.Equal(got, want) {
+			t.Errorf("%s matched %v, want %v", types[id], got, want)
 		}
 	}
 	for _, id := range want {
@@ -207,31 +274,8 @@ func TestTailDecodesEventsAndCleansUpOnCancel(t *testing.T) {
 	if len(byDelivery) != len(want) {
 		t.Errorf("%d deliveries tailed, want %d: %v", len(byDelivery), len(want), byDelivery)
 	}
-	// Where each went: the test stack's enrich rule takes Role Created and Peer Updated,
-	// its chat rule Role Created and Peer Created; onboarding is disabled.
-	wantRules := map[string][]string{
-		"Role Created": {v.stack.Name + "-ChatRule-GHI", v.stack.Name + "-EnrichFunctionEntityChanged-DEF"},
-		"Peer Created": {v.stack.Name + "-ChatRule-GHI"},
-		"Peer Updated": {v.stack.Name + "-EnrichFunctionEntityChanged-DEF"},
-	}
-	for _, e := range got {
-		if rules := slices.Sorted(slices.Values(e.Rules)); !slices.Equal(rules, wantRules[e.DetailType]) {
-			t.Errorf("%s routed to %v, want %v", e.DetailType, rules, wantRules[e.DetailType])
-		}
-	}
-	i := slices.IndexFunc(got, func(e Event) bool { return e.DetailType == "Role Updated" })
-	if i < 0 {
-		t.Fatal("no Role Updated event")
-	}
-	e := got[i]
-	if h := e.Heading(); h != fmt.Sprintf(`● Role Updated         "Lead Facilitator" changed Name, Skills by Jane Doe  [delivery %s]`, e.Detail.ID[:8]) {
-		t.Errorf("heading %q", h)
-	}
-	if c := e.Detail.Changes; len(c) != 2 || c[0].Old != "Facilitator" || c[0].New != "Lead Facilitator" || !c[1].IsList {
-		t.Errorf("changes %+v", c)
-	}
-	if s := v.Stats(); s.Held != len(got) || s.Received != uint64(len(got)) || s.Dropped != 0 {
-		t.Errorf("stats %+v", s)
+	if c := v.Stream().Counts(); c.EventsPublished != int64(len(want)+1) || c.Unrecognized != 1 {
+		t.Errorf("counts %+v", c)
 	}
 }
 
@@ -463,8 +507,18 @@ func TestWebhookDeadLettersRedrive(t *testing.T) {
 	if left, err := v.DeadLetters(ctx, Webhooks, 0); err != nil || len(left) != 0 {
 		t.Errorf("DLQ after redrive: %v %v", left, err)
 	}
-	if _, err := v.Redrive(ctx, Webhooks, []string{"no-such-id"}); err != nil {
-		t.Errorf("redrive of an unknown id: %v", err)
+	if res, err := v.Redrive(ctx, Webhooks, []string{"no-such-id"}); err != nil || res.Moved != 0 {
+		t.Errorf("redrive of an unknown id: %+v %v", res, err)
+	}
+	// Each redrive that moved something is in the stream, as serve records its own.
+	var redriven []string
+	for _, r := range v.Stream().Records() {
+		if r.Kind == observe.KindRedriven {
+			redriven = append(redriven, fmt.Sprintf("%s %d %v", r.Redriven.Queue, r.Redriven.Count, r.Redriven.IDs))
+		}
+	}
+	if got := strings.Join(redriven, "; "); got != fmt.Sprintf("webhooks 1 [%s]; webhooks 4 []", ids[2]) {
+		t.Errorf("redriven records: %s", got)
 	}
 }
 
@@ -514,6 +568,9 @@ func TestEventDeadLettersAndPurge(t *testing.T) {
 	if left, err := v.DeadLetters(ctx, Events, 0); err != nil || len(left) != 0 {
 		t.Errorf("after purge: %v %v", left, err)
 	}
+	if recs := v.Stream().Records(); len(recs) != 1 || recs[0].Kind != observe.KindPurged || *recs[0].Purged != (observe.Purged{Queue: Events, Count: 3}) {
+		t.Errorf("records %+v", recs)
+	}
 }
 
 // A tail whose context ends while it creates its rule and queue still removes both:
@@ -546,5 +603,39 @@ func TestTailCancelledWhileStartingLeavesNothing(t *testing.T) {
 		if left := tapLeft(t, v, ""); len(left) != 0 {
 			t.Errorf("cancelled %s: left %v", at, left)
 		}
+	}
+}
+
+// The View's own stream keeps the last MaxRecords records however many events the tail
+// brings; its counts go on.
+func TestTailStreamBounded(t *testing.T) {
+	t.Parallel() // a stack of its own
+	v := openView(t, Options{MaxRecords: 5})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- v.Tail(ctx) }()
+	waitTail(t, v, "running", func(s TailState) bool { return s.State == TailRunning || s.State == TailFailed })
+	sub := v.Stream().Subscribe(ctx)
+	for range 8 {
+		putSample(t, v, "group-deleted") // no rule of the test stack takes it: one record each
+	}
+	var seqs []uint64
+	timeout := time.After(60 * time.Second)
+	for len(seqs) < 8 {
+		select {
+		case r := <-sub.C:
+			seqs = append(seqs, r.Seq)
+		case <-timeout:
+			t.Fatalf("got %d of 8 records", len(seqs))
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	recs := v.Stream().Records()
+	if len(recs) != 5 || recs[0].Seq != 4 || recs[4].Seq != 8 || v.Stream().Counts().EventsPublished != 8 {
+		t.Errorf("the stream holds %+v, counted %d published; want records 4 to 8", recs, v.Stream().Counts().EventsPublished)
 	}
 }

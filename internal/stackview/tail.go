@@ -41,7 +41,8 @@ const maxReceiveFailures = 6
 // Tail follows the stack's bus until ctx ends: it removes expired rules and queues of
 // earlier tails, creates a rule and a queue (named peerbridge-tail-…, tagged with the
 // stack and an expiry) taking the bus's events that match Options.Pattern, and adds
-// each event to the ring (Events, Wait). When ctx ends (the console stops: Ctrl-C,
+// each event to the View's stream (Stream) as observe records: the event published, and
+// each rule that matched it with its targets. When ctx ends (the console stops: Ctrl-C,
 // SIGTERM, a closed terminal) it removes the rule and the queue before it returns, nil
 // when that worked. A receive that fails is retried with a growing wait; after
 // maxReceiveFailures in a row the tail gives up, removes them and returns the error.
@@ -98,15 +99,7 @@ func (v *View) Tail(ctx context.Context) (err error) {
 
 // follow receives until ctx ends, retrying failed receives with a growing wait.
 func (v *View) follow(ctx context.Context, tap *operate.Tap) error {
-	handle := func(body string) {
-		now := v.opts.Now()
-		e := decodeEvent(body, now)
-		if e.DecodeError != errNotJSON {
-			v.router.refresh(ctx, v, now)
-			e.Rules = v.router.match([]byte(body))
-		}
-		v.ring.add(e)
-	}
+	handle := func(body string) { v.publish(ctx, body) }
 	onDeleteErr := func(err error) { v.setTail(func(s *TailState) { s.Err = err.Error() }) }
 	failures, wait := 0, v.opts.retryBackoff
 	for {
@@ -148,34 +141,18 @@ func (v *View) TailStatus() (TailState, <-chan struct{}) {
 	return s, v.stateNews
 }
 
-// Events are the tailed events still in the ring with Seq > after, oldest first: at most
-// limit (0: all), the newest ones when there are more. Events(0, 0) is the whole ring.
-func (v *View) Events(after uint64, limit int) []Event {
-	evs, _ := v.ring.since(after, limit)
-	return evs
-}
-
-// Wait is Events, but waits until there is at least one event after `after`; it returns
-// ctx's error when ctx ends first. A server-sent-events stream loops on it, passing the
-// last Seq it sent: a reader never holds up the tail, and one that fell behind the ring
-// gets what the ring still holds (Stats says how many were dropped).
-func (v *View) Wait(ctx context.Context, after uint64, limit int) ([]Event, error) {
-	return v.ring.wait(ctx, after, limit)
-}
-
-// Event is the event with the given Seq, while the ring holds it.
-func (v *View) Event(seq uint64) (Event, bool) { return v.ring.get(seq) }
-
-// RingStats are the ring's counts.
-type RingStats struct {
-	Held     int    `json:"held"`     // events in the ring
-	Bytes    int    `json:"bytes"`    // their accounted size
-	Dropped  uint64 `json:"dropped"`  // pushed out, oldest first, by MaxEvents or MaxEventBytes
-	Received uint64 `json:"received"` // since the View was made
-}
-
-// Stats are the ring's counts.
-func (v *View) Stats() RingStats {
-	held, bytes, dropped, total := v.ring.stats()
-	return RingStats{Held: held, Bytes: bytes, Dropped: dropped, Received: total}
+// publish decodes one message of the tap's queue and publishes its records.
+func (v *View) publish(ctx context.Context, body string) {
+	e := decodeEvent(body)
+	var routes []route
+	if e.decodeError != errNotJSON {
+		v.router.refresh(ctx, v, v.opts.Now())
+		routes = v.router.match([]byte(body))
+		if err := v.router.lastErr(); err != nil {
+			v.setTail(func(s *TailState) { s.Err = "listing the bus's rules: " + err.Error() })
+		}
+	}
+	for _, r := range e.records(routes) {
+		v.stream.Publish(r)
+	}
 }
