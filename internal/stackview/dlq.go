@@ -42,15 +42,15 @@ func (v *View) dlq(queue string) (operate.DLQ, error) {
 
 // DeadLetters lists up to limit messages (0: all) of the queue (Webhooks or Events),
 // oldest first, each with why it failed: for a delivery the worker's last logged error,
-// for an event EventBridge's or the action's error. Listing hides the messages for a
-// moment (SQS has no peek) and makes them visible again before it returns. Bodies are
-// left out; DeadLetter has them.
-func (v *View) DeadLetters(ctx context.Context, queue string, limit int) ([]operate.DeadLetter, error) {
+// for an event EventBridge's or the action's error; with withBody, each message's body
+// (the delivery envelope with the webhook's text, or the event). Listing hides the
+// messages for a moment (SQS has no peek) and makes them visible again before it returns.
+func (v *View) DeadLetters(ctx context.Context, queue string, limit int, withBody bool) ([]operate.DeadLetter, error) {
 	d, err := v.dlq(queue)
 	if err != nil {
 		return nil, err
 	}
-	return d.List(ctx, limit, false)
+	return d.List(ctx, limit, withBody)
 }
 
 // DeadLetter is one message of the queue, with its body, by its SQS message id, its

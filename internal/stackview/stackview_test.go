@@ -417,6 +417,41 @@ func TestStatus(t *testing.T) {
 	sendTo(t, v.output(t, operate.OutputWebhookDLQURL), 1)
 	now = now.Add(11 * time.Minute)
 	check("after both intervals", 4, 5)
+
+	// The status page's sections, as `peerbridge status` prints them.
+	secs, err := v.StatusSections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, sec := range secs {
+		for _, r := range sec.Rows {
+			if r.Name == "read" || r.Name == "pattern" {
+				continue
+			}
+			bad := ""
+			if r.Bad {
+				bad = " !"
+			}
+			rows = append(rows, sec.Title+": "+r.Name+" = "+r.Value+bad)
+		}
+	}
+	want := []string{
+		"Stack: stack = " + v.stack.Name + " (CREATE_COMPLETE)",
+		"Stack: webhook URL = https://abc123.execute-api.us-east-1.amazonaws.com/webhooks/<token>",
+		"Queues: webhook queue = 3 waiting, 0 in flight",
+		"Queues: oldest webhook waiting = 42s",
+		"Queues: webhooks DLQ = 4 !",
+		"Queues: events DLQ = 0",
+		"Alarms: WebhookDLQAlarm-ABC = ALARM: test !",
+		"Alarms: Ingest5xxAlarm-DEF = OK",
+		"Last hour: WebhooksAccepted = 7",
+		"Last hour: DeliveriesFailed = 5 !",
+		"Live events: tail = idle",
+	}
+	if !slices.Equal(rows, want) {
+		t.Errorf("sections:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 // sendTo puts n deliveries in a queue and returns their delivery ids.
@@ -462,7 +497,7 @@ func TestWebhookDeadLettersRedrive(t *testing.T) {
 	ctx := context.Background()
 	ids := sendTo(t, v.output(t, operate.OutputWebhookDLQURL), 5)
 
-	letters, err := v.DeadLetters(ctx, Webhooks, 0)
+	letters, err := v.DeadLetters(ctx, Webhooks, 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,6 +510,15 @@ func TestWebhookDeadLettersRedrive(t *testing.T) {
 	}
 	if !slices.Equal(listed, ids) {
 		t.Errorf("listed %v, want %v in order", listed, ids)
+	}
+	withBodies, err := v.DeadLetters(ctx, Webhooks, 0, true)
+	if err != nil || len(withBodies) != len(ids) {
+		t.Fatalf("with bodies: %v %v", withBodies, err)
+	}
+	for i, l := range withBodies {
+		if d, err := peerdom.DecodeDeliveryString(l.Body); err != nil || d.ID != ids[i] {
+			t.Errorf("body %d: %q %v", i, l.Body, err)
+		}
 	}
 	one, err := v.DeadLetter(ctx, Webhooks, ids[2])
 	if err != nil || one.DeliveryID != ids[2] || !strings.Contains(one.Body, ids[2]) {
@@ -504,7 +548,7 @@ func TestWebhookDeadLettersRedrive(t *testing.T) {
 	if len(back) != len(ids) {
 		t.Errorf("back in the queue: %v", back)
 	}
-	if left, err := v.DeadLetters(ctx, Webhooks, 0); err != nil || len(left) != 0 {
+	if left, err := v.DeadLetters(ctx, Webhooks, 0, false); err != nil || len(left) != 0 {
 		t.Errorf("DLQ after redrive: %v %v", left, err)
 	}
 	if res, err := v.Redrive(ctx, Webhooks, []string{"no-such-id"}); err != nil || res.Moved != 0 {
@@ -545,7 +589,7 @@ func TestEventDeadLettersAndPurge(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	letters, err := v.DeadLetters(ctx, Events, 0)
+	letters, err := v.DeadLetters(ctx, Events, 0, false)
 	if err != nil || len(letters) != 3 {
 		t.Fatalf("events DLQ: %v %v", letters, err)
 	}
@@ -558,14 +602,14 @@ func TestEventDeadLettersAndPurge(t *testing.T) {
 	if _, err := v.Redrive(ctx, Events, nil); !errors.Is(err, ErrNoEventRedrive) {
 		t.Errorf("redrive of events: %v", err)
 	}
-	if _, err := v.DeadLetters(ctx, "chat", 0); !errors.Is(err, ErrUnknownQueue) {
+	if _, err := v.DeadLetters(ctx, "chat", 0, false); !errors.Is(err, ErrUnknownQueue) {
 		t.Errorf("unknown queue: %v", err)
 	}
 	n, err := v.Purge(ctx, Events)
 	if err != nil || n != 3 {
 		t.Errorf("purge: %d %v", n, err)
 	}
-	if left, err := v.DeadLetters(ctx, Events, 0); err != nil || len(left) != 0 {
+	if left, err := v.DeadLetters(ctx, Events, 0, false); err != nil || len(left) != 0 {
 		t.Errorf("after purge: %v %v", left, err)
 	}
 	if recs := v.Stream().Records(); len(recs) != 1 || recs[0].Kind != observe.KindPurged || *recs[0].Purged != (observe.Purged{Queue: Events, Count: 3}) {
