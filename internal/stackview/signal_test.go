@@ -86,12 +86,15 @@ func TestTailHelperProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- v.Tail(ctx) }()
+	// As a command runs it: the tail in the background, stopped (and so cleaned up)
+	// before the process exits.
+	tail := v.StartTail(ctx)
+	defer tail.Stop()
 	waitTail(t, v, "running", func(s TailState) bool { return s.State != TailIdle && s.State != TailStarting })
 	s, _ := v.TailStatus()
 	fmt.Printf("tailing %s\n", s.Rule)
-	if err := <-done; err != nil {
+	<-ctx.Done()
+	if err := tail.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	s, _ = v.TailStatus()

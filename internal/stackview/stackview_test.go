@@ -651,15 +651,14 @@ func TestTailCancelledWhileStartingLeavesNothing(t *testing.T) {
 }
 
 // The View's own stream keeps the last MaxRecords records however many events the tail
-// brings; its counts go on.
+// brings; its counts go on. StartTail's Stop removes the rule and queue before it returns.
 func TestTailStreamBounded(t *testing.T) {
 	t.Parallel() // a stack of its own
 	v := openView(t, Options{MaxRecords: 5})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- v.Tail(ctx) }()
-	waitTail(t, v, "running", func(s TailState) bool { return s.State == TailRunning || s.State == TailFailed })
+	tail := v.StartTail(ctx)
+	st := waitTail(t, v, "running", func(s TailState) bool { return s.State == TailRunning || s.State == TailFailed })
 	sub := v.Stream().Subscribe(ctx)
 	for range 8 {
 		putSample(t, v, "group-deleted") // no rule of the test stack takes it: one record each
@@ -674,9 +673,16 @@ func TestTailStreamBounded(t *testing.T) {
 			t.Fatalf("got %d of 8 records", len(seqs))
 		}
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := tail.Stop(); err != nil {
 		t.Fatal(err)
+	}
+	if left := tapLeft(t, v, st.Rule); len(left) != 0 {
+		t.Errorf("left after Stop: %v", left)
+	}
+	select {
+	case <-tail.Done():
+	default:
+		t.Error("Done is open after Stop")
 	}
 	recs := v.Stream().Records()
 	if len(recs) != 5 || recs[0].Seq != 4 || recs[4].Seq != 8 || v.Stream().Counts().EventsPublished != 8 {

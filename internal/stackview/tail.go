@@ -156,3 +156,37 @@ func (v *View) publish(ctx context.Context, body string) {
 		v.stream.Publish(r)
 	}
 }
+
+// Tailing is a tail running in the background (StartTail).
+type Tailing struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// StartTail runs Tail in the background until ctx ends or Stop is called. A command
+// defers Stop, so that it removes the tail's rule and queue before the process exits:
+//
+//	tail := v.StartTail(ctx) // ctx ends on SIGINT, SIGTERM, SIGHUP
+//	defer tail.Stop()
+func (v *View) StartTail(ctx context.Context) *Tailing {
+	ctx, cancel := context.WithCancel(ctx)
+	t := &Tailing{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(t.done)
+		t.err = v.Tail(ctx)
+	}()
+	return t
+}
+
+// Stop ends the tail and waits until its rule and queue are removed; it returns Tail's
+// error (nil when they were). Calling it again returns the same.
+func (t *Tailing) Stop() error {
+	t.cancel()
+	<-t.done
+	return t.err
+}
+
+// Done is closed when the tail has ended (ctx ended, Stop, or it gave up); Stop then
+// returns at once.
+func (t *Tailing) Done() <-chan struct{} { return t.done }
