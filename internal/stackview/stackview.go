@@ -3,13 +3,23 @@
 // CloudFormation outputs and gives the console its status (queue depth, oldest message,
 // alarms, the last hour's metrics), its dead-letter queues (list with the error,
 // redrive, purge) and a live tail of its bus, each event decoded to peerbridge's event
-// contract and published, with the rules it matched, as internal/observe records: the
-// console shows them as it shows serve's.
+// contract and published, with the rules and targets it matched, as internal/observe
+// records: the console shows them as it shows serve's.
 //
 // It is internal/operate (what `status`, `dlq` and `tail --stack` do) held open for a
 // page: the same calls, the same IAM actions, the same temporary rule and queue for the
 // tail, removed when the tail ends (its context cancelled: Ctrl-C, SIGTERM, a closed
 // terminal) and, if the process is killed, by the next tail once their expiry passed.
+//
+// A command uses it so:
+//
+//	v, err := stackview.New(cfg, stack, stackview.Options{}) // or Open(ctx, cfg, name, …)
+//	tail := v.StartTail(ctx) // ctx ends on SIGINT, SIGTERM, SIGHUP
+//	defer tail.Stop()        // removes the rule and queue before the process exits
+//	// the console reads v.Stream() as serve's stream (events, routes, redrives, purges);
+//	// its status page is v.StatusSections(ctx); its dead-letter page v.DeadLetters(ctx,
+//	// stackview.Webhooks|Events, 0, true), v.Redrive(ctx, queue, ids), v.Purge(ctx, queue),
+//	// with DeadLetterQueueOf mapping the console's queue names.
 package stackview
 
 import (

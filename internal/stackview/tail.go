@@ -94,6 +94,10 @@ func (v *View) Tail(ctx context.Context) (err error) {
 		})
 	}()
 	v.setTail(func(s *TailState) { s.State, s.Rule, s.Since = TailRunning, tap.Rule, v.opts.Now() })
+	v.router.refresh(ctx, v, v.opts.Now()) // the rules to show events routed to, read up front
+	if err := v.router.lastErr(); err != nil {
+		v.setTail(func(s *TailState) { s.Err = "listing the bus's rules: " + err.Error() })
+	}
 	return v.follow(ctx, tap)
 }
 
