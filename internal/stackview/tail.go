@@ -101,31 +101,29 @@ func (v *View) Tail(ctx context.Context) (err error) {
 	return v.follow(ctx, tap)
 }
 
-// follow receives until ctx ends, retrying failed receives with a growing wait.
+// follow receives until ctx ends, retrying failed receives with a growing wait (from
+// Options.retryBackoff, doubled up to 30 s); after maxReceiveFailures in a row it gives up.
 func (v *View) follow(ctx context.Context, tap *operate.Tap) error {
 	handle := func(body string) { v.publish(ctx, body) }
 	onDeleteErr := func(err error) { v.setTail(func(s *TailState) { s.Err = err.Error() }) }
-	failures, wait := 0, v.opts.retryBackoff
-	for {
-		err := tap.Follow(ctx, func(body string) {
-			failures, wait = 0, v.opts.retryBackoff
-			handle(body)
-		}, onDeleteErr)
-		if err == nil || ctx.Err() != nil {
-			return nil
-		}
-		if failures++; failures >= maxReceiveFailures {
-			return fmt.Errorf("gave up after %d failed receives: %w", failures, err)
+	retry := func(err error, failures int) bool {
+		if failures >= maxReceiveFailures {
+			return false
 		}
 		v.setTail(func(s *TailState) { s.State, s.Err = TailRetrying, err.Error() })
+		wait := min(v.opts.retryBackoff<<(failures-1), 30*time.Second)
 		select {
 		case <-ctx.Done():
-			return nil
+			return false
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, 30*time.Second)
 		v.setTail(func(s *TailState) { s.State = TailRunning })
+		return true
 	}
+	if err := tap.Follow(ctx, handle, onDeleteErr, retry); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("gave up after %d failed receives: %w", maxReceiveFailures, err)
+	}
+	return nil
 }
 
 func (v *View) setTail(f func(*TailState)) {
