@@ -67,7 +67,8 @@ func (v *View) DeadLetter(ctx context.Context, queue, id string) (operate.DeadLe
 // the named ones (SQS message ids or delivery ids), or all when ids is empty, as
 // `peerbridge dlq redrive` does (SQS's move task for all where SQS offers it, else one
 // message at a time through a journal, so none is sent twice even when a redrive is
-// interrupted and run again). The events queue answers ErrNoEventRedrive. A result with
+// interrupted and run again). Redrives and purges of a View run one at a time. The
+// events queue answers ErrNoEventRedrive. A result with
 // Moved < len(ids) means some ids were not in the queue.
 func (v *View) Redrive(ctx context.Context, queue string, ids []string) (operate.RedriveResult, error) {
 	if queue == Events {
@@ -81,6 +82,8 @@ func (v *View) Redrive(ctx context.Context, queue string, ids []string) (operate
 	if err != nil {
 		return operate.RedriveResult{}, err
 	}
+	v.moveMu.Lock() // one move at a time: two tabs pressing redrive take turns
+	defer v.moveMu.Unlock()
 	journal := operate.DefaultJournal(d.URL)
 	if v.opts.JournalDir != "" {
 		journal = filepath.Join(v.opts.JournalDir, filepath.Base(journal))
@@ -101,6 +104,8 @@ func (v *View) Purge(ctx context.Context, queue string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	v.moveMu.Lock()
+	defer v.moveMu.Unlock()
 	visible, inFlight, err := d.Count(ctx)
 	if err != nil {
 		return 0, err

@@ -88,6 +88,8 @@ type View struct {
 	stream *observe.Stream
 	router router
 
+	moveMu sync.Mutex // held by Redrive and Purge
+
 	statusMu     sync.Mutex
 	queues       operate.Status // ReadQueues's, read at queuesAt
 	queuesAt     time.Time

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -687,5 +688,50 @@ func TestTailStreamBounded(t *testing.T) {
 	recs := v.Stream().Records()
 	if len(recs) != 5 || recs[0].Seq != 4 || recs[4].Seq != 8 || v.Stream().Counts().EventsPublished != 8 {
 		t.Errorf("the stream holds %+v, counted %d published; want records 4 to 8", recs, v.Stream().Counts().EventsPublished)
+	}
+}
+
+// Redrives pressed at once (several tabs, several rows) move each dead letter back
+// exactly once: per delivery id, one copy in the webhook queue, none left behind.
+func TestConcurrentRedrivesDeliverOnce(t *testing.T) {
+	t.Parallel() // a stack of its own
+	v := openView(t, Options{})
+	ctx := context.Background()
+	for round := range 2 {
+		ids := sendTo(t, v.output(t, operate.OutputWebhookDLQURL), 6)
+		var wg sync.WaitGroup
+		moved := make([]int, 5)
+		for i := range moved {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var which []string // all, or one id each
+				if i > 0 {
+					which = []string{ids[i]}
+				}
+				res, err := v.Redrive(ctx, Webhooks, which)
+				if err != nil {
+					t.Errorf("redrive %d: %v", i, err)
+				}
+				moved[i] = res.Moved
+			}()
+		}
+		wg.Wait()
+		total := 0
+		for _, n := range moved {
+			total += n
+		}
+		back := deliveriesIn(t, v.output(t, operate.OutputWebhookQueueURL))
+		for _, id := range ids {
+			if back[id] != 1 {
+				t.Errorf("round %d: delivery %s came back %d times", round, id, back[id])
+			}
+		}
+		if len(back) != len(ids) || total != len(ids) {
+			t.Errorf("round %d: %d deliveries back, %d moved in all (%v); want %d", round, len(back), total, moved, len(ids))
+		}
+		if left, err := v.DeadLetters(ctx, Webhooks, 0, false); err != nil || len(left) != 0 {
+			t.Errorf("round %d: left %v %v", round, left, err)
+		}
 	}
 }
