@@ -17,9 +17,9 @@
 //	tail := v.StartTail(ctx) // ctx ends on SIGINT, SIGTERM, SIGHUP
 //	defer tail.Stop()        // removes the rule and queue before the process exits
 //	// the console reads v.Stream() as serve's stream (events, routes, redrives, purges);
-//	// its status page is v.StatusSections(ctx); its dead-letter page v.DeadLetters(ctx,
-//	// stackview.Webhooks|Events, 0, true), v.Redrive(ctx, queue, ids), v.Purge(ctx, queue),
-//	// with DeadLetterQueueOf mapping the console's queue names.
+//	// its status page is v.Status(ctx, false) (and v.TailStatus()); its dead-letter page
+//	// v.DeadLetters(ctx, queue, 0, true), v.Redrive(ctx, queue, ids), v.Purge(ctx, queue)
+//	// with queue stackview.Webhooks or stackview.Events ("webhooks", "events").
 package stackview
 
 import (
