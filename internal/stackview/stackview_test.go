@@ -608,8 +608,8 @@ func TestTailCancelledWhileStartingLeavesNothing(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Errorf("cancelled %s: %v", at, err)
 		}
-		if s, _ := v.TailStatus(); s.State != TailStopped {
-			t.Errorf("cancelled %s: state %+v", at, s)
+		if s, _ := v.TailStatus(); s.State != TailStopped || s.Err != "" {
+			t.Errorf("cancelled %s: state %+v, want stopped without an error", at, s)
 		}
 		if left := tapLeft(t, v, ""); len(left) != 0 {
 			t.Errorf("cancelled %s: left %v", at, left)

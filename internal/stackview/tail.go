@@ -66,7 +66,7 @@ func (v *View) Tail(ctx context.Context) (err error) {
 	removed, err := operate.RemoveExpiredTaps(ctx, v.sqs, v.eb, bus, v.stack.Name, v.opts.Now())
 	v.setTail(func(s *TailState) {
 		s.RemovedExpired = removed
-		if err != nil { // not fatal: this tail can run beside them
+		if err != nil && ctx.Err() == nil { // not fatal: this tail can run beside them
 			s.Err = "removing expired tails: " + err.Error()
 		}
 	})
@@ -95,7 +95,7 @@ func (v *View) Tail(ctx context.Context) (err error) {
 	}()
 	v.setTail(func(s *TailState) { s.State, s.Rule, s.Since = TailRunning, tap.Rule, v.opts.Now() })
 	v.router.refresh(ctx, v, v.opts.Now()) // the rules to show events routed to, read up front
-	if err := v.router.lastErr(); err != nil {
+	if err := v.router.lastErr(); err != nil && ctx.Err() == nil {
 		v.setTail(func(s *TailState) { s.Err = "listing the bus's rules: " + err.Error() })
 	}
 	return v.follow(ctx, tap)
