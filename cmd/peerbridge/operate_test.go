@@ -146,7 +146,7 @@ func TestDLQCommands(t *testing.T) {
 		t.Errorf("redrive --id: exit %d %s %s", code, out, errOut)
 	}
 	code, out, errOut = runCLI(t, "", "dlq", "redrive", "--stack", name, "--all")
-	if code != 0 || !strings.Contains(out, "Moved 2 messages back") || !strings.Contains(errOut, "moving one message at a time") {
+	if code != 0 || !strings.Contains(out, "Moved 2 messages back") || !strings.Contains(errOut, "moved one message at a time") {
 		t.Errorf("redrive --all: exit %d %s %s", code, out, errOut)
 	}
 	back := mototest.Receive(t, outputs[operate.OutputWebhookQueueURL], 4, 3*time.Second)

@@ -199,37 +199,27 @@ func redrive(ctx context.Context, d operate.DLQ, st operate.Stack, opts *Options
 	if err != nil {
 		return cmdutil.Fail(stderr, "dlq redrive", err)
 	}
-	result := struct {
-		Moved   int    `json:"moved"`
-		Method  string `json:"method"`
-		Waiting int    `json:"stillHidden,omitempty"`
-	}{}
+	ids := opts.IDs
 	if opts.All {
-		result.Method = "move task"
-		result.Moved, err = d.MoveTask(ctx, func(moved, total int) { fmt.Fprintf(stderr, "\rmoved %d of %d", moved, total) })
-		if err == nil {
-			fmt.Fprintln(stderr)
-		}
-		if err != nil && !errors.Is(err, operate.ErrMoveTaskUnavailable) {
-			return cmdutil.Fail(stderr, "dlq redrive", err)
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "SQS could not start a move task (%v); moving one message at a time.\n", err)
-		}
+		ids = nil // all of them: SQS's move task where it can
 	}
-	if !opts.All || err != nil {
-		result.Method = "one by one"
-		result.Moved, result.Waiting, err = d.MoveOneByOne(ctx, operate.Redrive{To: to, IDs: opts.IDs,
-			Progress: func(moved int) { fmt.Fprintf(stderr, "\rmoved %d", moved) }})
-		if result.Moved > 0 {
-			fmt.Fprintln(stderr)
-		}
-		if err != nil {
-			return cmdutil.Fail(stderr, "dlq redrive", fmt.Errorf("%w (moved %d; run it again to go on: none is sent twice)", err, result.Moved))
-		}
-		if result.Waiting > 0 {
-			fmt.Fprintf(stderr, "%d messages are still hidden by an interrupted redrive; run it again in a minute.\n", result.Waiting)
-		}
+	result, err := operate.RedriveWebhooks(ctx, d, to, ids,
+		operate.Redrive{Progress: func(moved int) { fmt.Fprintf(stderr, "\rmoved %d", moved) }},
+		func(moved, total int) { fmt.Fprintf(stderr, "\rmoved %d of %d", moved, total) })
+	if result.Moved > 0 {
+		fmt.Fprintln(stderr)
+	}
+	if result.MoveTaskErr != nil {
+		fmt.Fprintf(stderr, "SQS could not start a move task (%v); moved one message at a time.\n", result.MoveTaskErr)
+	}
+	if err != nil && result.Method == "move task" {
+		return cmdutil.Fail(stderr, "dlq redrive", err)
+	}
+	if err != nil {
+		return cmdutil.Fail(stderr, "dlq redrive", fmt.Errorf("%w (moved %d; run it again to go on: none is sent twice)", err, result.Moved))
+	}
+	if result.StillHidden > 0 {
+		fmt.Fprintf(stderr, "%d messages are still hidden by an interrupted redrive; run it again in a minute.\n", result.StillHidden)
 	}
 	if opts.Stack.JSON {
 		cmdutil.PrintJSON(stdout, result)

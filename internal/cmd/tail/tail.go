@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/peerbridge/peerbridge/internal/cmd/cmdutil"
@@ -128,29 +127,20 @@ func show(ctx context.Context, tap *operate.Tap, opts *Options) int {
 		display = opts.Display(stdout)
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
-	for ctx.Err() == nil {
-		msgs, err := tap.Next(ctx)
-		if ctx.Err() != nil {
-			return 0
+	handle := func(body string) {
+		var ev events.CloudWatchEvent
+		if !opts.Stack.JSON && display != nil && json.Unmarshal([]byte(body), &ev) == nil {
+			display(ev)
+		} else {
+			fmt.Fprintln(stdout, body)
 		}
-		if err != nil {
-			return cmdutil.Fail(stderr, "tail", err)
+		if opts.ForwardTo != "" {
+			forward(ctx, client, opts.ForwardTo, body, stderr)
 		}
-		for _, m := range msgs {
-			body := aws.ToString(m.Body)
-			var ev events.CloudWatchEvent
-			if !opts.Stack.JSON && display != nil && json.Unmarshal([]byte(body), &ev) == nil {
-				display(ev)
-			} else {
-				fmt.Fprintln(stdout, body)
-			}
-			if opts.ForwardTo != "" {
-				forward(ctx, client, opts.ForwardTo, body, stderr)
-			}
-			if err := tap.Done(context.WithoutCancel(ctx), m); err != nil {
-				fmt.Fprintf(stderr, "peerbridge tail: %v\n", err)
-			}
-		}
+	}
+	onDeleteErr := func(err error) { fmt.Fprintf(stderr, "peerbridge tail: %v\n", err) }
+	if err := tap.Follow(ctx, handle, onDeleteErr, nil); err != nil {
+		return cmdutil.Fail(stderr, "tail", err)
 	}
 	return 0
 }
