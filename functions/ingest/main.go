@@ -7,7 +7,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"os"
@@ -21,7 +20,6 @@ import (
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/metrics"
 	"github.com/peerbridge/peerbridge/internal/queue/sqsqueue"
-	"github.com/peerbridge/peerbridge/internal/secrets"
 )
 
 func main() {
@@ -31,12 +29,7 @@ func main() {
 		logger.Error("ingest cannot start: fix its configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	// Load the tokens during init; on failure each request retries (answering 503 meanwhile).
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	if _, err := h.Tokens.Tokens(ctx); err != nil {
-		logger.Error("ingest: webhook tokens not loaded yet", "error", err.Error())
-	}
-	cancel()
+	h.LoadTokens(3 * time.Second) // during init; on failure each request tries again
 	if os.Getenv("ENDPOINT") == "FunctionUrl" {
 		lambda.Start(h.HandleFunctionURL) // a function URL has no routes: ingest checks the route
 		return
@@ -55,15 +48,7 @@ func newHandler(getenv func(string) string, logger *slog.Logger) (*ingest.Handle
 	}
 	var tokens ingest.TokenSource
 	if id := getenv("WEBHOOK_TOKEN_SECRET_ID"); id != "" {
-		client := secretsmanager.NewFromConfig(cfg)
-		// Reloaded every 5 minutes, so a rotated secret reaches warm containers.
-		tokens = &ingest.TokenLoader{MaxAge: 5 * time.Minute, Logger: logger, Load: func(ctx context.Context) ([]string, error) {
-			value, err := secrets.Fetch(ctx, client, id)
-			if err != nil {
-				return nil, err
-			}
-			return ingest.ParseSecretTokens(value)
-		}}
+		tokens = ingest.SecretTokens(secretsmanager.NewFromConfig(cfg), id, 5*time.Minute, logger)
 	} else if tokens, err = ingest.NewTokens(ingest.SplitTokenList(getenv("WEBHOOK_TOKENS"))); err != nil {
 		return nil, errors.New("set WEBHOOK_TOKEN_SECRET_ID (a secret holding the tokens) or WEBHOOK_TOKENS: " + err.Error())
 	}

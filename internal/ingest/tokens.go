@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/peerbridge/peerbridge/internal/secrets"
 )
 
 // Tokens is the set of webhook tokens ingest accepts. Several may be valid at once, so a
@@ -126,4 +128,28 @@ func (l *TokenLoader) Tokens(ctx context.Context) (*Tokens, error) {
 	}
 	l.tokens, l.loadedAt = t, now()
 	return t, nil
+}
+
+// SecretTokens is a TokenLoader of the tokens in the secret id (a JSON list or one token,
+// ParseSecretTokens), read through client and again every maxAge, so that a rotated
+// secret reaches warm containers.
+func SecretTokens(client secrets.Client, id string, maxAge time.Duration, logger *slog.Logger) *TokenLoader {
+	return &TokenLoader{MaxAge: maxAge, Logger: logger, Load: func(ctx context.Context) ([]string, error) {
+		value, err := secrets.Fetch(ctx, client, id)
+		if err != nil {
+			return nil, err
+		}
+		return ParseSecretTokens(value)
+	}}
+}
+
+// LoadTokens loads the tokens now, within timeout (a Lambda function's init), so that the
+// first request does not wait for them. A failure is logged on h.Logger; each request
+// then tries again, answering 503 meanwhile.
+func (h *Handler) LoadTokens(timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if _, err := h.Tokens.Tokens(ctx); err != nil && h.Logger != nil {
+		h.Logger.Error("ingest: webhook tokens not loaded yet", "error", err.Error())
+	}
 }
