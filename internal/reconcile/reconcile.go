@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/internal/bus"
+	"github.com/peerbridge/peerbridge/internal/busentry"
 	"github.com/peerbridge/peerbridge/internal/idempotency"
 	"github.com/peerbridge/peerbridge/internal/state"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
@@ -335,11 +336,11 @@ func (r *Reconciler) publish(ctx context.Context, stopBy time.Time, diffs []diff
 			if r.Bus == nil {
 				continue
 			}
-			b, err := json.Marshal(d.event.Detail)
+			entry, err := busentry.FromEvent(d.event)
 			if err != nil {
-				return fmt.Errorf("encoding an event: %w", err)
+				return err
 			}
-			entries = append(entries, bus.Entry{Source: d.event.Source, DetailType: d.event.DetailType, Detail: string(b), Time: d.event.Time})
+			entries = append(entries, entry)
 			idx = append(idx, i)
 		}
 		failed := map[int]bool{}
