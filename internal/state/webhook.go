@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/peerbridge/peerbridge/internal/entity"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
@@ -14,7 +15,7 @@ import (
 type Webhook struct{ Store }
 
 // RecordRead records obj, read at readAt after d's webhook, as entity id's state. An
-// update takes only the fields the message changed (peerdom.MergeReported), so a change
+// update takes only the fields the message changed (entity.MergeReported), so a change
 // the read shows but no webhook reported is still found by reconciliation. It returns
 // false, recording nothing, for an update of an entity the state does not know (a missed
 // webhook, or before the first reconciliation): reconciliation reports it created, with
@@ -32,7 +33,7 @@ func (w Webhook) RecordRead(ctx context.Context, d peerdom.Detail, id string, ob
 		if d.Entity == peerdom.EntityRole {
 			obj = keepHolders(cur.Object, obj)
 		}
-		if merged, err = peerdom.MergeReported(d.Entity, cur.Object, obj, d.ChangedFields); err != nil {
+		if merged, err = entity.MergeReported(d.Entity, cur.Object, obj, d.ChangedFields); err != nil {
 			return false, err
 		}
 	}

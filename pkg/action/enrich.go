@@ -3,7 +3,6 @@ package action
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -173,16 +172,12 @@ func (e *Enrich) recordDeleted(ctx context.Context, d peerdom.Detail, at time.Ti
 	return nil
 }
 
-// snapshotID derives the snapshot's id from its cause, so that a retried event publishes
-// a snapshot with the same id and consumers de-duplicate on it as on any detail.id. It
-// is a UUID of version 8 (RFC 9562: custom) made from a SHA-256 of the cause.
+// snapshotID derives the snapshot's id from its cause (peerdom.DerivedID), so that a
+// retried event publishes a snapshot with the same id and consumers de-duplicate on it
+// as on any detail.id.
 func snapshotID(causedBy, entityID string) string {
 	if causedBy == "" {
 		return peerdom.NewDeliveryID()
 	}
-	sum := sha256.Sum256([]byte("peerbridge snapshot\x00" + causedBy + "\x00" + entityID))
-	b := sum[:16]
-	b[6] = b[6]&0x0f | 0x80
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return peerdom.DerivedID("peerbridge snapshot", causedBy, entityID)
 }
