@@ -3,6 +3,8 @@ package peerdomtest
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -118,18 +120,18 @@ func author(r *http.Request) User {
 }
 
 // readObject reads a request body that must be one JSON object, by key.
-func readObject(r *http.Request) (map[string]json.RawMessage, string) {
+func readObject(r *http.Request) (map[string]json.RawMessage, error) {
 	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
-		return nil, "reading the body: " + err.Error()
+		return nil, fmt.Errorf("reading the body: %w", err)
 	}
 	return parseObject(b)
 }
 
-func parseObject(b []byte) (map[string]json.RawMessage, string) {
+func parseObject(b []byte) (map[string]json.RawMessage, error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(b, &obj); err != nil || obj == nil {
-		return nil, "the body must be a JSON object"
+		return nil, errors.New("the body must be a JSON object")
 	}
-	return obj, ""
+	return obj, nil
 }
