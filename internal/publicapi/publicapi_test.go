@@ -23,6 +23,22 @@ func TestPublicPackagesNameNoInternalType(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("a user's module cannot use %s", p)
 	}
+	// What a user reads: go doc -all names no internal package either, in prose or code.
+	pkgs, err := goCmd(root, "list", "./pkg/...")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range strings.Fields(string(pkgs)) {
+		doc, err := goCmd(root, "doc", "-all", pkg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(doc), "\n") {
+			if strings.Contains(line, "internal/") {
+				t.Errorf("go doc -all %s, line %d, names an internal package: %s", pkg, i+1, strings.TrimSpace(line))
+			}
+		}
+	}
 }
 
 // TestCheckFindsEveryPlace: a module whose public package names an internal type in
