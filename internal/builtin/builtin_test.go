@@ -2,6 +2,7 @@ package builtin_test
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +63,20 @@ func TestNewRunnerWiresEachShippedAction(t *testing.T) {
 	}
 	if _, err := builtin.NewRunner(action.NameEnrich, env(vars), builtin.Adapters{API: s.Client()}); err == nil {
 		t.Error("enrich was made without a bus")
+	}
+}
+
+// TestHandlerOfIsEachMainsConstructor: the constructor serve and the cost harness take by
+// name is the one each function's main.go names.
+func TestHandlerOfIsEachMainsConstructor(t *testing.T) {
+	for name, want := range map[string]builtin.NewHandler{action.NameOnboardPeer: builtin.OnboardPeer,
+		action.NameRoleDefaults: builtin.RoleDefaults, action.NameEnrich: builtin.Enrich} {
+		got, err := builtin.HandlerOf(name)
+		if err != nil || reflect.ValueOf(got).Pointer() != reflect.ValueOf(want).Pointer() {
+			t.Errorf("HandlerOf(%q) = %v, %v", name, got, err)
+		}
+	}
+	if len(action.Builtins()) != 3 {
+		t.Errorf("shipped actions %v: give HandlerOf each", action.Builtins())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/peerbridge/peerbridge/internal/idempotency/dynamostore"
+	"github.com/peerbridge/peerbridge/internal/state"
 	"github.com/peerbridge/peerbridge/internal/state/dynamostate"
 	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/action/awsaction"
@@ -16,7 +17,7 @@ import (
 
 // Lambda is a shipped action's Lambda function: awsaction.Function, whose configuration,
 // logger, metrics and cold-start failure it keeps, with the shipped actions' adapters
-// (AWS; enrich adds its bus) and NewRunner's runner.
+// (AWS; enrich adds its bus and state) and their runner.
 type Lambda struct {
 	*awsaction.Function
 }
@@ -32,8 +33,8 @@ func NewLambda(name string, getenv func(string) string, w io.Writer) *Lambda {
 }
 
 // AWS makes the adapters on AWS: the Peerdom client, its key from the SSM parameter
-// (Function.PeerdomClient), and the DynamoDB tables (Tables). The bus is left to the
-// caller, so that only the function that publishes links the EventBridge client.
+// (Function.PeerdomClient), and the idempotency table (Tables). The bus and the entity
+// state are left to enrich's main.go, so that only it links the EventBridge client.
 func (fn *Lambda) AWS(ctx context.Context) (Adapters, error) {
 	api, err := fn.PeerdomClient(ctx)
 	if err != nil {
@@ -50,36 +51,45 @@ type DynamoDB interface {
 	dynamostore.API
 }
 
-// Tables are the function's logger and metrics, and its tables on db: the entity state
-// (STATE_TABLE) and the idempotency records (IDEMPOTENCY_TABLE), each none when its
-// variable is empty, as in local runs.
+// Tables are the function's logger and metrics, and its idempotency records on db in the
+// table IDEMPOTENCY_TABLE names (none when it is empty, as in local runs).
 func (fn *Lambda) Tables(db DynamoDB) Adapters {
 	a := Adapters{Logger: fn.Logger, Metrics: fn.Metrics}
-	if table := strings.TrimSpace(fn.Getenv("STATE_TABLE")); table != "" {
-		a.State = dynamostate.New(db, table)
-	}
 	if table := strings.TrimSpace(fn.Getenv("IDEMPOTENCY_TABLE")); table != "" {
 		a.Once = dynamostore.New(db, table)
 	}
 	return a
 }
 
-// Runner is NewRunner with the function's settings on a (err, AWS's, is returned as it
-// is); it logs that the function is ready.
-func (fn *Lambda) Runner(a Adapters, err error) (*action.Runner, error) {
+// State is the entity state in the DynamoDB table named table (StateTable).
+func (fn *Lambda) State(table string) state.Store {
+	return StateTable(dynamodb.NewFromConfig(fn.AWSConfig), table)
+}
+
+// StateTable is the entity state in the table on db; nil (none) when table is empty.
+func StateTable(db dynamostate.API, table string) state.Store {
+	if table = strings.TrimSpace(table); table == "" {
+		return nil
+	}
+	return dynamostate.New(db, table)
+}
+
+// Runner is newHandler's handler on a in the action's Runner (err, AWS's, is returned as
+// it is); it logs that the function is ready.
+func (fn *Lambda) Runner(a Adapters, err error, newHandler NewHandler) (*action.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := NewRunner(fn.Name, fn.Getenv, a)
+	h, err := newHandler(a, fn.Getenv)
 	if err != nil {
 		return nil, err
 	}
 	fn.Ready()
-	return r, nil
+	return runner(fn.Name, fn.Getenv, a, h), nil
 }
 
-// Handler is the function's handler for lambda.Start: Function.Start(Runner(a, err)),
-// which ends the cold start on an error.
-func (fn *Lambda) Handler(a Adapters, err error) func(context.Context, events.EventBridgeEvent) error {
-	return fn.Start(fn.Runner(a, err))
+// Handler is the function's handler for lambda.Start: Function.Start(Runner(...)), which
+// ends the cold start on an error.
+func (fn *Lambda) Handler(a Adapters, err error, newHandler NewHandler) func(context.Context, events.EventBridgeEvent) error {
+	return fn.Start(fn.Runner(a, err, newHandler))
 }

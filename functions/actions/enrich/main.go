@@ -17,13 +17,11 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/action"
 )
 
-const name = action.NameEnrich
-
 func main() {
-	fn := builtin.NewLambda(name, os.Getenv, os.Stdout) // configuration, JSON logs, metric lines
-	adapters, err := fn.AWS(context.Background())       // Peerdom (key from SSM), DynamoDB
-	adapters.Bus = snapshots(fn)
-	lambda.Start(fn.Handler(adapters, err)) // the action behind EventBridge
+	fn := builtin.NewLambda(action.NameEnrich, os.Getenv, os.Stdout) // configuration, JSON logs, metric lines
+	adapters, err := fn.AWS(context.Background())                    // Peerdom (key from SSM), DynamoDB
+	adapters.Bus, adapters.State = snapshots(fn), fn.State(os.Getenv("STATE_TABLE"))
+	lambda.Start(fn.Handler(adapters, err, builtin.Enrich)) // the action behind EventBridge
 }
 
 // snapshots is the bus the snapshots go to: only enrich links the EventBridge client.

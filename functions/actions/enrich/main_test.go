@@ -79,8 +79,8 @@ func TestConfigurationErrorsNameTheSetting(t *testing.T) {
 
 // newRunner builds the runner as main does, its log lines on w.
 func newRunner(ctx context.Context, getenv func(string) string, w io.Writer) (*action.Runner, error) {
-	fn := builtin.NewLambda(name, getenv, w)
+	fn := builtin.NewLambda(action.NameEnrich, getenv, w)
 	adapters, err := fn.AWS(ctx)
-	adapters.Bus = snapshots(fn)
-	return fn.Runner(adapters, err)
+	adapters.Bus, adapters.State = snapshots(fn), fn.State(getenv("STATE_TABLE"))
+	return fn.Runner(adapters, err, builtin.Enrich)
 }

@@ -13,10 +13,8 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/action"
 )
 
-const name = action.NameOnboardPeer
-
 func main() {
-	fn := builtin.NewLambda(name, os.Getenv, os.Stdout) // configuration, JSON logs, metric lines
-	adapters, err := fn.AWS(context.Background())       // Peerdom (key from SSM), DynamoDB
-	lambda.Start(fn.Handler(adapters, err))             // the action behind EventBridge
+	fn := builtin.NewLambda(action.NameOnboardPeer, os.Getenv, os.Stdout) // configuration, JSON logs, metric lines
+	adapters, err := fn.AWS(context.Background())                         // Peerdom (key from SSM), DynamoDB
+	lambda.Start(fn.Handler(adapters, err, builtin.OnboardPeer))          // the action behind EventBridge
 }

@@ -127,6 +127,7 @@ func TestRepeatedDeliveryIsSkippedThroughDynamoDB(t *testing.T) {
 
 // newRunner builds the runner as main does, its log lines on w.
 func newRunner(ctx context.Context, getenv func(string) string, w io.Writer) (*action.Runner, error) {
-	fn := builtin.NewLambda(name, getenv, w)
-	return fn.Runner(fn.AWS(ctx))
+	fn := builtin.NewLambda(action.NameOnboardPeer, getenv, w)
+	adapters, err := fn.AWS(ctx)
+	return fn.Runner(adapters, err, builtin.OnboardPeer)
 }

@@ -386,11 +386,15 @@ func functionMetrics(w io.Writer, getenv func(string) string) *metrics.Writer {
 // constructor called on the twins).
 type Wire struct{ Main, Run []string }
 
-// actionWire is every action's: builtin.NewLambda, its tables (AWS calls Tables), the
-// runner (Handler calls Runner).
-var actionWire = Wire{
-	Main: []string{`builtin.NewLambda(name, os.Getenv, os.Stdout)`, `fn.AWS(context.Background())`, `fn.Handler(adapters, err)`},
-	Run:  []string{`builtin.NewLambda(name, getter(fn.Env), p.logWriter(code))`, `lambdaFn.Tables(p.db)`, `lambdaFn.Runner(adapters, lambdaFn.Err)`},
+// actionWire is an action's: builtin.NewLambda, its tables (AWS calls Tables), its
+// handler in the runner (Handler calls Runner; main names the action's constructor, the
+// run takes it from HandlerOf), and enrich's entity state (State calls StateTable).
+func actionWire(constructor string, more ...string) Wire {
+	return Wire{
+		Main: append([]string{`builtin.NewLambda(action.Name`, `fn.AWS(context.Background())`, `fn.Handler(adapters, err, builtin.` + constructor + `)`}, more...),
+		Run: []string{`builtin.NewLambda(name, getenv, p.logWriter(code))`, `lambdaFn.Tables(p.db)`, `builtin.HandlerOf(name)`,
+			`lambdaFn.Runner(adapters, lambdaFn.Err, newHandler)`, `builtin.StateTable(p.db, getenv("STATE_TABLE"))`},
+	}
 }
 
 // Wiring is each function's Wire.
@@ -399,9 +403,9 @@ var Wiring = map[string]Wire{
 		Run: []string{`functionLogger(ingestLog, getter(ingestEnv))`, `functionMetrics(ingestLog, getter(ingestEnv))`}},
 	"functions/worker": {Main: []string{`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))`, `metrics.FromEnv(os.Stdout, getenv)`},
 		Run: []string{`functionLogger(workerLog, getter(workerEnv))`, `functionMetrics(workerLog, getter(workerEnv))`}},
-	"functions/actions/enrich":        actionWire,
-	"functions/actions/onboard-peer":  actionWire,
-	"functions/actions/role-defaults": actionWire,
+	"functions/actions/enrich":        actionWire("Enrich", `fn.State(os.Getenv("STATE_TABLE"))`),
+	"functions/actions/onboard-peer":  actionWire("OnboardPeer"),
+	"functions/actions/role-defaults": actionWire("RoleDefaults"),
 	"functions/reconcile": {Main: []string{`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("function", "reconcile"))`, `reconcile.Lambda{`},
 		Run: []string{`functionLogger(w, getter(env)).With(slog.String("function", "reconcile"))`, `reconcile.Lambda{`}},
 }
@@ -428,11 +432,17 @@ func (p *Pipeline) target(fn samtemplate.Function) (localpipeline.Target, error)
 		return nil, err
 	}
 	// As functions/actions/<name>/main.go: builtin.NewLambda, its adapters (the tables on
-	// the DynamoDB twin, the counting bus), the runner.
-	lambdaFn := builtin.NewLambda(name, getter(fn.Env), p.logWriter(code))
+	// the DynamoDB twin, the counting bus), the action's handler in its runner.
+	getenv := getter(fn.Env)
+	lambdaFn := builtin.NewLambda(name, getenv, p.logWriter(code))
 	adapters := lambdaFn.Tables(p.db)
 	adapters.API, adapters.Bus = api, countingBus{next: p.p.Bus, c: p.c, code: code}
-	runner, err := lambdaFn.Runner(adapters, lambdaFn.Err)
+	adapters.State = builtin.StateTable(p.db, getenv("STATE_TABLE"))
+	newHandler, err := builtin.HandlerOf(name)
+	if err != nil {
+		return nil, err
+	}
+	runner, err := lambdaFn.Runner(adapters, lambdaFn.Err, newHandler)
 	if err != nil {
 		return nil, err
 	}

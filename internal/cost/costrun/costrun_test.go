@@ -259,7 +259,8 @@ func lineQuantity(b *cost.Bill, service, itemPrefix string) float64 {
 // TestWiringIsMains: the run builds each function as its main.go does (Wiring): main.go
 // has the expressions Main, this package the expressions Run; for the actions, the
 // constructor main.go calls reaches the tables and the runner through the methods the run
-// calls (Lambda.AWS calls Tables, Lambda.Handler calls Runner). When a main.go changes
+// calls (Lambda.AWS calls Tables, Lambda.Handler calls Runner, Lambda.State calls
+// StateTable). When a main.go changes
 // its wiring, this fails: change costrun to match, then make cost-figures.
 func TestWiringIsMains(t *testing.T) {
 	run, err := os.ReadFile(filepath.Join(root(t), "internal", "cost", "costrun", "costrun.go"))
@@ -286,7 +287,7 @@ func TestWiringIsMains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for method, call := range map[string]string{"AWS": "fn.Tables(", "Handler": "fn.Runner("} {
+	for method, call := range map[string]string{"AWS": "fn.Tables(", "Handler": "fn.Runner(", "State": "StateTable("} {
 		if body := methodBody(t, lambda, method); !strings.Contains(body, call) {
 			t.Errorf("builtin.Lambda.%s no longer calls %s, which costrun calls in its stead", method, call)
 		}
