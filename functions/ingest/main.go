@@ -9,7 +9,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"os"
@@ -23,9 +22,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/metrics"
-	"github.com/peerbridge/peerbridge/internal/parameter"
 	"github.com/peerbridge/peerbridge/internal/queue/sqsqueue"
-	"github.com/peerbridge/peerbridge/internal/secrets"
 )
 
 func main() {
@@ -35,12 +32,7 @@ func main() {
 		logger.Error("ingest cannot start: fix its configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	// Load the tokens during init; on failure each request retries (answering 503 meanwhile).
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	if _, err := h.Tokens.Tokens(ctx); err != nil {
-		logger.Error("ingest: webhook tokens not loaded yet", "error", err.Error())
-	}
-	cancel()
+	h.LoadTokens(3 * time.Second) // during init; on failure each request tries again
 	if os.Getenv("ENDPOINT") == "FunctionUrl" {
 		lambda.Start(h.HandleFunctionURL) // a function URL has no routes: ingest checks the route
 		return
@@ -57,31 +49,9 @@ func newHandler(getenv func(string) string, logger *slog.Logger) (*ingest.Handle
 	if err != nil {
 		return nil, err
 	}
-	var tokens ingest.TokenSource
-	// Reloaded every 5 minutes, so a rotated token reaches warm containers.
-	loader := func(fetch func(context.Context) (string, error)) ingest.TokenSource {
-		return &ingest.TokenLoader{MaxAge: 5 * time.Minute, Logger: logger, Load: func(ctx context.Context) ([]string, error) {
-			value, err := fetch(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return ingest.ParseSecretTokens(value)
-		}}
-	}
-	switch plain := ingest.SplitTokenList(getenv("WEBHOOK_TOKENS")); {
-	case len(plain) > 0: // the slot local runs fill (sam local invoke --env-vars); empty when deployed
-		tokens, err = ingest.NewTokens(plain)
-		if err != nil {
-			return nil, errors.New("WEBHOOK_TOKENS: " + err.Error())
-		}
-	case getenv("WEBHOOK_TOKEN_SECRET_ID") != "":
-		client, id := secretsmanager.NewFromConfig(cfg), getenv("WEBHOOK_TOKEN_SECRET_ID")
-		tokens = loader(func(ctx context.Context) (string, error) { return secrets.Fetch(ctx, client, id) })
-	case getenv("WEBHOOK_TOKEN_PARAMETER") != "":
-		client, name := ssm.NewFromConfig(cfg), getenv("WEBHOOK_TOKEN_PARAMETER")
-		tokens = loader(func(ctx context.Context) (string, error) { return parameter.Fetch(ctx, client, name) })
-	default:
-		return nil, errors.New("set WEBHOOK_TOKEN_PARAMETER (an SSM parameter holding the tokens), WEBHOOK_TOKEN_SECRET_ID (a secret) or WEBHOOK_TOKENS")
+	tokens, err := ingest.TokensFromEnv(getenv, secretsmanager.NewFromConfig(cfg), ssm.NewFromConfig(cfg), logger)
+	if err != nil {
+		return nil, err
 	}
 	queue := sqsqueue.New(sqs.NewFromConfig(cfg), queueURL)
 	return &ingest.Handler{Tokens: tokens, Queue: queue, Source: getenv("EVENT_SOURCE"), Now: time.Now, Logger: logger,

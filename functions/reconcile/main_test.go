@@ -13,6 +13,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/idempotency/dynamostore"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/mototest"
+	"github.com/peerbridge/peerbridge/internal/reconcile"
 	"github.com/peerbridge/peerbridge/internal/state/dynamostate"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
@@ -54,7 +55,7 @@ func TestRunsOverDynamoDBAndEventBridge(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	var metrics bytes.Buffer
-	h := handler(r, logging.New(&logs, "info"), &metrics)
+	h := reconcile.Lambda{Reconciler: r, Logger: logging.New(&logs, "info"), Metrics: &metrics}.Handle
 	if rep, err := h(ctx, json.RawMessage(`{}`)); err != nil || !rep.Baseline {
 		t.Fatalf("first run: %+v, %v", rep, err)
 	}

@@ -7,6 +7,7 @@ package bus
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -137,4 +138,14 @@ func put(ctx context.Context, p Putter, entries []Entry, idx []int, out []Publis
 		}
 		out[i].EventID = results[j].EventID
 	}
+}
+
+// Publisher puts single events on a Putter through Publish: it is pkg/action's Publisher
+// (enrich's snapshots) on any bus here.
+type Publisher struct{ Putter }
+
+// Publish puts one event and returns the bus's event id.
+func (p Publisher) Publish(ctx context.Context, source, detailType string, detail json.RawMessage, at time.Time) (string, error) {
+	res := Publish(ctx, p.Putter, []Entry{{Source: source, DetailType: detailType, Detail: string(detail), Time: at}})
+	return res[0].EventID, res[0].Err
 }

@@ -37,3 +37,20 @@ func TestEntryIsTheContractEvent(t *testing.T) {
 		t.Errorf("source: %+v", other)
 	}
 }
+
+// TestReconcileEventsAreEncodedAsWebhookEvents: an event reconciliation finds is encoded
+// by the same FromEvent, unescaped, its time and source kept.
+func TestReconcileEventsAreEncodedAsWebhookEvents(t *testing.T) {
+	at := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	ev := peerdom.Event{Source: "peerdom", DetailType: "Role Created", Time: at,
+		Detail: peerdom.Detail{ID: "r-1", Origin: peerdom.OriginReconcile, Entity: peerdom.EntityRole, Action: peerdom.ActionCreated,
+			Name: "Ops <lead>", Fields: peerdom.Fields{{Name: "Name", Value: "Ops <lead>"}}}}
+	e, err := busentry.FromEvent(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := ev.Detail.MarshalJSON()
+	if e.Detail != string(want) || !strings.Contains(e.Detail, "Ops <lead>") || !e.Time.Equal(at) || e.Source != "peerdom" || e.DetailType != "Role Created" {
+		t.Errorf("entry %+v", e)
+	}
+}

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/peerbridge/peerbridge/internal/parameter"
+	"github.com/peerbridge/peerbridge/internal/secrets"
 )
 
 // Tokens is the set of webhook tokens ingest accepts. Several may be valid at once, so a
@@ -126,4 +129,62 @@ func (l *TokenLoader) Tokens(ctx context.Context) (*Tokens, error) {
 	}
 	l.tokens, l.loadedAt = t, now()
 	return t, nil
+}
+
+// SecretTokens is a TokenLoader of the tokens in the secret id (a JSON list or one token,
+// ParseSecretTokens), read through client and again every maxAge, so that a rotated
+// secret reaches warm containers.
+func SecretTokens(client secrets.Client, id string, maxAge time.Duration, logger *slog.Logger) *TokenLoader {
+	return &TokenLoader{MaxAge: maxAge, Logger: logger, Load: func(ctx context.Context) ([]string, error) {
+		value, err := secrets.Fetch(ctx, client, id)
+		if err != nil {
+			return nil, err
+		}
+		return ParseSecretTokens(value)
+	}}
+}
+
+// ParameterTokens is a TokenLoader of the tokens in the Systems Manager parameter name (a
+// SecureString: a JSON list or one token, ParseSecretTokens), read through client and again
+// every maxAge, so that a rotated token reaches warm containers.
+func ParameterTokens(client parameter.Client, name string, maxAge time.Duration, logger *slog.Logger) *TokenLoader {
+	return &TokenLoader{MaxAge: maxAge, Logger: logger, Load: func(ctx context.Context) ([]string, error) {
+		value, err := parameter.Fetch(ctx, client, name)
+		if err != nil {
+			return nil, err
+		}
+		return ParseSecretTokens(value)
+	}}
+}
+
+// TokensFromEnv is the token source the function's environment names: WEBHOOK_TOKENS (the
+// slot local runs fill, e.g. sam local invoke --env-vars; empty when deployed), else the
+// secret WEBHOOK_TOKEN_SECRET_ID, else the parameter WEBHOOK_TOKEN_PARAMETER; the last two
+// are read again every 5 minutes, so that a rotated token reaches warm containers.
+func TokensFromEnv(getenv func(string) string, sm secrets.Client, ssm parameter.Client, logger *slog.Logger) (TokenSource, error) {
+	const maxAge = 5 * time.Minute
+	switch plain := SplitTokenList(getenv("WEBHOOK_TOKENS")); {
+	case len(plain) > 0:
+		tokens, err := NewTokens(plain)
+		if err != nil {
+			return nil, errors.New("WEBHOOK_TOKENS: " + err.Error())
+		}
+		return tokens, nil
+	case getenv("WEBHOOK_TOKEN_SECRET_ID") != "":
+		return SecretTokens(sm, getenv("WEBHOOK_TOKEN_SECRET_ID"), maxAge, logger), nil
+	case getenv("WEBHOOK_TOKEN_PARAMETER") != "":
+		return ParameterTokens(ssm, getenv("WEBHOOK_TOKEN_PARAMETER"), maxAge, logger), nil
+	}
+	return nil, errors.New("set WEBHOOK_TOKEN_PARAMETER (an SSM parameter holding the tokens), WEBHOOK_TOKEN_SECRET_ID (a secret) or WEBHOOK_TOKENS")
+}
+
+// LoadTokens loads the tokens now, within timeout (a Lambda function's init), so that the
+// first request does not wait for them. A failure is logged on h.Logger; each request
+// then tries again, answering 503 meanwhile.
+func (h *Handler) LoadTokens(timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if _, err := h.Tokens.Tokens(ctx); err != nil && h.Logger != nil {
+		h.Logger.Error("ingest: webhook tokens not loaded yet", "error", err.Error())
+	}
 }

@@ -42,6 +42,9 @@ type Route struct {
 	Pattern    *eventpattern.Pattern
 	Target     Target // nil: matching events are shown as routed, not delivered
 	MaxRetries int
+	// Timeout is each delivery's deadline: the function's Timeout in the template
+	// (RoutesFromTemplate); 0: none but the caller's.
+	Timeout time.Duration
 }
 
 // DeadAction is an event whose target failed on every attempt.
@@ -102,15 +105,16 @@ type Pipeline struct {
 
 	// With a Store (store.go): events routed but not yet committed, and what the
 	// worker's current batch is (delivery id -> queue message id).
-	store        Store
-	commitMu     sync.Mutex
-	staged       []staged
-	stageGen     uint64
-	committedGen uint64
-	batch        map[string]string
-	published    map[string]bool // messages of the current batch with an event on the bus
-	eventsOut    io.Writer
-	eventsOutAt  int64
+	store         Store
+	commitMu      sync.Mutex
+	staged        []staged
+	stageGen      uint64
+	committedGen  uint64
+	batch         map[string]string
+	published     map[string]bool // messages of the current batch with an event on the bus
+	eventsOut     io.Writer
+	eventsOutAt   int64
+	workerTimeout time.Duration // Config.WorkerTimeout
 }
 
 type job struct {
@@ -145,21 +149,48 @@ type Config struct {
 	// ones it held at start, delivered first.
 	Store   Store
 	Pending []StoredAction
+	// WorkerTimeout is the worker function's Timeout in the template (FunctionTimeout);
+	// 0: no deadline but the caller's.
+	WorkerTimeout time.Duration
+}
+
+// FunctionTimeout is the Timeout the template gives the function logicalID (its own,
+// else Globals', else Lambda's 3 seconds).
+func FunctionTimeout(t *samtemplate.Template, logicalID string) (time.Duration, error) {
+	fns, err := t.Functions()
+	if err != nil {
+		return 0, err
+	}
+	for _, fn := range fns {
+		if fn.LogicalID == logicalID {
+			return time.Duration(fn.TimeoutSeconds) * time.Second, nil
+		}
+	}
+	return 0, fmt.Errorf("the template has no function %s", logicalID)
+}
+
+// withTimeout is ctx with timeout, or ctx as it is for 0.
+func withTimeout(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, timeout)
 }
 
 // New builds a pipeline. Call Start to run its worker and targets.
 func New(cfg Config) *Pipeline {
 	p := &Pipeline{
-		Queue:       cfg.Queue,
-		Bus:         cfg.Bus,
-		Routes:      cfg.Routes,
-		observer:    cfg.Observer,
-		logger:      cfg.Logger,
-		retryIn:     cfg.RetryDelay,
-		maxJobs:     cfg.MaxPendingActions,
-		store:       cfg.Store,
-		eventsOut:   cfg.EventsOut,
-		eventsOutAt: cfg.EventsOutAt,
+		Queue:         cfg.Queue,
+		Bus:           cfg.Bus,
+		Routes:        cfg.Routes,
+		observer:      cfg.Observer,
+		logger:        cfg.Logger,
+		retryIn:       cfg.RetryDelay,
+		maxJobs:       cfg.MaxPendingActions,
+		store:         cfg.Store,
+		eventsOut:     cfg.EventsOut,
+		eventsOutAt:   cfg.EventsOutAt,
+		workerTimeout: cfg.WorkerTimeout,
 	}
 	if p.Queue == nil {
 		p.Queue = memqueue.New()
@@ -212,7 +243,8 @@ func RoutesFromTemplate(t *samtemplate.Template, target func(samtemplate.Functio
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s rule %s: %w", fn.LogicalID, r.Name, err)
 			}
-			routes = append(routes, Route{Function: fn.LogicalID, Rule: r.Name, Pattern: pat, Target: tgt, MaxRetries: fn.MaxRetries})
+			routes = append(routes, Route{Function: fn.LogicalID, Rule: r.Name, Pattern: pat, Target: tgt, MaxRetries: fn.MaxRetries,
+				Timeout: time.Duration(fn.TimeoutSeconds) * time.Second})
 		}
 	}
 	return routes, skipped, nil
@@ -283,13 +315,10 @@ func (p *Pipeline) PendingActions() int {
 	return len(p.jobs) + p.running
 }
 
-// workerTimeout is the worker function's Timeout in template.yaml.
-const workerTimeout = 30 * time.Second
-
 // invokeWorker hands one batch to the worker as Lambda invokes it: with the function's
-// deadline, which the worker shares out among the batch's messages.
+// deadline (Config.WorkerTimeout), which the worker shares out among the batch's messages.
 func (p *Pipeline) invokeWorker(ctx context.Context, batch []queue.Message) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, workerTimeout)
+	ctx, cancel := withTimeout(ctx, p.workerTimeout)
 	defer cancel()
 	if p.store == nil {
 		return p.Worker.Handle(ctx, batch)
@@ -550,7 +579,7 @@ func entityKey(function string, raw json.RawMessage, detail map[string]any) stri
 // deliver runs one target on one event, as a Lambda invocation would: with a deadline,
 // and a panic is an error rather than the end of the process.
 func (p *Pipeline) deliver(ctx context.Context, j job) (err error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := withTimeout(ctx, j.route.Timeout)
 	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {

@@ -492,6 +492,7 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       CodeUri: functions/a
+      Timeout: 7
       Events:
         OnPeer:
           Type: EventBridgeRule
@@ -524,8 +525,15 @@ Resources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(routes) != 1 || routes[0].Function != "AFunction" || routes[0].Rule != "OnPeer" || routes[0].MaxRetries != 2 {
+	if len(routes) != 1 || routes[0].Function != "AFunction" || routes[0].Rule != "OnPeer" || routes[0].MaxRetries != 2 ||
+		routes[0].Timeout != 7*time.Second {
 		t.Fatalf("routes %+v", routes)
+	}
+	if d, err := FunctionTimeout(tpl, "BFunction"); err != nil || d != 3*time.Second { // Lambda's default
+		t.Errorf("BFunction's timeout %v, %v", d, err)
+	}
+	if _, err := FunctionTimeout(tpl, "NoFunction"); err == nil {
+		t.Error("no error for a function the template lacks")
 	}
 	if fmt.Sprint(skipped) != "[BFunction]" {
 		t.Errorf("skipped %v", skipped)
@@ -569,4 +577,56 @@ func TestRoutingWithoutDetailPatterns(t *testing.T) {
 	if err != nil || ev["detail-type"] != "Peer Created" || ev["detail"] != nil {
 		t.Errorf("decodedEvent without the detail = %v, %v", ev, err)
 	}
+}
+
+// TestDeliveryDeadlineIsTheRoutesTimeout: a target runs with its route's Timeout (the
+// template's), as Lambda gives a function its Timeout; the worker with WorkerTimeout.
+func TestDeliveryDeadlineIsTheRoutesTimeout(t *testing.T) {
+	tokens, _ := ingest.NewTokens([]string{"tok-0123456789abcdef"})
+	left := make(chan time.Duration, 1)
+	workerLeft := make(chan time.Duration, 1)
+	pat, err := eventpattern.Compile([]byte(`{"source":["peerdom"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := New(Config{Tokens: tokens, WorkerTimeout: 40 * time.Second, Routes: []Route{{Function: "F", Rule: "R", Pattern: pat, Timeout: 7 * time.Second,
+		Target: func(ctx context.Context, _ events.EventBridgeEvent) error {
+			dl, ok := ctx.Deadline()
+			if !ok {
+				left <- 0
+				return nil
+			}
+			left <- time.Until(dl)
+			return nil
+		}}}})
+	p.Worker.Bus = deadlineBus{next: p.Bus, left: workerLeft}
+	p.Start(context.Background(), 1)
+	defer p.Close()
+	resp := p.Ingest.Handle(context.Background(), ingest.Request{Method: "POST", Token: "tok-0123456789abcdef",
+		Body: webhooksamples.BodyOf("**[Peer](https://app.peerdom.org/acme/map/m/peer/p-1)** was created\n\n**Name:** Ada")})
+	if resp.Status != 200 {
+		t.Fatalf("ingest: %d %s", resp.Status, resp.Body)
+	}
+	if d := <-workerLeft; d <= 7*time.Second || d > 40*time.Second {
+		t.Errorf("the worker had %v left, want its 40s WorkerTimeout's share", d)
+	}
+	if d := <-left; d <= 0 || d > 7*time.Second {
+		t.Errorf("the target had %v left, want at most its route's 7s", d)
+	}
+}
+
+// deadlineBus tells how long the worker's context had left when it published.
+type deadlineBus struct {
+	next bus.Putter
+	left chan time.Duration
+}
+
+func (b deadlineBus) PutEvents(ctx context.Context, entries []bus.Entry) ([]bus.Result, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		select {
+		case b.left <- time.Until(dl):
+		default:
+		}
+	}
+	return b.next.PutEvents(ctx, entries)
 }

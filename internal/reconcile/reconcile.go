@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/internal/bus"
+	"github.com/peerbridge/peerbridge/internal/busentry"
+	"github.com/peerbridge/peerbridge/internal/entity"
 	"github.com/peerbridge/peerbridge/internal/idempotency"
 	"github.com/peerbridge/peerbridge/internal/state"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
@@ -207,13 +209,13 @@ type entityKey struct {
 
 // names tells peers and circles by id: as listed now, else as last recorded (a
 // deleted peer still has its name among a role's removed holders).
-func names(listed []listing, records []state.Record) peerdom.NameOf {
+func names(listed []listing, records []state.Record) entity.NameOf {
 	m := map[string]string{}
 	add := func(e peerdom.Entity, id string, raw json.RawMessage) {
 		if e == peerdom.EntityRole || len(raw) == 0 {
 			return
 		}
-		if o, err := peerdom.ObjectOf(e, raw, nil); err == nil && o.Name != "" {
+		if o, err := entity.ObjectOf(e, raw, nil); err == nil && o.Name != "" {
 			m[id] = o.Name
 		}
 	}
@@ -250,21 +252,21 @@ func (r *Reconciler) diff(read listed, records []state.Record, org string) ([]di
 			// who left was reported deleted before former peers were listed, and has
 			// returned or is listed again). Reported created, as it was reported gone,
 			// with an id of its own (not that of its first creation).
-			after, err := peerdom.ObjectOf(l.entity, l.raw, nameOf)
+			after, err := entity.ObjectOf(l.entity, l.raw, nameOf)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, r.difference(foundAt, org, l.entity, l.id, "deleted", rec.Hash, peerdom.Difference{After: &after}, rec))
+			out = append(out, r.difference(foundAt, org, l.entity, l.id, "deleted", rec.Hash, entity.Difference{After: &after}, rec))
 			continue
 		}
-		after, err := peerdom.ObjectOf(l.entity, l.raw, nameOf)
+		after, err := entity.ObjectOf(l.entity, l.raw, nameOf)
 		if err != nil {
 			return nil, err
 		}
-		d := peerdom.Difference{After: &after}
+		d := entity.Difference{After: &after}
 		beforeHash := ""
 		if ok {
-			before, err := peerdom.ObjectOf(l.entity, cur.Object, nameOf)
+			before, err := entity.ObjectOf(l.entity, cur.Object, nameOf)
 			if err != nil {
 				return nil, err
 			}
@@ -281,11 +283,11 @@ func (r *Reconciler) diff(read listed, records []state.Record, org string) ([]di
 		if cur.LearnedAt.After(at) {
 			continue // created after the list was read
 		}
-		before, err := peerdom.ObjectOf(cur.Entity, cur.Object, nameOf)
+		before, err := entity.ObjectOf(cur.Entity, cur.Object, nameOf)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, r.difference(foundAt, org, cur.Entity, cur.ID, cur.Hash, "deleted", peerdom.Difference{Before: &before},
+		out = append(out, r.difference(foundAt, org, cur.Entity, cur.ID, cur.Hash, "deleted", entity.Difference{Before: &before},
 			tombstone(cur.Entity, cur.ID, at, org)))
 	}
 	return out, nil
@@ -299,8 +301,8 @@ func tombstone(e peerdom.Entity, id string, at time.Time, org string) state.Reco
 
 // difference makes the event of a difference; an update that changes no field a message
 // names (an avatar, a slug) has no event, only its record.
-func (r *Reconciler) difference(foundAt time.Time, org string, e peerdom.Entity, id, beforeHash, afterHash string, d peerdom.Difference, rec state.Record) difference {
-	detail, ok := peerdom.ReconcileDetail(peerdom.DifferenceID(e, id, beforeHash, afterHash), foundAt, org, d)
+func (r *Reconciler) difference(foundAt time.Time, org string, e peerdom.Entity, id, beforeHash, afterHash string, d entity.Difference, rec state.Record) difference {
+	detail, ok := entity.ReconcileDetail(entity.DifferenceID(e, id, beforeHash, afterHash), foundAt, org, d)
 	if !ok {
 		return difference{record: rec}
 	}
@@ -335,11 +337,11 @@ func (r *Reconciler) publish(ctx context.Context, stopBy time.Time, diffs []diff
 			if r.Bus == nil {
 				continue
 			}
-			b, err := json.Marshal(d.event.Detail)
+			entry, err := busentry.FromEvent(d.event)
 			if err != nil {
-				return fmt.Errorf("encoding an event: %w", err)
+				return err
 			}
-			entries = append(entries, bus.Entry{Source: d.event.Source, DetailType: d.event.DetailType, Detail: string(b), Time: d.event.Time})
+			entries = append(entries, entry)
 			idx = append(idx, i)
 		}
 		failed := map[int]bool{}

@@ -102,7 +102,7 @@ func newWorld(t *testing.T, st state.Store, b *recorder) *world {
 	}})
 	t.Cleanup(w.srv.Close)
 	w.api = w.srv.Client()
-	enrich = &action.Enrich{API: w.api, Bus: b, Source: snapshotSource, State: st}
+	enrich = &action.Enrich{API: w.api, Bus: bus.Publisher{Putter: b}, Source: snapshotSource, State: state.Webhook{Store: st}}
 	root, _ := w.srv.RootCircle()
 	w.root = root.ID
 	return w

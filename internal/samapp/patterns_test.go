@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerbridge/peerbridge/internal/entity"
 	"github.com/peerbridge/peerbridge/internal/mototest"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
@@ -218,14 +219,14 @@ func TestSchemaDescribesTheEvents(t *testing.T) {
 // reconcileSampleEvent is an event reconciliation publishes (docs/contract.md): origin, no text.
 func reconcileSampleEvent(t *testing.T) []byte {
 	t.Helper()
-	before, err := peerdom.ObjectOf(peerdom.EntityRole, json.RawMessage(`{"id":"9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66","name":"Engineer","holders":[]}`), nil)
+	before, err := entity.ObjectOf(peerdom.EntityRole, json.RawMessage(`{"id":"9c1e7d2a-4b3f-4a6e-8d2c-1f0e9b8a7c66","name":"Engineer","holders":[]}`), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	after := before
-	after.Name, after.Fields = "Senior Engineer", []peerdom.FieldValue{{Name: "Name", Values: []string{"Senior Engineer"}}, {Name: "Holders", Values: []string{"Ada Lovelace"}, List: true}}
+	after.Name, after.Fields = "Senior Engineer", []entity.FieldValue{{Name: "Name", Values: []string{"Senior Engineer"}}, {Name: "Holders", Values: []string{"Ada Lovelace"}, List: true}}
 	at := time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
-	d, ok := peerdom.ReconcileDetail(sampleID("reconcile"), at, "acme", peerdom.Difference{Before: &before, After: &after})
+	d, ok := entity.ReconcileDetail(sampleID("reconcile"), at, "acme", entity.Difference{Before: &before, After: &after})
 	if !ok {
 		t.Fatal("no difference")
 	}

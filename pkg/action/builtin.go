@@ -3,7 +3,6 @@ package action
 import (
 	"fmt"
 
-	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 )
 
@@ -20,8 +19,8 @@ func Builtins() []string { return []string{NameOnboardPeer, NameRoleDefaults, Na
 // NewBuiltin makes a shipped action by name from its settings (getenv:
 // ONBOARDING_ROLE_IDS, ROLE_DEFAULTS, EVENT_SOURCE), reading them as its Lambda function
 // does (functions/actions/<name>); publish is the bus enrich publishes to (unused by the
-// others). The local pipeline uses it to run every shipped action with in-memory twins.
-func NewBuiltin(name string, api *peerdomapi.Client, getenv func(string) string, publish bus.Putter) (Handler, error) {
+// others).
+func NewBuiltin(name string, api *peerdomapi.Client, getenv func(string) string, publish Publisher) (Handler, error) {
 	switch name {
 	case NameOnboardPeer:
 		return NewOnboardPeer(api, ParseList(getenv("ONBOARDING_ROLE_IDS")))

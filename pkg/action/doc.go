@@ -9,5 +9,5 @@
 //
 // The package knows nothing of AWS nor of Lambda; pkg/action/awsaction converts
 // EventBridge's events for a Runner in a Lambda function and reads the Peerdom API key
-// from Secrets Manager.
+// from an SSM SecureString parameter.
 package action

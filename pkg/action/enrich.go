@@ -3,14 +3,11 @@ package action
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/peerbridge/peerbridge/internal/bus"
-	"github.com/peerbridge/peerbridge/internal/state"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 )
@@ -51,14 +48,33 @@ func SnapshotDetailType(e peerdom.Entity) string {
 // is the cost: a separate action would read every changed entity twice.
 type Enrich struct {
 	API    *peerdomapi.Client
-	Bus    bus.Putter
+	Bus    Publisher        // where the snapshots go
 	Source string           // the source of the snapshot events (EVENT_SOURCE)
 	Now    func() time.Time // nil: time.Now
-	State  state.Store      // nil: no entity state is kept
+	State  EntityState      // nil: no entity state is kept
+}
+
+// Publisher puts an event on an event bus (EventBridge's PutEvents, in a Lambda function)
+// and returns the bus's event id. detail is the event's detail, a JSON object.
+type Publisher interface {
+	Publish(ctx context.Context, source, detailType string, detail json.RawMessage, at time.Time) (eventID string, err error)
+}
+
+// EntityState is reconciliation's entity state as the webhook path keeps it current:
+// peerbridge's enrich function and serve give one, from the state reconciliation compares
+// the API with (docs/contract.md, "Events found by reconciliation").
+type EntityState interface {
+	// RecordRead records obj, read at readAt after d's webhook, as entity id's state: for
+	// an update only the fields d reports changed. It returns false, recording nothing,
+	// for an update of an entity the state does not know: reconciliation reports it
+	// created, this change in it.
+	RecordRead(ctx context.Context, d peerdom.Detail, id string, obj json.RawMessage, readAt time.Time) (bool, error)
+	// RecordDeleted records d's entity (d.EntityID) deleted at at.
+	RecordDeleted(ctx context.Context, d peerdom.Detail, at time.Time) error
 }
 
 // NewEnrich checks the configuration.
-func NewEnrich(api *peerdomapi.Client, b bus.Putter, source string) (*Enrich, error) {
+func NewEnrich(api *peerdomapi.Client, b Publisher, source string) (*Enrich, error) {
 	if b == nil {
 		return nil, errors.New("enrich: no event bus")
 	}
@@ -122,10 +138,8 @@ func (e *Enrich) Handle(ctx context.Context, ev Event) error {
 		return fmt.Errorf("enrich: encoding the snapshot: %w", err)
 	}
 	detail := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	entry := bus.Entry{Source: e.Source, DetailType: SnapshotDetailType(d.Entity), Detail: string(detail), Time: snap.TakenAt}
-	res := bus.Publish(ctx, e.Bus, []bus.Entry{entry})
-	if res[0].Err != nil {
-		return fmt.Errorf("enrich: publishing %s: %w", entry.DetailType, res[0].Err)
+	if _, err := e.Bus.Publish(ctx, e.Source, SnapshotDetailType(d.Entity), detail, snap.TakenAt); err != nil {
+		return fmt.Errorf("enrich: publishing %s: %w", SnapshotDetailType(d.Entity), err)
 	}
 	// The snapshot's detail id; its bus event id is left out of the line (issue 22: the
 	// line is written for every change).
@@ -133,62 +147,16 @@ func (e *Enrich) Handle(ctx context.Context, ev Event) error {
 	return nil
 }
 
-// record keeps the entity state current: what the event reported, from this read. An
-// update takes only the fields the message changed (peerdom.MergeReported), so a change
-// the read shows but no webhook reported is still found by reconciliation.
+// record keeps the entity state current: what the event reported, from this read.
 func (e *Enrich) record(ctx context.Context, d peerdom.Detail, id string, obj json.RawMessage, readAt time.Time) error {
-	merged := obj
-	if d.Action == peerdom.ActionUpdated {
-		cur, ok, err := e.State.Get(ctx, d.Entity, id)
-		if err != nil {
-			return fmt.Errorf("enrich: reading the state of %s %s: %w", d.Entity, id, err)
-		}
-		if !ok || cur.Deleted {
-			// Its creation was never recorded (a missed webhook, or before the first
-			// reconciliation): reconciliation reports it created, with this change in it.
-			Note(ctx, "recorded", "no: entity unknown to the state")
-			return nil
-		}
-		if d.Entity == peerdom.EntityRole {
-			obj = keepHolders(cur.Object, obj)
-		}
-		if merged, err = peerdom.MergeReported(d.Entity, cur.Object, obj, d.ChangedFields); err != nil {
-			return fmt.Errorf("enrich: %w", err)
-		}
+	ok, err := e.State.RecordRead(ctx, d, id, obj, readAt)
+	if err != nil {
+		return fmt.Errorf("enrich: %w", err)
 	}
-	rec := state.NewRecord(d.Entity, id, merged, readAt, state.FromWebhook)
-	rec.Organization = d.Organization
-	if _, err := e.State.Put(ctx, rec); err != nil {
-		return fmt.Errorf("enrich: recording %s %s: %w", d.Entity, id, err)
+	if !ok {
+		Note(ctx, "recorded", "no: entity unknown to the state")
 	}
 	return nil
-}
-
-// keepHolders gives a role read without a "holders" key (whether a read of one role
-// carries them is unverified) the holders last recorded, so that the state does not
-// lose them; reconciliation's list, which carries them, corrects them if they changed.
-func keepHolders(stored, read json.RawMessage) json.RawMessage {
-	var r map[string]json.RawMessage
-	if json.Unmarshal(read, &r) != nil || r == nil {
-		return read
-	}
-	if _, ok := r["holders"]; ok {
-		return read
-	}
-	var s map[string]json.RawMessage
-	if json.Unmarshal(stored, &s) != nil {
-		return read
-	}
-	h, ok := s["holders"]
-	if !ok {
-		return read
-	}
-	r["holders"] = h
-	b, err := json.Marshal(r)
-	if err != nil {
-		return read
-	}
-	return b
 }
 
 // recordDeleted records a deleted entity's tombstone. Without an id (a message whose
@@ -197,25 +165,19 @@ func (e *Enrich) recordDeleted(ctx context.Context, d peerdom.Detail, at time.Ti
 	if d.EntityID == "" {
 		return Ignore("a deleted entity without an id: left to reconciliation")
 	}
-	rec := state.Tombstone(d.Entity, d.EntityID, at, state.FromWebhook)
-	rec.Organization = d.Organization
-	if _, err := e.State.Put(ctx, rec); err != nil {
-		return fmt.Errorf("enrich: recording %s %s deleted: %w", d.Entity, d.EntityID, err)
+	if err := e.State.RecordDeleted(ctx, d, at); err != nil {
+		return fmt.Errorf("enrich: %w", err)
 	}
 	Note(ctx, "recorded", "deleted")
 	return nil
 }
 
-// snapshotID derives the snapshot's id from its cause, so that a retried event publishes
-// a snapshot with the same id and consumers de-duplicate on it as on any detail.id. It
-// is a UUID of version 8 (RFC 9562: custom) made from a SHA-256 of the cause.
+// snapshotID derives the snapshot's id from its cause (peerdom.DerivedID), so that a
+// retried event publishes a snapshot with the same id and consumers de-duplicate on it
+// as on any detail.id.
 func snapshotID(causedBy, entityID string) string {
 	if causedBy == "" {
 		return peerdom.NewDeliveryID()
 	}
-	sum := sha256.Sum256([]byte("peerbridge snapshot\x00" + causedBy + "\x00" + entityID))
-	b := sum[:16]
-	b[6] = b[6]&0x0f | 0x80
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return peerdom.DerivedID("peerbridge snapshot", causedBy, entityID)
 }

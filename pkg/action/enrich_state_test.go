@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
+	"github.com/peerbridge/peerbridge/internal/entity"
 	"github.com/peerbridge/peerbridge/internal/state/memstate"
 	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
@@ -33,13 +34,13 @@ func TestEnrichKeepsTheState(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	object := func() *peerdom.Object {
+	object := func() *entity.Object {
 		t.Helper()
 		rec, ok, _ := st.Get(ctx, peerdom.EntityRole, role.ID)
 		if !ok || rec.Deleted {
 			t.Fatalf("no live record: %+v %v", rec, ok)
 		}
-		o, err := peerdom.ObjectOf(peerdom.EntityRole, rec.Object, nil)
+		o, err := entity.ObjectOf(peerdom.EntityRole, rec.Object, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,8 +65,8 @@ func TestEnrichKeepsTheState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, _ := peerdom.ObjectOf(peerdom.EntityRole, now, nil)
-	changes := peerdom.Changes(o, &after)
+	after, _ := entity.ObjectOf(peerdom.EntityRole, now, nil)
+	changes := entity.Changes(o, &after)
 	if o.Name != "Note taker" || len(changes) != 1 || changes[0].Field != "Color" {
 		t.Errorf("recorded %q; left for reconciliation %+v, want the color only", o.Name, changes)
 	}
@@ -80,11 +81,11 @@ func TestEnrichKeepsTheState(t *testing.T) {
 func TestMergeReportedAliases(t *testing.T) {
 	stored := []byte(`{"id":"p","firstName":"Ada","lastName":"L","nickName":"A","customFields":[{"name":"Office","values":["Zurich"]}]}`)
 	read := []byte(`{"id":"p","firstName":"Ada","lastName":"Lovelace","nickName":"Countess","customFields":[{"name":"Office","values":["Geneva"]}]}`)
-	merged, err := peerdom.MergeReported(peerdom.EntityPeer, stored, read, []string{"Name", "Office"})
+	merged, err := entity.MergeReported(peerdom.EntityPeer, stored, read, []string{"Name", "Office"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, _ := peerdom.ObjectOf(peerdom.EntityPeer, merged, nil)
+	o, _ := entity.ObjectOf(peerdom.EntityPeer, merged, nil)
 	got := map[string]string{}
 	for _, f := range o.Fields {
 		if len(f.Values) > 0 {
@@ -94,12 +95,12 @@ func TestMergeReportedAliases(t *testing.T) {
 	if got["Last name"] != "Lovelace" || got["Office"] != "Geneva" || got["Nickname"] != "A" {
 		t.Errorf("merged %s", merged)
 	}
-	role, err := peerdom.MergeReported(peerdom.EntityRole, []byte(`{"id":"r","name":"X","holders":[]}`),
+	role, err := entity.MergeReported(peerdom.EntityRole, []byte(`{"id":"r","name":"X","holders":[]}`),
 		[]byte(`{"id":"r","name":"Y","holders":[{"peerId":"p"}]}`), []string{"Peers"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o, _ := peerdom.ObjectOf(peerdom.EntityRole, role, nil); o.Name != "X" || o.Fields[len(o.Fields)-1].Values[0] != "p" {
+	if o, _ := entity.ObjectOf(peerdom.EntityRole, role, nil); o.Name != "X" || o.Fields[len(o.Fields)-1].Values[0] != "p" {
 		t.Errorf("merged %s", role)
 	}
 }

@@ -26,13 +26,12 @@ import (
 // The lease lasts until the context's deadline (the Lambda's timeout) plus LeaseMargin,
 // so a crashed holder blocks the entity no longer than it could have run.
 //
-// A Store that is also an idempotency.Claims (both shipped stores are) keeps the
-// entity's lease and its completed deliveries together: the claim is one conditional
-// write that answers whether the delivery is done, the finish one more that records it,
-// no read (2 writes per delivery, where the separate lease and records take 2 reads and
-// 3 writes).
+// The stores peerbridge ships (awsaction.Once's DynamoDB table) also keep the entity's
+// lease and its completed deliveries together: the claim is one conditional write that
+// answers whether the delivery is done, the finish one more that records it, no read (2
+// writes per delivery, where the separate lease and records take 2 reads and 3 writes).
 type Once struct {
-	Store idempotency.Store // nil: every delivery runs the handler, as without Once
+	Store Store // nil: every delivery runs the handler, as without Once
 
 	RememberFor time.Duration // how long a completed delivery is remembered; 0: 7 days
 	PollMin     time.Duration // first wait for a held lease; 0: 20ms (it doubles, with jitter)
@@ -40,6 +39,29 @@ type Once struct {
 	LeaseFor    time.Duration // the lease when the context has no deadline; 0: 1 minute
 	LeaseMargin time.Duration // added to the deadline for clock skew; 0: 5s
 }
+
+// Store keeps Once's leases and completion records. Lease keys and record keys are
+// separate spaces. Implementations are safe for concurrent use.
+type Store interface {
+	// Acquire takes the lease on key for owner until now+ttl. It succeeds when nobody
+	// holds the lease, when the holder's lease has expired, or when owner already holds
+	// it (which extends it); otherwise it returns an error wrapping ErrLeaseHeld.
+	Acquire(ctx context.Context, key, owner string, ttl time.Duration) error
+	// Release ends owner's lease on key; when owner does not hold it, it changes nothing
+	// and returns an error.
+	Release(ctx context.Context, key, owner string) error
+	// Complete records key as done for ttl; a second Complete restarts the ttl.
+	Complete(ctx context.Context, key string, ttl time.Duration) error
+	// Completed reports whether key is recorded done and the record has not expired.
+	Completed(ctx context.Context, key string) (bool, error)
+}
+
+// ErrLeaseHeld is what Store.Acquire returns (wrapped) while another owner holds the lease.
+var ErrLeaseHeld = errors.New("action: lease held by another owner")
+
+// held reports whether a store's error says the lease is held: ErrLeaseHeld, or the
+// shipped stores' own.
+func held(err error) bool { return errors.Is(err, ErrLeaseHeld) || errors.Is(err, idempotency.ErrHeld) }
 
 // ErrEntityBusy is returned (wrapped) when another delivery held the entity's lease until
 // this one's deadline: the event fails, and EventBridge retries it later.
@@ -153,7 +175,7 @@ func (o *Once) wait(ctx context.Context, key string, try func() error) error {
 		if tries > 0 && ctx.Err() != nil { // the deadline came during a try, after waiting
 			return fmt.Errorf("%w: waiting for the lease on %s: %w", ErrEntityBusy, key, ctx.Err())
 		}
-		if !errors.Is(err, idempotency.ErrHeld) {
+		if !held(err) {
 			return fmt.Errorf("taking the lease on %s: %w", key, err)
 		}
 		sleep := wait/2 + rand.N(wait/2+1) // jitter, so that waiters do not retry in step

@@ -82,11 +82,12 @@ type Runner struct {
 	// (once.go); nil: every delivery runs the handler.
 	Once *Once
 	// Metrics counts each outcome by action (ActionsDone, ActionsIgnored, ActionsFailed);
-	// nil counts nothing. internal/metrics.Writer is one.
+	// nil counts nothing. The shipped functions' writes CloudWatch embedded metrics.
 	Metrics Counter
 }
 
-// Counter records counts under one dimension: internal/metrics.Writer's Count.
+// Counter records counts under one dimension, e.g. {"ActionsDone": 1} under
+// "Action"="onboard-peer".
 type Counter interface {
 	Count(counts map[string]int, dimension, value string) error
 }

@@ -2,10 +2,12 @@ package peerdom
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -42,6 +44,17 @@ func NewDeliveryID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
 	b[6] = b[6]&0x0f | 0x40
+	return uuidString(b)
+}
+
+// DerivedID is a UUID (version 8, RFC 9562: custom) derived from parts, the first naming
+// what the id is of: the same parts give the same id, so a retried step publishes an id
+// that consumers de-duplicate on as on any detail.id. It is a SHA-256 of the parts, each
+// ended by a NUL byte but the last.
+func DerivedID(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	b := [16]byte(sum[:16])
+	b[6] = b[6]&0x0f | 0x80
 	return uuidString(b)
 }
 

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/peerbridge/peerbridge/internal/builtin"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/mototest"
 	"github.com/peerbridge/peerbridge/pkg/action"
@@ -32,7 +34,7 @@ func TestPublishesSnapshotsToEventBridge(t *testing.T) {
 	role := s.AddRole(peerdomapi.Role{Name: "Scribe", CustomFields: []peerdomapi.CustomField{{Name: "Purpose", Values: []string{"Notes"}}}})
 	var logs bytes.Buffer
 	r, err := newRunner(ctx, mototest.Getenv(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": s.Config().APIKey,
-		"EVENT_BUS_NAME": busName, "EVENT_SOURCE": "peerdom-enrich"}), newLogger(&logs, func(string) string { return "info" }))
+		"EVENT_BUS_NAME": busName, "EVENT_SOURCE": "peerdom-enrich"}), &logs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +71,16 @@ func TestConfigurationErrorsNameTheSetting(t *testing.T) {
 		"no key": {map[string]string{"EVENT_BUS_NAME": "b"}, "PEERDOM_API_KEY_PARAMETER"},
 		"no bus": {map[string]string{"PEERDOM_API_KEY": "k"}, "EVENT_BUS_NAME"},
 	} {
-		if _, err := newRunner(context.Background(), mototest.Getenv(c.vars), logging.Discard()); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := newRunner(context.Background(), mototest.Getenv(c.vars), io.Discard); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want it to mention %s", name, err, c.want)
 		}
 	}
+}
+
+// newRunner builds the runner as main does, its log lines on w.
+func newRunner(ctx context.Context, getenv func(string) string, w io.Writer) (*action.Runner, error) {
+	fn := builtin.NewLambda(action.NameEnrich, getenv, w)
+	adapters, err := fn.AWS(ctx)
+	adapters.Bus, adapters.State = snapshots(fn), fn.State(getenv("STATE_TABLE"))
+	return fn.Runner(adapters, err, builtin.Enrich)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/peerbridge/peerbridge/internal/builtin"
 	"github.com/peerbridge/peerbridge/internal/idempotency/dynamostore"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/mototest"
@@ -39,7 +41,7 @@ func TestWiredFromEnvironment(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	r, err := newRunner(ctx, mototest.Getenv(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY_PARAMETER": "/onboard/peerdom-key",
-		"ONBOARDING_ROLE_IDS": role.ID, "IGNORE_AUTHORS": "bot@acme.example"}), newLogger(&logs, func(string) string { return "info" }))
+		"ONBOARDING_ROLE_IDS": role.ID, "IGNORE_AUTHORS": "bot@acme.example"}), &logs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +78,7 @@ func TestConfigurationErrorsNameTheSetting(t *testing.T) {
 		"no roles":          {map[string]string{"PEERDOM_API_KEY": "k"}, "ONBOARDING_ROLE_IDS"},
 		"bad url":           {map[string]string{"PEERDOM_API_KEY": "k", "ONBOARDING_ROLE_IDS": "r", "PEERDOM_API_URL": "api.peerdom.org"}, "not an http(s) URL"},
 	} {
-		if _, err := newRunner(context.Background(), mototest.Getenv(c.vars), logging.Discard()); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := newRunner(context.Background(), mototest.Getenv(c.vars), io.Discard); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want it to mention %s", name, err, c.want)
 		}
 	}
@@ -98,7 +100,7 @@ func TestRepeatedDeliveryIsSkippedThroughDynamoDB(t *testing.T) {
 	ada := s.AddPeer(peerdomapi.Peer{FirstName: "Ada"})
 	var logs bytes.Buffer
 	r, err := newRunner(ctx, mototest.Getenv(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": "k",
-		"ONBOARDING_ROLE_IDS": role.ID, "IDEMPOTENCY_TABLE": table}), logging.New(&logs, "info"))
+		"ONBOARDING_ROLE_IDS": role.ID, "IDEMPOTENCY_TABLE": table}), &logs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,4 +123,11 @@ func TestRepeatedDeliveryIsSkippedThroughDynamoDB(t *testing.T) {
 	if !strings.Contains(logs.String(), `"reason":"already done"`) {
 		t.Fatalf("log: %s", logs.String())
 	}
+}
+
+// newRunner builds the runner as main does, its log lines on w.
+func newRunner(ctx context.Context, getenv func(string) string, w io.Writer) (*action.Runner, error) {
+	fn := builtin.NewLambda(action.NameOnboardPeer, getenv, w)
+	adapters, err := fn.AWS(ctx)
+	return fn.Runner(adapters, err, builtin.OnboardPeer)
 }

@@ -1,65 +1,20 @@
 // Command role-defaults is the RoleDefaults action (pkg/action) as a Lambda function behind
 // an EventBridge rule on Role Created. Configuration: action.LoadConfig's variables;
-// ROLE_DEFAULTS, JSON: custom field name → the value it gets while empty; AWS as
-// internal/awsconfig reads it.
+// ROLE_DEFAULTS, JSON: custom field name → the value it gets while empty;
+// IDEMPOTENCY_TABLE; AWS as internal/awsconfig reads it.
 package main
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/peerbridge/peerbridge/internal/awsconfig"
-	"github.com/peerbridge/peerbridge/internal/logging"
-	"github.com/peerbridge/peerbridge/internal/metrics"
+	"github.com/peerbridge/peerbridge/internal/builtin"
 	"github.com/peerbridge/peerbridge/pkg/action"
-	"github.com/peerbridge/peerbridge/pkg/action/awsaction"
 )
 
-const name = action.NameRoleDefaults
-
 func main() {
-	logger := newLogger(os.Stdout, os.Getenv)
-	runner, err := newRunner(context.Background(), os.Getenv, logger)
-	if err != nil {
-		logger.Error(name+" cannot start: fix its configuration", slog.String("action", name), slog.String("error", err.Error()))
-		os.Exit(1)
-	}
-	lambda.Start(awsaction.EventBridgeHandler(runner))
-}
-
-// newLogger is the function's logger: JSON lines at LOG_LEVEL. No With("action", …): the
-// runner names the action in each line it logs, and a second "action" key would repeat it.
-func newLogger(w io.Writer, getenv func(string) string) *slog.Logger {
-	return logging.Lambda(w, getenv("LOG_LEVEL"))
-}
-
-func newRunner(ctx context.Context, getenv func(string) string, logger *slog.Logger) (*action.Runner, error) {
-	cfg, err := action.LoadConfig(getenv)
-	if err != nil {
-		return nil, err
-	}
-	awsCfg, err := awsconfig.FromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
-	api, err := awsaction.PeerdomClient(ctx, name, cfg, ssm.NewFromConfig(awsCfg))
-	if err != nil {
-		return nil, err
-	}
-	defaults, err := action.ParseFieldDefaults(getenv("ROLE_DEFAULTS"))
-	if err != nil {
-		return nil, err
-	}
-	h, err := action.NewRoleDefaults(api, defaults)
-	if err != nil {
-		return nil, err
-	}
-	logger.Info("ready", slog.String("action", name), slog.Any("config", cfg))
-	once := awsaction.Once(awsCfg, getenv("IDEMPOTENCY_TABLE"))
-	return &action.Runner{Name: name, Handler: h, IgnoreAuthors: cfg.IgnoreAuthors, Once: once, Logger: logger,
-		Metrics: metrics.FromEnv(os.Stdout, getenv)}, nil
+	fn := builtin.NewLambda(action.NameRoleDefaults, os.Getenv, os.Stdout) // configuration, JSON logs, metric lines
+	adapters, err := fn.AWS(context.Background())                          // Peerdom (key from SSM), DynamoDB
+	lambda.Start(fn.Handler(adapters, err, builtin.RoleDefaults))          // the action behind EventBridge
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/peerbridge/peerbridge/internal/builtin"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/action/awsaction"
@@ -26,7 +28,7 @@ func TestWiredFromEnvironment(t *testing.T) {
 	role := s.AddRole(peerdomapi.Role{Name: "Scribe"})
 	var logs bytes.Buffer
 	r, err := newRunner(ctx, env(map[string]string{"PEERDOM_API_URL": s.URL, "PEERDOM_API_KEY": s.Config().APIKey,
-		"ROLE_DEFAULTS": `{"Purpose": "To be defined"}`}), newLogger(&logs, func(string) string { return "info" }))
+		"ROLE_DEFAULTS": `{"Purpose": "To be defined"}`}), &logs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,8 +56,15 @@ func TestConfigurationErrorsNameTheSetting(t *testing.T) {
 		"no defaults":  {map[string]string{"PEERDOM_API_KEY": "k"}, "ROLE_DEFAULTS"},
 		"bad defaults": {map[string]string{"PEERDOM_API_KEY": "k", "ROLE_DEFAULTS": "Purpose=x"}, "ROLE_DEFAULTS"},
 	} {
-		if _, err := newRunner(context.Background(), env(c.vars), logging.Discard()); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := newRunner(context.Background(), env(c.vars), io.Discard); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want it to mention %s", name, err, c.want)
 		}
 	}
+}
+
+// newRunner builds the runner as main does, its log lines on w.
+func newRunner(ctx context.Context, getenv func(string) string, w io.Writer) (*action.Runner, error) {
+	fn := builtin.NewLambda(action.NameRoleDefaults, getenv, w)
+	adapters, err := fn.AWS(ctx)
+	return fn.Runner(adapters, err, builtin.RoleDefaults)
 }

@@ -205,3 +205,8 @@ func check(e bus.Entry) (code, message string) {
 	}
 	return "", ""
 }
+
+// Publish puts one event (pkg/action's Publisher, as serve gives enrich this bus).
+func (b *Bus) Publish(ctx context.Context, source, detailType string, detail json.RawMessage, at time.Time) (string, error) {
+	return bus.Publisher{Putter: b}.Publish(ctx, source, detailType, detail, at)
+}

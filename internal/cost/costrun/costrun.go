@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/internal/builtin"
 	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
 	"github.com/peerbridge/peerbridge/internal/corpus"
@@ -367,34 +368,46 @@ func New(cfg Config) (*Pipeline, error) {
 	return p, nil
 }
 
-// functionLogger and functionMetrics build a function's logger and metrics writer as its
-// functions/<name>/main.go does: the counts are only what the deployed function writes
-// while these copy main.go. Wiring lists the expressions copied; a test holds each
-// main.go to them, so a change there fails until it is made here too.
+// functionLogger and functionMetrics build the logger and metrics writer of ingest, the
+// worker and reconcile as their functions/<name>/main.go do: the counts are only what the
+// deployed function writes while these copy main.go. The actions are built by the
+// constructor their main.go calls (internal/builtin). Wiring lists both; a test holds
+// each main.go and this file to them, so a change there fails until it is made here too.
 func functionLogger(w io.Writer, getenv func(string) string) *slog.Logger {
 	return logging.Lambda(w, getenv("LOG_LEVEL"))
-}
-
-// actionLogger is an action's logger, as functions/actions/<name>/main.go builds it.
-func actionLogger(w io.Writer, getenv func(string) string, name string) *slog.Logger {
-	return functionLogger(w, getenv)
 }
 
 func functionMetrics(w io.Writer, getenv func(string) string) *metrics.Writer {
 	return metrics.FromEnv(w, getenv)
 }
 
-// Wiring are the expressions of each function's main.go that the run copies (the
-// logger, the metrics writer, the action's name on the logger).
-var Wiring = map[string][]string{
-	"functions/ingest":               {`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))`, `metrics.FromEnv(os.Stdout, getenv)`},
-	"functions/worker":               {`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))`, `metrics.FromEnv(os.Stdout, getenv)`},
-	"functions/actions/enrich":       {`logging.Lambda(w, getenv("LOG_LEVEL"))`, `metrics.FromEnv(os.Stdout, getenv)`},
-	"functions/actions/onboard-peer": {`logging.Lambda(w, getenv("LOG_LEVEL"))`, `metrics.FromEnv(os.Stdout, getenv)`},
-	"functions/actions/role-defaults": {`logging.Lambda(w, getenv("LOG_LEVEL"))`,
-		`metrics.FromEnv(os.Stdout, getenv)`},
-	"functions/reconcile": {`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("function", "reconcile"))`,
-		`reconcile.MetricLine(rep, lambdacontext.FunctionName, time.Now())`, `logger.Info("reconciled", attrs...)`},
+// Wire is how the run builds a function: Main are expressions of its main.go, Run the
+// expressions of this file that build the same (a copy of Main's, or the same
+// constructor called on the twins).
+type Wire struct{ Main, Run []string }
+
+// actionWire is an action's: builtin.NewLambda, its tables (AWS calls Tables), its
+// handler in the runner (Handler calls Runner; main names the action's constructor, the
+// run takes it from HandlerOf), and enrich's entity state (State calls StateTable).
+func actionWire(constructor string, more ...string) Wire {
+	return Wire{
+		Main: append([]string{`builtin.NewLambda(action.Name`, `fn.AWS(context.Background())`, `fn.Handler(adapters, err, builtin.` + constructor + `)`}, more...),
+		Run: []string{`builtin.NewLambda(name, getenv, p.logWriter(code))`, `lambdaFn.Tables(p.db)`, `builtin.HandlerOf(name)`,
+			`lambdaFn.Runner(adapters, lambdaFn.Err, newHandler)`, `builtin.StateTable(p.db, getenv("STATE_TABLE"))`},
+	}
+}
+
+// Wiring is each function's Wire.
+var Wiring = map[string]Wire{
+	"functions/ingest": {Main: []string{`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))`, `metrics.FromEnv(os.Stdout, getenv)`},
+		Run: []string{`functionLogger(ingestLog, getter(ingestEnv))`, `functionMetrics(ingestLog, getter(ingestEnv))`}},
+	"functions/worker": {Main: []string{`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL"))`, `metrics.FromEnv(os.Stdout, getenv)`},
+		Run: []string{`functionLogger(workerLog, getter(workerEnv))`, `functionMetrics(workerLog, getter(workerEnv))`}},
+	"functions/actions/enrich":        actionWire("Enrich", `fn.State(os.Getenv("STATE_TABLE"))`),
+	"functions/actions/onboard-peer":  actionWire("OnboardPeer"),
+	"functions/actions/role-defaults": actionWire("RoleDefaults"),
+	"functions/reconcile": {Main: []string{`logging.Lambda(os.Stdout, os.Getenv("LOG_LEVEL")).With(slog.String("function", "reconcile"))`, `reconcile.Lambda{`},
+		Run: []string{`functionLogger(w, getter(env)).With(slog.String("function", "reconcile"))`, `reconcile.Lambda{`}},
 }
 
 func getter(env map[string]string) func(string) string {
@@ -418,26 +431,20 @@ func (p *Pipeline) target(fn samtemplate.Function) (localpipeline.Target, error)
 	if err != nil {
 		return nil, err
 	}
-	getenv := func(k string) string { return fn.Env[k] }
-	publish := countingBus{next: p.p.Bus, c: p.c, code: code}
-	h, err := action.NewBuiltin(name, api, getenv, publish)
+	// As functions/actions/<name>/main.go: builtin.NewLambda, its adapters (the tables on
+	// the DynamoDB twin, the counting bus), the action's handler in its runner.
+	getenv := getter(fn.Env)
+	lambdaFn := builtin.NewLambda(name, getenv, p.logWriter(code))
+	adapters := lambdaFn.Tables(p.db)
+	adapters.API, adapters.Bus = api, countingBus{next: p.p.Bus, c: p.c, code: code}
+	adapters.State = builtin.StateTable(p.db, getenv("STATE_TABLE"))
+	newHandler, err := builtin.HandlerOf(name)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := action.LoadConfig(getenv)
+	runner, err := lambdaFn.Runner(adapters, lambdaFn.Err, newHandler)
 	if err != nil {
 		return nil, err
-	}
-	ignore := cfg.IgnoreAuthors
-	if e, ok := h.(*action.Enrich); ok && getenv("STATE_TABLE") != "" {
-		e.State, ignore = dynamostate.New(p.db, getenv("STATE_TABLE")), nil
-	}
-	w := p.logWriter(code)
-	logger := actionLogger(w, getenv, name)
-	runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: ignore, Logger: logger,
-		Metrics: functionMetrics(w, getenv)}
-	if table := strings.TrimSpace(getenv("IDEMPOTENCY_TABLE")); table != "" {
-		runner.Once = &action.Once{Store: dynamostore.New(p.db, table)}
 	}
 	handle := awsaction.EventBridgeHandler(runner)
 	return func(ctx context.Context, ev events.EventBridgeEvent) error {
@@ -706,21 +713,15 @@ func Reconcile(ctx context.Context, templatePath string, params map[string]strin
 	c.reset()
 	counting = true
 	c.invoked(codeReconcile)
-	rep, err := r.Run(ctx)
+	// The function's metric line and its one log line per run, as functions/reconcile/main.go.
+	w := &logWriter{c: c, code: codeReconcile}
+	logger := functionLogger(w, getter(env)).With(slog.String("function", "reconcile"))
+	rep, err := reconcile.Lambda{Reconciler: r, Logger: logger, Metrics: w, Function: "peerbridge-reconcile"}.Handle(ctx, nil)
 	if err != nil {
 		return cost.ReconcileRun{}, err
 	}
 	if rep.Differences != 0 {
 		return cost.ReconcileRun{}, fmt.Errorf("the counted run found %d differences, want 0", rep.Differences)
 	}
-	w := &logWriter{c: c, code: codeReconcile}
-	if line, ok := reconcile.MetricLine(rep, "peerbridge-reconcile", time.Now()); ok {
-		w.Write(append(line, '\n'))
-	}
-	// The function's one log line per run (functions/reconcile/main.go), with the
-	// same attributes.
-	logger := functionLogger(w, getter(env)).With(slog.String("function", "reconcile"))
-	logger.Info("reconciled", slog.Any("listed", rep.Listed), slog.Int("differences", rep.Differences), slog.Int("published", rep.Published),
-		slog.Int("failed", rep.Failed), slog.Int("recorded", rep.Recorded))
 	return cost.ReconcileRun{Entities: peers + roles + circles, Counts: c.counts()}, nil
 }

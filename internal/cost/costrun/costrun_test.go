@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"math"
 	"net/http"
 	"os"
@@ -313,21 +316,59 @@ func lineQuantity(b *cost.Bill, service, itemPrefix string) float64 {
 	return math.NaN()
 }
 
-// TestWiringIsMain's: the run builds each function's logger and metrics writer as its
-// main.go does (functionLogger, functionMetrics, Wiring). When a main.go changes them,
-// this fails: change costrun to match, then make cost-figures.
+// TestWiringIsMains: the run builds each function as its main.go does (Wiring): main.go
+// has the expressions Main, this package the expressions Run; for the actions, the
+// constructor main.go calls reaches the tables and the runner through the methods the run
+// calls (Lambda.AWS calls Tables, Lambda.Handler calls Runner, Lambda.State calls
+// StateTable). When a main.go changes
+// its wiring, this fails: change costrun to match, then make cost-figures.
 func TestWiringIsMains(t *testing.T) {
-	for code, exprs := range Wiring {
+	run, err := os.ReadFile(filepath.Join(root(t), "internal", "cost", "costrun", "costrun.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for code, w := range Wiring {
 		src, err := os.ReadFile(filepath.Join(root(t), code, "main.go"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, e := range exprs {
+		for _, e := range w.Main {
 			if !strings.Contains(string(src), e) {
-				t.Errorf("%s/main.go no longer has %s, which internal/cost/costrun copies: make costrun build the function as main.go does, then run make cost-figures", code, e)
+				t.Errorf("%s/main.go no longer has %s, which internal/cost/costrun follows: make costrun build the function as main.go does, then run make cost-figures", code, e)
+			}
+		}
+		for _, e := range w.Run {
+			if strings.Count(string(run), e) < 2 { // once in Wiring, once in the code
+				t.Errorf("costrun.go no longer builds %s with %s", code, e)
 			}
 		}
 	}
+	lambda, err := os.ReadFile(filepath.Join(root(t), "internal", "builtin", "lambda.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for method, call := range map[string]string{"AWS": "fn.Tables(", "Handler": "fn.Runner(", "State": "StateTable("} {
+		if body := methodBody(t, lambda, method); !strings.Contains(body, call) {
+			t.Errorf("builtin.Lambda.%s no longer calls %s, which costrun calls in its stead", method, call)
+		}
+	}
+}
+
+// methodBody is the source of the method name declared in src.
+func methodBody(t *testing.T, src []byte, name string) string {
+	t.Helper()
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "lambda.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range f.Decls {
+		if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv != nil && fn.Name.Name == name {
+			return string(src[fset.Position(fn.Body.Pos()).Offset:fset.Position(fn.Body.End()).Offset])
+		}
+	}
+	t.Fatalf("no method %s", name)
+	return ""
 }
 
 // TestBatchedRunMatchesCost sends webhooks in worker batches of k (as the batching window

@@ -1,9 +1,10 @@
 // Package awsaction runs an action.Runner as an AWS Lambda function behind an
 // EventBridge rule: EventBridgeHandler converts EventBridge's events to action.Event
-// (ToEventBridge the other way, for tests and local runs), and PeerdomClient builds the
-// Peerdom API client with the key read from Secrets Manager at the cold start. A
-// function's main.go wires them (functions/actions/*): configuration from the
-// environment, the clients, the handler, lambda.Start.
+// (ToEventBridge the other way, for tests and local runs), PeerdomClient builds the
+// Peerdom API client with the key read from an SSM SecureString parameter at the cold
+// start, and Once keeps an action's effects once on a DynamoDB table. Function puts them
+// together in the order a function's main.go shows: the configuration from the
+// environment, the adapters, the handler for lambda.Start.
 package awsaction
 
 import (

@@ -5,13 +5,17 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
 	"github.com/peerbridge/peerbridge/internal/parameter"
 	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 )
 
 // ParameterClient is the part of *ssm.Client that PeerdomClient uses.
-type ParameterClient = parameter.Client
+type ParameterClient interface {
+	GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+}
 
 // secretTimeout bounds reading the key at the cold start.
 const secretTimeout = 10 * time.Second

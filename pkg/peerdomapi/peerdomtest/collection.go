@@ -2,6 +2,7 @@ package peerdomtest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -78,14 +79,14 @@ type kind struct {
 	builtins bool     // has the built-in fields Purpose, Accountabilities, Notes
 	batch    bool     // a create may send an array of items, created all or nothing
 
-	// created checks and completes a new record; a message refuses it with 400.
-	created func(rec *record) string
+	// created checks and completes a new record; an error refuses it with 400.
+	created func(rec *record) error
 	// updated checks an updated record against the stored one and the request body.
-	updated func(cur, next *record, body map[string]json.RawMessage) string
+	updated func(cur, next *record, body map[string]json.RawMessage) error
 	// view adds what the API shows beyond the record (a role's holders).
 	view func(rec *record, out map[string]json.RawMessage, r *http.Request)
 	// listed says whether a list shows the record (peers: active ones only).
-	listed func(rec *record, r *http.Request) (bool, string)
+	listed func(rec *record, r *http.Request) (bool, error)
 	// deleted removes what depends on a deleted record.
 	deleted func(rec *record)
 	// describe gives the fields a webhook shows; link the app link of its header.
@@ -190,10 +191,10 @@ func (c *collection[T]) list(w http.ResponseWriter, r *http.Request) {
 	var shown []*record
 	for _, rec := range c.all() {
 		if c.kind.listed != nil {
-			ok, msg := c.kind.listed(rec, r)
-			if msg != "" {
+			ok, err := c.kind.listed(rec, r)
+			if err != nil {
 				c.p.mu.Unlock()
-				writeError(w, http.StatusBadRequest, msg)
+				writeError(w, http.StatusBadRequest, err.Error())
 				return
 			}
 			if !ok {
@@ -202,16 +203,16 @@ func (c *collection[T]) list(w http.ResponseWriter, r *http.Request) {
 		}
 		shown = append(shown, rec)
 	}
-	lo, hi, msg := c.p.page(r, len(shown))
+	lo, hi, err := c.p.page(r, len(shown))
 	out := make([]map[string]json.RawMessage, 0, hi-lo)
-	if msg == "" {
+	if err == nil {
 		for _, rec := range shown[lo:hi] {
 			out = append(out, c.view(rec, r))
 		}
 	}
 	c.p.mu.Unlock()
-	if msg != "" {
-		writeError(w, http.StatusBadRequest, msg)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -233,9 +234,9 @@ func (c *collection[T]) getOne(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *collection[T]) create(w http.ResponseWriter, r *http.Request) {
-	bodies, many, msg := readCreate(r, c.kind.batch)
-	if msg != "" {
-		writeError(w, http.StatusBadRequest, msg)
+	bodies, many, err := readCreate(r, c.kind.batch)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	c.p.mu.Lock()
@@ -244,16 +245,16 @@ func (c *collection[T]) create(w http.ResponseWriter, r *http.Request) {
 	recs := make([]*record, len(bodies))
 	for i, body := range bodies {
 		rec := &record{attrs: map[string]json.RawMessage{}}
-		msg := c.apply(rec, body, MergeCustomFields)
-		if msg == "" {
+		err := c.apply(rec, body, MergeCustomFields)
+		if err == nil {
 			rec.set("id", peerdom.NewDeliveryID())
-			msg = c.kind.created(rec)
+			err = c.kind.created(rec)
 		}
-		if msg != "" {
+		if err != nil {
 			if many {
-				msg = fmt.Sprintf("item %d: %s; nothing was created", i, msg)
+				err = fmt.Errorf("item %d: %w; nothing was created", i, err)
 			}
-			writeError(w, http.StatusBadRequest, msg)
+			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		recs[i] = rec
@@ -274,25 +275,25 @@ func (c *collection[T]) create(w http.ResponseWriter, r *http.Request) {
 
 // readCreate reads a create's body: one object, or where the kind allows it (peers, API
 // 0.6.0) a non-empty array of objects.
-func readCreate(r *http.Request, batch bool) (bodies []map[string]json.RawMessage, many bool, msg string) {
+func readCreate(r *http.Request, batch bool) (bodies []map[string]json.RawMessage, many bool, err error) {
 	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
-		return nil, false, "reading the body: " + err.Error()
+		return nil, false, fmt.Errorf("reading the body: %w", err)
 	}
 	if batch && strings.HasPrefix(strings.TrimSpace(string(b)), "[") {
 		if err := json.Unmarshal(b, &bodies); err != nil || len(bodies) == 0 || slices.ContainsFunc(bodies, func(m map[string]json.RawMessage) bool { return m == nil }) {
-			return nil, true, "the body must be a JSON object or a non-empty array of objects"
+			return nil, true, errors.New("the body must be a JSON object or a non-empty array of objects")
 		}
-		return bodies, true, ""
+		return bodies, true, nil
 	}
-	obj, msg := parseObject(b)
-	return []map[string]json.RawMessage{obj}, false, msg
+	obj, err := parseObject(b)
+	return []map[string]json.RawMessage{obj}, false, err
 }
 
 func (c *collection[T]) update(w http.ResponseWriter, r *http.Request) {
-	body, msg := readObject(r)
-	if msg != "" {
-		writeError(w, http.StatusBadRequest, msg)
+	body, err := readObject(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	c.p.mu.Lock()
@@ -303,12 +304,12 @@ func (c *collection[T]) update(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := cur.clone()
-	if msg := c.apply(next, body, c.p.cfg.PutCustomFields); msg != "" {
-		writeError(w, http.StatusBadRequest, msg)
+	if err := c.apply(next, body, c.p.cfg.PutCustomFields); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if msg := c.kind.updated(cur, next, body); msg != "" {
-		writeError(w, http.StatusBadRequest, msg)
+	if err := c.kind.updated(cur, next, body); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	c.put(next)
@@ -342,19 +343,19 @@ func (c *collection[T]) remove(w http.ResponseWriter, r *http.Request) {
 
 // apply sets the writable keys of a request body on a record; customFields must be an
 // object keyed by field name. Called with p.mu held.
-func (c *collection[T]) apply(rec *record, body map[string]json.RawMessage, fieldsMode PutCustomFields) string {
+func (c *collection[T]) apply(rec *record, body map[string]json.RawMessage, fieldsMode PutCustomFields) error {
 	asAttributes := c.kind.builtins && c.p.cfg.Builtins == BuiltinsAsAttributes
 	for key, v := range body {
 		switch {
 		case key == "customFields":
-			fields, msg := customFieldsObject(v)
-			if msg != "" {
-				return msg
+			fields, err := customFieldsObject(v)
+			if err != nil {
+				return err
 			}
 			if c.p.cfg.TypedFieldsStrict {
 				for _, f := range fields {
-					if msg := checkTyped(c.definition(rec, f.Name), f); msg != "" {
-						return msg
+					if err := checkTyped(c.definition(rec, f.Name), f); err != nil {
+						return err
 					}
 				}
 			}
@@ -370,8 +371,8 @@ func (c *collection[T]) apply(rec *record, body map[string]json.RawMessage, fiel
 				}
 			}
 		case asAttributes && isBuiltinKey(key):
-			if _, msg := fieldValues(v); msg != "" {
-				return key + ": " + msg
+			if _, err := fieldValues(v); err != nil {
+				return fmt.Errorf("%s: %w", key, err)
 			}
 			rec.attrs[key] = v
 		case slices.Contains(c.kind.writable, key):
@@ -382,7 +383,7 @@ func (c *collection[T]) apply(rec *record, body map[string]json.RawMessage, fiel
 			}
 		}
 	}
-	return ""
+	return nil
 }
 
 func isBuiltinKey(key string) bool {
@@ -448,19 +449,19 @@ func (r *record) setDefinition(name string, def json.RawMessage) {
 // checkTyped refuses a write of a typed field in another shape than its own
 // (Config.TypedFieldsStrict): text for a number or boolean, one value for a
 // multi-entry field.
-func checkTyped(def json.RawMessage, f writtenField) string {
+func checkTyped(def json.RawMessage, f writtenField) error {
 	if def == nil {
-		return ""
+		return nil
 	}
 	typ, multi := definitionOf(peerdomapi.CustomField{Definition: def})
 	raw := strings.TrimSpace(string(f.raw))
 	if raw == "null" || raw == `""` {
-		return "" // clearing
+		return nil // clearing
 	}
 	var items []json.RawMessage
 	isArray := json.Unmarshal(f.raw, &items) == nil
 	if multi && !isArray {
-		return fmt.Sprintf("customFields[%q]: a multi-entry field takes an array", f.Name)
+		return fmt.Errorf("customFields[%q]: a multi-entry field takes an array", f.Name)
 	}
 	if !isArray {
 		items = []json.RawMessage{f.raw}
@@ -471,19 +472,19 @@ func checkTyped(def json.RawMessage, f writtenField) string {
 		switch v.(type) {
 		case float64:
 			if typ != "number" {
-				return fmt.Sprintf("customFields[%q]: a %s field does not take a number", f.Name, orText(typ))
+				return fmt.Errorf("customFields[%q]: a %s field does not take a number", f.Name, orText(typ))
 			}
 		case bool:
 			if typ != "boolean" {
-				return fmt.Sprintf("customFields[%q]: a %s field does not take true or false", f.Name, orText(typ))
+				return fmt.Errorf("customFields[%q]: a %s field does not take true or false", f.Name, orText(typ))
 			}
 		case string:
 			if typ == "number" || typ == "boolean" {
-				return fmt.Sprintf("customFields[%q]: a %s field takes a JSON %s, not text", f.Name, typ, typ)
+				return fmt.Errorf("customFields[%q]: a %s field takes a JSON %s, not text", f.Name, typ, typ)
 			}
 		}
 	}
-	return ""
+	return nil
 }
 
 func orText(typ string) string {
@@ -501,35 +502,35 @@ type writtenField struct {
 
 // customFieldsObject reads a request's customFields: an object from field name to a
 // string, number or boolean, or an array of them, in the order sent.
-func customFieldsObject(v json.RawMessage) ([]writtenField, string) {
+func customFieldsObject(v json.RawMessage) ([]writtenField, error) {
 	const shape = `customFields must be an object keyed by field name, e.g. {"Office": "Zurich"}`
 	dec := json.NewDecoder(strings.NewReader(string(v)))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, shape
+		return nil, errors.New(shape)
 	}
 	var out []writtenField
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
-			return nil, shape
+			return nil, errors.New(shape)
 		}
 		name, _ := t.(string)
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, shape
+			return nil, errors.New(shape)
 		}
-		values, msg := fieldValues(raw)
-		if msg != "" {
-			return nil, fmt.Sprintf("customFields[%q]: %s", name, msg)
+		values, err := fieldValues(raw)
+		if err != nil {
+			return nil, fmt.Errorf("customFields[%q]: %w", name, err)
 		}
 		out = append(out, writtenField{CustomField: peerdomapi.CustomField{Name: name, Values: values}, raw: raw})
 	}
-	return out, ""
+	return out, nil
 }
 
 // fieldValues reads a written field value: a string, number or boolean, an array of
 // them, or null; each value kept as text.
-func fieldValues(raw json.RawMessage) ([]string, string) {
+func fieldValues(raw json.RawMessage) ([]string, error) {
 	scalar := func(it json.RawMessage) (string, bool) {
 		var v any
 		if json.Unmarshal(it, &v) != nil {
@@ -544,13 +545,13 @@ func fieldValues(raw json.RawMessage) ([]string, string) {
 		return "", false
 	}
 	if strings.TrimSpace(string(raw)) == "null" {
-		return nil, ""
+		return nil, nil
 	}
 	if one, ok := scalar(raw); ok {
 		if one == "" {
-			return nil, ""
+			return nil, nil
 		}
-		return []string{one}, ""
+		return []string{one}, nil
 	}
 	var items []json.RawMessage
 	if json.Unmarshal(raw, &items) == nil {
@@ -558,13 +559,13 @@ func fieldValues(raw json.RawMessage) ([]string, string) {
 		for _, it := range items {
 			s, ok := scalar(it)
 			if !ok {
-				return nil, "a value must be a string, number or boolean, or an array of them"
+				return nil, errors.New("a value must be a string, number or boolean, or an array of them")
 			}
 			many = append(many, s)
 		}
-		return many, ""
+		return many, nil
 	}
-	return nil, "a value must be a string, number or boolean, or an array of them"
+	return nil, errors.New("a value must be a string, number or boolean, or an array of them")
 }
 
 // Seeding and inspection through T, the read shape.

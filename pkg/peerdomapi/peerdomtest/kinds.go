@@ -2,6 +2,7 @@ package peerdomtest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -19,19 +20,19 @@ func (p *Peerdom) peerKind() kind {
 	return kind{
 		noun: "peer", title: "Peer", path: "/peers", batch: true,
 		writable: []string{"firstName", "lastName", "nickName", "birthdate", "percentage"},
-		created: func(rec *record) string {
+		created: func(rec *record) error {
 			if strings.TrimSpace(rec.str("firstName")) == "" {
-				return "firstName is required"
+				return errors.New("firstName is required")
 			}
-			if msg := checkPercentage(rec); msg != "" {
-				return msg
+			if err := checkPercentage(rec); err != nil {
+				return err
 			}
 			rec.set("slug", slugify(peerName(rec)))
-			return ""
+			return nil
 		},
-		updated: func(cur, next *record, _ map[string]json.RawMessage) string {
+		updated: func(cur, next *record, _ map[string]json.RawMessage) error {
 			if strings.TrimSpace(next.str("firstName")) == "" {
-				return "firstName cannot be empty"
+				return errors.New("firstName cannot be empty")
 			}
 			return checkPercentage(next)
 		},
@@ -47,16 +48,16 @@ func (p *Peerdom) peerKind() kind {
 				out["roles"] = b
 			}
 		},
-		listed: func(rec *record, r *http.Request) (bool, string) {
+		listed: func(rec *record, r *http.Request) (bool, error) {
 			include := false
 			if s := r.URL.Query().Get("includeFormer"); s != "" {
 				v, err := strconv.ParseBool(s)
 				if err != nil {
-					return false, "includeFormer must be true or false"
+					return false, errors.New("includeFormer must be true or false")
 				}
 				include = v
 			}
-			return include || !former(rec), ""
+			return include || !former(rec), nil
 		},
 		deleted: func(rec *record) {
 			p.holders = slices.DeleteFunc(p.holders, func(h Holder) bool { return h.PeerID == rec.id() })
@@ -73,19 +74,19 @@ func (p *Peerdom) peerKind() kind {
 
 // checkPercentage: a peer's percentage is an integer from 0 to 100; it is shown as the
 // peer's contribution.
-func checkPercentage(rec *record) string {
+func checkPercentage(rec *record) error {
 	raw, ok := rec.attrs["percentage"]
 	if !ok {
-		return ""
+		return nil
 	}
 	n, err := strconv.Atoi(string(raw))
 	if err != nil || n < 0 || n > 100 {
-		return "percentage must be an integer from 0 to 100"
+		return errors.New("percentage must be an integer from 0 to 100")
 	}
 	delete(rec.attrs, "percentage")
 	rec.set("contribution", n)
 	rec.set("contributionUnit", "percent")
-	return ""
+	return nil
 }
 
 func peerName(rec *record) string {
@@ -105,56 +106,56 @@ func former(rec *record) bool {
 var roleWritable = []string{"name", "mapId", "parentId", "electable", "external", "color", "shape", "groupEmail", "goals"}
 
 // placed checks a role's or circle's map and parent, on create and update.
-func (p *Peerdom) placed(rec *record) string {
+func (p *Peerdom) placed(rec *record) error {
 	if strings.TrimSpace(rec.str("name")) == "" {
-		return "name is required"
+		return errors.New("name is required")
 	}
 	mapID := rec.str("mapId")
 	if mapID == "" {
-		return "mapId is required"
+		return errors.New("mapId is required")
 	}
 	if _, ok := p.maps.get(mapID); !ok {
-		return "map " + mapID + " not found"
+		return errors.New("map " + mapID + " not found")
 	}
 	if parent := rec.str("parentId"); parent != "" {
 		if _, ok := p.circles.get(parent); !ok {
-			return "parent circle " + parent + " not found"
+			return errors.New("parent circle " + parent + " not found")
 		}
 		if parent == rec.id() {
-			return "a circle cannot be its own parent"
+			return errors.New("a circle cannot be its own parent")
 		}
 	}
 	if s := rec.str("shape"); s != "" && s != "circle" && s != "hexagon" {
-		return `shape must be "circle" or "hexagon"`
+		return errors.New(`shape must be "circle" or "hexagon"`)
 	}
-	return ""
+	return nil
 }
 
 // parentNamed enforces RequireParentID on an update.
-func (p *Peerdom) parentNamed(cur *record, body map[string]json.RawMessage) string {
+func (p *Peerdom) parentNamed(cur *record, body map[string]json.RawMessage) error {
 	if !p.cfg.RequireParentID || cur.str("parentId") == "" {
-		return ""
+		return nil
 	}
 	if _, ok := body["parentId"]; !ok {
-		return "parentId is required"
+		return errors.New("parentId is required")
 	}
-	return ""
+	return nil
 }
 
 func (p *Peerdom) roleKind() kind {
 	return kind{
 		noun: "role", title: "Role", path: "/roles", writable: roleWritable, hidden: []string{"mapId"}, builtins: true,
-		created: func(rec *record) string {
-			if msg := p.placed(rec); msg != "" {
-				return msg
+		created: func(rec *record) error {
+			if err := p.placed(rec); err != nil {
+				return err
 			}
 			rec.set("slug", slugify(rec.str("name")))
 			rec.set("createdAt", nowString())
-			return ""
+			return nil
 		},
-		updated: func(cur, next *record, body map[string]json.RawMessage) string {
-			if msg := p.parentNamed(cur, body); msg != "" {
-				return msg
+		updated: func(cur, next *record, body map[string]json.RawMessage) error {
+			if err := p.parentNamed(cur, body); err != nil {
+				return err
 			}
 			return p.placed(next)
 		},
@@ -193,13 +194,13 @@ func (p *Peerdom) roleKind() kind {
 func (p *Peerdom) circleKind() kind {
 	k := p.roleKind()
 	k.noun, k.title, k.path = "circle", "Circle", "/circles"
-	k.created = func(rec *record) string {
-		if msg := p.placed(rec); msg != "" {
-			return msg
+	k.created = func(rec *record) error {
+		if err := p.placed(rec); err != nil {
+			return err
 		}
 		rec.set("slug", slugify(rec.str("name")))
 		rec.set("createdAt", nowString())
-		return ""
+		return nil
 	}
 	k.view, k.deleted = nil, nil
 	k.describe = func(rec *record) []field {
@@ -264,9 +265,9 @@ type Holder struct {
 }
 
 func (p *Peerdom) assignPeer(w http.ResponseWriter, r *http.Request) {
-	body, msg := readObject(r)
-	if msg != "" {
-		writeError(w, http.StatusBadRequest, msg)
+	body, err := readObject(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	var a struct {
@@ -388,33 +389,33 @@ func withOption(r *http.Request, opt string) bool {
 }
 
 // page applies limit (an integer from 1 to 100, as documented) and offset to a list of
-// n items; a message refuses the request.
-func (p *Peerdom) page(r *http.Request, n int) (lo, hi int, msg string) {
+// n items; an error refuses the request (400).
+func (p *Peerdom) page(r *http.Request, n int) (lo, hi int, err error) {
 	limit, offset := n, 0
 	q := r.URL.Query()
 	if s := q.Get("limit"); s != "" {
 		v, err := strconv.Atoi(s)
 		if err != nil || v < 1 || v > peerdomapi.MaxPageSize {
-			return 0, 0, "limit must be an integer from 1 to 100"
+			return 0, 0, errors.New("limit must be an integer from 1 to 100")
 		}
 		limit = min(v, p.cfg.MaxPageSize)
 	}
 	if s := q.Get("offset"); s != "" {
 		v, err := strconv.Atoi(s)
 		if err != nil || v < 0 {
-			return 0, 0, "offset must be a non-negative integer"
+			return 0, 0, errors.New("offset must be a non-negative integer")
 		}
 		offset = v
 	}
 	coll := strings.TrimPrefix(r.URL.Path, APIPrefix)
 	if slices.Contains(p.cfg.IgnorePaging, coll) {
-		return 0, n, ""
+		return 0, n, nil
 	}
 	if slices.Contains(p.cfg.IgnoreOffset, coll) {
 		offset = 0
 	}
 	lo = min(offset, n)
-	return lo, min(lo+limit, n), ""
+	return lo, min(lo+limit, n), nil
 }
 
 // ---- seeding: data as if already in Peerdom; no webhook, no write ----

@@ -1,4 +1,4 @@
-package peerdom_test
+package entity_test
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/internal/corpus"
+	"github.com/peerbridge/peerbridge/internal/entity"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
@@ -30,7 +31,7 @@ func TestAPIFieldsUseTheMessagesNames(t *testing.T) {
 	}
 	table := map[string]string{} // lower-cased, spaces removed → as the table spells it
 	for _, e := range []peerdom.Entity{peerdom.EntityRole, peerdom.EntityGroup, peerdom.EntityPeer} {
-		for _, f := range peerdom.APIFields(e) {
+		for _, f := range entity.APIFields(e) {
 			table[squash(f.Field)] = f.Field
 		}
 	}
@@ -51,10 +52,10 @@ func TestAPIFieldsUseTheMessagesNames(t *testing.T) {
 
 func squash(s string) string { return strings.ReplaceAll(strings.ToLower(s), " ", "") }
 
-func object(t *testing.T, e peerdom.Entity, js string) *peerdom.Object {
+func object(t *testing.T, e peerdom.Entity, js string) *entity.Object {
 	t.Helper()
 	names := map[string]string{"p1": "Ada Lovelace", "p2": "Bob Smith", "c1": "Ops"}
-	o, err := peerdom.ObjectOf(e, json.RawMessage(js), func(id string) string { return names[id] })
+	o, err := entity.ObjectOf(e, json.RawMessage(js), func(id string) string { return names[id] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestReconcileDetailUpdated(t *testing.T) {
 		"customFields":[{"name":"Skills","values":["Go","Rust"],"definition":{"multiEntry":true}},{"name":"Purpose","values":[]}],
 		"holders":[{"peerId":"p2"},{"peerId":"p1"}]}`)
 	at := time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
-	d, ok := peerdom.ReconcileDetail("id-1", at, "acme", peerdom.Difference{Before: before, After: after})
+	d, ok := entity.ReconcileDetail("id-1", at, "acme", entity.Difference{Before: before, After: after})
 	if !ok {
 		t.Fatal("no difference found")
 	}
@@ -87,7 +88,7 @@ func TestReconcileDetailUpdated(t *testing.T) {
 		t.Errorf("detail-type = %q", d.DetailType())
 	}
 	// The same states, the other way: the list changes swap sides.
-	back, _ := peerdom.ReconcileDetail("id-2", at, "acme", peerdom.Difference{Before: after, After: before})
+	back, _ := entity.ReconcileDetail("id-2", at, "acme", entity.Difference{Before: after, After: before})
 	if got := back.Changes[3]; got.Field != "Holders" || len(got.Removed) != 1 || got.Removed[0] != "Bob Smith" || len(got.Added) != 0 {
 		t.Errorf("reverse holders change = %+v", got)
 	}
@@ -97,7 +98,7 @@ func TestReconcileDetailNoDifference(t *testing.T) {
 	a := object(t, peerdom.EntityPeer, `{"id":"p1","firstName":"Ada","lastName":"Lovelace","customFields":[{"name":"Languages","values":["en","fr"]}],"avatarUrl":"x"}`)
 	// Order of list items and attributes outside the table (avatarUrl) are no change.
 	b := object(t, peerdom.EntityPeer, `{"id":"p1","firstName":"Ada","lastName":"Lovelace","customFields":[{"name":"Languages","values":["fr","en"]}],"avatarUrl":"y"}`)
-	if d, ok := peerdom.ReconcileDetail("x", time.Now(), "", peerdom.Difference{Before: a, After: b}); ok {
+	if d, ok := entity.ReconcileDetail("x", time.Now(), "", entity.Difference{Before: a, After: b}); ok {
 		t.Errorf("found a difference: %+v", d.Changes)
 	}
 }
@@ -105,13 +106,13 @@ func TestReconcileDetailNoDifference(t *testing.T) {
 func TestReconcileDetailCreatedAndDeleted(t *testing.T) {
 	p := object(t, peerdom.EntityPeer, `{"id":"p1","firstName":"Ada","lastName":"Lovelace","nickName":"","customFields":[{"name":"Office","values":["Zurich"]}]}`)
 	for _, tc := range []struct {
-		diff peerdom.Difference
+		diff entity.Difference
 		want string
 	}{
-		{peerdom.Difference{After: p}, "Peer Created"},
-		{peerdom.Difference{Before: p}, "Peer Deleted"},
+		{entity.Difference{After: p}, "Peer Created"},
+		{entity.Difference{Before: p}, "Peer Deleted"},
 	} {
-		d, ok := peerdom.ReconcileDetail("id", time.Now(), "acme", tc.diff)
+		d, ok := entity.ReconcileDetail("id", time.Now(), "acme", tc.diff)
 		if !ok || d.DetailType() != tc.want {
 			t.Fatalf("%s: detail-type %q, %v", tc.want, d.DetailType(), ok)
 		}
@@ -141,14 +142,14 @@ func TestWebhookDetailHasNoOrigin(t *testing.T) {
 }
 
 func TestDifferenceIDIsStable(t *testing.T) {
-	a := peerdom.DifferenceID(peerdom.EntityRole, "r1", "h1", "h2")
-	if a != peerdom.DifferenceID(peerdom.EntityRole, "r1", "h1", "h2") {
+	a := entity.DifferenceID(peerdom.EntityRole, "r1", "h1", "h2")
+	if a != entity.DifferenceID(peerdom.EntityRole, "r1", "h1", "h2") {
 		t.Error("the same difference has two ids")
 	}
 	for _, other := range []string{
-		peerdom.DifferenceID(peerdom.EntityRole, "r1", "h2", "h1"),
-		peerdom.DifferenceID(peerdom.EntityGroup, "r1", "h1", "h2"),
-		peerdom.DifferenceID(peerdom.EntityRole, "r2", "h1", "h2"),
+		entity.DifferenceID(peerdom.EntityRole, "r1", "h2", "h1"),
+		entity.DifferenceID(peerdom.EntityGroup, "r1", "h1", "h2"),
+		entity.DifferenceID(peerdom.EntityRole, "r2", "h1", "h2"),
 	} {
 		if other == a {
 			t.Error("two differences share an id")

@@ -1,0 +1,5 @@
+package x
+
+type T struct{}
+
+type I interface{ M() }
