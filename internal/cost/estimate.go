@@ -2,6 +2,7 @@ package cost
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"path"
 	"slices"
@@ -241,13 +242,7 @@ func (p *pricing) operations() []*operation {
 		}
 	}
 	var out []*operation
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range ops {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(ops)) {
 		out = append(out, ops[k])
 	}
 	return out
@@ -335,13 +330,7 @@ func (p *pricing) customMetrics() {
 			use(m.Name+" "+m.Dimensions, p.runs*float64(m.Datapoints))
 		}
 	}
-	keys := slices.Sorted(func(yield func(string) bool) {
-		for k := range perHour {
-			if !yield(k) {
-				return
-			}
-		}
-	})
+	keys := slices.Sorted(maps.Keys(perHour))
 	for _, k := range keys {
 		// Datapoints arrive at random moments: the share of hours with at least one.
 		p.metricMonths += 1 - math.Exp(-perHour[k])
