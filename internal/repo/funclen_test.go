@@ -27,7 +27,6 @@ var longPending = map[string]string{
 	"cmd/peerbridge/serve.go:stack.buildPipeline": "serve",
 	"cmd/peerbridge/serve.go:stack.stop":          "serve",
 	// The cost model and its counted run (issue 22).
-	"internal/cost/costrun/dynamo.go:applyUpdate": "cost",
 	// pkg/ and the conformance suites (issue 24, the public API's pass).
 	"pkg/peerdomapi/client.go:Client.do":                   "pkg",
 	"internal/queue/queuetest/queuetest.go:testConcurrent": "conformance suites",
