@@ -26,13 +26,9 @@ var longPending = map[string]string{
 	"cmd/peerbridge/serve.go:startStack":          "serve",
 	"cmd/peerbridge/serve.go:stack.buildPipeline": "serve",
 	"cmd/peerbridge/serve.go:stack.stop":          "serve",
-	// The cost model and its counted run (issue 22).
 	// pkg/ and the conformance suites (issue 24, the public API's pass).
 	"pkg/peerdomapi/client.go:Client.do":                   "pkg",
 	"internal/queue/queuetest/queuetest.go:testConcurrent": "conformance suites",
-	// The test tool that checks every variable a function reads is set.
-	"internal/envscan/envscan.go:scanner.reads": "envscan",
-	"internal/envscan/envscan.go:scanner.scan":  "envscan",
 }
 
 // longFunctions lists, under root, the functions of non-test Go files longer than
