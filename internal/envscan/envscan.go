@@ -184,8 +184,22 @@ type body struct {
 // are often called through interfaces from outside the module, so all of them count);
 // and every top-level function that reachable code names.
 func (s *scanner) scan(main *pkg) ([]Read, error) {
-	var bodies []body
-	funcBody := map[funcKey]body{}
+	always, funcBody := s.bodies()
+	mainKey := funcKey{main.path, "main"}
+	if _, ok := funcBody[mainKey]; !ok {
+		return nil, fmt.Errorf("envscan: %s has no func main", main.path)
+	}
+	st, err := s.readsIn(s.reachable(always, funcBody, mainKey))
+	if err != nil {
+		return nil, err
+	}
+	return st.reads(), nil
+}
+
+// bodies are the code of the packages loaded: those that always run (methods, init
+// functions, variable initializers) and the top-level functions, by name.
+func (s *scanner) bodies() (always []body, funcBody map[funcKey]body) {
+	funcBody = map[funcKey]body{}
 	for _, p := range s.pkgs {
 		for _, f := range p.files {
 			for _, d := range f.Decls {
@@ -196,22 +210,24 @@ func (s *scanner) scan(main *pkg) ([]Read, error) {
 					}
 					b := body{pkg: p, file: f, fn: d, node: d.Body}
 					if d.Recv != nil || d.Name.Name == "init" {
-						bodies = append(bodies, b)
+						always = append(always, b)
 					} else {
 						funcBody[funcKey{p.path, d.Name.Name}] = b
 					}
 				case *ast.GenDecl:
 					if d.Tok == token.VAR {
-						bodies = append(bodies, body{pkg: p, file: f, node: d})
+						always = append(always, body{pkg: p, file: f, node: d})
 					}
 				}
 			}
 		}
 	}
-	mainKey := funcKey{main.path, "main"}
-	if _, ok := funcBody[mainKey]; !ok {
-		return nil, fmt.Errorf("envscan: %s has no func main", main.path)
-	}
+	return always, funcBody
+}
+
+// reachable is always, then the top-level functions that main and always reach, each
+// once.
+func (s *scanner) reachable(always []body, funcBody map[funcKey]body, main funcKey) []body {
 	reached := map[funcKey]bool{}
 	var queue []funcKey
 	reach := func(k funcKey) {
@@ -220,12 +236,12 @@ func (s *scanner) scan(main *pkg) ([]Read, error) {
 			queue = append(queue, k)
 		}
 	}
-	reach(mainKey)
+	reach(main)
 	var all []body
-	for i := 0; i < len(bodies) || len(queue) > 0; {
+	for i := 0; i < len(always) || len(queue) > 0; {
 		var b body
-		if i < len(bodies) {
-			b = bodies[i]
+		if i < len(always) {
+			b = always[i]
 			i++
 		} else {
 			b = funcBody[queue[0]]
@@ -234,8 +250,12 @@ func (s *scanner) scan(main *pkg) ([]Read, error) {
 		all = append(all, b)
 		s.references(b, reach)
 	}
+	return all
+}
 
-	// Reads, with forwarders found until none is new.
+// readsIn reads all, again while it finds new forwarders, and fails on a read whose
+// name it cannot tell.
+func (s *scanner) readsIn(all []body) (*readState, error) {
 	forwarders := map[forwarder]bool{}
 	for {
 		st := &readState{forwarders: forwarders, calls: map[funcKey]map[int][]argValue{}, valueRefs: map[funcKey]bool{}}
@@ -249,28 +269,33 @@ func (s *scanner) scan(main *pkg) ([]Read, error) {
 			sort.Strings(st.unresolved)
 			return nil, fmt.Errorf("envscan: cannot tell which variable these calls read (use a constant name): %s", strings.Join(st.unresolved, ", "))
 		}
-		reads := map[string]map[string]bool{}
-		for _, r := range st.found {
-			if !st.holds(r.guards) {
-				continue
-			}
-			if reads[r.name] == nil {
-				reads[r.name] = map[string]bool{}
-			}
-			reads[r.name][r.where] = true
-		}
-		out := make([]Read, 0, len(reads))
-		for name, at := range reads {
-			r := Read{Name: name}
-			for w := range at {
-				r.Where = append(r.Where, w)
-			}
-			sort.Strings(r.Where)
-			out = append(out, r)
-		}
-		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-		return out, nil
+		return st, nil
 	}
+}
+
+// reads are the reads found whose guards hold, by name, each with its places sorted.
+func (st *readState) reads() []Read {
+	reads := map[string]map[string]bool{}
+	for _, r := range st.found {
+		if !st.holds(r.guards) {
+			continue
+		}
+		if reads[r.name] == nil {
+			reads[r.name] = map[string]bool{}
+		}
+		reads[r.name][r.where] = true
+	}
+	out := make([]Read, 0, len(reads))
+	for name, at := range reads {
+		r := Read{Name: name}
+		for w := range at {
+			r.Where = append(r.Where, w)
+		}
+		sort.Strings(r.Where)
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
 }
 
 // references calls reach for each top-level module function that b names.
@@ -348,119 +373,142 @@ func (st *readState) meets(g guard) bool {
 // reads records the variable reads in b (calls of Getenv/LookupEnv and of forwarders),
 // the arguments of its calls to module functions, and new forwarders.
 func (s *scanner) reads(b body, st *readState) {
-	imports := s.imports(b.file)
-	params := map[string]int{}
-	if b.fn != nil && b.fn.Type.Params != nil {
-		i := 0
-		for _, field := range b.fn.Type.Params.List {
-			if len(field.Names) == 0 {
-				i++
-			}
-			for _, n := range field.Names {
-				params[n.Name] = i
-				i++
-			}
-		}
-	}
-	var self funcKey
+	r := &bodyReads{s: s, b: b, st: st, imports: s.imports(b.file), params: paramIndex(b.fn), asCall: map[ast.Expr]bool{}}
 	if b.fn != nil && b.fn.Recv == nil {
-		self = funcKey{b.pkg.path, b.fn.Name.Name}
+		r.self = funcKey{b.pkg.path, b.fn.Name.Name}
 	}
-	// resolve names the top-level module function an expression refers to.
-	resolve := func(e ast.Expr) (funcKey, bool) {
-		switch e := e.(type) {
-		case *ast.Ident:
-			if _, ok := b.pkg.funcs[e.Name]; ok {
-				return funcKey{b.pkg.path, e.Name}, true
-			}
-		case *ast.SelectorExpr:
-			if x, ok := e.X.(*ast.Ident); ok {
-				if path, ok := imports[x.Name]; ok {
-					if _, ok := s.pkgs[path].funcs[e.Sel.Name]; ok {
-						return funcKey{path, e.Sel.Name}, true
-					}
+	r.walk(b.node, nil)
+}
+
+// paramIndex is the position of each named parameter of fn (nil: none).
+func paramIndex(fn *ast.FuncDecl) map[string]int {
+	params := map[string]int{}
+	if fn == nil || fn.Type.Params == nil {
+		return params
+	}
+	i := 0
+	for _, field := range fn.Type.Params.List {
+		if len(field.Names) == 0 {
+			i++
+		}
+		for _, n := range field.Names {
+			params[n.Name] = i
+			i++
+		}
+	}
+	return params
+}
+
+// bodyReads is one body being read for reads.
+type bodyReads struct {
+	s       *scanner
+	b       body
+	st      *readState
+	imports map[string]string
+	params  map[string]int
+	self    funcKey           // the top-level function b is, if it is one
+	asCall  map[ast.Expr]bool // expressions seen as what a call calls
+}
+
+// resolve names the top-level module function an expression refers to.
+func (r *bodyReads) resolve(e ast.Expr) (funcKey, bool) {
+	switch e := e.(type) {
+	case *ast.Ident:
+		if _, ok := r.b.pkg.funcs[e.Name]; ok {
+			return funcKey{r.b.pkg.path, e.Name}, true
+		}
+	case *ast.SelectorExpr:
+		if x, ok := e.X.(*ast.Ident); ok {
+			if path, ok := r.imports[x.Name]; ok {
+				if _, ok := r.s.pkgs[path].funcs[e.Sel.Name]; ok {
+					return funcKey{path, e.Sel.Name}, true
 				}
 			}
 		}
-		return funcKey{}, false
 	}
-	asCall := map[ast.Expr]bool{}
+	return funcKey{}, false
+}
 
-	var walk func(n ast.Node, guards []guard)
-	walk = func(root ast.Node, guards []guard) {
-		ast.Inspect(root, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.SwitchStmt:
-				tag, ok := n.Tag.(*ast.Ident)
-				i, isParam := 0, false
-				if ok && self.name != "" {
-					i, isParam = params[tag.Name]
-				}
-				if !isParam {
-					return true
-				}
-				if n.Init != nil {
-					walk(n.Init, guards)
-				}
-				walk(n.Tag, guards)
-				var all []string
-				known := true
-				for _, c := range n.Body.List {
-					for _, v := range c.(*ast.CaseClause).List {
-						cv, ok := s.constant(b.pkg, imports, v)
-						known = known && ok
-						all = append(all, cv)
-					}
-				}
-				for _, c := range n.Body.List {
-					cc := c.(*ast.CaseClause)
-					g := guard{fn: self, param: i}
-					if cc.List == nil {
-						g.isDefault, g.values = true, all
-					} else {
-						for _, v := range cc.List {
-							cv, _ := s.constant(b.pkg, imports, v)
-							g.values = append(g.values, cv)
-						}
-					}
-					inner := guards
-					if known { // a case value that is not a constant could be anything
-						inner = append(slices.Clone(guards), g)
-					}
-					for _, stmt := range cc.Body {
-						walk(stmt, inner)
-					}
-				}
-				return false
-			case *ast.CallExpr:
-				s.call(n, b, imports, params, self, resolve, asCall, guards, st)
-			case *ast.Ident, *ast.SelectorExpr:
-				if e := n.(ast.Expr); !asCall[e] {
-					if k, ok := resolve(e); ok {
-						st.valueRefs[k] = true
-					}
+// walk reads the code under root, whose reads happen only when guards hold.
+func (r *bodyReads) walk(root ast.Node, guards []guard) {
+	ast.Inspect(root, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.SwitchStmt:
+			return !r.switchOnParam(n, guards)
+		case *ast.CallExpr:
+			r.call(n, guards)
+		case *ast.Ident, *ast.SelectorExpr:
+			if e := n.(ast.Expr); !r.asCall[e] {
+				if k, ok := r.resolve(e); ok {
+					r.st.valueRefs[k] = true
 				}
 			}
-			return true
-		})
+		}
+		return true
+	})
+}
+
+// switchOnParam walks a `switch p` on a parameter p of the function, each case with
+// its guard (none when a case value is not a constant), and reports whether it did:
+// other switches are walked as any code.
+func (r *bodyReads) switchOnParam(n *ast.SwitchStmt, guards []guard) bool {
+	tag, ok := n.Tag.(*ast.Ident)
+	i, isParam := 0, false
+	if ok && r.self.name != "" {
+		i, isParam = r.params[tag.Name]
 	}
-	walk(b.node, nil)
+	if !isParam {
+		return false
+	}
+	if n.Init != nil {
+		r.walk(n.Init, guards)
+	}
+	r.walk(n.Tag, guards)
+	var all []string
+	known := true
+	for _, c := range n.Body.List {
+		for _, v := range c.(*ast.CaseClause).List {
+			cv, ok := r.s.constant(r.b.pkg, r.imports, v)
+			known = known && ok
+			all = append(all, cv)
+		}
+	}
+	for _, c := range n.Body.List {
+		cc := c.(*ast.CaseClause)
+		g := guard{fn: r.self, param: i}
+		if cc.List == nil {
+			g.isDefault, g.values = true, all
+		} else {
+			for _, v := range cc.List {
+				cv, _ := r.s.constant(r.b.pkg, r.imports, v)
+				g.values = append(g.values, cv)
+			}
+		}
+		inner := guards
+		if known { // a case value that is not a constant could be anything
+			inner = append(slices.Clone(guards), g)
+		}
+		for _, stmt := range cc.Body {
+			r.walk(stmt, inner)
+		}
+	}
+	return true
 }
 
 // call handles one call expression for reads.
-func (s *scanner) call(call *ast.CallExpr, b body, imports map[string]string, params map[string]int, self funcKey,
-	resolve func(ast.Expr) (funcKey, bool), asCall map[ast.Expr]bool, guards []guard, st *readState) {
-	callee, ok := resolve(call.Fun)
+func (r *bodyReads) call(call *ast.CallExpr, guards []guard) {
+	s, b, st := r.s, r.b, r.st
+	callee, ok := r.resolve(call.Fun)
 	if ok {
-		asCall[call.Fun] = true
+		r.asCall[call.Fun] = true
 		if sel, isSel := call.Fun.(*ast.SelectorExpr); isSel {
-			asCall[sel.X] = true // the package name
+			r.asCall[sel.X] = true // the package name
 		}
 		if st.calls[callee] == nil {
 			st.calls[callee] = map[int][]argValue{}
 		}
 		for i, a := range call.Args {
-			v, known := s.constant(b.pkg, imports, a)
+			v, known := s.constant(b.pkg, r.imports, a)
 			st.calls[callee][i] = append(st.calls[callee][i], argValue{v, known})
 		}
 	}
@@ -485,13 +533,13 @@ func (s *scanner) call(call *ast.CallExpr, b body, imports map[string]string, pa
 		return
 	}
 	where := s.where(call.Pos())
-	if v, ok := s.constant(b.pkg, imports, call.Args[arg]); ok {
+	if v, ok := s.constant(b.pkg, r.imports, call.Args[arg]); ok {
 		st.found = append(st.found, foundRead{v, where, guards})
 		return
 	}
-	if id, ok := call.Args[arg].(*ast.Ident); ok && self.name != "" {
-		if i, isParam := params[id.Name]; isParam {
-			f := forwarder{self, i}
+	if id, ok := call.Args[arg].(*ast.Ident); ok && r.self.name != "" {
+		if i, isParam := r.params[id.Name]; isParam {
+			f := forwarder{r.self, i}
 			if !st.forwarders[f] {
 				st.forwarders[f] = true
 				st.added = true

@@ -22,7 +22,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/internal/builtin"
@@ -30,15 +29,12 @@ import (
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
 	"github.com/peerbridge/peerbridge/internal/corpus"
 	"github.com/peerbridge/peerbridge/internal/cost"
-	"github.com/peerbridge/peerbridge/internal/idempotency/dynamostore"
 	"github.com/peerbridge/peerbridge/internal/ingest"
 	"github.com/peerbridge/peerbridge/internal/localpipeline"
 	"github.com/peerbridge/peerbridge/internal/logging"
 	"github.com/peerbridge/peerbridge/internal/metrics"
 	"github.com/peerbridge/peerbridge/internal/queue"
-	"github.com/peerbridge/peerbridge/internal/reconcile"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
-	"github.com/peerbridge/peerbridge/internal/state/dynamostate"
 	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/action/awsaction"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
@@ -619,109 +615,4 @@ func seedCases(sb *peerdomtest.Peerdom, cases []corpus.Case) {
 			}
 		}
 	}
-}
-
-// Reconcile counts one scheduled reconciliation that finds no difference over an
-// organization of the given numbers of peers, roles and circles (a baseline run first,
-// not counted).
-func Reconcile(ctx context.Context, templatePath string, params map[string]string, peers, roles, circles int) (cost.ReconcileRun, error) {
-	c := newCounter()
-	sb := peerdomtest.New(peerdomtest.Config{})
-	// Entities filled as a real organization's are: a purpose and accountabilities on
-	// circles and roles, holders on roles, a few fields on peers (a state item of about
-	// 1-1.5 KB, which is what the scan's read units depend on).
-	text := func(kind string, i int) []peerdomapi.CustomField {
-		return []peerdomapi.CustomField{
-			{Name: "Purpose", Values: []string{fmt.Sprintf("The %s %d makes sure the organization's work in its domain is done well, on time and in the open, for everyone it serves.", kind, i)}},
-			{Name: "Accountabilities", Values: []string{
-				"Keeping the domain's agreements current and known to everyone who depends on them",
-				"Answering requests from other circles within a week, with a clear yes, no or when",
-				"Reporting progress and tensions at each tactical meeting of the parent circle",
-				"Onboarding new role holders and handing over what they need to start",
-			}},
-		}
-	}
-	for i := range circles {
-		sb.AddGroup(peerdomapi.Group{ID: fmt.Sprintf("c0000000-0000-4000-8000-%012d", i), Name: fmt.Sprintf("Circle %d", i),
-			Color: "#3366cc", CustomFields: text("circle", i)})
-	}
-	for i := range roles {
-		sb.AddRole(peerdomapi.Role{ID: fmt.Sprintf("r0000000-0000-4000-8000-%012d", i), Name: fmt.Sprintf("Role %d", i),
-			ParentID: fmt.Sprintf("c0000000-0000-4000-8000-%012d", i%max(circles, 1)), Color: "#cc6633", CustomFields: text("role", i)})
-	}
-	for i := range peers {
-		sb.AddPeer(peerdomapi.Peer{ID: fmt.Sprintf("p0000000-0000-4000-8000-%012d", i), FirstName: "Firstname", LastName: fmt.Sprintf("Lastname %d", i),
-			NickName: "Nick", AvatarURL: fmt.Sprintf("https://cdn.example.com/avatars/p0000000-0000-4000-8000-%012d.png", i),
-			CustomFields: []peerdomapi.CustomField{{Name: "Location", Values: []string{"Zürich"}}, {Name: "Skills", Values: []string{"facilitation", "writing", "Go"}}}})
-	}
-	for i := range roles { // two holders per role
-		for h := range 2 {
-			sb.AddHolder(peerdomtest.Holder{RoleID: fmt.Sprintf("r0000000-0000-4000-8000-%012d", i), PeerID: fmt.Sprintf("p0000000-0000-4000-8000-%012d", (2*i+h)%max(peers, 1))})
-		}
-	}
-	all := SandboxParams(onboardingRoleID, sb.Config().OwnerEmail)
-	for k, v := range params {
-		all[k] = v
-	}
-	tpl, err := samtemplate.Load(templatePath, nil)
-	if err != nil {
-		return cost.ReconcileRun{}, err
-	}
-	for k := range all {
-		if _, declared := tpl.Params[k]; !declared {
-			delete(all, k)
-		}
-	}
-	if tpl, err = samtemplate.Load(templatePath, all); err != nil {
-		return cost.ReconcileRun{}, err
-	}
-	var env map[string]string
-	fns, err := tpl.Functions()
-	if err != nil {
-		return cost.ReconcileRun{}, err
-	}
-	for _, fn := range fns {
-		if path.Clean(fn.CodeURI) == codeReconcile {
-			env = fn.Env
-		}
-	}
-	if env == nil {
-		return cost.ReconcileRun{}, fmt.Errorf("the template deploys no %s", codeReconcile)
-	}
-	counting := true
-	api, err := peerdomapi.New(sandboxURL, sb.Config().APIKey,
-		peerdomapi.WithHTTPClient(&http.Client{Transport: countingTransport{next: handlerTransport{h: sb}, count: func(method string) {
-			if counting {
-				c.request(codeReconcile, "peerdom", method, 0, 0)
-			}
-		}}}))
-	if err != nil {
-		return cost.ReconcileRun{}, err
-	}
-	db := newDynamo(func(op string, units, size int) {
-		if counting {
-			c.request(codeReconcile, "dynamodb", op, units, size)
-		}
-	})
-	b := membus.New()
-	r := &reconcile.Reconciler{API: api, State: dynamostate.New(db, env["STATE_TABLE"]), Bus: countingBus{next: b, c: c, code: codeReconcile},
-		Source: env["EVENT_SOURCE"], Leases: dynamostore.New(db, env["IDEMPOTENCY_TABLE"]), Reserve: 20 * time.Second}
-	counting = false
-	if _, err := r.Run(ctx); err != nil {
-		return cost.ReconcileRun{}, fmt.Errorf("baseline: %w", err)
-	}
-	c.reset()
-	counting = true
-	c.invoked(codeReconcile)
-	// The function's metric line and its one log line per run, as functions/reconcile/main.go.
-	w := &logWriter{c: c, code: codeReconcile}
-	logger := functionLogger(w, getter(env)).With(slog.String("function", "reconcile"))
-	rep, err := reconcile.Lambda{Reconciler: r, Logger: logger, Metrics: w, Function: "peerbridge-reconcile"}.Handle(ctx, nil)
-	if err != nil {
-		return cost.ReconcileRun{}, err
-	}
-	if rep.Differences != 0 {
-		return cost.ReconcileRun{}, fmt.Errorf("the counted run found %d differences, want 0", rep.Differences)
-	}
-	return cost.ReconcileRun{Entities: peers + roles + circles, Counts: c.counts()}, nil
 }

@@ -194,34 +194,9 @@ func deepCopy(item map[string]types.AttributeValue) map[string]types.AttributeVa
 // applyUpdate returns the item old (nil when absent, then created with key) with the
 // update expression applied; old itself is left as it was.
 func applyUpdate(expr string, old, key map[string]types.AttributeValue, names map[string]string, values map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
-	item := deepCopy(old)
-	if item == nil {
-		item = deepCopy(key)
-	}
-	name := func(s string) string {
-		if n, ok := names[s]; ok {
-			return n
-		}
-		return s
-	}
-	invalid := func(format string, a ...any) error {
-		return &smithyValidation{msg: fmt.Sprintf("Invalid UpdateExpression: "+format, a...)}
-	}
-	// path resolves "#a" or "#m.#k" to the map holding the last element and its name.
-	path := func(p string, create bool) (map[string]types.AttributeValue, string, error) {
-		parts := strings.Split(strings.TrimSpace(p), ".")
-		m := item
-		for _, part := range parts[:len(parts)-1] {
-			inner, ok := m[name(part)].(*types.AttributeValueMemberM)
-			if !ok {
-				if !create {
-					return nil, "", nil // removing below a missing map: nothing to do
-				}
-				return nil, "", &smithyValidation{msg: "The document path provided in the update expression is invalid for update"}
-			}
-			m = inner.Value
-		}
-		return m, name(parts[len(parts)-1]), nil
+	u := itemUpdate{old: old, item: deepCopy(old), names: names, values: values}
+	if u.item == nil {
+		u.item = deepCopy(key)
 	}
 	rest := strings.TrimSpace(expr)
 	var set, remove string
@@ -230,54 +205,116 @@ func applyUpdate(expr string, old, key map[string]types.AttributeValue, names ma
 	} else if r, ok := strings.CutPrefix(rest, "REMOVE "); ok {
 		remove = r
 	} else {
-		return nil, invalid("%q not understood", expr)
+		return nil, invalidUpdate("%q not understood", expr)
 	}
 	if set != "" {
 		for _, clause := range splitTop(set) {
-			target, operand, ok := strings.Cut(clause, "=")
-			if !ok {
-				return nil, invalid("%q not understood", clause)
-			}
-			m, attr, err := path(target, true)
-			if err != nil {
+			if err := u.set(clause); err != nil {
 				return nil, err
 			}
-			operand = strings.TrimSpace(operand)
-			var v types.AttributeValue
-			if inner, ok := strings.CutPrefix(operand, "if_not_exists("); ok {
-				a, b, ok := strings.Cut(strings.TrimSuffix(inner, ")"), ",")
-				if !ok {
-					return nil, invalid("%q not understood", operand)
-				}
-				if cur, exists := old[name(strings.TrimSpace(a))]; exists && !strings.Contains(a, ".") {
-					v = cur
-				} else {
-					v = values[strings.TrimSpace(b)]
-				}
-			} else {
-				v = values[operand]
-			}
-			if v == nil {
-				return nil, invalid("value %q not given", operand)
-			}
-			if mv, ok := v.(*types.AttributeValueMemberM); ok {
-				v = &types.AttributeValueMemberM{Value: deepCopy(mv.Value)}
-			}
-			m[attr] = v
 		}
 	}
 	if remove != "" {
 		for _, p := range strings.Split(remove, ",") {
-			m, attr, err := path(p, false)
-			if err != nil {
+			if err := u.remove(p); err != nil {
 				return nil, err
-			}
-			if m != nil {
-				delete(m, attr)
 			}
 		}
 	}
-	return item, nil
+	return u.item, nil
+}
+
+// itemUpdate is an update expression being applied to item, a copy of old.
+type itemUpdate struct {
+	old, item map[string]types.AttributeValue
+	names     map[string]string
+	values    map[string]types.AttributeValue
+}
+
+func invalidUpdate(format string, a ...any) error {
+	return &smithyValidation{msg: fmt.Sprintf("Invalid UpdateExpression: "+format, a...)}
+}
+
+// name is an attribute name with its #placeholder resolved.
+func (u *itemUpdate) name(s string) string {
+	if n, ok := u.names[s]; ok {
+		return n
+	}
+	return s
+}
+
+// path resolves "#a" or "#m.#k" to the map holding the last element and its name; below
+// a missing map, nil (when not create: removing there is nothing to do) or an error.
+func (u *itemUpdate) path(p string, create bool) (map[string]types.AttributeValue, string, error) {
+	parts := strings.Split(strings.TrimSpace(p), ".")
+	m := u.item
+	for _, part := range parts[:len(parts)-1] {
+		inner, ok := m[u.name(part)].(*types.AttributeValueMemberM)
+		if !ok {
+			if !create {
+				return nil, "", nil
+			}
+			return nil, "", &smithyValidation{msg: "The document path provided in the update expression is invalid for update"}
+		}
+		m = inner.Value
+	}
+	return m, u.name(parts[len(parts)-1]), nil
+}
+
+// set applies one SET clause: "path = :v" or "path = if_not_exists(#a, :v)".
+func (u *itemUpdate) set(clause string) error {
+	target, operand, ok := strings.Cut(clause, "=")
+	if !ok {
+		return invalidUpdate("%q not understood", clause)
+	}
+	m, attr, err := u.path(target, true)
+	if err != nil {
+		return err
+	}
+	v, err := u.operand(strings.TrimSpace(operand))
+	if err != nil {
+		return err
+	}
+	if mv, ok := v.(*types.AttributeValueMemberM); ok {
+		v = &types.AttributeValueMemberM{Value: deepCopy(mv.Value)}
+	}
+	m[attr] = v
+	return nil
+}
+
+// operand is the value a SET clause sets: a :value, or if_not_exists's attribute of the
+// old item (a top-level one) or else its :value.
+func (u *itemUpdate) operand(operand string) (types.AttributeValue, error) {
+	var v types.AttributeValue
+	if inner, ok := strings.CutPrefix(operand, "if_not_exists("); ok {
+		a, b, ok := strings.Cut(strings.TrimSuffix(inner, ")"), ",")
+		if !ok {
+			return nil, invalidUpdate("%q not understood", operand)
+		}
+		if cur, exists := u.old[u.name(strings.TrimSpace(a))]; exists && !strings.Contains(a, ".") {
+			v = cur
+		} else {
+			v = u.values[strings.TrimSpace(b)]
+		}
+	} else {
+		v = u.values[operand]
+	}
+	if v == nil {
+		return nil, invalidUpdate("value %q not given", operand)
+	}
+	return v, nil
+}
+
+// remove applies one REMOVE path.
+func (u *itemUpdate) remove(p string) error {
+	m, attr, err := u.path(p, false)
+	if err != nil {
+		return err
+	}
+	if m != nil {
+		delete(m, attr)
+	}
+	return nil
 }
 
 // splitTop splits a list of clauses at the commas outside parentheses.

@@ -355,17 +355,20 @@ func testMessageSizeLimit(t *testing.T, newQueue NewQueue, f Features) {
 	receiveNone(t, q, "the one over the limit was not queued")
 }
 
+// The concurrency test's load: senders send perSender good messages each, and the first
+// of them also poison ones, which the receivers release each time they get one.
+const (
+	senders, perSender    = 4, 25
+	receivers             = 4
+	poison                = 3
+	concurrentMaxReceives = 2 // the redrive policy's, dead-lettering the poison messages
+)
+
 // testConcurrent runs senders and receivers at once. Receivers delete every message
 // except the poison ones, which they release each time until the redrive policy
 // dead-letters them. Every message sent must end delivered or dead-lettered, once.
 func testConcurrent(t *testing.T, newQueue NewQueue, f Features) {
-	const (
-		senders, perSender = 4, 25
-		receivers          = 4
-		poison             = 3
-		maxReceives        = 2
-	)
-	inst := newQueue(t, maxReceives)
+	inst := newQueue(t, concurrentMaxReceives)
 	var q queue.Queue = inst.Queue
 	if f.SendRacesDelete {
 		q = &sendDeleteLock{Queue: q}
@@ -373,88 +376,116 @@ func testConcurrent(t *testing.T, newQueue NewQueue, f Features) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	var (
-		mu             sync.Mutex
-		delivered      = map[string]int{} // body → receives of a good message (1 unless duplicated)
-		poisonReceives atomic.Int64
-		dead           []queue.Message
-		errs           []error
-	)
-	fail := func(err error) {
-		mu.Lock()
-		errs = append(errs, err)
-		mu.Unlock()
-	}
+	run := &concurrentRun{q: q, delivered: map[string]int{}}
 	var wg sync.WaitGroup
 	for r := range receivers {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				ms, err := q.Receive(ctx, queue.MaxBatch, long)
-				if err != nil {
-					if ctx.Err() == nil {
-						fail(fmt.Errorf("receiver %d: %w", r, err))
-					}
-					return
-				}
-				if len(ms) == 0 {
-					time.Sleep(5 * time.Millisecond)
-				}
-				for _, m := range ms {
-					if strings.HasPrefix(m.Body, "poison") {
-						poisonReceives.Add(1)
-						if err := q.ChangeVisibility(context.Background(), m.Receipt, 0); err != nil {
-							fail(err)
-						}
-						continue
-					}
-					mu.Lock()
-					delivered[m.Body]++
-					mu.Unlock()
-					if err := q.Delete(context.Background(), m.Receipt); err != nil {
-						fail(err)
-					}
-				}
-			}
-		})
+		wg.Go(func() { run.receive(ctx, r) })
 	}
-	var sendWG sync.WaitGroup
+	run.sendAll(ctx)
+	dead := run.await(t, inst)
+	cancel()
+	wg.Wait()
+	dead = append(dead, inst.DeadLetters(t)...)
+	if len(run.errs) > 0 {
+		t.Fatalf("%d errors, the first: %v", len(run.errs), run.errs[0])
+	}
+	run.check(t, dead)
+}
+
+// concurrentRun is what testConcurrent's receivers saw.
+type concurrentRun struct {
+	q              queue.Queue
+	mu             sync.Mutex
+	delivered      map[string]int // body → receives of a good message (1 unless duplicated)
+	poisonReceives atomic.Int64
+	errs           []error
+}
+
+func (run *concurrentRun) fail(err error) {
+	run.mu.Lock()
+	run.errs = append(run.errs, err)
+	run.mu.Unlock()
+}
+
+// receive is receiver r until ctx ends: it deletes each good message and releases
+// each poison one at once.
+func (run *concurrentRun) receive(ctx context.Context, r int) {
+	for ctx.Err() == nil {
+		ms, err := run.q.Receive(ctx, queue.MaxBatch, long)
+		if err != nil {
+			if ctx.Err() == nil {
+				run.fail(fmt.Errorf("receiver %d: %w", r, err))
+			}
+			return
+		}
+		if len(ms) == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		for _, m := range ms {
+			if strings.HasPrefix(m.Body, "poison") {
+				run.poisonReceives.Add(1)
+				if err := run.q.ChangeVisibility(context.Background(), m.Receipt, 0); err != nil {
+					run.fail(err)
+				}
+				continue
+			}
+			run.mu.Lock()
+			run.delivered[m.Body]++
+			run.mu.Unlock()
+			if err := run.q.Delete(context.Background(), m.Receipt); err != nil {
+				run.fail(err)
+			}
+		}
+	}
+}
+
+// sendAll sends the good and poison messages from senders goroutines at once, and
+// returns when all are sent.
+func (run *concurrentRun) sendAll(ctx context.Context) {
+	var wg sync.WaitGroup
 	for s := range senders {
-		sendWG.Go(func() {
+		wg.Go(func() {
 			for i := range perSender {
-				if err := q.Send(ctx, fmt.Sprintf("good-%d-%d", s, i)); err != nil {
-					fail(err)
+				if err := run.q.Send(ctx, fmt.Sprintf("good-%d-%d", s, i)); err != nil {
+					run.fail(err)
 				}
 				if s == 0 && i < poison {
-					if err := q.Send(ctx, fmt.Sprintf("poison-%d", i)); err != nil {
-						fail(err)
+					if err := run.q.Send(ctx, fmt.Sprintf("poison-%d", i)); err != nil {
+						run.fail(err)
 					}
 				}
 			}
 		})
 	}
-	sendWG.Wait()
+	wg.Wait()
+}
 
-	const sent = senders*perSender + poison
+// await takes the dead letters until every good message is delivered and as many
+// dead letters as poison messages came, or 4 × settle passed.
+func (run *concurrentRun) await(t *testing.T, inst Instance) []queue.Message {
+	var dead []queue.Message
 	deadline := time.Now().Add(4 * settle)
 	for time.Now().Before(deadline) {
 		dead = append(dead, inst.DeadLetters(t)...)
-		mu.Lock()
-		n := len(delivered)
-		mu.Unlock()
+		run.mu.Lock()
+		n := len(run.delivered)
+		run.mu.Unlock()
 		if n == senders*perSender && len(dead) >= poison {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	cancel()
-	wg.Wait()
-	dead = append(dead, inst.DeadLetters(t)...)
-	if len(errs) > 0 {
-		t.Fatalf("%d errors, the first: %v", len(errs), errs[0])
-	}
+	return dead
+}
 
+// check counts, per message, the good ones delivered and the poison ones dead-lettered:
+// none lost, none twice; and each poison message received exactly as often as the
+// redrive policy allows.
+func (run *concurrentRun) check(t *testing.T, dead []queue.Message) {
+	t.Helper()
+	const sent = senders*perSender + poison
 	duplicated := 0
-	for _, n := range delivered {
+	for _, n := range run.delivered {
 		duplicated += n - 1
 	}
 	deadBodies := map[string]int{}
@@ -464,7 +495,7 @@ func testConcurrent(t *testing.T, newQueue NewQueue, f Features) {
 	lost := 0
 	for s := range senders {
 		for i := range perSender {
-			if delivered[fmt.Sprintf("good-%d-%d", s, i)] == 0 {
+			if run.delivered[fmt.Sprintf("good-%d-%d", s, i)] == 0 {
 				lost++
 			}
 		}
@@ -479,17 +510,17 @@ func testConcurrent(t *testing.T, newQueue NewQueue, f Features) {
 		}
 	}
 	t.Logf("%d sent: %d delivered, %d dead-lettered, %d duplicated, %d lost; %d receives of poison messages",
-		sent, len(delivered), len(dead), duplicated+deadDuplicated, lost, poisonReceives.Load())
+		sent, len(run.delivered), len(dead), duplicated+deadDuplicated, lost, run.poisonReceives.Load())
 	if lost != 0 || duplicated != 0 || deadDuplicated != 0 {
 		t.Errorf("lost %d, duplicated %d delivered and %d dead letters; want none", lost, duplicated, deadDuplicated)
 	}
-	if len(delivered) != senders*perSender || len(dead) != poison {
-		t.Errorf("%d delivered and %d dead-lettered, want %d and %d", len(delivered), len(dead), senders*perSender, poison)
+	if len(run.delivered) != senders*perSender || len(dead) != poison {
+		t.Errorf("%d delivered and %d dead-lettered, want %d and %d", len(run.delivered), len(dead), senders*perSender, poison)
 	}
-	// Each poison message was received exactly maxReceives times before the redrive:
-	// the receivers released it at once every time, and its timeout never ran out.
-	if got := poisonReceives.Load(); got != poison*maxReceives {
-		t.Errorf("poison messages received %d times, want %d", got, poison*maxReceives)
+	// Each poison message was received exactly concurrentMaxReceives times before the
+	// redrive: the receivers released it at once every time, and its timeout never ran out.
+	if got := run.poisonReceives.Load(); got != poison*concurrentMaxReceives {
+		t.Errorf("poison messages received %d times, want %d", got, poison*concurrentMaxReceives)
 	}
 }
 
