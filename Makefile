@@ -10,7 +10,7 @@ STATICCHECK_VERSION := v0.8.2
 
 .PHONY: all build test unit bench lint run venv clean
 
-all: lint test
+all: test
 
 build:
 	$(GO) build ./...
@@ -24,11 +24,25 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	touch $@
 
-# test: lint, then every package's tests (the AWS wire tests start moto from .venv), then
-# serve and the local pipeline again under the race detector.
-test: venv lint
-	$(GO) test -count=1 ./...
-	$(GO) test -count=1 -race ./cmd/peerbridge/ ./internal/localpipeline/
+# test: the tools and lint side by side, then every package's tests in four groups at once,
+# each test once: test-race (serve and the local pipeline, under the race detector),
+# test-go (every other package; the AWS wire tests start moto from .venv), and sam-test's
+# two (internal/samapp with its emulator tests; serve's `invoke --local` tests). The groups
+# mostly wait on moto, the emulator, serve and child processes, so on two cores they
+# overlap well: run one after another they took about twice as long. -O keeps each
+# group's output together.
+RACE_PKGS := ./cmd/peerbridge ./internal/localpipeline
+SAM_PKGS := ./internal/samapp
+test:
+	@$(MAKE) --no-print-directory -j2 -O venv lint
+	@$(MAKE) --no-print-directory -j4 -O test-race test-go sam-test
+
+.PHONY: test-race test-go
+test-race: venv
+	$(GO) test -count=1 -race $(RACE_PKGS)
+
+test-go: venv
+	$(GO) test -count=1 $$($(GO) list ./... | grep -vxF -f <($(GO) list $(RACE_PKGS) $(SAM_PKGS)))
 
 # unit: the fast tests, without .venv, moto or the Lambda emulator: every package whose
 # test binary does not link internal/mototest or internal/rie (those run in `make test`).
@@ -204,16 +218,21 @@ sam-build: venv
 	$(SAM) build --build-in-source
 	LAMBDA_GOARCH=$(HOST_GOARCH) $(SAM) build --build-in-source --build-dir $(SAM_HOST_BUILD)
 
-sam-test: sam-lint sam-build
+.PHONY: sam-test-samapp sam-test-invoke
+sam-test: sam-test-samapp sam-test-invoke
+
+# Every test of internal/samapp: those needing no build and, with the tag, the emulator's.
+sam-test-samapp: sam-lint sam-build
 	$(GO) vet -tags saminvoke ./internal/samapp/
 	PEERBRIDGE_SAM_BUILD=$(abspath .aws-sam/build) PEERBRIDGE_SAM_HOST_BUILD=$(abspath $(SAM_HOST_BUILD)) \
 		$(GO) test -count=1 -tags saminvoke ./internal/samapp/
-	# peerbridge invoke --local: every function with each events/ file, built by its
-	# Makefile target and run under the emulator against serve's twins and sandbox.
+
+# peerbridge invoke --local: every function with each events/ file, built by its
+# Makefile target (not sam build's) and run under the emulator against serve's twins and
+# sandbox.
+sam-test-invoke: venv
 	$(GO) vet -tags saminvoke ./cmd/peerbridge/
 	$(GO) test -count=1 -tags saminvoke -run 'Invoke|Emulated' ./cmd/peerbridge/
-
-test: sam-test
 
 # eventruler-verdicts: event-ruler's verdicts on the corpus of (pattern, event) pairs that
 # pkg/eventpattern is held to (its TestEventRulerVerdicts, run by `make test` without
