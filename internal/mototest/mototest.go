@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/peerbridge/peerbridge/internal/repo"
 )
 
@@ -43,14 +44,33 @@ func Endpoint(tb testing.TB) string {
 }
 
 // Config is an aws.Config pointed at the moto server with static credentials,
-// so no test can reach real AWS.
+// so no test can reach real AWS. Its clients retry as the SDK does by default, and say so
+// on stderr with the error that made them retry: a retried request that moto had carried
+// out already (a SendMessage, a CreateTable) shows in a test as one message too many or
+// a table in use, and this line is what tells it from a bug.
 func Config(tb testing.TB) aws.Config {
 	ep := Endpoint(tb)
+	name := tb.Name()
 	return aws.Config{
 		Region:       Region,
 		Credentials:  aws.CredentialsProviderFunc(staticCreds),
 		BaseEndpoint: aws.String(ep),
+		Retryer:      func() aws.Retryer { return reportRetries{retry.NewStandard(), name} },
 	}
+}
+
+// reportRetries is the SDK's standard retryer, saying on stderr which errors it retries.
+type reportRetries struct {
+	aws.Retryer
+	test string
+}
+
+func (r reportRetries) IsErrorRetryable(err error) bool {
+	ok := r.Retryer.IsErrorRetryable(err)
+	if ok {
+		fmt.Fprintf(os.Stderr, "mototest: %s: the SDK retries a request to moto after: %v\n", r.test, err)
+	}
+	return ok
 }
 
 func staticCreds(context.Context) (aws.Credentials, error) {
