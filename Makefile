@@ -28,9 +28,10 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt
 # each test once: test-race (serve and the local pipeline, under the race detector),
 # test-go (every other package; the AWS wire tests start moto from .venv), and sam-test's
 # two (internal/samapp with its emulator tests; serve's `invoke --local` tests). The groups
-# mostly wait on moto, the emulator, serve and child processes (alone, each used a third
-# to two thirds of a core: serve's invoke tests 22 s of CPU in 67 s, the race group 87 s
-# in 142 s), so on two cores they overlap. -O keeps each group's output together.
+# run one test at a time most of the time, often waiting on moto, the emulator or a
+# child process, so none keeps both cores busy and on two cores they overlap (sam-test's
+# two groups: 35 s at once, 47 s one after the other, on a quiet machine). -O keeps each
+# group's output together.
 RACE_PKGS := ./cmd/peerbridge ./internal/localpipeline
 SAM_PKGS := ./internal/samapp
 test:
