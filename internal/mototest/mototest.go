@@ -49,6 +49,7 @@ func Endpoint(tb testing.TB) string {
 // out already (a SendMessage, a CreateTable) shows in a test as one message too many or
 // a table in use, and this line is what tells it from a bug.
 func Config(tb testing.TB) aws.Config {
+	tb.Helper()
 	ep := Endpoint(tb)
 	name := tb.Name()
 	return aws.Config{
