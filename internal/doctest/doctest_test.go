@@ -39,16 +39,38 @@ func docFiles(t *testing.T, root string) []string {
 	return files
 }
 
-// buildPeerbridge builds cmd/peerbridge once into a temporary directory.
+// built is cmd/peerbridge, built once for the package's tests (TestMain removes it).
+var built struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// buildPeerbridge builds cmd/peerbridge once into a temporary directory and returns it.
 func buildPeerbridge(t *testing.T, root string) string {
 	t.Helper()
-	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "peerbridge"), "./cmd/peerbridge")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/peerbridge: %v\n%s", err, out)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "doctest-peerbridge-"); built.err != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(built.dir, "peerbridge"), "./cmd/peerbridge")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build ./cmd/peerbridge: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return dir
+	return built.dir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 // sandbox is a block's own home for what peerbridge keeps per user (serve's admin file,
@@ -162,6 +184,7 @@ type edit struct {
 }
 
 func TestDocs(t *testing.T) {
+	t.Parallel() // its blocks run in sandboxes of their own
 	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
@@ -497,6 +520,7 @@ func runWithServe(t *testing.T, root, bin string, sb sandbox, docToken, script s
 // TestDocsAWSBlocks: a ```sh aws block is valid shell, and each peerbridge command and
 // flag it names exists (as the command's -h lists it).
 func TestDocsAWSBlocks(t *testing.T) {
+	t.Parallel() // reads the docs, runs only -h
 	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)

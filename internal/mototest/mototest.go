@@ -3,19 +3,22 @@
 package mototest
 
 import (
+	"bufio"
 	"context"
 	"fmt"
-	"github.com/peerbridge/peerbridge/internal/repo"
-	"net"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/peerbridge/peerbridge/internal/repo"
 )
 
 // Region and the static credentials every test client uses; moto accepts any.
@@ -41,14 +44,34 @@ func Endpoint(tb testing.TB) string {
 }
 
 // Config is an aws.Config pointed at the moto server with static credentials,
-// so no test can reach real AWS.
+// so no test can reach real AWS. Its clients retry as the SDK does by default, and say so
+// on stderr with the error that made them retry: a retried request that moto had carried
+// out already (a SendMessage, a CreateTable) shows in a test as one message too many or
+// a table in use, and this line is what tells it from a bug.
 func Config(tb testing.TB) aws.Config {
+	tb.Helper()
 	ep := Endpoint(tb)
+	name := tb.Name()
 	return aws.Config{
 		Region:       Region,
 		Credentials:  aws.CredentialsProviderFunc(staticCreds),
 		BaseEndpoint: aws.String(ep),
+		Retryer:      func() aws.Retryer { return reportRetries{retry.NewStandard(), name} },
 	}
+}
+
+// reportRetries is the SDK's standard retryer, saying on stderr which errors it retries.
+type reportRetries struct {
+	aws.Retryer
+	test string
+}
+
+func (r reportRetries) IsErrorRetryable(err error) bool {
+	ok := r.Retryer.IsErrorRetryable(err)
+	if ok {
+		fmt.Fprintf(os.Stderr, "mototest: %s: the SDK retries a request to moto after: %v\n", r.test, err)
+	}
+	return ok
 }
 
 func staticCreds(context.Context) (aws.Credentials, error) {
@@ -82,37 +105,69 @@ func start() {
 	proc, endpoint, exited, startErr = launch()
 }
 
-// launch starts a moto server on a free loopback port and waits until it answers. exited
-// receives the server's exit; only launch's goroutine waits on the process.
+// launch starts a moto server on a loopback port of its own choosing and waits until it
+// answers. The server binds port 0 and the URL is read from its log: a port picked here
+// and handed over would be free for any other process to take before moto binds it, and
+// then this test binary would talk, without a sign, to another process's moto (whose
+// tests make resources of the same names). exited receives the server's exit; only
+// launch's goroutine waits on the process.
 func launch() (*exec.Cmd, string, chan error, error) {
-	port, err := freePort()
+	cmd := exec.Command(Python(), "-m", "moto.server", "-H", "127.0.0.1", "-p", "0")
+	cmd.Stdout = nil
+	logs, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, "", nil, err
 	}
-	cmd := exec.Command(Python(), "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.Stdout, cmd.Stderr = nil, nil
 	if err := cmd.Start(); err != nil {
 		return nil, "", nil, fmt.Errorf("start %s -m moto.server: %w", Python(), err)
 	}
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	urls := make(chan string, 1)
+	go readURL(logs, urls)
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return nil, "", nil, fmt.Errorf("moto.server exited at start: %v", err)
-		default:
-		}
+	fail := func(err error) (*exec.Cmd, string, chan error, error) {
+		_ = cmd.Process.Kill()
+		<-exited
+		return nil, "", nil, err
+	}
+	timeout := time.After(30 * time.Second)
+	var url string
+	select {
+	case url = <-urls:
+	case err := <-exited:
+		return nil, "", nil, fmt.Errorf("moto.server exited at start: %v", err)
+	case <-timeout:
+		return fail(fmt.Errorf("moto.server printed no address within 30s"))
+	}
+	for {
 		if resp, err := http.Get(url + "/moto-api/"); err == nil {
 			resp.Body.Close()
 			return cmd, url, exited, nil
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case err := <-exited:
+			return nil, "", nil, fmt.Errorf("moto.server exited at start: %v", err)
+		case <-timeout:
+			return fail(fmt.Errorf("moto.server did not answer on %s within 30s", url))
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	_ = cmd.Process.Kill()
-	<-exited
-	return nil, "", nil, fmt.Errorf("moto.server did not answer on %s within 30s", url)
+}
+
+// listening is werkzeug's line naming the address it bound.
+var listening = regexp.MustCompile(`Running on (http://127\.0\.0\.1:[0-9]+)`)
+
+// readURL sends the server's URL from its log, then reads the log to its end: moto logs
+// every request, and a full pipe would stop it.
+func readURL(logs io.Reader, urls chan<- string) {
+	sc := bufio.NewScanner(logs)
+	for sc.Scan() {
+		if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+			urls <- m[1]
+			break
+		}
+	}
+	_, _ = io.Copy(io.Discard, logs)
 }
 
 // Own starts a moto server for tb alone, stopped when tb ends, and returns its URL: for a
@@ -129,13 +184,4 @@ func Own(tb testing.TB) string {
 		<-exited
 	})
 	return url
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -143,11 +143,23 @@ func TestMoveTaskFallsBackOnMoto(t *testing.T) {
 	}
 }
 
-// queueDeliveries receives every message of a queue and returns their delivery ids.
+// queueDeliveries receives every message of a queue and returns their delivery ids. It
+// asks the queue how many it holds, visible or in flight (moto counts exactly), and
+// receives that many, waiting for the ones in flight to come back (a redrive's receive
+// hides a message for a second): waiting out a fixed time for messages that may still
+// come cost every call its full wait.
 func queueDeliveries(t *testing.T, url string) []string {
 	t.Helper()
+	visible, inFlight, err := DLQ{SQS: sqsClient(t), URL: url}.Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	var ids []string
-	for _, m := range mototest.Receive(t, url, 1000, 3*time.Second) {
+	msgs := mototest.Receive(t, url, visible+inFlight, 30*time.Second)
+	if len(msgs) != visible+inFlight {
+		t.Fatalf("received %d of the %d messages in %s", len(msgs), visible+inFlight, url)
+	}
+	for _, m := range msgs {
 		d, err := peerdom.DecodeDeliveryString(aws.ToString(m.Body))
 		if err != nil {
 			t.Fatal(err)

@@ -149,6 +149,7 @@ var diffInvalidPatterns = []string{
 }
 
 func TestDifferentialAgainstMoto(t *testing.T) {
+	t.Parallel() // a bus, rules and queues of its own
 	b := newMotoBus(t)
 	queues := make([]string, len(diffPatterns))
 	for i, p := range diffPatterns {
@@ -248,6 +249,7 @@ var motoAcceptsInvalid = []struct{ pattern, why string }{
 }
 
 func TestMotoDeviations(t *testing.T) {
+	t.Parallel() // a bus, rules and queues of its own
 	b := newMotoBus(t)
 	queues := make([]string, len(motoDeviations))
 	events := make([]diffEvent, len(motoDeviations))
@@ -298,7 +300,7 @@ func newMotoBus(t *testing.T) *motoBus {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	b := &motoBus{t: t, ctx: ctx, eb: eventbridge.NewFromConfig(cfg), sq: sqs.NewFromConfig(cfg),
-		name: fmt.Sprintf("ep-%x", time.Now().UnixNano())}
+		name: mototest.Name("ep")}
 	if _, err := b.eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(b.name)}); err != nil {
 		t.Fatalf("CreateEventBus: %v", err)
 	}
