@@ -3,6 +3,8 @@ package localpipeline
 import (
 	"errors"
 	"fmt"
+
+	"github.com/peerbridge/peerbridge/internal/observe"
 )
 
 // ErrStopped is returned by RedriveActions once the pipeline is stopping: its targets
@@ -41,6 +43,7 @@ func (p *Pipeline) RedriveActions(match func(DeadAction) bool) (int, error) {
 	p.dead = kept
 	if moved > 0 {
 		p.cond.Broadcast()
+		p.obs.Publish(observe.Record{Kind: observe.KindRedriven, Redriven: &observe.Redriven{Queue: observe.QueueEvents, Count: moved}})
 	}
 	if len(missing) > 0 {
 		return moved, fmt.Errorf("no target for %v: their events stay dead-lettered", missing)
@@ -69,6 +72,9 @@ func (p *Pipeline) RedriveQueue(ids []string) (int, error) {
 		return 0, ErrStopped
 	}
 	moved := p.Queue.Redrive(ids)
+	if moved > 0 {
+		p.obs.Publish(observe.Record{Kind: observe.KindRedriven, Redriven: &observe.Redriven{Queue: observe.QueueWebhooks, Count: moved, IDs: ids}})
+	}
 	// A letter moved back is new to the observer when it dies again.
 	if ids == nil {
 		clear(p.seenQueueDead)
