@@ -29,7 +29,6 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/internal/localaws"
-	"github.com/peerbridge/peerbridge/internal/localpipeline"
 	"github.com/peerbridge/peerbridge/internal/metrics"
 	"github.com/peerbridge/peerbridge/internal/observe"
 	"github.com/peerbridge/peerbridge/internal/operate"
@@ -358,28 +357,11 @@ func (s *Stack) adminRedrive(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusBadRequest, `want {"all":true} or {"ids":[...]}`)
 		return
 	}
-	var moved int
-	var err error
-	switch kind {
-	case operate.Webhooks:
-		var ids []string // message ids; nil: all
-		if !req.All {
-			ids = []string{}
-			for _, l := range s.localDeadLetters(kind) {
-				if slices.Contains(req.IDs, l.MessageID) || (l.DeliveryID != "" && slices.Contains(req.IDs, l.DeliveryID)) {
-					ids = append(ids, l.MessageID)
-				}
-			}
-		}
-		moved, err = s.pipeline.RedriveQueue(ids)
-	case operate.Events:
-		moved, err = s.pipeline.RedriveActions(func(d localpipeline.DeadAction) bool {
-			return req.All || slices.Contains(req.IDs, d.Event.ID)
-		})
-	default:
+	if kind != operate.Webhooks && kind != operate.Events {
 		adminError(w, http.StatusNotFound, "no dead-letter list "+kind+": webhooks or events")
 		return
 	}
+	moved, err := s.Redrive(kind, req.IDs, req.All)
 	if err != nil && moved == 0 {
 		adminError(w, http.StatusConflict, err.Error())
 		return
