@@ -392,7 +392,7 @@ func (p *Pipeline) route(e membus.Event) {
 			o.Event(cw, detail, routedTo)
 		}
 	})
-	p.notePublished(cw, detail, routedTo, matched, raw)
+	p.notePublished(cw, detail, routedTo, matched, raw, jobs)
 	if len(jobs) == 0 {
 		return
 	}

@@ -233,7 +233,7 @@ func (p *Pipeline) commit(gen uint64) error {
 		if st.raw != nil {
 			raw = st.raw[:len(st.raw)-1]
 		}
-		p.notePublished(st.event, st.detail, st.routedTo, st.matched, raw)
+		p.notePublished(st.event, st.detail, st.routedTo, st.matched, raw, st.jobs)
 	}
 	p.mu.Lock()
 	p.committedGen = upto
