@@ -26,8 +26,8 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt
 
 # test: every test once, in two phases of groups run at once. First the tools (.venv),
 # lint and test-novenv (the packages whose tests need neither .venv nor the emulator: pip
-# keeps one core busy, they take the other). Then test-race (serve and the local
-# pipeline, under the race detector), test-wire (the other packages: the AWS wire tests
+# keeps one core busy, they take the other). Then test-race (serve, its observer and the
+# local pipeline, under the race detector), test-wire (the other packages: the AWS wire tests
 # start moto from .venv) and sam-test's two groups (internal/samapp with its emulator
 # tests; serve's `invoke --local` tests). The groups run one test at a time most of the
 # time, often waiting on moto, the emulator or a child process, so none keeps both cores
@@ -37,7 +37,7 @@ test:
 	@$(MAKE) --no-print-directory -j3 -O venv lint test-novenv
 	@$(MAKE) --no-print-directory -j4 -O test-race test-wire sam-test
 
-RACE_PKGS := ./cmd/peerbridge ./internal/localpipeline
+RACE_PKGS := ./cmd/peerbridge ./internal/serve/... ./internal/observe ./internal/localpipeline
 SAM_PKGS := ./internal/samapp
 # NEEDS_VENV lists the packages whose test binaries link internal/mototest or internal/rie,
 # or whose tests name PEERBRIDGE_PYTHON (they skip without it); OTHER_PKGS lists every
@@ -155,8 +155,8 @@ bench:
 	@rm -f .bench-missed .bench-table
 	$(call bench-group,./pkg/peerdom/ ./pkg/eventpattern/,.,,'Parse/BaselineJSONDecode<=2' 'BaselineGoldmark/Parse>=4' $(PARSE_ADVERSARIAL_TARGETS) 'MatchEvent/BaselineDecodeEvent<=0.05' 'Route/BaselineDecodeEvent<=1.5')
 	$(call bench-group,./internal/ingest/ ./internal/worker/,Warm,,'IngestWarm:invoke-cpu-µs/sdk-cpu-µs<=2' 'WorkerWarm:invoke-cpu-µs/baseline-cpu-µs<=2.5' 'WorkerWarm:invoke-µs/baseline-µs' 'IngestWarm:invoke-µs/sdk-µs' 'IngestWarm:invoke-cpu-µs/baseline-cpu-µs' 'IngestWarm:invoke-µs' 'IngestWarm:sdk-µs' 'IngestWarm:invoke-cpu-µs' 'IngestWarm:sdk-cpu-µs' 'WorkerWarm:billed-ms/baseline-billed-ms' 'WorkerWarm:invoke-µs' 'WorkerWarm:baseline-µs' 'WorkerWarm:invoke-cpu-µs' 'WorkerWarm:baseline-cpu-µs' 'WorkerWarm:billed-ms')
-	$(call bench-group,./cmd/peerbridge/,ServeWebhooks,-benchtime 5000x,'ServeWebhooks:added-p50-ms<=5' 'ServeWebhooks:bare-µs/serve-µs' 'ServeWebhooks:bare-cpu-µs/cpu-µs' 'ServeWebhooks:webhooks/s' 'ServeWebhooks:p50-ms' 'ServeWebhooks:p99-ms' 'ServeWebhooksWithActions:bare-µs/serve-µs' 'ServeWebhooksWithActions:added-p50-ms',3)
-	$(call bench-group,./cmd/peerbridge/,ServeSoak,-benchtime 300000x,'ServeSoak:rss-MB@300k/rss-MB@10k<=1.5' 'ServeSoak:rss-MB@300k' 'ServeSoak:heap-MB@300k',1)
+	$(call bench-group,./internal/serve/,ServeWebhooks,-benchtime 5000x,'ServeWebhooks:added-p50-ms<=5' 'ServeWebhooks:bare-µs/serve-µs' 'ServeWebhooks:bare-cpu-µs/cpu-µs' 'ServeWebhooks:webhooks/s' 'ServeWebhooks:p50-ms' 'ServeWebhooks:p99-ms' 'ServeWebhooksWithActions:bare-µs/serve-µs' 'ServeWebhooksWithActions:added-p50-ms',3)
+	$(call bench-group,./internal/serve/,ServeSoak,-benchtime 300000x,'ServeSoak:rss-MB@300k/rss-MB@10k<=1.5' 'ServeSoak:rss-MB@300k' 'ServeSoak:heap-MB@300k',1)
 	$(call bench-group,./internal/coldstart/,ColdStart,-benchtime 15x -count $(BENCH_COUNT),$(COLDSTART_TARGETS),1)
 	@echo; echo "bench: every figure (median over rounds; rounds' range and count)"; \
 		$(GO) run ./internal/benchratio -show .bench-table; \
@@ -255,8 +255,8 @@ sam-test-samapp: sam-lint sam-build
 # Makefile target (not sam build's) and run under the emulator against serve's twins and
 # sandbox.
 sam-test-invoke: venv
-	$(GO) vet -tags saminvoke ./cmd/peerbridge/
-	$(GO) test -count=1 -tags saminvoke -run 'Invoke|Emulated' ./cmd/peerbridge/
+	$(GO) vet -tags saminvoke ./cmd/peerbridge/ ./internal/serve/
+	$(GO) test -count=1 -tags saminvoke -run 'Invoke|Emulated' ./cmd/peerbridge/ ./internal/serve/
 
 # eventruler-verdicts: event-ruler's verdicts on the corpus of (pattern, event) pairs that
 # pkg/eventpattern is held to (its TestEventRulerVerdicts, run by `make test` without

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/internal/builtin"
 	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
 	"github.com/peerbridge/peerbridge/internal/idempotency/memstore"
@@ -165,7 +166,11 @@ func pass(t *testing.T, o options) run {
 			return strings.HasSuffix(dt, " Created") || strings.HasSuffix(dt, " Updated") || strings.HasSuffix(dt, " Deleted")
 		}},
 	} {
-		h, err := action.NewBuiltin(a.name, api, func(k string) string { return env[k] }, snapshots)
+		newHandler, err := builtin.HandlerOf(a.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := newHandler(builtin.Adapters{API: api, Bus: snapshots}, func(k string) string { return env[k] })
 		if err != nil {
 			t.Fatal(err)
 		}

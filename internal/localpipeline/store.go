@@ -53,6 +53,7 @@ type staged struct {
 	event    events.CloudWatchEvent
 	detail   map[string]any
 	routedTo []string
+	matched  []*Route
 	jobs     []job
 	message  string // the queue message it came from, in the worker's batch; "" otherwise
 	raw      []byte // its JSON line for EventsOut
@@ -118,11 +119,7 @@ func (p *Pipeline) invokeWorkerStored(ctx context.Context, batch []queue.Message
 	// on the bus: those left the queue in the commit; only the others are retried, so
 	// that none reaches the bus twice.
 	if err != nil {
-		p.observe(func(o Observer) {
-			if o.WorkerError != nil {
-				o.WorkerError(err)
-			}
-		})
+		p.workerError(err)
 	}
 	var retry []string
 	for _, m := range batch {
@@ -136,9 +133,9 @@ func (p *Pipeline) invokeWorkerStored(ctx context.Context, batch []queue.Message
 // routeStored stages an event; one that is not of the worker's current batch is
 // committed before it returns (before its publisher's PutEvents returns).
 func (p *Pipeline) routeStored(cw events.CloudWatchEvent) {
-	detail, routedTo, jobs := p.match(cw)
-	st := staged{event: cw, detail: detail, routedTo: routedTo, jobs: jobs}
-	if p.eventsOut != nil {
+	detail, routedTo, matched, jobs := p.match(cw)
+	st := staged{event: cw, detail: detail, routedTo: routedTo, matched: matched, jobs: jobs}
+	if p.eventsOut != nil || p.obs != nil {
 		if raw, err := json.Marshal(cw); err == nil {
 			st.raw = append(raw, '\n')
 		}
@@ -161,11 +158,7 @@ func (p *Pipeline) routeStored(cw events.CloudWatchEvent) {
 		return // committed by invokeWorkerStored once the batch is published
 	}
 	if err := p.commit(gen); err != nil {
-		p.observe(func(o Observer) {
-			if o.WorkerError != nil {
-				o.WorkerError(fmt.Errorf("recording event %s: %w (its actions are not run)", cw.ID, err))
-			}
-		})
+		p.workerError(fmt.Errorf("recording event %s: %w (its actions are not run)", cw.ID, err))
 	}
 }
 
@@ -198,7 +191,7 @@ func (p *Pipeline) commit(gen uint64) error {
 		// Written before the commit records the new length: a crash in between leaves
 		// lines past the recorded length, which the next start cuts off.
 		for _, st := range batch {
-			if werr == nil && st.raw != nil {
+			if werr == nil && st.raw != nil && p.eventsOut != nil {
 				var n int
 				n, werr = p.eventsOut.Write(st.raw)
 				p.eventsOutAt += int64(n)
@@ -216,18 +209,15 @@ func (p *Pipeline) commit(gen uint64) error {
 		p.mu.Unlock()
 		return err
 	}
-	// The observer hears of each event before its actions may run, so that an action's
-	// outcome never comes before the event it belongs to (a display would keep the
-	// event's block open forever).
+	// Each event is recorded before its actions may run, so that an action's outcome
+	// never comes before the event it belongs to (a display would keep the event's block
+	// open forever).
 	for _, st := range batch {
-		p.observe(func(o Observer) {
-			if o.EventJSON != nil && st.raw != nil {
-				o.EventJSON(st.raw[:len(st.raw)-1])
-			}
-			if o.Event != nil {
-				o.Event(st.event, st.detail, st.routedTo)
-			}
-		})
+		var raw []byte
+		if st.raw != nil {
+			raw = st.raw[:len(st.raw)-1]
+		}
+		p.notePublished(st.event, st.detail, st.routedTo, st.matched, raw, st.jobs)
 	}
 	p.mu.Lock()
 	p.committedGen = upto
@@ -252,11 +242,7 @@ func (p *Pipeline) storeDone(j job, deliverErr error) {
 		dead = &StoredAction{Function: j.route.Function, Rule: j.route.Rule, Event: j.event, Err: deliverErr.Error()}
 	}
 	if err := p.store.Done(j.key, dead); err != nil {
-		p.observe(func(o Observer) {
-			if o.WorkerError != nil {
-				o.WorkerError(fmt.Errorf("recording the end of %s's action on event %s: %w", j.route.Function, j.event.ID, err))
-			}
-		})
+		p.workerError(fmt.Errorf("recording the end of %s's action on event %s: %w", j.route.Function, j.event.ID, err))
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/peerbridge/peerbridge/internal/bus/membus"
 	"github.com/peerbridge/peerbridge/pkg/action"
 )
 
@@ -58,29 +57,5 @@ func TestParseFieldDefaults(t *testing.T) {
 		if _, err := action.ParseFieldDefaults(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
-	}
-}
-
-func TestNewBuiltin(t *testing.T) {
-	s := newPeerdom(t, nil)
-	api := fastClient(s)
-	getenv := env(map[string]string{"ONBOARDING_ROLE_IDS": "r1, r2", "ROLE_DEFAULTS": `{"Purpose": "x"}`, "EVENT_SOURCE": "src"})
-	h, err := action.NewBuiltin(action.NameOnboardPeer, api, getenv, nil)
-	if o, ok := h.(*action.OnboardPeer); err != nil || !ok || !reflect.DeepEqual(o.RoleIDs, []string{"r1", "r2"}) {
-		t.Fatalf("onboard-peer: %#v, %v", h, err)
-	}
-	h, err = action.NewBuiltin(action.NameRoleDefaults, api, getenv, nil)
-	if r, ok := h.(*action.RoleDefaults); err != nil || !ok || r.Defaults[0].Name != "Purpose" {
-		t.Fatalf("role-defaults: %#v, %v", h, err)
-	}
-	h, err = action.NewBuiltin(action.NameEnrich, api, getenv, membus.New())
-	if e, ok := h.(*action.Enrich); err != nil || !ok || e.Source != "src" {
-		t.Fatalf("enrich: %#v, %v", h, err)
-	}
-	if _, err := action.NewBuiltin(action.NameEnrich, api, getenv, nil); err == nil {
-		t.Fatal("enrich without a bus")
-	}
-	if _, err := action.NewBuiltin("nope", api, getenv, nil); err == nil || !strings.Contains(err.Error(), "onboard-peer") {
-		t.Fatalf("unknown name: %v", err)
 	}
 }

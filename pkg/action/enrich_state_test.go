@@ -6,6 +6,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
 	"github.com/peerbridge/peerbridge/internal/entity"
+	"github.com/peerbridge/peerbridge/internal/state"
 	"github.com/peerbridge/peerbridge/internal/state/memstate"
 	"github.com/peerbridge/peerbridge/pkg/action"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
@@ -23,7 +24,7 @@ func TestEnrichKeepsTheState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.State = st
+	h.State = state.Webhook{Store: st}
 	r := &action.Runner{Name: "enrich", Handler: h}
 	ctx := context.Background()
 	api := fastClient(s)

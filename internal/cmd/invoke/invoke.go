@@ -7,39 +7,26 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"debug/elf"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/peerbridge/peerbridge/internal/cmd/cmdutil"
-	"github.com/peerbridge/peerbridge/internal/localaws"
 	"github.com/peerbridge/peerbridge/internal/rie"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
+	"github.com/peerbridge/peerbridge/internal/serve"
 )
 
 // Local is what a function run against a running serve needs to reach its twins and its
 // sandbox (what serve's local AWS endpoint describes).
-type Local struct {
-	AWSEndpoint   string            `json:"awsEndpoint"`   // SQS and EventBridge over AWS's JSON protocol
-	QueueURL      string            `json:"queueUrl"`      // the webhook queue
-	EventBusName  string            `json:"eventBusName"`  // the bus
-	PeerdomAPIURL string            `json:"peerdomApiUrl"` // the sandbox, or the real API
-	PeerdomAPIKey string            `json:"peerdomApiKey"` // the sandbox's key only: a real key is never served
-	WebhookToken  string            `json:"webhookToken"`
-	Params        map[string]string `json:"params"` // the template parameters serve resolved
-
-	Creds localaws.Credentials `json:"-"` // from the admin file: never served
-}
+type Local = serve.LocalDescription
 
 // Twins finds a running serve, or starts the twins and the sandbox for one invocation
 // (serve's side of --local), and returns what the function needs to reach them; stop
@@ -219,7 +206,7 @@ func readEvent(opts *Options) ([]byte, error) {
 // runOnce builds fn, runs it under the emulator with env and invokes it once.
 func runOnce(ctx context.Context, opts *Options, fn samtemplate.Function, env map[string]string, payload []byte) ([]byte, error) {
 	stderr := opts.IO.ErrOut
-	bootstrap, err := BuildFunction(ctx, filepath.Dir(opts.Template), fn, stderr)
+	bootstrap, err := serve.BuildFunction(ctx, filepath.Dir(opts.Template), fn, stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -288,46 +275,9 @@ func invokeEnv(opts *Options, fn samtemplate.Function, local *Local) (map[string
 		}
 	}
 	if local != nil {
-		ApplyLocal(env, fn, *local)
+		serve.ApplyLocal(env, fn, *local)
 	}
 	return env, nil
-}
-
-// ApplyLocal points a function's environment at serve's twins and sandbox: AWS at the
-// local AWS endpoint, with the only credentials it accepts; and, among the variables the template
-// declares, the queue, the bus, the Peerdom API and the tokens.
-func ApplyLocal(env map[string]string, fn samtemplate.Function, local Local) {
-	for k := range env {
-		if strings.HasPrefix(k, "AWS_ENDPOINT_URL_") {
-			delete(env, k)
-		}
-	}
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL": local.AWSEndpoint, "AWS_REGION": "us-east-1",
-		"AWS_ACCESS_KEY_ID": local.Creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY": local.Creds.SecretAccessKey, "AWS_SESSION_TOKEN": "",
-	} {
-		env[k] = v
-	}
-	set := func(k, v string) {
-		if _, declared := fn.Env[k]; declared {
-			env[k] = v
-		}
-	}
-	set("QUEUE_URL", local.QueueURL)
-	set("EVENT_BUS_NAME", local.EventBusName)
-	set("PEERDOM_API_URL", local.PeerdomAPIURL)
-	set("IDEMPOTENCY_TABLE", "") // no DynamoDB twin on the wire: every delivery runs
-	if local.PeerdomAPIKey != "" {
-		set("PEERDOM_API_KEY", local.PeerdomAPIKey)
-		set("PEERDOM_API_KEY_PARAMETER", "")
-	}
-	if env["WEBHOOK_TOKENS"] == "" {
-		set("WEBHOOK_TOKENS", local.WebhookToken)
-	}
-	if env["WEBHOOK_TOKENS"] != "" {
-		set("WEBHOOK_TOKEN_SECRET_ID", "") // plain tokens: no secret or parameter to read
-		set("WEBHOOK_TOKEN_PARAMETER", "")
-	}
 }
 
 // envString is an env.json value as SAM passes it: strings as they are, numbers and
@@ -363,62 +313,6 @@ func samconfigEnvVars(path string) string {
 		}
 	}
 	return ""
-}
-
-// BuildFunction builds fn as `sam build` does, but for this machine's architecture (the
-// emulator runs it natively), into .aws-sam/local-<arch>/<LogicalId>/, and returns its
-// bootstrap. BuildMethod makefile runs the Makefile's build-<LogicalId> target with
-// ARTIFACTS_DIR set, as sam does, and LAMBDA_GOARCH (this project's Makefile's variable
-// for the architecture); go1.x runs go build on CodeUri.
-func BuildFunction(ctx context.Context, root string, fn samtemplate.Function, stderr io.Writer) (string, error) {
-	out, err := filepath.Abs(filepath.Join(root, ".aws-sam", "local-"+runtime.GOARCH, fn.LogicalID))
-	if err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", err
-	}
-	var cmd *exec.Cmd
-	switch fn.BuildMethod {
-	case "makefile":
-		cmd = exec.CommandContext(ctx, "make", "--no-print-directory", "build-"+fn.LogicalID, "ARTIFACTS_DIR="+out, "LAMBDA_GOARCH="+runtime.GOARCH)
-	case "go1.x":
-		cmd = exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", filepath.Join(out, "bootstrap"), "./"+strings.TrimPrefix(fn.CodeURI, "./"))
-		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
-	default:
-		return "", fmt.Errorf("%s: Metadata BuildMethod %q: peerbridge builds makefile (a build-%s target writing $(ARTIFACTS_DIR)/bootstrap) and go1.x functions; add one of those", fn.LogicalID, fn.BuildMethod, fn.LogicalID)
-	}
-	cmd.Dir = root
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	if err := cmd.Run(); err != nil {
-		if fn.BuildMethod == "makefile" {
-			return "", fmt.Errorf("building %s: make build-%s: %w (the Makefile needs a build-%s target writing $(ARTIFACTS_DIR)/bootstrap, as README's \"Write your own action\" shows)", fn.LogicalID, fn.LogicalID, err, fn.LogicalID)
-		}
-		return "", fmt.Errorf("building %s: %w", fn.LogicalID, err)
-	}
-	bootstrap := filepath.Join(out, "bootstrap")
-	if _, err := os.Stat(bootstrap); err != nil {
-		return "", fmt.Errorf("building %s wrote no %s: a build target must write $(ARTIFACTS_DIR)/bootstrap", fn.LogicalID, bootstrap)
-	}
-	if err := checkArch(bootstrap); err != nil {
-		return "", fmt.Errorf("%s: %w", fn.LogicalID, err)
-	}
-	return bootstrap, nil
-}
-
-// checkArch refuses an executable built for another architecture, which would fail only
-// at invoke time with "exec format error". A script (any runtime) is not checked.
-func checkArch(path string) error {
-	f, err := elf.Open(path)
-	if err != nil {
-		return nil // not ELF
-	}
-	defer f.Close()
-	want := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[runtime.GOARCH]
-	if want != 0 && f.Machine != want {
-		return fmt.Errorf("the bootstrap is built for %v, this machine runs %s: have the build target honour LAMBDA_GOARCH (GOARCH=$(LAMBDA_GOARCH))", f.Machine, runtime.GOARCH)
-	}
-	return nil
 }
 
 // parseParameterOverrides reads sam's --parameter-overrides: NAME=VALUE pairs separated

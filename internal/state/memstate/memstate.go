@@ -132,13 +132,3 @@ func (s *Store) Save(path string) error {
 	}
 	return os.Rename(tmp, path)
 }
-
-// RecordRead is state.Webhook's: serve gives enrich a *Store as its entity state.
-func (s *Store) RecordRead(ctx context.Context, d peerdom.Detail, id string, obj json.RawMessage, readAt time.Time) (bool, error) {
-	return state.Webhook{Store: s}.RecordRead(ctx, d, id, obj, readAt)
-}
-
-// RecordDeleted is state.Webhook's.
-func (s *Store) RecordDeleted(ctx context.Context, d peerdom.Detail, at time.Time) error {
-	return state.Webhook{Store: s}.RecordDeleted(ctx, d, at)
-}

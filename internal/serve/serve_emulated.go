@@ -1,4 +1,4 @@
-package main
+package serve
 
 import (
 	"bytes"
@@ -19,15 +19,18 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/internal/localpipeline"
+	"github.com/peerbridge/peerbridge/internal/observe"
 	"github.com/peerbridge/peerbridge/internal/rie"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
+	"github.com/peerbridge/peerbridge/pkg/action"
 )
 
 // emulatedFunction is a function of the template that is not a shipped action (a user's,
 // in any runtime the emulator runs): serve builds it with its `sam build` method and runs
 // it under the Lambda emulator, one invocation at a time, as one Lambda instance would.
 type emulatedFunction struct {
-	s         *stack
+	s         *Stack
 	fn        samtemplate.Function
 	bootstrap string
 	logs      io.Writer
@@ -37,18 +40,20 @@ type emulatedFunction struct {
 	apiProxy *http.Server // shows its Peerdom API calls, as the in-process actions' are shown
 	apiURL   string
 
-	// The event being handled, for the display: its API calls and its outcome (the log
-	// line the runner writes) join that event's block.
-	current atomic.Pointer[blockRef]
-	logged  chan struct{} // an "event" log line arrived
+	// The event being handled: its API calls join that event's records, and the outcome
+	// the function's runner logs (ignored, with its reason) is reported for it.
+	current  atomic.Pointer[blockRef]
+	delivery atomic.Pointer[string] // the current event's delivery id
+	logged   chan struct{}          // an "event" log line arrived
+	ignored  atomic.Pointer[string] // the reason, when the current event's line said ignored
 }
 
 // emulatedTarget builds fn now (a build error stops serve with make's output) and
 // returns the target that hands it the events its rules route; the emulator starts with
 // the first event, once serve's local endpoints exist.
-func (s *stack) emulatedTarget(fn samtemplate.Function, stderr io.Writer) (func(context.Context, events.EventBridgeEvent) error, error) {
+func (s *Stack) emulatedTarget(fn samtemplate.Function, stderr io.Writer) (func(context.Context, events.EventBridgeEvent) error, error) {
 	s.display.linef("  building %s (make build-%s) to run it under the Lambda emulator…", fn.LogicalID, fn.LogicalID)
-	bootstrap, err := buildFunction(context.Background(), filepath.Dir(s.opts.template), fn, stderr)
+	bootstrap, err := BuildFunction(context.Background(), filepath.Dir(s.opts.Template), fn, stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +86,9 @@ func (ef *emulatedFunction) invoke(ctx context.Context, ev events.EventBridgeEve
 	default:
 	}
 	ef.current.Store(&blockRef{eventID: ev.ID, function: ef.fn.LogicalID})
+	delivery := localpipeline.DeliveryID(ctx)
+	ef.delivery.Store(&delivery)
+	ef.ignored.Store(nil)
 	defer ef.current.Store(nil)
 	resp, err := ef.emulator.Invoke(ctx, payload)
 	if err != nil {
@@ -91,6 +99,9 @@ func (ef *emulatedFunction) invoke(ctx context.Context, ev events.EventBridgeEve
 	select {
 	case <-ef.logged:
 	case <-time.After(200 * time.Millisecond):
+	}
+	if reason := ef.ignored.Load(); reason != nil {
+		localpipeline.ReportOutcome(ctx, observe.Ignored, *reason)
 	}
 	if msg, failed := resp.FunctionError(); failed {
 		if resp.Status != http.StatusOK { // the init failed: start afresh for the retry
@@ -133,13 +144,13 @@ func (ef *emulatedFunction) env() map[string]string {
 	local := ef.s.local
 	local.PeerdomAPIURL = ef.apiURL
 	local.PeerdomAPIKey = ef.s.apiKey
-	applyLocal(env, ef.fn, local)
+	ApplyLocal(env, ef.fn, local)
 	// Every action reads these (pkg/action.LoadConfig), declared or not: without them a
 	// function would call the real Peerdom.
 	env["PEERDOM_API_URL"] = ef.apiURL
 	env["PEERDOM_API_KEY"] = ef.s.apiKey
 	env["PEERDOM_API_KEY_PARAMETER"] = ""
-	env["LOG_LEVEL"] = ef.s.opts.logLevel
+	env["LOG_LEVEL"] = ef.s.opts.LogLevel
 	return env
 }
 
@@ -157,11 +168,16 @@ func (ef *emulatedFunction) startAPIProxy() error {
 	target := &url.URL{Scheme: api.Scheme, Host: api.Host}
 	// SetURL sends the API's own Host, not the proxy's (the sandbox checks it).
 	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(target) }}
+	calls := &apiCalls{action: ef.fn.LogicalID, function: ef.fn.LogicalID, obs: ef.s.obs, apiKey: ef.s.apiKey, next: http.DefaultTransport}
 	proxy.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if ref := ef.current.Load(); ref != nil {
-			r = r.WithContext(context.WithValue(r.Context(), blockRef{}, *ref))
+			ctx := context.WithValue(r.Context(), blockRef{}, *ref)
+			if id := ef.delivery.Load(); id != nil {
+				ctx = context.WithValue(ctx, deliveryRef{}, *id)
+			}
+			r = r.WithContext(ctx)
 		}
-		return (&apiCallDisplay{action: ef.fn.LogicalID, display: ef.s.display, next: http.DefaultTransport}).RoundTrip(r)
+		return calls.RoundTrip(r)
 	})
 	ef.apiProxy = &http.Server{Handler: proxy, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = ef.apiProxy.Serve(ln) }()
@@ -183,10 +199,11 @@ func (ef *emulatedFunction) stop() {
 }
 
 // eventLogged is told each "event" log line of the function (pkg/action's runner writes
-// one per event): an ignored outcome goes to the display.
-func (ef *emulatedFunction) eventLogged(outcome, reason string) {
-	if ref := ef.current.Load(); ref != nil && outcome == "ignored" {
-		ef.s.display.noteIgnored(*ref, reason)
+// one per event, its outcome typed as action.Outcome): an ignored one is reported for the
+// current event.
+func (ef *emulatedFunction) eventLogged(outcome action.Outcome, reason string) {
+	if ef.current.Load() != nil && outcome == action.OutcomeIgnored {
+		ef.ignored.Store(&reason)
 	}
 	select {
 	case ef.logged <- struct{}{}:
@@ -204,7 +221,7 @@ type functionLogFilter struct {
 	mu      sync.Mutex
 	w       io.Writer
 	partial []byte
-	event   func(outcome, reason string) // each JSON line whose msg is "event"
+	event   func(outcome action.Outcome, reason string) // each JSON line whose msg is "event"
 }
 
 func (f *functionLogFilter) Write(p []byte) (int, error) {
@@ -222,7 +239,10 @@ func (f *functionLogFilter) Write(p []byte) (int, error) {
 			strings.HasPrefix(line, "END RequestId") || strings.HasPrefix(line, "REPORT RequestId") {
 			continue
 		}
-		var rec struct{ Msg, Outcome, Reason string }
+		var rec struct {
+			Msg, Reason string
+			Outcome     action.Outcome
+		}
 		if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "event" && f.event != nil {
 			f.event(rec.Outcome, rec.Reason)
 		}
@@ -236,7 +256,7 @@ func (f *functionLogFilter) Write(p []byte) (int, error) {
 // polling every interval until ctx ends; the next event starts the new build. A failed
 // build is shown and the running one kept.
 func (ef *emulatedFunction) watch(ctx context.Context, interval time.Duration, stderr io.Writer) {
-	dir := filepath.Join(filepath.Dir(ef.s.opts.template), ef.fn.CodeURI)
+	dir := filepath.Join(filepath.Dir(ef.s.opts.Template), ef.fn.CodeURI)
 	last := latestChange(dir)
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
@@ -252,7 +272,7 @@ func (ef *emulatedFunction) watch(ctx context.Context, interval time.Duration, s
 		}
 		last = changed
 		ef.s.display.linef("  %s changed: rebuilding (make build-%s)…", ef.fn.CodeURI, ef.fn.LogicalID)
-		bootstrap, err := buildFunction(ctx, filepath.Dir(ef.s.opts.template), ef.fn, stderr)
+		bootstrap, err := BuildFunction(ctx, filepath.Dir(ef.s.opts.Template), ef.fn, stderr)
 		if err != nil {
 			ef.s.display.linef("  ! %s: %v (the previous build keeps running)", ef.fn.LogicalID, err)
 			continue

@@ -1,4 +1,4 @@
-package main
+package serve
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerbridge/peerbridge/internal/observe"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 )
 
@@ -17,12 +18,12 @@ import (
 func TestServeReconciles(t *testing.T) {
 	out := &syncBuffer{}
 	eventsOut := filepath.Join(t.TempDir(), "events.jsonl")
-	opts := serveOptions{
-		addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", token: "test-token",
-		template: filepath.Join("..", "..", "template.yaml"), eventsOut: eventsOut,
-		logLevel: "error", drainFor: 20 * time.Second, reconcileEvery: 50 * time.Millisecond,
+	opts := Options{
+		Addr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0", Token: "test-token",
+		Template: filepath.Join("..", "..", "template.yaml"), EventsOut: eventsOut,
+		LogLevel: "error", DrainFor: 20 * time.Second, ReconcileEvery: 50 * time.Millisecond,
 	}
-	s, err := startStack(context.Background(), opts, out, out)
+	s, err := Start(context.Background(), opts, out, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,8 +55,8 @@ func TestServeReconciles(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor("reconcile: 1 change(s) no webhook reported")
-	time.Sleep(5 * opts.reconcileEvery) // more runs: nothing more to find
-	if _, err := s.stop(opts.drainFor); err != nil {
+	time.Sleep(5 * opts.ReconcileEvery) // more runs: nothing more to find
+	if _, err := s.Stop(opts.DrainFor); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(out.String(), "change(s) no webhook reported"); n != 1 {
@@ -73,5 +74,29 @@ func TestServeReconciles(t *testing.T) {
 	}
 	if len(reconciled) != 1 || !strings.Contains(reconciled[0], "Never Heard") || !strings.Contains(reconciled[0], "Peer Created") {
 		t.Errorf("reconcile events on the bus: %v", reconciled)
+	}
+	// The runs are in the record: the baseline, one drift of one difference whose event
+	// is recorded under its delivery id, the others quiet.
+	var runs, drift, baseline int
+	for _, r := range s.Records().Records() {
+		if r.Reconcile == nil {
+			continue
+		}
+		runs++
+		drift += r.Reconcile.Drift
+		if r.Reconcile.Baseline {
+			baseline++
+		}
+		if r.Reconcile.Drift == 1 {
+			d := r.Reconcile.Differences
+			if len(d) != 1 || d[0].DetailType != "Peer Created" || len(s.Records().Filter(func(x *observe.Record) bool {
+				return x.Published != nil && x.DeliveryID == d[0].DeliveryID
+			})) != 1 {
+				t.Errorf("the drift's differences %+v have no published event in the record", d)
+			}
+		}
+	}
+	if c := s.Records().Counts(); runs < 3 || baseline != 1 || drift != 1 || c.Drift != 1 || c.ReconcileRuns != int64(runs) {
+		t.Errorf("reconcile records: %d runs, %d baseline, drift %d; counts %+v", runs, baseline, drift, c)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build saminvoke
 
-package main
+package serve
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerbridge/peerbridge/internal/metrics"
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 )
 
@@ -79,16 +80,16 @@ func TestEmulatedServeRunsTheREADMEAction(t *testing.T) {
 	}
 
 	display, logs := &syncBuffer{}, &syncBuffer{}
-	s, err := startStack(context.Background(), serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", awsAddr: "127.0.0.1:0",
-		token: "t", template: filepath.Join(dir, "template.yaml"), logLevel: "info", watch: true,
-		params: map[string]string{"RoleDefaults": ""}}, display, logs) // role-defaults off: tag-circle alone writes the role
+	s, err := Start(context.Background(), Options{Addr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0", AWSAddr: "127.0.0.1:0",
+		Token: "t", Template: filepath.Join(dir, "template.yaml"), LogLevel: "info", Watch: true,
+		Params: map[string]string{"RoleDefaults": ""}}, display, logs) // role-defaults off: tag-circle alone writes the role
 	if err != nil {
 		t.Fatalf("%v\n%s", err, logs.String())
 	}
 	stopped := false
 	t.Cleanup(func() {
 		if !stopped {
-			s.shutdown(context.Background())
+			s.Shutdown(context.Background())
 		}
 	})
 	if !strings.Contains(display.String(), "TagCircleFunction.RoleCreated") {
@@ -119,6 +120,11 @@ func TestEmulatedServeRunsTheREADMEAction(t *testing.T) {
 		t.Errorf("the role's Circle is %v, want [Research] (written by tag-circle)\n%s\n%s", circle, display.String(), logs.String())
 	}
 	out := display.String()
+	// Every action the display shows done is counted, the emulated one too (status --local
+	// said ActionsDone 3 where 4 ✓ were shown).
+	if shown, counted := strings.Count(out, "          ✓ "), s.localStatus(time.Now()).LastHour[metrics.ActionsDone]; shown == 0 || float64(shown) != counted {
+		t.Errorf("the display shows %d actions done, status --local counts %v:\n%s", shown, counted, out)
+	}
 	for _, want := range []string{"↳ TagCircleFunction PUT /v1/roles/" + webhooksamples.RoleID, "✓ TagCircleFunction on Role Created"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("serve's display lacks %q:\n%s", want, out)
@@ -160,7 +166,7 @@ func TestEmulatedServeRunsTheREADMEAction(t *testing.T) {
 	}
 
 	stopped = true
-	if err := s.shutdown(ctx); err != nil {
+	if err := s.Shutdown(ctx); err != nil {
 		t.Error(err)
 	}
 }
