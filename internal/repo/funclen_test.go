@@ -20,15 +20,7 @@ const maxFuncLines = 80
 // longPending are the functions over maxFuncLines, without a "Long:" line, that are
 // being split in another change (file:function, with whose change it is). The list only
 // shrinks: a function that is short now, or has its "Long:" line, must leave it.
-var longPending = map[string]string{
-	// serve, being moved into internal/serve and split there.
-	"cmd/peerbridge/serve.go:runServe":            "serve",
-	"cmd/peerbridge/serve.go:startStack":          "serve",
-	"cmd/peerbridge/serve.go:stack.buildPipeline": "serve",
-	"cmd/peerbridge/serve.go:stack.stop":          "serve",
-	// pkg/ (issue 24, the public API's pass).
-	"pkg/peerdomapi/client.go:Client.do": "pkg",
-}
+var longPending = map[string]string{}
 
 // longFunctions lists, under root, the functions of non-test Go files longer than
 // maxFuncLines whose doc comment gives no reason ("Long:"), as "file:func (n lines)".

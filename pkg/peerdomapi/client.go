@@ -360,21 +360,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			apiErr.Message = errorMessage(respBody, key)
 		}
 		if err == nil && status == http.StatusUnauthorized && c.keySource != nil {
-			// The key may have been rotated since it was read: read it again, once, and
-			// repeat the request (a 401 was refused before anything was done, so even a
-			// POST is safe to repeat).
-			if !mayReread {
-				apiErr.Stopped = "refused again with the key read anew from its source: the key there is not valid"
-				return apiErr
-			}
-			mayReread = false
-			changed, kerr := c.rereadKey(ctx, key)
-			switch {
-			case kerr != nil:
-				apiErr.Stopped = "could not read the key again from its source: " + kerr.Error()
-				return apiErr
-			case !changed:
-				apiErr.Stopped = "the key read again from its source is the one refused (or empty): it is not valid"
+			if !c.rereadAfter401(ctx, key, &mayReread, apiErr) {
 				return apiErr
 			}
 			continue
@@ -388,25 +374,57 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			apiErr.Stopped = "gave up: the retry limit is reached"
 			return apiErr
 		}
-		wait := c.retry.backoff(attempt, c.rnd)
-		if ra, ok := parseRetryAfter(header.Get("Retry-After"), c.now()); ok {
-			apiErr.RetryAfter = ra
-			if ra > c.retry.MaxRetryAfter {
-				apiErr.Stopped = fmt.Sprintf("server asked to wait %s, more than the %s this client waits", ra, c.retry.MaxRetryAfter)
-				return apiErr
-			}
-			wait = ra
-		}
-		if deadline, ok := ctx.Deadline(); ok && c.now().Add(wait).After(deadline) {
-			apiErr.Stopped = fmt.Sprintf("the next attempt (in %s) would pass the context deadline", wait.Round(time.Millisecond))
-			return apiErr
-		}
-		if err := c.sleep(ctx, wait); err != nil {
-			apiErr.Stopped = "context ended while waiting to retry"
+		if !c.waitToRetry(ctx, attempt, header, apiErr) {
 			return apiErr
 		}
 		retried = true
 	}
+}
+
+// rereadAfter401 handles a 401 when the key has a source: the key may have been rotated
+// since it was read, so it is read again, once a call, and the request repeated (a 401 was
+// refused before anything was done, so even a POST is safe to repeat). It says whether to
+// repeat; when not, apiErr says why it stopped.
+func (c *Client) rereadAfter401(ctx context.Context, key string, mayReread *bool, apiErr *Error) bool {
+	if !*mayReread {
+		apiErr.Stopped = "refused again with the key read anew from its source: the key there is not valid"
+		return false
+	}
+	*mayReread = false
+	changed, kerr := c.rereadKey(ctx, key)
+	switch {
+	case kerr != nil:
+		apiErr.Stopped = "could not read the key again from its source: " + kerr.Error()
+		return false
+	case !changed:
+		apiErr.Stopped = "the key read again from its source is the one refused (or empty): it is not valid"
+		return false
+	}
+	return true
+}
+
+// waitToRetry waits before attempt+1: the backoff, or the server's Retry-After when it
+// asks for one this client accepts. It says whether to retry; when not (a Retry-After
+// too long, the context's deadline or end), apiErr says why it stopped.
+func (c *Client) waitToRetry(ctx context.Context, attempt int, header http.Header, apiErr *Error) bool {
+	wait := c.retry.backoff(attempt, c.rnd)
+	if ra, ok := parseRetryAfter(header.Get("Retry-After"), c.now()); ok {
+		apiErr.RetryAfter = ra
+		if ra > c.retry.MaxRetryAfter {
+			apiErr.Stopped = fmt.Sprintf("server asked to wait %s, more than the %s this client waits", ra, c.retry.MaxRetryAfter)
+			return false
+		}
+		wait = ra
+	}
+	if deadline, ok := ctx.Deadline(); ok && c.now().Add(wait).After(deadline) {
+		apiErr.Stopped = fmt.Sprintf("the next attempt (in %s) would pass the context deadline", wait.Round(time.Millisecond))
+		return false
+	}
+	if err := c.sleep(ctx, wait); err != nil {
+		apiErr.Stopped = "context ended while waiting to retry"
+		return false
+	}
+	return true
 }
 
 // send makes one HTTP request and reads the whole answer.
