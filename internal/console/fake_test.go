@@ -210,7 +210,9 @@ func (f *fake) EditSandbox(_ context.Context, e SandboxEdit) error {
 	return nil
 }
 
-func (f *fake) SampleKinds() []string { return []string{"role-created", "role-updated", "peer-created"} }
+func (f *fake) SampleKinds() []string {
+	return []string{"role-created", "role-updated", "peer-created"}
+}
 
 func (f *fake) SendSample(_ context.Context, kind string) error {
 	f.publish(f.newEvent(map[string]string{"role-created": "Role Created", "role-updated": "Role Updated", "peer-created": "Peer Created"}[kind], strings.Split(kind, "-")[0], "Sample "+kind, "Jane", OutcomeDone))
