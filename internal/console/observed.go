@@ -118,13 +118,13 @@ func (NoOperations) DeadLetters(context.Context) ([]DeadLetter, error) { return 
 func (NoOperations) Redrive(context.Context, string, string) (int, error) {
 	return 0, ErrUnavailable
 }
-func (NoOperations) Purge(context.Context, string) (int, error)         { return 0, ErrUnavailable }
-func (NoOperations) Sandbox(context.Context) (Sandbox, error)           { return Sandbox{}, ErrUnavailable }
-func (NoOperations) EditSandbox(context.Context, SandboxEdit) error     { return ErrUnavailable }
-func (NoOperations) SampleKinds() []string                              { return nil }
-func (NoOperations) SendSample(context.Context, string) error           { return ErrUnavailable }
-func (NoOperations) Rules() []string                                    { return nil }
-func (NoOperations) Replay(context.Context, string, string) error       { return ErrUnavailable }
+func (NoOperations) Purge(context.Context, string) (int, error)     { return 0, ErrUnavailable }
+func (NoOperations) Sandbox(context.Context) (Sandbox, error)       { return Sandbox{}, ErrUnavailable }
+func (NoOperations) EditSandbox(context.Context, SandboxEdit) error { return ErrUnavailable }
+func (NoOperations) SampleKinds() []string                          { return nil }
+func (NoOperations) SendSample(context.Context, string) error       { return ErrUnavailable }
+func (NoOperations) Rules() []string                                { return nil }
+func (NoOperations) Replay(context.Context, string, string) error   { return ErrUnavailable }
 
 // assembler folds records into events, by bus event id.
 type assembler struct {
