@@ -319,7 +319,7 @@ func TestPagesStrictAndSecretFree(t *testing.T) {
 		if got := resp.Header.Get("Content-Security-Policy"); got != csp || !strings.Contains(got, "script-src 'self'") || strings.Contains(got, "unsafe") {
 			t.Errorf("%s: CSP %q", p, got)
 		}
-		if resp.Header.Get("X-Frame-Options") != "DENY" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+		if resp.Header.Get("X-Frame-Options") != "DENY" || resp.Header.Get("Referrer-Policy") != "same-origin" {
 			t.Errorf("%s: headers %v", p, resp.Header)
 		}
 		if m := noInline.FindString(body); m != "" {
