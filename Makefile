@@ -8,7 +8,7 @@ export PEERBRIDGE_PYTHON := $(abspath $(PYTHON))
 
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build test unit bench lint run venv clean
+.PHONY: all build test unit bench lint run venv clean browser
 
 all: lint test
 
@@ -24,9 +24,21 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	touch $@
 
+# browser: Debian's chromium for the console's browser tests (internal/console drives it
+# headless through chromedp), installed when missing, at the version tested here when apt
+# still has it, else the one apt gives (Debian replaces a version with its security
+# updates). When it cannot be installed, the browser tests skip and say so.
+CHROMIUM_VERSION := 156.0.8078.129-1~deb12u1
+browser:
+	@if command -v chromium >/dev/null; then exit 0; fi; \
+	sudo=; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	{ $$sudo apt-get update -qq && { $$sudo apt-get install -y -qq chromium=$(CHROMIUM_VERSION) || $$sudo apt-get install -y -qq chromium; }; } >/dev/null \
+		|| echo "browser: chromium could not be installed (apt-get install chromium); the console's browser tests will be skipped"
+
 # test: lint, then every package's tests (the AWS wire tests start moto from .venv), then
 # serve and the local pipeline again under the race detector.
-test: venv lint
+test: venv lint browser
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./cmd/peerbridge/ ./internal/localpipeline/
 

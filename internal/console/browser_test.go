@@ -13,8 +13,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
+
+// colorScheme makes the page see prefers-color-scheme as scheme ("dark", "light").
+func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+		return err
+	})
+}
 
 var updateDocShot = flag.Bool("update-doc-screenshot", false, "write docs/console.png from the browser test")
 
@@ -203,6 +214,16 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("text and detail are not side by side at 1280 px")
 	}
 	png := screenshot(t, ctx, "event")
+	// Dark mode follows the system's preference.
+	bg := `getComputedStyle(document.body).backgroundColor`
+	light, _ := chromedp.Run(ctx, chromedp.Evaluate[string](bg))
+	step(t, ctx, "dark", colorScheme("dark"))
+	dark, _ := chromedp.Run(ctx, chromedp.Evaluate[string](bg))
+	if light == dark || dark != "rgb(22, 24, 27)" {
+		t.Errorf("background light %s, dark %s: not dark-mode aware", light, dark)
+	}
+	screenshot(t, ctx, "event-dark")
+	step(t, ctx, "light", colorScheme("light"))
 	if *updateDocShot {
 		if err := os.WriteFile(filepath.Join(repoRoot(t), "docs", "console.png"), png, 0o644); err != nil {
 			t.Fatal(err)
