@@ -592,3 +592,26 @@ func TestStreamsBounded(t *testing.T) {
 		t.Errorf("%d subscriptions left after the stream ended", n)
 	}
 }
+
+type statusFake struct{ *fake }
+
+func (statusFake) Status(context.Context) (Status, error) {
+	return Status{Sections: []StatusSection{{Title: "Queues", Rows: []StatusRow{{Name: "webhooks DLQ", Value: "3", Bad: true}, {Name: "webhooks", Value: "0"}}}}}, nil
+}
+
+func TestStatusPage(t *testing.T) {
+	s := serveConsole(t)
+	cl, _ := s.login(t)
+	if _, body := get(t, cl, s.base+"/console/"); strings.Contains(body, `href="/console/status"`) {
+		t.Error("a source without status has a Status link")
+	}
+	s.c.src = statusFake{s.src}
+	_, body := get(t, cl, s.base+"/console/")
+	if !strings.Contains(body, `href="/console/status"`) {
+		t.Error("no Status link")
+	}
+	_, body = get(t, cl, s.base+"/console/status")
+	if !strings.Contains(body, `<tr class="bad"><th scope="row">webhooks DLQ</th><td>3</td></tr>`) {
+		t.Errorf("status page:\n%s", body)
+	}
+}

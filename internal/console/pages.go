@@ -63,13 +63,15 @@ func newPages(c *Console) *pages {
 // page is what the layout needs, around a page's own data.
 type page struct {
 	Title, Nav, Source string
+	HasStatus          bool
 	CSRF               string
 	Msg, Err           string
 	Data               any
 }
 
 func (p *pages) render(w http.ResponseWriter, r *http.Request, status int, name, nav, title string, data any) {
-	pg := page{Title: title, Nav: nav, Source: p.c.opts.Title, Data: data,
+	_, hasStatus := p.c.src.(StatusSource)
+	pg := page{Title: title, Nav: nav, Source: p.c.opts.Title, Data: data, HasStatus: hasStatus,
 		Msg: r.URL.Query().Get("msg"), Err: r.URL.Query().Get("err")}
 	if s := sessionOf(r); s != nil {
 		pg.CSRF = s.csrf
@@ -117,6 +119,7 @@ func (c *Console) routes() *http.ServeMux {
 	m.HandleFunc("GET "+Prefix+"dlq/purge", c.purgeConfirm)
 	m.HandleFunc("POST "+Prefix+"dlq/purge", c.purge)
 	m.HandleFunc("GET "+Prefix+"reconcile", c.reconcilePage)
+	m.HandleFunc("GET "+Prefix+"status", c.statusPage)
 	m.HandleFunc("GET "+Prefix+"sandbox", c.sandboxPage)
 	m.HandleFunc("POST "+Prefix+"sandbox/edit", c.sandboxEdit)
 	m.HandleFunc("POST "+Prefix+"sandbox/send", c.sendSample)
@@ -379,6 +382,24 @@ func (c *Console) reconcilePage(w http.ResponseWriter, r *http.Request) {
 		d.Runs[i].Error = c.redact(d.Runs[i].Error)
 	}
 	c.pages.render(w, r, http.StatusOK, "reconcile", "reconcile", "Reconcile", d)
+}
+
+// ---- Status
+
+func (c *Console) statusPage(w http.ResponseWriter, r *http.Request) {
+	ss, ok := c.src.(StatusSource)
+	d := struct {
+		S           Status
+		Unavailable string
+	}{}
+	if !ok {
+		d.Unavailable = ErrUnavailable.Error()
+	} else if st, err := ss.Status(r.Context()); err != nil {
+		d.Unavailable = err.Error()
+	} else {
+		d.S = st
+	}
+	c.pages.render(w, r, http.StatusOK, "status", "status", "Status", d)
 }
 
 // ---- Sandbox

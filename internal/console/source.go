@@ -156,3 +156,26 @@ type SandboxEdit struct {
 	LastName  string
 	Email     string
 }
+
+// StatusSource is a Source with a status page (a deployed stack's queues, alarms and
+// metrics; serve's counts).
+type StatusSource interface {
+	Status(ctx context.Context) (Status, error)
+}
+
+// Status is the status page: sections of named values.
+type Status struct {
+	Sections []StatusSection
+}
+
+// StatusSection is one table of the status page.
+type StatusSection struct {
+	Title string
+	Rows  []StatusRow
+}
+
+// StatusRow is one named value; Bad marks it (an alarm firing, a dead letter waiting).
+type StatusRow struct {
+	Name, Value string
+	Bad         bool
+}
