@@ -72,6 +72,14 @@ func (o *observed) Subscribe() (<-chan Event, func()) {
 		defer close(out)
 		a := newAssembler(maxAssembling)
 		for r := range sub.C {
+			if r.Kind == observe.KindLost {
+				select { // tell the reader it missed some (Subscribe's contract)
+				case out <- Event{}:
+				case <-ctx.Done():
+					return
+				}
+				continue
+			}
 			if r.EventID == "" {
 				continue
 			}

@@ -167,6 +167,9 @@ func streamURL(f filter, newest string) string {
 // maxRows bounds the rows the events page lists (the newest matching ones).
 const maxRows = 500
 
+// resyncEvery is how soon a live stream that missed updates sends the events it missed.
+const resyncEvery = 250 * time.Millisecond
+
 func (c *Console) eventsPage(w http.ResponseWriter, r *http.Request) {
 	f := parseFilter(r.URL.Query())
 	evs := c.src.Events()
@@ -246,10 +249,13 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request) {
 			from = max(from, i+1)
 		}
 	}
+	newest, newestAt := after, time.Time{} // the newest event sent, to catch up from after a loss
 	for _, ev := range evs[from:] {
 		send(ev)
+		newest, newestAt = ev.ID, ev.Time
 	}
 	flusher.Flush()
+	var resync <-chan time.Time
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()
 	for {
@@ -262,7 +268,35 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
+			if ev.ID == "" {
+				// Updates were missed (the pipeline ran faster than this reader): in a
+				// moment, send the events published since the newest one sent (at most
+				// every resyncEvery, as reading them all costs the pipeline a copy of
+				// its ring).
+				if resync == nil {
+					resync = time.After(resyncEvery)
+				}
+				continue
+			}
 			send(ev)
+			if !ev.Time.Before(newestAt) {
+				newest, newestAt = ev.ID, ev.Time
+			}
+		case <-resync:
+			resync = nil
+			{
+				evs := c.src.Events()
+				from := max(0, len(evs)-maxRows)
+				if i := slices.IndexFunc(evs, func(e Event) bool { return e.ID == newest }); i >= 0 {
+					from = max(from, i+1)
+				}
+				for _, ev := range evs[from:] {
+					send(ev)
+				}
+				if len(evs) > 0 {
+					newest, newestAt = evs[len(evs)-1].ID, evs[len(evs)-1].Time
+				}
+			}
 		}
 		flusher.Flush()
 	}

@@ -18,7 +18,8 @@ type Source interface {
 	Event(id string) (Event, bool)
 	// Subscribe sends each event when it is published and again each time it changes
 	// (an action's call or outcome), until cancel is called. A subscriber that does not
-	// keep up misses updates rather than slowing the pipeline.
+	// keep up misses updates rather than slowing the pipeline; after missing some it
+	// gets an Event with no ID, and may read Events again.
 	Subscribe() (updates <-chan Event, cancel func())
 
 	// DeadLetters lists both dead-letter queues.
