@@ -615,3 +615,34 @@ func TestStatusPage(t *testing.T) {
 		t.Errorf("status page:\n%s", body)
 	}
 }
+
+// TestStreamCatchesUpAfterLoss: a stream told it missed updates sends the events
+// published since its newest row.
+func TestStreamCatchesUpAfterLoss(t *testing.T) {
+	s := serveConsole(t)
+	cl, _ := s.login(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.base+"/console/stream", nil)
+	resp, err := cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	first := s.src.newEvent("Role Created", "role", "One", "Jane", OutcomeDone)
+	s.src.publish(first)
+	if r := readRows(t, br, 1)[0]; r.ID != first.ID {
+		t.Fatalf("row %+v", r)
+	}
+	// Two events the subscriber missed, then the loss is told.
+	missed := []Event{s.src.newEvent("Role Created", "role", "Two", "Jane", OutcomeDone), s.src.newEvent("Role Created", "role", "Three", "Jane", OutcomeDone)}
+	s.src.mu.Lock()
+	s.src.events = append(s.src.events, missed...)
+	s.src.mu.Unlock()
+	s.src.publishRaw(Event{})
+	rows := readRows(t, br, 2)
+	if rows[0].ID != missed[0].ID || rows[1].ID != missed[1].ID {
+		t.Errorf("caught up with %+v, want %s and %s", rows, missed[0].ID, missed[1].ID)
+	}
+}

@@ -227,3 +227,12 @@ func (f *fake) Replay(_ context.Context, eventID, rule string) error {
 	f.replays = append(f.replays, eventID+" "+rule)
 	return nil
 }
+
+// publishRaw hands ev to the subscribers only.
+func (f *fake) publishRaw(ev Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ch := range f.subs {
+		ch <- ev
+	}
+}
