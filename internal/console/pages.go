@@ -214,11 +214,6 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request) {
 	f := parseFilter(r.URL.Query())
 	updates, cancel := c.src.Subscribe()
 	defer cancel()
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, "retry: 2000\n: live\n\n")
-	flusher.Flush()
 	shown := map[string]bool{} // rows sent that matched, so a change that no longer matches hides them
 	send := func(ev Event) {
 		v := c.view(ev)
@@ -243,6 +238,10 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request) {
 		after = id
 	}
 	evs := c.src.Events()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 2000\n: live\n\n")
 	from := max(0, len(evs)-maxRows)
 	if after != "" {
 		if i := slices.IndexFunc(evs, func(e Event) bool { return e.ID == after }); i >= 0 {
