@@ -136,7 +136,7 @@ func TestBrowser(t *testing.T) {
 	s.src.publish(s.src.newEvent("Role Created", "role", "Facilitator", "Jane", OutcomeDone))
 	s.src.dlq = []DeadLetter{
 		{Queue: QueueWebhooks, ID: "m1", DeliveryID: "dl-delivery-1", Error: "PutEvents: bus unreachable", Receives: 3, Time: time.Now()},
-		{Queue: QueueActions, ID: "a1", DeliveryID: "dl-delivery-2", Function: "EnrichFunction", Error: "PUT /v1/roles/r1: 500", Time: time.Now()},
+		{Queue: QueueEvents, ID: "a1", DeliveryID: "dl-delivery-2", Function: "EnrichFunction", Error: "PUT /v1/roles/r1: 500", Time: time.Now()},
 	}
 	s.src.runs = []ReconcileRun{{Started: time.Now().Add(-time.Minute), Duration: 120 * time.Millisecond, Drift: 1,
 		Differences: []Difference{{EventID: "ev-0001", DetailType: "Role Created", Name: "Facilitator"}}}}
@@ -241,9 +241,9 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("redriven dead letter delivered %d time(s), want 1", n)
 	}
 	// Purge asks first.
-	step(t, ctx, "purge", chromedp.Click(chromedp.CSS(`#dlq-actions a.danger`)), chromedp.WaitVisible(chromedp.CSS(`input[name=confirm]`)))
+	step(t, ctx, "purge", chromedp.Click(chromedp.CSS(`#dlq-events a.danger`)), chromedp.WaitVisible(chromedp.CSS(`input[name=confirm]`)))
 	screenshot(t, ctx, "purge")
-	step(t, ctx, "confirm", chromedp.SendKeys(chromedp.CSS(`input[name=confirm]`), "actions"), chromedp.Submit(chromedp.CSS(`input[name=confirm]`)),
+	step(t, ctx, "confirm", chromedp.SendKeys(chromedp.CSS(`input[name=confirm]`), "events"), chromedp.Submit(chromedp.CSS(`input[name=confirm]`)),
 		chromedp.WaitVisible(chromedp.CSS(".msg")))
 	if s.src.purges != 1 {
 		t.Errorf("purges %d", s.src.purges)
@@ -273,13 +273,13 @@ func TestBrowser(t *testing.T) {
 	evil := http.NewServeMux()
 	evil.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, `<form id="f" method="post" action="%s/console/dlq/redrive"><input name="queue" value="actions"><input name="csrf" value="%s"></form><script>document.getElementById("f").submit()</script>`, s.base, csrf)
+		fmt.Fprintf(w, `<form id="f" method="post" action="%s/console/dlq/redrive"><input name="queue" value="events"><input name="csrf" value="%s"></form><script>document.getElementById("f").submit()</script>`, s.base, csrf)
 	})
 	eln, _ := net.Listen("tcp", "127.0.0.1:0")
 	esrv := &http.Server{Handler: evil}
 	go esrv.Serve(eln)
 	defer esrv.Close()
-	s.src.dlq = append(s.src.dlq, DeadLetter{Queue: QueueActions, ID: "a2", DeliveryID: "dl-delivery-3"})
+	s.src.dlq = append(s.src.dlq, DeadLetter{Queue: QueueEvents, ID: "a2", DeliveryID: "dl-delivery-3"})
 	step(t, ctx, "cross-site post", chromedp.Navigate("http://"+eln.Addr().String()+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#refused")))
 	if got := text(t, ctx, "#refused"); !strings.Contains(got, "another site") {

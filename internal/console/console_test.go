@@ -305,10 +305,10 @@ func TestPagesStrictAndSecretFree(t *testing.T) {
 	s := serveConsole(t)
 	s.src.publish(s.src.newEvent("Role Updated", "role", "Lead Facilitator", "Jane", OutcomeDone))
 	s.src.publish(s.src.newEvent("Role Updated", "role", "Broken "+testSecret, "Jane", OutcomeDeadLettered))
-	s.src.dlq = []DeadLetter{{Queue: QueueActions, ID: "a1", Function: "RoleDefaultsFunction", Error: "401 with key " + testSecret, Body: `{"token":"webhook-token-XYZ"}`}}
+	s.src.dlq = []DeadLetter{{Queue: QueueEvents, ID: "a1", Function: "RoleDefaultsFunction", Error: "401 with key " + testSecret, Body: `{"token":"webhook-token-XYZ"}`}}
 	s.src.runs = []ReconcileRun{{Started: time.Now(), Drift: 2, Error: "key " + testSecret + " refused"}}
 	cl, _ := s.login(t)
-	for _, p := range []string{"/console/", "/console/event/ev-0001", "/console/event/ev-0002", "/console/dlq", "/console/dlq/purge?queue=actions", "/console/reconcile", "/console/sandbox", "/console/nope"} {
+	for _, p := range []string{"/console/", "/console/event/ev-0001", "/console/event/ev-0002", "/console/dlq", "/console/dlq/purge?queue=events", "/console/reconcile", "/console/sandbox", "/console/nope"} {
 		resp, err := cl.Get(s.base + p)
 		if err != nil {
 			t.Fatal(err)
@@ -505,7 +505,7 @@ func TestDeadLettersRedriveAndPurge(t *testing.T) {
 	s.src.dlq = []DeadLetter{
 		{Queue: QueueWebhooks, ID: "m1", DeliveryID: "d1", Error: "bus refused the entry"},
 		{Queue: QueueWebhooks, ID: "m2", DeliveryID: "d2", Error: "bus refused the entry"},
-		{Queue: QueueActions, ID: "a1", DeliveryID: "d3", Function: "EnrichFunction", Error: "PUT /roles/x: 500"},
+		{Queue: QueueEvents, ID: "a1", DeliveryID: "d3", Function: "EnrichFunction", Error: "PUT /roles/x: 500"},
 	}
 	cl, csrf := s.login(t)
 	_, body := get(t, cl, s.base+"/console/dlq")
@@ -533,7 +533,7 @@ func TestDeadLettersRedriveAndPurge(t *testing.T) {
 		t.Errorf("after purge: %d purges, left %v", s.src.purges, dl)
 	}
 	// Redrive all of the actions queue.
-	post(t, cl, s.base+"/console/dlq/redrive", url.Values{"queue": {"actions"}, "csrf": {csrf}}, nil)
+	post(t, cl, s.base+"/console/dlq/redrive", url.Values{"queue": {"events"}, "csrf": {csrf}}, nil)
 	if s.src.delivered["d3"] != 1 || s.src.delivered["d1"] != 0 {
 		t.Errorf("after redrive all: %v", s.src.delivered)
 	}

@@ -348,8 +348,8 @@ func (c *Console) dlqPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func validQueue(q string) error {
-	if q != QueueWebhooks && q != QueueActions {
-		return fmt.Errorf("no queue %q (webhooks or actions)", q)
+	if q != QueueWebhooks && q != QueueEvents {
+		return fmt.Errorf("no queue %q (webhooks or events)", q)
 	}
 	return nil
 }

@@ -53,7 +53,7 @@ var ErrUnavailable = errors.New("not available here")
 // Queue names of DeadLetter.Queue.
 const (
 	QueueWebhooks = "webhooks" // the webhook queue's dead letters
-	QueueActions  = "actions"  // the events whose actions failed every attempt
+	QueueEvents   = "events"   // the events whose action failed every attempt
 )
 
 // Event is one event on the bus and what became of it.
@@ -107,12 +107,12 @@ type APICall struct {
 
 // DeadLetter is one message in a dead-letter queue.
 type DeadLetter struct {
-	Queue      string // QueueWebhooks or QueueActions
+	Queue      string // QueueWebhooks or QueueEvents
 	ID         string
 	Time       time.Time // when it was sent, or when its event was published
 	Receives   int
 	Error      string
-	Function   string // QueueActions: the action that failed
+	Function   string // QueueEvents: the action that failed
 	DeliveryID string
 	Body       string // the webhook's text, or the event's detail
 }
