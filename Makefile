@@ -37,10 +37,10 @@ browser:
 		|| echo "browser: chromium could not be installed (apt-get install chromium); the console's browser tests will be skipped"
 
 # test: lint, then every package's tests (the AWS wire tests start moto from .venv), then
-# serve and the local pipeline again under the race detector.
+# serve, its observer and the local pipeline again under the race detector.
 test: venv lint browser
 	$(GO) test -count=1 ./...
-	$(GO) test -count=1 -race ./cmd/peerbridge/ ./internal/localpipeline/
+	$(GO) test -count=1 -race ./cmd/peerbridge/ ./internal/serve/... ./internal/observe/ ./internal/localpipeline/
 
 # unit: the fast tests, without .venv, moto or the Lambda emulator: every package whose
 # test binary does not link internal/mototest or internal/rie (those run in `make test`).
@@ -129,8 +129,8 @@ bench:
 	@rm -f .bench-missed .bench-table
 	$(call bench-group,./pkg/peerdom/ ./pkg/eventpattern/,.,,'Parse/BaselineJSONDecode<=2' 'BaselineGoldmark/Parse>=4' $(PARSE_ADVERSARIAL_TARGETS) 'MatchEvent/BaselineDecodeEvent<=0.05' 'Route/BaselineDecodeEvent<=1.5')
 	$(call bench-group,./internal/ingest/ ./internal/worker/,Warm,,'IngestWarm:invoke-µs/sdk-µs<=2' 'WorkerWarm:invoke-µs/baseline-µs<=2.5' 'IngestWarm:invoke-µs' 'IngestWarm:sdk-µs' 'WorkerWarm:billed-ms/baseline-billed-ms' 'WorkerWarm:invoke-µs' 'WorkerWarm:baseline-µs' 'WorkerWarm:billed-ms')
-	$(call bench-group,./cmd/peerbridge/,ServeWebhooks,-benchtime 5000x,'ServeWebhooks:added-p50-ms<=5' 'ServeWebhooks:bare-µs/serve-µs' 'ServeWebhooks:bare-cpu-µs/cpu-µs' 'ServeWebhooks:webhooks/s' 'ServeWebhooks:p50-ms' 'ServeWebhooks:p99-ms' 'ServeWebhooksWithActions:bare-µs/serve-µs' 'ServeWebhooksWithActions:added-p50-ms',3)
-	$(call bench-group,./cmd/peerbridge/,ServeSoak,-benchtime 300000x,'ServeSoak:rss-MB@300k/rss-MB@10k<=1.5' 'ServeSoak:rss-MB@300k' 'ServeSoak:heap-MB@300k',1)
+	$(call bench-group,./internal/serve/,ServeWebhooks,-benchtime 5000x,'ServeWebhooks:added-p50-ms<=5' 'ServeWebhooks:bare-µs/serve-µs' 'ServeWebhooks:bare-cpu-µs/cpu-µs' 'ServeWebhooks:webhooks/s' 'ServeWebhooks:p50-ms' 'ServeWebhooks:p99-ms' 'ServeWebhooksWithActions:bare-µs/serve-µs' 'ServeWebhooksWithActions:added-p50-ms',3)
+	$(call bench-group,./internal/serve/,ServeSoak,-benchtime 300000x,'ServeSoak:rss-MB@300k/rss-MB@10k<=1.5' 'ServeSoak:rss-MB@300k' 'ServeSoak:heap-MB@300k',1)
 	$(call bench-group,./internal/coldstart/,ColdStart,-benchtime 15x -count $(BENCH_COUNT),$(COLDSTART_TARGETS),1)
 	@echo; echo "bench: every figure (median over rounds; rounds' range and count)"; \
 		$(GO) run ./internal/benchratio -show .bench-table; \
@@ -222,8 +222,8 @@ sam-test: sam-lint sam-build
 		$(GO) test -count=1 -tags saminvoke ./internal/samapp/
 	# peerbridge invoke --local: every function with each events/ file, built by its
 	# Makefile target and run under the emulator against serve's twins and sandbox.
-	$(GO) vet -tags saminvoke ./cmd/peerbridge/
-	$(GO) test -count=1 -tags saminvoke -run 'Invoke|Emulated' ./cmd/peerbridge/
+	$(GO) vet -tags saminvoke ./cmd/peerbridge/ ./internal/serve/
+	$(GO) test -count=1 -tags saminvoke -run 'Invoke|Emulated' ./cmd/peerbridge/ ./internal/serve/
 
 test: sam-test
 

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,10 +13,8 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -27,6 +24,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/localaws"
 	"github.com/peerbridge/peerbridge/internal/rie"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
+	"github.com/peerbridge/peerbridge/internal/serve"
 )
 
 // invokeOptions are invoke's flags.
@@ -146,7 +144,7 @@ func invoke(ctx context.Context, opts invokeOptions, stdin io.Reader, stderr io.
 		return nil, fmt.Errorf("the event is not JSON: give a JSON file, e.g. one of events/")
 	}
 
-	var local *localDescription
+	var local *serve.LocalDescription
 	if opts.local {
 		d, stop, err := localTwins(ctx, opts, stderr)
 		if err != nil {
@@ -172,7 +170,7 @@ func invoke(ctx context.Context, opts invokeOptions, stdin io.Reader, stderr io.
 	if err != nil {
 		return nil, err
 	}
-	bootstrap, err := buildFunction(ctx, filepath.Dir(opts.template), fn, stderr)
+	bootstrap, err := serve.BuildFunction(ctx, filepath.Dir(opts.template), fn, stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +200,7 @@ func invoke(ctx context.Context, opts invokeOptions, stdin io.Reader, stderr io.
 // sets no variable the template does not declare); this process's AWS credentials,
 // region and endpoints (Lambda gives the function its role's; profiles are not read);
 // and with --local, the twins' and the sandbox's addresses.
-func invokeEnv(opts invokeOptions, fn samtemplate.Function, local *localDescription) (map[string]string, error) {
+func invokeEnv(opts invokeOptions, fn samtemplate.Function, local *serve.LocalDescription) (map[string]string, error) {
 	env := map[string]string{}
 	for k, v := range fn.Env {
 		env[k] = v
@@ -241,45 +239,9 @@ func invokeEnv(opts invokeOptions, fn samtemplate.Function, local *localDescript
 		}
 	}
 	if local != nil {
-		applyLocal(env, fn, *local)
+		serve.ApplyLocal(env, fn, *local)
 	}
 	return env, nil
-}
-
-// applyLocal points a function's environment at serve's twins and sandbox: AWS at the
-// local AWS endpoint, with the only credentials it accepts; and, among the variables the template
-// declares, the queue, the bus, the Peerdom API and the tokens.
-func applyLocal(env map[string]string, fn samtemplate.Function, local localDescription) {
-	for k := range env {
-		if strings.HasPrefix(k, "AWS_ENDPOINT_URL_") {
-			delete(env, k)
-		}
-	}
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL": local.AWSEndpoint, "AWS_REGION": "us-east-1",
-		"AWS_ACCESS_KEY_ID": local.Creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY": local.Creds.SecretAccessKey, "AWS_SESSION_TOKEN": "",
-	} {
-		env[k] = v
-	}
-	set := func(k, v string) {
-		if _, declared := fn.Env[k]; declared {
-			env[k] = v
-		}
-	}
-	set("QUEUE_URL", local.QueueURL)
-	set("EVENT_BUS_NAME", local.EventBusName)
-	set("PEERDOM_API_URL", local.PeerdomAPIURL)
-	set("IDEMPOTENCY_TABLE", "") // no DynamoDB twin on the wire: every delivery runs
-	if local.PeerdomAPIKey != "" {
-		set("PEERDOM_API_KEY", local.PeerdomAPIKey)
-		set("PEERDOM_API_KEY_PARAMETER", "")
-	}
-	if env["WEBHOOK_TOKENS"] == "" {
-		set("WEBHOOK_TOKENS", local.WebhookToken)
-	}
-	if env["WEBHOOK_TOKENS"] != "" {
-		set("WEBHOOK_TOKEN_SECRET_ID", "") // plain tokens: no secret to read
-	}
 }
 
 // envString is an env.json value as SAM passes it: strings as they are, numbers and
@@ -317,77 +279,21 @@ func samconfigEnvVars(path string) string {
 	return ""
 }
 
-// buildFunction builds fn as `sam build` does, but for this machine's architecture (the
-// emulator runs it natively), into .aws-sam/local-<arch>/<LogicalId>/, and returns its
-// bootstrap. BuildMethod makefile runs the Makefile's build-<LogicalId> target with
-// ARTIFACTS_DIR set, as sam does, and LAMBDA_GOARCH (this project's Makefile's variable
-// for the architecture); go1.x runs go build on CodeUri.
-func buildFunction(ctx context.Context, root string, fn samtemplate.Function, stderr io.Writer) (string, error) {
-	out, err := filepath.Abs(filepath.Join(root, ".aws-sam", "local-"+runtime.GOARCH, fn.LogicalID))
-	if err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", err
-	}
-	var cmd *exec.Cmd
-	switch fn.BuildMethod {
-	case "makefile":
-		cmd = exec.CommandContext(ctx, "make", "--no-print-directory", "build-"+fn.LogicalID, "ARTIFACTS_DIR="+out, "LAMBDA_GOARCH="+runtime.GOARCH)
-	case "go1.x":
-		cmd = exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", filepath.Join(out, "bootstrap"), "./"+strings.TrimPrefix(fn.CodeURI, "./"))
-		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
-	default:
-		return "", fmt.Errorf("%s: Metadata BuildMethod %q: peerbridge builds makefile (a build-%s target writing $(ARTIFACTS_DIR)/bootstrap) and go1.x functions; add one of those", fn.LogicalID, fn.BuildMethod, fn.LogicalID)
-	}
-	cmd.Dir = root
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	if err := cmd.Run(); err != nil {
-		if fn.BuildMethod == "makefile" {
-			return "", fmt.Errorf("building %s: make build-%s: %w (the Makefile needs a build-%s target writing $(ARTIFACTS_DIR)/bootstrap, as README's \"Write your own action\" shows)", fn.LogicalID, fn.LogicalID, err, fn.LogicalID)
-		}
-		return "", fmt.Errorf("building %s: %w", fn.LogicalID, err)
-	}
-	bootstrap := filepath.Join(out, "bootstrap")
-	if _, err := os.Stat(bootstrap); err != nil {
-		return "", fmt.Errorf("building %s wrote no %s: a build target must write $(ARTIFACTS_DIR)/bootstrap", fn.LogicalID, bootstrap)
-	}
-	if err := checkArch(bootstrap); err != nil {
-		return "", fmt.Errorf("%s: %w", fn.LogicalID, err)
-	}
-	return bootstrap, nil
-}
-
-// checkArch refuses an executable built for another architecture, which would fail only
-// at invoke time with "exec format error". A script (any runtime) is not checked.
-func checkArch(path string) error {
-	f, err := elf.Open(path)
-	if err != nil {
-		return nil // not ELF
-	}
-	defer f.Close()
-	want := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[runtime.GOARCH]
-	if want != 0 && f.Machine != want {
-		return fmt.Errorf("the bootstrap is built for %v, this machine runs %s: have the build target honour LAMBDA_GOARCH (GOARCH=$(LAMBDA_GOARCH))", f.Machine, runtime.GOARCH)
-	}
-	return nil
-}
-
 // localTwins finds a running serve's local AWS endpoint, or starts the pipeline in this
 // process for the invocation (its display on stderr), and returns what the function
 // needs to reach it; stop ends what was started, once its work is done.
-func localTwins(ctx context.Context, opts invokeOptions, stderr io.Writer) (localDescription, func(), error) {
-	awsOf := func(i adminInfo) string { return i.AWSEndpoint }
-	_, serves, err := runningServes()
+func localTwins(ctx context.Context, opts invokeOptions, stderr io.Writer) (serve.LocalDescription, func(), error) {
+	awsOf := func(i serve.AdminInfo) string { return i.AWSEndpoint }
+	_, serves, err := serve.RunningServes()
 	if err != nil {
-		return localDescription{}, nil, fmt.Errorf("--local: %w", err)
+		return serve.LocalDescription{}, nil, fmt.Errorf("--local: %w", err)
 	}
-	if opts.localEndpoint != "" || slices.ContainsFunc(serves, func(r runningServe) bool { return r.info.AWSEndpoint != "" }) {
-		r, err := pickServe(opts.localEndpoint, "--local-endpoint", awsOf)
+	if opts.localEndpoint != "" || slices.ContainsFunc(serves, func(r serve.RunningServe) bool { return r.Info.AWSEndpoint != "" }) {
+		r, err := serve.PickServe(opts.localEndpoint, "--local-endpoint", awsOf)
 		if err != nil {
-			return localDescription{}, nil, fmt.Errorf("--local: %w", err)
+			return serve.LocalDescription{}, nil, fmt.Errorf("--local: %w", err)
 		}
-		d, err := fetchLocalDescription(ctx, r.info)
+		d, err := fetchLocalDescription(ctx, r.Info)
 		if err != nil {
 			return d, nil, fmt.Errorf("--local: the serve %s: %w", r, err)
 		}
@@ -395,31 +301,31 @@ func localTwins(ctx context.Context, opts invokeOptions, stderr io.Writer) (loca
 		return d, func() {}, nil
 	}
 	fmt.Fprintln(stderr, "peerbridge invoke: --local: no serve running (make run starts one); starting the twins and the sandbox for this invocation")
-	s, err := startStack(ctx, serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", awsAddr: "127.0.0.1:0",
-		template: opts.template, params: map[string]string{}, logLevel: "warn", noAdminFile: true}, stderr, stderr)
+	s, err := serve.Start(ctx, serve.Options{Addr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0", AWSAddr: "127.0.0.1:0",
+		Template: opts.template, Params: map[string]string{}, LogLevel: "warn", NoAdminFile: true}, stderr, stderr)
 	if err != nil {
-		return localDescription{}, nil, fmt.Errorf("--local: starting the twins: %w", err)
+		return serve.LocalDescription{}, nil, fmt.Errorf("--local: starting the twins: %w", err)
 	}
 	stop := func() {
-		res, err := s.stop(30 * time.Second)
-		if err == nil && res.spilled+res.lost > 0 {
+		res, err := s.Stop(30 * time.Second)
+		if err == nil && res.Spilled+res.Lost > 0 {
 			err = errors.New("work was left undone")
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "peerbridge invoke: --local: %v\n", err)
 		}
 	}
-	return s.local, stop, nil
+	return s.Local(), stop, nil
 }
 
 // fetchLocalDescription asks a serve's local AWS endpoint what a function needs, signed
 // with the credentials of its admin file.
-func fetchLocalDescription(ctx context.Context, info adminInfo) (localDescription, error) {
-	var d localDescription
+func fetchLocalDescription(ctx context.Context, info serve.AdminInfo) (serve.LocalDescription, error) {
+	var d serve.LocalDescription
 	if info.AWS == nil {
 		return d, errors.New("its admin file holds no credentials for the local AWS endpoint: restart that serve")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(info.AWSEndpoint, "/")+localDescriptionPath, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(info.AWSEndpoint, "/")+serve.LocalDescriptionPath, nil)
 	if err != nil {
 		return d, err
 	}

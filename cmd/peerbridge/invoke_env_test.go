@@ -8,6 +8,7 @@ import (
 
 	"github.com/peerbridge/peerbridge/internal/localaws"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
+	"github.com/peerbridge/peerbridge/internal/serve"
 )
 
 // The environment is sam local invoke's: the template's variables, env.json's values for
@@ -39,7 +40,7 @@ func TestInvokeEnvIsSamLocalInvokes(t *testing.T) {
 		t.Error("a variable the template does not declare was set")
 	}
 
-	env, err = invokeEnv(opts, fn, &localDescription{AWSEndpoint: "http://127.0.0.1:3002", QueueURL: "http://127.0.0.1:3002/000000000000/q", EventBusName: "b",
+	env, err = invokeEnv(opts, fn, &serve.LocalDescription{AWSEndpoint: "http://127.0.0.1:3002", QueueURL: "http://127.0.0.1:3002/000000000000/q", EventBusName: "b",
 		Creds: localaws.Credentials{AccessKeyID: "PBLOCALKEY", SecretAccessKey: "serve-secret"}})
 	if err != nil {
 		t.Fatal(err)

@@ -18,13 +18,15 @@ import (
 	"time"
 
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
+	"github.com/peerbridge/peerbridge/internal/serve"
+	"github.com/peerbridge/peerbridge/internal/serve/servetest"
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
 // localStack is a serve stack for invoke --local to reach, with every bus event kept.
 type localStack struct {
-	*stack
+	*serve.Stack
 	mu     sync.Mutex
 	events []membus.Event
 }
@@ -32,18 +34,18 @@ type localStack struct {
 func startLocalStack(t *testing.T) *localStack {
 	t.Helper()
 	ls := &localStack{}
-	t.Setenv(adminDirEnv, t.TempDir()) // invoke --local finds the serve's credentials there
-	s, err := startStack(context.Background(), serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", awsAddr: "127.0.0.1:0",
-		token: "serve-token", template: filepath.Join("..", "..", "template.yaml"), params: map[string]string{}, logLevel: "error",
-		busHook: func(b *membus.Bus) {
+	t.Setenv(serve.AdminDirEnv, t.TempDir()) // invoke --local finds the serve's credentials there
+	s, err := serve.Start(context.Background(), serve.Options{Addr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0", AWSAddr: "127.0.0.1:0",
+		Token: "serve-token", Template: filepath.Join("..", "..", "template.yaml"), Params: map[string]string{}, LogLevel: "error",
+		BusHook: func(b *membus.Bus) {
 			b.Subscribe(func(e membus.Event) { ls.mu.Lock(); ls.events = append(ls.events, e); ls.mu.Unlock() })
-		}}, &syncBuffer{}, &syncBuffer{})
+		}}, &servetest.SyncBuffer{}, &servetest.SyncBuffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ls.stack = s
+	ls.Stack = s
 	t.Cleanup(func() {
-		if err := s.shutdown(ctxTimeout(t, 30*time.Second)); err != nil {
+		if err := s.Shutdown(ctxTimeout(t, 30*time.Second)); err != nil {
 			t.Error(err)
 		}
 	})
@@ -60,7 +62,7 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 // returns the bus's events so far.
 func (ls *localStack) drained(t *testing.T) []membus.Event {
 	t.Helper()
-	if err := ls.pipeline.Drain(ctxTimeout(t, 30*time.Second)); err != nil {
+	if err := ls.Drain(ctxTimeout(t, 30*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	ls.mu.Lock()
@@ -74,7 +76,7 @@ func invokeLocal(t *testing.T, ls *localStack, function, file string) []byte {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"invoke", function, "--event", filepath.Join("..", "..", file), "--local",
-		"--local-endpoint", ls.local.AWSEndpoint, "--template", filepath.Join("..", "..", "template.yaml")}, nil, &stdout, &stderr)
+		"--local-endpoint", ls.Local().AWSEndpoint, "--template", filepath.Join("..", "..", "template.yaml")}, nil, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("invoke %s %s: exit %d\n%s", function, file, code, stderr.String())
 	}
@@ -208,13 +210,13 @@ func TestInvokeLocalActionsEveryFile(t *testing.T) {
 				t.Fatalf("answer %s", answer)
 			}
 			evs := ls.drained(t)
-			sb := ls.sandbox
+			sb := ls.Sandbox()
 			switch name {
 			case "onboard-peer/peer-created":
 				holds := func() int {
 					n := 0
 					for _, h := range sb.Holders() {
-						if h.PeerID == webhooksamples.PeerID && h.RoleID == sandboxOnboardingRoleID {
+						if h.PeerID == webhooksamples.PeerID && h.RoleID == serve.SandboxOnboardingRoleID {
 							n++
 						}
 					}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/peerbridge/peerbridge/internal/repo"
+	"github.com/peerbridge/peerbridge/internal/serve"
 )
 
 // TestMakeRunExitsZeroOnCtrlC: `make run` in a terminal, then Ctrl-C (the terminal's
@@ -27,7 +28,7 @@ func TestMakeRunExitsZeroOnCtrlC(t *testing.T) {
 	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "run",
 		"ARGS=--addr 127.0.0.1:0 --sandbox-addr 127.0.0.1:0 --aws-addr= --admin-addr= --reconcile-every 0")
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), adminDirEnv+"="+t.TempDir(), "XDG_STATE_HOME="+t.TempDir()) // not the user's files
+	cmd.Env = append(os.Environ(), serve.AdminDirEnv+"="+t.TempDir(), "XDG_STATE_HOME="+t.TempDir()) // not the user's files
 	f, err := pty.Start(cmd)
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -17,22 +16,24 @@ import (
 	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
 	"github.com/peerbridge/peerbridge/internal/operate"
+	"github.com/peerbridge/peerbridge/internal/serve"
+	"github.com/peerbridge/peerbridge/internal/serve/servetest"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
 )
 
 // startAdminStack starts serve with its admin endpoint on a free loopback port, its
 // admin file in a temporary directory (PEERBRIDGE_ADMIN_DIR, as the CLI reads it), and
 // a bus that fails every PutEvents while busDown is set.
-func startAdminStack(t *testing.T, busDown *atomic.Bool) (*stack, string) {
+func startAdminStack(t *testing.T, busDown *atomic.Bool) (*serve.Stack, string) {
 	t.Helper()
-	t.Setenv(adminDirEnv, t.TempDir())
+	t.Setenv(serve.AdminDirEnv, t.TempDir())
 	eventsOut := filepath.Join(t.TempDir(), "events.jsonl")
-	out := &syncBuffer{}
-	opts := serveOptions{
-		addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", adminAddr: "127.0.0.1:0", token: "test-token",
-		template: filepath.Join("..", "..", "template.yaml"), eventsOut: eventsOut, logLevel: "error",
-		drainFor: 20 * time.Second,
-		busHook: func(b *membus.Bus) {
+	out := &servetest.SyncBuffer{}
+	opts := serve.Options{
+		Addr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", Token: "test-token",
+		Template: filepath.Join("..", "..", "template.yaml"), EventsOut: eventsOut, LogLevel: "error",
+		DrainFor: 20 * time.Second,
+		BusHook: func(b *membus.Bus) {
 			b.FailCall = func([]bus.Entry) error {
 				if busDown.Load() {
 					return errors.New("injected: the bus is unreachable")
@@ -41,19 +42,19 @@ func startAdminStack(t *testing.T, busDown *atomic.Bool) (*stack, string) {
 			}
 		},
 	}
-	s, err := startStack(context.Background(), opts, out, out)
+	s, err := serve.Start(context.Background(), opts, out, out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		s.shutdown(ctx)
-		if _, err := os.Stat(s.adminFile); !os.IsNotExist(err) {
+		s.Shutdown(ctx)
+		if _, err := os.Stat(s.AdminFile()); !os.IsNotExist(err) {
 			t.Errorf("the admin file is still there after shutdown: %v", err)
 		}
 	})
-	if s.adminFile == "" || !strings.Contains(out.String(), s.adminFile) {
+	if s.AdminFile() == "" || !strings.Contains(out.String(), s.AdminFile()) {
 		t.Errorf("serve does not say where its admin file is:\n%s", out)
 	}
 	return s, eventsOut
@@ -67,12 +68,12 @@ func TestServeAdminDeadLetterRedrive(t *testing.T) {
 	var busDown atomic.Bool
 	busDown.Store(true)
 	s, eventsOut := startAdminStack(t, &busDown)
-	sendKind(t, s, "peer-created")
+	servetest.SendKind(t, s.WebhookURL(), "peer-created")
 	// A queue message that is no envelope: the worker can never publish it.
-	if err := s.pipeline.Queue.Send(context.Background(), "not an envelope"); err != nil {
+	if err := s.Pipeline().Queue.Send(context.Background(), "not an envelope"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "two dead letters", func() bool { return len(s.pipeline.Queue.DeadLetters()) == 2 })
+	servetest.WaitFor(t, "two dead letters", func() bool { return len(s.Pipeline().Queue.DeadLetters()) == 2 })
 
 	code, stdout, stderr := runCLI(t, "", "dlq", "list", "--local")
 	if code != 0 {
@@ -128,20 +129,20 @@ func TestServeAdminDeadLetterRedrive(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := s.pipeline.Drain(ctx); err != nil {
+	if err := s.Pipeline().Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.sandbox.WaitWebhooks(ctx); err != nil {
+	if err := s.Sandbox().WaitWebhooks(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.pipeline.Drain(ctx); err != nil {
+	if err := s.Pipeline().Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := os.ReadFile(eventsOut)
 	if n := strings.Count(string(raw), `"detail-type":"Peer Created"`); n != 1 {
 		t.Errorf("the redriven webhook made %d Peer Created events, want 1", n)
 	}
-	dead := s.pipeline.Queue.DeadLetters()
+	dead := s.Pipeline().Queue.DeadLetters()
 	if len(dead) != 1 || dead[0].ID != junk.MessageID {
 		t.Errorf("after redrive the dead letters are %+v, want only the non-envelope", dead)
 	}
@@ -157,8 +158,8 @@ func TestServeAdminDeadLetterRedrive(t *testing.T) {
 func TestServeAdminRefuses(t *testing.T) {
 	var busDown atomic.Bool
 	s, _ := startAdminStack(t, &busDown)
-	for _, auth := range []string{"", "Bearer wrong", "Bearer " + s.adminToken + "x"} {
-		req, _ := http.NewRequest(http.MethodGet, s.adminURL+"/status", nil)
+	for _, auth := range []string{"", "Bearer wrong", "Bearer " + readAdminInfo(t, s.AdminFile()).Token + "x"} {
+		req, _ := http.NewRequest(http.MethodGet, s.AdminURL()+"/status", nil)
 		if auth != "" {
 			req.Header.Set("Authorization", auth)
 		}
@@ -173,7 +174,7 @@ func TestServeAdminRefuses(t *testing.T) {
 	}
 
 	// Not reachable through this machine's other addresses.
-	_, port, _ := net.SplitHostPort(strings.TrimPrefix(s.adminURL, "http://"))
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(s.AdminURL(), "http://"))
 	addrs, _ := net.InterfaceAddrs()
 	for _, a := range addrs {
 		ip, _, _ := net.ParseCIDR(a.String())
@@ -185,16 +186,11 @@ func TestServeAdminRefuses(t *testing.T) {
 			t.Errorf("the admin endpoint answers on %s", ip)
 		}
 	}
-	for _, addr := range []string{"0.0.0.0:0", ":0", "192.0.2.1:3003"} {
-		if _, err := listenAdmin(net.Listen, addr); err == nil || !strings.Contains(err.Error(), "loopback") {
-			t.Errorf("--admin-addr %s: %v, want a refusal naming loopback", addr, err)
-		}
-	}
 
 	// The admin file with a wrong token: refused, and the token is never printed.
-	dir := os.Getenv(adminDirEnv)
-	raw, _ := os.ReadFile(s.adminFile)
-	var info adminInfo
+	dir := os.Getenv(serve.AdminDirEnv)
+	raw, _ := os.ReadFile(s.AdminFile())
+	var info serve.AdminInfo
 	json.Unmarshal(raw, &info)
 	wrongDir := t.TempDir()
 	wrong := filepath.Join(wrongDir, "admin-wrong.json")
@@ -202,14 +198,14 @@ func TestServeAdminRefuses(t *testing.T) {
 	bad.Token = "not-the-token-0123456789"
 	b, _ := json.Marshal(bad)
 	os.WriteFile(wrong, b, 0o600)
-	t.Setenv(adminDirEnv, wrongDir)
+	t.Setenv(serve.AdminDirEnv, wrongDir)
 	code, stdout, stderr := runCLI(t, "", "status", "--local")
 	if code != 1 || !strings.Contains(stderr, "refused the token") || strings.Contains(stdout+stderr, bad.Token) || strings.Contains(stdout+stderr, info.Token) {
 		t.Errorf("status --local with a wrong token: %d %q %q", code, stdout, stderr)
 	}
 
 	// No serve: no admin file, or one left by a serve that has stopped.
-	t.Setenv(adminDirEnv, t.TempDir())
+	t.Setenv(serve.AdminDirEnv, t.TempDir())
 	if code, _, stderr := runCLI(t, "", "dlq", "list", "--local"); code != 1 || !strings.Contains(stderr, "no serve is running") || !strings.Contains(stderr, "make run") {
 		t.Errorf("dlq list --local with no serve: %d %s", code, stderr)
 	}
@@ -219,11 +215,11 @@ func TestServeAdminRefuses(t *testing.T) {
 	ln.Close()
 	b, _ = json.Marshal(stale)
 	os.WriteFile(wrong, b, 0o600)
-	t.Setenv(adminDirEnv, wrongDir)
+	t.Setenv(serve.AdminDirEnv, wrongDir)
 	if code, _, stderr := runCLI(t, "", "status", "--local"); code != 1 || !strings.Contains(stderr, "no serve answers") || !strings.Contains(stderr, "make run") {
 		t.Errorf("status --local with a stopped serve: %d %s", code, stderr)
 	}
-	t.Setenv(adminDirEnv, dir)
+	t.Setenv(serve.AdminDirEnv, dir)
 }
 
 // TestServeAdminEventRedrive: an action that fails every retry dead-letters its event;
@@ -233,9 +229,9 @@ func TestServeAdminEventRedrive(t *testing.T) {
 	var busDown atomic.Bool
 	s, _ := startAdminStack(t, &busDown)
 	// Onboarding's write fails on its attempt and both retries (template: 2).
-	s.sandbox.InjectFault(peerdomtest.Fault{Method: http.MethodPost, Path: "/roles", Status: http.StatusBadRequest, Times: 3})
-	sendKind(t, s, "peer-created")
-	waitFor(t, "a dead action event", func() bool { return len(s.pipeline.DeadActions()) == 1 })
+	s.Sandbox().InjectFault(peerdomtest.Fault{Method: http.MethodPost, Path: "/roles", Status: http.StatusBadRequest, Times: 3})
+	servetest.SendKind(t, s.WebhookURL(), "peer-created")
+	servetest.WaitFor(t, "a dead action event", func() bool { return len(s.Pipeline().DeadActions()) == 1 })
 
 	code, stdout, stderr := runCLI(t, "", "dlq", "list", "--local", "--queue", "events", "--json")
 	var letters []operate.DeadLetter
@@ -258,43 +254,20 @@ func TestServeAdminEventRedrive(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "Handed 1 ") {
 		t.Fatalf("dlq redrive --local --queue events: %d %s %s", code, stdout, stderr)
 	}
-	waitFor(t, "the redriven action", func() bool {
-		return s.counts.actionsDone.Load() > int64(done)
+	servetest.WaitFor(t, "the redriven action", func() bool {
+		_, out, _ := runCLI(t, "", "status", "--local", "--json")
+		var now operate.Status
+		return json.Unmarshal([]byte(out), &now) == nil && now.LastHour["ActionsDone"] > done
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := s.pipeline.Drain(ctx); err != nil {
+	if err := s.Pipeline().Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(s.pipeline.DeadActions()); n != 0 {
+	if n := len(s.Pipeline().DeadActions()); n != 0 {
 		t.Errorf("%d dead action events after the redrive, want 0", n)
 	}
-	if w := s.sandbox.Writes(); len(w) != 1 {
+	if w := s.Sandbox().Writes(); len(w) != 1 {
 		t.Errorf("the sandbox has %d writes after the redrive, want onboarding's one: %+v", len(w), w)
-	}
-}
-
-// TestReasonsForgetTheOldest: past maxReasons, the oldest worker error is forgotten and
-// every newer one kept; a reason noted again for a known message keeps its place.
-func TestReasonsForgetTheOldest(t *testing.T) {
-	c := newCounters()
-	for i := range maxReasons {
-		c.noteReason(fmt.Sprint("m", i), "first")
-	}
-	c.noteReason("m0", "again") // known: nothing is forgotten
-	if got := c.reason("m0"); got != "again" {
-		t.Fatalf("m0 = %q, want the newer reason", got)
-	}
-	c.noteReason("new", "x")
-	if got := c.reason("m0"); got != "" {
-		t.Errorf("m0, the oldest, is still kept: %q", got)
-	}
-	for _, id := range []string{"m1", fmt.Sprint("m", maxReasons-1), "new"} {
-		if c.reason(id) == "" {
-			t.Errorf("%s was forgotten", id)
-		}
-	}
-	if len(c.reasons) != maxReasons || len(c.reasonOrder) != maxReasons {
-		t.Errorf("kept %d reasons (%d in order), want %d", len(c.reasons), len(c.reasonOrder), maxReasons)
 	}
 }

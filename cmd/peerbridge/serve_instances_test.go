@@ -13,34 +13,36 @@ import (
 	"testing"
 
 	"github.com/peerbridge/peerbridge/internal/localaws"
+	"github.com/peerbridge/peerbridge/internal/serve"
+	"github.com/peerbridge/peerbridge/internal/serve/servetest"
 )
 
 // startInstance starts a serve with its admin and local AWS endpoints on free loopback
 // ports (the admin files in $PEERBRIDGE_ADMIN_DIR, set by the caller).
-func startInstance(t *testing.T) (*stack, *syncBuffer) {
+func startInstance(t *testing.T) (*serve.Stack, *servetest.SyncBuffer) {
 	t.Helper()
-	out := &syncBuffer{}
-	s, err := startStack(context.Background(), serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", awsAddr: "127.0.0.1:0", adminAddr: "127.0.0.1:0",
-		token: "instance-token", template: filepath.Join("..", "..", "template.yaml"), logLevel: "error", noActions: true}, out, out)
+	out := &servetest.SyncBuffer{}
+	s, err := serve.Start(context.Background(), serve.Options{Addr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0", AWSAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
+		Token: "instance-token", Template: filepath.Join("..", "..", "template.yaml"), LogLevel: "error", NoActions: true}, out, out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	stopped := false
 	t.Cleanup(func() {
 		if !stopped {
-			s.shutdown(context.Background())
+			s.Shutdown(context.Background())
 		}
 	})
 	return s, out
 }
 
-func readAdminInfo(t *testing.T, file string) adminInfo {
+func readAdminInfo(t *testing.T, file string) serve.AdminInfo {
 	t.Helper()
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var info adminInfo
+	var info serve.AdminInfo
 	if err := json.Unmarshal(raw, &info); err != nil {
 		t.Fatal(err)
 	}
@@ -51,18 +53,18 @@ func readAdminInfo(t *testing.T, file string) adminInfo {
 // the request is signed with the admin file's credentials and addressed to its own
 // address; a non-loopback --aws-addr is refused at start.
 func TestServeLocalAWSIsClosed(t *testing.T) {
-	t.Setenv(adminDirEnv, t.TempDir())
+	t.Setenv(serve.AdminDirEnv, t.TempDir())
 	s, _ := startInstance(t)
-	info := readAdminInfo(t, s.adminFile)
-	if info.AWS == nil || info.AWSEndpoint != s.local.AWSEndpoint {
-		t.Fatalf("the admin file has no credentials for %s: %+v", s.local.AWSEndpoint, info)
+	info := readAdminInfo(t, s.AdminFile())
+	if info.AWS == nil || info.AWSEndpoint != s.Local().AWSEndpoint {
+		t.Fatalf("the admin file has no credentials for %s: %+v", s.Local().AWSEndpoint, info)
 	}
-	if fi, _ := os.Stat(s.adminFile); fi.Mode().Perm() != 0o600 {
+	if fi, _ := os.Stat(s.AdminFile()); fi.Mode().Perm() != 0o600 {
 		t.Errorf("admin file mode %v, want 0600", fi.Mode().Perm())
 	}
-	secrets := []string{"instance-token", s.sandbox.Config().APIKey}
+	secrets := []string{"instance-token", s.Sandbox().Config().APIKey}
 	get := func(host string, creds *localaws.Credentials) (int, string) {
-		req, _ := http.NewRequest(http.MethodGet, s.local.AWSEndpoint+localDescriptionPath, nil)
+		req, _ := http.NewRequest(http.MethodGet, s.Local().AWSEndpoint+serve.LocalDescriptionPath, nil)
 		if host != "" {
 			req.Host = host
 		}
@@ -113,8 +115,8 @@ func TestServeLocalAWSIsClosed(t *testing.T) {
 	}
 
 	for _, addr := range []string{"0.0.0.0:0", ":0", "192.0.2.1:3002"} {
-		_, err := startStack(context.Background(), serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", awsAddr: addr,
-			template: filepath.Join("..", "..", "template.yaml"), logLevel: "error", noActions: true}, io.Discard, io.Discard)
+		_, err := serve.Start(context.Background(), serve.Options{Addr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0", AWSAddr: addr,
+			Template: filepath.Join("..", "..", "template.yaml"), LogLevel: "error", NoActions: true}, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "--aws-addr") || !strings.Contains(err.Error(), "loopback") {
 			t.Errorf("--aws-addr %s: %v, want a refusal naming --aws-addr and loopback", addr, err)
 		}
@@ -126,15 +128,15 @@ func TestServeLocalAWSIsClosed(t *testing.T) {
 // --local names the serve it would post to.
 func TestServeInstancesApart(t *testing.T) {
 	dir := t.TempDir()
-	t.Setenv(adminDirEnv, dir)
+	t.Setenv(serve.AdminDirEnv, dir)
 	a, outA := startInstance(t)
 	b, _ := startInstance(t)
-	if a.adminFile == b.adminFile {
-		t.Fatalf("both serves wrote %s", a.adminFile)
+	if a.AdminFile() == b.AdminFile() {
+		t.Fatalf("both serves wrote %s", a.AdminFile())
 	}
-	addrA, addrB := strings.TrimPrefix(a.adminURL, "http://"), strings.TrimPrefix(b.adminURL, "http://")
-	if !strings.Contains(filepath.Base(a.adminFile), strings.ReplaceAll(addrA, ":", "_")) {
-		t.Errorf("admin file %s is not named by its address %s", a.adminFile, addrA)
+	addrA, addrB := strings.TrimPrefix(a.AdminURL(), "http://"), strings.TrimPrefix(b.AdminURL(), "http://")
+	if !strings.Contains(filepath.Base(a.AdminFile()), strings.ReplaceAll(addrA, ":", "_")) {
+		t.Errorf("admin file %s is not named by its address %s", a.AdminFile(), addrA)
 	}
 	code, _, stderr := runCLI(t, "", "status", "--local")
 	if code != 1 || !strings.Contains(stderr, "2 serves are running") || !strings.Contains(stderr, addrA) || !strings.Contains(stderr, addrB) || !strings.Contains(stderr, "--admin-addr") {
@@ -145,7 +147,7 @@ func TestServeInstancesApart(t *testing.T) {
 		t.Errorf("dlq list --local with two serves: %d %s", code, stderr)
 	}
 	// Each answers when named: serve b got 1 webhook, a none.
-	resp, err := http.Post(b.webhookURL, "application/json", strings.NewReader(`{"text":"**Test** webhook"}`))
+	resp, err := http.Post(b.WebhookURL(), "application/json", strings.NewReader(`{"text":"**Test** webhook"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,19 +172,19 @@ func TestServeInstancesApart(t *testing.T) {
 	if _, err := localTwinsFor(t, ""); err == nil || !strings.Contains(err.Error(), "--local-endpoint") {
 		t.Errorf("invoke --local with two serves: %v, want a question naming --local-endpoint", err)
 	}
-	msg, err := localTwinsFor(t, b.local.AWSEndpoint)
-	if err != nil || !strings.Contains(msg, strings.TrimPrefix(b.local.AWSEndpoint, "http://")) || !strings.Contains(msg, addrB) {
+	msg, err := localTwinsFor(t, b.Local().AWSEndpoint)
+	if err != nil || !strings.Contains(msg, strings.TrimPrefix(b.Local().AWSEndpoint, "http://")) || !strings.Contains(msg, addrB) {
 		t.Errorf("invoke --local --local-endpoint b: %q %v, want it to name serve b", msg, err)
 	}
 
 	// Stopping a leaves b's file; status --local then picks b alone.
-	if err := a.shutdown(context.Background()); err != nil {
+	if err := a.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(a.adminFile); !os.IsNotExist(err) {
+	if _, err := os.Stat(a.AdminFile()); !os.IsNotExist(err) {
 		t.Errorf("a's admin file is still there: %v", err)
 	}
-	if _, err := os.Stat(b.adminFile); err != nil {
+	if _, err := os.Stat(b.AdminFile()); err != nil {
 		t.Errorf("stopping a removed b's admin file: %v", err)
 	}
 	code, stdout, stderr := runCLI(t, "", "status", "--local", "--json")
@@ -207,7 +209,7 @@ func localTwinsFor(t *testing.T, endpoint string) (string, error) {
 
 // Every busy port is named with its flag, at once, before anything is built.
 func TestServeNamesEveryBusyPort(t *testing.T) {
-	t.Setenv(adminDirEnv, t.TempDir())
+	t.Setenv(serve.AdminDirEnv, t.TempDir())
 	var busy []string
 	for range 3 {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -217,8 +219,8 @@ func TestServeNamesEveryBusyPort(t *testing.T) {
 		defer ln.Close()
 		busy = append(busy, ln.Addr().String())
 	}
-	_, err := startStack(context.Background(), serveOptions{addr: busy[0], sandboxAddr: "127.0.0.1:0", awsAddr: busy[1], adminAddr: busy[2],
-		template: filepath.Join("..", "..", "template.yaml"), logLevel: "error"}, io.Discard, io.Discard)
+	_, err := serve.Start(context.Background(), serve.Options{Addr: busy[0], SandboxAddr: "127.0.0.1:0", AWSAddr: busy[1], AdminAddr: busy[2],
+		Template: filepath.Join("..", "..", "template.yaml"), LogLevel: "error"}, io.Discard, io.Discard)
 	if err == nil {
 		t.Fatal("serve started on busy ports")
 	}
@@ -236,7 +238,7 @@ func TestServeNamesEveryBusyPort(t *testing.T) {
 // there is replaced, its target untouched.
 func TestAdminFileNotWrittenThroughSymlinks(t *testing.T) {
 	dir := t.TempDir()
-	t.Setenv(adminDirEnv, dir)
+	t.Setenv(serve.AdminDirEnv, dir)
 	victim := filepath.Join(t.TempDir(), "victim")
 	os.WriteFile(victim, []byte("keep"), 0o644)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -245,22 +247,22 @@ func TestAdminFileNotWrittenThroughSymlinks(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	file := filepath.Join(dir, adminFileName(addr, ""))
+	file := filepath.Join(dir, serve.AdminFileName(addr, ""))
 	if err := os.Symlink(victim, file+".tmp"); err != nil {
 		t.Fatal(err)
 	}
-	out := &syncBuffer{}
-	s, err := startStack(context.Background(), serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", adminAddr: addr,
-		template: filepath.Join("..", "..", "template.yaml"), logLevel: "error", noActions: true}, out, out)
+	out := &servetest.SyncBuffer{}
+	s, err := serve.Start(context.Background(), serve.Options{Addr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0", AdminAddr: addr,
+		Template: filepath.Join("..", "..", "template.yaml"), LogLevel: "error", NoActions: true}, out, out)
 	if err != nil {
 		t.Skipf("the admin port was taken meanwhile: %v", err)
 	}
-	defer s.shutdown(context.Background())
+	defer s.Shutdown(context.Background())
 	if got, _ := os.ReadFile(victim); string(got) != "keep" {
 		t.Errorf("the symlink's target was written: %q", got)
 	}
-	if s.adminFile != file || readAdminInfo(t, file).Token == "" {
-		t.Errorf("admin file %s not written (serve says %s):\n%s", file, s.adminFile, out)
+	if s.AdminFile() != file || readAdminInfo(t, file).Token == "" {
+		t.Errorf("admin file %s not written (serve says %s):\n%s", file, s.AdminFile(), out)
 	}
 	if fi, err := os.Lstat(file); err != nil || fi.Mode()&os.ModeSymlink != 0 || fi.Mode().Perm() != 0o600 {
 		t.Errorf("admin file: %v %v", fi.Mode(), err)
@@ -268,24 +270,17 @@ func TestAdminFileNotWrittenThroughSymlinks(t *testing.T) {
 	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
 		t.Errorf("admin dir mode %v, want 0700", fi.Mode().Perm())
 	}
-	// A symlinked directory is refused.
-	real := t.TempDir()
-	link := filepath.Join(t.TempDir(), "link")
-	os.Symlink(real, link)
-	if err := writePrivateFile(filepath.Join(link, "x.json"), []byte("{}")); err == nil {
-		t.Error("wrote through a symlinked directory")
-	}
 }
 
 // The admin endpoint and the sandbox refuse a request naming another host (DNS
 // rebinding), even with the right token or key.
 func TestServeAdminAndSandboxCheckHost(t *testing.T) {
-	t.Setenv(adminDirEnv, t.TempDir())
+	t.Setenv(serve.AdminDirEnv, t.TempDir())
 	s, _ := startInstance(t)
-	info := readAdminInfo(t, s.adminFile)
+	info := readAdminInfo(t, s.AdminFile())
 	for _, c := range []struct{ url, header, value string }{
-		{s.adminURL + "/status", "Authorization", "Bearer " + info.Token},
-		{s.sandboxURL + "/roles", "X-Api-Key", s.sandbox.Config().APIKey},
+		{s.AdminURL() + "/status", "Authorization", "Bearer " + info.Token},
+		{s.SandboxURL() + "/roles", "X-Api-Key", s.Sandbox().Config().APIKey},
 	} {
 		u, _ := url.Parse(c.url)
 		for host, want := range map[string]int{u.Host: http.StatusOK, "localhost:" + u.Port(): http.StatusOK, "attacker.example:" + u.Port(): http.StatusForbidden} {

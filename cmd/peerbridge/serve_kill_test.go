@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerbridge/peerbridge/internal/serve/servetest"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
 )
@@ -43,15 +44,15 @@ func init() {
 type serveChild struct {
 	cmd      *exec.Cmd
 	endpoint string
-	stdout   *syncBuffer
-	stderr   *syncBuffer
+	stdout   *servetest.SyncBuffer
+	stderr   *servetest.SyncBuffer
 	exited   chan struct{}
 	exitErr  error
 }
 
 func startServeChild(t *testing.T, args ...string) *serveChild {
 	t.Helper()
-	c := &serveChild{stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	c := &serveChild{stdout: &servetest.SyncBuffer{}, stderr: &servetest.SyncBuffer{}, exited: make(chan struct{})}
 	c.cmd = exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0", "--aws-addr", "", "--admin-addr", "",
 		"--reconcile-every", "0", "--log-level", "error", "--template", filepath.Join("..", "..", "template.yaml")}, args...)...)
 	c.cmd.Env = append(os.Environ(), childEnv+"=1")
@@ -90,38 +91,8 @@ func (c *serveChild) wait(t *testing.T, d time.Duration) {
 	case <-time.After(d):
 		c.cmd.Process.Kill()
 		<-c.exited
-		t.Fatalf("serve did not exit within %s; stdout: %s", d, lastLines(c.stdout.String(), 10))
+		t.Fatalf("serve did not exit within %s; stdout: %s", d, servetest.LastLines(c.stdout.String(), 10))
 	}
-}
-
-// roleText is a Role Created webhook about the role with this id.
-func roleText(id string, i int) string {
-	return "**[Role](https://app.peerdom.org/acme/map/3f2b6a1e-9c4d-4e8a-b1f0-2a7c5d9e8b11/role/" + id + ")** was created\n\n" +
-		"**Author:** Jane Doe (jane@example.com)\n\n" + fmt.Sprintf("**Name:** Role %d\n**Map:** Main map", i)
-}
-
-func killRoleID(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
-
-// busEvents reads the Role Created events of an --events-out file: delivery id -> count,
-// and role id -> delivery ids. A line cut short by a kill is skipped.
-func busEvents(t *testing.T, name string) (perDelivery map[string]int) {
-	t.Helper()
-	perDelivery = map[string]int{}
-	b, err := os.ReadFile(name)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		var ev struct {
-			DetailType string              `json:"detail-type"`
-			Detail     struct{ ID string } `json:"detail"`
-		}
-		if json.Unmarshal([]byte(line), &ev) != nil || ev.DetailType != "Role Created" {
-			continue
-		}
-		perDelivery[ev.Detail.ID]++
-	}
-	return perDelivery
 }
 
 // TestServeKill9Durable: serve, as a child process, is loaded with Role Created webhooks
@@ -143,7 +114,7 @@ func TestServeKill9Durable(t *testing.T) {
 	sandbox := peerdomtest.New(peerdomtest.Config{})
 	defer sandbox.Close()
 	for i := range total {
-		sandbox.AddRole(peerdomapi.Role{ID: killRoleID(i), Name: fmt.Sprintf("Role %d", i)})
+		sandbox.AddRole(peerdomapi.Role{ID: servetest.RoleID(i), Name: fmt.Sprintf("Role %d", i)})
 	}
 	// A slower Peerdom, so that actions fall behind and are pending when a kill comes.
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -157,7 +128,7 @@ func TestServeKill9Durable(t *testing.T) {
 	eventsOut := filepath.Join(dir, "events.jsonl")
 	args := []string{"--data-dir", filepath.Join(dir, "data"), "--events-out", eventsOut, "--token", "kill-token",
 		"--peerdom-url", api.URL + peerdomtest.APIPrefix,
-		"--param", "OnboardingRoleIds=" + killRoleID(0), "--param", `RoleDefaults={"Purpose":"To be defined"}`,
+		"--param", "OnboardingRoleIds=" + servetest.RoleID(0), "--param", `RoleDefaults={"Purpose":"To be defined"}`,
 		"--max-pending-actions", "100", "--max-backlog", "400", "--drain-timeout", "60s"}
 
 	var (
@@ -181,7 +152,7 @@ func TestServeKill9Durable(t *testing.T) {
 						return
 					}
 					for {
-						body, _ := json.Marshal(map[string]string{"text": roleText(killRoleID(i), i)})
+						body, _ := json.Marshal(map[string]string{"text": servetest.RoleText(servetest.RoleID(i), i)})
 						resp, err := client.Post(endpoint, "application/json", bytes.NewReader(body))
 						if err != nil {
 							cut.Add(1) // the process is gone: maybe stored, never acknowledged
@@ -243,15 +214,15 @@ func TestServeKill9Durable(t *testing.T) {
 			t.Fatalf("round %d: serve ended with %v, not by SIGKILL", round, c.exitErr)
 		}
 		// What was in flight at the kill.
-		onBus := busEvents(t, eventsOut)
-		written := writesPerRole(sandbox)
+		onBus := servetest.BusEvents(t, eventsOut)
+		written := servetest.WritesPerRole(sandbox)
 		mu.Lock()
 		qStage, aStage := 0, 0
 		for id, i := range accepted {
 			switch {
 			case onBus[id] == 0:
 				qStage++
-			case written[killRoleID(i)] == 0:
+			case written[servetest.RoleID(i)] == 0:
 				aStage++
 			}
 		}
@@ -261,8 +232,8 @@ func TestServeKill9Durable(t *testing.T) {
 		t.Logf("round %d: killed after %d acknowledged this round; at the kill %d acknowledged not on the bus, %d on the bus with the action not written", round, killAt, qStage, aStage)
 	}
 
-	onBus := busEvents(t, eventsOut)
-	written := writesPerRole(sandbox)
+	onBus := servetest.BusEvents(t, eventsOut)
+	written := servetest.WritesPerRole(sandbox)
 	mu.Lock()
 	defer mu.Unlock()
 	var delivered, duplicated, lost int
@@ -287,7 +258,7 @@ func TestServeKill9Durable(t *testing.T) {
 	}
 	var wroteOnce, wroteTwice, notWritten int
 	for i := range total {
-		switch n := written[killRoleID(i)]; {
+		switch n := written[servetest.RoleID(i)]; {
 		case n > 1:
 			wroteTwice++
 		case n == 1:
@@ -307,16 +278,4 @@ func TestServeKill9Durable(t *testing.T) {
 	if notOnBusAtKill == 0 || actionPendingAtKill == 0 || restoredRuns == 0 {
 		t.Errorf("the kills did not land mid-flight: %d acknowledged not on the bus, %d actions pending, %d runs restored work", notOnBusAtKill, actionPendingAtKill, restoredRuns)
 	}
-}
-
-// writesPerRole counts the sandbox's applied writes per role id.
-func writesPerRole(p *peerdomtest.Peerdom) map[string]int {
-	out := map[string]int{}
-	for _, w := range p.Writes() {
-		if i := strings.Index(w.Path, "/roles/"); i >= 0 {
-			id, _, _ := strings.Cut(w.Path[i+len("/roles/"):], "/")
-			out[id]++
-		}
-	}
-	return out
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/peerbridge/peerbridge/internal/operate"
+	"github.com/peerbridge/peerbridge/internal/serve"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
@@ -91,7 +92,7 @@ flags:`)
 
 func tail(ctx context.Context, tap *operate.Tap, forwardTo string, asJSON bool, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "Tailing bus %s through rule and queue %s; Ctrl-C stops and removes them.\n", tap.Bus, tap.Rule)
-	d := &display{w: stdout}
+
 	client := &http.Client{Timeout: 10 * time.Second}
 	for ctx.Err() == nil {
 		msgs, err := tap.Next(ctx)
@@ -108,7 +109,7 @@ func tail(ctx context.Context, tap *operate.Tap, forwardTo string, asJSON bool, 
 			if asJSON {
 				fmt.Fprintln(stdout, body)
 			} else if err := json.Unmarshal([]byte(body), &ev); err == nil {
-				d.event(ev, nil, nil)
+				fmt.Fprintln(stdout, serve.EventHeading(ev, nil, time.Now()))
 			} else {
 				fmt.Fprintln(stdout, body)
 			}

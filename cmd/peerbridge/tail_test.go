@@ -22,17 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/peerbridge/peerbridge/internal/mototest"
 	"github.com/peerbridge/peerbridge/internal/operate"
+	"github.com/peerbridge/peerbridge/internal/serve/servetest"
 )
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
 
 // tailResources are the names of tail's rules on the bus and its queues left in moto.
 func tailResources(t *testing.T, bus string) []string {
@@ -80,18 +71,18 @@ func TestTailShowsAndForwardsThenCleansUp(t *testing.T) {
 	defer srv.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr servetest.SyncBuffer
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, []string{"tail", "--stack", name, "--pattern", `{"detail-type": ["Role Created"]}`, "--forward-to", srv.URL}, nil, &stdout, &stderr)
 	}()
-	waitFor(t, "tail to start", func() bool { return strings.Contains(stderr.String(), "Tailing bus") })
+	servetest.WaitFor(t, "tail to start", func() bool { return strings.Contains(stderr.String(), "Tailing bus") })
 	if left := tailResources(t, bus); len(left) != 2 {
 		t.Fatalf("tail's resources while running: %v", left)
 	}
 	putEvent(t, bus, "Peer Deleted", "Bob") // not matched by the pattern
 	putEvent(t, bus, "Role Created", "Scribe")
-	waitFor(t, "the forwarded event", func() bool { mu.Lock(); defer mu.Unlock(); return len(forwarded) > 0 })
+	servetest.WaitFor(t, "the forwarded event", func() bool { mu.Lock(); defer mu.Unlock(); return len(forwarded) > 0 })
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("exit %d: %s", code, stderr.String())
@@ -206,10 +197,10 @@ func TestTailRemovesExpiredTaps(t *testing.T) {
 	// The next tail removes an expired one before it starts.
 	old2 := open(time.Now().Add(-operate.TailExpiry - time.Minute))
 	runCtx, cancel := context.WithCancel(ctx)
-	var stdout, errOut syncBuffer
+	var stdout, errOut servetest.SyncBuffer
 	done := make(chan int)
 	go func() { done <- run(runCtx, []string{"tail", "--stack", name}, nil, &stdout, &errOut) }()
-	waitFor(t, "tail to start", func() bool { return strings.Contains(errOut.String(), "Tailing bus") })
+	servetest.WaitFor(t, "tail to start", func() bool { return strings.Contains(errOut.String(), "Tailing bus") })
 	if !strings.Contains(errOut.String(), "Removed the expired rule and queue "+old2.Rule) {
 		t.Errorf("tail did not remove the expired tap: %s", errOut.String())
 	}

@@ -1,4 +1,4 @@
-package main
+package serve
 
 // The admin endpoint of serve: what `peerbridge status --local` and `peerbridge dlq
 // list|show|redrive --local` ask a running serve. It listens on its own loopback port
@@ -9,6 +9,7 @@ package main
 // printed.
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -38,27 +39,27 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
-// adminDirEnv names another directory for the admin files than the default.
-const adminDirEnv = "PEERBRIDGE_ADMIN_DIR"
+// AdminDirEnv names another directory for the admin files than the default.
+const AdminDirEnv = "PEERBRIDGE_ADMIN_DIR"
 
 // adminDir is where each running serve writes its admin file: $PEERBRIDGE_ADMIN_DIR, else
 // peerbridge/serve in the user's cache directory (the same for every working directory,
 // so the CLI finds serve from anywhere).
 func adminDir() (string, error) {
-	if d := os.Getenv(adminDirEnv); d != "" {
+	if d := os.Getenv(AdminDirEnv); d != "" {
 		return d, nil
 	}
 	dir, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("no cache directory for serve's admin files (%w); set %s", err, adminDirEnv)
+		return "", fmt.Errorf("no cache directory for serve's admin files (%w); set %s", err, AdminDirEnv)
 	}
 	return filepath.Join(dir, "peerbridge", "serve"), nil
 }
 
-// adminFileName names a serve's admin file by its admin address, or by its local AWS
+// AdminFileName names a serve's admin file by its admin address, or by its local AWS
 // address when it has no admin endpoint: two serves cannot hold one address, so each
 // running serve has its own file.
-func adminFileName(adminAddr, awsAddr string) string {
+func AdminFileName(adminAddr, awsAddr string) string {
 	name := "admin-" + adminAddr
 	if adminAddr == "" {
 		name = "aws-" + awsAddr
@@ -66,8 +67,8 @@ func adminFileName(adminAddr, awsAddr string) string {
 	return strings.NewReplacer(":", "_", "[", "", "]", "", "/", "_").Replace(name) + ".json"
 }
 
-// adminInfo is the admin file's content.
-type adminInfo struct {
+// AdminInfo is the admin file's content.
+type AdminInfo struct {
 	URL   string `json:"url,omitempty"` // the admin endpoint; empty: none
 	Token string `json:"token"`
 	PID   int    `json:"pid"`
@@ -240,7 +241,7 @@ func listenAdmin(listen func(network, addr string) (net.Listener, error), addr s
 
 // writeAdminFile writes this serve's admin file: the admin endpoint's address and token,
 // and the local AWS endpoint's address and credentials. Only the user can read it.
-func (s *stack) writeAdminFile(adminLn, awsLn net.Listener) error {
+func (s *Stack) writeAdminFile(adminLn, awsLn net.Listener) error {
 	dir, err := adminDir()
 	if err != nil {
 		return err
@@ -248,7 +249,7 @@ func (s *stack) writeAdminFile(adminLn, awsLn net.Listener) error {
 	b := make([]byte, 32)
 	rand.Read(b)
 	s.adminToken = hex.EncodeToString(b)
-	info := adminInfo{Token: s.adminToken, PID: os.Getpid()}
+	info := AdminInfo{Token: s.adminToken, PID: os.Getpid()}
 	var adminAddr, awsAddr string
 	if adminLn != nil {
 		adminAddr = adminLn.Addr().String()
@@ -259,7 +260,7 @@ func (s *stack) writeAdminFile(adminLn, awsLn net.Listener) error {
 		info.AWSEndpoint, info.AWS = s.local.AWSEndpoint, &s.awsCreds
 	}
 	raw, _ := json.MarshalIndent(info, "", "  ")
-	file := filepath.Join(dir, adminFileName(adminAddr, awsAddr))
+	file := filepath.Join(dir, AdminFileName(adminAddr, awsAddr))
 	if err := writePrivateFile(file, raw); err != nil {
 		return fmt.Errorf("admin file: %w", err)
 	}
@@ -319,18 +320,18 @@ func writePrivateFile(file string, raw []byte) error {
 }
 
 // startAdmin serves the admin endpoint on ln (the admin file is written).
-func (s *stack) startAdmin(ln net.Listener) {
+func (s *Stack) startAdmin(ln net.Listener) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", s.adminStatus)
 	mux.HandleFunc("GET /dlq/{queue}", s.adminDLQ)
 	mux.HandleFunc("POST /dlq/{queue}/redrive", s.adminRedrive)
-	s.adminSrv = s.opts.timeouts.server(hostOnly(s.adminAuth(mux), ln))
+	s.adminSrv = s.opts.Timeouts.server(hostOnly(s.adminAuth(mux), ln))
 	go serveUntilClosed(s.adminSrv, ln, s.done)
 }
 
 // stopAdmin closes the admin endpoint and removes the admin file, if it is still this
 // serve's (another serve may have started since and written its own).
-func (s *stack) stopAdmin() {
+func (s *Stack) stopAdmin() {
 	if s.adminSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
@@ -341,14 +342,14 @@ func (s *stack) stopAdmin() {
 	if s.adminFile == "" {
 		return
 	}
-	var info adminInfo
+	var info AdminInfo
 	if raw, err := os.ReadFile(s.adminFile); err == nil && json.Unmarshal(raw, &info) == nil && info.Token == s.adminToken {
 		os.Remove(s.adminFile)
 	}
 }
 
 // adminAuth lets through requests from loopback that carry the admin token.
-func (s *stack) adminAuth(next http.Handler) http.Handler {
+func (s *Stack) adminAuth(next http.Handler) http.Handler {
 	want := []byte("Bearer " + s.adminToken)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
@@ -375,12 +376,12 @@ func adminJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // localStatus is status for serve, in the deployed stack's shape.
-func (s *stack) localStatus(now time.Time) operate.Status {
+func (s *Stack) localStatus(now time.Time) operate.Status {
 	q := s.pipeline.Queue
 	st := operate.Status{
 		Stack:       "serve (local)",
 		StackStatus: fmt.Sprintf("running, pid %d", os.Getpid()),
-		WebhookURL:  strings.TrimSuffix(s.webhookURL, s.opts.token) + "<token>",
+		WebhookURL:  strings.TrimSuffix(s.webhookURL, s.opts.Token) + "<token>",
 		Queue:       operate.QueueStatus{Name: "webhooks", Visible: q.Len(), InFlight: q.InFlight()},
 		DLQs: []operate.QueueStatus{
 			{Name: "webhooks DLQ", Visible: len(q.DeadLetters())},
@@ -407,13 +408,13 @@ func (s *stack) localStatus(now time.Time) operate.Status {
 	return st
 }
 
-func (s *stack) adminStatus(w http.ResponseWriter, _ *http.Request) {
+func (s *Stack) adminStatus(w http.ResponseWriter, _ *http.Request) {
 	adminJSON(w, http.StatusOK, s.localStatus(time.Now()))
 }
 
 // localDeadLetters lists a dead-letter list as the dlq commands show a queue's, bodies
 // included (show needs them; list drops them).
-func (s *stack) localDeadLetters(kind string) []operate.DeadLetter {
+func (s *Stack) localDeadLetters(kind string) []operate.DeadLetter {
 	var out []operate.DeadLetter
 	if kind == operate.Events {
 		for _, d := range s.pipeline.DeadActions() {
@@ -432,13 +433,13 @@ func (s *stack) localDeadLetters(kind string) []operate.DeadLetter {
 		if json.Unmarshal([]byte(m.Body), &env) == nil {
 			l.DeliveryID, l.ReceivedAt = env.ID, env.ReceivedAt
 		}
-		l.Reason = cmpOrDash(s.counts.reason(m.ID), "(the worker's error is no longer kept)")
+		l.Reason = cmp.Or(s.counts.reason(m.ID), "(the worker's error is no longer kept)")
 		out = append(out, l)
 	}
 	return out
 }
 
-func (s *stack) adminDLQ(w http.ResponseWriter, r *http.Request) {
+func (s *Stack) adminDLQ(w http.ResponseWriter, r *http.Request) {
 	kind := r.PathValue("queue")
 	if kind != operate.Webhooks && kind != operate.Events {
 		adminError(w, http.StatusNotFound, "no dead-letter list "+kind+": webhooks or events")
@@ -447,15 +448,15 @@ func (s *stack) adminDLQ(w http.ResponseWriter, r *http.Request) {
 	adminJSON(w, http.StatusOK, s.localDeadLetters(kind))
 }
 
-// redriveRequest names what to redrive: IDs (message, delivery or event ids), or All.
-type redriveRequest struct {
+// RedriveRequest names what to redrive: IDs (message, delivery or event ids), or All.
+type RedriveRequest struct {
 	IDs []string `json:"ids"`
 	All bool     `json:"all"`
 }
 
-func (s *stack) adminRedrive(w http.ResponseWriter, r *http.Request) {
+func (s *Stack) adminRedrive(w http.ResponseWriter, r *http.Request) {
 	kind := r.PathValue("queue")
-	var req redriveRequest
+	var req RedriveRequest
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil || req.All == (len(req.IDs) > 0) {
 		adminError(w, http.StatusBadRequest, `want {"all":true} or {"ids":[...]}`)
 		return
@@ -500,33 +501,33 @@ func (s *stack) adminRedrive(w http.ResponseWriter, r *http.Request) {
 	adminJSON(w, http.StatusOK, resp)
 }
 
-// adminClient is the CLI's side: it finds the running serve through its admin file.
-type adminClient struct {
-	info adminInfo
+// AdminClient is the CLI's side: it finds the running serve through its admin file.
+type AdminClient struct {
+	info AdminInfo
 	file string
 	http *http.Client
 }
 
-// runningServe is one admin file whose serve's process still runs.
-type runningServe struct {
-	file string
-	info adminInfo
+// RunningServe is one admin file whose serve's process still runs.
+type RunningServe struct {
+	File string
+	Info AdminInfo
 }
 
-func (r runningServe) String() string {
+func (r RunningServe) String() string {
 	var parts []string
-	if r.info.URL != "" {
-		parts = append(parts, "admin "+strings.TrimPrefix(r.info.URL, "http://"))
+	if r.Info.URL != "" {
+		parts = append(parts, "admin "+strings.TrimPrefix(r.Info.URL, "http://"))
 	}
-	if r.info.AWSEndpoint != "" {
-		parts = append(parts, "local AWS "+strings.TrimPrefix(r.info.AWSEndpoint, "http://"))
+	if r.Info.AWSEndpoint != "" {
+		parts = append(parts, "local AWS "+strings.TrimPrefix(r.Info.AWSEndpoint, "http://"))
 	}
-	return fmt.Sprintf("%s (pid %d)", strings.Join(parts, ", "), r.info.PID)
+	return fmt.Sprintf("%s (pid %d)", strings.Join(parts, ", "), r.Info.PID)
 }
 
-// runningServes reads the admin files of the serves whose process still runs (a serve
+// RunningServes reads the admin files of the serves whose process still runs (a serve
 // killed with -9 leaves its file behind: it is skipped).
-func runningServes() (dir string, serves []runningServe, err error) {
+func RunningServes() (dir string, serves []RunningServe, err error) {
 	dir, err = adminDir()
 	if err != nil {
 		return "", nil, err
@@ -537,14 +538,14 @@ func runningServes() (dir string, serves []runningServe, err error) {
 		if err != nil {
 			continue
 		}
-		var info adminInfo
+		var info AdminInfo
 		if json.Unmarshal(raw, &info) != nil || info.PID <= 0 {
 			continue
 		}
 		if err := syscall.Kill(info.PID, 0); err != nil && !errors.Is(err, syscall.EPERM) {
 			continue
 		}
-		serves = append(serves, runningServe{file: f, info: info})
+		serves = append(serves, RunningServe{File: f, Info: info})
 	}
 	return dir, serves, nil
 }
@@ -561,50 +562,50 @@ func sameAddr(u, addr string) bool {
 	return u != "" && norm(u) == norm(addr)
 }
 
-// pickServe is the running serve whose `field` address is addr, or with addr empty the
+// PickServe is the running serve whose `field` address is addr, or with addr empty the
 // only running one that has that endpoint; flag is what names it on the command line.
-func pickServe(addr, flag string, field func(adminInfo) string) (runningServe, error) {
-	dir, serves, err := runningServes()
+func PickServe(addr, flag string, field func(AdminInfo) string) (RunningServe, error) {
+	dir, serves, err := RunningServes()
 	if err != nil {
-		return runningServe{}, err
+		return RunningServe{}, err
 	}
-	serves = slices.DeleteFunc(serves, func(r runningServe) bool { return field(r.info) == "" })
+	serves = slices.DeleteFunc(serves, func(r RunningServe) bool { return field(r.Info) == "" })
 	var names []string
 	for _, r := range serves {
 		names = append(names, r.String())
 	}
 	if addr != "" {
 		for _, r := range serves {
-			if sameAddr(field(r.info), addr) {
+			if sameAddr(field(r.Info), addr) {
 				return r, nil
 			}
 		}
 		if len(serves) == 0 {
-			return runningServe{}, fmt.Errorf("no serve is running (none has an admin file in %s): start `make run` (or `peerbridge serve`), then ask again", dir)
+			return RunningServe{}, fmt.Errorf("no serve is running (none has an admin file in %s): start `make run` (or `peerbridge serve`), then ask again", dir)
 		}
-		return runningServe{}, fmt.Errorf("no running serve has %s %s; running: %s", flag, addr, strings.Join(names, "; "))
+		return RunningServe{}, fmt.Errorf("no running serve has %s %s; running: %s", flag, addr, strings.Join(names, "; "))
 	}
 	switch len(serves) {
 	case 0:
-		return runningServe{}, fmt.Errorf("no serve is running (none has an admin file in %s): start `make run` (or `peerbridge serve`), then ask again", dir)
+		return RunningServe{}, fmt.Errorf("no serve is running (none has an admin file in %s): start `make run` (or `peerbridge serve`), then ask again", dir)
 	case 1:
 		return serves[0], nil
 	}
-	return runningServe{}, fmt.Errorf("%d serves are running: %s; name one with %s", len(serves), strings.Join(names, "; "), flag)
+	return RunningServe{}, fmt.Errorf("%d serves are running: %s; name one with %s", len(serves), strings.Join(names, "; "), flag)
 }
 
-// openAdmin finds the serve to ask: the one whose admin endpoint is adminAddr, or the
+// OpenAdmin finds the serve to ask: the one whose admin endpoint is adminAddr, or the
 // only one running.
-func openAdmin(adminAddr string) (*adminClient, error) {
-	r, err := pickServe(adminAddr, "--admin-addr", func(i adminInfo) string { return i.URL })
+func OpenAdmin(adminAddr string) (*AdminClient, error) {
+	r, err := PickServe(adminAddr, "--admin-addr", func(i AdminInfo) string { return i.URL })
 	if err != nil {
 		return nil, err
 	}
-	return &adminClient{info: r.info, file: r.file, http: &http.Client{Timeout: 10 * time.Second}}, nil
+	return &AdminClient{info: r.Info, file: r.File, http: &http.Client{Timeout: 10 * time.Second}}, nil
 }
 
 // call sends one request and decodes the JSON answer into out.
-func (a *adminClient) call(ctx context.Context, method, path string, body, out any) error {
+func (a *AdminClient) Call(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		raw, _ := json.Marshal(body)
@@ -634,93 +635,4 @@ func (a *adminClient) call(ctx context.Context, method, path string, body, out a
 		return fmt.Errorf("serve answered %s: %s", resp.Status, e.Error)
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
-}
-
-func runStatusLocal(ctx context.Context, adminAddr string, asJSON bool, stdout, stderr io.Writer) int {
-	a, err := openAdmin(adminAddr)
-	if err != nil {
-		return fail(stderr, "status --local", err)
-	}
-	var st operate.Status
-	if err := a.call(ctx, http.MethodGet, "/status", nil, &st); err != nil {
-		return fail(stderr, "status --local", err)
-	}
-	if asJSON {
-		printJSON(stdout, st)
-		return 0
-	}
-	printStatus(stdout, st)
-	return 0
-}
-
-// runDLQLocal is dlq list|show|redrive against the running serve. Unlike the deployed
-// stack, an events dead letter can be redriven: serve hands it to its function again.
-func runDLQLocal(ctx context.Context, adminAddr, sub, kind string, ids []string, all, asJSON bool, limit int, stdout, stderr io.Writer) int {
-	a, err := openAdmin(adminAddr)
-	if err != nil {
-		return fail(stderr, "dlq "+sub+" --local", err)
-	}
-	switch sub {
-	case "list", "show":
-		var letters []operate.DeadLetter
-		if err := a.call(ctx, http.MethodGet, "/dlq/"+kind, nil, &letters); err != nil {
-			return fail(stderr, "dlq "+sub+" --local", err)
-		}
-		if sub == "show" {
-			i := slices.IndexFunc(letters, func(l operate.DeadLetter) bool {
-				return l.MessageID == ids[0] || l.DeliveryID == ids[0] || l.EventID == ids[0]
-			})
-			if i < 0 {
-				return fail(stderr, "dlq show --local", fmt.Errorf("no message %q in serve's %s dead-letter list (%d there)", ids[0], kind, len(letters)))
-			}
-			if asJSON {
-				printJSON(stdout, letters[i])
-				return 0
-			}
-			printDeadLetters(stdout, kind, letters[i:i+1])
-			fmt.Fprintf(stdout, "\n%s\n", indentJSON(letters[i].Body))
-			return 0
-		}
-		for i := range letters {
-			letters[i].Body = "" // as the deployed list: show has the body
-		}
-		if limit > 0 && len(letters) > limit {
-			letters = letters[:limit]
-		}
-		if asJSON {
-			printJSON(stdout, letters)
-			return 0
-		}
-		printDeadLetters(stdout, kind, letters)
-		return 0
-	case "redrive":
-		var result struct {
-			Moved  int    `json:"moved"`
-			Method string `json:"method"`
-			Error  string `json:"error,omitempty"`
-		}
-		if err := a.call(ctx, http.MethodPost, "/dlq/"+kind+"/redrive", redriveRequest{IDs: ids, All: all}, &result); err != nil {
-			return fail(stderr, "dlq redrive --local", err)
-		}
-		if result.Error != "" {
-			fmt.Fprintf(stderr, "peerbridge dlq redrive --local: %s\n", result.Error)
-		}
-		if asJSON {
-			printJSON(stdout, result)
-		} else if kind == operate.Events {
-			fmt.Fprintf(stdout, "Handed %d dead-lettered events back to their functions (serve).\n", result.Moved)
-		} else {
-			fmt.Fprintf(stdout, "Moved %d messages back to serve's webhook queue.\n", result.Moved)
-		}
-		if len(ids) > result.Moved {
-			fmt.Fprintf(stderr, "%d of the %d ids named were not found in serve's %s dead-letter list.\n", len(ids)-result.Moved, len(ids), kind)
-			return 1
-		}
-		if result.Error != "" {
-			return 1
-		}
-		return 0
-	}
-	fmt.Fprintf(stderr, "peerbridge dlq %s: not available with --local (serve's lists end with serve; list, show and redrive are)\n", sub)
-	return 2
 }

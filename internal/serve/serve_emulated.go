@@ -1,4 +1,4 @@
-package main
+package serve
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ import (
 // in any runtime the emulator runs): serve builds it with its `sam build` method and runs
 // it under the Lambda emulator, one invocation at a time, as one Lambda instance would.
 type emulatedFunction struct {
-	s         *stack
+	s         *Stack
 	fn        samtemplate.Function
 	bootstrap string
 	logs      io.Writer
@@ -46,9 +46,9 @@ type emulatedFunction struct {
 // emulatedTarget builds fn now (a build error stops serve with make's output) and
 // returns the target that hands it the events its rules route; the emulator starts with
 // the first event, once serve's local endpoints exist.
-func (s *stack) emulatedTarget(fn samtemplate.Function, stderr io.Writer) (func(context.Context, events.EventBridgeEvent) error, error) {
+func (s *Stack) emulatedTarget(fn samtemplate.Function, stderr io.Writer) (func(context.Context, events.EventBridgeEvent) error, error) {
 	s.display.linef("  building %s (make build-%s) to run it under the Lambda emulator…", fn.LogicalID, fn.LogicalID)
-	bootstrap, err := buildFunction(context.Background(), filepath.Dir(s.opts.template), fn, stderr)
+	bootstrap, err := BuildFunction(context.Background(), filepath.Dir(s.opts.Template), fn, stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -133,13 +133,13 @@ func (ef *emulatedFunction) env() map[string]string {
 	local := ef.s.local
 	local.PeerdomAPIURL = ef.apiURL
 	local.PeerdomAPIKey = ef.s.apiKey
-	applyLocal(env, ef.fn, local)
+	ApplyLocal(env, ef.fn, local)
 	// Every action reads these (pkg/action.LoadConfig), declared or not: without them a
 	// function would call the real Peerdom.
 	env["PEERDOM_API_URL"] = ef.apiURL
 	env["PEERDOM_API_KEY"] = ef.s.apiKey
 	env["PEERDOM_API_KEY_PARAMETER"] = ""
-	env["LOG_LEVEL"] = ef.s.opts.logLevel
+	env["LOG_LEVEL"] = ef.s.opts.LogLevel
 	return env
 }
 
@@ -236,7 +236,7 @@ func (f *functionLogFilter) Write(p []byte) (int, error) {
 // polling every interval until ctx ends; the next event starts the new build. A failed
 // build is shown and the running one kept.
 func (ef *emulatedFunction) watch(ctx context.Context, interval time.Duration, stderr io.Writer) {
-	dir := filepath.Join(filepath.Dir(ef.s.opts.template), ef.fn.CodeURI)
+	dir := filepath.Join(filepath.Dir(ef.s.opts.Template), ef.fn.CodeURI)
 	last := latestChange(dir)
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
@@ -252,7 +252,7 @@ func (ef *emulatedFunction) watch(ctx context.Context, interval time.Duration, s
 		}
 		last = changed
 		ef.s.display.linef("  %s changed: rebuilding (make build-%s)…", ef.fn.CodeURI, ef.fn.LogicalID)
-		bootstrap, err := buildFunction(ctx, filepath.Dir(ef.s.opts.template), ef.fn, stderr)
+		bootstrap, err := BuildFunction(ctx, filepath.Dir(ef.s.opts.Template), ef.fn, stderr)
 		if err != nil {
 			ef.s.display.linef("  ! %s: %v (the previous build keeps running)", ef.fn.LogicalID, err)
 			continue

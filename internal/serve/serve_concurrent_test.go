@@ -1,4 +1,4 @@
-package main
+package serve
 
 import (
 	"context"
@@ -73,7 +73,7 @@ func TestServeConcurrentRoleCreatedWithoutIDWritesOnce(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := s.shutdown(ctx); err != nil {
+	if err := s.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	puts := 0
@@ -100,12 +100,12 @@ func TestServeEventsOutIsPrivate(t *testing.T) {
 			os.Chmod(file, 0o644) // whatever the umask
 		}
 		out := &syncBuffer{}
-		s, err := startStack(context.Background(), serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", token: "t",
-			template: filepath.Join("..", "..", "template.yaml"), eventsOut: file, logLevel: "error", noActions: true}, out, out)
+		s, err := Start(context.Background(), Options{Addr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0", Token: "t",
+			Template: filepath.Join("..", "..", "template.yaml"), EventsOut: file, LogLevel: "error", NoActions: true}, out, out)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.shutdown(context.Background())
+		s.Shutdown(context.Background())
 		if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Errorf("existing %v: --events-out mode %v (%v), want 0600", existing, fi.Mode().Perm(), err)
 		}

@@ -1,4 +1,4 @@
-package main
+package serve
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/peerbridge/peerbridge/internal/bus"
@@ -14,13 +15,13 @@ import (
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
 )
 
-// localDescriptionPath is where serve's local AWS endpoint describes the running stack,
+// LocalDescriptionPath is where serve's local AWS endpoint describes the running stack,
 // for `peerbridge invoke --local`.
-const localDescriptionPath = "/peerbridge/local"
+const LocalDescriptionPath = "/peerbridge/local"
 
-// localDescription is what a function run against a running serve needs to reach its
+// LocalDescription is what a function run against a running serve needs to reach its
 // twins and its sandbox.
-type localDescription struct {
+type LocalDescription struct {
 	AWSEndpoint   string            `json:"awsEndpoint"`   // SQS and EventBridge over AWS's JSON protocol
 	QueueURL      string            `json:"queueUrl"`      // the webhook queue
 	EventBusName  string            `json:"eventBusName"`  // the bus
@@ -51,15 +52,15 @@ func listenLocalAWS(listen func(network, addr string) (net.Listener, error), add
 }
 
 // describeLocalAWS is what invoke --local learns from the endpoint on ln.
-func (s *stack) describeLocalAWS(ln net.Listener) {
+func (s *Stack) describeLocalAWS(ln net.Listener) {
 	s.awsCreds = localaws.NewCredentials()
 	endpoint := "http://" + ln.Addr().String()
-	s.local = localDescription{
+	s.local = LocalDescription{
 		AWSEndpoint:   endpoint,
 		QueueURL:      endpoint + "/000000000000/" + s.pipeline.Queue.Name,
 		EventBusName:  s.busName,
 		PeerdomAPIURL: s.apiURL,
-		WebhookToken:  s.opts.token,
+		WebhookToken:  s.opts.Token,
 		Params:        s.params,
 		Creds:         s.awsCreds,
 	}
@@ -71,24 +72,24 @@ func (s *stack) describeLocalAWS(ln net.Listener) {
 // serveLocalAWS answers on ln, to requests addressed to ln and signed with s.awsCreds only:
 // the description, and SQS SendMessage and EventBridge PutEvents onto the pipeline's queue
 // and bus.
-func (s *stack) serveLocalAWS(ln net.Listener) {
+func (s *Stack) serveLocalAWS(ln net.Listener) {
 	wire := &localaws.Handler{
 		Queues: map[string]queue.Sender{s.local.QueueURL: s.pipeline.Queue},
 		Buses:  map[string]bus.Putter{s.local.EventBusName: s.pipeline.Bus},
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+localDescriptionPath, func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET "+LocalDescriptionPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(s.local)
 	})
 	mux.Handle("/", wire)
-	s.localAWSSrv = s.opts.timeouts.server(&localaws.Guard{Creds: s.awsCreds, Hosts: localaws.LoopbackHosts(ln.Addr()), Next: mux})
+	s.localAWSSrv = s.opts.Timeouts.server(&localaws.Guard{Creds: s.awsCreds, Hosts: localaws.LoopbackHosts(ln.Addr()), Next: mux})
 	go serveUntilClosed(s.localAWSSrv, ln, s.done)
 }
 
 // stopLocalAWS closes the local AWS endpoint with the webhook endpoint: what it accepted
 // is on the queue or the bus, which drain next.
-func (s *stack) stopLocalAWS(timeout time.Duration) {
+func (s *Stack) stopLocalAWS(timeout time.Duration) {
 	if s.localAWSSrv == nil {
 		return
 	}
@@ -110,3 +111,43 @@ func templateBusName(tpl *samtemplate.Template) string {
 	}
 	return "default"
 }
+
+// ApplyLocal points a function's environment at serve's twins and sandbox: AWS at the
+// local AWS endpoint, with the only credentials it accepts; and, among the variables the template
+// declares, the queue, the bus, the Peerdom API and the tokens.
+func ApplyLocal(env map[string]string, fn samtemplate.Function, local LocalDescription) {
+	for k := range env {
+		if strings.HasPrefix(k, "AWS_ENDPOINT_URL_") {
+			delete(env, k)
+		}
+	}
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL": local.AWSEndpoint, "AWS_REGION": "us-east-1",
+		"AWS_ACCESS_KEY_ID": local.Creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY": local.Creds.SecretAccessKey, "AWS_SESSION_TOKEN": "",
+	} {
+		env[k] = v
+	}
+	set := func(k, v string) {
+		if _, declared := fn.Env[k]; declared {
+			env[k] = v
+		}
+	}
+	set("QUEUE_URL", local.QueueURL)
+	set("EVENT_BUS_NAME", local.EventBusName)
+	set("PEERDOM_API_URL", local.PeerdomAPIURL)
+	set("IDEMPOTENCY_TABLE", "") // no DynamoDB twin on the wire: every delivery runs
+	if local.PeerdomAPIKey != "" {
+		set("PEERDOM_API_KEY", local.PeerdomAPIKey)
+		set("PEERDOM_API_KEY_PARAMETER", "")
+	}
+	if env["WEBHOOK_TOKENS"] == "" {
+		set("WEBHOOK_TOKENS", local.WebhookToken)
+	}
+	if env["WEBHOOK_TOKENS"] != "" {
+		set("WEBHOOK_TOKEN_SECRET_ID", "") // plain tokens: no secret to read
+	}
+}
+
+// Local is what a function run against this serve needs to reach its twins and sandbox
+// (what `invoke --local` gives the function).
+func (s *Stack) Local() LocalDescription { return s.local }

@@ -1,4 +1,4 @@
-package main
+package serve
 
 import (
 	"bufio"
@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -39,23 +38,23 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func startTestStack(t *testing.T, params map[string]string) (*stack, *syncBuffer, string) {
+func startTestStack(t *testing.T, params map[string]string) (*Stack, *syncBuffer, string) {
 	t.Helper()
 	eventsOut := filepath.Join(t.TempDir(), "events.jsonl")
 	out := &syncBuffer{}
-	opts := serveOptions{
-		addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", token: "test-token",
-		template: filepath.Join("..", "..", "template.yaml"), params: params,
-		eventsOut: eventsOut, logLevel: "error", drainFor: 20 * time.Second,
+	opts := Options{
+		Addr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0", Token: "test-token",
+		Template: filepath.Join("..", "..", "template.yaml"), Params: params,
+		EventsOut: eventsOut, LogLevel: "error", DrainFor: 20 * time.Second,
 	}
-	s, err := startStack(context.Background(), opts, out, out)
+	s, err := Start(context.Background(), opts, out, out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s, out, eventsOut
 }
 
-func sendKind(t *testing.T, s *stack, kind string) {
+func sendKind(t *testing.T, s *Stack, kind string) {
 	t.Helper()
 	body, _ := webhooksamples.Body(kind)
 	resp, err := http.Post(s.webhookURL, "application/json", bytes.NewReader(body))
@@ -79,7 +78,7 @@ func TestServeRoundTrip(t *testing.T) {
 	sendKind(t, s, "test")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := s.shutdown(ctx); err != nil {
+	if err := s.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 
@@ -188,7 +187,7 @@ func TestServeAPIFaultsRetried(t *testing.T) {
 		wg.Wait()
 		client.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		err := s.shutdown(ctx)
+		err := s.Shutdown(ctx)
 		cancel()
 		if err != nil {
 			t.Fatal(err)
@@ -246,98 +245,4 @@ func sum(m map[string]int) int {
 		n += v
 	}
 	return n
-}
-
-// TestServeCommandDrainsOnSignal runs `peerbridge serve` as a user does, sends webhooks,
-// then cancels its context as SIGINT does: everything acknowledged is handled before it
-// exits 0, and --events-out has them all.
-func TestServeCommandDrainsOnSignal(t *testing.T) {
-	eventsOut := filepath.Join(t.TempDir(), "events.jsonl")
-	adminDir := t.TempDir()
-	t.Setenv(adminDirEnv, adminDir)
-	t.Setenv("XDG_STATE_HOME", t.TempDir()) // serve's default data dir: not the user's
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	errOut := &syncBuffer{}
-	code := make(chan int, 1)
-	go func() {
-		code <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--aws-addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--token", "sig-token",
-			"--template", filepath.Join("..", "..", "template.yaml"), "--events-out", eventsOut}, strings.NewReader(""), pw, errOut)
-		pw.Close()
-	}()
-	lines := bufio.NewScanner(pr)
-	var endpoint string
-	for endpoint == "" && lines.Scan() {
-		if _, url, ok := strings.Cut(lines.Text(), "webhook endpoint  POST "); ok {
-			endpoint = url
-		}
-	}
-	var rest syncBuffer
-	go io.Copy(&rest, pr)
-	if endpoint == "" {
-		t.Fatalf("serve printed no endpoint; stderr: %s", errOut.String())
-	}
-	if c, out, e := runCLI(t, "", "status", "--local"); c != 0 || !strings.Contains(out, "serve (local)") {
-		t.Errorf("status --local against the serve command: %d %s %s", c, out, e)
-	}
-	kinds := webhooksamples.Kinds()
-	acked := map[string]string{} // delivery id -> kind
-	for range 3 {                // each kind three times: three deliveries, three events
-		for _, kind := range kinds {
-			body, _ := webhooksamples.Body(kind)
-			resp, err := http.Post(endpoint, "application/json", bytes.NewReader(body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ans struct{ ID string }
-			json.NewDecoder(resp.Body).Decode(&ans)
-			resp.Body.Close()
-			if resp.StatusCode != 200 || ans.ID == "" {
-				t.Fatalf("%s: %d %q", kind, resp.StatusCode, ans.ID)
-			}
-			acked[ans.ID] = kind
-		}
-	}
-	cancel() // what SIGINT does to main's context
-	select {
-	case c := <-code:
-		if c != 0 {
-			t.Fatalf("exit %d; stderr: %s", c, errOut.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not stop")
-	}
-	if left, _ := filepath.Glob(filepath.Join(adminDir, "*")); len(left) > 0 {
-		t.Errorf("serve left its admin file: %v", left)
-	}
-	b, err := os.ReadFile(eventsOut)
-	if err != nil {
-		t.Fatal(err)
-	}
-	received := map[string]int{} // delivery id -> events
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var ev struct {
-			Detail struct {
-				ID string `json:"id"`
-			} `json:"detail"`
-		}
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatal(err)
-		}
-		if ev.Detail.ID != "" {
-			received[ev.Detail.ID]++
-		}
-	}
-	for id, kind := range acked {
-		if received[id] != 1 {
-			t.Errorf("the %s webhook %s, acknowledged before the signal, is in --events-out %d times, want 1", kind, id, received[id])
-		}
-	}
-	if len(acked) != 3*len(kinds) {
-		t.Errorf("%d distinct delivery ids for %d webhooks", len(acked), 3*len(kinds))
-	}
-	if !strings.Contains(rest.String(), "stopped: ") {
-		t.Errorf("no closing summary in: %s", rest.String())
-	}
 }

@@ -1,4 +1,4 @@
-package main
+package serve
 
 import (
 	"bufio"
@@ -20,16 +20,17 @@ import (
 
 	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
+	"github.com/peerbridge/peerbridge/internal/serve/servetest"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
 )
 
-func testOptions(t *testing.T) serveOptions {
-	return serveOptions{
-		addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", token: "test-token",
-		template: filepath.Join("..", "..", "template.yaml"), logLevel: "error",
-		eventsOut: filepath.Join(t.TempDir(), "events.jsonl"), drainFor: 20 * time.Second,
-		maxBacklog: defaultMaxBacklog, maxConns: defaultMaxConns,
+func testOptions(t *testing.T) Options {
+	return Options{
+		Addr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0", Token: "test-token",
+		Template: filepath.Join("..", "..", "template.yaml"), LogLevel: "error",
+		EventsOut: filepath.Join(t.TempDir(), "events.jsonl"), DrainFor: 20 * time.Second,
+		MaxBacklog: DefaultMaxBacklog, MaxConns: DefaultMaxConns,
 	}
 }
 
@@ -40,11 +41,11 @@ func testOptions(t *testing.T) serveOptions {
 func TestServeSandboxWriteAtStart(t *testing.T) {
 	for round := range 200 {
 		opts := testOptions(t)
-		opts.noActions = true
-		opts.eventsOut = ""
+		opts.NoActions = true
+		opts.EventsOut = ""
 		wrote := make(chan error, 1)
 		calls := 0
-		opts.listen = func(network, addr string) (net.Listener, error) {
+		opts.Listen = func(network, addr string) (net.Listener, error) {
 			ln, err := net.Listen(network, addr)
 			if calls++; calls == 2 && err == nil { // the sandbox's port: write to it at once
 				base := "http://" + ln.Addr().String() + peerdomtest.APIPrefix
@@ -59,7 +60,7 @@ func TestServeSandboxWriteAtStart(t *testing.T) {
 			return ln, err
 		}
 		out := &syncBuffer{}
-		s, err := startStack(context.Background(), opts, out, out)
+		s, err := Start(context.Background(), opts, out, out)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,7 +68,7 @@ func TestServeSandboxWriteAtStart(t *testing.T) {
 			t.Fatalf("round %d: the write at start failed: %v", round, err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		err = s.shutdown(ctx)
+		err = s.Shutdown(ctx)
 		cancel()
 		if err != nil {
 			t.Fatal(err)
@@ -82,12 +83,12 @@ func TestServeSandboxWriteAtStart(t *testing.T) {
 // client is not served until one of them closes.
 func TestServeConnectionLimit(t *testing.T) {
 	opts := testOptions(t)
-	opts.noActions, opts.maxConns = true, 2
-	s, err := startStack(context.Background(), opts, io.Discard, io.Discard)
+	opts.NoActions, opts.MaxConns = true, 2
+	s, err := Start(context.Background(), opts, io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.shutdown(context.Background())
+	defer s.Shutdown(context.Background())
 	host := strings.TrimPrefix(strings.SplitN(s.webhookURL, "/webhooks/", 2)[0], "http://")
 	var held []net.Conn
 	for range 2 {
@@ -123,10 +124,10 @@ func TestServeConnectionLimit(t *testing.T) {
 func TestServeBacklogBound(t *testing.T) {
 	for round := range 5 {
 		opts := testOptions(t)
-		opts.noActions, opts.maxBacklog = true, 20
+		opts.NoActions, opts.MaxBacklog = true, 20
 		gate := make(chan struct{})
 		var stalledCalls atomic.Int64
-		opts.busHook = func(b *membus.Bus) {
+		opts.BusHook = func(b *membus.Bus) {
 			b.FailCall = func([]bus.Entry) error {
 				select {
 				case <-gate:
@@ -137,7 +138,7 @@ func TestServeBacklogBound(t *testing.T) {
 				return nil
 			}
 		}
-		s, err := startStack(context.Background(), opts, io.Discard, io.Discard)
+		s, err := Start(context.Background(), opts, io.Discard, io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,13 +178,13 @@ func TestServeBacklogBound(t *testing.T) {
 		client.CloseIdleConnections()
 		close(gate)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		err = s.shutdown(ctx)
+		err = s.Shutdown(ctx)
 		cancel()
 		if err != nil {
 			t.Fatal(err)
 		}
 		onBus := map[string]int{}
-		for _, line := range readLines(t, opts.eventsOut) {
+		for _, line := range readLines(t, opts.EventsOut) {
 			var ev struct {
 				Detail struct{ ID string } `json:"detail"`
 			}
@@ -233,22 +234,27 @@ func TestServeDrainSpillReplay(t *testing.T) {
 		sandbox := peerdomtest.New(peerdomtest.Config{})
 		defer sandbox.Close()
 		for i := range total {
-			sandbox.AddRole(peerdomapi.Role{ID: killRoleID(i), Name: fmt.Sprintf("Role %d", i)})
+			sandbox.AddRole(peerdomapi.Role{ID: servetest.RoleID(i), Name: fmt.Sprintf("Role %d", i)})
 		}
 		api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			time.Sleep(time.Millisecond) // a slower Peerdom: actions are left pending
 			sandbox.ServeHTTP(w, r)
 		}))
 		defer api.Close()
-		t.Setenv("PEERDOM_API_KEY", sandbox.Config().APIKey)
-		peerdomArgs := []string{"--peerdom-url", api.URL + peerdomtest.APIPrefix, "--reconcile-every", "0",
-			"--param", "OnboardingRoleIds=" + killRoleID(0), "--param", `RoleDefaults={"Purpose":"To be defined"}`}
+		withPeerdom := func(o Options) Options {
+			o.PeerdomURL, o.APIKey, o.ReconcileEvery = api.URL+peerdomtest.APIPrefix, sandbox.Config().APIKey, 0
+			o.Params = map[string]string{"OnboardingRoleIds": servetest.RoleID(0), "RoleDefaults": `{"Purpose":"To be defined"}`}
+			return o
+		}
 
 		gate := make(chan struct{})
 		var busCalls atomic.Int64
-		testServeOptions = func(o *serveOptions) {
-			o.httpShutdown = 300 * time.Millisecond
-			o.busHook = func(b *membus.Bus) {
+		opts := withPeerdom(runOptions(t))
+		opts.Token, opts.DrainFor, opts.Spill, opts.EventsOut = "drain-token", 200*time.Millisecond, spill, eventsOut
+		{
+			o := &opts
+			o.HTTPShutdown = 300 * time.Millisecond
+			o.BusHook = func(b *membus.Bus) {
 				b.FailCall = func([]bus.Entry) error {
 					<-gate
 					busCalls.Add(1)
@@ -259,8 +265,7 @@ func TestServeDrainSpillReplay(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		stdout, stderr, code, endpoint := startServeCommand(t, ctx, append([]string{"--in-memory", "--token", "drain-token",
-			"--drain-timeout", "200ms", "--spill", spill, "--events-out", eventsOut}, peerdomArgs...)...)
+		stdout, stderr, code, endpoint := startRun(t, ctx, opts)
 
 		// The slow client: a request whose body never finishes.
 		host := strings.TrimPrefix(strings.SplitN(endpoint, "/webhooks/", 2)[0], "http://")
@@ -283,7 +288,7 @@ func TestServeDrainSpillReplay(t *testing.T) {
 					if i >= total {
 						return
 					}
-					body, _ := json.Marshal(map[string]string{"text": roleText(killRoleID(i), i)})
+					body, _ := json.Marshal(map[string]string{"text": servetest.RoleText(servetest.RoleID(i), i)})
 					sent.Add(1)
 					resp, err := client.Post(endpoint, "application/json", bytes.NewReader(body))
 					if err != nil {
@@ -314,15 +319,14 @@ func TestServeDrainSpillReplay(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatal("serve did not stop")
 		}
-		testServeOptions = nil
 		slow.SetReadDeadline(time.Now().Add(5 * time.Second))
 		if _, err := slow.Read(make([]byte, 1)); err == nil || isTimeout(err) {
 			t.Errorf("the slow client's connection was not closed by the shutdown: %v", err)
 		}
 		slow.Close()
 
-		onBus := busEvents(t, eventsOut)
-		writtenFirst := writesPerRole(sandbox)
+		onBus := servetest.BusEvents(t, eventsOut)
+		writtenFirst := servetest.WritesPerRole(sandbox)
 		f, err := os.Open(spill)
 		if err != nil {
 			t.Fatalf("no spill file: %v; stderr: %s", err, stderr.String())
@@ -352,8 +356,8 @@ func TestServeDrainSpillReplay(t *testing.T) {
 			mu.Lock()
 			role, ok := acked[it.DeliveryID]
 			mu.Unlock()
-			if ok && !roleDefaultsPending && writtenFirst[killRoleID(role)] != 1 {
-				t.Errorf("delivery %s: spilled without RoleDefaultsFunction pending, but its role was written %d times", it.DeliveryID, writtenFirst[killRoleID(role)])
+			if ok && !roleDefaultsPending && writtenFirst[servetest.RoleID(role)] != 1 {
+				t.Errorf("delivery %s: spilled without RoleDefaultsFunction pending, but its role was written %d times", it.DeliveryID, writtenFirst[servetest.RoleID(role)])
 			}
 		}
 		for id, n := range inSpill {
@@ -384,16 +388,18 @@ func TestServeDrainSpillReplay(t *testing.T) {
 			t.Fatalf("round %d: duplicated %d, lost %d of %d acknowledged; spilled %d not on the bus and %d with actions pending (want both above 0)", round, duplicated, lost, nAcked, spilledQueue, spilledAction)
 		}
 		if exit != 1 || !strings.Contains(stderr.String(), fmt.Sprintf("%d undelivered item(s) written to %s", len(items), spill)) {
-			t.Errorf("exit %d, stderr %s", exit, lastLines(stderr.String(), 5))
+			t.Errorf("exit %d, stderr %s", exit, servetest.LastLines(stderr.String(), 5))
 		}
 		if want := fmt.Sprintf(", %d undelivered kept in %s", len(items), spill); !strings.Contains(stdout.String(), want) {
-			t.Errorf("summary lacks %q:\n%s", want, lastLines(stdout.String(), 5))
+			t.Errorf("summary lacks %q:\n%s", want, servetest.LastLines(stdout.String(), 5))
 		}
 
 		// serve --replay in a new serve: the spilled webhooks reach the bus with their
 		// delivery ids, the events already on it get their pending actions only.
 		rctx, rcancel := context.WithCancel(context.Background())
-		rout, rerr, rcode, _ := startServeCommand(t, rctx, append([]string{"--in-memory", "--replay", spill, "--events-out", eventsOut2, "--drain-timeout", "60s"}, peerdomArgs...)...)
+		ropts := withPeerdom(runOptions(t))
+		ropts.Replay, ropts.EventsOut, ropts.DrainFor = spill, eventsOut2, 60*time.Second
+		rout, rerr, rcode, _ := startRun(t, rctx, ropts)
 		if want := fmt.Sprintf("replayed          %d queued webhook(s) and %d pending action(s) from %s", spilledQueue, actionsPending, spill); !strings.Contains(rout.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, rout.String())
 		}
@@ -401,13 +407,13 @@ func TestServeDrainSpillReplay(t *testing.T) {
 		select {
 		case c := <-rcode:
 			if c != 0 {
-				t.Fatalf("serve --replay: exit %d: %s", c, lastLines(rerr.String(), 5))
+				t.Fatalf("serve --replay: exit %d: %s", c, servetest.LastLines(rerr.String(), 5))
 			}
 		case <-time.After(60 * time.Second):
 			t.Fatal("serve --replay did not stop")
 		}
-		replayed := busEvents(t, eventsOut2)
-		written := writesPerRole(sandbox)
+		replayed := servetest.BusEvents(t, eventsOut2)
+		written := servetest.WritesPerRole(sandbox)
 		mu.Lock()
 		defer mu.Unlock()
 		var onceBoth, wroteOnce int
@@ -417,7 +423,7 @@ func TestServeDrainSpillReplay(t *testing.T) {
 			} else {
 				onceBoth++
 			}
-			if n := written[killRoleID(role)]; n != 1 {
+			if n := written[servetest.RoleID(role)]; n != 1 {
 				t.Errorf("role %d (delivery %s): written %d times over both runs", role, id, n)
 			} else {
 				wroteOnce++
@@ -432,18 +438,24 @@ func TestServeDrainSpillReplay(t *testing.T) {
 	}
 }
 
-// startServeCommand runs `peerbridge serve` with args (plus test addresses and the
-// template) until ctx ends, and returns its outputs, its exit status and its endpoint.
-func startServeCommand(t *testing.T, ctx context.Context, args ...string) (stdout, stderr *syncBuffer, code chan int, endpoint string) {
+// runOptions are the serve command's defaults (in memory), on free ports, with the
+// repository's template, the admin file and the data dir in temporary directories.
+func runOptions(t *testing.T) Options {
+	t.Setenv(AdminDirEnv, t.TempDir())      // not the user's
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // nor its data dir
+	return Options{Addr: "127.0.0.1:0", AWSAddr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
+		Template: filepath.Join("..", "..", "template.yaml"), LogLevel: "warn", ReconcileEvery: time.Minute,
+		DrainFor: 30 * time.Second, Params: map[string]string{}}
+}
+
+// startRun runs serve (Run) with opts until ctx ends, and returns its outputs, its exit
+// status and its endpoint.
+func startRun(t *testing.T, ctx context.Context, opts Options) (stdout, stderr *syncBuffer, code chan int, endpoint string) {
 	t.Helper()
 	pr, pw := io.Pipe()
 	stdout, stderr, code = &syncBuffer{}, &syncBuffer{}, make(chan int, 1)
-	t.Setenv(adminDirEnv, t.TempDir())      // not the user's
-	t.Setenv("XDG_STATE_HOME", t.TempDir()) // nor its data dir
-	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--aws-addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
-		"--template", filepath.Join("..", "..", "template.yaml")}, args...)
 	go func() {
-		code <- run(ctx, args, strings.NewReader(""), pw, stderr)
+		code <- Run(ctx, opts, pw, stderr)
 		pw.Close()
 	}()
 	lines := bufio.NewScanner(pr)
@@ -478,22 +490,17 @@ func isTimeout(err error) bool {
 	return ok && ne.Timeout()
 }
 
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
 // TestServeSlowHeadersCut: a client that never finishes its headers is disconnected after
 // the read-header timeout, and its slot under --max-conns is free again.
 func TestServeSlowHeadersCut(t *testing.T) {
 	opts := testOptions(t)
-	opts.noActions, opts.maxConns = true, 1
-	opts.timeouts.readHeader = 200 * time.Millisecond
-	s, err := startStack(context.Background(), opts, io.Discard, io.Discard)
+	opts.NoActions, opts.MaxConns = true, 1
+	opts.Timeouts.ReadHeader = 200 * time.Millisecond
+	s, err := Start(context.Background(), opts, io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.shutdown(context.Background())
+	defer s.Shutdown(context.Background())
 	host := strings.TrimPrefix(strings.SplitN(s.webhookURL, "/webhooks/", 2)[0], "http://")
 	c, err := net.Dial("tcp", host)
 	if err != nil {
@@ -514,50 +521,20 @@ func TestServeSlowHeadersCut(t *testing.T) {
 	resp.Body.Close()
 }
 
-// TestServePeerdomURLNamesMissingParams: with a real Peerdom, serve says which action
-// will not run for want of which parameter, and runs those that have theirs (before,
-// every action was off, silently, since the template's API-key condition was false).
-func TestServePeerdomURLNamesMissingParams(t *testing.T) {
-	t.Setenv("PEERDOM_API_KEY", "k")
-	t.Setenv("XDG_STATE_HOME", t.TempDir()) // serve's default data dir: not the user's
-	serve := func(extra ...string) (int, string) {
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel() // start, then stop at once
-		var out, errOut bytes.Buffer
-		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--aws-addr", "127.0.0.1:0", "--template", filepath.Join("..", "..", "template.yaml"),
-			"--peerdom-url", "http://127.0.0.1:1/v1", "--admin-addr", ""}, extra...)
-		code := run(ctx, args, nil, &out, &errOut)
-		return code, out.String() + errOut.String()
-	}
-	code, out := serve()
-	if code != 0 || !strings.Contains(out, "! OnboardPeerFunction does not run: give --param OnboardingRoleIds=") ||
-		!strings.Contains(out, "! RoleDefaultsFunction does not run: give --param RoleDefaults=") || !strings.Contains(out, "rule              EnrichFunction.") {
-		t.Errorf("without the parameters: exit %d:\n%s", code, out)
-	}
-	code, out = serve("--param", "OnboardingRoleIds=r1")
-	if code != 0 || strings.Contains(out, "OnboardPeerFunction does not run") || !strings.Contains(out, "rule              OnboardPeerFunction.") ||
-		!strings.Contains(out, "RoleDefaultsFunction does not run") {
-		t.Errorf("with OnboardingRoleIds: exit %d:\n%s", code, out)
-	}
-	if _, out = serve("--no-actions"); strings.Contains(out, "does not run") {
-		t.Errorf("--no-actions warns of actions:\n%s", out)
-	}
-}
-
 // TestServeNoActionsShowsRouting: --no-actions still matches the template's rules and
 // shows where each event would go, and runs nothing.
 func TestServeNoActionsShowsRouting(t *testing.T) {
 	opts := testOptions(t)
-	opts.noActions = true
+	opts.NoActions = true
 	out := &syncBuffer{}
-	s, err := startStack(context.Background(), opts, out, out)
+	s, err := Start(context.Background(), opts, out, out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sendKind(t, s, "peer-created")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := s.shutdown(ctx); err != nil {
+	if err := s.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	display := out.String()

@@ -1,6 +1,6 @@
 //go:build saminvoke
 
-package main
+package serve
 
 import (
 	"bytes"
@@ -79,16 +79,16 @@ func TestEmulatedServeRunsTheREADMEAction(t *testing.T) {
 	}
 
 	display, logs := &syncBuffer{}, &syncBuffer{}
-	s, err := startStack(context.Background(), serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", awsAddr: "127.0.0.1:0",
-		token: "t", template: filepath.Join(dir, "template.yaml"), logLevel: "info", watch: true,
-		params: map[string]string{"RoleDefaults": ""}}, display, logs) // role-defaults off: tag-circle alone writes the role
+	s, err := Start(context.Background(), Options{Addr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0", AWSAddr: "127.0.0.1:0",
+		Token: "t", Template: filepath.Join(dir, "template.yaml"), LogLevel: "info", Watch: true,
+		Params: map[string]string{"RoleDefaults": ""}}, display, logs) // role-defaults off: tag-circle alone writes the role
 	if err != nil {
 		t.Fatalf("%v\n%s", err, logs.String())
 	}
 	stopped := false
 	t.Cleanup(func() {
 		if !stopped {
-			s.shutdown(context.Background())
+			s.Shutdown(context.Background())
 		}
 	})
 	if !strings.Contains(display.String(), "TagCircleFunction.RoleCreated") {
@@ -160,7 +160,7 @@ func TestEmulatedServeRunsTheREADMEAction(t *testing.T) {
 	}
 
 	stopped = true
-	if err := s.shutdown(ctx); err != nil {
+	if err := s.Shutdown(ctx); err != nil {
 		t.Error(err)
 	}
 }

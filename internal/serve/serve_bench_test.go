@@ -1,4 +1,4 @@
-package main
+package serve
 
 import (
 	"bytes"
@@ -134,10 +134,10 @@ func BenchmarkServeWebhooksWithActions(b *testing.B) { benchServe(b, false) }
 // CPU moves far less than wall time), serve's throughput, its p50 and p99 latency and
 // what it adds to the bare handler's p50.
 func benchServe(b *testing.B, noActions bool) {
-	opts := serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", token: "bench-token",
-		template: "../../template.yaml", logLevel: "error", drainFor: time.Minute, noActions: noActions}
+	opts := Options{Addr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0", Token: "bench-token",
+		Template: "../../template.yaml", LogLevel: "error", DrainFor: time.Minute, NoActions: noActions}
 	defer setServeGC()() // as runServe does
-	s, err := startStack(context.Background(), opts, io.Discard, &syncBuffer{})
+	s, err := Start(context.Background(), opts, io.Discard, &syncBuffer{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func benchServe(b *testing.B, noActions bool) {
 	b.ReportMetric(n/float64(s.pipeline.Bus.Calls()), "events/put")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := s.shutdown(ctx); err != nil {
+	if err := s.Shutdown(ctx); err != nil {
 		b.Fatal(err)
 	}
 	if got := s.pipeline.Bus.Accepted(); got < b.N {
@@ -186,7 +186,7 @@ func benchServe(b *testing.B, noActions bool) {
 
 // waitDelivered waits until the n webhooks are on the bus and the pipeline is idle (the
 // actions done), checking often so that the wait adds little beyond the work itself.
-func waitDelivered(b *testing.B, s *stack, n int) {
+func waitDelivered(b *testing.B, s *Stack, n int) {
 	deadline := time.Now().Add(time.Minute)
 	for s.pipeline.Bus.Accepted() < n || !s.pipeline.Idle() {
 		if time.Now().After(deadline) {

@@ -1,4 +1,4 @@
-package main
+package serve
 
 import (
 	"bytes"
@@ -16,9 +16,9 @@ import (
 func TestEventsOutCutBackToCommitted(t *testing.T) {
 	dir := t.TempDir()
 	events := filepath.Join(dir, "events.jsonl")
-	open := func() (*stack, *bytes.Buffer) {
+	open := func() (*Stack, *bytes.Buffer) {
 		var out bytes.Buffer
-		s := &stack{opts: serveOptions{dataDir: filepath.Join(dir, "data")}, display: &display{w: &out}}
+		s := &Stack{opts: Options{DataDir: filepath.Join(dir, "data")}, display: &display{w: &out}}
 		if _, err := s.openStore(&memqueue.Queue{}); err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package main
+package serve
 
 import (
 	"fmt"
@@ -15,14 +15,14 @@ import (
 // one bbolt file, serve.db, in the data directory, so that a kill -9 and a restart on the
 // same directory deliver every accepted webhook once and run every pending action.
 
-const defaultDataDirText = "$XDG_STATE_HOME/peerbridge/serve, else ~/.local/state/peerbridge/serve"
+const DefaultDataDirText = "$XDG_STATE_HOME/peerbridge/serve, else ~/.local/state/peerbridge/serve"
 
 // storeFile is the database's name in the data directory.
 const storeFile = "serve.db"
 
-// defaultDataDir is the user's state directory for serve: $XDG_STATE_HOME (else
+// DefaultDataDir is the user's state directory for serve: $XDG_STATE_HOME (else
 // ~/.local/state) on Linux and BSDs, the user config directory on macOS and Windows.
-func defaultDataDir() (string, error) {
+func DefaultDataDir() (string, error) {
 	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
 		return filepath.Join(d, "peerbridge", "serve"), nil
 	}
@@ -42,11 +42,11 @@ func defaultDataDir() (string, error) {
 
 // openStore opens the store in opts.dataDir and restores its queue into q; it returns the
 // pending actions it held.
-func (s *stack) openStore(q *memqueue.Queue) ([]localpipeline.StoredAction, error) {
-	if err := os.MkdirAll(s.opts.dataDir, 0o700); err != nil {
+func (s *Stack) openStore(q *memqueue.Queue) ([]localpipeline.StoredAction, error) {
+	if err := os.MkdirAll(s.opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("--data-dir: %w", err)
 	}
-	st, err := boltstore.Open(filepath.Join(s.opts.dataDir, storeFile), q)
+	st, err := boltstore.Open(filepath.Join(s.opts.DataDir, storeFile), q)
 	if err != nil {
 		return nil, fmt.Errorf("--data-dir: %w (another serve may use it: give it another --data-dir, or --in-memory)", err)
 	}
@@ -64,7 +64,7 @@ func (s *stack) openStore(q *memqueue.Queue) ([]localpipeline.StoredAction, erro
 // the length the store last recorded for this file were written by a serve killed before
 // it recorded them (their webhooks are still queued, and will be published again): they
 // are cut off, so each event is in the file once.
-func (s *stack) openEventsOut(name string) (*os.File, int64, error) {
+func (s *Stack) openEventsOut(name string) (*os.File, int64, error) {
 	f, err := os.OpenFile(name, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, 0, err

@@ -1,11 +1,10 @@
-package main
+package serve
 
 import (
 	"bytes"
 	"cmp"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -41,152 +40,80 @@ import (
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi/peerdomtest"
 )
 
-// serveOptions are serve's flags.
-type serveOptions struct {
-	addr        string
-	sandboxAddr string
-	token       string
-	template    string
-	params      map[string]string
-	eventsOut   string
-	peerdomURL  string // empty: the in-memory sandbox
-	apiKey      string // with peerdomURL
-	logLevel    string
-	drainFor    time.Duration
-	noActions   bool // route and show events, call no action
-	maxBacklog  int  // the in-memory queue's bound; beyond it ingest answers 503
-	maxConns    int  // open connections to the webhook endpoint at once
-	spill       string
-	awsAddr     string // the local AWS endpoint for functions run under the emulator; empty: none
-	watch       bool   // rebuild a function run under the emulator when its code changes
-	// reconcileEvery is how often reconciliation runs (0: never); its first run, at start,
+// Options are serve's flags.
+type Options struct {
+	Addr        string
+	SandboxAddr string
+	Token       string
+	Template    string
+	Params      map[string]string
+	EventsOut   string
+	PeerdomURL  string // empty: the in-memory sandbox
+	APIKey      string // with peerdomURL
+	LogLevel    string
+	DrainFor    time.Duration
+	NoActions   bool // route and show events, call no action
+	MaxBacklog  int  // the in-memory queue's bound; beyond it ingest answers 503
+	MaxConns    int  // open connections to the webhook endpoint at once
+	Spill       string
+	AWSAddr     string // the local AWS endpoint for functions run under the emulator; empty: none
+	Watch       bool   // rebuild a function run under the emulator when its code changes
+	// ReconcileEvery is how often reconciliation runs (0: never); its first run, at start,
 	// records the baseline.
-	reconcileEvery time.Duration
-	adminAddr      string // the admin endpoint for status and dlq --local (serve_admin.go); empty: none
-	noAdminFile    bool   // invoke's own twins: no other command is to find them
-	// dataDir holds the durable store (serve_store.go); empty: everything in memory
+	ReconcileEvery time.Duration
+	AdminAddr      string // the admin endpoint for status and dlq --local (serve_admin.go); empty: none
+	NoAdminFile    bool   // invoke's own twins: no other command is to find them
+	// DataDir holds the durable store (serve_store.go); empty: everything in memory
 	// (--in-memory, and the tests that build a stack directly).
-	dataDir string
-	// maxPending bounds the action stage; 0: defaultMaxPending.
-	maxPending int
-	replay     string // a spill file to restore before serving
+	DataDir string
+	// MaxPending bounds the action stage; 0: DefaultMaxPending.
+	MaxPending int
+	Replay     string // a spill file to restore before serving
 
 	// For tests; zero values mean the defaults below.
-	listen       func(network, addr string) (net.Listener, error)
-	busHook      func(*membus.Bus) // e.g. to set fault hooks
-	httpShutdown time.Duration     // how long open requests get at shutdown before being cut
-	timeouts     serverTimeouts
+	Listen       func(network, addr string) (net.Listener, error)
+	BusHook      func(*membus.Bus) // e.g. to set fault hooks
+	HTTPShutdown time.Duration     // how long open requests get at shutdown before being cut
+	Timeouts     ServerTimeouts
 }
 
-// serverTimeouts are the webhook and sandbox servers' timeouts.
-type serverTimeouts struct {
-	readHeader, read, write, idle time.Duration
+// ServerTimeouts are the webhook and sandbox servers' timeouts.
+type ServerTimeouts struct {
+	ReadHeader, Read, Write, Idle time.Duration
 }
 
 // Defaults of serve's servers: a webhook is a small POST, so a client that takes longer
 // than these is stalled or hostile.
-var defaultTimeouts = serverTimeouts{readHeader: 5 * time.Second, read: 30 * time.Second, write: 30 * time.Second, idle: 60 * time.Second}
+var defaultTimeouts = ServerTimeouts{ReadHeader: 5 * time.Second, Read: 30 * time.Second, Write: 30 * time.Second, Idle: 60 * time.Second}
+
+// DefaultAddr is the webhook endpoint's default address (serve --addr), where
+// `peerbridge send` posts by default.
+const DefaultAddr = "127.0.0.1:3000"
 
 const (
 	defaultHTTPShutdown = 5 * time.Second
-	defaultMaxBacklog   = 10000
-	defaultMaxConns     = 512
-	defaultMaxPending   = 2000
+	DefaultMaxBacklog   = 10000
+	DefaultMaxConns     = 512
+	DefaultMaxPending   = 2000
 )
 
-func (t serverTimeouts) server(h http.Handler) *http.Server {
+func (t ServerTimeouts) server(h http.Handler) *http.Server {
 	d := func(v, def time.Duration) time.Duration { return cmp.Or(v, def) }
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: d(t.readHeader, defaultTimeouts.readHeader),
-		ReadTimeout:       d(t.read, defaultTimeouts.read),
-		WriteTimeout:      d(t.write, defaultTimeouts.write),
-		IdleTimeout:       d(t.idle, defaultTimeouts.idle),
+		ReadHeaderTimeout: d(t.ReadHeader, defaultTimeouts.ReadHeader),
+		ReadTimeout:       d(t.Read, defaultTimeouts.Read),
+		WriteTimeout:      d(t.Write, defaultTimeouts.Write),
+		IdleTimeout:       d(t.Idle, defaultTimeouts.Idle),
 	}
 }
 
-// testServeOptions, when set (by tests), adjusts the options runServe read from its flags.
-var testServeOptions func(*serveOptions)
-
-// paramFlag collects repeated --param NAME=VALUE.
-type paramFlag map[string]string
-
-func (p paramFlag) String() string { return "" }
-func (p paramFlag) Set(s string) error {
-	name, value, ok := strings.Cut(s, "=")
-	if !ok || name == "" {
-		return fmt.Errorf("want NAME=VALUE, got %q", s)
-	}
-	p[name] = value
-	return nil
-}
-
-func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	opts := serveOptions{params: map[string]string{}}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&opts.addr, "addr", "127.0.0.1:3000", "`address` of the webhook endpoint")
-	fs.StringVar(&opts.sandboxAddr, "sandbox-addr", "127.0.0.1:3001", "`address` of the sandbox Peerdom API")
-	fs.StringVar(&opts.token, "token", "", "webhook `token` (default $PEERBRIDGE_WEBHOOK_TOKEN, else a generated one)")
-	fs.StringVar(&opts.template, "template", "template.yaml", "the SAM `template` whose rules route events to the actions")
-	fs.Var(paramFlag(opts.params), "param", "template parameter `NAME=VALUE` (repeatable)")
-	fs.StringVar(&opts.eventsOut, "events-out", "", "append every bus event to `FILE` as a JSON line")
-	fs.StringVar(&opts.peerdomURL, "peerdom-url", "", "a real Peerdom API `URL` (key in $PEERDOM_API_KEY) instead of the sandbox")
-	fs.StringVar(&opts.logLevel, "log-level", "warn", "`level` of the handlers' JSON logs on stderr (debug|info|warn|error)")
-	fs.BoolVar(&opts.noActions, "no-actions", false, "run no action: events are routed and shown, not delivered")
-	fs.DurationVar(&opts.drainFor, "drain-timeout", 30*time.Second, "how long shutdown may take to finish accepted work; what is left goes to the --spill file")
-	fs.IntVar(&opts.maxBacklog, "max-backlog", defaultMaxBacklog, "most webhooks queued in memory; beyond it the endpoint answers 503 with Retry-After")
-	fs.IntVar(&opts.maxConns, "max-conns", defaultMaxConns, "most open connections to the webhook endpoint at once")
-	fs.StringVar(&opts.awsAddr, "aws-addr", "127.0.0.1:3002", "`address` of the local AWS endpoint (SQS SendMessage, EventBridge PutEvents) for peerbridge invoke --local; empty: none")
-	fs.BoolVar(&opts.watch, "watch", false, "rebuild a function run under the Lambda emulator (not a shipped action) when a file under its CodeUri changes")
-	fs.DurationVar(&opts.reconcileEvery, "reconcile-every", time.Minute, "run reconciliation this often against the Peerdom side: changes no webhook reported are published (the first run, at start, records the baseline); 0 turns it off")
-	fs.StringVar(&opts.adminAddr, "admin-addr", "127.0.0.1:3003", "loopback `address` of the admin endpoint that peerbridge status --local and dlq --local ask (its token is in the admin file); empty: none")
-	fs.StringVar(&opts.dataDir, "data-dir", "", "`DIR` of the on-disk store of queued webhooks and pending actions (default "+defaultDataDirText+")")
-	inMemory := fs.Bool("in-memory", false, "keep the queue and the pending actions in memory only: a kill -9 loses them (shutdown spills what is left to --spill)")
-	fs.IntVar(&opts.maxPending, "max-pending-actions", defaultMaxPending, "most matched events waiting for their actions; beyond it the worker waits, the queue fills and the endpoint answers 503")
-	fs.StringVar(&opts.replay, "replay", "", "restore a spill `FILE` of an earlier serve --in-memory before serving: its webhooks queued again with their delivery ids, its events given only the actions still pending (restore a file once)")
-	fs.StringVar(&opts.spill, "spill", "", "`FILE` for the work still undelivered when --drain-timeout ends (default peerbridge-spill-<time>.jsonl, written only if needed), with --in-memory; restore it with peerbridge serve --replay FILE")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: peerbridge serve [flags]\n\nRuns ingest, the queue, the worker, the bus and the actions on this machine, routing events\nby the rules of template.yaml, against an in-memory sandbox Peerdom (or a real one).")
-		fs.PrintDefaults()
-	}
-	argv, err := parseFlags(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	if len(argv) > 0 {
-		fmt.Fprintf(stderr, "peerbridge serve: unexpected argument %q\n", argOr(argv, 0))
-		return 2
-	}
-	if testServeOptions != nil {
-		testServeOptions(&opts)
-	}
-	if opts.maxBacklog < 1 || opts.maxConns < 1 || opts.maxPending < 1 {
-		fmt.Fprintln(stderr, "peerbridge serve: --max-backlog, --max-conns and --max-pending-actions must be at least 1")
-		return 2
-	}
-	if *inMemory && opts.dataDir != "" {
-		fmt.Fprintln(stderr, "peerbridge serve: give --data-dir or --in-memory, not both")
-		return 2
-	}
-	if !*inMemory && opts.dataDir == "" {
-		if opts.dataDir, err = defaultDataDir(); err != nil {
-			fmt.Fprintf(stderr, "peerbridge serve: %v; give --data-dir DIR or --in-memory\n", err)
-			return 2
-		}
-	}
-	if opts.token == "" {
-		opts.token = os.Getenv("PEERBRIDGE_WEBHOOK_TOKEN") // not the flag's default: -h would show it
-	}
-	if opts.peerdomURL != "" {
-		opts.apiKey = os.Getenv("PEERDOM_API_KEY")
-		if opts.apiKey == "" {
-			fmt.Fprintln(stderr, "peerbridge serve: --peerdom-url needs the organization's API key in PEERDOM_API_KEY")
-			return 2
-		}
-	}
+// Run serves with opts until ctx ends (or a server stops by itself), then finishes the
+// accepted work for at most opts.DrainFor and says what was left. It returns the exit
+// status: 0, or 1 when serve could not start, stopped by itself, or left work undelivered.
+func Run(ctx context.Context, opts Options, stdout, stderr io.Writer) int {
 	defer setServeGC()()
-	stack, err := startStack(ctx, opts, stdout, stderr)
+	stack, err := Start(ctx, opts, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "peerbridge serve: %v\n", err)
 		return 1
@@ -199,25 +126,25 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		status = 1
 	}
 	fmt.Fprintln(stdout, "\nshutting down: finishing accepted work…")
-	res, err := stack.stop(opts.drainFor)
+	res, err := stack.Stop(opts.DrainFor)
 	if err != nil {
 		fmt.Fprintf(stderr, "peerbridge serve: %v\n", err)
 		status = 1
 	}
-	if res.spilled > 0 {
-		fmt.Fprintf(stderr, "peerbridge serve: %d undelivered item(s) written to %s; restore them with: peerbridge serve --replay %s\n", res.spilled, res.spillFile, res.spillFile)
+	if res.Spilled > 0 {
+		fmt.Fprintf(stderr, "peerbridge serve: %d undelivered item(s) written to %s; restore them with: peerbridge serve --replay %s\n", res.Spilled, res.SpillFile, res.SpillFile)
 		status = 1
 	}
-	if res.lost > 0 {
-		fmt.Fprintf(stderr, "peerbridge serve: %d accepted item(s) lost (not on the bus, not in a spill file)\n", res.lost)
+	if res.Lost > 0 {
+		fmt.Fprintf(stderr, "peerbridge serve: %d accepted item(s) lost (not on the bus, not in a spill file)\n", res.Lost)
 		status = 1
 	}
 	return status
 }
 
-// stack is a running local pipeline: the webhook server, the pipeline, the Peerdom side.
-type stack struct {
-	opts       serveOptions
+// Stack is a running local pipeline: the webhook server, the pipeline, the Peerdom side.
+type Stack struct {
+	opts       Options
 	pipeline   *localpipeline.Pipeline
 	webhooks   http.Handler // the pipeline's endpoint, for the server and the sandbox
 	server     *http.Server
@@ -235,7 +162,7 @@ type stack struct {
 	apiURL      string            // the Peerdom API the actions call
 	busName     string            // the bus's name in the template's functions
 	params      map[string]string // the template parameters, resolved
-	local       localDescription
+	local       LocalDescription
 	localAWSSrv *http.Server
 	awsCreds    localaws.Credentials // the only ones the local AWS endpoint accepts
 	apiKey      string               // the key the actions use, given to emulated functions as a plain value
@@ -264,16 +191,16 @@ func seedSandbox(p *peerdomtest.Peerdom) (onboardingRole string) {
 	root, _ := p.RootCircle()
 	p.AddGroup(peerdomapi.Group{ID: webhooksamples.GroupID, Name: "Research", ParentID: root.ID})                // in the root circle
 	p.AddRole(peerdomapi.Role{ID: webhooksamples.RoleID, Name: "Facilitator", ParentID: webhooksamples.GroupID}) // in the circle Research
-	return p.AddRole(peerdomapi.Role{ID: sandboxOnboardingRoleID, Name: "Onboarding buddy"}).ID
+	return p.AddRole(peerdomapi.Role{ID: SandboxOnboardingRoleID, Name: "Onboarding buddy"}).ID
 }
 
 // sandboxKeepRecords bounds the requests and writes serve's sandbox remembers, which no
 // one reads in serve: its memory stays flat however many actions call it.
 const sandboxKeepRecords = 1000
 
-// sandboxOnboardingRoleID is events/env.json's ONBOARDING_ROLE_IDS, so that a function
+// SandboxOnboardingRoleID is events/env.json's ONBOARDING_ROLE_IDS, so that a function
 // invoked with it against the sandbox (peerbridge invoke --local) finds the role.
-const sandboxOnboardingRoleID = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+const SandboxOnboardingRoleID = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
 // serveGCPercent is serve's GOGC unless the environment sets one. Serve's live heap is
 // about a megabyte, so at Go's default (100) the collector runs every 4 MB allocated,
@@ -291,22 +218,22 @@ func setServeGC() (restore func()) {
 	return func() { debug.SetGCPercent(prev) }
 }
 
-// startStack builds everything, then serves: the ports are bound first (their addresses
+// Start builds everything, then serves: the ports are bound first (their addresses
 // go into the sandbox URL and the webhook URL), but nothing is answered on them until
 // the pipeline, the sandbox and the actions exist, so a request that arrives at once
 // waits in the listen backlog rather than reaching something half built.
-func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer) (*stack, error) {
-	s := &stack{opts: opts, display: &display{w: stdout}, done: make(chan error, 3), counts: newCounters()}
+func Start(ctx context.Context, opts Options, stdout, stderr io.Writer) (*Stack, error) {
+	s := &Stack{opts: opts, display: &display{w: stdout}, done: make(chan error, 3), counts: newCounters()}
 	generated := false
-	if opts.token == "" {
-		opts.token, generated = peerdom.NewDeliveryID(), true
+	if opts.Token == "" {
+		opts.Token, generated = peerdom.NewDeliveryID(), true
 	}
-	s.opts.token = opts.token
-	tokens, err := ingest.NewTokens([]string{opts.token})
+	s.opts.Token = opts.Token
+	tokens, err := ingest.NewTokens([]string{opts.Token})
 	if err != nil {
 		return nil, err
 	}
-	listen := opts.listen
+	listen := opts.Listen
 	if listen == nil {
 		listen = net.Listen
 	}
@@ -317,13 +244,13 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		return nil, err
 	}
 	webhookLn, sandboxLn, awsLn, adminLn := ports[0], ports[1], ports[2], ports[3]
-	webhookLn = newLimitListener(webhookLn, cmp.Or(opts.maxConns, defaultMaxConns))
-	s.webhookURL = "http://" + webhookLn.Addr().String() + "/webhooks/" + opts.token
+	webhookLn = newLimitListener(webhookLn, cmp.Or(opts.MaxConns, DefaultMaxConns))
+	s.webhookURL = "http://" + webhookLn.Addr().String() + "/webhooks/" + opts.Token
 
 	// The Peerdom side: a sandbox whose writes send webhooks back in, or a real API.
-	apiURL, apiKey := opts.peerdomURL, opts.apiKey
+	apiURL, apiKey := opts.PeerdomURL, opts.APIKey
 	params := map[string]string{}
-	if opts.peerdomURL == "" {
+	if opts.PeerdomURL == "" {
 		s.sandbox = peerdomtest.New(peerdomtest.Config{Webhook: s.sandboxWebhook, KeepRecords: sandboxKeepRecords})
 		onboarding := seedSandbox(s.sandbox)
 		cfg := s.sandbox.Config()
@@ -336,7 +263,7 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		params["RoleDefaults"] = `{"Purpose":"To be defined"}`
 		params["IgnoreAuthors"] = cfg.OwnerEmail
 	}
-	if opts.reconcileEvery > 0 && !opts.noActions {
+	if opts.ReconcileEvery > 0 && !opts.NoActions {
 		s.state = memstate.New() // enrich keeps it current; reconciliation compares with it
 	}
 	s.pipeline, err = s.buildPipeline(opts, params, tokens, apiURL, apiKey, stderr)
@@ -352,8 +279,8 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		s.closeStore()
 		return nil, err
 	}
-	if opts.replay != "" {
-		if err = s.replaySpill(opts.replay); err != nil {
+	if opts.Replay != "" {
+		if err = s.replaySpill(opts.Replay); err != nil {
 			closeAll(webhookLn, sandboxLn, awsLn, adminLn)
 			if s.sandbox != nil {
 				s.sandbox.Close()
@@ -373,10 +300,10 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	s.pipeline.Start(runCtx, 4)
 	// Everything is built: now answer.
 	if sandboxLn != nil {
-		s.sandboxSrv = opts.timeouts.server(hostOnly(s.sandbox, sandboxLn))
+		s.sandboxSrv = opts.Timeouts.server(hostOnly(s.sandbox, sandboxLn))
 		go serveUntilClosed(s.sandboxSrv, sandboxLn, s.done)
 	}
-	s.server = opts.timeouts.server(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.server = opts.Timeouts.server(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.handlers.Add(1)
 		defer s.handlers.Done()
 		s.webhooks.ServeHTTP(w, r)
@@ -385,7 +312,7 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 	if awsLn != nil {
 		s.serveLocalAWS(awsLn)
 	}
-	if (adminLn != nil || awsLn != nil) && !opts.noAdminFile {
+	if (adminLn != nil || awsLn != nil) && !opts.NoAdminFile {
 		if err := s.writeAdminFile(adminLn, awsLn); err != nil {
 			// status --local and invoke --local are conveniences: serve runs without them
 			if adminLn != nil {
@@ -399,7 +326,7 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 			s.startAdmin(adminLn)
 		}
 	}
-	if opts.watch {
+	if opts.Watch {
 		for _, ef := range s.emulated {
 			go ef.watch(runCtx, time.Second, stderr)
 		}
@@ -408,12 +335,12 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		rctx, stopReconcile := context.WithCancel(runCtx)
 		s.stopReconcile, s.reconcileEnded = stopReconcile, make(chan struct{})
 		r := &reconcile.Reconciler{API: reconcileAPI, State: s.state, Bus: s.pipeline.Bus, Source: s.source}
-		go s.reconcileLoop(rctx, r, opts.reconcileEvery)
+		go s.reconcileLoop(rctx, r, opts.ReconcileEvery)
 	}
 
 	if s.store != nil {
 		fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running; accepted webhooks and pending actions are kept on disk: after a crash or kill -9, serve started again on the same data dir delivers each once\n")
-		fmt.Fprintf(stdout, "  data dir          %s\n", s.opts.dataDir)
+		fmt.Fprintf(stdout, "  data dir          %s\n", s.opts.DataDir)
 		if s.restoredQueue+s.restoredActions > 0 {
 			fmt.Fprintf(stdout, "  restored          %d queued webhook(s) and %d pending action(s) of the previous run\n", s.restoredQueue, s.restoredActions)
 		}
@@ -442,15 +369,15 @@ func startStack(ctx context.Context, opts serveOptions, stdout, stderr io.Writer
 		fmt.Fprintf(stdout, "  admin             %s   (for peerbridge status|dlq --local; its token is in %s)\n", s.adminURL, s.adminFile)
 	}
 	if s.state != nil {
-		fmt.Fprintf(stdout, "  reconcile         every %s (--reconcile-every; 0 turns it off)\n", opts.reconcileEvery)
+		fmt.Fprintf(stdout, "  reconcile         every %s (--reconcile-every; 0 turns it off)\n", opts.ReconcileEvery)
 	}
-	fmt.Fprintf(stdout, "  try               %s\n\n", tryLine(webhookLn.Addr().String(), opts.token))
+	fmt.Fprintf(stdout, "  try               %s\n\n", tryLine(webhookLn.Addr().String(), opts.Token))
 	return s, nil
 }
 
 // reconcileLoop runs reconciliation at once (the baseline) and then every interval,
 // until ctx ends, and shows what each run found.
-func (s *stack) reconcileLoop(ctx context.Context, r *reconcile.Reconciler, every time.Duration) {
+func (s *Stack) reconcileLoop(ctx context.Context, r *reconcile.Reconciler, every time.Duration) {
 	defer close(s.reconcileEnded)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -478,7 +405,7 @@ func (s *stack) reconcileLoop(ctx context.Context, r *reconcile.Reconciler, ever
 // sandboxWebhook is what the sandbox does with each webhook: as Peerdom would, POST it to
 // the endpoint — here in-process, so shutdown can close the port and still finish the
 // round trip. It only runs once the stack is built (the sandbox answers nothing before).
-func (s *stack) sandboxWebhook(ctx context.Context, body []byte) {
+func (s *Stack) sandboxWebhook(ctx context.Context, body []byte) {
 	req := httptest.NewRequestWithContext(ctx, http.MethodPost, s.webhookURL, bytes.NewReader(body))
 	req.RemoteAddr = "127.0.0.1:0"
 	req.Header.Set("User-Agent", "peerbridge-sandbox")
@@ -490,13 +417,13 @@ func (s *stack) sandboxWebhook(ctx context.Context, body []byte) {
 }
 
 // buildPipeline reads the template and makes a target for each action function in it.
-func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string, tokens *ingest.Tokens, apiURL, apiKey string, stderr io.Writer) (*localpipeline.Pipeline, error) {
-	tpl, err := samtemplate.Load(opts.template, nil) // first read: which parameters exist
+func (s *Stack) buildPipeline(opts Options, sandboxParams map[string]string, tokens *ingest.Tokens, apiURL, apiKey string, stderr io.Writer) (*localpipeline.Pipeline, error) {
+	tpl, err := samtemplate.Load(opts.Template, nil) // first read: which parameters exist
 	if err != nil {
 		return nil, fmt.Errorf("reading the template: %w (run serve from the repository, or give --template)", err)
 	}
 	params := map[string]string{}
-	if opts.peerdomURL != "" {
+	if opts.PeerdomURL != "" {
 		// The key comes from $PEERDOM_API_KEY; the template's secret name only gates the
 		// actions (its HasApiKey condition), so give it a local placeholder.
 		sandboxParams = map[string]string{"PeerdomApiKeyParameterName": "local-env-key"}
@@ -506,31 +433,31 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 			params[k] = v
 		}
 	}
-	for k, v := range opts.params {
+	for k, v := range opts.Params {
 		params[k] = v
 	}
-	if tpl, err = samtemplate.Load(opts.template, params); err != nil {
+	if tpl, err = samtemplate.Load(opts.Template, params); err != nil {
 		return nil, err
 	}
 	s.params = tpl.Params
 	s.busName = templateBusName(tpl)
-	if opts.peerdomURL != "" && !opts.noActions {
+	if opts.PeerdomURL != "" && !opts.NoActions {
 		for _, m := range missingActionParams(tpl) {
 			s.display.linef("  ! %s", m)
 		}
 	}
 	// Serve counts what the deployed stack's metrics count by reading the same log lines.
-	logger := slog.New(logCounter{next: logging.New(stderr, opts.logLevel).Handler(), c: s.counts})
+	logger := slog.New(logCounter{next: logging.New(stderr, opts.LogLevel).Handler(), c: s.counts})
 	// The bus keeps counters, not events, so serve's memory stays flat however long it
 	// runs; the queue is bounded (--max-backlog): beyond it ingest answers 503.
 	eventBus := &membus.Bus{DropEvents: true} // enrich publishes its snapshots to it
-	if opts.busHook != nil {
-		opts.busHook(eventBus)
+	if opts.BusHook != nil {
+		opts.BusHook(eventBus)
 	}
-	queue := &memqueue.Queue{MaxBacklog: cmp.Or(opts.maxBacklog, defaultMaxBacklog)}
+	queue := &memqueue.Queue{MaxBacklog: cmp.Or(opts.MaxBacklog, DefaultMaxBacklog)}
 	leases := leasesOnly{memstore.New(time.Now)} // the actions' leases
 	var pending []localpipeline.StoredAction
-	if opts.dataDir != "" {
+	if opts.DataDir != "" {
 		var err error
 		if pending, err = s.openStore(queue); err != nil {
 			return nil, err
@@ -539,7 +466,7 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	target := func(fn samtemplate.Function) (localpipeline.Target, error) {
 		dir := strings.TrimSuffix(path.Clean(fn.CodeURI), "/")
 		name := path.Base(dir)
-		if opts.noActions {
+		if opts.NoActions {
 			return notRun, nil // routed and shown; the route's Target is cleared below
 		}
 		if path.Dir(dir) != "functions/actions" || !slices.Contains(action.Builtins(), name) {
@@ -580,7 +507,7 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	for _, r := range routes {
 		s.display.maxRetries[r.Function] = r.MaxRetries
 	}
-	if opts.noActions {
+	if opts.NoActions {
 		for i := range routes {
 			routes[i].Target = nil // --no-actions: show where events would go, deliver none
 		}
@@ -596,8 +523,8 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 	s.source = source
 	var eventsOut io.Writer
 	var eventsOutAt int64
-	if opts.eventsOut != "" {
-		f, at, err := s.openEventsOut(opts.eventsOut)
+	if opts.EventsOut != "" {
+		f, at, err := s.openEventsOut(opts.EventsOut)
 		if err != nil {
 			return nil, fmt.Errorf("--events-out: %w", err)
 		}
@@ -614,7 +541,7 @@ func (s *stack) buildPipeline(opts serveOptions, sandboxParams map[string]string
 		Source:            source,
 		Routes:            routes,
 		Logger:            logger,
-		MaxPendingActions: cmp.Or(opts.maxPending, defaultMaxPending),
+		MaxPendingActions: cmp.Or(opts.MaxPending, DefaultMaxPending),
 		EventsOut:         eventsOut,
 		EventsOutAt:       eventsOutAt,
 		Store:             store,
@@ -653,13 +580,13 @@ func missingActionParams(tpl *samtemplate.Template) []string {
 	return missing
 }
 
-// stopResult is what shutdown counted.
-type stopResult struct {
-	events, queueDead, actionsDead int
-	spilled                        int    // items written to spillFile
-	spillFile                      string // empty when nothing was spilled
-	lost                           int    // undelivered items that could not be spilled
-	kept                           int    // undelivered items kept in the store
+// StopResult is what shutdown counted.
+type StopResult struct {
+	Events, QueueDead, ActionsDead int
+	Spilled                        int    // items written to spillFile
+	SpillFile                      string // empty when nothing was spilled
+	Lost                           int    // undelivered items that could not be spilled
+	Kept                           int    // undelivered items kept in the store
 }
 
 // hostOnly refuses, on a loopback listener, a request whose Host is not the listener's
@@ -683,7 +610,7 @@ func hostOnly(next http.Handler, ln net.Listener) http.Handler {
 // not send's default.
 func tryLine(addr, token string) string {
 	line := "PEERBRIDGE_WEBHOOK_TOKEN=" + token + " go run ./cmd/peerbridge send --kind all"
-	if u := "http://" + addr; u != defaultSendURL {
+	if u := "http://" + addr; u != "http://"+DefaultAddr {
 		line += " --url " + u
 	}
 	return line
@@ -703,7 +630,7 @@ func (leasesOnly) Completed(context.Context, string) (bool, error)       { retur
 // --peerdom-url), the local AWS endpoint and the admin endpoint (each unless its flag is
 // empty), in that order, nil for one not wanted. If any cannot be bound, none is kept and
 // the error names each that failed, with its flag.
-func listenAll(listen func(network, addr string) (net.Listener, error), opts serveOptions) ([4]net.Listener, error) {
+func listenAll(listen func(network, addr string) (net.Listener, error), opts Options) ([4]net.Listener, error) {
 	var lns [4]net.Listener
 	var errs []error
 	bind := func(i int, flag, addr string) {
@@ -714,19 +641,19 @@ func listenAll(listen func(network, addr string) (net.Listener, error), opts ser
 		}
 		lns[i] = ln
 	}
-	bind(0, "--addr", opts.addr)
-	if opts.peerdomURL == "" {
-		bind(1, "--sandbox-addr", opts.sandboxAddr)
+	bind(0, "--addr", opts.Addr)
+	if opts.PeerdomURL == "" {
+		bind(1, "--sandbox-addr", opts.SandboxAddr)
 	}
-	if opts.awsAddr != "" {
-		if ln, err := listenLocalAWS(listen, opts.awsAddr); err != nil {
+	if opts.AWSAddr != "" {
+		if ln, err := listenLocalAWS(listen, opts.AWSAddr); err != nil {
 			errs = append(errs, err)
 		} else {
 			lns[2] = ln
 		}
 	}
-	if opts.adminAddr != "" {
-		if ln, err := listenAdmin(listen, opts.adminAddr); err != nil {
+	if opts.AdminAddr != "" {
+		if ln, err := listenAdmin(listen, opts.AdminAddr); err != nil {
 			errs = append(errs, err)
 		} else {
 			lns[3] = ln
@@ -751,24 +678,24 @@ func closeAll(lns ...net.Listener) {
 	}
 }
 
-// stop shuts down in order: the webhook server first, bounded on its own (open requests
+// Stop shuts down in order: the webhook server first, bounded on its own (open requests
 // get opts.httpShutdown, then their connections are closed); then the queue, the bus,
 // the actions and the sandbox webhooks they cause drain until idle or drainFor has
 // passed; whatever is still undelivered then is written to the spill file.
-func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
+func (s *Stack) Stop(drainFor time.Duration) (StopResult, error) {
 	var errs []error
 	if s.stopReconcile != nil {
 		s.stopReconcile() // a run in progress ends; what it published is drained below
 		<-s.reconcileEnded
 	}
-	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), cmp.Or(s.opts.httpShutdown, defaultHTTPShutdown))
+	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), cmp.Or(s.opts.HTTPShutdown, defaultHTTPShutdown))
 	if err := s.server.Shutdown(httpCtx); err != nil {
 		s.server.Close() // the stragglers: their requests were never answered, so never accepted
-		s.display.linef("  ! webhook server: requests still open after %s were cut off", cmp.Or(s.opts.httpShutdown, defaultHTTPShutdown))
+		s.display.linef("  ! webhook server: requests still open after %s were cut off", cmp.Or(s.opts.HTTPShutdown, defaultHTTPShutdown))
 	}
 	cancelHTTP()
 	s.stopAdmin() // no redrive may add work once the drain has begun
-	s.stopLocalAWS(cmp.Or(s.opts.httpShutdown, defaultHTTPShutdown))
+	s.stopLocalAWS(cmp.Or(s.opts.HTTPShutdown, defaultHTTPShutdown))
 	s.handlers.Wait() // a request cut off returns at once: its body read fails
 
 	drainCtx, cancelDrain := context.WithTimeout(context.Background(), drainFor)
@@ -809,13 +736,13 @@ func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
 	if s.eventsFile != nil {
 		errs = append(errs, s.eventsFile.Close())
 	}
-	res := stopResult{
-		events:      s.pipeline.Bus.Accepted(),
-		queueDead:   len(s.pipeline.Queue.DeadLetters()),
-		actionsDead: len(s.pipeline.DeadActions()),
+	res := StopResult{
+		Events:      s.pipeline.Bus.Accepted(),
+		QueueDead:   len(s.pipeline.Queue.DeadLetters()),
+		ActionsDead: len(s.pipeline.DeadActions()),
 	}
 	if s.store != nil {
-		res.kept = len(s.pipeline.Queue.Pending()) + len(pendingActions)
+		res.Kept = len(s.pipeline.Queue.Pending()) + len(pendingActions)
 		if err := s.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("data dir: %w", err))
 		}
@@ -825,46 +752,68 @@ func (s *stack) stop(drainFor time.Duration) (stopResult, error) {
 		items = nil // kept in the store, not spilled
 	}
 	if len(items) > 0 {
-		name := s.opts.spill
+		name := s.opts.Spill
 		if name == "" {
 			name = "peerbridge-spill-" + time.Now().UTC().Format("20060102T150405Z") + ".jsonl"
 		}
 		if err := writeSpill(name, items); err != nil {
 			errs = append(errs, fmt.Errorf("spill file: %w", err))
-			res.lost = len(items)
+			res.Lost = len(items)
 		} else {
-			res.spilled, res.spillFile = len(items), name
+			res.Spilled, res.SpillFile = len(items), name
 		}
 	}
-	summary := fmt.Sprintf("stopped: %d events on the bus, %d queue messages and %d action events dead-lettered", res.events, res.queueDead, res.actionsDead)
-	if res.spilled > 0 {
-		summary += fmt.Sprintf(", %d undelivered kept in %s", res.spilled, res.spillFile)
+	summary := fmt.Sprintf("stopped: %d events on the bus, %d queue messages and %d action events dead-lettered", res.Events, res.QueueDead, res.ActionsDead)
+	if res.Spilled > 0 {
+		summary += fmt.Sprintf(", %d undelivered kept in %s", res.Spilled, res.SpillFile)
 	}
-	if res.kept > 0 {
-		summary += fmt.Sprintf(", %d undelivered kept in %s for the next start", res.kept, s.opts.dataDir)
+	if res.Kept > 0 {
+		summary += fmt.Sprintf(", %d undelivered kept in %s for the next start", res.Kept, s.opts.DataDir)
 	}
-	if res.lost > 0 {
-		summary += fmt.Sprintf(", %d LOST", res.lost)
+	if res.Lost > 0 {
+		summary += fmt.Sprintf(", %d LOST", res.Lost)
 	}
 	s.display.linef("%s", summary)
 	return res, errors.Join(errs...)
 }
 
-// shutdown is stop for callers that want only its error (the tests).
-func (s *stack) shutdown(ctx context.Context) error {
+// Shutdown is Stop for callers that want only its error (the tests), with ctx's deadline
+// as the drain's (else a minute).
+func (s *Stack) Shutdown(ctx context.Context) error {
 	drainFor := time.Minute
 	if d, ok := ctx.Deadline(); ok {
 		drainFor = time.Until(d)
 	}
-	res, err := s.stop(drainFor)
-	if err == nil && (res.spilled > 0 || res.lost > 0) {
-		err = fmt.Errorf("shutdown left %d spilled and %d lost", res.spilled, res.lost)
+	res, err := s.Stop(drainFor)
+	if err == nil && (res.Spilled > 0 || res.Lost > 0) {
+		err = fmt.Errorf("shutdown left %d spilled and %d lost", res.Spilled, res.Lost)
 	}
 	return err
 }
 
+// WebhookURL is the webhook endpoint, token included: http://ADDR/webhooks/TOKEN.
+func (s *Stack) WebhookURL() string { return s.webhookURL }
+
+// SandboxURL is the sandbox Peerdom's API base URL (empty with a real Peerdom).
+func (s *Stack) SandboxURL() string { return s.sandboxURL }
+
+// AdminURL is the admin endpoint's URL (empty: none), and AdminFile the file holding its
+// address and token (empty: none written).
+func (s *Stack) AdminURL() string  { return s.adminURL }
+func (s *Stack) AdminFile() string { return s.adminFile }
+
+// Pipeline is the running local pipeline: its queue, bus, routes and dead letters.
+func (s *Stack) Pipeline() *localpipeline.Pipeline { return s.pipeline }
+
+// Sandbox is the in-memory sandbox Peerdom; nil with a real one (Options.PeerdomURL).
+func (s *Stack) Sandbox() *peerdomtest.Peerdom { return s.sandbox }
+
+// Drain waits until the pipeline has handled all it took (the actions included) or ctx
+// ends.
+func (s *Stack) Drain(ctx context.Context) error { return s.pipeline.Drain(ctx) }
+
 // replaySpill restores a spill file into the pipeline, before it starts.
-func (s *stack) replaySpill(name string) error {
+func (s *Stack) replaySpill(name string) error {
 	envelopes, actions, err := restoreSpill(name)
 	if err != nil {
 		return fmt.Errorf("--replay: %w", err)
@@ -877,7 +826,7 @@ func (s *stack) replaySpill(name string) error {
 }
 
 // closeStore closes the store of a stack that failed to start.
-func (s *stack) closeStore() {
+func (s *Stack) closeStore() {
 	if s.store != nil {
 		s.store.Close()
 		s.store = nil

@@ -1,4 +1,4 @@
-package main
+package serve
 
 import (
 	"bufio"
@@ -20,18 +20,18 @@ import (
 // read those bodies first (or kept their connections to read them after answering)
 // would hold all 512 connection slots and never answer the valid webhook in time.
 func TestServeRefusesBeforeReadingTheBody(t *testing.T) {
-	t.Setenv(adminDirEnv, t.TempDir())
+	t.Setenv(AdminDirEnv, t.TempDir())
 	out := &syncBuffer{}
-	s, err := startStack(context.Background(), serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", token: "good-token",
-		template: filepath.Join("..", "..", "template.yaml"), logLevel: "error", noActions: true,
-		timeouts: serverTimeouts{read: 10 * time.Minute, readHeader: 10 * time.Minute}}, out, out)
+	s, err := Start(context.Background(), Options{Addr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0", Token: "good-token",
+		Template: filepath.Join("..", "..", "template.yaml"), LogLevel: "error", NoActions: true,
+		Timeouts: ServerTimeouts{Read: 10 * time.Minute, ReadHeader: 10 * time.Minute}}, out, out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.shutdown(context.Background())
+	defer s.Shutdown(context.Background())
 	addr := strings.TrimPrefix(strings.Split(s.webhookURL, "/webhooks/")[0], "http://")
 
-	const n = defaultMaxConns
+	const n = DefaultMaxConns
 	type result struct {
 		want, status int
 		closed       bool

@@ -1,4 +1,4 @@
-package main
+package serve
 
 import (
 	"bufio"
@@ -33,17 +33,17 @@ import (
 // kept counters only, to show the difference; BENCH_SOAK_IN_MEMORY=1 runs serve
 // --in-memory.
 func BenchmarkServeSoak(b *testing.B) {
-	opts := serveOptions{addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", token: "soak-token",
-		template: "../../template.yaml", logLevel: "error", drainFor: time.Minute,
-		maxBacklog: defaultMaxBacklog, maxConns: defaultMaxConns, maxPending: defaultMaxPending}
+	opts := Options{Addr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0", Token: "soak-token",
+		Template: "../../template.yaml", LogLevel: "error", DrainFor: time.Minute,
+		MaxBacklog: DefaultMaxBacklog, MaxConns: DefaultMaxConns, MaxPending: DefaultMaxPending}
 	if os.Getenv("BENCH_SOAK_IN_MEMORY") == "" {
-		opts.dataDir = b.TempDir()
+		opts.DataDir = b.TempDir()
 	}
 	if os.Getenv("BENCH_SOAK_KEEP_EVENTS") != "" {
-		opts.busHook = func(bus *membus.Bus) { bus.DropEvents = false }
+		opts.BusHook = func(bus *membus.Bus) { bus.DropEvents = false }
 	}
 	defer setServeGC()() // as runServe does
-	s, err := startStack(context.Background(), opts, io.Discard, io.Discard)
+	s, err := Start(context.Background(), opts, io.Discard, io.Discard)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func BenchmarkServeSoak(b *testing.B) {
 	b.ReportMetric(float64(backoffs.Load()), "503s")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := s.shutdown(ctx); err != nil {
+	if err := s.Shutdown(ctx); err != nil {
 		b.Fatal(err)
 	}
 	// The actions' writes to the sandbox send webhooks of their own: more events than sent.

@@ -1,4 +1,4 @@
-package main
+package serve
 
 import (
 	"context"
@@ -17,12 +17,12 @@ import (
 func TestServeReconciles(t *testing.T) {
 	out := &syncBuffer{}
 	eventsOut := filepath.Join(t.TempDir(), "events.jsonl")
-	opts := serveOptions{
-		addr: "127.0.0.1:0", sandboxAddr: "127.0.0.1:0", token: "test-token",
-		template: filepath.Join("..", "..", "template.yaml"), eventsOut: eventsOut,
-		logLevel: "error", drainFor: 20 * time.Second, reconcileEvery: 50 * time.Millisecond,
+	opts := Options{
+		Addr: "127.0.0.1:0", SandboxAddr: "127.0.0.1:0", Token: "test-token",
+		Template: filepath.Join("..", "..", "template.yaml"), EventsOut: eventsOut,
+		LogLevel: "error", DrainFor: 20 * time.Second, ReconcileEvery: 50 * time.Millisecond,
 	}
-	s, err := startStack(context.Background(), opts, out, out)
+	s, err := Start(context.Background(), opts, out, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,8 +54,8 @@ func TestServeReconciles(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor("reconcile: 1 change(s) no webhook reported")
-	time.Sleep(5 * opts.reconcileEvery) // more runs: nothing more to find
-	if _, err := s.stop(opts.drainFor); err != nil {
+	time.Sleep(5 * opts.ReconcileEvery) // more runs: nothing more to find
+	if _, err := s.Stop(opts.DrainFor); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(out.String(), "change(s) no webhook reported"); n != 1 {

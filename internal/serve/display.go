@@ -1,4 +1,4 @@
-package main
+package serve
 
 import (
 	"cmp"
@@ -66,12 +66,13 @@ func summarize(ev events.CloudWatchEvent, detail map[string]any) eventSummary {
 	return s
 }
 
-// event shows one bus event: its type, what it is about, who did it, where it goes.
-// detail is the decoded detail the router already made (nil when there is none).
-func (d *display) event(ev events.CloudWatchEvent, detail map[string]any, routedTo []string) {
+// EventHeading is the line the terminal shows for an event: the time (now), its type,
+// what it is about, what changed, who did it and its delivery. detail is the decoded
+// detail when there is one at hand, else nil (it is read from the event).
+func EventHeading(ev events.CloudWatchEvent, detail map[string]any, now time.Time) string {
 	sum := summarize(ev, detail)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s  ● %-20s", time.Now().Format("15:04:05"), ev.DetailType)
+	fmt.Fprintf(&b, "%s  ● %-20s", now.Format("15:04:05"), ev.DetailType)
 	if sum.Name != "" {
 		fmt.Fprintf(&b, " %q", sum.Name)
 	}
@@ -84,6 +85,14 @@ func (d *display) event(ev events.CloudWatchEvent, detail map[string]any, routed
 	if sum.ID != "" {
 		fmt.Fprintf(&b, "  [delivery %s]", short(sum.ID))
 	}
+	return b.String()
+}
+
+// event shows one bus event: its heading and where it goes.
+// detail is the decoded detail the router already made (nil when there is none).
+func (d *display) event(ev events.CloudWatchEvent, detail map[string]any, routedTo []string) {
+	var b strings.Builder
+	b.WriteString(EventHeading(ev, detail, time.Now()))
 	if len(routedTo) > 0 {
 		fmt.Fprintf(&b, "\n          → %s", strings.Join(routedTo, ", "))
 		if d.noActions {
