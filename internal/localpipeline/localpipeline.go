@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
 	"github.com/peerbridge/peerbridge/internal/ingest"
+	"github.com/peerbridge/peerbridge/internal/observe"
 	"github.com/peerbridge/peerbridge/internal/queue"
 	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
@@ -74,6 +75,7 @@ type Pipeline struct {
 
 	observer Observer
 	obsMu    sync.Mutex
+	obs      *observe.Stream
 	logger   *slog.Logger
 
 	mu      sync.Mutex
@@ -114,11 +116,12 @@ type Pipeline struct {
 }
 
 type job struct {
-	route   *Route
-	event   events.CloudWatchEvent
-	attempt int
-	entity  string // route.Function + detail.entityId; empty: no entity to serialize on
-	key     uint64 // its key in the Store; 0: not stored
+	route      *Route
+	deliveryID string // the event's delivery id, for the records; "": read when needed
+	event      events.CloudWatchEvent
+	attempt    int
+	entity     string // route.Function + detail.entityId; empty: no entity to serialize on
+	key        uint64 // its key in the Store; 0: not stored
 }
 
 // Config is what New needs.
@@ -127,7 +130,11 @@ type Config struct {
 	Source   string // the events' source; empty: peerdom.DefaultSource
 	Routes   []Route
 	Observer Observer
-	Logger   *slog.Logger // the handlers' JSON logs; nil: none
+	// Observe, when set, gets the typed record of everything the pipeline does
+	// (observe.go): webhooks, events, routing, action attempts and outcomes, retries,
+	// dead letters, redrives.
+	Observe *observe.Stream
+	Logger  *slog.Logger // the handlers' JSON logs; nil: none
 	// Queue and Bus may be given (e.g. with fault hooks set); nil: new empty ones.
 	Queue *memqueue.Queue
 	Bus   *membus.Bus
@@ -154,6 +161,7 @@ func New(cfg Config) *Pipeline {
 		Bus:         cfg.Bus,
 		Routes:      cfg.Routes,
 		observer:    cfg.Observer,
+		obs:         cfg.Observe,
 		logger:      cfg.Logger,
 		retryIn:     cfg.RetryDelay,
 		maxJobs:     cfg.MaxPendingActions,
@@ -183,6 +191,12 @@ func New(cfg Config) *Pipeline {
 	p.restore(cfg.Pending)
 	p.Ingest = &ingest.Handler{Tokens: cfg.Tokens, Queue: p.Queue, Source: cfg.Source, Logger: cfg.Logger}
 	p.Worker = &worker.Handler{Bus: p.Bus, Source: cfg.Source, Logger: cfg.Logger}
+	if p.obs != nil {
+		p.Worker.Failed = func(messageID, delivery string, err error) {
+			p.obs.Publish(observe.Record{Kind: observe.KindDeliveryFail, DeliveryID: delivery,
+				DeliveryFail: &observe.DeliveryFail{MessageID: messageID, Error: err.Error()}})
+		}
+	}
 	p.Bus.Subscribe(p.route)
 	return p
 }
@@ -337,6 +351,14 @@ func (p *Pipeline) noteDeadLetters() {
 	p.seenQueueDead = told
 	p.mu.Unlock()
 	for _, m := range fresh {
+		if p.obs != nil {
+			var env struct {
+				ID string `json:"id"`
+			}
+			json.Unmarshal([]byte(m.Body), &env)
+			p.obs.Publish(observe.Record{Kind: observe.KindDeadLetter, DeliveryID: env.ID, DeadLetter: &observe.DeadLetter{
+				Queue: observe.QueueWebhooks, MessageID: m.ID, Error: fmt.Sprintf("received %d times without being published", m.ReceiveCount)}})
+		}
 		p.observe(func(o Observer) {
 			if o.DeadLetter != nil {
 				o.DeadLetter("queue message "+m.ID, fmt.Errorf("received %d times without being published", m.ReceiveCount))
@@ -353,23 +375,24 @@ func (p *Pipeline) route(e membus.Event) {
 		p.routeStored(cw)
 		return
 	}
-	detail, routedTo, jobs := p.match(cw)
+	detail, routedTo, matched, jobs := p.match(cw)
 	// The observer first: an action's outcome must not come before its event.
+	var raw []byte
 	p.observe(func(o Observer) {
-		if o.EventJSON != nil || p.eventsOut != nil {
-			if raw, err := json.Marshal(cw); err == nil {
-				if o.EventJSON != nil {
-					o.EventJSON(raw)
-				}
-				if p.eventsOut != nil {
-					p.eventsOut.Write(append(raw, '\n'))
-				}
+		if o.EventJSON != nil || p.eventsOut != nil || p.obs != nil {
+			raw, _ = json.Marshal(cw)
+			if raw != nil && o.EventJSON != nil {
+				o.EventJSON(raw)
+			}
+			if raw != nil && p.eventsOut != nil {
+				p.eventsOut.Write(append(raw, '\n'))
 			}
 		}
 		if o.Event != nil {
 			o.Event(cw, detail, routedTo)
 		}
 	})
+	p.notePublished(cw, detail, routedTo, matched, raw)
 	if len(jobs) == 0 {
 		return
 	}
@@ -381,27 +404,28 @@ func (p *Pipeline) route(e membus.Event) {
 	p.mu.Unlock()
 }
 
-// match is the rules' verdict on one event: the functions it is routed to, and a job
-// for each that has a target.
-func (p *Pipeline) match(cw events.CloudWatchEvent) (detail map[string]any, routedTo []string, jobs []job) {
+// match is the rules' verdict on one event: the functions it is routed to, the routes
+// that matched, and a job for each that has a target.
+func (p *Pipeline) match(cw events.CloudWatchEvent) (detail map[string]any, routedTo []string, matched []*Route, jobs []job) {
 	if len(p.Routes) == 0 {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	decoded, err := decodedEvent(cw, p.matchDetail)
 	if err != nil {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	detail, _ = decoded["detail"].(map[string]any)
 	for i := range p.Routes {
 		r := &p.Routes[i]
 		if r.Pattern.MatchEvent(decoded) {
 			routedTo = append(routedTo, r.Function)
+			matched = append(matched, r)
 			if r.Target != nil {
 				jobs = append(jobs, job{route: r, event: cw, attempt: 1, entity: entityKey(r.Function, cw.Detail, detail)})
 			}
 		}
 	}
-	return detail, routedTo, jobs
+	return detail, routedTo, matched, jobs
 }
 
 // decodedEvent is the event as eventpattern.DecodeEvent would read its JSON: only the
@@ -470,7 +494,7 @@ func (p *Pipeline) targetLoop(ctx context.Context) {
 		}
 		p.mu.Unlock()
 
-		err := p.deliver(ctx, j)
+		outcome, err := p.deliver(ctx, &j)
 		if j.entity != "" {
 			p.mu.Lock()
 			delete(p.entityBusy, j.entity)
@@ -482,11 +506,16 @@ func (p *Pipeline) targetLoop(ctx context.Context) {
 			p.requeue(j)
 			continue
 		}
-		if err != nil && j.attempt <= j.route.MaxRetries && ctx.Err() == nil {
+		retry := err != nil && j.attempt <= j.route.MaxRetries && ctx.Err() == nil
+		p.record(&j, observe.Record{Kind: observe.KindOutcome, Outcome: &outcome})
+		if retry {
 			// Retry later, as Lambda does for a failed asynchronous invocation; the job
 			// counts as running until it is queued again, so Drain waits for it.
+			delay := p.retryIn(j.attempt)
 			j.attempt++
-			time.AfterFunc(p.retryIn(j.attempt-1), func() { p.requeue(j) })
+			p.record(&j, observe.Record{Kind: observe.KindRetried, Retried: &observe.Retried{
+				Function: j.route.Function, Attempt: j.attempt, Delay: delay, Error: err.Error()}})
+			time.AfterFunc(delay, func() { p.requeue(j) })
 			continue
 		}
 		if j.key != 0 {
@@ -496,6 +525,8 @@ func (p *Pipeline) targetLoop(ctx context.Context) {
 			p.mu.Lock()
 			p.dead = append(p.dead, DeadAction{Function: j.route.Function, Event: j.event, Err: err})
 			p.mu.Unlock()
+			p.record(&j, observe.Record{Kind: observe.KindDeadLetter, DeadLetter: &observe.DeadLetter{
+				Queue: observe.QueueEvents, Function: j.route.Function, DetailType: j.event.DetailType, Error: err.Error()}})
 			p.observe(func(o Observer) {
 				if o.DeadLetter != nil {
 					o.DeadLetter(fmt.Sprintf("%s event %s for %s", j.event.DetailType, j.event.ID, j.route.Function), err)
@@ -548,13 +579,30 @@ func entityKey(function string, raw json.RawMessage, detail map[string]any) stri
 }
 
 // deliver runs one target on one event, as a Lambda invocation would: with a deadline,
-// and a panic is an error rather than the end of the process.
-func (p *Pipeline) deliver(ctx context.Context, j job) (err error) {
+// and a panic is an error rather than the end of the process. It returns the attempt's
+// outcome for the record (Final is set by the caller, which knows whether a retry
+// follows) and the target's error.
+func (p *Pipeline) deliver(ctx context.Context, j *job) (outcome observe.ActionOutcome, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	rep := &reported{}
+	ctx = context.WithValue(ctx, outcomeKey{}, rep)
+	p.record(j, observe.Record{Kind: observe.KindActionStart, Action: &observe.Action{Function: j.route.Function, Rule: j.route.Rule, Attempt: j.attempt, DetailType: j.event.DetailType}})
+	ctx = context.WithValue(ctx, deliveryKey{}, j.deliveryID)
+	start := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)
+		}
+		outcome = observe.ActionOutcome{Function: j.route.Function, DetailType: j.event.DetailType, Attempt: j.attempt, Outcome: observe.Done, Duration: time.Since(start)}
+		switch {
+		case err != nil:
+			outcome.Outcome, outcome.Error = observe.Failed, err.Error()
+			outcome.Final = j.attempt > j.route.MaxRetries
+		case rep.outcome != "":
+			outcome.Outcome, outcome.Reason, outcome.Final = rep.outcome, rep.reason, true
+		default:
+			outcome.Final = true
 		}
 		p.observe(func(o Observer) {
 			if o.ActionDone != nil {
@@ -562,7 +610,7 @@ func (p *Pipeline) deliver(ctx context.Context, j job) (err error) {
 			}
 		})
 	}()
-	return j.route.Target(ctx, j.event)
+	return outcome, j.route.Target(ctx, j.event)
 }
 
 func (p *Pipeline) observe(fn func(Observer)) {
@@ -666,6 +714,7 @@ func (p *Pipeline) WebhookHandler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		refuseUnread(w, r)
 		writeJSON(w, http.StatusNotFound, `{"error":"not found: POST webhooks to /webhooks/<token>"}`)
+		p.obs.Publish(observe.Record{Kind: observe.KindWebhook, Webhook: &observe.Webhook{Status: http.StatusNotFound, Reason: "not found: " + r.Method + " " + r.URL.Path}})
 	})
 	return mux
 }
@@ -690,6 +739,10 @@ func refuseUnread(w http.ResponseWriter, r *http.Request) {
 func (p *Pipeline) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	req := ingest.Request{Method: r.Method, Token: r.PathValue("token"), SourceIP: host, UserAgent: r.UserAgent()}
+	if p.obs != nil {
+		req.DeliveryID = peerdom.NewDeliveryID() // ingest's own default, known here for the record
+	}
+	var size int64
 	whole := false
 	// Read only once the method and the token are accepted.
 	req.ReadBody = func() ([]byte, int64, error) {
@@ -698,6 +751,7 @@ func (p *Pipeline) serveWebhook(w http.ResponseWriter, r *http.Request) {
 			return body, 0, fmt.Errorf("could not read the request body: %w", err)
 		}
 		whole = len(body) < maxReadBytes
+		size = int64(len(body))
 		return body, max(r.ContentLength, 0), nil
 	}
 	// API Gateway gives an integration 30 seconds.
@@ -712,6 +766,22 @@ func (p *Pipeline) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.Status)
 	io.WriteString(w, resp.Body)
+	if p.obs != nil {
+		p.noteWebhook(req.DeliveryID, resp, size)
+	}
+}
+
+// noteWebhook records the endpoint's answer to a webhook.
+func (p *Pipeline) noteWebhook(id string, resp ingest.Response, size int64) {
+	wh := &observe.Webhook{Status: resp.Status, Accepted: resp.Status == http.StatusOK, Bytes: size}
+	if !wh.Accepted {
+		var e struct {
+			Error string `json:"error"`
+		}
+		json.Unmarshal([]byte(resp.Body), &e)
+		wh.Reason = e.Error
+	}
+	p.obs.Publish(observe.Record{Kind: observe.KindWebhook, DeliveryID: id, Webhook: wh})
 }
 
 func writeJSON(w http.ResponseWriter, status int, body string) {

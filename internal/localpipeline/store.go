@@ -53,6 +53,7 @@ type staged struct {
 	event    events.CloudWatchEvent
 	detail   map[string]any
 	routedTo []string
+	matched  []*Route
 	jobs     []job
 	message  string // the queue message it came from, in the worker's batch; "" otherwise
 	raw      []byte // its JSON line for EventsOut
@@ -136,9 +137,9 @@ func (p *Pipeline) invokeWorkerStored(ctx context.Context, batch []queue.Message
 // routeStored stages an event; one that is not of the worker's current batch is
 // committed before it returns (before its publisher's PutEvents returns).
 func (p *Pipeline) routeStored(cw events.CloudWatchEvent) {
-	detail, routedTo, jobs := p.match(cw)
-	st := staged{event: cw, detail: detail, routedTo: routedTo, jobs: jobs}
-	if p.eventsOut != nil {
+	detail, routedTo, matched, jobs := p.match(cw)
+	st := staged{event: cw, detail: detail, routedTo: routedTo, matched: matched, jobs: jobs}
+	if p.eventsOut != nil || p.obs != nil {
 		if raw, err := json.Marshal(cw); err == nil {
 			st.raw = append(raw, '\n')
 		}
@@ -198,7 +199,7 @@ func (p *Pipeline) commit(gen uint64) error {
 		// Written before the commit records the new length: a crash in between leaves
 		// lines past the recorded length, which the next start cuts off.
 		for _, st := range batch {
-			if werr == nil && st.raw != nil {
+			if werr == nil && st.raw != nil && p.eventsOut != nil {
 				var n int
 				n, werr = p.eventsOut.Write(st.raw)
 				p.eventsOutAt += int64(n)
@@ -228,6 +229,11 @@ func (p *Pipeline) commit(gen uint64) error {
 				o.Event(st.event, st.detail, st.routedTo)
 			}
 		})
+		var raw []byte
+		if st.raw != nil {
+			raw = st.raw[:len(st.raw)-1]
+		}
+		p.notePublished(st.event, st.detail, st.routedTo, st.matched, raw)
 	}
 	p.mu.Lock()
 	p.committedGen = upto

@@ -75,9 +75,10 @@ type Record struct {
 	Lost         uint64         `json:"lost,omitempty"` // KindLost: how many records were missed
 }
 
-// Webhook is one request to the webhook endpoint.
+// Webhook is one request to the webhook endpoint, recorded once it is answered: the
+// worker may have published a queued webhook's event, recorded first, by then.
 type Webhook struct {
-	Status   int    `json:"status"`           // the HTTP status answered
+	Status   int    `json:"status"`           // the HTTP status answered (delivery id set for 200)
 	Accepted bool   `json:"accepted"`         // queued (status 200)
 	Reason   string `json:"reason,omitempty"` // why it was refused
 	Bytes    int64  `json:"bytes,omitempty"`  // the body's length, when read
@@ -92,14 +93,17 @@ type DeliveryFail struct {
 
 // Published is an event on the bus.
 type Published struct {
-	DetailType   string          `json:"detailType"`
-	Source       string          `json:"source,omitempty"`
-	EntityID     string          `json:"entityId,omitempty"`
-	Author       string          `json:"author,omitempty"`
-	Unrecognized bool            `json:"unrecognized,omitempty"` // Peerdom text the parser did not recognize
-	Event        json.RawMessage `json:"event,omitempty"`        // the event as EventBridge delivers it to a target (Clip'ped)
-	Text         string          `json:"text,omitempty"`         // the webhook's Markdown text, when known (Clip'ped)
-	RoutedTo     []string        `json:"routedTo,omitempty"`     // the functions the rules matched
+	DetailType    string          `json:"detailType"`
+	Source        string          `json:"source,omitempty"`
+	EntityID      string          `json:"entityId,omitempty"`
+	Name          string          `json:"name,omitempty"`          // the entity's name
+	ChangedFields []string        `json:"changedFields,omitempty"` // the fields an update changed
+	Author        string          `json:"author,omitempty"`        // the author's name
+	AuthorEmail   string          `json:"authorEmail,omitempty"`
+	Unrecognized  bool            `json:"unrecognized,omitempty"` // Peerdom text the parser did not recognize
+	Event         json.RawMessage `json:"event,omitempty"`        // the event as EventBridge delivers it to a target (Clip'ped)
+	Text          string          `json:"text,omitempty"`         // the webhook's Markdown text, when known (Clip'ped)
+	RoutedTo      []string        `json:"routedTo,omitempty"`     // the functions the rules matched
 }
 
 // Routed is one rule matching an event.
@@ -112,15 +116,17 @@ type Routed struct {
 
 // Action is the start of an action's attempt on an event.
 type Action struct {
-	Function string `json:"function"`
-	Rule     string `json:"rule,omitempty"`
-	Attempt  int    `json:"attempt"` // from 1
+	Function   string `json:"function"`
+	DetailType string `json:"detailType,omitempty"` // the event's
+	Rule       string `json:"rule,omitempty"`
+	Attempt    int    `json:"attempt"` // from 1
 }
 
 // APICall is an action's call to the Peerdom API. Its bodies never hold the API key: it
 // travels in a header, and headers are not recorded.
 type APICall struct {
 	Function string        `json:"function,omitempty"`
+	Action   string        `json:"action,omitempty"` // the action's own name (its log's "action"), when it differs
 	Method   string        `json:"method"`
 	Path     string        `json:"path"`             // with its query
 	Status   int           `json:"status,omitempty"` // 0: no answer (Error says why)
@@ -132,13 +138,14 @@ type APICall struct {
 
 // ActionOutcome is how an action's attempt ended.
 type ActionOutcome struct {
-	Function string        `json:"function"`
-	Attempt  int           `json:"attempt"`
-	Outcome  Outcome       `json:"outcome"`
-	Reason   string        `json:"reason,omitempty"` // Ignored: why
-	Error    string        `json:"error,omitempty"`  // Failed: the error
-	Duration time.Duration `json:"duration,omitempty"`
-	Final    bool          `json:"final"` // no retry follows (done, ignored, or the last failed attempt)
+	Function   string        `json:"function"`
+	DetailType string        `json:"detailType,omitempty"` // the event's
+	Attempt    int           `json:"attempt"`
+	Outcome    Outcome       `json:"outcome"`
+	Reason     string        `json:"reason,omitempty"` // Ignored: why
+	Error      string        `json:"error,omitempty"`  // Failed: the error
+	Duration   time.Duration `json:"duration,omitempty"`
+	Final      bool          `json:"final"` // no retry follows (done, ignored, or the last failed attempt)
 }
 
 // Retried is a failed attempt to be tried again after Delay.
@@ -152,10 +159,11 @@ type Retried struct {
 // DeadLetter is a webhook (Queue QueueWebhooks, by its queue MessageID) or an action's
 // event (QueueEvents, with its Function) moved to a dead-letter list.
 type DeadLetter struct {
-	Queue     string `json:"queue"`
-	MessageID string `json:"messageId,omitempty"`
-	Function  string `json:"function,omitempty"`
-	Error     string `json:"error"`
+	Queue      string `json:"queue"`
+	DetailType string `json:"detailType,omitempty"` // QueueEvents: the event's
+	MessageID  string `json:"messageId,omitempty"`
+	Function   string `json:"function,omitempty"`
+	Error      string `json:"error"`
 }
 
 // Redriven is dead letters handed back: to the webhook queue, or to their functions.

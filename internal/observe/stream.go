@@ -42,6 +42,7 @@ type Stream struct {
 	counts   Counts
 	subs     []*Subscription
 	nsubs    atomic.Int32
+	taps     atomic.Pointer[[]func(Record)]
 }
 
 // New returns a Stream with the given bounds.
@@ -94,7 +95,31 @@ func (s *Stream) Publish(r Record) Record {
 		}
 	}
 	s.mu.Unlock()
+	if taps := s.taps.Load(); taps != nil {
+		for _, fn := range *taps {
+			fn(r)
+		}
+	}
 	return r
+}
+
+// Tap has fn called with every record once it is published: synchronously, in the
+// publishing goroutine, outside the stream's lock, so that it misses none (serve's
+// terminal display and its dead-letter reasons read the stream this way). fn is called
+// from several goroutines at once: it must be safe for that, quick, and must not block
+// or publish. A record's taps run after its subscribers were offered it.
+func (s *Stream) Tap(fn func(Record)) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var taps []func(Record)
+	if old := s.taps.Load(); old != nil {
+		taps = append(taps, *old...)
+	}
+	taps = append(taps, fn)
+	s.taps.Store(&taps)
 }
 
 // Records returns the records in the ring, oldest first.

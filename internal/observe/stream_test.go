@@ -370,3 +370,33 @@ func TestRecordJSON(t *testing.T) {
 		t.Fatalf("round trip: %s -> %+v", raw, back)
 	}
 }
+
+// A tap sees every record, from every publisher, even when subscribers lose some.
+func TestTapSeesEveryRecord(t *testing.T) {
+	s := New(Options{Size: 10})
+	var mu sync.Mutex
+	seen := map[uint64]int{}
+	s.Tap(func(r Record) {
+		mu.Lock()
+		seen[r.Seq]++
+		mu.Unlock()
+	})
+	s.Subscribe(t.Context()) // never read: it loses, the tap does not
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 1000 {
+				s.Publish(Record{Kind: KindWebhook})
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != 4000 {
+		t.Fatalf("the tap saw %d records, want 4000", len(seen))
+	}
+	for seq, n := range seen {
+		if n != 1 || seq < 1 || seq > 4000 {
+			t.Fatalf("seq %d seen %d times", seq, n)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package serve
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 )
 
@@ -106,71 +105,4 @@ func (d *display) flush() {
 		d.w.Write([]byte(strings.Join(e.lines, "\n") + "\n"))
 		delete(d.early, id)
 	}
-}
-
-func (d *display) retriesOf(function string) int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if n, ok := d.maxRetries[function]; ok {
-		return n
-	}
-	return 2 // Lambda's default
-}
-
-// noteIgnored records that ref's action ignored its event, and why.
-func (d *display) noteIgnored(ref blockRef, reason string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.ignored == nil {
-		d.ignored = map[blockRef]string{}
-	}
-	d.ignored[ref] = reason
-}
-
-func (d *display) takeIgnored(ref blockRef) (string, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	reason, ok := d.ignored[ref]
-	delete(d.ignored, ref)
-	return reason, ok
-}
-
-// outcomeHandler passes the actions' log records on to next and tells the display of
-// each "event" record whose outcome is ignored, with its reason: the runner returns no
-// error for an ignored event, so its log line is where the display learns it.
-type outcomeHandler struct {
-	next    slog.Handler
-	display *display
-}
-
-func (h outcomeHandler) Enabled(context.Context, slog.Level) bool { return true }
-
-func (h outcomeHandler) Handle(ctx context.Context, r slog.Record) error {
-	if ref, ok := ctx.Value(blockRef{}).(blockRef); ok && r.Message == "event" {
-		var outcome, reason string
-		r.Attrs(func(a slog.Attr) bool {
-			switch a.Key {
-			case "outcome":
-				outcome = a.Value.String()
-			case "reason":
-				reason = a.Value.String()
-			}
-			return true
-		})
-		if outcome == "ignored" {
-			h.display.noteIgnored(ref, reason)
-		}
-	}
-	if !h.next.Enabled(ctx, r.Level) {
-		return nil
-	}
-	return h.next.Handle(ctx, r)
-}
-
-func (h outcomeHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return outcomeHandler{next: h.next.WithAttrs(attrs), display: h.display}
-}
-
-func (h outcomeHandler) WithGroup(name string) slog.Handler {
-	return outcomeHandler{next: h.next.WithGroup(name), display: h.display}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/localpipeline"
 	"github.com/peerbridge/peerbridge/internal/localpipeline/boltstore"
 	"github.com/peerbridge/peerbridge/internal/logging"
+	"github.com/peerbridge/peerbridge/internal/observe"
 	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
 	"github.com/peerbridge/peerbridge/internal/reconcile"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
@@ -61,8 +62,11 @@ type Options struct {
 	// ReconcileEvery is how often reconciliation runs (0: never); its first run, at start,
 	// records the baseline.
 	ReconcileEvery time.Duration
-	AdminAddr      string // the admin endpoint for status and dlq --local (serve_admin.go); empty: none
-	NoAdminFile    bool   // invoke's own twins: no other command is to find them
+	// RecordsKept is how many records of the pipeline's (internal/observe) serve keeps for
+	// the console; 0: observe.DefaultSize.
+	RecordsKept int
+	AdminAddr   string // the admin endpoint for status and dlq --local (serve_admin.go); empty: none
+	NoAdminFile bool   // invoke's own twins: no other command is to find them
 	// DataDir holds the durable store (serve_store.go); empty: everything in memory
 	// (--in-memory, and the tests that build a stack directly).
 	DataDir string
@@ -172,6 +176,9 @@ type Stack struct {
 	source         string // the events' source (the template's EventSource)
 	stopReconcile  context.CancelFunc
 	reconcileEnded chan struct{}
+	// The typed record of everything the pipeline does (internal/observe), which the
+	// display, the admin endpoint and the console read.
+	obs *observe.Stream
 	// The admin endpoint (serve_admin.go) and what it reports.
 	counts     *counters
 	adminSrv   *http.Server
@@ -223,7 +230,10 @@ func setServeGC() (restore func()) {
 // the pipeline, the sandbox and the actions exist, so a request that arrives at once
 // waits in the listen backlog rather than reaching something half built.
 func Start(ctx context.Context, opts Options, stdout, stderr io.Writer) (*Stack, error) {
-	s := &Stack{opts: opts, display: &display{w: stdout}, done: make(chan error, 3), counts: newCounters()}
+	s := &Stack{opts: opts, display: &display{w: stdout}, done: make(chan error, 3), counts: newCounters(),
+		obs: observe.New(observe.Options{Size: opts.RecordsKept})}
+	s.obs.Tap(s.display.record)
+	s.obs.Tap(s.counts.noteRecord)
 	generated := false
 	if opts.Token == "" {
 		opts.Token, generated = peerdom.NewDeliveryID(), true
@@ -289,7 +299,7 @@ func Start(ctx context.Context, opts Options, stdout, stderr io.Writer) (*Stack,
 			return nil, err
 		}
 	}
-	s.webhooks = s.counts.countWebhooks(s.pipeline.WebhookHandler())
+	s.webhooks = s.pipeline.WebhookHandler()
 	s.apiURL, s.apiKey = apiURL, apiKey
 	if awsLn != nil {
 		s.describeLocalAWS(awsLn)
@@ -382,8 +392,12 @@ func (s *Stack) reconcileLoop(ctx context.Context, r *reconcile.Reconciler, ever
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
+		start := time.Now()
 		rep, err := r.Run(ctx)
 		listed := rep.Listed["role"] + rep.Listed["group"] + rep.Listed["peer"]
+		if ctx.Err() == nil {
+			s.obs.Publish(reconcileRecord(rep, err, time.Since(start)))
+		}
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -402,6 +416,19 @@ func (s *Stack) reconcileLoop(ctx context.Context, r *reconcile.Reconciler, ever
 	}
 }
 
+// reconcileRecord is the record of one reconciliation run: the differences it published
+// (each with its event's delivery id, which the event's own records carry).
+func reconcileRecord(rep reconcile.Report, err error, took time.Duration) observe.Record {
+	rec := &observe.Reconcile{Baseline: rep.Baseline, Drift: rep.Published, Duration: took}
+	if err != nil {
+		rec.Error = err.Error()
+	}
+	for _, ev := range rep.Events {
+		rec.Differences = append(rec.Differences, observe.Difference{DetailType: ev.DetailType, EntityID: ev.Detail.EntityID, DeliveryID: ev.Detail.ID})
+	}
+	return observe.Record{Kind: observe.KindReconcile, Reconcile: rec}
+}
+
 // sandboxWebhook is what the sandbox does with each webhook: as Peerdom would, POST it to
 // the endpoint — here in-process, so shutdown can close the port and still finish the
 // round trip. It only runs once the stack is built (the sandbox answers nothing before).
@@ -416,8 +443,9 @@ func (s *Stack) sandboxWebhook(ctx context.Context, body []byte) {
 	}
 }
 
-// buildPipeline reads the template and makes a target for each action function in it.
-func (s *Stack) buildPipeline(opts Options, sandboxParams map[string]string, tokens *ingest.Tokens, apiURL, apiKey string, stderr io.Writer) (*localpipeline.Pipeline, error) {
+// loadTemplate reads the template with the parameters: the sandbox's defaults (those the
+// template declares), then --param.
+func loadTemplate(opts Options, sandboxParams map[string]string) (*samtemplate.Template, error) {
 	tpl, err := samtemplate.Load(opts.Template, nil) // first read: which parameters exist
 	if err != nil {
 		return nil, fmt.Errorf("reading the template: %w (run serve from the repository, or give --template)", err)
@@ -436,7 +464,60 @@ func (s *Stack) buildPipeline(opts Options, sandboxParams map[string]string, tok
 	for k, v := range opts.Params {
 		params[k] = v
 	}
-	if tpl, err = samtemplate.Load(opts.Template, params); err != nil {
+	return samtemplate.Load(opts.Template, params)
+}
+
+// actionWiring is what every in-process action shares: the Peerdom API, the bus, the
+// leases, the handlers' log.
+type actionWiring struct {
+	apiURL, apiKey string
+	bus            *membus.Bus
+	leases         leasesOnly
+	logger         *slog.Logger
+}
+
+// builtinTarget runs a shipped action (functions/actions/NAME) in this process, as its
+// Lambda does: the runner with its ignore list and leases, behind the EventBridge
+// adapter. Its API calls and its outcome go to the stream.
+func (s *Stack) builtinTarget(fn samtemplate.Function, name string, w actionWiring) (localpipeline.Target, error) {
+	api, err := peerdomapi.New(w.apiURL, w.apiKey, peerdomapi.WithHTTPClient(&http.Client{
+		Transport: &apiCalls{action: name, function: fn.LogicalID, obs: s.obs, apiKey: w.apiKey, next: http.DefaultTransport},
+	}))
+	if err != nil {
+		return nil, err
+	}
+	getenv := func(k string) string { return fn.Env[k] }
+	h, err := action.NewBuiltin(name, api, getenv, w.bus)
+	if err != nil {
+		return nil, err
+	}
+	ignore := action.ParseList(fn.Env["IGNORE_AUTHORS"])
+	if e, ok := h.(*action.Enrich); ok && s.state != nil {
+		// As in the Lambda: enrich keeps the entity state, of every change.
+		e.State, ignore = s.state, nil
+	}
+	// As in the Lambda (IdempotencyTable): a lease on what identifies the entity (its id,
+	// else its name), so concurrent deliveries about one entity act one at a time.
+	runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: ignore, Logger: w.logger, Once: &action.Once{Store: w.leases},
+		OnResult: reportResult}
+	handle := awsaction.EventBridgeHandler(runner)
+	return func(ctx context.Context, ev events.EventBridgeEvent) error {
+		return handle(withBlockRef(ctx, ev.ID, fn.LogicalID), ev) // its API calls join the event's block
+	}, nil
+}
+
+// reportResult tells the pipeline of an event the runner ignored, with the reason (its
+// error says done or failed).
+func reportResult(ctx context.Context, _ action.Event, res action.Result) {
+	if res.Outcome == action.OutcomeIgnored {
+		localpipeline.ReportOutcome(ctx, observe.Ignored, res.Reason)
+	}
+}
+
+// buildPipeline reads the template and makes a target for each action function in it.
+func (s *Stack) buildPipeline(opts Options, sandboxParams map[string]string, tokens *ingest.Tokens, apiURL, apiKey string, stderr io.Writer) (*localpipeline.Pipeline, error) {
+	tpl, err := loadTemplate(opts, sandboxParams)
+	if err != nil {
 		return nil, err
 	}
 	s.params = tpl.Params
@@ -446,8 +527,6 @@ func (s *Stack) buildPipeline(opts Options, sandboxParams map[string]string, tok
 			s.display.linef("  ! %s", m)
 		}
 	}
-	// Serve counts what the deployed stack's metrics count by reading the same log lines.
-	logger := slog.New(logCounter{next: logging.New(stderr, opts.LogLevel).Handler(), c: s.counts})
 	// The bus keeps counters, not events, so serve's memory stays flat however long it
 	// runs; the queue is bounded (--max-backlog): beyond it ingest answers 503.
 	eventBus := &membus.Bus{DropEvents: true} // enrich publishes its snapshots to it
@@ -455,57 +534,29 @@ func (s *Stack) buildPipeline(opts Options, sandboxParams map[string]string, tok
 		opts.BusHook(eventBus)
 	}
 	queue := &memqueue.Queue{MaxBacklog: cmp.Or(opts.MaxBacklog, DefaultMaxBacklog)}
-	leases := leasesOnly{memstore.New(time.Now)} // the actions' leases
 	var pending []localpipeline.StoredAction
 	if opts.DataDir != "" {
-		var err error
 		if pending, err = s.openStore(queue); err != nil {
 			return nil, err
 		}
 	}
+	logger := logging.New(stderr, opts.LogLevel)
+	wiring := actionWiring{apiURL: apiURL, apiKey: apiKey, bus: eventBus, leases: leasesOnly{memstore.New(time.Now)}, logger: logger}
 	target := func(fn samtemplate.Function) (localpipeline.Target, error) {
 		dir := strings.TrimSuffix(path.Clean(fn.CodeURI), "/")
 		name := path.Base(dir)
-		if opts.NoActions {
+		switch {
+		case opts.NoActions:
 			return notRun, nil // routed and shown; the route's Target is cleared below
-		}
-		if path.Dir(dir) != "functions/actions" || !slices.Contains(action.Builtins(), name) {
+		case path.Dir(dir) != "functions/actions" || !slices.Contains(action.Builtins(), name):
 			// Not a shipped action: built and run under the Lambda emulator.
 			return s.emulatedTarget(fn, stderr)
 		}
-		api, err := peerdomapi.New(apiURL, apiKey, peerdomapi.WithHTTPClient(&http.Client{
-			Transport: &apiCallDisplay{action: name, display: s.display, next: http.DefaultTransport},
-		}))
-		if err != nil {
-			return nil, err
-		}
-		getenv := func(k string) string { return fn.Env[k] }
-		h, err := action.NewBuiltin(name, api, getenv, eventBus)
-		if err != nil {
-			return nil, err
-		}
-		ignore := action.ParseList(fn.Env["IGNORE_AUTHORS"])
-		if e, ok := h.(*action.Enrich); ok && s.state != nil {
-			// As in the Lambda: enrich keeps the entity state, of every change.
-			e.State, ignore = s.state, nil
-		}
-		// The runner's log tells the display which events it ignored, and why.
-		runnerLog := slog.New(logCounter{next: outcomeHandler{next: logger.Handler(), display: s.display}, c: s.counts, actions: true})
-		// As in the Lambda (IdempotencyTable): a lease on what identifies the entity (its id,
-		// else its name), so concurrent deliveries about one entity act one at a time.
-		runner := &action.Runner{Name: name, Handler: h, IgnoreAuthors: ignore, Logger: runnerLog, Once: &action.Once{Store: leases}}
-		handle := awsaction.EventBridgeHandler(runner)
-		return func(ctx context.Context, ev events.EventBridgeEvent) error {
-			return handle(withBlockRef(ctx, ev.ID, fn.LogicalID), ev) // its API calls and outcome join the event's block
-		}, nil
+		return s.builtinTarget(fn, name, wiring)
 	}
 	routes, skipped, err := localpipeline.RoutesFromTemplate(tpl, target)
 	if err != nil {
 		return nil, err
-	}
-	s.display.maxRetries = map[string]int{}
-	for _, r := range routes {
-		s.display.maxRetries[r.Function] = r.MaxRetries
 	}
 	if opts.NoActions {
 		for i := range routes {
@@ -516,46 +567,23 @@ func (s *Stack) buildPipeline(opts Options, sandboxParams map[string]string, tok
 	for _, fn := range skipped {
 		s.display.linef("  (function %s has rules but no local implementation: its events are shown, not delivered)", fn)
 	}
-	var source string
-	if src, ok := tpl.Params["EventSource"]; ok {
-		source = src
+	s.source = tpl.Params["EventSource"]
+	cfg := localpipeline.Config{
+		Bus: eventBus, Queue: queue, Tokens: tokens, Source: s.source, Routes: routes, Logger: logger,
+		MaxPendingActions: cmp.Or(opts.MaxPending, DefaultMaxPending), Pending: pending, Observe: s.obs,
+		Observer: localpipeline.Observer{WorkerError: func(err error) { s.display.linef("  ! worker: %v", err) }},
 	}
-	s.source = source
-	var eventsOut io.Writer
-	var eventsOutAt int64
+	if s.store != nil {
+		cfg.Store = s.store
+	}
 	if opts.EventsOut != "" {
 		f, at, err := s.openEventsOut(opts.EventsOut)
 		if err != nil {
 			return nil, fmt.Errorf("--events-out: %w", err)
 		}
-		s.eventsFile, eventsOut, eventsOutAt = f, f, at
+		s.eventsFile, cfg.EventsOut, cfg.EventsOutAt = f, f, at
 	}
-	var store localpipeline.Store
-	if s.store != nil {
-		store = s.store
-	}
-	pipeline := localpipeline.New(localpipeline.Config{
-		Bus:               eventBus,
-		Queue:             queue,
-		Tokens:            tokens,
-		Source:            source,
-		Routes:            routes,
-		Logger:            logger,
-		MaxPendingActions: cmp.Or(opts.MaxPending, DefaultMaxPending),
-		EventsOut:         eventsOut,
-		EventsOutAt:       eventsOutAt,
-		Store:             store,
-		Pending:           pending,
-		Observer: localpipeline.Observer{
-			Event:      s.counts.countEvent(s.display.event),
-			ActionDone: s.display.actionDone,
-			DeadLetter: func(what string, err error) { s.display.linef("  ✗ dead-lettered: %s: %v", what, err) },
-			WorkerError: func(err error) {
-				s.display.linef("  ! worker: %v", err)
-			},
-		},
-	})
-	return pipeline, nil
+	return localpipeline.New(cfg), nil
 }
 
 // notRun stands for an action under --no-actions, so that its rules are kept.
@@ -790,6 +818,10 @@ func (s *Stack) Shutdown(ctx context.Context) error {
 	}
 	return err
 }
+
+// Records is the typed record of everything the pipeline does (internal/observe): its
+// ring of the last records, their counts, and live subscriptions.
+func (s *Stack) Records() *observe.Stream { return s.obs }
 
 // WebhookURL is the webhook endpoint, token included: http://ADDR/webhooks/TOKEN.
 func (s *Stack) WebhookURL() string { return s.webhookURL }

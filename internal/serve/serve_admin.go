@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -26,17 +25,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/internal/localaws"
-	"github.com/peerbridge/peerbridge/internal/localpipeline"
 	"github.com/peerbridge/peerbridge/internal/metrics"
+	"github.com/peerbridge/peerbridge/internal/observe"
 	"github.com/peerbridge/peerbridge/internal/operate"
 	"github.com/peerbridge/peerbridge/internal/queue"
-	"github.com/peerbridge/peerbridge/pkg/peerdom"
 )
 
 // AdminDirEnv names another directory for the admin files than the default.
@@ -78,14 +74,9 @@ type AdminInfo struct {
 	AWS         *localaws.Credentials `json:"aws,omitempty"`
 }
 
-// counters are what serve counts since it started, under the metric names of the
-// deployed stack (internal/metrics), so status shows them in the same table.
+// counters keep, by queue message id, the worker's last error: the reason a webhook's
+// dead letter is listed with. What serve counts is the record's (observe.Counts).
 type counters struct {
-	since                                    time.Time
-	accepted, rejected, failedDeliveries     atomic.Int64
-	unrecognized                             atomic.Int64
-	actionsDone, actionsIgnored, actionsFail atomic.Int64
-
 	mu          sync.Mutex
 	reasons     map[string]string // the worker's last error, by queue message id
 	reasonOrder []string          // the ids in reasons, oldest first, for forgetting the oldest
@@ -95,7 +86,14 @@ type counters struct {
 // newer ones came after it.
 const maxReasons = 10000
 
-func newCounters() *counters { return &counters{since: time.Now().UTC(), reasons: map[string]string{}} }
+func newCounters() *counters { return &counters{reasons: map[string]string{}} }
+
+// noteRecord keeps the worker's errors; it taps the stream (it sees every record).
+func (c *counters) noteRecord(r observe.Record) {
+	if r.DeliveryFail != nil {
+		c.noteReason(r.DeliveryFail.MessageID, r.DeliveryFail.Error)
+	}
+}
 
 func (c *counters) noteReason(messageID, reason string) {
 	c.mu.Lock()
@@ -114,108 +112,6 @@ func (c *counters) reason(messageID string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.reasons[messageID]
-}
-
-// countWebhooks counts the endpoint's answers: 200 accepted, anything else rejected.
-func (c *counters) countWebhooks(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		if sw.status == http.StatusOK {
-			c.accepted.Add(1)
-		} else {
-			c.rejected.Add(1)
-		}
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-// Unwrap lets http.ResponseController reach the connection (the webhook handler closes
-// it after refusing a body it did not read).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// countEvent counts the bus's unrecognized messages, then calls next.
-func (c *counters) countEvent(next func(events.CloudWatchEvent, map[string]any, []string)) func(events.CloudWatchEvent, map[string]any, []string) {
-	return func(ev events.CloudWatchEvent, detail map[string]any, routedTo []string) {
-		if ev.DetailType == peerdom.DetailTypeUnrecognized {
-			c.unrecognized.Add(1)
-		}
-		next(ev, detail, routedTo)
-	}
-}
-
-// logCounter reads the handlers' log lines for what serve counts: the worker's
-// "delivery" lines that failed (and their error, the dead letter's reason) and the
-// actions' "event" lines by outcome. Failures are logged at error level, so it asks
-// the worker for no line the logger would not have written anyway.
-type logCounter struct {
-	next    slog.Handler
-	c       *counters
-	actions bool // the actions' runner: Enabled for every level, as it counts each outcome
-}
-
-func (h logCounter) Enabled(ctx context.Context, l slog.Level) bool {
-	return h.actions || l >= slog.LevelError || h.next.Enabled(ctx, l)
-}
-
-func (h logCounter) Handle(ctx context.Context, r slog.Record) error {
-	switch r.Message {
-	case "delivery":
-		var id, outcome, errText string
-		r.Attrs(func(a slog.Attr) bool {
-			switch a.Key {
-			case "messageId":
-				id = a.Value.String()
-			case "outcome":
-				outcome = a.Value.String()
-			case "error":
-				errText = a.Value.String()
-			}
-			return true
-		})
-		if outcome == "failed" && id != "" {
-			h.c.failedDeliveries.Add(1)
-			h.c.noteReason(id, errText)
-		}
-	case "event":
-		if !h.actions {
-			break // the runner's own logCounter counts it
-		}
-		r.Attrs(func(a slog.Attr) bool {
-			if a.Key == "outcome" {
-				switch a.Value.String() {
-				case "done":
-					h.c.actionsDone.Add(1)
-				case "ignored":
-					h.c.actionsIgnored.Add(1)
-				case "failed":
-					h.c.actionsFail.Add(1)
-				}
-			}
-			return true
-		})
-	}
-	if !h.next.Enabled(ctx, r.Level) {
-		return nil
-	}
-	return h.next.Handle(ctx, r)
-}
-
-func (h logCounter) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return logCounter{next: h.next.WithAttrs(attrs), c: h.c, actions: h.actions}
-}
-
-func (h logCounter) WithGroup(name string) slog.Handler {
-	return logCounter{next: h.next.WithGroup(name), c: h.c, actions: h.actions}
 }
 
 // listenAdmin binds the admin endpoint, on a loopback address only: it can redrive
@@ -387,23 +283,23 @@ func (s *Stack) localStatus(now time.Time) operate.Status {
 			{Name: "webhooks DLQ", Visible: len(q.DeadLetters())},
 			{Name: "events DLQ", Visible: len(s.pipeline.DeadActions())},
 		},
-		CountsSince: s.counts.since,
 	}
 	if pending := q.Pending(); len(pending) > 0 {
 		oldest := slices.MinFunc(pending, func(a, b queue.Message) int { return a.SentAt.Compare(b.SentAt) })
 		age := now.Sub(oldest.SentAt).Truncate(time.Second)
 		st.Queue.OldestAge = &age
 	}
-	c := s.counts
+	c := s.obs.Counts()
+	st.CountsSince = c.Since
 	st.LastHour = map[string]float64{
-		metrics.WebhooksAccepted: float64(c.accepted.Load()),
-		metrics.WebhooksRejected: float64(c.rejected.Load()),
+		metrics.WebhooksAccepted: float64(c.WebhooksAccepted),
+		metrics.WebhooksRejected: float64(c.WebhooksRefused),
 		metrics.EventsPublished:  float64(s.pipeline.Bus.Accepted()),
-		metrics.Unrecognized:     float64(c.unrecognized.Load()),
-		metrics.DeliveriesFailed: float64(c.failedDeliveries.Load()),
-		metrics.ActionsDone:      float64(c.actionsDone.Load()),
-		metrics.ActionsIgnored:   float64(c.actionsIgnored.Load()),
-		metrics.ActionsFailed:    float64(c.actionsFail.Load()),
+		metrics.Unrecognized:     float64(c.Unrecognized),
+		metrics.DeliveriesFailed: float64(c.DeliveriesFailed),
+		metrics.ActionsDone:      float64(c.ActionsDone),
+		metrics.ActionsIgnored:   float64(c.ActionsIgnored),
+		metrics.ActionsFailed:    float64(c.ActionsFailed),
 	}
 	return st
 }
@@ -461,28 +357,11 @@ func (s *Stack) adminRedrive(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusBadRequest, `want {"all":true} or {"ids":[...]}`)
 		return
 	}
-	var moved int
-	var err error
-	switch kind {
-	case operate.Webhooks:
-		var ids []string // message ids; nil: all
-		if !req.All {
-			ids = []string{}
-			for _, l := range s.localDeadLetters(kind) {
-				if slices.Contains(req.IDs, l.MessageID) || (l.DeliveryID != "" && slices.Contains(req.IDs, l.DeliveryID)) {
-					ids = append(ids, l.MessageID)
-				}
-			}
-		}
-		moved, err = s.pipeline.RedriveQueue(ids)
-	case operate.Events:
-		moved, err = s.pipeline.RedriveActions(func(d localpipeline.DeadAction) bool {
-			return req.All || slices.Contains(req.IDs, d.Event.ID)
-		})
-	default:
+	if kind != operate.Webhooks && kind != operate.Events {
 		adminError(w, http.StatusNotFound, "no dead-letter list "+kind+": webhooks or events")
 		return
 	}
+	moved, err := s.Redrive(kind, req.IDs, req.All)
 	if err != nil && moved == 0 {
 		adminError(w, http.StatusConflict, err.Error())
 		return

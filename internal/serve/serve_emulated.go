@@ -19,8 +19,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/peerbridge/peerbridge/internal/localpipeline"
+	"github.com/peerbridge/peerbridge/internal/observe"
 	"github.com/peerbridge/peerbridge/internal/rie"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
+	"github.com/peerbridge/peerbridge/pkg/action"
 )
 
 // emulatedFunction is a function of the template that is not a shipped action (a user's,
@@ -37,10 +40,12 @@ type emulatedFunction struct {
 	apiProxy *http.Server // shows its Peerdom API calls, as the in-process actions' are shown
 	apiURL   string
 
-	// The event being handled, for the display: its API calls and its outcome (the log
-	// line the runner writes) join that event's block.
-	current atomic.Pointer[blockRef]
-	logged  chan struct{} // an "event" log line arrived
+	// The event being handled: its API calls join that event's records, and the outcome
+	// the function's runner logs (ignored, with its reason) is reported for it.
+	current  atomic.Pointer[blockRef]
+	delivery atomic.Pointer[string] // the current event's delivery id
+	logged   chan struct{}          // an "event" log line arrived
+	ignored  atomic.Pointer[string] // the reason, when the current event's line said ignored
 }
 
 // emulatedTarget builds fn now (a build error stops serve with make's output) and
@@ -81,6 +86,9 @@ func (ef *emulatedFunction) invoke(ctx context.Context, ev events.EventBridgeEve
 	default:
 	}
 	ef.current.Store(&blockRef{eventID: ev.ID, function: ef.fn.LogicalID})
+	delivery := localpipeline.DeliveryID(ctx)
+	ef.delivery.Store(&delivery)
+	ef.ignored.Store(nil)
 	defer ef.current.Store(nil)
 	resp, err := ef.emulator.Invoke(ctx, payload)
 	if err != nil {
@@ -91,6 +99,9 @@ func (ef *emulatedFunction) invoke(ctx context.Context, ev events.EventBridgeEve
 	select {
 	case <-ef.logged:
 	case <-time.After(200 * time.Millisecond):
+	}
+	if reason := ef.ignored.Load(); reason != nil {
+		localpipeline.ReportOutcome(ctx, observe.Ignored, *reason)
 	}
 	if msg, failed := resp.FunctionError(); failed {
 		if resp.Status != http.StatusOK { // the init failed: start afresh for the retry
@@ -157,11 +168,16 @@ func (ef *emulatedFunction) startAPIProxy() error {
 	target := &url.URL{Scheme: api.Scheme, Host: api.Host}
 	// SetURL sends the API's own Host, not the proxy's (the sandbox checks it).
 	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(target) }}
+	calls := &apiCalls{action: ef.fn.LogicalID, function: ef.fn.LogicalID, obs: ef.s.obs, apiKey: ef.s.apiKey, next: http.DefaultTransport}
 	proxy.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if ref := ef.current.Load(); ref != nil {
-			r = r.WithContext(context.WithValue(r.Context(), blockRef{}, *ref))
+			ctx := context.WithValue(r.Context(), blockRef{}, *ref)
+			if id := ef.delivery.Load(); id != nil {
+				ctx = context.WithValue(ctx, deliveryRef{}, *id)
+			}
+			r = r.WithContext(ctx)
 		}
-		return (&apiCallDisplay{action: ef.fn.LogicalID, display: ef.s.display, next: http.DefaultTransport}).RoundTrip(r)
+		return calls.RoundTrip(r)
 	})
 	ef.apiProxy = &http.Server{Handler: proxy, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = ef.apiProxy.Serve(ln) }()
@@ -183,10 +199,11 @@ func (ef *emulatedFunction) stop() {
 }
 
 // eventLogged is told each "event" log line of the function (pkg/action's runner writes
-// one per event): an ignored outcome goes to the display.
-func (ef *emulatedFunction) eventLogged(outcome, reason string) {
-	if ref := ef.current.Load(); ref != nil && outcome == "ignored" {
-		ef.s.display.noteIgnored(*ref, reason)
+// one per event, its outcome typed as action.Outcome): an ignored one is reported for the
+// current event.
+func (ef *emulatedFunction) eventLogged(outcome action.Outcome, reason string) {
+	if ef.current.Load() != nil && outcome == action.OutcomeIgnored {
+		ef.ignored.Store(&reason)
 	}
 	select {
 	case ef.logged <- struct{}{}:
@@ -204,7 +221,7 @@ type functionLogFilter struct {
 	mu      sync.Mutex
 	w       io.Writer
 	partial []byte
-	event   func(outcome, reason string) // each JSON line whose msg is "event"
+	event   func(outcome action.Outcome, reason string) // each JSON line whose msg is "event"
 }
 
 func (f *functionLogFilter) Write(p []byte) (int, error) {
@@ -222,7 +239,10 @@ func (f *functionLogFilter) Write(p []byte) (int, error) {
 			strings.HasPrefix(line, "END RequestId") || strings.HasPrefix(line, "REPORT RequestId") {
 			continue
 		}
-		var rec struct{ Msg, Outcome, Reason string }
+		var rec struct {
+			Msg, Reason string
+			Outcome     action.Outcome
+		}
 		if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "event" && f.event != nil {
 			f.event(rec.Outcome, rec.Reason)
 		}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerbridge/peerbridge/internal/metrics"
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
 )
 
@@ -119,6 +120,11 @@ func TestEmulatedServeRunsTheREADMEAction(t *testing.T) {
 		t.Errorf("the role's Circle is %v, want [Research] (written by tag-circle)\n%s\n%s", circle, display.String(), logs.String())
 	}
 	out := display.String()
+	// Every action the display shows done is counted, the emulated one too (status --local
+	// said ActionsDone 3 where 4 ✓ were shown).
+	if shown, counted := strings.Count(out, "          ✓ "), s.localStatus(time.Now()).LastHour[metrics.ActionsDone]; shown == 0 || float64(shown) != counted {
+		t.Errorf("the display shows %d actions done, status --local counts %v:\n%s", shown, counted, out)
+	}
 	for _, want := range []string{"↳ TagCircleFunction PUT /v1/roles/" + webhooksamples.RoleID, "✓ TagCircleFunction on Role Created"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("serve's display lacks %q:\n%s", want, out)

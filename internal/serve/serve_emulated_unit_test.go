@@ -3,6 +3,8 @@ package serve
 import (
 	"bytes"
 	"testing"
+
+	"github.com/peerbridge/peerbridge/pkg/action"
 )
 
 // The function's own lines reach serve's stderr, whole even when written in pieces; the
@@ -10,7 +12,7 @@ import (
 func TestFunctionLogFilter(t *testing.T) {
 	var out bytes.Buffer
 	var outcomes []string
-	f := &functionLogFilter{w: &out, event: func(outcome, reason string) { outcomes = append(outcomes, outcome+":"+reason) }}
+	f := &functionLogFilter{w: &out, event: func(outcome action.Outcome, reason string) { outcomes = append(outcomes, string(outcome)+":"+reason) }}
 	for _, chunk := range []string{
 		"01 Dec 2026 01:01:49,124 [INFO] (rapid) exec '/x/bootstrap'\nSTART RequestId: 1 Version: $LATEST\n",
 		`{"level":"INFO","msg":"event","action":"tag-circle","outcome":"ign`, `ored","reason":"authored by bot"}` + "\n",

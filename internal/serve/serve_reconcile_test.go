@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peerbridge/peerbridge/internal/observe"
 	"github.com/peerbridge/peerbridge/pkg/peerdomapi"
 )
 
@@ -73,5 +74,29 @@ func TestServeReconciles(t *testing.T) {
 	}
 	if len(reconciled) != 1 || !strings.Contains(reconciled[0], "Never Heard") || !strings.Contains(reconciled[0], "Peer Created") {
 		t.Errorf("reconcile events on the bus: %v", reconciled)
+	}
+	// The runs are in the record: the baseline, one drift of one difference whose event
+	// is recorded under its delivery id, the others quiet.
+	var runs, drift, baseline int
+	for _, r := range s.Records().Records() {
+		if r.Reconcile == nil {
+			continue
+		}
+		runs++
+		drift += r.Reconcile.Drift
+		if r.Reconcile.Baseline {
+			baseline++
+		}
+		if r.Reconcile.Drift == 1 {
+			d := r.Reconcile.Differences
+			if len(d) != 1 || d[0].DetailType != "Peer Created" || len(s.Records().Filter(func(x *observe.Record) bool {
+				return x.Published != nil && x.DeliveryID == d[0].DeliveryID
+			})) != 1 {
+				t.Errorf("the drift's differences %+v have no published event in the record", d)
+			}
+		}
+	}
+	if c := s.Records().Counts(); runs < 3 || baseline != 1 || drift != 1 || c.Drift != 1 || c.ReconcileRuns != int64(runs) {
+		t.Errorf("reconcile records: %d runs, %d baseline, drift %d; counts %+v", runs, baseline, drift, c)
 	}
 }

@@ -35,6 +35,10 @@ type Handler struct {
 	// Metrics counts the events published by detail-type, the unrecognized messages,
 	// the oversized and the failed; nil counts nothing.
 	Metrics *metrics.Writer
+	// Failed, when set, is told of each message that failed and is reported for retry
+	// (its queue message id, its delivery id when it is an envelope, the error): serve's
+	// record of the worker's errors, which its dead letters are listed with.
+	Failed func(messageID, deliveryID string, err error)
 
 	// buildEntry replaces busentry.FromDelivery in tests (a slow parse); nil:
 	// busentry.FromDelivery, the function ingest measures entries with, so what ingest
@@ -230,6 +234,9 @@ func (h *Handler) buildWithin(ctx context.Context, msgs []*message, built []bus.
 
 // log writes the message's one line; the text, which names people, only at debug level.
 func (h *Handler) log(ctx context.Context, m *message, entries []bus.Entry) {
+	if h.Failed != nil && m.err != nil && !errors.Is(m.err, bus.ErrEntryTooLarge) {
+		h.Failed(m.msg.ID, m.delivery.ID, m.err)
+	}
 	if h.Logger == nil {
 		return
 	}

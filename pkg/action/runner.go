@@ -84,6 +84,26 @@ type Runner struct {
 	// Metrics counts each outcome by action (ActionsDone, ActionsIgnored, ActionsFailed);
 	// nil counts nothing. internal/metrics.Writer is one.
 	Metrics Counter
+	// OnResult, when set, is told each event's result once its log line is written
+	// (peerbridge serve records it); ctx is the one Run was given.
+	OnResult func(ctx context.Context, ev Event, res Result)
+}
+
+// Outcome is how the handling of one event ended: its log line's "outcome".
+type Outcome string
+
+const (
+	OutcomeDone    Outcome = "done"    // the handler returned nil
+	OutcomeIgnored Outcome = "ignored" // the handler (or IgnoreAuthors) chose not to act: Ignore
+	OutcomeFailed  Outcome = "failed"  // an error: the event is retried, then dead-lettered
+)
+
+// Result is one event's outcome, for Runner.OnResult.
+type Result struct {
+	Outcome  Outcome
+	Reason   string // OutcomeIgnored: why
+	Err      error  // OutcomeFailed: the error Run returns
+	Duration time.Duration
 }
 
 // Counter records counts under one dimension: internal/metrics.Writer's Count.
@@ -114,16 +134,23 @@ func (r *Runner) Run(ctx context.Context, ev Event) error {
 		attrs = append(attrs, slog.String("entityId", ev.Detail.EntityID))
 	}
 	level, metric := slog.LevelInfo, metrics.ActionsDone
+	res := Result{Outcome: OutcomeDone}
 	var ig *ignored
 	switch {
 	case err == nil:
-		attrs = append(attrs, slog.String("outcome", "done"))
 	case errors.As(err, &ig):
-		attrs = append(attrs, slog.String("outcome", "ignored"), slog.String("reason", ig.reason))
+		res.Outcome, res.Reason = OutcomeIgnored, ig.reason
 		err, metric = nil, metrics.ActionsIgnored
 	default:
+		res.Outcome, res.Err = OutcomeFailed, err
 		level, metric = slog.LevelError, metrics.ActionsFailed
-		attrs = append(attrs, slog.String("outcome", "failed"), slog.String("error", err.Error()))
+	}
+	attrs = append(attrs, slog.String("outcome", string(res.Outcome)))
+	if res.Reason != "" {
+		attrs = append(attrs, slog.String("reason", res.Reason))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
 	}
 	if r.Metrics != nil {
 		r.Metrics.Count(map[string]int{metric: 1}, "Action", r.Name) // a metric lost is not worth failing the event
@@ -131,8 +158,12 @@ func (r *Runner) Run(ctx context.Context, ev Event) error {
 	n.mu.Lock()
 	attrs = append(attrs, n.attrs...)
 	n.mu.Unlock()
-	attrs = append(attrs, slog.Int64("durationMs", time.Since(start).Milliseconds()))
+	res.Duration = time.Since(start)
+	attrs = append(attrs, slog.Int64("durationMs", res.Duration.Milliseconds()))
 	r.logger().LogAttrs(ctx, level, "event", attrs...)
+	if r.OnResult != nil {
+		r.OnResult(ctx, ev, res)
+	}
 	return err
 }
 

@@ -150,6 +150,11 @@ func (j *Journal) Deleted(m queue.Message) {
 	j.mu.Unlock()
 }
 
+// Purged forgets the dead letter m at once (memqueue.Purger).
+func (j *Journal) Purged(m queue.Message) {
+	j.write(func(tx *bolt.Tx) error { return tx.Bucket(bucketDead).Delete([]byte(m.ID)) })
+}
+
 // DeadLettered moves m to the dead letters at once.
 func (j *Journal) DeadLettered(m queue.Message) {
 	j.write(func(tx *bolt.Tx) error {

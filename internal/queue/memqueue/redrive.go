@@ -1,5 +1,7 @@
 package memqueue
 
+import "github.com/peerbridge/peerbridge/internal/queue"
+
 // Redrive moves dead letters back to the queue, as SQS's message move task does: each
 // goes to the end of the visible messages with its receive count reset, so it gets
 // MaxReceives receives again. ids names them by message id; nil moves every dead
@@ -33,4 +35,36 @@ func (q *Queue) Redrive(ids []string) int {
 		q.signal()
 	}
 	return moved
+}
+
+// Purger is a Journal that can also forget dead letters (Purge); a Journal without it
+// finds purged letters again after a restart.
+type Purger interface {
+	Purged(m queue.Message)
+}
+
+// Purge drops dead letters, as SQS's PurgeQueue does to a dead-letter queue: ids names
+// them by message id; nil drops every one. It returns how many it dropped.
+func (q *Queue) Purge(ids []string) int {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	q.mu.Lock()
+	defer q.unlock()
+	kept := q.dead[:0]
+	dropped := 0
+	for _, m := range q.dead {
+		if ids != nil && !want[m.ID] {
+			kept = append(kept, m)
+			continue
+		}
+		if p, ok := q.Journal.(Purger); ok {
+			q.told = append(q.told, func() { p.Purged(m) })
+		}
+		dropped++
+	}
+	clear(q.dead[len(kept):])
+	q.dead = kept
+	return dropped
 }

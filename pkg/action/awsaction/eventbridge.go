@@ -30,7 +30,10 @@ func EventBridgeHandler(r *action.Runner) func(context.Context, events.EventBrid
 			}
 			logger.LogAttrs(ctx, slog.LevelError, "event",
 				slog.String("action", r.Name), slog.String("eventId", e.ID), slog.String("detailType", e.DetailType),
-				slog.String("outcome", "failed"), slog.String("error", err.Error()))
+				slog.String("outcome", string(action.OutcomeFailed)), slog.String("error", err.Error()))
+			if r.OnResult != nil {
+				r.OnResult(ctx, action.Event{ID: e.ID, Source: e.Source, DetailType: e.DetailType, Time: e.Time}, action.Result{Outcome: action.OutcomeFailed, Err: err})
+			}
 			return err
 		}
 		return r.Run(ctx, ev)
