@@ -7,131 +7,37 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/peerbridge/peerbridge/internal/console/browsertest"
 )
-
-// colorScheme makes the page see prefers-color-scheme as scheme ("dark", "light").
-func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
-		return err
-	})
-}
 
 var updateDocShot = flag.Bool("update-doc-screenshot", false, "write docs/console.png from the browser test")
 
-// Chromium finds a Chromium to drive: $PEERBRIDGE_CHROMIUM, else chromium on PATH (Debian's
-// package, which `make test` installs). Without one the browser tests are skipped, saying
-// so: a test run without a browser cannot check the console in one.
-func Chromium(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv("PEERBRIDGE_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("PEERBRIDGE_REQUIRE_BROWSER") != "" {
-		t.Fatal("no chromium on PATH and PEERBRIDGE_REQUIRE_BROWSER is set: `make browser` installs Debian's chromium")
-	}
-	t.Skip("browser tests skipped: no chromium on PATH (`make browser` installs Debian's chromium package; set PEERBRIDGE_CHROMIUM to use another)")
-	return ""
-}
-
-// newBrowser starts a headless Chromium for the test (as root it needs --no-sandbox) and
-// returns a tab's context; the browser ends with the test.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	path := Chromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.Flag("disable-gpu", true),
-		chromedp.WindowSize(1280, 800))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
-		t.Fatalf("starting %s: %v", path, err)
-	}
-	return ctx
-}
-
-// step runs actions with a deadline (the browser lives on).
 func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	c, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if err := chromedp.Do(c, actions...); err != nil {
-		html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("body")))
-		t.Fatalf("%s: %v\npage:\n%s", what, err, html)
-	}
+	browsertest.Step(t, ctx, what, actions...)
 }
 
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
-	c, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(c, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		t.Fatalf("text of %s: %v", sel, err)
-	}
-	return s
-}
-
-// ScreenshotDir is where the browser tests save each page's screenshot: $PEERBRIDGE_ARTIFACTS/
-// console, else .artifacts/console at the repository's root (git-ignored).
-func ScreenshotDir(t testing.TB) string {
-	dir := os.Getenv("PEERBRIDGE_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join(repoRoot(t), ".artifacts")
-	}
-	dir = filepath.Join(dir, "console")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-func repoRoot(t testing.TB) string {
-	wd, _ := os.Getwd()
-	for d := wd; d != filepath.Dir(d); d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-	}
-	t.Fatal("no go.mod above " + wd)
-	return ""
+	return browsertest.Text(t, ctx, sel)
 }
 
 func screenshot(t *testing.T, ctx context.Context, name string) []byte {
 	t.Helper()
-	c, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(c, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.WriteFile(filepath.Join(ScreenshotDir(t), name+".png"), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return png
+	return browsertest.Screenshot(t, ctx, name)
 }
 
 // TestBrowser drives the console in headless Chromium against the fake source: the
 // printed URL, the live list, one event, a redrive, a sandbox edit; and the refusals
 // (no token, a foreign Host, a cross-site POST).
 func TestBrowser(t *testing.T) {
-	ctx := newBrowser(t)
+	ctx := browsertest.New(t)
 	s := serveConsole(t)
 	s.src.publish(s.src.newEvent("Role Created", "role", "Facilitator", "Jane", OutcomeDone))
 	s.src.dlq = []DeadLetter{
@@ -217,15 +123,15 @@ func TestBrowser(t *testing.T) {
 	// Dark mode follows the system's preference.
 	bg := `getComputedStyle(document.body).backgroundColor`
 	light, _ := chromedp.Run(ctx, chromedp.Evaluate[string](bg))
-	step(t, ctx, "dark", colorScheme("dark"))
+	step(t, ctx, "dark", browsertest.ColorScheme("dark"))
 	dark, _ := chromedp.Run(ctx, chromedp.Evaluate[string](bg))
 	if light == dark || dark != "rgb(22, 24, 27)" {
 		t.Errorf("background light %s, dark %s: not dark-mode aware", light, dark)
 	}
 	screenshot(t, ctx, "event-dark")
-	step(t, ctx, "light", colorScheme("light"))
+	step(t, ctx, "light", browsertest.ColorScheme("light"))
 	if *updateDocShot {
-		if err := os.WriteFile(filepath.Join(repoRoot(t), "docs", "console.png"), png, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(browsertest.RepoRoot(t), "docs", "console.png"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

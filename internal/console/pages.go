@@ -212,6 +212,12 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := parseFilter(r.URL.Query())
+	// The server's write timeout is for a request's whole answer; a stream's is per write.
+	rc := http.NewResponseController(w)
+	flush := func() {
+		rc.SetWriteDeadline(time.Now().Add(time.Minute))
+		flusher.Flush()
+	}
 	updates, cancel := c.src.Subscribe()
 	defer cancel()
 	shown := map[string]bool{} // rows sent that matched, so a change that no longer matches hides them
@@ -253,7 +259,7 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request) {
 		send(ev)
 		newest, newestAt = ev.ID, ev.Time
 	}
-	flusher.Flush()
+	flush()
 	var resync <-chan time.Time
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()
@@ -297,7 +303,7 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
-		flusher.Flush()
+		flush()
 	}
 }
 
@@ -454,7 +460,6 @@ func (c *Console) sandboxEdit(w http.ResponseWriter, r *http.Request) {
 	e := SandboxEdit{
 		Op: r.PostFormValue("op"), ID: r.PostFormValue("id"), Name: strings.TrimSpace(r.PostFormValue("name")),
 		FirstName: strings.TrimSpace(r.PostFormValue("firstName")), LastName: strings.TrimSpace(r.PostFormValue("lastName")),
-		Email: strings.TrimSpace(r.PostFormValue("email")),
 	}
 	var err error
 	switch e.Op {

@@ -155,7 +155,6 @@ type SandboxEdit struct {
 	Name      string // the new name
 	FirstName string // add-peer
 	LastName  string
-	Email     string
 }
 
 // StatusSource is a Source with a status page (a deployed stack's queues, alarms and

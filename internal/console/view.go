@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ type eventView struct {
 	Heading, Outcome     string
 	Text, DetailJSON     string
 	Changes              []changeView
+	Fields               [][2]string // the fields of a created or deleted entity, by name
 	Routes               []Route
 	Actions              []actionView
 	search               string // lowercased text the free-text filter reads
@@ -57,8 +59,9 @@ type detail struct {
 		Added   []string `json:"added"`
 		Removed []string `json:"removed"`
 	} `json:"changes"`
-	ChangedFields []string `json:"changedFields"`
-	Text          string   `json:"text"`
+	ChangedFields []string       `json:"changedFields"`
+	Fields        map[string]any `json:"fields"`
+	Text          string         `json:"text"`
 }
 
 func show(v any) string {
@@ -97,6 +100,9 @@ func (c *Console) view(ev Event) eventView {
 			Field: ch.Field, Old: show(ch.Old), New: show(ch.New),
 			Added: ch.Added, Removed: ch.Removed, HasOldNew: ch.Old != nil || ch.New != nil,
 		})
+	}
+	for _, k := range slices.Sorted(maps.Keys(d.Fields)) {
+		v.Fields = append(v.Fields, [2]string{k, c.redact(show(d.Fields[k]))})
 	}
 	for _, a := range ev.Actions {
 		av := actionView{Action: a}

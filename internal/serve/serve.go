@@ -21,6 +21,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
+	"github.com/peerbridge/peerbridge/internal/console"
 	"github.com/peerbridge/peerbridge/internal/idempotency"
 	"github.com/peerbridge/peerbridge/internal/idempotency/memstore"
 	"github.com/peerbridge/peerbridge/internal/ingest"
@@ -185,6 +186,7 @@ type Stack struct {
 	adminToken string
 	adminFile  string
 	adminURL   string
+	console    *console.Console // the web console on the admin address; nil: none
 	// The durable store (serve_store.go); nil: --in-memory.
 	store                          *boltstore.Store
 	restoredQueue, restoredActions int
@@ -377,6 +379,9 @@ func Start(ctx context.Context, opts Options, stdout, stderr io.Writer) (*Stack,
 	}
 	if s.adminSrv != nil {
 		fmt.Fprintf(stdout, "  admin             %s   (for peerbridge status|dlq --local; its token is in %s)\n", s.adminURL, s.adminFile)
+		if u := s.ConsoleURL(); u != "" {
+			fmt.Fprintf(stdout, "  console           %s   (open it in your browser; the link works once)\n", u)
+		}
 	}
 	if s.state != nil {
 		fmt.Fprintf(stdout, "  reconcile         every %s (--reconcile-every; 0 turns it off)\n", opts.ReconcileEvery)
