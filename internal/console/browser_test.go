@@ -2,12 +2,9 @@ package console
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +12,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/peerbridge/peerbridge/internal/console/browsertest"
 )
-
-var updateDocShot = flag.Bool("update-doc-screenshot", false, "write docs/console.png from the browser test")
 
 func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
@@ -111,7 +106,7 @@ func TestBrowser(t *testing.T) {
 	if got := text(t, ctx, "#changes"); !strings.Contains(got, "Old Lead Facilitator → Lead Facilitator") {
 		t.Errorf("changes: %q", got)
 	}
-	if got := text(t, ctx, "#actions"); !strings.Contains(got, "PUT /v1/roles/role-1") || !strings.Contains(got, "200") || !strings.Contains(got, "20ms") {
+	if got := text(t, ctx, "#actions"); !strings.Contains(got, "PUT /v1/roles/role-1") || !strings.Contains(got, "200") || !strings.Contains(got, "20.0 ms") {
 		t.Errorf("actions: %q", got)
 	}
 	textBox, _ := chromedp.Run(ctx, chromedp.Dimensions(chromedp.CSS("#text")))
@@ -119,7 +114,7 @@ func TestBrowser(t *testing.T) {
 	if textBox == nil || detailBox == nil || !(detailBox.Content[0] > textBox.Content[0]+200) {
 		t.Errorf("text and detail are not side by side at 1280 px")
 	}
-	png := screenshot(t, ctx, "event")
+	screenshot(t, ctx, "event")
 	// Dark mode follows the system's preference.
 	bg := `getComputedStyle(document.body).backgroundColor`
 	light, _ := chromedp.Run(ctx, chromedp.Evaluate[string](bg))
@@ -130,11 +125,6 @@ func TestBrowser(t *testing.T) {
 	}
 	screenshot(t, ctx, "event-dark")
 	step(t, ctx, "light", browsertest.ColorScheme("light"))
-	if *updateDocShot {
-		if err := os.WriteFile(filepath.Join(browsertest.RepoRoot(t), "docs", "console.png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	// Dead letters: redrive one from the page; it is delivered once.
 	step(t, ctx, "dlq", chromedp.Navigate(s.base+"/console/dlq"), chromedp.WaitVisible(chromedp.CSS(`#dl-m1`)))

@@ -480,7 +480,7 @@ func TestEventPageShowsTextDetailRoutingAndCalls(t *testing.T) {
 		`<ins>+ Moderation</ins>`, `<del>− Note taking</del>`,
 		`<code id="delivery">delivery-0001-roleupdated</code>`,
 		`Rule <strong>RoleDefaultsRule</strong> → RoleDefaultsFunction; its pattern tested <code>source</code>, <code>detail-type</code>`,
-		`<code>GET /v1/roles/role-1</code></td><td class="st">200</td><td>12ms</td>`,
+		`<code>GET /v1/roles/role-1</code></td><td class="st">200</td><td>12.0 ms</td>`,
 		`<code>PUT /v1/roles/role-1</code>`, `&#34;purpose&#34;: &#34;set by peerbridge&#34;`,
 		`RoleDefaultsFunction <span class="outcome o-done">done</span>`,
 		`&#34;changedFields&#34;: [`,

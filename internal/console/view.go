@@ -111,7 +111,7 @@ func (c *Console) view(ev Event) eventView {
 			call.Path = c.redact(call.Path)
 			call.Request, call.Response, call.Error = c.redact(call.Request), c.redact(call.Response), c.redact(call.Error)
 			call.Request, call.Response = prettyJSON(call.Request), prettyJSON(call.Response)
-			av.Calls = append(av.Calls, callView{APICall: call, Took: call.Duration.Round(time.Millisecond).String()})
+			av.Calls = append(av.Calls, callView{APICall: call, Took: fmt.Sprintf("%.1f ms", float64(call.Duration)/float64(time.Millisecond))})
 		}
 		v.Actions = append(v.Actions, av)
 	}
