@@ -14,7 +14,7 @@ package console
 import (
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -105,7 +105,7 @@ func IsLoopback(host string) bool {
 func randomToken() string {
 	b := make([]byte, 32)
 	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return hex.EncodeToString(b)
 }
 
 // URL is the console's address with its one-time token, to print. It is "" once the
