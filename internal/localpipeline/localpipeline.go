@@ -52,16 +52,9 @@ type DeadAction struct {
 	Err      error
 }
 
-// Observer is told what happens, for a terminal display or a file; any field may be nil.
-// The calls come from the pipeline's goroutines, one at a time.
+// Observer is told of the worker's own failures (a poll or a store write that failed),
+// for a terminal display; what the pipeline does is in its record (Config.Observe).
 type Observer struct {
-	// Event gets each event on the bus, its detail as decoded for matching (nil when
-	// there are no rules, or it is not JSON), and the functions it was routed to.
-	Event func(ev events.CloudWatchEvent, detail map[string]any, routedTo []string)
-	// EventJSON gets each event as EventBridge delivers it to a target, as JSON.
-	EventJSON   func(raw []byte)
-	ActionDone  func(function string, ev events.CloudWatchEvent, attempt int, err error)
-	DeadLetter  func(what string, err error)
 	WorkerError func(err error)
 }
 
@@ -74,7 +67,7 @@ type Pipeline struct {
 	Routes []Route
 
 	observer Observer
-	obsMu    sync.Mutex
+	obsMu    sync.Mutex // one --events-out line at a time
 	obs      *observe.Stream
 	logger   *slog.Logger
 
@@ -259,11 +252,7 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 		for p.hasRoom() {
 			n, err := p.Queue.Poll(ctx, memqueue.MaxBatch, p.invokeWorker)
 			if err != nil {
-				p.observe(func(o Observer) {
-					if o.WorkerError != nil {
-						o.WorkerError(err)
-					}
-				})
+				p.workerError(err)
 			}
 			if n == 0 || ctx.Err() != nil {
 				break
@@ -359,11 +348,6 @@ func (p *Pipeline) noteDeadLetters() {
 			p.obs.Publish(observe.Record{Kind: observe.KindDeadLetter, DeliveryID: env.ID, DeadLetter: &observe.DeadLetter{
 				Queue: observe.QueueWebhooks, MessageID: m.ID, Error: fmt.Sprintf("received %d times without being published", m.ReceiveCount)}})
 		}
-		p.observe(func(o Observer) {
-			if o.DeadLetter != nil {
-				o.DeadLetter("queue message "+m.ID, fmt.Errorf("received %d times without being published", m.ReceiveCount))
-			}
-		})
 	}
 }
 
@@ -376,23 +360,17 @@ func (p *Pipeline) route(e membus.Event) {
 		return
 	}
 	detail, routedTo, matched, jobs := p.match(cw)
-	// The observer first: an action's outcome must not come before its event.
+	// The record first: an action's outcome must not come before its event.
 	var raw []byte
-	p.observe(func(o Observer) {
-		if o.EventJSON != nil || p.eventsOut != nil || p.obs != nil {
-			raw, _ = json.Marshal(cw)
-			if raw != nil && o.EventJSON != nil {
-				o.EventJSON(raw)
-			}
-			if raw != nil && p.eventsOut != nil {
-				p.eventsOut.Write(append(raw, '\n'))
-			}
-		}
-		if o.Event != nil {
-			o.Event(cw, detail, routedTo)
-		}
-	})
-	p.notePublished(cw, detail, routedTo, matched, raw)
+	if p.eventsOut != nil || p.obs != nil {
+		raw, _ = json.Marshal(cw)
+	}
+	if raw != nil && p.eventsOut != nil {
+		p.obsMu.Lock() // the bus's publishers run at once: one line at a time
+		p.eventsOut.Write(append(raw, '\n'))
+		p.obsMu.Unlock()
+	}
+	p.notePublished(cw, detail, routedTo, matched, raw, jobs)
 	if len(jobs) == 0 {
 		return
 	}
@@ -527,11 +505,6 @@ func (p *Pipeline) targetLoop(ctx context.Context) {
 			p.mu.Unlock()
 			p.record(&j, observe.Record{Kind: observe.KindDeadLetter, DeadLetter: &observe.DeadLetter{
 				Queue: observe.QueueEvents, Function: j.route.Function, DetailType: j.event.DetailType, Error: err.Error()}})
-			p.observe(func(o Observer) {
-				if o.DeadLetter != nil {
-					o.DeadLetter(fmt.Sprintf("%s event %s for %s", j.event.DetailType, j.event.ID, j.route.Function), err)
-				}
-			})
 		}
 		p.mu.Lock()
 		p.running--
@@ -604,19 +577,15 @@ func (p *Pipeline) deliver(ctx context.Context, j *job) (outcome observe.ActionO
 		default:
 			outcome.Final = true
 		}
-		p.observe(func(o Observer) {
-			if o.ActionDone != nil {
-				o.ActionDone(j.route.Function, j.event, j.attempt, err)
-			}
-		})
 	}()
 	return outcome, j.route.Target(ctx, j.event)
 }
 
-func (p *Pipeline) observe(fn func(Observer)) {
-	p.obsMu.Lock()
-	defer p.obsMu.Unlock()
-	fn(p.observer)
+// workerError tells the observer of the worker's failure.
+func (p *Pipeline) workerError(err error) {
+	if p.observer.WorkerError != nil {
+		p.observer.WorkerError(err)
+	}
 }
 
 // Idle reports whether nothing is queued, in flight, waiting for a target or running.

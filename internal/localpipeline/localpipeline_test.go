@@ -18,6 +18,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/bus"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
 	"github.com/peerbridge/peerbridge/internal/ingest"
+	"github.com/peerbridge/peerbridge/internal/observe"
 	"github.com/peerbridge/peerbridge/internal/queue/memqueue"
 	"github.com/peerbridge/peerbridge/internal/samtemplate"
 	"github.com/peerbridge/peerbridge/internal/webhooksamples"
@@ -108,18 +109,13 @@ func drain(t *testing.T, p *Pipeline) {
 
 func TestWebhookToRoutedTarget(t *testing.T) {
 	peers, roles := &recorder{}, &recorder{}
-	var observed []string
-	var mu sync.Mutex
+	obs := observe.New(observe.Options{})
 	p, srv := start(t, Config{
+		Observe: obs,
 		Routes: []Route{
 			route(t, "PeerFn", `{"source":["peerdom"],"detail-type":["Peer Created"]}`, peers.target, 2),
 			route(t, "RoleFn", `{"detail":{"entity":["role"]}}`, roles.target, 2),
 		},
-		Observer: Observer{Event: func(ev events.CloudWatchEvent, _ map[string]any, routedTo []string) {
-			mu.Lock()
-			defer mu.Unlock()
-			observed = append(observed, ev.DetailType+"->"+strings.Join(routedTo, ","))
-		}},
 	})
 	ids := map[string]string{}
 	for _, kind := range []string{"peer-created", "role-updated", "test"} {
@@ -140,6 +136,12 @@ func TestWebhookToRoutedTarget(t *testing.T) {
 	}
 	if len(roles.got) != 1 || roles.got[0].DetailType != "Role Updated" {
 		t.Errorf("role target got %+v", roles.got)
+	}
+	var observed []string
+	for _, r := range obs.Records() {
+		if r.Published != nil {
+			observed = append(observed, r.Published.DetailType+"->"+strings.Join(r.Published.RoutedTo, ","))
+		}
 	}
 	want := []string{"Peer Created->PeerFn", "Role Updated->RoleFn", "Unrecognized Message->"}
 	if strings.Join(observed, "|") != strings.Join(want, "|") {
@@ -200,10 +202,10 @@ func TestEndpointAnswers(t *testing.T) {
 func TestFailingTargetIsRetriedThenDeadLettered(t *testing.T) {
 	boom := errors.New("peerdom answered 500")
 	flaky := &recorder{fail: func(events.EventBridgeEvent) error { return boom }}
-	var deadSeen []string
+	obs := observe.New(observe.Options{})
 	p, srv := start(t, Config{
-		Routes:   []Route{route(t, "Flaky", `{"detail-type":["Role Created"]}`, flaky.target, 2)},
-		Observer: Observer{DeadLetter: func(what string, err error) { deadSeen = append(deadSeen, what) }},
+		Routes:  []Route{route(t, "Flaky", `{"detail-type":["Role Created"]}`, flaky.target, 2)},
+		Observe: obs,
 	})
 	body, _ := webhooksamples.Body("role-created")
 	if status, _ := post(t, srv.URL+"/webhooks/"+token, string(body)); status != 200 {
@@ -214,8 +216,9 @@ func TestFailingTargetIsRetriedThenDeadLettered(t *testing.T) {
 		t.Errorf("target called %d times, want 1 + 2 retries", got)
 	}
 	dead := p.DeadActions()
-	if len(dead) != 1 || dead[0].Function != "Flaky" || !errors.Is(dead[0].Err, boom) || len(deadSeen) != 1 {
-		t.Errorf("dead actions %+v, observed %q", dead, deadSeen)
+	c := obs.Counts()
+	if len(dead) != 1 || dead[0].Function != "Flaky" || !errors.Is(dead[0].Err, boom) || c.EventsDeadLettered != 1 || c.Retries != 2 || c.ActionsFailed != 3 {
+		t.Errorf("dead actions %+v, counted %+v", dead, c)
 	}
 }
 

@@ -87,9 +87,10 @@ func Describe(cw events.CloudWatchEvent, detail map[string]any) (deliveryID stri
 		Unrecognized: cw.DetailType == peerdom.DetailTypeUnrecognized, Text: observe.Clip(sum.Text)}
 }
 
-// notePublished records an event on the bus and the rules that matched it. raw is its
-// JSON as a target gets it (nil: made here).
-func (p *Pipeline) notePublished(cw events.CloudWatchEvent, detail map[string]any, routedTo []string, matched []*Route, raw []byte) {
+// notePublished records an event on the bus and the rules that matched it, and gives
+// its jobs the delivery id (read once here). raw is its JSON as a target gets it (nil:
+// made here).
+func (p *Pipeline) notePublished(cw events.CloudWatchEvent, detail map[string]any, routedTo []string, matched []*Route, raw []byte, jobs []job) {
 	if p.obs == nil {
 		return
 	}
@@ -98,6 +99,9 @@ func (p *Pipeline) notePublished(cw events.CloudWatchEvent, detail map[string]an
 	}
 	id, pub := Describe(cw, detail)
 	pub.RoutedTo = routedTo
+	for i := range jobs {
+		jobs[i].deliveryID = id
+	}
 	if len(raw) <= observe.MaxField {
 		pub.Event = raw
 	}

@@ -61,16 +61,11 @@ func TestRedriveActionsOnce(t *testing.T) {
 	}
 }
 
-// TestRedriveQueueTellsAgain: a queue message redriven and dead-lettered again is told
-// to the observer again, and redriving does not confuse which letters were told.
+// TestRedriveQueueTellsAgain: a queue message redriven and dead-lettered again is
+// recorded again, and redriving does not confuse which letters were told.
 func TestRedriveQueueTellsAgain(t *testing.T) {
-	var mu sync.Mutex
-	var told []string
-	p, _ := start(t, Config{Observer: Observer{DeadLetter: func(what string, _ error) {
-		mu.Lock()
-		defer mu.Unlock()
-		told = append(told, what)
-	}}})
+	obs := observe.New(observe.Options{})
+	p, _ := start(t, Config{Observe: obs})
 	for i := range 3 {
 		p.Queue.Send(t.Context(), fmt.Sprintf("not an envelope %d", i))
 	}
@@ -85,7 +80,7 @@ func TestRedriveQueueTellsAgain(t *testing.T) {
 	drain(t, p)
 	p.Queue.Send(t.Context(), "not an envelope either")
 	drain(t, p)
-	toldN := func() int { mu.Lock(); defer mu.Unlock(); return len(told) }
+	toldN := func() int { return int(obs.Counts().WebhooksDeadLettered) }
 	for deadline := time.Now().Add(5 * time.Second); toldN() < 5 && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond) // the observer is told just after the poll that dead-letters
 	}

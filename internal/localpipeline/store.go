@@ -119,11 +119,7 @@ func (p *Pipeline) invokeWorkerStored(ctx context.Context, batch []queue.Message
 	// on the bus: those left the queue in the commit; only the others are retried, so
 	// that none reaches the bus twice.
 	if err != nil {
-		p.observe(func(o Observer) {
-			if o.WorkerError != nil {
-				o.WorkerError(err)
-			}
-		})
+		p.workerError(err)
 	}
 	var retry []string
 	for _, m := range batch {
@@ -162,11 +158,7 @@ func (p *Pipeline) routeStored(cw events.CloudWatchEvent) {
 		return // committed by invokeWorkerStored once the batch is published
 	}
 	if err := p.commit(gen); err != nil {
-		p.observe(func(o Observer) {
-			if o.WorkerError != nil {
-				o.WorkerError(fmt.Errorf("recording event %s: %w (its actions are not run)", cw.ID, err))
-			}
-		})
+		p.workerError(fmt.Errorf("recording event %s: %w (its actions are not run)", cw.ID, err))
 	}
 }
 
@@ -217,23 +209,15 @@ func (p *Pipeline) commit(gen uint64) error {
 		p.mu.Unlock()
 		return err
 	}
-	// The observer hears of each event before its actions may run, so that an action's
-	// outcome never comes before the event it belongs to (a display would keep the
-	// event's block open forever).
+	// Each event is recorded before its actions may run, so that an action's outcome
+	// never comes before the event it belongs to (a display would keep the event's block
+	// open forever).
 	for _, st := range batch {
-		p.observe(func(o Observer) {
-			if o.EventJSON != nil && st.raw != nil {
-				o.EventJSON(st.raw[:len(st.raw)-1])
-			}
-			if o.Event != nil {
-				o.Event(st.event, st.detail, st.routedTo)
-			}
-		})
 		var raw []byte
 		if st.raw != nil {
 			raw = st.raw[:len(st.raw)-1]
 		}
-		p.notePublished(st.event, st.detail, st.routedTo, st.matched, raw)
+		p.notePublished(st.event, st.detail, st.routedTo, st.matched, raw, st.jobs)
 	}
 	p.mu.Lock()
 	p.committedGen = upto
@@ -258,11 +242,7 @@ func (p *Pipeline) storeDone(j job, deliverErr error) {
 		dead = &StoredAction{Function: j.route.Function, Rule: j.route.Rule, Event: j.event, Err: deliverErr.Error()}
 	}
 	if err := p.store.Done(j.key, dead); err != nil {
-		p.observe(func(o Observer) {
-			if o.WorkerError != nil {
-				o.WorkerError(fmt.Errorf("recording the end of %s's action on event %s: %w", j.route.Function, j.event.ID, err))
-			}
-		})
+		p.workerError(fmt.Errorf("recording the end of %s's action on event %s: %w", j.route.Function, j.event.ID, err))
 	}
 }
 

@@ -91,6 +91,22 @@ func TestConsoleAPI(t *testing.T) {
 	if dead.Reason == "" || dead.Body == "" || dead.Target != "OnboardPeerFunction" {
 		t.Errorf("the event's dead letter: %+v", dead)
 	}
+	// Its three attempts are in the record: two failed and retried, the last final.
+	var failed, retried, final int
+	for _, r := range s.Records().Filter(func(r *observe.Record) bool { return r.EventID == dead.EventID }) {
+		switch {
+		case r.Outcome != nil && r.Outcome.Function == "OnboardPeerFunction" && r.Outcome.Outcome == observe.Failed:
+			failed++
+			if r.Outcome.Final {
+				final++
+			}
+		case r.Retried != nil:
+			retried++
+		}
+	}
+	if failed != 3 || retried != 2 || final != 1 {
+		t.Errorf("the dead event's records: %d failed attempts (%d final), %d retries; want 3 (1), 2", failed, final, retried)
+	}
 	if n, err := s.Redrive(operate.Events, []string{dead.EventID}, false); n != 1 || err != nil {
 		t.Fatalf("redrive: %d %v", n, err)
 	}

@@ -174,6 +174,7 @@ type Stack struct {
 	emulated    []*emulatedFunction  // the template's functions run under the emulator (serve_emulated.go)
 	// Reconciliation (--reconcile-every): the entity state enrich keeps and the loop reads.
 	state          *memstate.Store
+	reconcileAPI   *peerdomapi.Client
 	source         string // the events' source (the template's EventSource)
 	stopReconcile  context.CancelFunc
 	reconcileEnded chan struct{}
@@ -230,7 +231,8 @@ func setServeGC() (restore func()) {
 // Start builds everything, then serves: the ports are bound first (their addresses
 // go into the sandbox URL and the webhook URL), but nothing is answered on them until
 // the pipeline, the sandbox and the actions exist, so a request that arrives at once
-// waits in the listen backlog rather than reaching something half built.
+// waits in the listen backlog rather than reaching something half built. What it built
+// is described on stdout (the banner).
 func Start(ctx context.Context, opts Options, stdout, stderr io.Writer) (*Stack, error) {
 	s := &Stack{opts: opts, display: &display{w: stdout}, done: make(chan error, 3), counts: newCounters(),
 		obs: observe.New(observe.Options{Size: opts.RecordsKept})}
@@ -255,18 +257,35 @@ func Start(ctx context.Context, opts Options, stdout, stderr io.Writer) (*Stack,
 	if err != nil {
 		return nil, err
 	}
-	webhookLn, sandboxLn, awsLn, adminLn := ports[0], ports[1], ports[2], ports[3]
-	webhookLn = newLimitListener(webhookLn, cmp.Or(opts.MaxConns, DefaultMaxConns))
-	s.webhookURL = "http://" + webhookLn.Addr().String() + "/webhooks/" + opts.Token
+	l := listeners{webhook: newLimitListener(ports[0], cmp.Or(opts.MaxConns, DefaultMaxConns)), sandbox: ports[1], aws: ports[2], admin: ports[3]}
+	s.webhookURL = "http://" + l.webhook.Addr().String() + "/webhooks/" + opts.Token
+	if err := s.build(opts, tokens, l, stderr); err != nil {
+		closeAll(l.webhook, l.sandbox, l.aws, l.admin)
+		if s.sandbox != nil {
+			s.sandbox.Close()
+		}
+		s.closeStore()
+		return nil, err
+	}
+	s.serve(ctx, l, stderr)
+	s.banner(stdout, l, generated)
+	return s, nil
+}
 
-	// The Peerdom side: a sandbox whose writes send webhooks back in, or a real API.
+// listeners are serve's ports; nil: not wanted.
+type listeners struct{ webhook, sandbox, aws, admin net.Listener }
+
+// build makes the Peerdom side (a sandbox whose writes send webhooks back in, or a real
+// API), the pipeline with its actions, and reconciliation's client; it restores a spill
+// file (--replay).
+func (s *Stack) build(opts Options, tokens *ingest.Tokens, l listeners, stderr io.Writer) error {
 	apiURL, apiKey := opts.PeerdomURL, opts.APIKey
 	params := map[string]string{}
 	if opts.PeerdomURL == "" {
 		s.sandbox = peerdomtest.New(peerdomtest.Config{Webhook: s.sandboxWebhook, KeepRecords: sandboxKeepRecords})
 		onboarding := seedSandbox(s.sandbox)
 		cfg := s.sandbox.Config()
-		apiURL = "http://" + sandboxLn.Addr().String() + peerdomtest.APIPrefix
+		apiURL = "http://" + l.sandbox.Addr().String() + peerdomtest.APIPrefix
 		apiKey = cfg.APIKey
 		s.sandboxURL = apiURL
 		// Sandbox defaults so that the shipped actions run; --param overrides them.
@@ -278,64 +297,61 @@ func Start(ctx context.Context, opts Options, stdout, stderr io.Writer) (*Stack,
 	if opts.ReconcileEvery > 0 && !opts.NoActions {
 		s.state = memstate.New() // enrich keeps it current; reconciliation compares with it
 	}
-	s.pipeline, err = s.buildPipeline(opts, params, tokens, apiURL, apiKey, stderr)
-	var reconcileAPI *peerdomapi.Client
-	if err == nil && s.state != nil {
-		reconcileAPI, err = peerdomapi.New(apiURL, apiKey, peerdomapi.WithUserAgent("peerbridge-serve-reconcile"))
+	var err error
+	if s.pipeline, err = s.buildPipeline(opts, params, tokens, apiURL, apiKey, stderr); err != nil {
+		return err
 	}
-	if err != nil {
-		closeAll(webhookLn, sandboxLn, awsLn, adminLn)
-		if s.sandbox != nil {
-			s.sandbox.Close()
+	if s.state != nil {
+		if s.reconcileAPI, err = peerdomapi.New(apiURL, apiKey, peerdomapi.WithUserAgent("peerbridge-serve-reconcile")); err != nil {
+			return err
 		}
-		s.closeStore()
-		return nil, err
 	}
 	if opts.Replay != "" {
-		if err = s.replaySpill(opts.Replay); err != nil {
-			closeAll(webhookLn, sandboxLn, awsLn, adminLn)
-			if s.sandbox != nil {
-				s.sandbox.Close()
-			}
-			s.closeStore()
-			return nil, err
+		if err := s.replaySpill(opts.Replay); err != nil {
+			return err
 		}
 	}
 	s.webhooks = s.pipeline.WebhookHandler()
 	s.apiURL, s.apiKey = apiURL, apiKey
-	if awsLn != nil {
-		s.describeLocalAWS(awsLn)
+	if l.aws != nil {
+		s.describeLocalAWS(l.aws)
 	}
+	return nil
+}
 
+// serve starts the pipeline, then answers on every port: the sandbox, the webhook
+// endpoint, the local AWS endpoint, the admin endpoint (once its file is written); and
+// the emulated functions' watchers and the reconciliation loop.
+func (s *Stack) serve(ctx context.Context, l listeners, stderr io.Writer) {
+	opts := s.opts
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	s.pipeline.Start(runCtx, 4)
-	// Everything is built: now answer.
-	if sandboxLn != nil {
-		s.sandboxSrv = opts.Timeouts.server(hostOnly(s.sandbox, sandboxLn))
-		go serveUntilClosed(s.sandboxSrv, sandboxLn, s.done)
+	if l.sandbox != nil {
+		s.sandboxSrv = opts.Timeouts.server(hostOnly(s.sandbox, l.sandbox))
+		go serveUntilClosed(s.sandboxSrv, l.sandbox, s.done)
 	}
 	s.server = opts.Timeouts.server(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.handlers.Add(1)
 		defer s.handlers.Done()
 		s.webhooks.ServeHTTP(w, r)
 	}))
-	go serveUntilClosed(s.server, webhookLn, s.done)
-	if awsLn != nil {
-		s.serveLocalAWS(awsLn)
+	go serveUntilClosed(s.server, l.webhook, s.done)
+	if l.aws != nil {
+		s.serveLocalAWS(l.aws)
 	}
-	if (adminLn != nil || awsLn != nil) && !opts.NoAdminFile {
-		if err := s.writeAdminFile(adminLn, awsLn); err != nil {
+	if (l.admin != nil || l.aws != nil) && !opts.NoAdminFile {
+		if err := s.writeAdminFile(l.admin, l.aws); err != nil {
 			// status --local and invoke --local are conveniences: serve runs without them
-			if adminLn != nil {
-				adminLn.Close()
+			if l.admin != nil {
+				l.admin.Close()
 			}
-			if awsLn != nil {
+			if l.aws != nil {
 				s.stopLocalAWS(time.Second)
 			}
 			s.display.linef("  ! admin file: %v", err)
-		} else if adminLn != nil {
-			s.startAdmin(adminLn)
+		} else if l.admin != nil {
+			s.startAdmin(l.admin)
 		}
 	}
 	if opts.Watch {
@@ -346,10 +362,13 @@ func Start(ctx context.Context, opts Options, stdout, stderr io.Writer) (*Stack,
 	if s.state != nil {
 		rctx, stopReconcile := context.WithCancel(runCtx)
 		s.stopReconcile, s.reconcileEnded = stopReconcile, make(chan struct{})
-		r := &reconcile.Reconciler{API: reconcileAPI, State: s.state, Bus: s.pipeline.Bus, Source: s.source}
+		r := &reconcile.Reconciler{API: s.reconcileAPI, State: s.state, Bus: s.pipeline.Bus, Source: s.source}
 		go s.reconcileLoop(rctx, r, opts.ReconcileEvery)
 	}
+}
 
+// banner says what runs where: the store, the endpoints, the rules, how to try it.
+func (s *Stack) banner(stdout io.Writer, l listeners, generated bool) {
 	if s.store != nil {
 		fmt.Fprintf(stdout, "peerbridge serve: the pipeline is running; accepted webhooks and pending actions are kept on disk: after a crash or kill -9, serve started again on the same data dir delivers each once\n")
 		fmt.Fprintf(stdout, "  data dir          %s\n", s.opts.DataDir)
@@ -367,11 +386,11 @@ func Start(ctx context.Context, opts Options, stdout, stderr io.Writer) (*Stack,
 		fmt.Fprintf(stdout, "                    (generated token; set PEERBRIDGE_WEBHOOK_TOKEN or --token to keep one)\n")
 	}
 	if s.sandbox != nil {
-		fmt.Fprintf(stdout, "  sandbox Peerdom   %s   (X-Api-Key: %s)\n", s.sandboxURL, apiKey)
+		fmt.Fprintf(stdout, "  sandbox Peerdom   %s   (X-Api-Key: %s)\n", s.sandboxURL, s.apiKey)
 	} else {
-		fmt.Fprintf(stdout, "  Peerdom API       %s\n", apiURL)
+		fmt.Fprintf(stdout, "  Peerdom API       %s\n", s.apiURL)
 	}
-	if awsLn != nil {
+	if l.aws != nil {
 		fmt.Fprintf(stdout, "  local AWS         %s   (SQS and EventBridge, for peerbridge invoke --local)\n", s.local.AWSEndpoint)
 	}
 	for _, r := range s.pipeline.Routes {
@@ -384,10 +403,9 @@ func Start(ctx context.Context, opts Options, stdout, stderr io.Writer) (*Stack,
 		}
 	}
 	if s.state != nil {
-		fmt.Fprintf(stdout, "  reconcile         every %s (--reconcile-every; 0 turns it off)\n", opts.ReconcileEvery)
+		fmt.Fprintf(stdout, "  reconcile         every %s (--reconcile-every; 0 turns it off)\n", s.opts.ReconcileEvery)
 	}
-	fmt.Fprintf(stdout, "  try               %s\n\n", tryLine(webhookLn.Addr().String(), opts.Token))
-	return s, nil
+	fmt.Fprintf(stdout, "  try               %s\n\n", tryLine(l.webhook.Addr().String(), s.opts.Token))
 }
 
 // reconcileLoop runs reconciliation at once (the baseline) and then every interval,
@@ -712,44 +730,14 @@ func closeAll(lns ...net.Listener) {
 }
 
 // Stop shuts down in order: the webhook server first, bounded on its own (open requests
-// get opts.httpShutdown, then their connections are closed); then the queue, the bus,
+// get opts.HTTPShutdown, then their connections are closed); then the queue, the bus,
 // the actions and the sandbox webhooks they cause drain until idle or drainFor has
-// passed; whatever is still undelivered then is written to the spill file.
+// passed; whatever is still undelivered then is kept in the data dir, or written to the
+// spill file.
 func (s *Stack) Stop(drainFor time.Duration) (StopResult, error) {
 	var errs []error
-	if s.stopReconcile != nil {
-		s.stopReconcile() // a run in progress ends; what it published is drained below
-		<-s.reconcileEnded
-	}
-	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), cmp.Or(s.opts.HTTPShutdown, defaultHTTPShutdown))
-	if err := s.server.Shutdown(httpCtx); err != nil {
-		s.server.Close() // the stragglers: their requests were never answered, so never accepted
-		s.display.linef("  ! webhook server: requests still open after %s were cut off", cmp.Or(s.opts.HTTPShutdown, defaultHTTPShutdown))
-	}
-	cancelHTTP()
-	s.stopAdmin() // no redrive may add work once the drain has begun
-	s.stopLocalAWS(cmp.Or(s.opts.HTTPShutdown, defaultHTTPShutdown))
-	s.handlers.Wait() // a request cut off returns at once: its body read fails
-
-	drainCtx, cancelDrain := context.WithTimeout(context.Background(), drainFor)
-	defer cancelDrain()
-	drained := true
-	for {
-		if err := s.pipeline.Drain(drainCtx); err != nil {
-			drained = false
-			break
-		}
-		if s.sandbox == nil {
-			break
-		}
-		if err := s.sandbox.WaitWebhooks(drainCtx); err != nil {
-			drained = false
-			break
-		}
-		if s.pipeline.Idle() {
-			break // nothing new came in while the sandbox delivered
-		}
-	}
+	s.stopServers()
+	drained := s.drain(drainFor)
 	if !drained && s.store != nil {
 		s.display.linef("  ! drain: --drain-timeout (%s) ended with work left; it stays in the data dir for the next start", drainFor)
 	} else if !drained {
@@ -774,40 +762,91 @@ func (s *Stack) Stop(drainFor time.Duration) (StopResult, error) {
 		QueueDead:   len(s.pipeline.Queue.DeadLetters()),
 		ActionsDead: len(s.pipeline.DeadActions()),
 	}
+	errs = append(errs, s.keepUndelivered(&res, pendingActions))
+	s.display.linef("%s", res.summary(s.opts.DataDir))
+	return res, errors.Join(errs...)
+}
+
+// stopServers stops reconciliation, then the servers: the webhook endpoint (its open
+// requests get Options.HTTPShutdown), the admin endpoint (no redrive may add work once
+// the drain has begun) and the local AWS endpoint.
+func (s *Stack) stopServers() {
+	if s.stopReconcile != nil {
+		s.stopReconcile() // a run in progress ends; what it published is drained below
+		<-s.reconcileEnded
+	}
+	grace := cmp.Or(s.opts.HTTPShutdown, defaultHTTPShutdown)
+	httpCtx, cancelHTTP := context.WithTimeout(context.Background(), grace)
+	if err := s.server.Shutdown(httpCtx); err != nil {
+		s.server.Close() // the stragglers: their requests were never answered, so never accepted
+		s.display.linef("  ! webhook server: requests still open after %s were cut off", grace)
+	}
+	cancelHTTP()
+	s.stopAdmin()
+	s.stopLocalAWS(grace)
+	s.handlers.Wait() // a request cut off returns at once: its body read fails
+}
+
+// drain waits, for at most drainFor, until the pipeline is idle and the sandbox has
+// sent every webhook its writes caused (and those are handled); false: time ran out.
+func (s *Stack) drain(drainFor time.Duration) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), drainFor)
+	defer cancel()
+	for {
+		if s.pipeline.Drain(ctx) != nil {
+			return false
+		}
+		if s.sandbox == nil {
+			return true
+		}
+		if s.sandbox.WaitWebhooks(ctx) != nil {
+			return false
+		}
+		if s.pipeline.Idle() {
+			return true // nothing new came in while the sandbox delivered
+		}
+	}
+}
+
+// keepUndelivered keeps what is left undelivered: in the store (it is there already), or
+// written to the spill file; res says where and how much.
+func (s *Stack) keepUndelivered(res *StopResult, pendingActions []localpipeline.PendingAction) error {
 	if s.store != nil {
 		res.Kept = len(s.pipeline.Queue.Pending()) + len(pendingActions)
 		if err := s.store.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("data dir: %w", err))
+			return fmt.Errorf("data dir: %w", err)
 		}
+		return nil
 	}
 	items := spillItems(s.pipeline.Queue.Pending(), pendingActions)
-	if s.store != nil {
-		items = nil // kept in the store, not spilled
+	if len(items) == 0 {
+		return nil
 	}
-	if len(items) > 0 {
-		name := s.opts.Spill
-		if name == "" {
-			name = "peerbridge-spill-" + time.Now().UTC().Format("20060102T150405Z") + ".jsonl"
-		}
-		if err := writeSpill(name, items); err != nil {
-			errs = append(errs, fmt.Errorf("spill file: %w", err))
-			res.Lost = len(items)
-		} else {
-			res.Spilled, res.SpillFile = len(items), name
-		}
+	name := s.opts.Spill
+	if name == "" {
+		name = "peerbridge-spill-" + time.Now().UTC().Format("20060102T150405Z") + ".jsonl"
 	}
+	if err := writeSpill(name, items); err != nil {
+		res.Lost = len(items)
+		return fmt.Errorf("spill file: %w", err)
+	}
+	res.Spilled, res.SpillFile = len(items), name
+	return nil
+}
+
+// summary is shutdown's last line.
+func (res StopResult) summary(dataDir string) string {
 	summary := fmt.Sprintf("stopped: %d events on the bus, %d queue messages and %d action events dead-lettered", res.Events, res.QueueDead, res.ActionsDead)
 	if res.Spilled > 0 {
 		summary += fmt.Sprintf(", %d undelivered kept in %s", res.Spilled, res.SpillFile)
 	}
 	if res.Kept > 0 {
-		summary += fmt.Sprintf(", %d undelivered kept in %s for the next start", res.Kept, s.opts.DataDir)
+		summary += fmt.Sprintf(", %d undelivered kept in %s for the next start", res.Kept, dataDir)
 	}
 	if res.Lost > 0 {
 		summary += fmt.Sprintf(", %d LOST", res.Lost)
 	}
-	s.display.linef("%s", summary)
-	return res, errors.Join(errs...)
+	return summary
 }
 
 // Shutdown is Stop for callers that want only its error (the tests), with ctx's deadline

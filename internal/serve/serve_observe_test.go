@@ -69,6 +69,9 @@ func TestServeRecordsEachDelivery(t *testing.T) {
 		if r.Outcome != nil && r.Outcome.Outcome == observe.Done {
 			done++
 		}
+		if r.APICall != nil && (r.DeliveryID == "" || r.EventID == "" || r.APICall.Status == 0 || r.APICall.Function == "") {
+			t.Errorf("an API call not tied to its event: %+v %+v", r, r.APICall)
+		}
 		if r.Webhook != nil && !r.Webhook.Accepted {
 			refused++
 			if r.Webhook.Status != http.StatusUnauthorized || r.Webhook.Reason == "" {
