@@ -24,6 +24,7 @@ type Replay struct {
 // Rule is one rule of the bus.
 type Rule struct {
 	Name, Arn, Pattern string
+	Disabled           bool // the rule's State is DISABLED: it routes nothing
 }
 
 // chatRule is how the template's chat rule is recognized: CloudFormation names it
@@ -43,7 +44,8 @@ func BusRules(ctx context.Context, eb *eventbridge.Client, bus string) ([]Rule, 
 			return nil, Explain(err, "events:ListRules")
 		}
 		for _, r := range out.Rules {
-			rules = append(rules, Rule{Name: aws.ToString(r.Name), Arn: aws.ToString(r.Arn), Pattern: aws.ToString(r.EventPattern)})
+			rules = append(rules, Rule{Name: aws.ToString(r.Name), Arn: aws.ToString(r.Arn), Pattern: aws.ToString(r.EventPattern),
+				Disabled: r.State == ebtypes.RuleStateDisabled})
 		}
 		if token = out.NextToken; token == nil {
 			return rules, nil

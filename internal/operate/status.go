@@ -51,9 +51,24 @@ type Alarm struct {
 // ReadStatus gathers the stack's status: SQS attributes, CloudWatch alarms (named after
 // the stack, as CloudFormation names them) and the last hour's metric sums.
 func ReadStatus(ctx context.Context, cfg aws.Config, s Stack, now time.Time) (Status, error) {
+	st, err := ReadQueues(ctx, cfg, s)
+	if err != nil {
+		return st, err
+	}
+	cw, err := ReadCloudWatch(ctx, cfg, s, now)
+	if err != nil {
+		return st, err
+	}
+	cw.Queue.Visible, cw.Queue.InFlight, cw.DLQs = st.Queue.Visible, st.Queue.InFlight, st.DLQs
+	return cw, nil
+}
+
+// ReadQueues is the part of the status SQS answers (sqs:GetQueueAttributes, a request per
+// queue): the stack, its webhook URL and its queues' depths; no alarms, no metrics, no
+// oldest age.
+func ReadQueues(ctx context.Context, cfg aws.Config, s Stack) (Status, error) {
 	st := Status{Stack: s.Name, StackStatus: s.Status, WebhookURL: s.Outputs[OutputWebhookURL], LastHour: map[string]float64{}}
 	sq := sqs.NewFromConfig(cfg)
-	cw := CloudWatch(cfg)
 	queues := []struct{ name, output string }{{"webhooks", OutputWebhookQueueURL}, {"webhooks DLQ", OutputWebhookDLQURL}, {"events DLQ", OutputEventDLQURL}}
 	for i, q := range queues {
 		url, err := s.Output(q.output)
@@ -71,6 +86,17 @@ func ReadStatus(ctx context.Context, cfg aws.Config, s Stack, now time.Time) (St
 			st.DLQs = append(st.DLQs, qs)
 		}
 	}
+	return st, nil
+}
+
+// ReadCloudWatch is the part of the status CloudWatch answers: the webhook queue's oldest
+// age, the stack's alarms and the last hour's sums. GetMetricData is billed per metric
+// read (11 here), so a reader that polls reads this less often than the queues. The
+// queues' depths it leaves at zero (their names set).
+func ReadCloudWatch(ctx context.Context, cfg aws.Config, s Stack, now time.Time) (Status, error) {
+	st := Status{Stack: s.Name, StackStatus: s.Status, WebhookURL: s.Outputs[OutputWebhookURL], LastHour: map[string]float64{},
+		Queue: QueueStatus{Name: "webhooks"}, DLQs: []QueueStatus{{Name: "webhooks DLQ"}, {Name: "events DLQ"}}}
+	cw := CloudWatch(cfg)
 	age, err := oldestAge(ctx, cw, s.Outputs[OutputWebhookQueueURL], now)
 	if err != nil {
 		return st, err

@@ -223,3 +223,35 @@ func RemoveExpiredTaps(ctx context.Context, sq *sqs.Client, eb *eventbridge.Clie
 	}
 	return removed, errors.Join(errs...)
 }
+
+// Follow receives the tap's events until ctx ends, hands each event's JSON (as the bus
+// delivered it to the queue) to handle, and deletes it from the queue once handle has
+// returned. A failed delete is only reported to onDeleteErr (the event may come again).
+// A failed receive is handed to retry with the number of receives failed in a row (any
+// receive that works resets it): retry waits as it sees fit and says whether to go on;
+// with a nil retry, or when it says no, Follow returns the error. It returns nil when ctx
+// ends. The caller still closes the tap.
+func (t *Tap) Follow(ctx context.Context, handle func(body string), onDeleteErr func(error), retry func(err error, failures int) bool) error {
+	failures := 0
+	for ctx.Err() == nil {
+		msgs, err := t.Next(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			failures++
+			if retry == nil || !retry(err, failures) {
+				return err
+			}
+			continue
+		}
+		failures = 0
+		for _, m := range msgs {
+			handle(aws.ToString(m.Body))
+			if err := t.Done(context.WithoutCancel(ctx), m); err != nil && onDeleteErr != nil {
+				onDeleteErr(err)
+			}
+		}
+	}
+	return nil
+}
