@@ -28,6 +28,7 @@ type command struct {
 // commands is the command table: name, one-line summary, run function. Adding a command
 // is one line here.
 var commands = map[string]command{
+	"console":   {summary: "the web console against a deployed stack: status, dead letters, live events (serve has its own)", run: runConsole},
 	"cost":      {summary: "the monthly AWS bill of the stack template.yaml deploys, line by line, free tiers apart", run: runCost},
 	"dlq":       {summary: "list, show, redrive or purge a deployed stack's dead-letter queues", run: runDLQ},
 	"doctor":    {summary: "check how your Peerdom API behaves and whether peerbridge works against it", run: runDoctor},
