@@ -8,7 +8,7 @@ export PEERBRIDGE_PYTHON := $(abspath $(PYTHON))
 
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build test unit bench lint run venv clean
+.PHONY: all build test unit bench lint run venv clean browser
 
 all: test
 
@@ -24,6 +24,18 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	touch $@
 
+# browser: Debian's chromium for the console's browser tests (internal/console drives it
+# headless through chromedp), installed when missing, at the version tested here when apt
+# still has it, else the one apt gives (Debian replaces a version with its security
+# updates). When it cannot be installed, the browser tests skip and say so.
+CHROMIUM_VERSION := 156.0.8078.129-1~deb12u1
+browser:
+	@if command -v chromium >/dev/null; then exit 0; fi; \
+	sudo=; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	{ $$sudo apt-get update -qq && { $$sudo apt-get install -y -qq chromium=$(CHROMIUM_VERSION) || $$sudo apt-get install -y -qq chromium; }; } >/dev/null \
+		|| echo "browser: chromium could not be installed (apt-get install chromium); the console's browser tests will be skipped"
+
 # test: every test once, in two phases of groups run at once. First the tools (.venv),
 # lint and test-novenv (the packages whose tests need neither .venv nor the emulator: pip
 # keeps one core busy, they take the other). Then test-race (serve, its observer and the
@@ -32,7 +44,8 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt
 # tests; serve's `invoke --local` tests). The groups run one test at a time most of the
 # time, often waiting on moto, the emulator or a child process, so none keeps both cores
 # busy and on two cores they overlap (sam-test's two groups: 35 s at once, 47 s one after
-# the other, on a quiet machine). -O keeps each group's output together.
+# the other, on a quiet machine). -O keeps each group's output together. test-novenv
+# waits for browser (Debian's chromium, for the console's browser tests).
 test:
 	@$(MAKE) --no-print-directory -j3 -O venv lint test-novenv
 	@$(MAKE) --no-print-directory -j4 -O test-race test-wire sam-test
@@ -51,7 +64,7 @@ OTHER_PKGS = $(GO) list ./... | grep -vxF -f <($(GO) list $(RACE_PKGS) $(SAM_PKG
 test-race: venv
 	$(GO) test -count=1 -race $(RACE_PKGS)
 
-test-novenv:
+test-novenv: browser
 	$(GO) test -count=1 $$($(OTHER_PKGS) | grep -vxF -f <($(NEEDS_VENV)))
 
 test-wire: venv

@@ -21,7 +21,7 @@ func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 
 // TestCommandTable: every command is in the table, under its name.
 func TestCommandTable(t *testing.T) {
-	want := []string{"cost", "dlq", "doctor", "export", "invoke", "parse", "reconcile", "replay", "send", "serve", "status", "tail"}
+	want := []string{"console", "cost", "dlq", "doctor", "export", "invoke", "parse", "reconcile", "replay", "send", "serve", "status", "tail"}
 	if got := sortedCommandNames(); !slices.Equal(got, want) {
 		t.Errorf("commands %q, want %q", got, want)
 	}

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/peerbridge/peerbridge/internal/cmd/cmdutil"
+	"github.com/peerbridge/peerbridge/internal/cmd/console"
 	"github.com/peerbridge/peerbridge/internal/cmd/cost"
 	"github.com/peerbridge/peerbridge/internal/cmd/dlq"
 	"github.com/peerbridge/peerbridge/internal/cmd/doctor"
@@ -32,6 +33,7 @@ import (
 // commands is the command table: name, one-line summary, and the function that runs it
 // (each command is its own package under internal/cmd). Adding a command is one line here.
 var commands = map[string]cmdutil.Command{
+	"console":   {Summary: "the web console against a deployed stack: status, dead letters, live events (serve has its own)", Run: console.Main},
 	"cost":      {Summary: "the monthly AWS bill of the stack template.yaml deploys, line by line, free tiers apart", Run: cost.Main},
 	"dlq":       {Summary: "list, show, redrive or purge a deployed stack's dead-letter queues", Run: withLocal(dlq.Main, runDLQLocal)},
 	"doctor":    {Summary: "check how your Peerdom API behaves and whether peerbridge works against it", Run: withEnv(doctor.Main)},

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/peerbridge/peerbridge/internal/builtin"
 	"github.com/peerbridge/peerbridge/internal/bus/membus"
+	"github.com/peerbridge/peerbridge/internal/console"
 	"github.com/peerbridge/peerbridge/internal/idempotency"
 	"github.com/peerbridge/peerbridge/internal/idempotency/memstore"
 	"github.com/peerbridge/peerbridge/internal/ingest"
@@ -187,6 +188,7 @@ type Stack struct {
 	adminToken string
 	adminFile  string
 	adminURL   string
+	console    *console.Console // the web console on the admin address; nil: none
 	// The durable store (serve_store.go); nil: --in-memory.
 	store                          *boltstore.Store
 	restoredQueue, restoredActions int
@@ -397,6 +399,9 @@ func (s *Stack) banner(stdout io.Writer, l listeners, generated bool) {
 	}
 	if s.adminSrv != nil {
 		fmt.Fprintf(stdout, "  admin             %s   (for peerbridge status|dlq --local; its token is in %s)\n", s.adminURL, s.adminFile)
+		if u := s.ConsoleURL(); u != "" {
+			fmt.Fprintf(stdout, "  console           %s   (open it in your browser; the link works once)\n", u)
+		}
 	}
 	if s.state != nil {
 		fmt.Fprintf(stdout, "  reconcile         every %s (--reconcile-every; 0 turns it off)\n", s.opts.ReconcileEvery)

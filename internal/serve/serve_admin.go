@@ -221,7 +221,12 @@ func (s *Stack) startAdmin(ln net.Listener) {
 	mux.HandleFunc("GET /status", s.adminStatus)
 	mux.HandleFunc("GET /dlq/{queue}", s.adminDLQ)
 	mux.HandleFunc("POST /dlq/{queue}/redrive", s.adminRedrive)
-	s.adminSrv = s.opts.Timeouts.server(hostOnly(s.adminAuth(mux), ln))
+	if c, err := s.newConsole(ln); err != nil {
+		s.display.linef("  ! console: %v", err)
+	} else {
+		s.console = c
+	}
+	s.adminSrv = s.opts.Timeouts.server(withConsole(s.console, hostOnly(s.adminAuth(mux), ln)))
 	go serveUntilClosed(s.adminSrv, ln, s.done)
 }
 

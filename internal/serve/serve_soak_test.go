@@ -42,10 +42,18 @@ func BenchmarkServeSoak(b *testing.B) {
 	if os.Getenv("BENCH_SOAK_KEEP_EVENTS") != "" {
 		opts.BusHook = func(bus *membus.Bus) { bus.DropEvents = false }
 	}
+	console := os.Getenv("BENCH_SOAK_CONSOLE") != "" // the console's live list open throughout
+	if console {
+		b.Setenv(AdminDirEnv, b.TempDir())
+		opts.AdminAddr = "127.0.0.1:0"
+	}
 	defer setServeGC()() // as runServe does
 	s, err := Start(context.Background(), opts, io.Discard, io.Discard)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if console {
+		defer watchConsole(b, s)()
 	}
 	bodies := benchBodies()
 	handler := s.server.Handler
