@@ -9,32 +9,42 @@ import "github.com/peerbridge/peerbridge/internal/queue"
 // neither, and two redrives at once cannot move one message twice. It returns how many
 // it moved. MaxBacklog does not refuse a redrive: the messages were accepted already.
 func (q *Queue) Redrive(ids []string) int {
-	want := map[string]bool{}
-	for _, id := range ids {
-		want[id] = true
-	}
 	q.mu.Lock()
 	defer q.unlock()
-	kept := q.dead[:0]
-	moved := 0
-	for _, m := range q.dead {
-		if ids != nil && !want[m.ID] {
-			kept = append(kept, m)
-			continue
-		}
+	moved := q.takeDead(ids, func(m queue.Message) {
 		m.ReceiveCount, m.Receipt = 0, ""
 		q.visible = append(q.visible, &message{Message: m})
 		if q.Journal != nil {
 			q.told = append(q.told, func() { q.Journal.Redriven(m) })
 		}
-		moved++
-	}
-	clear(q.dead[len(kept):]) // drop the moved messages' bodies from the backing array
-	q.dead = kept
+	})
 	if moved > 0 {
 		q.signal()
 	}
 	return moved
+}
+
+// takeDead takes the dead letters ids names (by message id; nil: every one) out of the
+// dead-letter list, handing each to take, and returns how many it took. The caller holds
+// q.mu.
+func (q *Queue) takeDead(ids []string, take func(m queue.Message)) int {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	kept := q.dead[:0]
+	taken := 0
+	for _, m := range q.dead {
+		if ids != nil && !want[m.ID] {
+			kept = append(kept, m)
+			continue
+		}
+		take(m)
+		taken++
+	}
+	clear(q.dead[len(kept):]) // drop the taken messages' bodies from the backing array
+	q.dead = kept
+	return taken
 }
 
 // Purger is a Journal that can also forget dead letters (Purge); a Journal without it
@@ -46,25 +56,11 @@ type Purger interface {
 // Purge drops dead letters, as SQS's PurgeQueue does to a dead-letter queue: ids names
 // them by message id; nil drops every one. It returns how many it dropped.
 func (q *Queue) Purge(ids []string) int {
-	want := map[string]bool{}
-	for _, id := range ids {
-		want[id] = true
-	}
 	q.mu.Lock()
 	defer q.unlock()
-	kept := q.dead[:0]
-	dropped := 0
-	for _, m := range q.dead {
-		if ids != nil && !want[m.ID] {
-			kept = append(kept, m)
-			continue
-		}
+	return q.takeDead(ids, func(m queue.Message) {
 		if p, ok := q.Journal.(Purger); ok {
 			q.told = append(q.told, func() { p.Purged(m) })
 		}
-		dropped++
-	}
-	clear(q.dead[len(kept):])
-	q.dead = kept
-	return dropped
+	})
 }
