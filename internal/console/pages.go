@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -211,7 +212,7 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return
 	}
-	f := parseFilter(r.URL.Query())
+	s := &liveStream{c: c, w: w, f: parseFilter(r.URL.Query()), shown: map[string]bool{}}
 	// The server's write timeout is for a request's whole answer; a stream's is per write.
 	rc := http.NewResponseController(w)
 	flush := func() {
@@ -220,22 +221,6 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	updates, cancel := c.src.Subscribe()
 	defer cancel()
-	shown := map[string]bool{} // rows sent that matched, so a change that no longer matches hides them
-	send := func(ev Event) {
-		v := c.view(ev)
-		rw := rowOf(v)
-		if !f.match(v) {
-			if !shown[v.ID] {
-				return
-			}
-			delete(shown, v.ID)
-			rw.Hide = true
-		} else if len(shown) < 10*maxRows {
-			shown[v.ID] = true
-		}
-		b, _ := json.Marshal(rw)
-		fmt.Fprintf(w, "id: %s\nevent: row\ndata: %s\n\n", strings.ReplaceAll(ev.ID, "\n", ""), c.redact(string(b)))
-	}
 	// The events published between the page and this stream (or before a reconnect):
 	// those after the page's newest, which the stream may send again as updates (the
 	// page replaces a row by its id).
@@ -248,17 +233,8 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 2000\n: live\n\n")
-	from := max(0, len(evs)-maxRows)
-	if after != "" {
-		if i := slices.IndexFunc(evs, func(e Event) bool { return e.ID == after }); i >= 0 {
-			from = max(from, i+1)
-		}
-	}
-	newest, newestAt := after, time.Time{} // the newest event sent, to catch up from after a loss
-	for _, ev := range evs[from:] {
-		send(ev)
-		newest, newestAt = ev.ID, ev.Time
-	}
+	s.newest = after
+	s.sendSince(evs, after)
 	flush()
 	var resync <-chan time.Time
 	keepalive := time.NewTicker(15 * time.Second)
@@ -283,27 +259,58 @@ func (c *Console) stream(w http.ResponseWriter, r *http.Request) {
 				}
 				continue
 			}
-			send(ev)
-			if !ev.Time.Before(newestAt) {
-				newest, newestAt = ev.ID, ev.Time
+			s.send(ev)
+			if !ev.Time.Before(s.newestAt) {
+				s.newest, s.newestAt = ev.ID, ev.Time
 			}
 		case <-resync:
 			resync = nil
-			{
-				evs := c.src.Events()
-				from := max(0, len(evs)-maxRows)
-				if i := slices.IndexFunc(evs, func(e Event) bool { return e.ID == newest }); i >= 0 {
-					from = max(from, i+1)
-				}
-				for _, ev := range evs[from:] {
-					send(ev)
-				}
-				if len(evs) > 0 {
-					newest, newestAt = evs[len(evs)-1].ID, evs[len(evs)-1].Time
-				}
-			}
+			s.sendSince(c.src.Events(), s.newest)
 		}
 		flush()
+	}
+}
+
+// liveStream is one open stream of the events page: its filter, the rows it sent that
+// matched it, and the newest event it sent (to catch up from after a loss).
+type liveStream struct {
+	c        *Console
+	w        io.Writer
+	f        filter
+	shown    map[string]bool // rows sent that matched, so a change that no longer matches hides them
+	newest   string
+	newestAt time.Time
+}
+
+// send writes ev's row, or hides a row shown before that no longer matches.
+func (s *liveStream) send(ev Event) {
+	v := s.c.view(ev)
+	rw := rowOf(v)
+	if !s.f.match(v) {
+		if !s.shown[v.ID] {
+			return
+		}
+		delete(s.shown, v.ID)
+		rw.Hide = true
+	} else if len(s.shown) < 10*maxRows {
+		s.shown[v.ID] = true
+	}
+	b, _ := json.Marshal(rw)
+	fmt.Fprintf(s.w, "id: %s\nevent: row\ndata: %s\n\n", strings.ReplaceAll(ev.ID, "\n", ""), s.c.redact(string(b)))
+}
+
+// sendSince sends the kept events after the one with id (the newest maxRows when id is
+// not among them), and remembers the newest sent.
+func (s *liveStream) sendSince(evs []Event, id string) {
+	from := max(0, len(evs)-maxRows)
+	if id != "" {
+		if i := slices.IndexFunc(evs, func(e Event) bool { return e.ID == id }); i >= 0 {
+			from = max(from, i+1)
+		}
+	}
+	for _, ev := range evs[from:] {
+		s.send(ev)
+		s.newest, s.newestAt = ev.ID, ev.Time
 	}
 }
 
