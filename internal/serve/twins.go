@@ -19,9 +19,10 @@ import (
 	"github.com/peerbridge/peerbridge/internal/localaws"
 )
 
-// LocalTwins (serve's side of invoke --local) finds a running serve's local AWS endpoint, or starts the pipeline in this
-// process for the invocation (its display on stderr), and returns what the function
-// needs to reach it; stop ends what was started, once its work is done.
+// LocalTwins (serve's side of invoke --local) finds a running serve's local AWS endpoint,
+// or starts the pipeline in this process for the invocation (its display on stderr), and
+// returns what the function needs to reach it; stop ends what was started, once its work
+// is done.
 func LocalTwins(ctx context.Context, template, localEndpoint string, stderr io.Writer) (LocalDescription, func(), error) {
 	awsOf := func(i AdminInfo) string { return i.AWSEndpoint }
 	_, serves, err := RunningServes()
