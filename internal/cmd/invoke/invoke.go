@@ -110,8 +110,10 @@ func Run(ctx context.Context, opts *Options) int {
 var errInitFailed = errors.New("the function's init failed: see its log above")
 
 var (
-	rieFatalType   = regexp.MustCompile(`First fatal error stored in appctx: (\S+)`)
-	rieInitFailed  = regexp.MustCompile(`Init failed error=(.*?) InvokeID=`)
+	rieFatalType = regexp.MustCompile(`First fatal error stored in appctx: (\S+)`)
+	// The emulator writes the line's fields in either order ("error=… InvokeID=…" or
+	// "InvokeID=… error=…"): its logger's fields are a map.
+	rieInitFailed  = regexp.MustCompile(`(?m)Init failed (?:InvokeID=\S* )?error=(.*?)(?: InvokeID=\S*)?$`)
 	rieInvokeStart = regexp.MustCompile(`INVOKE START\(requestId: ([^)\s]+)\)`)
 )
 

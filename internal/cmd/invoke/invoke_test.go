@@ -100,6 +100,9 @@ func TestInitErrorObject(t *testing.T) {
 		{200, "\n", logs, `{"errorMessage":"RequestId: 2555-6be8 Error: Runtime exited with error: exit status 1","errorType":"Runtime.ExitError"}`},
 		{502, `{"errorMessage":"boom","errorType":"Runtime.Crash"}` + "\n", "", `{"errorMessage":"boom","errorType":"Runtime.Crash"}`},
 		{502, "", "", `{"errorMessage":"the function did not answer (the emulator answered HTTP 502)","errorType":"Runtime.Unknown"}`},
+		// The emulator writes the line's fields in either order (a CI run saw this one).
+		{502, "", strings.Replace(logs, "Init failed error=Runtime exited with error: exit status 1 InvokeID=", "Init failed InvokeID= error=Runtime exited with error: exit status 1", 1),
+			`{"errorMessage":"RequestId: 2555-6be8 Error: Runtime exited with error: exit status 1","errorType":"Runtime.ExitError"}`},
 	}
 	for _, c := range cases {
 		if got := string(initErrorObject(c.status, []byte(c.body), c.logs)); got != c.want {
