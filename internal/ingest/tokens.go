@@ -131,25 +131,12 @@ func (l *TokenLoader) Tokens(ctx context.Context) (*Tokens, error) {
 	return t, nil
 }
 
-// SecretTokens is a TokenLoader of the tokens in the secret id (a JSON list or one token,
-// ParseSecretTokens), read through client and again every maxAge, so that a rotated
-// secret reaches warm containers.
-func SecretTokens(client secrets.Client, id string, maxAge time.Duration, logger *slog.Logger) *TokenLoader {
+// storedTokens is a TokenLoader of the tokens fetch reads (a secret's or a parameter's
+// value: a JSON list or one token, ParseSecretTokens), read again every maxAge, so that a
+// rotated token reaches warm containers.
+func storedTokens(fetch func(context.Context) (string, error), maxAge time.Duration, logger *slog.Logger) *TokenLoader {
 	return &TokenLoader{MaxAge: maxAge, Logger: logger, Load: func(ctx context.Context) ([]string, error) {
-		value, err := secrets.Fetch(ctx, client, id)
-		if err != nil {
-			return nil, err
-		}
-		return ParseSecretTokens(value)
-	}}
-}
-
-// ParameterTokens is a TokenLoader of the tokens in the Systems Manager parameter name (a
-// SecureString: a JSON list or one token, ParseSecretTokens), read through client and again
-// every maxAge, so that a rotated token reaches warm containers.
-func ParameterTokens(client parameter.Client, name string, maxAge time.Duration, logger *slog.Logger) *TokenLoader {
-	return &TokenLoader{MaxAge: maxAge, Logger: logger, Load: func(ctx context.Context) ([]string, error) {
-		value, err := parameter.Fetch(ctx, client, name)
+		value, err := fetch(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -171,9 +158,11 @@ func TokensFromEnv(getenv func(string) string, sm secrets.Client, ssm parameter.
 		}
 		return tokens, nil
 	case getenv("WEBHOOK_TOKEN_SECRET_ID") != "":
-		return SecretTokens(sm, getenv("WEBHOOK_TOKEN_SECRET_ID"), maxAge, logger), nil
+		id := getenv("WEBHOOK_TOKEN_SECRET_ID")
+		return storedTokens(func(ctx context.Context) (string, error) { return secrets.Fetch(ctx, sm, id) }, maxAge, logger), nil
 	case getenv("WEBHOOK_TOKEN_PARAMETER") != "":
-		return ParameterTokens(ssm, getenv("WEBHOOK_TOKEN_PARAMETER"), maxAge, logger), nil
+		name := getenv("WEBHOOK_TOKEN_PARAMETER")
+		return storedTokens(func(ctx context.Context) (string, error) { return parameter.Fetch(ctx, ssm, name) }, maxAge, logger), nil
 	}
 	return nil, errors.New("set WEBHOOK_TOKEN_PARAMETER (an SSM parameter holding the tokens), WEBHOOK_TOKEN_SECRET_ID (a secret) or WEBHOOK_TOKENS")
 }
