@@ -69,7 +69,7 @@ func TestServeLocalAWSIsClosed(t *testing.T) {
 			req.Host = host
 		}
 		if creds != nil {
-			if err := serve.SignLocal(context.Background(), req, *creds, nil); err != nil {
+			if err := localaws.Sign(context.Background(), req, *creds, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

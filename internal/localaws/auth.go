@@ -25,6 +25,14 @@ type Credentials struct {
 	SecretAccessKey string `json:"secretAccessKey"`
 }
 
+// Sign signs req with c for a local AWS endpoint (SigV4, as an SDK client does), as the
+// Guard checks it: a client outside the SDK (invoke --local reading serve's description).
+func Sign(ctx context.Context, req *http.Request, c Credentials, body []byte) error {
+	sum := sha256.Sum256(body)
+	return v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey},
+		req, hex.EncodeToString(sum[:]), "peerbridge", "us-east-1", time.Now())
+}
+
 // NewCredentials draws a random key pair, shaped like AWS's (20 and 40 characters).
 func NewCredentials() Credentials {
 	b := make([]byte, 28)

@@ -3,8 +3,6 @@ package serve
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/peerbridge/peerbridge/internal/localaws"
 )
 
@@ -70,7 +66,7 @@ func FetchLocalDescription(ctx context.Context, info AdminInfo) (LocalDescriptio
 	if err != nil {
 		return d, err
 	}
-	if err := SignLocal(ctx, req, *info.AWS, nil); err != nil {
+	if err := localaws.Sign(ctx, req, *info.AWS, nil); err != nil {
 		return d, err
 	}
 	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
@@ -87,11 +83,4 @@ func FetchLocalDescription(ctx context.Context, info AdminInfo) (LocalDescriptio
 	}
 	d.Creds = *info.AWS
 	return d, nil
-}
-
-// SignLocal signs req for a local AWS endpoint (SigV4, as an SDK client does).
-func SignLocal(ctx context.Context, req *http.Request, c localaws.Credentials, body []byte) error {
-	sum := sha256.Sum256(body)
-	return v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey},
-		req, hex.EncodeToString(sum[:]), "peerbridge", "us-east-1", time.Now())
 }
