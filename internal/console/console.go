@@ -71,7 +71,7 @@ func New(src Source, opts Options) (*Console, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console address %q: %w", opts.Addr, err)
 	}
-	if !IsLoopback(host) {
+	if !isLoopback(host) {
 		return nil, fmt.Errorf("console address %q: the console listens on a loopback address only", opts.Addr)
 	}
 	if opts.MaxStreams <= 0 {
@@ -93,8 +93,8 @@ func New(src Source, opts Options) (*Console, error) {
 	return c, nil
 }
 
-// IsLoopback says whether host (a name or an IP, no port) is a loopback address.
-func IsLoopback(host string) bool {
+// isLoopback says whether host (a name or an IP, no port) is a loopback address.
+func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/peerbridge/peerbridge/internal/cmd/cmdutil"
 	webconsole "github.com/peerbridge/peerbridge/internal/console"
 	"github.com/peerbridge/peerbridge/internal/console/stackconsole"
+	"github.com/peerbridge/peerbridge/internal/localaws"
 	"github.com/peerbridge/peerbridge/internal/operate"
 	"github.com/peerbridge/peerbridge/internal/stackview"
 	"github.com/peerbridge/peerbridge/pkg/peerdom"
@@ -65,8 +66,8 @@ flags:`)
 		fs.Usage()
 		return nil, cmdutil.Exit(cmdutil.StatusUsage)
 	}
-	if host, _, err := net.SplitHostPort(opts.Addr); err != nil || !webconsole.IsLoopback(host) {
-		return nil, cmdutil.Usagef(ios, "console", "--addr %q: the console listens on a loopback address only (127.0.0.1:PORT)", opts.Addr)
+	if err := localaws.CheckLoopback("--addr", opts.Addr); err != nil {
+		return nil, cmdutil.Usagef(ios, "console", "%v", err)
 	}
 	if opts.Pattern, err = operate.TailPattern(*pattern, nil, opts.Source); err != nil {
 		return nil, cmdutil.Usagef(ios, "console", "%v", err)
