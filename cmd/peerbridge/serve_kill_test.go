@@ -236,17 +236,7 @@ func TestServeKill9Durable(t *testing.T) {
 	written := servetest.WritesPerRole(sandbox)
 	mu.Lock()
 	defer mu.Unlock()
-	var delivered, duplicated, lost int
-	for id := range accepted {
-		switch onBus[id] {
-		case 0:
-			lost++
-		case 1:
-			delivered++
-		default:
-			duplicated++
-		}
-	}
+	delivered, duplicated, lost := servetest.Tally(accepted, onBus)
 	unackedOnBus := 0
 	for id, n := range onBus {
 		if _, ok := accepted[id]; !ok {

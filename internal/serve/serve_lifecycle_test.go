@@ -193,17 +193,7 @@ func TestServeBacklogBound(t *testing.T) {
 			}
 			onBus[ev.Detail.ID]++
 		}
-		var delivered, duplicated, lost int
-		for id := range acked {
-			switch onBus[id] {
-			case 0:
-				lost++
-			case 1:
-				delivered++
-			default:
-				duplicated++
-			}
-		}
+		delivered, duplicated, lost := servetest.Tally(acked, onBus)
 		t.Logf("round %d: 30 sent, accepted %d, refused 503 %d (bus calls held by the stall %d); delivered %d, dead-lettered %d, duplicated %d, lost %d; on the bus %d",
 			round, len(acked), busy.Load(), stalledCalls.Load(), delivered, len(s.pipeline.Queue.DeadLetters()), duplicated, lost, s.pipeline.Bus.Accepted())
 		// The fault that must fire is the bound: 10 of the 30 refused (the stall only makes

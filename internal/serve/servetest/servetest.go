@@ -67,6 +67,23 @@ func BusEvents(t testing.TB, name string) (perDelivery map[string]int) {
 	return perDelivery
 }
 
+// Tally counts, for each delivery id accepted, how many times it is on the bus (onBus:
+// delivery id -> count, as BusEvents reads it): once is delivered, more is duplicated,
+// never is lost.
+func Tally[V any](accepted map[string]V, onBus map[string]int) (delivered, duplicated, lost int) {
+	for id := range accepted {
+		switch onBus[id] {
+		case 0:
+			lost++
+		case 1:
+			delivered++
+		default:
+			duplicated++
+		}
+	}
+	return delivered, duplicated, lost
+}
+
 // WritesPerRole counts the sandbox's applied writes per role id.
 func WritesPerRole(p *peerdomtest.Peerdom) map[string]int {
 	out := map[string]int{}
